@@ -1,0 +1,125 @@
+//! The audio codecs a media endpoint can speak, framed for the 20 ms media clock.
+
+use crate::g711;
+
+/// Samples in one 20 ms frame at 8 kHz: the unit every media worker tick moves.
+pub const FRAME_SAMPLES: usize = 160;
+
+/// One 20 ms frame of linear PCM.
+pub type PcmFrame = [i16; FRAME_SAMPLES];
+/// One 20 ms frame of G.711 codes (one byte per sample).
+pub type EncodedFrame = [u8; FRAME_SAMPLES];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Codec {
+    Pcmu,
+    Pcma,
+}
+
+impl Codec {
+    /// Static payload type from RFC 3551.
+    pub const fn payload_type(self) -> u8 {
+        match self {
+            Codec::Pcmu => 0,
+            Codec::Pcma => 8,
+        }
+    }
+
+    pub const fn clock_rate(self) -> u32 {
+        8000
+    }
+
+    /// The encoding name used in SDP `a=rtpmap`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Codec::Pcmu => "PCMU",
+            Codec::Pcma => "PCMA",
+        }
+    }
+
+    pub fn from_payload_type(pt: u8) -> Option<Codec> {
+        match pt {
+            0 => Some(Codec::Pcmu),
+            8 => Some(Codec::Pcma),
+            _ => None,
+        }
+    }
+
+    /// Encoded bytes per RTP timestamp unit; both G.711 laws carry one code per sample.
+    pub const fn bytes_per_sample(self) -> usize {
+        1
+    }
+
+    /// The code that decodes to (near) zero, used to fill gaps in encoded audio.
+    pub const fn silence_byte(self) -> u8 {
+        match self {
+            Codec::Pcmu => g711::ULAW_SILENCE,
+            Codec::Pcma => g711::ALAW_SILENCE,
+        }
+    }
+
+    pub fn encode_frame(self, pcm: &PcmFrame, out: &mut EncodedFrame) {
+        self.encode(pcm, out);
+    }
+
+    pub fn decode_frame(self, data: &EncodedFrame, out: &mut PcmFrame) {
+        self.decode(data, out);
+    }
+
+    /// Encodes as many samples as both slices hold; returns that count.
+    pub fn encode(self, pcm: &[i16], out: &mut [u8]) -> usize {
+        match self {
+            Codec::Pcmu => g711::encode_ulaw(pcm, out),
+            Codec::Pcma => g711::encode_alaw(pcm, out),
+        }
+    }
+
+    /// Decodes as many codes as both slices hold; returns that count.
+    pub fn decode(self, data: &[u8], out: &mut [i16]) -> usize {
+        match self {
+            Codec::Pcmu => g711::decode_ulaw(data, out),
+            Codec::Pcma => g711::decode_alaw(data, out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_types_and_names() {
+        assert_eq!(Codec::Pcmu.payload_type(), 0);
+        assert_eq!(Codec::Pcma.payload_type(), 8);
+        assert_eq!(Codec::from_payload_type(0), Some(Codec::Pcmu));
+        assert_eq!(Codec::from_payload_type(8), Some(Codec::Pcma));
+        assert_eq!(Codec::from_payload_type(18), None);
+        assert_eq!(Codec::Pcma.clock_rate(), 8000);
+        assert_eq!(Codec::Pcmu.name(), "PCMU");
+    }
+
+    #[test]
+    fn frame_round_trip_and_silence() {
+        for codec in [Codec::Pcmu, Codec::Pcma] {
+            let mut pcm = [0i16; FRAME_SAMPLES];
+            for (i, s) in pcm.iter_mut().enumerate() {
+                *s = ((i as i32 * 397) % 20000 - 10000) as i16;
+            }
+            let mut enc = [0u8; FRAME_SAMPLES];
+            codec.encode_frame(&pcm, &mut enc);
+            let mut dec = [0i16; FRAME_SAMPLES];
+            codec.decode_frame(&enc, &mut dec);
+            for (a, b) in pcm.iter().zip(dec.iter()) {
+                assert!((i32::from(*a) - i32::from(*b)).abs() <= i32::from(*a).abs() / 16 + 16);
+            }
+            let mut again = [0u8; FRAME_SAMPLES];
+            codec.encode_frame(&dec, &mut again);
+            assert_eq!(enc, again, "re-encoding decoded audio is lossless");
+            let s = codec.silence_byte();
+            assert!(codec.decode(&[s], &mut [0i16; 1]) == 1);
+            let mut one = [0i16; 1];
+            codec.decode(&[s], &mut one);
+            assert!(one[0].abs() <= 8);
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! One call leg's RTP endpoint as a media worker sees it.
+//!
+//! Symmetric RTP (RFC 4961 style, as SBCs and NAT'd phones expect): once the
+//! endpoint knows its remote parameters it accepts packets of the negotiated
+//! payload types from any source, and sends to wherever the last accepted
+//! packet came from; until one arrives it sends to the address from SDP.
+//! Anything else (unconfigured endpoint, malformed packet, foreign payload
+//! type) is dropped and counted.
+//!
+//! RTCP is not handled: the odd port next to each RTP port is kept free in the
+//! port range but not bound, so peers' RTCP draws an ICMP port unreachable.
+//!
+//! Packet handling (`on_datagram`, `on_tick`, `render`, `stamp_packet`) is
+//! plain state with time passed in; only `receive` and `send` touch the socket.
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use crate::codec::{Codec, EncodedFrame, PcmFrame, FRAME_SAMPLES};
+use crate::jitter::{JitterBuffer, JitterConfig, Playout, PushOutcome};
+use crate::rtp::{RtpHeader, RtpPacket, RTP_HEADER_LEN};
+use crate::sender::RtpSender;
+use crate::{MediaEvent, RtpParams, UnitId};
+
+/// Datagrams read per endpoint per tick; a 20 ms stream needs one or two, and
+/// the cap keeps one flooded socket from stalling the whole worker.
+const MAX_READS_PER_TICK: usize = 16;
+/// Bytes of one outgoing packet: fixed header plus a 20 ms G.711 frame.
+pub const PACKET_LEN: usize = RTP_HEADER_LEN + FRAME_SAMPLES;
+
+/// Per-worker counters the endpoints add to; published once per tick.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counters {
+    pub packets_in: u64,
+    pub packets_out: u64,
+    pub dropped: u64,
+    pub telephone_events: u64,
+    pub send_errors: u64,
+}
+
+/// What this endpoint's jitter buffer produced on the current tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TickFrame {
+    None,
+    Received,
+    Repeat,
+    Silence,
+}
+
+pub struct Endpoint {
+    unit: UnitId,
+    socket: UdpSocket,
+    local: SocketAddr,
+    params: Option<RtpParams>,
+    send_to: Option<SocketAddr>,
+    jitter: JitterBuffer,
+    sender: RtpSender,
+    frame: TickFrame,
+    last_rx: Option<Instant>,
+    heard_audio: bool,
+    stopped: bool,
+}
+
+impl Endpoint {
+    pub fn new(unit: UnitId, socket: UdpSocket, local: SocketAddr) -> Endpoint {
+        Endpoint {
+            unit,
+            socket,
+            local,
+            params: None,
+            send_to: None,
+            jitter: JitterBuffer::new(JitterConfig::default(), Codec::Pcmu.silence_byte()),
+            sender: RtpSender::random(),
+            frame: TickFrame::None,
+            last_rx: None,
+            heard_audio: false,
+            stopped: false,
+        }
+    }
+
+    pub fn unit(&self) -> UnitId {
+        self.unit
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    pub fn codec(&self) -> Option<Codec> {
+        self.params.map(|p| p.codec)
+    }
+
+    /// Where packets go now: the latched source, else the SDP address.
+    pub fn send_addr(&self) -> Option<SocketAddr> {
+        self.send_to
+    }
+
+    pub fn frame(&self) -> TickFrame {
+        self.frame
+    }
+
+    pub fn lost(&self) -> u64 {
+        self.jitter.lost()
+    }
+
+    pub fn ssrc(&self) -> u32 {
+        self.sender.ssrc()
+    }
+
+    /// Sets (or, on re-INVITE, changes) the remote side. The no-packet timer
+    /// starts here, so a remote that never sends is reported as stopped too.
+    pub fn configure(&mut self, params: RtpParams, now: Instant) {
+        let old = self.params;
+        if old.map(|p| (p.codec, p.payload_type)) != Some((params.codec, params.payload_type)) {
+            self.jitter.reset(params.codec.silence_byte());
+        }
+        if old.map(|p| p.remote) != Some(params.remote) {
+            // `c=0.0.0.0` (old-style hold) or port 0: wait for the peer to send.
+            let usable = !params.remote.ip().is_unspecified() && params.remote.port() != 0;
+            self.send_to = usable.then_some(params.remote);
+        }
+        self.params = Some(params);
+        self.last_rx.get_or_insert(now);
+    }
+
+    /// Drains the socket into the jitter buffer. `buf` is the worker's
+    /// receive scratch buffer.
+    ///
+    /// One `recv_from` per datagram plus one that finds the socket empty:
+    /// `recvmmsg` (one call for both) measured no cheaper at 500 endpoints.
+    pub fn receive(
+        &mut self,
+        buf: &mut [u8],
+        now: Instant,
+        c: &mut Counters,
+        events: &mut Vec<MediaEvent>,
+    ) {
+        for _ in 0..MAX_READS_PER_TICK {
+            match self.socket.recv_from(buf) {
+                Ok((n, from)) => {
+                    let data = buf.get(..n).unwrap_or(&[]);
+                    self.on_datagram(data, from, now, c, events);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // e.g. ECONNREFUSED echoed from an earlier send's ICMP error.
+                    tracing::trace!(unit = self.unit.0, error = %e, "RTP receive error");
+                    break;
+                }
+            }
+        }
+    }
+
+    pub fn on_datagram(
+        &mut self,
+        data: &[u8],
+        from: SocketAddr,
+        now: Instant,
+        c: &mut Counters,
+        events: &mut Vec<MediaEvent>,
+    ) {
+        c.packets_in += 1;
+        let Some(params) = self.params else {
+            c.dropped += 1;
+            return;
+        };
+        let Ok(pkt) = RtpPacket::parse(data) else {
+            c.dropped += 1;
+            return;
+        };
+        let pt = pkt.payload_type();
+        let audio = pt == params.payload_type;
+        if !audio && params.telephone_event_pt != Some(pt) {
+            c.dropped += 1;
+            return;
+        }
+        if self.send_to != Some(from) {
+            tracing::info!(unit = self.unit.0, from = %from, before = ?self.send_to, "RTP source latched");
+            self.send_to = Some(from);
+        }
+        self.last_rx = Some(now);
+        if self.stopped {
+            self.stopped = false;
+            events.push(MediaEvent::RtpResumed(self.unit));
+        }
+        if !audio {
+            // RFC 4733 events are counted only until DTMF is handled.
+            c.telephone_events += 1;
+            return;
+        }
+        if !self.heard_audio {
+            self.heard_audio = true;
+            events.push(MediaEvent::FirstAudioPacket(self.unit));
+        }
+        let outcome = self.jitter.push(
+            pkt.ssrc(),
+            pkt.sequence(),
+            pkt.timestamp(),
+            pkt.payload(),
+            pkt.marker(),
+            now,
+        );
+        if matches!(
+            outcome,
+            PushOutcome::Duplicate | PushOutcome::Late | PushOutcome::Invalid
+        ) {
+            c.dropped += 1;
+        }
+    }
+
+    /// Tick bookkeeping: the no-packet timer, then this tick's frame.
+    pub fn on_tick(&mut self, now: Instant, rtp_timeout: Duration, events: &mut Vec<MediaEvent>) {
+        if !self.stopped && !rtp_timeout.is_zero() {
+            if let Some(last) = self.last_rx {
+                if now.saturating_duration_since(last) >= rtp_timeout {
+                    self.stopped = true;
+                    events.push(MediaEvent::RtpStopped(self.unit));
+                }
+            }
+        }
+        self.frame = match self.jitter.pop(now) {
+            Playout::Frame(_) => TickFrame::Received,
+            Playout::Repeat(_) => TickFrame::Repeat,
+            Playout::Silence => TickFrame::Silence,
+            Playout::Nothing => TickFrame::None,
+        };
+    }
+
+    /// Writes this tick's audio, encoded as `dst`, into `out`. Received audio
+    /// in the same codec is copied as is; everything else goes through PCM.
+    /// Returns false when there is nothing to send.
+    pub fn render(&self, dst: Codec, out: &mut EncodedFrame, pcm: &mut PcmFrame) -> bool {
+        let src = match self.codec() {
+            Some(c) => c,
+            None => return false,
+        };
+        match self.frame {
+            TickFrame::None => return false,
+            TickFrame::Received if src == dst => out.copy_from_slice(self.jitter.last_frame()),
+            TickFrame::Received => {
+                src.decode_frame(self.jitter.last_frame(), pcm);
+                dst.encode_frame(pcm, out);
+            }
+            TickFrame::Repeat => {
+                src.decode_frame(self.jitter.last_frame(), pcm);
+                for s in pcm.iter_mut() {
+                    *s /= 2;
+                }
+                dst.encode_frame(pcm, out);
+            }
+            TickFrame::Silence => out.fill(dst.silence_byte()),
+        }
+        true
+    }
+
+    /// Fills in the RTP header of `packet` (whose payload is already in place)
+    /// for media tick `tick`. Returns where to send it, if anywhere.
+    pub fn stamp_packet(&mut self, tick: u64, packet: &mut [u8; PACKET_LEN]) -> Option<SocketAddr> {
+        let params = self.params?;
+        let to = self.send_to?;
+        let stamp = self.sender.stamp(tick);
+        let header = RtpHeader {
+            marker: stamp.marker,
+            payload_type: params.payload_type,
+            sequence: stamp.sequence,
+            timestamp: stamp.timestamp,
+            ssrc: stamp.ssrc,
+            ..RtpHeader::default()
+        };
+        header.write(packet).ok()?;
+        Some(to)
+    }
+
+    pub fn send(&mut self, tick: u64, packet: &mut [u8; PACKET_LEN], c: &mut Counters) {
+        let Some(to) = self.stamp_packet(tick, packet) else {
+            return;
+        };
+        match self.socket.send_to(packet, to) {
+            Ok(_) => c.packets_out += 1,
+            Err(e) => {
+                c.send_errors += 1;
+                tracing::trace!(unit = self.unit.0, %to, error = %e, "RTP send failed");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "endpoint_tests.rs"]
+mod tests;

@@ -1,0 +1,241 @@
+//! Endpoint packet handling, driven directly with virtual time.
+
+use super::*;
+use std::net::{Ipv4Addr, UdpSocket};
+
+const UNIT: UnitId = UnitId(7);
+
+fn endpoint() -> Endpoint {
+    let sock = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let local = sock.local_addr().unwrap();
+    Endpoint::new(UNIT, sock, local)
+}
+
+fn addr(port: u16) -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+}
+
+fn params(codec: Codec) -> RtpParams {
+    RtpParams {
+        remote: addr(40_000),
+        codec,
+        payload_type: codec.payload_type(),
+        telephone_event_pt: Some(101),
+    }
+}
+
+fn rtp(pt: u8, seq: u16, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; RTP_HEADER_LEN + payload.len()];
+    let h = RtpHeader {
+        payload_type: pt,
+        sequence: seq,
+        timestamp: u32::from(seq) * 160,
+        ssrc: 0xabc,
+        ..RtpHeader::default()
+    };
+    h.write_packet(payload, 0, &mut out).unwrap();
+    out
+}
+
+struct Harness {
+    ep: Endpoint,
+    c: Counters,
+    ev: Vec<MediaEvent>,
+    t0: Instant,
+}
+
+impl Harness {
+    fn new(codec: Option<Codec>) -> Harness {
+        let mut ep = endpoint();
+        let t0 = Instant::now();
+        if let Some(codec) = codec {
+            ep.configure(params(codec), t0);
+        }
+        Harness {
+            ep,
+            c: Counters::default(),
+            ev: Vec::new(),
+            t0,
+        }
+    }
+    fn at(&self, ms: u64) -> Instant {
+        self.t0 + Duration::from_millis(ms)
+    }
+    fn packet(&mut self, ms: u64, from: u16, data: &[u8]) {
+        let now = self.at(ms);
+        self.ep
+            .on_datagram(data, addr(from), now, &mut self.c, &mut self.ev);
+    }
+    fn tick(&mut self, ms: u64) {
+        let now = self.at(ms);
+        self.ep.on_tick(now, Duration::from_secs(1), &mut self.ev);
+    }
+}
+
+#[test]
+fn unconfigured_endpoint_drops_everything() {
+    let mut h = Harness::new(None);
+    h.packet(0, 40_000, &rtp(0, 1, &[0x55; 160]));
+    assert_eq!(h.c.packets_in, 1);
+    assert_eq!(h.c.dropped, 1);
+    assert!(h.ev.is_empty());
+    assert_eq!(h.ep.send_addr(), None);
+}
+
+#[test]
+fn payload_types_are_filtered_and_counted() {
+    let mut h = Harness::new(Some(Codec::Pcmu));
+    h.packet(0, 40_000, &rtp(8, 1, &[0x55; 160]));
+    h.packet(0, 40_000, &rtp(13, 2, &[0x55; 1]));
+    h.packet(0, 40_000, &[0x80, 0, 1]);
+    assert_eq!(h.c.dropped, 3);
+    assert!(h.ev.is_empty(), "foreign payloads are not audio");
+    h.packet(1, 40_000, &rtp(101, 3, &[1, 0x80, 0, 160]));
+    assert_eq!(h.c.telephone_events, 1);
+    assert!(h.ev.is_empty(), "telephone-event is not audio");
+    h.packet(2, 40_000, &rtp(0, 4, &[0x55; 160]));
+    assert_eq!(h.ev, vec![MediaEvent::FirstAudioPacket(UNIT)]);
+    h.packet(3, 40_000, &rtp(0, 4, &[0x55; 160]));
+    assert_eq!(h.c.dropped, 4, "the duplicate");
+    assert_eq!(h.ev.len(), 1, "first audio is reported once");
+    assert_eq!(h.c.packets_in, 6);
+}
+
+#[test]
+fn sends_to_sdp_address_until_a_packet_arrives_then_latches() {
+    let mut h = Harness::new(Some(Codec::Pcmu));
+    assert_eq!(h.ep.send_addr(), Some(addr(40_000)));
+    // A foreign payload type does not move the latch.
+    h.packet(0, 41_000, &rtp(96, 1, &[0; 10]));
+    assert_eq!(h.ep.send_addr(), Some(addr(40_000)));
+    h.packet(0, 41_000, &rtp(0, 2, &[0; 160]));
+    assert_eq!(h.ep.send_addr(), Some(addr(41_000)));
+    h.packet(20, 42_000, &rtp(0, 3, &[0; 160]));
+    assert_eq!(h.ep.send_addr(), Some(addr(42_000)));
+    // A re-INVITE to the same address keeps the latch; a new address resets it.
+    h.ep.configure(params(Codec::Pcmu), h.at(30));
+    assert_eq!(h.ep.send_addr(), Some(addr(42_000)));
+    let mut moved = params(Codec::Pcmu);
+    moved.remote = addr(43_000);
+    h.ep.configure(moved, h.at(40));
+    assert_eq!(h.ep.send_addr(), Some(addr(43_000)));
+}
+
+#[test]
+fn unspecified_sdp_address_waits_for_the_peer() {
+    let mut h = Harness::new(None);
+    let mut p = params(Codec::Pcma);
+    p.remote = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 40_000));
+    h.ep.configure(p, h.t0);
+    assert_eq!(h.ep.send_addr(), None);
+    let mut packet = [0u8; PACKET_LEN];
+    assert_eq!(h.ep.stamp_packet(0, &mut packet), None);
+    h.packet(0, 40_002, &rtp(8, 1, &[0xd5; 160]));
+    assert_eq!(h.ep.send_addr(), Some(addr(40_002)));
+}
+
+#[test]
+fn stopped_and_resumed_follow_the_timeout() {
+    let mut h = Harness::new(Some(Codec::Pcmu));
+    h.packet(0, 40_000, &rtp(0, 1, &[0; 160]));
+    h.ev.clear();
+    h.tick(999);
+    assert!(h.ev.is_empty());
+    h.tick(1000);
+    assert_eq!(h.ev, vec![MediaEvent::RtpStopped(UNIT)]);
+    h.tick(5000);
+    assert_eq!(h.ev.len(), 1, "stopped is reported once");
+    // A telephone-event packet counts as the stream being alive.
+    h.packet(5001, 40_000, &rtp(101, 2, &[1, 0, 0, 0]));
+    assert_eq!(h.ev[1], MediaEvent::RtpResumed(UNIT));
+    h.tick(6001);
+    assert_eq!(h.ev[2], MediaEvent::RtpStopped(UNIT));
+}
+
+#[test]
+fn silent_remote_is_reported_stopped_after_configure() {
+    let mut h = Harness::new(Some(Codec::Pcmu));
+    h.tick(1000);
+    assert_eq!(h.ev, vec![MediaEvent::RtpStopped(UNIT)]);
+    h.packet(1500, 40_000, &rtp(0, 1, &[0; 160]));
+    assert_eq!(
+        &h.ev[1..],
+        &[
+            MediaEvent::RtpResumed(UNIT),
+            MediaEvent::FirstAudioPacket(UNIT)
+        ]
+    );
+}
+
+#[test]
+fn zero_timeout_disables_stop_events() {
+    let mut h = Harness::new(Some(Codec::Pcmu));
+    let now = h.at(100_000);
+    h.ep.on_tick(now, Duration::ZERO, &mut h.ev);
+    assert!(h.ev.is_empty());
+}
+
+fn play_one(h: &mut Harness, payload: &[u8]) {
+    h.packet(
+        0,
+        40_000,
+        &rtp(h.ep.codec().unwrap().payload_type(), 1, payload),
+    );
+    h.tick(100);
+    assert_eq!(h.ep.frame(), TickFrame::Received);
+}
+
+#[test]
+fn render_passes_through_transcodes_and_conceals() {
+    let mut h = Harness::new(Some(Codec::Pcmu));
+    let mut pcm = [0i16; FRAME_SAMPLES];
+    let mut out = [0u8; FRAME_SAMPLES];
+    assert!(!h.ep.render(Codec::Pcmu, &mut out, &mut pcm), "nothing yet");
+    let payload: Vec<u8> = (0..160).map(|i| i as u8).collect();
+    play_one(&mut h, &payload);
+    assert!(h.ep.render(Codec::Pcmu, &mut out, &mut pcm));
+    assert_eq!(&out[..], &payload[..], "same codec: bytes pass through");
+    assert!(h.ep.render(Codec::Pcma, &mut out, &mut pcm));
+    for (a, u) in out.iter().zip(&payload) {
+        let want = crate::g711::linear_to_alaw(crate::g711::ulaw_to_linear(*u));
+        assert_eq!(*a, want);
+    }
+    // The stream stops: one attenuated repeat, then silence.
+    h.tick(120);
+    assert_eq!(h.ep.frame(), TickFrame::Repeat);
+    assert!(h.ep.render(Codec::Pcmu, &mut out, &mut pcm));
+    for (o, u) in out.iter().zip(&payload) {
+        let half = crate::g711::ulaw_to_linear(*u) / 2;
+        assert_eq!(*o, crate::g711::linear_to_ulaw(half));
+    }
+    h.tick(140);
+    assert_eq!(h.ep.frame(), TickFrame::Silence);
+    assert!(h.ep.render(Codec::Pcma, &mut out, &mut pcm));
+    assert_eq!(out, [0xd5; FRAME_SAMPLES]);
+}
+
+#[test]
+fn codec_change_on_reinvite_resets_the_buffer() {
+    let mut h = Harness::new(Some(Codec::Pcmu));
+    play_one(&mut h, &[0x11; 160]);
+    h.ep.configure(params(Codec::Pcma), h.at(110));
+    h.tick(120);
+    assert_eq!(h.ep.frame(), TickFrame::None);
+}
+
+#[test]
+fn stamped_packets_carry_our_own_identity() {
+    let mut h = Harness::new(Some(Codec::Pcma));
+    let mut packet = [0u8; PACKET_LEN];
+    assert_eq!(h.ep.stamp_packet(5, &mut packet), Some(addr(40_000)));
+    let p = RtpPacket::parse(&packet).unwrap();
+    assert!(p.marker());
+    assert_eq!(p.payload_type(), 8);
+    assert_eq!(p.ssrc(), h.ep.ssrc());
+    let (seq, ts) = (p.sequence(), p.timestamp());
+    h.ep.stamp_packet(6, &mut packet);
+    let p = RtpPacket::parse(&packet).unwrap();
+    assert!(!p.marker());
+    assert_eq!(p.sequence(), seq.wrapping_add(1));
+    assert_eq!(p.timestamp(), ts.wrapping_add(160));
+}

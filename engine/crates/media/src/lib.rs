@@ -1,0 +1,336 @@
+//! RTP, G.711, jitter buffer, the media graph and the 20 ms media workers.
+//!
+//! [`MediaEngine`] is the handle the rest of Dialtone uses. It owns a few
+//! worker threads (`worker`), each running the media clock for the endpoints
+//! placed on it. Control calls are synchronous where the caller needs an answer
+//! (`allocate` binds the port before returning) and otherwise queue a command
+//! for the owning worker.
+//!
+//! The authoritative media graph lives here, behind one lock together with the
+//! unit placement, so commands reach each worker in the order the graph
+//! changed. Edges may name units that are not allocated yet; they take effect
+//! when the unit appears. Units joined by an edge are expected on the same
+//! worker (the engine gives all units of one session the same shard); an edge
+//! across workers is kept but carries no audio, and a warning is logged.
+
+pub mod clock;
+pub mod codec;
+pub mod endpoint;
+pub mod g711;
+pub mod graph;
+pub mod jitter;
+pub mod ports;
+pub mod rtp;
+pub mod sender;
+pub mod worker;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::Sender;
+use parking_lot::Mutex;
+use thiserror::Error;
+use tokio::sync::mpsc::UnboundedSender;
+
+pub use codec::Codec;
+use endpoint::Endpoint;
+use graph::MediaGraph;
+use ports::PortPool;
+use worker::{Command, Worker, WorkerStats};
+
+/// A media unit in the graph. The engine maps a call's `CallId` to `UnitId(call.0)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UnitId(pub u64);
+
+#[derive(Debug, Clone)]
+pub struct MediaConfig {
+    /// Worker threads; about one per core left after signalling and scripts.
+    pub workers: usize,
+    pub bind_ip: IpAddr,
+    pub port_min: u16,
+    pub port_max: u16,
+    /// Silence after which `RtpStopped` is reported; zero disables it.
+    pub rtp_timeout: Duration,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            workers: 1,
+            bind_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port_min: 10_000,
+            port_max: 20_000,
+            rtp_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The negotiated remote side of one endpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct RtpParams {
+    /// Address from SDP; replaced by the address packets actually come from.
+    pub remote: SocketAddr,
+    pub codec: Codec,
+    pub payload_type: u8,
+    pub telephone_event_pt: Option<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaEvent {
+    FirstAudioPacket(UnitId),
+    /// No RTP for `rtp_timeout` (counted from `set_remote` or the last packet).
+    RtpStopped(UnitId),
+    RtpResumed(UnitId),
+}
+
+#[derive(Debug, Error)]
+pub enum MediaError {
+    #[error("no free RTP port in the configured range")]
+    PortsExhausted,
+    #[error("cannot bind RTP socket on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+    #[error("media unit {0:?} is already allocated")]
+    AlreadyAllocated(UnitId),
+    #[error("invalid media configuration: {0}")]
+    Config(String),
+    #[error("media workers are not running")]
+    WorkerGone,
+    #[error("cannot start media worker: {0}")]
+    Spawn(std::io::Error),
+}
+
+/// Totals since start, summed over workers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MediaStats {
+    /// Endpoints allocated and not yet released.
+    pub endpoints: u64,
+    /// Datagrams read from RTP sockets.
+    pub packets_in: u64,
+    pub packets_out: u64,
+    /// Packets never received, by sequence number (live and released endpoints).
+    pub packets_lost: u64,
+    /// Datagrams discarded: malformed, unconfigured endpoint, foreign payload
+    /// type, duplicate, late.
+    pub packets_dropped: u64,
+    pub telephone_event_packets: u64,
+    pub send_errors: u64,
+    /// Media ticks skipped because a worker fell behind.
+    pub late_ticks: u64,
+}
+
+#[derive(Clone, Copy)]
+struct Placement {
+    worker: usize,
+    port: u16,
+}
+
+struct Control {
+    graph: MediaGraph,
+    placed: HashMap<UnitId, Placement>,
+}
+
+struct Shared {
+    workers: Vec<Sender<Command>>,
+    stats: Vec<Arc<WorkerStats>>,
+    control: Mutex<Control>,
+    ports: Mutex<PortPool>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+#[derive(Clone)]
+pub struct MediaEngine {
+    shared: Arc<Shared>,
+}
+
+impl MediaEngine {
+    /// Spawns the worker threads.
+    pub fn start(
+        cfg: MediaConfig,
+        events: UnboundedSender<MediaEvent>,
+    ) -> Result<MediaEngine, MediaError> {
+        if cfg.workers == 0 {
+            return Err(MediaError::Config(
+                "at least one media worker is needed".into(),
+            ));
+        }
+        let ports = PortPool::new(cfg.bind_ip, cfg.port_min, cfg.port_max)?;
+        let mut senders = Vec::with_capacity(cfg.workers);
+        let mut stats = Vec::with_capacity(cfg.workers);
+        let mut threads = Vec::with_capacity(cfg.workers);
+        for index in 0..cfg.workers {
+            let (tx, rx) = crossbeam_channel::unbounded();
+            let st = Arc::new(WorkerStats::default());
+            let worker = Worker::new(index, rx, events.clone(), st.clone(), cfg.rtp_timeout);
+            let handle = std::thread::Builder::new()
+                .name(format!("dialtone-media-{index}"))
+                .spawn(move || worker.run())
+                .map_err(MediaError::Spawn)?;
+            senders.push(tx);
+            stats.push(st);
+            threads.push(handle);
+        }
+        tracing::info!(
+            workers = cfg.workers,
+            ip = %cfg.bind_ip,
+            ports = format!("{}-{}", cfg.port_min, cfg.port_max),
+            "media engine started"
+        );
+        Ok(MediaEngine {
+            shared: Arc::new(Shared {
+                workers: senders,
+                stats,
+                control: Mutex::new(Control {
+                    graph: MediaGraph::new(),
+                    placed: HashMap::new(),
+                }),
+                ports: Mutex::new(ports),
+                threads: Mutex::new(threads),
+            }),
+        })
+    }
+
+    /// Binds an RTP port for `unit` and places its endpoint on worker
+    /// `shard % workers`. Returns the local RTP address for the SDP.
+    pub fn allocate(&self, unit: UnitId, shard: usize) -> Result<SocketAddr, MediaError> {
+        let worker = shard % self.shared.workers.len();
+        if self.shared.control.lock().placed.contains_key(&unit) {
+            return Err(MediaError::AlreadyAllocated(unit));
+        }
+        let (socket, local) = self.shared.ports.lock().allocate()?;
+        let port = local.port();
+        let endpoint = Box::new(Endpoint::new(unit, socket, local));
+        let mut control = self.shared.control.lock();
+        if control.placed.contains_key(&unit) {
+            self.shared.ports.lock().release(port);
+            return Err(MediaError::AlreadyAllocated(unit));
+        }
+        let input = control.graph.input_of(unit);
+        let cmd = Command::Add { endpoint, input };
+        if self.shared.workers[worker].send(cmd).is_err() {
+            drop(control);
+            self.shared.ports.lock().release(port);
+            return Err(MediaError::WorkerGone);
+        }
+        control.placed.insert(unit, Placement { worker, port });
+        let neighbours = input
+            .into_iter()
+            .chain(control.graph.outputs_of(unit).iter().copied());
+        for other in neighbours {
+            warn_if_crossing(&control, unit, other);
+        }
+        tracing::debug!(unit = unit.0, %local, worker, "RTP endpoint allocated");
+        Ok(local)
+    }
+
+    /// Starts (or, on re-INVITE, changes) receiving and sending for `unit`.
+    pub fn set_remote(&self, unit: UnitId, params: RtpParams) {
+        let control = self.shared.control.lock();
+        match control.placed.get(&unit) {
+            Some(p) => self.send(p.worker, Command::SetRemote { unit, params }),
+            None => tracing::warn!(unit = unit.0, "set_remote before allocate; ignored"),
+        }
+    }
+
+    /// Closes the socket, frees the port and removes the unit from the graph.
+    pub fn release(&self, unit: UnitId) {
+        let mut control = self.shared.control.lock();
+        let orphans = control.graph.remove(unit);
+        let placement = control.placed.remove(&unit);
+        if let Some(p) = placement {
+            self.send(p.worker, Command::Remove { unit });
+        }
+        // Units on the same worker learn of the removal from `Remove` itself.
+        for to in orphans {
+            if let Some(t) = control.placed.get(&to) {
+                if placement.map(|p| p.worker) != Some(t.worker) {
+                    self.send(t.worker, Command::SetInput { to, from: None });
+                }
+            }
+        }
+        drop(control);
+        if let Some(p) = placement {
+            self.shared.ports.lock().release(p.port);
+            tracing::debug!(unit = unit.0, port = p.port, "RTP endpoint released");
+        }
+    }
+
+    /// `to` hears `from` from now on, replacing whatever it heard before.
+    pub fn connect(&self, from: UnitId, to: UnitId) {
+        let mut control = self.shared.control.lock();
+        control.graph.connect(from, to);
+        if let Some(t) = control.placed.get(&to) {
+            self.send(
+                t.worker,
+                Command::SetInput {
+                    to,
+                    from: Some(from),
+                },
+            );
+        }
+        warn_if_crossing(&control, from, to);
+    }
+
+    /// Removes `to`'s input if it is `from`.
+    pub fn disconnect(&self, from: UnitId, to: UnitId) {
+        let mut control = self.shared.control.lock();
+        if control.graph.disconnect(from, to) {
+            if let Some(t) = control.placed.get(&to) {
+                self.send(t.worker, Command::SetInput { to, from: None });
+            }
+        }
+    }
+
+    pub fn stats(&self) -> MediaStats {
+        let mut s = MediaStats {
+            endpoints: self.shared.control.lock().placed.len() as u64,
+            ..MediaStats::default()
+        };
+        for w in &self.shared.stats {
+            s.packets_in += w.packets_in.load(Ordering::Relaxed);
+            s.packets_out += w.packets_out.load(Ordering::Relaxed);
+            s.packets_lost += w.packets_lost.load(Ordering::Relaxed);
+            s.packets_dropped += w.packets_dropped.load(Ordering::Relaxed);
+            s.telephone_event_packets += w.telephone_events.load(Ordering::Relaxed);
+            s.send_errors += w.send_errors.load(Ordering::Relaxed);
+            s.late_ticks += w.late_ticks.load(Ordering::Relaxed);
+        }
+        s
+    }
+
+    /// Stops every worker (closing all sockets) and waits for them.
+    pub fn shutdown(&self) {
+        for w in &self.shared.workers {
+            let _ = w.send(Command::Shutdown);
+        }
+        let threads: Vec<_> = std::mem::take(&mut *self.shared.threads.lock());
+        for t in threads {
+            if t.join().is_err() {
+                tracing::error!("a media worker panicked");
+            }
+        }
+    }
+
+    fn send(&self, worker: usize, cmd: Command) {
+        if let Some(w) = self.shared.workers.get(worker) {
+            if w.send(cmd).is_err() {
+                tracing::debug!(worker, "media command after shutdown dropped");
+            }
+        }
+    }
+}
+
+fn warn_if_crossing(control: &Control, a: UnitId, b: UnitId) {
+    if let (Some(pa), Some(pb)) = (control.placed.get(&a), control.placed.get(&b)) {
+        if pa.worker != pb.worker {
+            tracing::warn!(
+                from = a.0,
+                to = b.0,
+                "media edge between units on different workers carries no audio"
+            );
+        }
+    }
+}

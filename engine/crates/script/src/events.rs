@@ -1,0 +1,234 @@
+//! `AppEvents` and `CallEvents`: the event names (VoxEngine's string values)
+//! and the event objects handed to listeners.
+
+use dialtone_core::messages::{CallEvent, IncomingCall};
+use dialtone_core::CallId;
+use rquickjs::{Class, Ctx, Function, Object};
+
+use crate::call::Call;
+use crate::headers;
+
+/// Event names the host dispatches.
+pub(crate) mod names {
+    pub(crate) const STARTED: &str = "Application.Started";
+    pub(crate) const CALL_ALERTING: &str = "Application.CallAlerting";
+    pub(crate) const TERMINATING: &str = "Application.Terminating";
+    pub(crate) const TERMINATED: &str = "Application.Terminated";
+
+    pub(crate) const AUDIO_STARTED: &str = "Call.AudioStarted";
+    pub(crate) const CONNECTED: &str = "Call.Connected";
+    pub(crate) const DISCONNECTED: &str = "Call.Disconnected";
+    pub(crate) const FAILED: &str = "Call.Failed";
+    pub(crate) const FIRST_AUDIO_PACKET_RECEIVED: &str = "Call.FirstAudioPacketReceived";
+    pub(crate) const RINGING: &str = "Call.Ringing";
+    pub(crate) const RTP_RESUMED: &str = "Call.RtpResumed";
+    pub(crate) const RTP_STOPPED: &str = "Call.RtpStopped";
+    pub(crate) const STATE_CHANGED: &str = "Call.StateChanged";
+}
+
+const APP_EVENTS: &[(&str, &str)] = &[
+    ("CallAlerting", names::CALL_ALERTING),
+    ("Started", names::STARTED),
+    ("Terminating", names::TERMINATING),
+    ("Terminated", names::TERMINATED),
+];
+
+/// Every CallEvents constant VoxEngine documents, emitted or not yet, so
+/// scripts written for VoxEngine load unchanged.
+const CALL_EVENTS: &[(&str, &str)] = &[
+    ("AudioIdentificationError", "Call.AudioIdentificationError"),
+    (
+        "AudioIdentificationResult",
+        "Call.AudioIdentificationResult",
+    ),
+    (
+        "AudioIdentificationStarted",
+        "Call.AudioIdentificationStarted",
+    ),
+    (
+        "AudioIdentificationStopped",
+        "Call.AudioIdentificationStopped",
+    ),
+    ("AudioStarted", names::AUDIO_STARTED),
+    ("BlindTransferRequested", "Call.BlindTransferRequested"),
+    ("Connected", names::CONNECTED),
+    ("Disconnected", names::DISCONNECTED),
+    ("Failed", names::FAILED),
+    (
+        "FirstAudioPacketReceived",
+        names::FIRST_AUDIO_PACKET_RECEIVED,
+    ),
+    ("FirstVideoPacket", "Call.FirstVideoPacket"),
+    ("FirstVideoPacketReceived", "Call.FirstVideoPacketReceived"),
+    ("Forwarding", "Call.Forwarding"),
+    ("InfoReceived", "Call.InfoReceived"),
+    ("MessageReceived", "Call.MessageReceived"),
+    ("MicStatusChange", "Call.MicStatusChange"),
+    ("OffHold", "Call.OffHold"),
+    ("OnHold", "Call.OnHold"),
+    ("PlaybackFinished", "Call.PlaybackFinished"),
+    ("PlaybackReady", "Call.PlaybackReady"),
+    ("PlaybackStarted", "Call.PlaybackStarted"),
+    ("PushSent", "Call.PushSent"),
+    ("ReInviteAccepted", "Call.ReInviteAccepted"),
+    ("ReInviteReceived", "Call.ReInviteReceived"),
+    ("ReInviteRejected", "Call.ReInviteRejected"),
+    ("RecordError", "Call.RecordError"),
+    ("RecordStarted", "Call.RecordStarted"),
+    ("RecordStopped", "Call.RecordStopped"),
+    ("Ringing", names::RINGING),
+    ("RtpResumed", names::RTP_RESUMED),
+    ("RtpStopped", names::RTP_STOPPED),
+    ("StateChanged", names::STATE_CHANGED),
+    ("Statistics", "Call.Statistics"),
+    ("ToneDetected", "Call.ToneDetected"),
+    ("ToneReceived", "Call.ToneReceived"),
+    ("TransferComplete", "Call.TransferComplete"),
+    ("TransferFailed", "Call.TransferFailed"),
+    ("VideoTrackCreated", "Call.Video.TrackCreated"),
+];
+
+pub(crate) fn install<'js>(ctx: &Ctx<'js>, globals: &Object<'js>) -> rquickjs::Result<()> {
+    let freeze: Function = globals.get::<_, Object>("Object")?.get("freeze")?;
+    for (global, table) in [("AppEvents", APP_EVENTS), ("CallEvents", CALL_EVENTS)] {
+        let object = Object::new(ctx.clone())?;
+        for (key, value) in table {
+            object.set(*key, *value)?;
+        }
+        freeze.call::<_, ()>((object.clone(),))?;
+        globals.set(global, object)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn call_event_name(event: &CallEvent) -> &'static str {
+    match event {
+        CallEvent::Ringing { .. } => names::RINGING,
+        CallEvent::AudioStarted { .. } => names::AUDIO_STARTED,
+        CallEvent::Connected { .. } => names::CONNECTED,
+        CallEvent::Failed { .. } => names::FAILED,
+        CallEvent::Disconnected { .. } => names::DISCONNECTED,
+        CallEvent::StateChanged { .. } => names::STATE_CHANGED,
+        CallEvent::FirstAudioPacketReceived => names::FIRST_AUDIO_PACKET_RECEIVED,
+        CallEvent::RtpStopped => names::RTP_STOPPED,
+        CallEvent::RtpResumed => names::RTP_RESUMED,
+    }
+}
+
+/// `{name, call, id, ...}` with the fields VoxEngine gives each event.
+pub(crate) fn call_event_object<'js>(
+    ctx: &Ctx<'js>,
+    call: &Class<'js, Call<'js>>,
+    id: CallId,
+    event: &CallEvent,
+) -> rquickjs::Result<Object<'js>> {
+    let object = Object::new(ctx.clone())?;
+    object.set("name", call_event_name(event))?;
+    object.set("call", call.clone())?;
+    object.set("id", id.to_string())?;
+    match event {
+        CallEvent::Ringing { headers: h }
+        | CallEvent::AudioStarted { headers: h }
+        | CallEvent::Connected { headers: h } => {
+            object.set("headers", headers::to_js(ctx, h)?)?;
+        }
+        CallEvent::Failed {
+            code,
+            reason,
+            headers: h,
+        } => {
+            object.set("code", *code)?;
+            object.set("reason", reason.as_str())?;
+            object.set("headers", headers::to_js(ctx, h)?)?;
+        }
+        CallEvent::Disconnected {
+            code,
+            reason,
+            duration,
+            headers: h,
+        } => {
+            object.set("internalCode", *code)?;
+            object.set("code", *code)?;
+            object.set("reason", reason.as_str())?;
+            object.set("duration", duration.as_secs())?;
+            object.set("headers", headers::to_js(ctx, h)?)?;
+        }
+        CallEvent::StateChanged { old, new } => {
+            object.set("oldState", old.as_str())?;
+            object.set("newState", new.as_str())?;
+        }
+        CallEvent::FirstAudioPacketReceived | CallEvent::RtpStopped | CallEvent::RtpResumed => {}
+    }
+    Ok(object)
+}
+
+/// The session-log text of a call event: name, call id, key fields.
+pub(crate) fn describe_call_event(call: CallId, event: &CallEvent) -> String {
+    let name = call_event_name(event);
+    match event {
+        CallEvent::Failed { code, reason, .. } => {
+            format!("{name} call={call} code={code} reason={reason:?}")
+        }
+        CallEvent::Disconnected {
+            code,
+            reason,
+            duration,
+            ..
+        } => format!(
+            "{name} call={call} code={code} reason={reason:?} duration={}s",
+            duration.as_secs()
+        ),
+        CallEvent::StateChanged { old, new } => {
+            format!("{name} call={call} {} -> {}", old.as_str(), new.as_str())
+        }
+        _ => format!("{name} call={call}"),
+    }
+}
+
+pub(crate) fn alerting_object<'js>(
+    ctx: &Ctx<'js>,
+    call: &Class<'js, Call<'js>>,
+    incoming: &IncomingCall,
+) -> rquickjs::Result<Object<'js>> {
+    let object = Object::new(ctx.clone())?;
+    object.set("name", names::CALL_ALERTING)?;
+    object.set("call", call.clone())?;
+    object.set("callerid", incoming.callerid.as_str())?;
+    object.set("destination", incoming.destination.as_str())?;
+    object.set("displayName", incoming.display_name.as_str())?;
+    object.set("fromURI", incoming.from_uri.as_str())?;
+    object.set("toURI", incoming.to_uri.as_str())?;
+    object.set("headers", headers::to_js(ctx, &incoming.headers)?)?;
+    Ok(object)
+}
+
+pub(crate) fn describe_alerting(incoming: &IncomingCall) -> String {
+    format!(
+        "{} call={} from={} to={}",
+        names::CALL_ALERTING,
+        incoming.call,
+        incoming.callerid,
+        incoming.destination
+    )
+}
+
+/// `{name}` plus extra fields, for the application events.
+pub(crate) fn app_event_object<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Object<'js>> {
+    let object = Object::new(ctx.clone())?;
+    object.set("name", name)?;
+    Ok(object)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_call_event_has_a_constant() {
+        assert_eq!(CALL_EVENTS.len(), 38);
+        let mut keys: Vec<_> = CALL_EVENTS.iter().map(|(k, _)| *k).collect();
+        keys.dedup();
+        assert_eq!(keys.len(), CALL_EVENTS.len());
+        assert!(CALL_EVENTS.iter().all(|(_, v)| v.starts_with("Call.")));
+    }
+}

@@ -1,0 +1,82 @@
+//! The QuickJS script host: one runtime per session, VoxEngine-named JS API.
+//!
+//! Every scenario session owns one QuickJS runtime on one of a few JS worker
+//! threads. Scripts talk to the engine only through [`SessionCommand`]s sent
+//! on the host's `CommandSender`, and learn about the world only through the
+//! [`SessionEvent`]s the engine sends to the session. No telephony happens
+//! here.
+//!
+//! The JS surface, with VoxEngine's names and semantics:
+//! - `VoxEngine`: `addEventListener`, `removeEventListener`, `callSIP(to,
+//!   parameters)` (also the positional `callSIP(to, callerid, displayName,
+//!   password, authUser, extraHeaders)`), `easyProcess(call1, call2,
+//!   onEstablished?, direct?)`, `sendMediaBetween`, `stopMediaBetween`,
+//!   `terminate`, `customData(value?)`.
+//! - `AppEvents` (`Started`, `CallAlerting`, `Terminating`, `Terminated`) and
+//!   every documented `CallEvents` constant, with VoxEngine's string values.
+//! - `Call`: `answer`, `reject(code?, extraHeaders?)` (486 by default),
+//!   `decline` (603), `ring`, `startEarlyMedia`, `hangup`, `id`, `callerid`,
+//!   `displayName`, `number`, `incoming`, `state`, `customData`,
+//!   `sendMediaTo`, `stopMediaTo`, `addEventListener`, `removeEventListener`,
+//!   `toString`. Only `X-` headers are sent.
+//! - `Logger.write`, `setTimeout`, `clearTimeout`, `setInterval`,
+//!   `clearInterval`.
+//!
+//! Layout: one module per JS namespace (`voxengine`, `call`, `logger`,
+//! `timers`, `events`), the session's runtime and event loop (`session`), the
+//! worker threads (`host`), memory and CPU limits (`limits`), scenario
+//! bytecode (`bytecode`).
+//!
+//! [`SessionCommand`]: dialtone_core::messages::SessionCommand
+//! [`SessionEvent`]: dialtone_core::messages::SessionEvent
+
+mod bytecode;
+mod call;
+mod events;
+mod headers;
+mod host;
+mod limits;
+mod listeners;
+mod logger;
+mod quickjs;
+mod registry;
+mod session;
+mod timers;
+mod voxengine;
+
+use std::time::Duration;
+
+pub use bytecode::{check, CompileError};
+pub use host::{ScriptHost, SessionSpec};
+
+/// Limits and sizing of the script host.
+#[derive(Debug, Clone)]
+pub struct ScriptConfig {
+    /// Number of JS worker threads; sessions are pinned to one by their id.
+    pub workers: usize,
+    /// Heap limit of one session's runtime, in bytes.
+    pub memory_limit: usize,
+    /// Longest a single callback (event handler, timer, promise jobs) may run.
+    pub cpu_budget: Duration,
+    /// A session with no live calls ends after this long.
+    pub idle_timeout: Duration,
+}
+
+impl Default for ScriptConfig {
+    fn default() -> Self {
+        ScriptConfig {
+            workers: 2,
+            memory_limit: 16 * 1024 * 1024,
+            cpu_budget: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// One scenario: a JavaScript source file.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// File name, used in error messages and stack traces.
+    pub name: String,
+    pub source: String,
+}

@@ -1,0 +1,170 @@
+//! What one session's bindings share.
+//!
+//! `SessionCore` is plain Rust state (ids, the command channel, flags).
+//! `Registry` holds the JS values the session keeps alive between callbacks
+//! (listeners, calls, timer callbacks). It is stored as the runtime's userdata
+//! so native functions can reach it, and the session removes it before the
+//! runtime is freed: QuickJS aborts if a value outlives its runtime. Native
+//! functions capture no JS values, so every reference is visible to the GC.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
+
+use dialtone_core::messages::{CommandSender, SessionCommand};
+use dialtone_core::{CallId, SessionId};
+use rquickjs::runtime::UserDataGuard;
+use rquickjs::{Class, Ctx, Exception, JsLifetime};
+
+use crate::call::Call;
+use crate::limits::MAX_COMMANDS_PER_CALLBACK;
+use crate::listeners::Listeners;
+use crate::timers::Timers;
+
+pub(crate) struct SessionCore {
+    pub(crate) id: SessionId,
+    /// Scenario file name, for messages.
+    pub(crate) file: String,
+    commands: CommandSender,
+    custom_data: RefCell<String>,
+    live_calls: RefCell<BTreeSet<CallId>>,
+    outbound_calls: Cell<usize>,
+    terminate: Cell<bool>,
+    sent_this_callback: Cell<u32>,
+}
+
+impl SessionCore {
+    pub(crate) fn new(
+        id: SessionId,
+        file: String,
+        commands: CommandSender,
+        custom_data: String,
+    ) -> Rc<SessionCore> {
+        Rc::new(SessionCore {
+            id,
+            file,
+            commands,
+            custom_data: RefCell::new(custom_data),
+            live_calls: RefCell::new(BTreeSet::new()),
+            outbound_calls: Cell::new(0),
+            terminate: Cell::new(false),
+            sent_this_callback: Cell::new(0),
+        })
+    }
+
+    /// Sends a command on behalf of the script, within the per-callback cap.
+    pub(crate) fn send(&self, ctx: &Ctx<'_>, command: SessionCommand) -> rquickjs::Result<()> {
+        let sent = self.sent_this_callback.get();
+        if sent >= MAX_COMMANDS_PER_CALLBACK {
+            return Err(Exception::throw_range(
+                ctx,
+                &format!("more than {MAX_COMMANDS_PER_CALLBACK} call actions in one callback"),
+            ));
+        }
+        self.sent_this_callback.set(sent + 1);
+        self.send_unchecked(command);
+        Ok(())
+    }
+
+    /// Sends a command of the host itself (not counted against the script).
+    pub(crate) fn send_unchecked(&self, command: SessionCommand) {
+        if self.commands.send((self.id, command)).is_err() {
+            tracing::debug!(target: "dialtone::script", session = %self.id, "engine gone; command dropped");
+        }
+    }
+
+    pub(crate) fn begin_callback(&self) {
+        self.sent_this_callback.set(0);
+    }
+
+    pub(crate) fn custom_data(&self) -> String {
+        self.custom_data.borrow().clone()
+    }
+
+    pub(crate) fn set_custom_data(&self, value: String) {
+        *self.custom_data.borrow_mut() = value;
+    }
+
+    pub(crate) fn call_started(&self, call: CallId) {
+        self.live_calls.borrow_mut().insert(call);
+    }
+
+    pub(crate) fn call_ended(&self, call: CallId) {
+        self.live_calls.borrow_mut().remove(&call);
+    }
+
+    pub(crate) fn has_live_calls(&self) -> bool {
+        !self.live_calls.borrow().is_empty()
+    }
+
+    pub(crate) fn outbound_calls(&self) -> usize {
+        self.outbound_calls.get()
+    }
+
+    pub(crate) fn count_outbound_call(&self) {
+        self.outbound_calls.set(self.outbound_calls.get() + 1);
+    }
+
+    pub(crate) fn request_terminate(&self) {
+        self.terminate.set(true);
+    }
+
+    pub(crate) fn terminate_requested(&self) -> bool {
+        self.terminate.get()
+    }
+
+    /// A line of the session log that is not from `Logger.write`.
+    pub(crate) fn note(&self, text: &str) {
+        tracing::info!(target: "dialtone::session", session = %self.id, kind = "log", "{text}");
+    }
+}
+
+/// The session's JS values; see the module documentation.
+pub(crate) struct Registry<'js> {
+    pub(crate) core: Rc<SessionCore>,
+    pub(crate) app_listeners: Listeners<'js>,
+    pub(crate) timers: Timers<'js>,
+    calls: RefCell<HashMap<CallId, Class<'js, Call<'js>>>>,
+}
+
+// SAFETY: `Changed` is the same type with only the `'js` lifetime replaced.
+unsafe impl<'js> JsLifetime<'js> for Registry<'js> {
+    type Changed<'to> = Registry<'to>;
+}
+
+impl<'js> Registry<'js> {
+    pub(crate) fn new(core: Rc<SessionCore>) -> Registry<'js> {
+        Registry {
+            core,
+            app_listeners: Listeners::default(),
+            timers: Timers::default(),
+            calls: RefCell::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn add_call(&self, id: CallId, call: Class<'js, Call<'js>>) {
+        self.calls.borrow_mut().insert(id, call);
+    }
+
+    pub(crate) fn call(&self, id: CallId) -> Option<Class<'js, Call<'js>>> {
+        self.calls.borrow().get(&id).cloned()
+    }
+
+    /// Drops every JS value the session holds, ahead of the runtime.
+    pub(crate) fn clear(&self) {
+        self.app_listeners.clear();
+        self.timers.clear();
+        let calls: Vec<_> = self.calls.borrow_mut().drain().map(|(_, c)| c).collect();
+        for call in &calls {
+            call.borrow().clear_listeners();
+        }
+    }
+}
+
+/// The registry of the session running in `ctx`.
+pub(crate) fn registry<'a, 'js>(
+    ctx: &'a Ctx<'js>,
+) -> rquickjs::Result<UserDataGuard<'a, Registry<'js>>> {
+    ctx.userdata::<Registry<'js>>()
+        .ok_or_else(|| Exception::throw_internal(ctx, "the session has ended"))
+}

@@ -1,0 +1,186 @@
+//! Bytes to `SipMessage`, strictly: anything a peer sends is checked before use.
+
+use crate::error::ParseError;
+use crate::headers::{expand_compact, is_token, Headers};
+use crate::message::{Method, SipMessage, StartLine};
+
+/// Largest message accepted on any transport.
+pub const MAX_MESSAGE_SIZE: usize = 64 * 1024;
+/// Most header lines accepted in one message.
+pub const MAX_HEADERS: usize = 256;
+
+/// Start line and headers, with where the body begins.
+#[derive(Debug, Clone)]
+pub struct Head {
+    pub start: StartLine,
+    pub headers: Headers,
+    pub body_offset: usize,
+    pub content_length: Option<usize>,
+}
+
+/// Parses one whole message. For a datagram the body is `Content-Length` bytes
+/// (extra bytes are ignored, fewer is an error) or, without the header, the rest.
+pub fn parse_message(data: &[u8]) -> Result<SipMessage, ParseError> {
+    let head = parse_head(data)?;
+    let rest = data.get(head.body_offset..).unwrap_or_default();
+    let body = match head.content_length {
+        Some(n) => rest.get(..n).ok_or(ParseError::BadContentLength)?,
+        None => rest,
+    };
+    Ok(SipMessage {
+        start: head.start,
+        headers: head.headers,
+        body: body.to_vec(),
+    })
+}
+
+/// Parses the start line and headers up to the empty line.
+pub fn parse_head(data: &[u8]) -> Result<Head, ParseError> {
+    if data.len() > MAX_MESSAGE_SIZE {
+        return Err(ParseError::TooLarge);
+    }
+    // RFC 3261 §7.5: CRLFs before the start line are ignored.
+    let skip = data
+        .iter()
+        .take_while(|b| matches!(b, b'\r' | b'\n'))
+        .count();
+    let mut lines = Lines { data, pos: skip };
+    let start = parse_start_line(lines.next_line()?)?;
+    let mut headers = Headers::with_capacity(16);
+    let mut content_length = None;
+    let mut current: Option<(&str, String)> = None;
+    loop {
+        let line = lines.next_line()?;
+        if line.is_empty() {
+            break;
+        }
+        if line.starts_with([' ', '\t']) {
+            // Folded continuation: joins the previous header with one space.
+            let (_, value) = current.as_mut().ok_or(ParseError::BadHeaderLine)?;
+            let more = line.trim_matches([' ', '\t']);
+            if !more.is_empty() {
+                if !value.is_empty() {
+                    value.push(' ');
+                }
+                value.push_str(more);
+            }
+            continue;
+        }
+        if let Some((name, value)) = current.take() {
+            add_header(&mut headers, name, value, &mut content_length)?;
+        }
+        let (name, value) = split_header_line(line)?;
+        current = Some((name, value.to_string()));
+    }
+    if let Some((name, value)) = current.take() {
+        add_header(&mut headers, name, value, &mut content_length)?;
+    }
+    Ok(Head {
+        start,
+        headers,
+        body_offset: lines.pos,
+        content_length,
+    })
+}
+
+struct Lines<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Lines<'a> {
+    /// Next line without its terminator (CRLF, or a bare LF from lax peers).
+    fn next_line(&mut self) -> Result<&'a str, ParseError> {
+        let rest = self.data.get(self.pos..).unwrap_or_default();
+        let nl = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or(ParseError::Truncated)?;
+        let (line, _) = rest.split_at(nl);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        self.pos += nl + 1;
+        if line.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+            return Err(ParseError::ControlCharacter);
+        }
+        std::str::from_utf8(line).map_err(|_| ParseError::BadEncoding)
+    }
+}
+
+fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
+    if line.len() >= 4 && line.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/") {
+        let (version, rest) = line.split_once(' ').ok_or(ParseError::BadStartLine)?;
+        if !version.eq_ignore_ascii_case("SIP/2.0") {
+            return Err(ParseError::BadVersion);
+        }
+        let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ParseError::BadStatusCode);
+        }
+        let code: u16 = code.parse().map_err(|_| ParseError::BadStatusCode)?;
+        if !(100..=699).contains(&code) {
+            return Err(ParseError::BadStatusCode);
+        }
+        return Ok(StartLine::Response {
+            code,
+            reason: reason.to_string(),
+        });
+    }
+    let mut parts = line.split(' ');
+    let (Some(method), Some(uri), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ParseError::BadStartLine);
+    };
+    if !is_token(method) || uri.is_empty() || uri.contains('\t') {
+        return Err(ParseError::BadStartLine);
+    }
+    if !version.eq_ignore_ascii_case("SIP/2.0") {
+        return Err(ParseError::BadVersion);
+    }
+    Ok(StartLine::Request {
+        method: Method::from_token(method),
+        uri: uri.to_string(),
+    })
+}
+
+fn split_header_line(line: &str) -> Result<(&str, &str), ParseError> {
+    let (name, value) = line.split_once(':').ok_or(ParseError::BadHeaderLine)?;
+    let name = name.trim_end_matches([' ', '\t']);
+    if !is_token(name) {
+        return Err(ParseError::BadHeaderLine);
+    }
+    Ok((name, value.trim_matches([' ', '\t'])))
+}
+
+fn add_header(
+    headers: &mut Headers,
+    name: &str,
+    value: String,
+    content_length: &mut Option<usize>,
+) -> Result<(), ParseError> {
+    if headers.len() >= MAX_HEADERS {
+        return Err(ParseError::TooManyHeaders);
+    }
+    let name = expand_compact(name).unwrap_or(name);
+    if name.eq_ignore_ascii_case("Content-Length") {
+        let n = parse_content_length(&value)?;
+        match *content_length {
+            Some(prev) if prev != n => return Err(ParseError::BadContentLength),
+            _ => *content_length = Some(n),
+        }
+    }
+    headers.push(name, value);
+    Ok(())
+}
+
+pub(crate) fn parse_content_length(value: &str) -> Result<usize, ParseError> {
+    let value = value.trim_matches([' ', '\t']);
+    if value.is_empty() || value.len() > 9 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ParseError::BadContentLength);
+    }
+    let n: usize = value.parse().map_err(|_| ParseError::BadContentLength)?;
+    if n > MAX_MESSAGE_SIZE {
+        return Err(ParseError::BadContentLength);
+    }
+    Ok(n)
+}

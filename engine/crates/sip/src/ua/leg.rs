@@ -1,0 +1,113 @@
+//! Per-leg state the user-agent core keeps between messages.
+
+use std::time::Instant;
+
+use super::tx_table::TxId;
+use super::types::{ExtraHeaders, Peer};
+use crate::dialog::Dialog;
+use crate::message::SipMessage;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Inbound,
+    Outbound,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LegState {
+    /// Inbound INVITE without a final response yet.
+    Ringing,
+    /// Our 2xx is sent; the ACK has not arrived.
+    AwaitingAck,
+    /// Outbound INVITE sent, no provisional response yet.
+    Calling,
+    /// Outbound INVITE has a provisional response (100 included): CANCEL allowed.
+    Early,
+    Confirmed,
+    /// Our BYE is in flight.
+    Closing,
+}
+
+/// An in-dialog INVITE from the peer that the call layer has to answer.
+#[derive(Debug)]
+pub(crate) struct PendingReInvite {
+    pub tx: TxId,
+    /// The request, body removed, to build the answer from.
+    pub request: SipMessage,
+    pub seq: u32,
+    /// 2xx sent; waiting for its ACK.
+    pub answered: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Leg {
+    pub direction: Direction,
+    pub state: LegState,
+    /// Where the INVITE came from (inbound) or went to (outbound).
+    pub peer: Peer,
+    pub call_id: String,
+    pub local_tag: String,
+    pub remote_tag: Option<String>,
+    /// Inbound legs have it from the start, outbound ones from the 2xx.
+    pub dialog: Option<Dialog>,
+    /// The current INVITE transaction: server for inbound, client for outbound.
+    pub invite_tx: TxId,
+    pub invite_seq: u32,
+    /// Inbound: the INVITE (body removed) to build responses from, until answered.
+    pub request: Option<SipMessage>,
+    /// Highest CSeq the peer used in the dialog.
+    pub remote_seq: Option<u32>,
+    pub reinvite: Option<PendingReInvite>,
+    /// Hangup asked for but not yet carried out: outbound, waiting for a
+    /// provisional to CANCEL or a 2xx to BYE; inbound, waiting for the ACK.
+    pub hangup: Option<ExtraHeaders>,
+    pub cancel_sent: bool,
+    pub auth: Option<(String, String)>,
+    /// Nonces already answered, so a rejected answer is not retried forever.
+    pub answered_nonces: Vec<String>,
+    /// Fingerprint of the last provisional reported, to drop repeats.
+    pub last_provisional: Option<u64>,
+    /// Gives up on the INVITE 64·T1 after our CANCEL (§9.1).
+    pub deadline: Option<Instant>,
+}
+
+impl Leg {
+    pub fn new(
+        direction: Direction,
+        state: LegState,
+        peer: Peer,
+        call_id: String,
+        local_tag: String,
+        invite_tx: TxId,
+        invite_seq: u32,
+    ) -> Leg {
+        Leg {
+            direction,
+            state,
+            peer,
+            call_id,
+            local_tag,
+            remote_tag: None,
+            dialog: None,
+            invite_tx,
+            invite_seq,
+            request: None,
+            remote_seq: None,
+            reinvite: None,
+            hangup: None,
+            cancel_sent: false,
+            auth: None,
+            answered_nonces: Vec::new(),
+            last_provisional: None,
+            deadline: None,
+        }
+    }
+
+    /// Whether the INVITE dialog is established from our side's point of view.
+    pub fn is_established(&self) -> bool {
+        matches!(
+            self.state,
+            LegState::AwaitingAck | LegState::Confirmed | LegState::Closing
+        )
+    }
+}

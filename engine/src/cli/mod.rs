@@ -1,0 +1,4 @@
+//! Subcommands of the `dialtone` binary.
+
+pub mod check;
+pub mod run;

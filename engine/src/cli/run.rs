@@ -1,0 +1,115 @@
+//! `dialtone run`: the developer's inner loop. One scenario, every inbound
+//! INVITE starts a new session of it.
+
+use crate::config::{parse_duration, EngineConfig, PortRange};
+use crate::engine::Engine;
+use crate::logging::{self, LogFormat};
+use crate::routing::SingleScenario;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// The scenario (JavaScript) every inbound call runs.
+    pub scenario: PathBuf,
+    /// SIP listen address (UDP and TCP on the same port).
+    #[arg(long, default_value = "127.0.0.1:5060")]
+    pub sip: SocketAddr,
+    /// RTP port range, LO-HI.
+    #[arg(long, default_value = "20000-39999")]
+    pub rtp_ports: PortRange,
+    /// `VoxEngine.customData()` of every session.
+    #[arg(long, default_value = "")]
+    pub custom_data: String,
+    /// Session log format on stdout.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// A session with no calls ends after this long (e.g. 60s, 500ms).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+    /// CPU time one JS callback may use before its session is stopped.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub cpu_budget: Duration,
+    /// QuickJS heap limit per session, in MiB.
+    #[arg(long, default_value_t = 16)]
+    pub memory_limit_mib: usize,
+    /// Media worker threads (default: one per core).
+    #[arg(long)]
+    pub media_workers: Option<usize>,
+    /// JS worker threads (default: one per core).
+    #[arg(long)]
+    pub script_workers: Option<usize>,
+}
+
+pub fn main(args: RunArgs) -> ExitCode {
+    logging::init(args.log_format);
+    let router = Arc::new(SingleScenario::new(args.scenario.clone(), args.custom_data.clone()));
+    match router.load() {
+        Ok(s) => {
+            if let Err(e) = dialtone_script::check(&s) {
+                // Keep running: every call gets 500 until the file is fixed.
+                eprintln!("{e}");
+            }
+        }
+        Err(e) => {
+            eprintln!("dialtone: cannot read {}: {e}", args.scenario.display());
+            return ExitCode::from(2);
+        }
+    }
+    let mut cfg = EngineConfig::new(args.sip);
+    cfg.rtp_ports = args.rtp_ports;
+    cfg.idle_timeout = args.idle_timeout;
+    cfg.cpu_budget = args.cpu_budget;
+    cfg.memory_limit = args.memory_limit_mib.max(1) * 1024 * 1024;
+    if let Some(n) = args.media_workers {
+        cfg.media_workers = n.max(1);
+    }
+    if let Some(n) = args.script_workers {
+        cfg.script_workers = n.max(1);
+    }
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("dialtone: cannot start runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    rt.block_on(async move {
+        let rtp = cfg.rtp_ports.0.clone();
+        let engine = match Engine::start(cfg, router).await {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("dialtone: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        println!(
+            "dialtone: listening sip={} (udp+tcp) rtp={}-{} scenario={}",
+            engine.sip_addr,
+            rtp.start(),
+            rtp.end(),
+            args.scenario.display()
+        );
+        wait_for_signal().await;
+        engine.shutdown(Duration::from_secs(2)).await;
+        ExitCode::SUCCESS
+    })
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! One typed engine configuration, validated before anything starts.
+
+use std::net::SocketAddr;
+use std::ops::RangeInclusive;
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// SIP listens on UDP and TCP at this address.
+    pub sip: SocketAddr,
+    /// RTP ports (even ports are used, each call takes one).
+    pub rtp_ports: PortRange,
+    pub media_workers: usize,
+    pub script_workers: usize,
+    /// QuickJS heap limit per session.
+    pub memory_limit: usize,
+    /// CPU time one JS callback may take before the session is stopped.
+    pub cpu_budget: Duration,
+    /// A session with no calls ends after this long.
+    pub idle_timeout: Duration,
+    /// No RTP for this long raises `CallEvents.RtpStopped`.
+    pub rtp_timeout: Duration,
+}
+
+impl EngineConfig {
+    pub fn new(sip: SocketAddr) -> EngineConfig {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        EngineConfig {
+            sip,
+            rtp_ports: PortRange(20000..=39999),
+            media_workers: cores.clamp(1, 8),
+            script_workers: cores.clamp(1, 16),
+            memory_limit: 16 * 1024 * 1024,
+            cpu_budget: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(60),
+            rtp_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// `LO-HI`, inclusive, at least two ports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortRange(pub RangeInclusive<u16>);
+
+impl FromStr for PortRange {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (lo, hi) = s
+            .split_once('-')
+            .ok_or_else(|| format!("expected LO-HI, got {s:?}"))?;
+        let lo: u16 = lo.trim().parse().map_err(|_| format!("bad port {lo:?}"))?;
+        let hi: u16 = hi.trim().parse().map_err(|_| format!("bad port {hi:?}"))?;
+        if lo == 0 || hi <= lo {
+            return Err(format!("port range {s:?} must be LO-HI with 0 < LO < HI"));
+        }
+        Ok(PortRange(lo..=hi))
+    }
+}
+
+/// Parses durations like `60s`, `500ms`, `2m` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let v: f64 = num.parse().map_err(|_| format!("bad duration {s:?}"))?;
+    let secs = match unit {
+        "ms" => v / 1000.0,
+        "s" => v,
+        "m" => v * 60.0,
+        _ => return Err(format!("bad duration unit in {s:?} (use ms, s or m)")),
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("bad duration {s:?}"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_range_parses_and_rejects() {
+        assert_eq!("10000-10010".parse::<PortRange>().unwrap().0, 10000..=10010);
+        assert!("10010-10000".parse::<PortRange>().is_err());
+        assert!("abc".parse::<PortRange>().is_err());
+        assert!("0-10".parse::<PortRange>().is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("60").unwrap(), Duration::from_secs(60));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert!(parse_duration("5h").is_err());
+        assert!(parse_duration("-1").is_err());
+    }
+}

@@ -1,0 +1,115 @@
+//! Starting the engine: media workers, JS workers and the signalling task,
+//! wired by channels.
+
+use crate::call::CallLayer;
+use crate::config::EngineConfig;
+use crate::routing::InboundRouter;
+use crate::signalling::{Inputs, Signalling};
+use dialtone_media::{MediaConfig, MediaEngine};
+use dialtone_script::{ScriptConfig, ScriptHost};
+use dialtone_sip::{UaConfig, UaCore};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{mpsc, watch};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot listen for SIP on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot start media workers: {0}")]
+    Media(#[from] dialtone_media::MediaError),
+    #[error("cannot start JS workers: {0}")]
+    Script(std::io::Error),
+}
+
+/// A running engine. Dropping it does not stop it; call [`Engine::shutdown`].
+pub struct Engine {
+    pub sip_addr: SocketAddr,
+    pub media: MediaEngine,
+    pub host: ScriptHost,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Engine {
+    /// Binds the SIP sockets and starts every worker. Must be called inside a
+    /// tokio runtime; the signalling task runs on it.
+    pub async fn start(cfg: EngineConfig, router: Arc<dyn InboundRouter>) -> Result<Engine, EngineError> {
+        let udp = UdpSocket::bind(cfg.sip).await.map_err(|source| EngineError::Listen { addr: cfg.sip, source })?;
+        let sip_addr = udp.local_addr().map_err(|source| EngineError::Listen { addr: cfg.sip, source })?;
+        let tcp = TcpListener::bind(sip_addr).await.map_err(|source| EngineError::Listen { addr: sip_addr, source })?;
+        set_udp_buffers(&udp);
+
+        let media_ip = advertised_ip(sip_addr.ip());
+        let (media_tx, media_rx) = mpsc::unbounded_channel();
+        let media = MediaEngine::start(
+            MediaConfig {
+                workers: cfg.media_workers,
+                bind_ip: media_ip,
+                port_min: *cfg.rtp_ports.0.start(),
+                port_max: *cfg.rtp_ports.0.end(),
+                rtp_timeout: cfg.rtp_timeout,
+            },
+            media_tx,
+        )?;
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let host = ScriptHost::start(
+            ScriptConfig {
+                workers: cfg.script_workers,
+                memory_limit: cfg.memory_limit,
+                cpu_budget: cfg.cpu_budget,
+                idle_timeout: cfg.idle_timeout,
+            },
+            cmd_tx,
+        )
+        .map_err(EngineError::Script)?;
+
+        let ua = UaCore::new(UaConfig {
+            local_addr: SocketAddr::new(media_ip, sip_addr.port()),
+            user_agent: format!("Dialtone/{}", env!("CARGO_PKG_VERSION")),
+            t1: Duration::from_millis(500),
+            t2: Duration::from_secs(4),
+            t4: Duration::from_secs(5),
+        });
+        let (resolved_tx, resolved_rx) = mpsc::unbounded_channel();
+        let calls = CallLayer::new(media.clone(), cfg.media_workers, host.clone(), router, media_ip, resolved_tx);
+        let (tcp_tx, tcp_rx) = mpsc::unbounded_channel();
+        crate::signalling::tcp::spawn_listener(tcp, tcp_tx.clone());
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let signalling = Signalling::new(ua, calls, Arc::new(udp), tcp_tx);
+        tokio::spawn(signalling.run(
+            Inputs { commands: cmd_rx, media: media_rx, resolved: resolved_rx, shutdown: shutdown_rx },
+            tcp_rx,
+        ));
+        Ok(Engine { sip_addr, media, host, shutdown })
+    }
+
+    /// Asks every session to end; returns once none is left or `grace` passed.
+    pub async fn shutdown(&self, grace: Duration) {
+        let _ = self.shutdown.send(true);
+        let deadline = tokio::time::Instant::now() + grace;
+        while self.host.live_sessions() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.host.shutdown();
+        self.media.shutdown();
+    }
+}
+
+/// The address we put in SDP and Contact: the SIP bind address, or, when
+/// bound to every interface, loopback until a public address is configured.
+fn advertised_ip(bound: IpAddr) -> IpAddr {
+    if bound.is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        bound
+    }
+}
+
+/// Bursts of call set-ups overflow the default socket buffers.
+fn set_udp_buffers(udp: &UdpSocket) {
+    let sock = socket2::SockRef::from(udp);
+    let _ = sock.set_recv_buffer_size(4 * 1024 * 1024);
+    let _ = sock.set_send_buffer_size(4 * 1024 * 1024);
+}

@@ -1,0 +1,14 @@
+//! Dialtone: a self-hosted, scriptable call-control engine.
+//!
+//! The binary's pieces: the signalling task ([`signalling`]) owns the SIP
+//! user-agent core and the [`call`] layer; media runs on the media workers of
+//! `dialtone-media`; scenarios run on the JS workers of `dialtone-script`.
+//! They talk only through messages (`dialtone_core::messages`).
+
+pub mod call;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod logging;
+pub mod routing;
+pub mod signalling;

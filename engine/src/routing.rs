@@ -1,0 +1,66 @@
+//! Which scenario an inbound INVITE starts.
+
+use dialtone_script::Scenario;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// What the call layer knows of an INVITE when it asks for a route.
+#[derive(Debug)]
+pub struct InboundInfo<'a> {
+    pub destination: &'a str,
+    pub from_user: &'a str,
+    pub from_uri: &'a str,
+    pub to_uri: &'a str,
+    pub headers: &'a [(String, String)],
+}
+
+#[derive(Debug, Clone)]
+pub enum Route {
+    Session { scenario: Arc<Scenario>, custom_data: String },
+    Reject { code: u16, reason: String },
+}
+
+pub trait InboundRouter: Send + Sync {
+    fn route(&self, info: &InboundInfo<'_>) -> Route;
+}
+
+/// `dialtone run`: every INVITE runs one scenario file. The file is read again
+/// when it changes on disk, so editing it takes effect on the next call.
+pub struct SingleScenario {
+    path: PathBuf,
+    custom_data: String,
+    cache: parking_lot::Mutex<Option<(SystemTime, Arc<Scenario>)>>,
+}
+
+impl SingleScenario {
+    pub fn new(path: PathBuf, custom_data: String) -> SingleScenario {
+        SingleScenario { path, custom_data, cache: parking_lot::Mutex::new(None) }
+    }
+
+    pub fn load(&self) -> std::io::Result<Arc<Scenario>> {
+        let mtime = std::fs::metadata(&self.path)?.modified()?;
+        let mut cache = self.cache.lock();
+        if let Some((t, s)) = cache.as_ref() {
+            if *t == mtime {
+                return Ok(s.clone());
+            }
+        }
+        let source = std::fs::read_to_string(&self.path)?;
+        let scenario = Arc::new(Scenario { name: self.path.display().to_string(), source });
+        *cache = Some((mtime, scenario.clone()));
+        Ok(scenario)
+    }
+}
+
+impl InboundRouter for SingleScenario {
+    fn route(&self, _info: &InboundInfo<'_>) -> Route {
+        match self.load() {
+            Ok(scenario) => Route::Session { scenario, custom_data: self.custom_data.clone() },
+            Err(e) => {
+                tracing::error!(path = %self.path.display(), error = %e, "cannot read scenario");
+                Route::Reject { code: 500, reason: "Scenario Unavailable".into() }
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! The signalling task: one tokio task that owns the SIP user-agent core and
+//! the call layer, fed by the UDP socket, the TCP connections, session
+//! commands, media events and its own timer. Everything SIP happens here, in
+//! order, without locks.
+
+pub mod tcp;
+
+use crate::call::{CallLayer, Resolved};
+use dialtone_core::messages::SessionCommand;
+use dialtone_core::SessionId;
+use dialtone_media::MediaEvent;
+use dialtone_sip::{Peer, Transport, UaCore, UaOutput};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+use tcp::TcpEvent;
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, watch};
+
+/// Datagrams read in one go before outputs are processed.
+const UDP_BATCH: usize = 64;
+
+pub struct Inputs {
+    pub commands: mpsc::UnboundedReceiver<(SessionId, SessionCommand)>,
+    pub media: mpsc::UnboundedReceiver<MediaEvent>,
+    pub resolved: mpsc::UnboundedReceiver<Resolved>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+pub struct Signalling {
+    ua: UaCore,
+    calls: CallLayer,
+    udp: Arc<UdpSocket>,
+    tcp_events_tx: mpsc::UnboundedSender<TcpEvent>,
+    tcp_writers: HashMap<SocketAddr, tcp::Writer>,
+}
+
+impl Signalling {
+    pub fn new(ua: UaCore, calls: CallLayer, udp: Arc<UdpSocket>, tcp_events_tx: mpsc::UnboundedSender<TcpEvent>) -> Self {
+        Signalling { ua, calls, udp, tcp_events_tx, tcp_writers: HashMap::new() }
+    }
+
+    pub async fn run(mut self, mut inputs: Inputs, mut tcp_events: mpsc::UnboundedReceiver<TcpEvent>) {
+        let mut buf = vec![0u8; 65536];
+        let mut shutting_down = false;
+        loop {
+            let deadline = self.ua.poll_timeout();
+            let sleep = async {
+                match deadline {
+                    Some(t) => tokio::time::sleep_until(t.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                r = self.udp.recv_from(&mut buf) => {
+                    let now = Instant::now();
+                    match r {
+                        Ok((n, from)) => self.ua.handle_input(now, Peer { transport: Transport::Udp, addr: from }, &buf[..n]),
+                        Err(e) => tracing::debug!(error = %e, "UDP receive error"),
+                    }
+                    for _ in 1..UDP_BATCH {
+                        match self.udp.try_recv_from(&mut buf) {
+                            Ok((n, from)) => self.ua.handle_input(now, Peer { transport: Transport::Udp, addr: from }, &buf[..n]),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                Some(ev) = tcp_events.recv() => self.on_tcp(ev),
+                Some((session, cmd)) = inputs.commands.recv() => {
+                    let now = Instant::now();
+                    self.calls.on_command(&mut self.ua, now, session, cmd);
+                    while let Ok((session, cmd)) = inputs.commands.try_recv() {
+                        self.calls.on_command(&mut self.ua, now, session, cmd);
+                    }
+                }
+                Some(ev) = inputs.media.recv() => self.calls.on_media_event(ev),
+                Some(r) = inputs.resolved.recv() => self.calls.on_resolved(&mut self.ua, Instant::now(), r),
+                _ = sleep => self.ua.handle_timeout(Instant::now()),
+                r = inputs.shutdown.changed(), if !shutting_down => {
+                    shutting_down = true;
+                    if r.is_ok() {
+                        self.calls.terminate_all("engine shutdown");
+                    }
+                }
+            }
+            self.drain_outputs();
+        }
+    }
+
+    fn on_tcp(&mut self, ev: TcpEvent) {
+        match ev {
+            TcpEvent::Opened(peer, w) => {
+                self.tcp_writers.insert(peer, w);
+            }
+            TcpEvent::Message(peer, data) => {
+                self.ua.handle_input(Instant::now(), Peer { transport: Transport::Tcp, addr: peer }, &data)
+            }
+            TcpEvent::Closed(peer) => {
+                self.tcp_writers.remove(&peer);
+            }
+        }
+    }
+
+    fn drain_outputs(&mut self) {
+        while let Some(out) = self.ua.poll_output() {
+            match out {
+                UaOutput::Transmit { to, data } => self.transmit(to, data),
+                UaOutput::Event(ev) => self.calls.on_ua_event(&mut self.ua, Instant::now(), ev),
+            }
+        }
+    }
+
+    fn transmit(&mut self, to: Peer, data: Vec<u8>) {
+        match to.transport {
+            Transport::Udp => {
+                if let Err(e) = self.udp.try_send_to(&data, to.addr) {
+                    tracing::debug!(peer = %to.addr, error = %e, "UDP send failed");
+                }
+            }
+            Transport::Tcp => {
+                let writer = self
+                    .tcp_writers
+                    .entry(to.addr)
+                    .or_insert_with(|| tcp::connect(to.addr, self.tcp_events_tx.clone()));
+                if writer.send(data).is_err() {
+                    self.tcp_writers.remove(&to.addr);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,628 @@
+// Dialtone scenario API: the globals a scenario sees, named as in VoxEngine.
+//
+// A scenario is a plain script (no imports). One session runs per call flow; every
+// event handler runs to completion before the next event is delivered.
+// Reference with behaviour and differences from VoxEngine: docs/js-api.md.
+
+/** SIP headers by name. Dialtone passes scripts only the `X-` headers of a message. */
+type SIPHeaders = { [header: string]: string };
+
+/** What `Call.state()` reports. */
+type CallState = "ALERTING" | "PROGRESSING" | "CONNECTED" | "TERMINATED";
+
+/**
+ * Anything that can send and receive audio in the media graph. Only calls exist now;
+ * players, recorders and conferences will join this type.
+ */
+type VoxMediaUnit = Call;
+
+// ---------------------------------------------------------------------------
+// VoxEngine
+// ---------------------------------------------------------------------------
+
+/** The session: its events, new outbound calls, media wiring and termination. */
+declare namespace VoxEngine {
+  /**
+   * Adds a handler for a session event. Handlers of one event run in the order they
+   * were added, each with one argument: the event object.
+   * @param event an {@link AppEvents} member or its string value, e.g. `"Application.Started"`.
+   * @param handler must be a function; anything else throws a `TypeError` right away.
+   */
+  function addEventListener<E extends keyof _AppEventMap>(
+    event: E,
+    handler: (event: _AppEventMap[E]) => any,
+  ): void;
+
+  /**
+   * Removes a handler added with {@link VoxEngine.addEventListener}, or every handler of
+   * `event` when `handler` is left out.
+   */
+  function removeEventListener<E extends keyof _AppEventMap>(
+    event: E,
+    handler?: (event: _AppEventMap[E]) => any,
+  ): void;
+
+  /**
+   * Starts an outbound call: Dialtone sends an INVITE to the SIP URI from its own SIP
+   * stack and returns the new call at once, in state `PROGRESSING`.
+   *
+   * Then, on the returned call: {@link CallEvents.Ringing} (180/183),
+   * {@link CallEvents.AudioStarted} (early media or answer), {@link CallEvents.Connected}
+   * (200 OK), or {@link CallEvents.Failed} (3xx-6xx, no answer in time, an unusable URI
+   * (404), or `hangup()` before answer); after Connected, {@link CallEvents.Disconnected}
+   * when either side hangs up.
+   *
+   * @param to `sip:user@host[:port][;transport=udp|tcp]`; the `sip:` scheme may be left out.
+   *   The host is an IP address, `localhost` or a DNS name (address records only). `sips:`
+   *   is not supported: such a call fails with 404.
+   * @param parameters who is calling, extra headers and digest credentials.
+   * @throws TypeError if `to` is not a string or an option has the wrong type;
+   *   RangeError past 100 outbound calls in one session.
+   */
+  function callSIP(to: string, parameters?: CallSIPParameters): Call;
+  /**
+   * The positional form VoxEngine also accepts: when the second argument is not an object
+   * it is the caller id, and the following ones are display name, password, auth user and
+   * extra headers.
+   */
+  function callSIP(
+    to: string,
+    callerid?: string | number,
+    displayName?: string,
+    password?: string,
+    authUser?: string,
+    extraHeaders?: SIPHeaders,
+  ): Call;
+
+  /**
+   * Bridges an inbound call to an outbound one with the usual wiring: the outbound call's
+   * Ringing rings the inbound one (180); its Connected answers the inbound one, connects
+   * the audio both ways and calls `onEstablishedCallback`; its Failed rejects the inbound
+   * one with the same code (480 if that is not a 3xx-6xx) and ends the session; a
+   * Disconnected on either side hangs up the other and ends the session
+   * ({@link AppEvents.Terminating}, {@link AppEvents.Terminated}). The wiring runs before
+   * the script's own listeners added later, and `removeEventListener(event)` without a
+   * handler removes it too.
+   * @param call1 the inbound (alerting) call.
+   * @param call2 the outbound call, usually just made with {@link VoxEngine.callSIP}.
+   * @param onEstablishedCallback called with both calls once `call2` is connected.
+   * @param direct VoxEngine's peer-to-peer mode. Dialtone always relays media; `true` is
+   *   accepted and behaves like `false`.
+   */
+  function easyProcess(
+    call1: Call,
+    call2: Call,
+    onEstablishedCallback?: (call1: Call, call2: Call) => void,
+    direct?: boolean,
+  ): void;
+
+  /**
+   * Connects audio both ways: each unit's audio input becomes the other, replacing any
+   * input either had. No event follows.
+   */
+  function sendMediaBetween(mediaUnit1: VoxMediaUnit, mediaUnit2: VoxMediaUnit): void;
+
+  /** Undoes {@link VoxEngine.sendMediaBetween}: neither unit hears the other any more. */
+  function stopMediaBetween(mediaUnit1: VoxMediaUnit, mediaUnit2: VoxMediaUnit): void;
+
+  /**
+   * Ends the session: {@link AppEvents.Terminating}, then {@link AppEvents.Terminated}.
+   * Calls still up are hung up (BYE, or 500 to an unanswered inbound call).
+   */
+  function terminate(): void;
+
+  /**
+   * Gets, or sets and returns, the session's custom data: a string given when the session
+   * started (the routing rule, or `dialtone run --custom-data`).
+   */
+  function customData(customData?: string): string;
+
+  /** Options of {@link VoxEngine.callSIP}. */
+  interface CallSIPParameters {
+    /** User part of the From URI (default `dialtone`). No whitespace. A number is taken as its decimal string. */
+    callerid?: string | number;
+    /** Display name of the From header. */
+    displayName?: string;
+    /** Extra headers for the INVITE; only `X-` headers are sent, others are dropped with a log line. */
+    headers?: SIPHeaders;
+    /** User name for digest authentication if the far end challenges (401/407); defaults to `callerid`. */
+    authUser?: string;
+    /** Password for digest authentication. */
+    password?: string;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// AppEvents
+// ---------------------------------------------------------------------------
+
+/** Session events, for {@link VoxEngine.addEventListener}. */
+declare enum AppEvents {
+  /** The session has started; always the first event. */
+  Started = "Application.Started",
+  /** An inbound call started this session; comes right after Started, once. */
+  CallAlerting = "Application.CallAlerting",
+  /** The session is about to end: `VoxEngine.terminate()`, the idle limit, or shutdown. */
+  Terminating = "Application.Terminating",
+  /** The session has ended; the last event. Only `Logger.write` is useful here. */
+  Terminated = "Application.Terminated",
+}
+
+declare namespace AppEvents {
+  /** Payload of {@link AppEvents.Started}. */
+  interface StartedEvent {
+    name: "Application.Started";
+    /** This session's id (a UUID), as in the session log and the CDR. */
+    sessionId: string;
+    /** Same as {@link VoxEngine.customData}() at the start. */
+    customData: string;
+    /** VoxEngine's remote-management URL. Never set by Dialtone. */
+    accessURL?: string;
+    /** VoxEngine's remote-management URL (HTTPS). Never set by Dialtone. */
+    accessSecureURL?: string;
+    /** VoxEngine's account, application and log identifiers. Never set by Dialtone. */
+    accountId?: number;
+    applicationId?: number;
+    logURL?: string;
+  }
+
+  /** Payload of {@link AppEvents.CallAlerting}: the inbound INVITE. */
+  interface CallAlertingEvent {
+    name: "Application.CallAlerting";
+    /** The inbound call, in state `ALERTING`: answer, reject, ring or bridge it. */
+    call: Call;
+    /** User part of the From URI. */
+    callerid: string;
+    /** User part of the Request-URI: the number that was dialled. */
+    destination: string;
+    /** Display name of the From header, or `""`. */
+    displayName: string;
+    /** X- headers of the INVITE. */
+    headers: SIPHeaders;
+    /** The whole From URI, e.g. `sip:alice@192.0.2.1`. */
+    fromURI: string;
+    /** The whole To URI. */
+    toURI: string;
+    /** VoxEngine passes SDK custom data here; SIP callers have none. Never set. */
+    customData?: string;
+  }
+
+  /** Payload of {@link AppEvents.Terminating}. */
+  interface TerminatingEvent {
+    name: "Application.Terminating";
+  }
+
+  /** Payload of {@link AppEvents.Terminated}. */
+  interface TerminatedEvent {
+    name: "Application.Terminated";
+  }
+}
+
+/** Event name to payload, for the typed listeners of VoxEngine. */
+interface _AppEventMap {
+  "Application.Started": AppEvents.StartedEvent;
+  "Application.CallAlerting": AppEvents.CallAlertingEvent;
+  "Application.Terminating": AppEvents.TerminatingEvent;
+  "Application.Terminated": AppEvents.TerminatedEvent;
+}
+
+// ---------------------------------------------------------------------------
+// Call
+// ---------------------------------------------------------------------------
+
+/**
+ * One call leg: inbound (from {@link AppEvents.CallAlerting}) or outbound (from
+ * {@link VoxEngine.callSIP}). Methods send commands to the engine and return at once;
+ * their outcome arrives later as {@link CallEvents}.
+ */
+declare class Call {
+  private constructor();
+
+  /** This call's id, unique in the process; it names the call in logs and CDRs. */
+  id(): string;
+  /** Caller id: the From user of an inbound call, the `callerid` given to an outbound one. */
+  callerid(): string;
+  /** The caller's display name, or `""`. */
+  displayName(): string;
+  /** Inbound: the dialled number (Request-URI user). Outbound: the URI given to `callSIP`, with `sip:` added if it was left out. */
+  number(): string;
+  /** `true` for a call that came in, `false` for one made with `VoxEngine.callSIP`. */
+  incoming(): boolean;
+  /** The call's state now: `ALERTING`, `PROGRESSING`, `CONNECTED` or `TERMINATED`. */
+  state(): CallState;
+  /** Gets, or sets and returns, a string kept with this call for the script's own use (`""` at first). */
+  customData(customData?: string): string;
+
+  /**
+   * Answers an inbound call: 200 OK with Dialtone's SDP answer to the caller's offer.
+   * Then {@link CallEvents.Connected} once the ACK arrives, and
+   * {@link CallEvents.AudioStarted} as media starts. If the offer has no
+   * codec in common (PCMU, PCMA) the call is rejected with 488 and
+   * {@link CallEvents.Disconnected} follows instead.
+   * @param extraHeaders headers for the 200 OK; only `X-` headers are sent.
+   * @param parameters VoxEngine's answer parameters; ignored.
+   * @throws Error if the call is outbound, already answered, or has ended or is ending.
+   */
+  answer(extraHeaders?: SIPHeaders, parameters?: object): void;
+
+  /**
+   * Rejects an inbound call that is not answered yet with a final response.
+   * Then {@link CallEvents.Disconnected} with that code.
+   * @param code a SIP status from 300 to 699, e.g. 486 (busy, the default) or 603.
+   * @param extraHeaders headers for the response; only `X-` headers are sent.
+   * @throws RangeError for a code outside 300-699; Error if the call is outbound, answered
+   *   or ended.
+   */
+  reject(code?: number, extraHeaders?: SIPHeaders): void;
+  /** Rejects with 486 and these headers. */
+  reject(extraHeaders: SIPHeaders): void;
+
+  /**
+   * Same as {@link Call.reject}, but the default code is 603 (Decline).
+   * @deprecated Use {@link Call.reject}.
+   */
+  decline(code?: number, extraHeaders?: SIPHeaders): void;
+  /** Declines with 603 and these headers. */
+  decline(extraHeaders: SIPHeaders): void;
+
+  /**
+   * Sends 180 Ringing to an inbound call so the caller's phone plays its own ringback.
+   * No event follows.
+   * @param extraHeaders headers for the 180; only `X-` headers are sent.
+   * @throws Error unless the call is inbound and not answered or ended.
+   */
+  ring(extraHeaders?: SIPHeaders): void;
+
+  /**
+   * Sends 183 Session Progress with SDP to an inbound call: media flows before answer, so
+   * the caller hears whatever this call's audio input is (a bridged call's early media,
+   * later a prompt). Then {@link CallEvents.AudioStarted}. Unanswered calls still time out.
+   * VoxEngine's further arguments (scheme, video bitrate ...) are ignored.
+   * @param extraHeaders headers for the 183; only `X-` headers are sent.
+   * @throws Error unless the call is inbound and not answered or ended.
+   */
+  startEarlyMedia(extraHeaders?: SIPHeaders): void;
+
+  /**
+   * Ends the call whatever its state: BYE once connected, CANCEL for an outbound call not
+   * answered yet, a final error response to an inbound one not answered yet. On a call that
+   * has already ended it only writes a note to the session log.
+   * Then {@link CallEvents.Disconnected}, or {@link CallEvents.Failed} for an outbound
+   * call that was never connected. A session with no calls left ends after its idle limit
+   * (60 s by default) unless it calls {@link VoxEngine.terminate}.
+   * @param extraHeaders headers for the BYE or response; only `X-` headers are sent.
+   */
+  hangup(extraHeaders?: SIPHeaders): void;
+
+  /**
+   * Makes this call's received audio the audio input of `targetMediaUnit`, which then plays
+   * it to its own peer. A unit has one audio input: this replaces the target's previous
+   * input. One call may feed any number of units. No event follows.
+   */
+  sendMediaTo(targetMediaUnit: VoxMediaUnit): void;
+
+  /** Stops `targetMediaUnit` playing this call's audio, if this call is its input. */
+  stopMediaTo(targetMediaUnit: VoxMediaUnit): void;
+
+  /**
+   * Adds a handler for one of this call's events. Handlers run in the order they were
+   * added, each with the event object.
+   * @param event a {@link CallEvents} member or its string value, e.g. `"Call.Connected"`.
+   * @param handler must be a function; anything else throws a `TypeError` right away.
+   */
+  addEventListener<E extends keyof _CallEventMap>(
+    event: E,
+    handler: (event: _CallEventMap[E]) => any,
+  ): void;
+
+  /** Removes one handler, or every handler of `event` when `handler` is left out. */
+  removeEventListener<E extends keyof _CallEventMap>(
+    event: E,
+    handler?: (event: _CallEventMap[E]) => any,
+  ): void;
+
+  /** A description for logs: id, direction, caller id, number and state. */
+  toString(): string;
+}
+
+// ---------------------------------------------------------------------------
+// CallEvents
+// ---------------------------------------------------------------------------
+
+/**
+ * Events of one call, for {@link Call.addEventListener}. Dialtone emits Ringing,
+ * AudioStarted, Connected, Failed, Disconnected, StateChanged, FirstAudioPacketReceived,
+ * RtpStopped and RtpResumed; the rest are declared so that VoxEngine scenarios type-check,
+ * and are not emitted yet.
+ */
+declare enum CallEvents {
+  /** Voicemail detection failed. Not emitted yet. */
+  AudioIdentificationError = "Call.AudioIdentificationError",
+  /** Voicemail detection has a result. Not emitted yet. */
+  AudioIdentificationResult = "Call.AudioIdentificationResult",
+  /** Voicemail detection started. Not emitted yet. */
+  AudioIdentificationStarted = "Call.AudioIdentificationStarted",
+  /** Voicemail detection stopped. Not emitted yet. */
+  AudioIdentificationStopped = "Call.AudioIdentificationStopped",
+  /** Media flows: the peer answered or sent early media (outbound), or `answer()`/`startEarlyMedia()` (inbound). */
+  AudioStarted = "Call.AudioStarted",
+  /** The peer asked for a blind transfer (REFER). Not emitted yet. */
+  BlindTransferRequested = "Call.BlindTransferRequested",
+  /** The call is up: inbound after `answer()` and the ACK, outbound on 200 OK. */
+  Connected = "Call.Connected",
+  /** The call has ended, whoever ended it and whether or not it was connected. */
+  Disconnected = "Call.Disconnected",
+  /** An outbound call ended before it was connected. */
+  Failed = "Call.Failed",
+  /** The first RTP packet of the call arrived. */
+  FirstAudioPacketReceived = "Call.FirstAudioPacketReceived",
+  /** The first video packet arrived (recording). Not emitted yet. */
+  FirstVideoPacket = "Call.FirstVideoPacket",
+  /** The first video packet arrived. Not emitted yet. */
+  FirstVideoPacketReceived = "Call.FirstVideoPacketReceived",
+  /** The call is being forwarded (181). Not emitted yet. */
+  Forwarding = "Call.Forwarding",
+  /** A SIP INFO arrived. Not emitted yet. */
+  InfoReceived = "Call.InfoReceived",
+  /** A SIP MESSAGE arrived in the dialog. Not emitted yet. */
+  MessageReceived = "Call.MessageReceived",
+  /** The peer's microphone went active or silent. Not emitted yet. */
+  MicStatusChange = "Call.MicStatusChange",
+  /** The peer took the call off hold. Not emitted yet. */
+  OffHold = "Call.OffHold",
+  /** The peer put the call on hold. Not emitted yet. */
+  OnHold = "Call.OnHold",
+  /** A playback on the call finished. Not emitted yet. */
+  PlaybackFinished = "Call.PlaybackFinished",
+  /** A playback's audio is loaded. Not emitted yet. */
+  PlaybackReady = "Call.PlaybackReady",
+  /** A playback started. Not emitted yet. */
+  PlaybackStarted = "Call.PlaybackStarted",
+  /** A push notification was sent. Not emitted (Dialtone sends no pushes). */
+  PushSent = "Call.PushSent",
+  /** The peer accepted a re-INVITE. Not emitted yet. */
+  ReInviteAccepted = "Call.ReInviteAccepted",
+  /** The peer sent a re-INVITE. Not emitted yet. */
+  ReInviteReceived = "Call.ReInviteReceived",
+  /** The peer rejected a re-INVITE. Not emitted yet. */
+  ReInviteRejected = "Call.ReInviteRejected",
+  /** Recording failed. Not emitted yet. */
+  RecordError = "Call.RecordError",
+  /** Recording started. Not emitted yet. */
+  RecordStarted = "Call.RecordStarted",
+  /** Recording stopped. Not emitted yet. */
+  RecordStopped = "Call.RecordStopped",
+  /** An outbound call got 180 Ringing or 183 Session Progress. */
+  Ringing = "Call.Ringing",
+  /** RTP arrives again after {@link CallEvents.RtpStopped}. */
+  RtpResumed = "Call.RtpResumed",
+  /** No RTP has arrived for a while on a connected call. */
+  RtpStopped = "Call.RtpStopped",
+  /** `call.state()` changed. */
+  StateChanged = "Call.StateChanged",
+  /** Media statistics were updated. Not emitted yet. */
+  Statistics = "Call.Statistics",
+  /** A progress or voicemail tone was detected. Not emitted yet. */
+  ToneDetected = "Call.ToneDetected",
+  /** A DTMF digit arrived. Not emitted yet. */
+  ToneReceived = "Call.ToneReceived",
+  /** A transfer completed. Not emitted yet. */
+  TransferComplete = "Call.TransferComplete",
+  /** A transfer failed. Not emitted yet. */
+  TransferFailed = "Call.TransferFailed",
+  /** A video track was created for a recording. Not emitted yet. */
+  VideoTrackCreated = "Call.Video.TrackCreated",
+}
+
+declare namespace CallEvents {
+  /** Fields every call event has. */
+  interface _CallEvent<N extends string> {
+    /** The event's string value, e.g. `"Call.Connected"`. */
+    name: N;
+    /** The call the event belongs to. */
+    call: Call;
+    /** That call's id, as `call.id()`. */
+    id: string;
+  }
+  /** Fields of call events caused by a SIP message. */
+  interface _SIPCallEvent<N extends string> extends _CallEvent<N> {
+    /** X- headers of the SIP message. */
+    headers?: SIPHeaders;
+  }
+
+  type AudioIdentificationErrorEvent = _CallEvent<"Call.AudioIdentificationError">;
+  type AudioIdentificationResultEvent = _CallEvent<"Call.AudioIdentificationResult">;
+  type AudioIdentificationStartedEvent = _CallEvent<"Call.AudioIdentificationStarted">;
+  type AudioIdentificationStoppedEvent = _CallEvent<"Call.AudioIdentificationStopped">;
+  type AudioStartedEvent = _SIPCallEvent<"Call.AudioStarted">;
+  interface BlindTransferRequestedEvent extends _SIPCallEvent<"Call.BlindTransferRequested"> {
+    /** Where the peer asks the call to go. */
+    transferTo: string;
+  }
+  interface ConnectedEvent extends _SIPCallEvent<"Call.Connected"> {
+    /** VoxEngine's SDK custom data; SIP peers send none. */
+    customData?: string;
+  }
+  interface DisconnectedEvent extends _SIPCallEvent<"Call.Disconnected"> {
+    /** SIP status behind the end: 200 after a normal hangup, else the final response, e.g. 486, 487, 603, 408. */
+    internalCode: number;
+    /** Same as internalCode (a Dialtone addition). */
+    code: number;
+    /** Reason phrase or a short description. */
+    reason: string;
+    /** Seconds from Connected to the end; 0 if never connected. */
+    duration: number;
+    /** VoxEngine billing fields. Never set by Dialtone. */
+    cost?: number;
+    direction?: string;
+  }
+  interface FailedEvent extends _SIPCallEvent<"Call.Failed"> {
+    /** SIP status, e.g. 486 busy, 487 cancelled, 404, 480, 603, 408 no answer in time. */
+    code: number;
+    /** Reason phrase of the final response. */
+    reason: string;
+  }
+  type FirstAudioPacketReceivedEvent = _CallEvent<"Call.FirstAudioPacketReceived">;
+  interface FirstVideoPacketEvent extends _CallEvent<"Call.FirstVideoPacket"> {
+    url: string;
+  }
+  type FirstVideoPacketReceivedEvent = _CallEvent<"Call.FirstVideoPacketReceived">;
+  type ForwardingEvent = _CallEvent<"Call.Forwarding">;
+  interface InfoReceivedEvent extends _SIPCallEvent<"Call.InfoReceived"> {
+    /** Content type of the INFO body. */
+    mimeType: string;
+    body: string;
+  }
+  interface MessageReceivedEvent extends _SIPCallEvent<"Call.MessageReceived"> {
+    text: string;
+  }
+  interface MicStatusChangeEvent extends _CallEvent<"Call.MicStatusChange"> {
+    active: boolean;
+  }
+  type OffHoldEvent = _CallEvent<"Call.OffHold">;
+  type OnHoldEvent = _CallEvent<"Call.OnHold">;
+  interface PlaybackFinishedEvent extends _CallEvent<"Call.PlaybackFinished"> {
+    /** Why the playback stopped early, if it did. */
+    error?: string;
+  }
+  type PlaybackReadyEvent = _CallEvent<"Call.PlaybackReady">;
+  interface PlaybackStartedEvent extends _CallEvent<"Call.PlaybackStarted"> {
+    /** Length of the audio, in seconds. */
+    duration: number;
+  }
+  interface PushSentEvent extends _CallEvent<"Call.PushSent"> {
+    result: string;
+  }
+  interface ReInviteAcceptedEvent extends _SIPCallEvent<"Call.ReInviteAccepted"> {
+    mimeType: string;
+    body: string;
+  }
+  interface ReInviteReceivedEvent extends _SIPCallEvent<"Call.ReInviteReceived"> {
+    mimeType: string;
+    body: string;
+  }
+  type ReInviteRejectedEvent = _SIPCallEvent<"Call.ReInviteRejected">;
+  interface RecordErrorEvent extends _CallEvent<"Call.RecordError"> {
+    error: string;
+  }
+  interface RecordStartedEvent extends _CallEvent<"Call.RecordStarted"> {
+    /** Where the recording will be. */
+    url: string;
+  }
+  interface RecordStoppedEvent extends _CallEvent<"Call.RecordStopped"> {
+    url: string;
+    /** Length of the recording, in seconds. */
+    duration: number;
+    /** VoxEngine billing field. */
+    cost?: string;
+  }
+  type RingingEvent = _SIPCallEvent<"Call.Ringing">;
+  type RtpResumedEvent = _CallEvent<"Call.RtpResumed">;
+  type RtpStoppedEvent = _CallEvent<"Call.RtpStopped">;
+  interface StateChangedEvent extends _CallEvent<"Call.StateChanged"> {
+    oldState: CallState;
+    newState: CallState;
+  }
+  type StatisticsEvent = _CallEvent<"Call.Statistics">;
+  interface ToneDetectedEvent extends _CallEvent<"Call.ToneDetected"> {
+    /** Whether the tone is a progress (dial or busy) tone. */
+    ProgressTone: boolean;
+    /** Whether the tone is a voicemail beep. */
+    VoicemailTone: boolean;
+  }
+  interface ToneReceivedEvent extends _CallEvent<"Call.ToneReceived"> {
+    /** One of `0`-`9`, `*`, `#`. */
+    tone: string;
+  }
+  interface TransferCompleteEvent extends _SIPCallEvent<"Call.TransferComplete"> {
+    /** This call's part in the transfer, e.g. `"transferor"`. */
+    role?: string;
+  }
+  interface TransferFailedEvent extends _SIPCallEvent<"Call.TransferFailed"> {
+    /** SIP status of the failed transfer, e.g. 486. */
+    code: number;
+    reason: string;
+    role?: string;
+  }
+  interface VideoTrackCreatedEvent extends _CallEvent<"Call.Video.TrackCreated"> {
+    url: string;
+  }
+}
+
+/** Event name to payload, for the typed listeners of Call. */
+interface _CallEventMap {
+  "Call.AudioIdentificationError": CallEvents.AudioIdentificationErrorEvent;
+  "Call.AudioIdentificationResult": CallEvents.AudioIdentificationResultEvent;
+  "Call.AudioIdentificationStarted": CallEvents.AudioIdentificationStartedEvent;
+  "Call.AudioIdentificationStopped": CallEvents.AudioIdentificationStoppedEvent;
+  "Call.AudioStarted": CallEvents.AudioStartedEvent;
+  "Call.BlindTransferRequested": CallEvents.BlindTransferRequestedEvent;
+  "Call.Connected": CallEvents.ConnectedEvent;
+  "Call.Disconnected": CallEvents.DisconnectedEvent;
+  "Call.Failed": CallEvents.FailedEvent;
+  "Call.FirstAudioPacketReceived": CallEvents.FirstAudioPacketReceivedEvent;
+  "Call.FirstVideoPacket": CallEvents.FirstVideoPacketEvent;
+  "Call.FirstVideoPacketReceived": CallEvents.FirstVideoPacketReceivedEvent;
+  "Call.Forwarding": CallEvents.ForwardingEvent;
+  "Call.InfoReceived": CallEvents.InfoReceivedEvent;
+  "Call.MessageReceived": CallEvents.MessageReceivedEvent;
+  "Call.MicStatusChange": CallEvents.MicStatusChangeEvent;
+  "Call.OffHold": CallEvents.OffHoldEvent;
+  "Call.OnHold": CallEvents.OnHoldEvent;
+  "Call.PlaybackFinished": CallEvents.PlaybackFinishedEvent;
+  "Call.PlaybackReady": CallEvents.PlaybackReadyEvent;
+  "Call.PlaybackStarted": CallEvents.PlaybackStartedEvent;
+  "Call.PushSent": CallEvents.PushSentEvent;
+  "Call.ReInviteAccepted": CallEvents.ReInviteAcceptedEvent;
+  "Call.ReInviteReceived": CallEvents.ReInviteReceivedEvent;
+  "Call.ReInviteRejected": CallEvents.ReInviteRejectedEvent;
+  "Call.RecordError": CallEvents.RecordErrorEvent;
+  "Call.RecordStarted": CallEvents.RecordStartedEvent;
+  "Call.RecordStopped": CallEvents.RecordStoppedEvent;
+  "Call.Ringing": CallEvents.RingingEvent;
+  "Call.RtpResumed": CallEvents.RtpResumedEvent;
+  "Call.RtpStopped": CallEvents.RtpStoppedEvent;
+  "Call.StateChanged": CallEvents.StateChangedEvent;
+  "Call.Statistics": CallEvents.StatisticsEvent;
+  "Call.ToneDetected": CallEvents.ToneDetectedEvent;
+  "Call.ToneReceived": CallEvents.ToneReceivedEvent;
+  "Call.TransferComplete": CallEvents.TransferCompleteEvent;
+  "Call.TransferFailed": CallEvents.TransferFailedEvent;
+  "Call.Video.TrackCreated": CallEvents.VideoTrackCreatedEvent;
+}
+
+// ---------------------------------------------------------------------------
+// Logger and timers
+// ---------------------------------------------------------------------------
+
+/** The session log. */
+declare namespace Logger {
+  /**
+   * Writes one line to the session log, tagged with the session id. Non-strings are
+   * converted with `String(message)`; lines past 8 KiB are cut.
+   */
+  function write(message: any): void;
+}
+
+/**
+ * Runs `callback` once after `ms` milliseconds (0 if left out or not a number), on the
+ * session's own event queue: never while another handler runs. Extra arguments are passed
+ * to it. Timers die with the session.
+ * @returns an id for {@link clearTimeout}.
+ * @throws TypeError if `callback` is not a function (strings are not evaluated).
+ */
+declare function setTimeout(callback: (...args: any[]) => void, ms?: number, ...args: any[]): number;
+
+/** Cancels a timer from {@link setTimeout} (or {@link setInterval}: ids are shared); unknown ids are ignored. */
+declare function clearTimeout(id?: number): void;
+
+/**
+ * Runs `callback` every `ms` milliseconds until cleared; periods under 10 ms are raised
+ * to 10 ms. Extra arguments are passed to it.
+ * @returns an id for {@link clearInterval}.
+ * @throws TypeError if `callback` is not a function.
+ */
+declare function setInterval(callback: (...args: any[]) => void, ms?: number, ...args: any[]): number;
+
+/** Cancels a timer from {@link setInterval} (or {@link setTimeout}); unknown ids are ignored. */
+declare function clearInterval(id?: number): void;

@@ -1,0 +1,399 @@
+#!/usr/bin/env python3
+"""A PJSIP (pjsua2) user agent for interop tests, one agent per process.
+
+Modes:
+  call URI   place one call to URI, play a WAV into it, record what comes back,
+             hang up after --duration seconds of talk
+  answer     wait for calls on --port; answer (or reject with --reply CODE),
+             play and record; stay until the peer hangs up (or --duration)
+
+stdout carries only JSON lines, one per event, so a test can wait on them:
+  {"event": "listening", "port": 5070, "transport": "udp", ...}
+  {"event": "incoming", "call": 0, "from": "...", "msg": "INVITE ..."}
+  {"event": "state", "call": 0, "state": "EARLY", "code": 180, "reason": "Ringing"}
+  {"event": "media", "call": 0, "active": true}
+  {"event": "confirmed", "call": 0}
+  {"event": "disconnected", "call": 0, "code": 486, "reason": "Busy Here", "connected": false}
+  {"event": "exit", "status": 0}
+PJSIP's own log goes to stderr.
+
+PJSIP runs single-threaded here (threadCnt=0, mainThreadOnly) on the null audio
+device; every Call object stays referenced until shutdown, players and recorders
+are freed before libDestroy() and the process leaves with os._exit().
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import sys
+import time
+
+# stdout is for events only: hand the original stdout to the event writer and
+# point fd 1 (where PJSIP's C logging writes) at stderr before PJSIP loads.
+_EVENT_FD = os.dup(1)
+os.dup2(2, 1)
+_events = os.fdopen(_EVENT_FD, "w", buffering=1)
+sys.stdout = sys.stderr
+
+import pjsua2 as pj  # noqa: E402  (must load after the redirection above)
+
+_T0 = time.monotonic()
+
+
+def emit(event: str, **fields) -> None:
+    rec = {"event": event, "t": round(time.monotonic() - _T0, 3)}
+    rec.update(fields)
+    _events.write(json.dumps(rec) + "\n")
+    _events.flush()
+
+
+STATE_NAMES = {
+    pj.PJSIP_INV_STATE_NULL: "NULL",
+    pj.PJSIP_INV_STATE_CALLING: "CALLING",
+    pj.PJSIP_INV_STATE_INCOMING: "INCOMING",
+    pj.PJSIP_INV_STATE_EARLY: "EARLY",
+    pj.PJSIP_INV_STATE_CONNECTING: "CONNECTING",
+    pj.PJSIP_INV_STATE_CONFIRMED: "CONFIRMED",
+    pj.PJSIP_INV_STATE_DISCONNECTED: "DISCONNECTED",
+}
+
+
+def strip_telephone_event(sdp: str) -> str:
+    """Remove RFC 4733 telephone-event payload types from every m= line."""
+    lines = sdp.replace("\r\n", "\n").split("\n")
+    drop = set()
+    for line in lines:
+        m = re.match(r"a=rtpmap:(\d+)\s+telephone-event/", line, re.I)
+        if m:
+            drop.add(m.group(1))
+    if not drop:
+        return sdp
+    out = []
+    for line in lines:
+        if line.startswith("m="):
+            parts = line.split(" ")
+            line = " ".join(parts[:3] + [p for p in parts[3:] if p not in drop])
+        else:
+            m = re.match(r"a=(rtpmap|fmtp):(\d+)[\s]", line)
+            if m and m.group(2) in drop:
+                continue
+        out.append(line)
+    return "\r\n".join(out)
+
+
+class AgentCall(pj.Call):
+    def __init__(self, agent: "Agent", acc: pj.Account, call_id: int = pj.PJSUA_INVALID_ID):
+        super().__init__(acc, call_id)
+        self.agent = agent
+        self.index = len(agent.calls)
+        self.connected_at: float | None = None
+        self.disconnected = False
+        self.media_linked = False
+        self.answer_at: float | None = None
+        self.hangup_at: float | None = None
+
+    # Exceptions must not escape into PJSIP's C callbacks.
+    def _guard(self, fn, *args):
+        try:
+            fn(*args)
+        except Exception as exc:  # pragma: no cover - reported to the test
+            emit("error", call=self.index, where=fn.__name__, error=repr(exc))
+
+    def onCallState(self, prm):
+        self._guard(self._on_state)
+
+    def onCallMediaState(self, prm):
+        self._guard(self._on_media)
+
+    def onCallSdpCreated(self, prm):
+        if self.agent.args.no_telephone_event:
+            try:
+                prm.sdp.wholeSdp = strip_telephone_event(prm.sdp.wholeSdp)
+            except Exception as exc:  # pragma: no cover
+                emit("error", call=self.index, where="sdp", error=repr(exc))
+
+    def _on_state(self):
+        ci = self.getInfo()
+        name = STATE_NAMES.get(ci.state, str(ci.state))
+        emit("state", call=self.index, state=name, code=ci.lastStatusCode, reason=ci.lastReason)
+        if ci.state == pj.PJSIP_INV_STATE_CONFIRMED and self.connected_at is None:
+            self.connected_at = time.monotonic()
+            if self.agent.args.duration is not None:
+                self.hangup_at = self.connected_at + self.agent.args.duration
+            emit("confirmed", call=self.index)
+        elif ci.state == pj.PJSIP_INV_STATE_DISCONNECTED and not self.disconnected:
+            self.disconnected = True
+            emit("disconnected", call=self.index, code=ci.lastStatusCode, reason=ci.lastReason,
+                 connected=self.connected_at is not None,
+                 talk_s=round(time.monotonic() - self.connected_at, 3) if self.connected_at else 0.0)
+            self.agent.on_call_ended(self)
+
+    def _on_media(self):
+        ci = self.getInfo()
+        for mi in ci.media:
+            if mi.type != pj.PJMEDIA_TYPE_AUDIO:
+                continue
+            active = mi.status == pj.PJSUA_CALL_MEDIA_ACTIVE
+            emit("media", call=self.index, active=active, status=int(mi.status))
+            if active and not self.media_linked:
+                self.media_linked = True
+                aud = self.getAudioMedia(mi.index)
+                player, recorder = self.agent.media_units()
+                if player is not None:
+                    player.startTransmit(aud)
+                if recorder is not None:
+                    aud.startTransmit(recorder)
+
+    def hangup_now(self, code: int = 0) -> None:
+        if self.disconnected:
+            return
+        op = pj.CallOpParam()
+        if code:
+            op.statusCode = code
+        try:
+            self.hangup(op)
+        except pj.Error as exc:
+            emit("error", call=self.index, where="hangup", error=exc.info())
+
+
+class AgentAccount(pj.Account):
+    def __init__(self, agent: "Agent"):
+        super().__init__()
+        self.agent = agent
+
+    def onIncomingCall(self, prm):
+        try:
+            self.agent.on_incoming(self, prm)
+        except Exception as exc:  # pragma: no cover
+            emit("error", where="incoming", error=repr(exc))
+
+
+class Agent:
+    def __init__(self, args):
+        self.args = args
+        self.calls: list[AgentCall] = []  # never shrinks: see module docstring
+        self.ended = 0
+        self.stop_requested = False
+        self.player = None
+        self.recorder = None
+        self.ep = pj.Endpoint()
+        self.ep.libCreate()
+
+        cfg = pj.EpConfig()
+        cfg.uaConfig.threadCnt = 0
+        cfg.uaConfig.mainThreadOnly = True
+        cfg.uaConfig.maxCalls = 4
+        cfg.uaConfig.userAgent = "dialtone-interop-agent"
+        cfg.logConfig.level = args.log_level
+        cfg.logConfig.consoleLevel = args.log_level
+        cfg.medConfig.clockRate = args.clock_rate
+        cfg.medConfig.sndClockRate = args.clock_rate
+        cfg.medConfig.noVad = True
+        cfg.medConfig.ecTailLen = 0
+        self.ep.libInit(cfg)
+
+        tcfg = pj.TransportConfig()
+        tcfg.port = args.port
+        tcfg.boundAddress = "127.0.0.1"
+        tcfg.publicAddress = "127.0.0.1"
+        ttype = pj.PJSIP_TRANSPORT_TCP if args.transport == "tcp" else pj.PJSIP_TRANSPORT_UDP
+        self.tid = self.ep.transportCreate(ttype, tcfg)
+        self.ep.libStart()
+        self.ep.audDevManager().setNullDev()
+
+        if args.codec:
+            wanted = {c.upper() for c in args.codec}
+            for info in self.ep.codecEnum2():
+                name = info.codecId.split("/")[0].upper()
+                self.ep.codecSetPriority(info.codecId, 255 if name in wanted else 0)
+
+        local = self.ep.transportGetInfo(self.tid).localName  # "127.0.0.1:PORT"
+        self.port = int(local.rsplit(":", 1)[1])
+        suffix = ";transport=tcp" if args.transport == "tcp" else ""
+
+        acfg = pj.AccountConfig()
+        acfg.idUri = f"sip:{args.user}@127.0.0.1:{self.port}{suffix}"
+        acfg.sipConfig.transportId = self.tid
+        acfg.callConfig.timerUse = pj.PJSUA_SIP_TIMER_INACTIVE
+        acfg.callConfig.prackUse = pj.PJSUA_100REL_NOT_USED
+        acfg.natConfig.contactRewriteUse = 0
+        acfg.natConfig.viaRewriteUse = 0
+        acfg.natConfig.sdpNatRewriteUse = 0
+        acfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
+        acfg.mediaConfig.transportConfig.publicAddress = "127.0.0.1"
+        if args.rtp_port:
+            acfg.mediaConfig.transportConfig.port = args.rtp_port
+            acfg.mediaConfig.transportConfig.portRange = max(2, args.rtp_port_range)
+        self.acc = AgentAccount(self)
+        self.acc.create(acfg)
+        emit("listening", port=self.port, transport=args.transport, uri=acfg.idUri, pid=os.getpid())
+
+    # -- media ---------------------------------------------------------------------
+    def media_units(self):
+        if self.player is None and self.args.play:
+            self.player = pj.AudioMediaPlayer()
+            self.player.createPlayer(self.args.play)  # loops by default
+        if self.recorder is None and self.args.record:
+            self.recorder = pj.AudioMediaRecorder()
+            self.recorder.createRecorder(self.args.record)
+            emit("recording", path=self.args.record)
+        return self.player, self.recorder
+
+    # -- calls ---------------------------------------------------------------------
+    def on_incoming(self, acc, prm):
+        call = AgentCall(self, acc, prm.callId)
+        self.calls.append(call)
+        ci = call.getInfo()
+        emit("incoming", call=call.index, remote=ci.remoteUri, local=ci.localUri,
+             msg=prm.rdata.wholeMsg)
+        if len(self.calls) > self.args.calls:
+            call.hangup_now(486)
+            return
+        op = pj.CallOpParam()
+        reply = self.args.reply
+        if reply >= 300:
+            if self.args.answer_delay > 0:
+                op.statusCode = 180
+                call.answer(op)
+                call.answer_at = time.monotonic() + self.args.answer_delay
+            else:
+                call.hangup_now(reply)
+            return
+        if self.args.answer_delay > 0:
+            op.statusCode = 180
+            call.answer(op)
+            call.answer_at = time.monotonic() + self.args.answer_delay
+        else:
+            op.statusCode = 200
+            call.answer(op)
+
+    def place_call(self, uri: str) -> None:
+        call = AgentCall(self, self.acc)
+        self.calls.append(call)
+        op = pj.CallOpParam(True)
+        call.makeCall(uri, op)
+        emit("calling", call=call.index, uri=uri)
+
+    def on_call_ended(self, call: AgentCall) -> None:
+        self.ended += 1
+
+    def done(self) -> bool:
+        if self.stop_requested:
+            return True
+        if self.args.mode == "call":
+            return bool(self.calls) and all(c.disconnected for c in self.calls)
+        return self.ended >= self.args.calls
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        for call in self.calls:
+            if call.disconnected:
+                continue
+            if call.answer_at is not None and now >= call.answer_at:
+                call.answer_at = None
+                if self.args.reply >= 300:
+                    call.hangup_now(self.args.reply)
+                else:
+                    op = pj.CallOpParam()
+                    op.statusCode = 200
+                    call.answer(op)
+            if call.hangup_at is not None and now >= call.hangup_at:
+                call.hangup_at = None
+                emit("hangup", call=call.index)
+                call.hangup_now()
+
+    def run(self) -> int:
+        deadline = time.monotonic() + self.args.max_time
+        if self.args.mode == "call":
+            self.place_call(self.args.uri)
+        status = 0
+        while not self.done():
+            if time.monotonic() > deadline:
+                emit("timeout", max_time=self.args.max_time)
+                status = 2
+                break
+            self.ep.libHandleEvents(20)
+            self.tick()
+        return status
+
+    def shutdown(self, status: int) -> None:
+        # Hang up whatever is still up and let the BYEs go out.
+        for call in self.calls:
+            call.hangup_now()
+        end = time.monotonic() + 2.0
+        while time.monotonic() < end and not all(c.disconnected for c in self.calls):
+            self.ep.libHandleEvents(20)
+        if self.player is not None:
+            self.player = None
+        if self.recorder is not None:
+            self.recorder = None  # closing the writer fixes the WAV header
+            emit("recorded", path=self.args.record)
+        emit("exit", status=status)
+        self.ep.libDestroy()
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--port", type=int, default=0, help="SIP port (0: any free port, reported)")
+    p.add_argument("--transport", choices=("udp", "tcp"), default="udp")
+    p.add_argument("--user", default="agent")
+    p.add_argument("--rtp-port", type=int, default=0, help="first RTP port (0: PJSIP's default)")
+    p.add_argument("--rtp-port-range", type=int, default=20)
+    p.add_argument("--play", help="WAV to play into every call (looped)")
+    p.add_argument("--record", help="WAV to record the received audio to")
+    p.add_argument("--codec", action="append", help="offer only this codec (PCMU, PCMA, ...); repeatable")
+    p.add_argument("--no-telephone-event", action="store_true", help="strip RFC 4733 from the SDP")
+    p.add_argument("--duration", type=float, default=None,
+                   help="hang up this many seconds after the call is confirmed")
+    p.add_argument("--max-time", type=float, default=60.0, help="hard limit for the whole process")
+    p.add_argument("--clock-rate", type=int, default=16000)
+    p.add_argument("--log-level", type=int, default=1)
+    sub = p.add_subparsers(dest="mode", required=True)
+    c = sub.add_parser("call")
+    c.add_argument("uri")
+    a = sub.add_parser("answer")
+    a.add_argument("--reply", type=int, default=200, help="final response: 200 answers, >=300 rejects")
+    a.add_argument("--answer-delay", type=float, default=0.0, help="send 180 first, answer after S seconds")
+    a.add_argument("--calls", type=int, default=1, help="exit after this many calls have ended")
+    args = p.parse_args(argv)
+    if args.mode == "call":
+        args.calls = 1
+        args.reply = 200
+        args.answer_delay = 0.0
+    return args
+
+
+def main(argv) -> None:
+    args = parse_args(argv)
+    status = 1
+    agent = None
+    try:
+        agent = Agent(args)
+
+        def request_stop(signum, frame):
+            agent.stop_requested = True
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        status = agent.run()
+    except pj.Error as exc:
+        emit("error", where="pjsua2", error=exc.info())
+    except Exception as exc:
+        emit("error", where="agent", error=repr(exc))
+    finally:
+        try:
+            if agent is not None:
+                agent.shutdown(status)
+            else:
+                emit("exit", status=status)
+        finally:
+            _events.flush()
+            os._exit(status)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,60 @@
+"""dialtone against SIPp: plain calls, RTP, CANCEL and rejection."""
+
+from __future__ import annotations
+
+import pytest
+
+import harness
+from conftest import BUSY, ECHO, SLOW_ANSWER
+
+TRANSPORTS = {"u1": "udp", "t1": "tcp"}
+
+
+@pytest.mark.parametrize("transport", ["u1", "t1"])
+def test_plain_calls_to_echo(dialtone, sipp, transport):
+    d = dialtone(ECHO)
+    run = sipp("uac", d.sip_uri_host, transport=transport, calls=20, rate=10, limit=5,
+               duration_ms=500, timeout_s=40)
+    run.run()
+    run.assert_ok()
+    assert run.counts().get("Successful call") == 20, run.report()
+    d.assert_alive()
+    # Every call got its session and every session saw its call end.
+    d.wait_for(r"Disconnected", timeout=5)
+
+
+@pytest.mark.parametrize("transport", ["u1", "t1"])
+def test_rtp_comes_back_from_echo(dialtone, sipp, tones, transport):
+    d = dialtone(ECHO)
+    run = sipp("uac_pcmu_rtp.xml", d.sip_uri_host, transport=transport, calls=1,
+               duration_ms=3000, timeout_s=25)
+    tones.ulaw(1000, run.workdir)
+    run.start()
+    got = harness.wait_rtp_back(run.media_port, 10, lambda: run.proc.poll() is None)
+    run.wait()
+    run.assert_ok()
+    assert got, "the call succeeded but no RTP reached SIPp's media port from echo.js"
+    d.assert_alive()
+
+
+@pytest.mark.parametrize("transport", ["u1", "t1"])
+def test_cancel_before_answer_gets_487(dialtone, sipp, transport):
+    d = dialtone(SLOW_ANSWER)
+    run = sipp("uac_cancel.xml", d.sip_uri_host, transport=transport, calls=1, timeout_s=20)
+    run.run()
+    run.assert_ok()
+    m = d.wait_for(r"session=(\S+).*Disconnected", timeout=10,
+                   what="a Disconnected event for the cancelled call")
+    session = m.group(1)
+    # The same session had seen the call come in.
+    assert any(session in line for line in d.lines[:d.lines.index(m.string)]), d.log_text()
+    d.assert_alive()
+
+
+@pytest.mark.parametrize("transport", ["u1", "t1"])
+def test_busy_rejects_with_486(dialtone, sipp, transport):
+    d = dialtone(BUSY)
+    run = sipp("uac_busy.xml", d.sip_uri_host, transport=transport, calls=5, rate=5, timeout_s=20)
+    run.run()
+    run.assert_ok()
+    d.assert_alive()
