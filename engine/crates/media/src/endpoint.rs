@@ -239,18 +239,31 @@ impl Endpoint {
         match self.frame {
             TickFrame::None => return false,
             TickFrame::Received if src == dst => out.copy_from_slice(self.jitter.last_frame()),
-            TickFrame::Received => {
-                src.decode_frame(self.jitter.last_frame(), pcm);
+            TickFrame::Silence => out.fill(dst.silence_byte()),
+            TickFrame::Received | TickFrame::Repeat => {
+                self.frame_pcm(pcm);
                 dst.encode_frame(pcm, out);
             }
+        }
+        true
+    }
+
+    /// This tick's audio as linear PCM (decoded on demand: most ticks of a
+    /// same-codec bridge never need it). Returns false when there is none.
+    pub fn frame_pcm(&self, out: &mut PcmFrame) -> bool {
+        let Some(src) = self.codec() else {
+            return false;
+        };
+        match self.frame {
+            TickFrame::None => return false,
+            TickFrame::Received => src.decode_frame(self.jitter.last_frame(), out),
             TickFrame::Repeat => {
-                src.decode_frame(self.jitter.last_frame(), pcm);
-                for s in pcm.iter_mut() {
+                src.decode_frame(self.jitter.last_frame(), out);
+                for s in out.iter_mut() {
                     *s /= 2;
                 }
-                dst.encode_frame(pcm, out);
             }
-            TickFrame::Silence => out.fill(dst.silence_byte()),
+            TickFrame::Silence => out.fill(0),
         }
         true
     }

@@ -208,8 +208,12 @@ fn render_passes_through_transcodes_and_conceals() {
         let half = crate::g711::ulaw_to_linear(*u) / 2;
         assert_eq!(*o, crate::g711::linear_to_ulaw(half));
     }
+    assert!(h.ep.frame_pcm(&mut pcm));
+    assert_eq!(pcm[1], crate::g711::ulaw_to_linear(1) / 2);
     h.tick(140);
     assert_eq!(h.ep.frame(), TickFrame::Silence);
+    assert!(h.ep.frame_pcm(&mut pcm));
+    assert_eq!(pcm, [0; FRAME_SAMPLES]);
     assert!(h.ep.render(Codec::Pcma, &mut out, &mut pcm));
     assert_eq!(out, [0xd5; FRAME_SAMPLES]);
 }

@@ -19,6 +19,7 @@
 use std::time::{Duration, Instant};
 
 use crate::codec::{EncodedFrame, FRAME_SAMPLES};
+use crate::seq::{SeqTracker, SeqVerdict};
 
 /// Ring capacity in samples: 512 ms at 8 kHz, the widest span held at once.
 const RING: usize = 4096;
@@ -33,8 +34,6 @@ const WINDOW_POPS: u32 = 25;
 const CALM_WINDOWS: u32 = 10;
 /// Underrun pops before the stream is taken as paused and playout goes idle.
 const STALL_LIMIT: u32 = 3;
-/// Sequence distance beyond which the duplicate history starts afresh.
-const SEQ_JUMP: i64 = 1000;
 const SAMPLES_PER_MS: u64 = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,81 +107,6 @@ enum State {
     Idle,
     Buffering { since: Instant },
     Playing,
-}
-
-/// Extended sequence numbers and the last 64 seen, for duplicates and loss.
-#[derive(Debug, Clone, Copy, Default)]
-struct SeqTracker {
-    started: bool,
-    base: i64,
-    highest: i64,
-    history: u64,
-    received: u64,
-    lost_before: u64,
-}
-
-enum SeqVerdict {
-    New,
-    Duplicate,
-}
-
-impl SeqTracker {
-    fn extend(&self, seq: u16) -> i64 {
-        let diff = i64::from(seq.wrapping_sub(self.highest as u16) as i16);
-        self.highest + diff
-    }
-
-    fn lost(&self) -> u64 {
-        if !self.started {
-            return self.lost_before;
-        }
-        let expected = (self.highest - self.base + 1).max(0) as u64;
-        self.lost_before + expected.saturating_sub(self.received)
-    }
-
-    fn restart(&mut self, seq: u16) {
-        self.lost_before = self.lost();
-        self.started = true;
-        self.base = 1 << 20 | i64::from(seq);
-        self.highest = self.base;
-        self.history = 1;
-        self.received = 1;
-    }
-
-    fn update(&mut self, seq: u16) -> SeqVerdict {
-        if !self.started {
-            self.restart(seq);
-            return SeqVerdict::New;
-        }
-        let ext = self.extend(seq);
-        let ahead = ext - self.highest;
-        if ahead.abs() > SEQ_JUMP {
-            self.restart(seq);
-            return SeqVerdict::New;
-        }
-        if ahead > 0 {
-            self.history = if ahead >= 64 {
-                0
-            } else {
-                self.history << ahead
-            };
-            self.history |= 1;
-            self.highest = ext;
-        } else {
-            let back = -ahead;
-            if back < 64 {
-                if self.history & (1 << back) != 0 {
-                    return SeqVerdict::Duplicate;
-                }
-                self.history |= 1 << back;
-            }
-            if ext < self.base {
-                self.base = ext;
-            }
-        }
-        self.received += 1;
-        SeqVerdict::New
-    }
 }
 
 pub struct JitterBuffer {

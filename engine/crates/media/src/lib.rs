@@ -22,7 +22,8 @@ pub mod jitter;
 pub mod ports;
 pub mod rtp;
 pub mod sender;
-pub mod worker;
+mod seq;
+mod worker;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -332,5 +333,35 @@ fn warn_if_crossing(control: &Control, a: UnitId, b: UnitId) {
                 "media edge between units on different workers carries no audio"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn handle_is_send_sync_and_config_is_checked() {
+        send_sync::<MediaEngine>();
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let no_workers = MediaConfig {
+            workers: 0,
+            ..MediaConfig::default()
+        };
+        assert!(matches!(
+            MediaEngine::start(no_workers, tx.clone()),
+            Err(MediaError::Config(_))
+        ));
+        let no_ports = MediaConfig {
+            port_min: 20_000,
+            port_max: 20_000,
+            ..MediaConfig::default()
+        };
+        assert!(matches!(
+            MediaEngine::start(no_ports, tx),
+            Err(MediaError::Config(_))
+        ));
     }
 }

@@ -2,6 +2,8 @@
 //! errors: target `dialtone::session`) go to stdout, one line each with the
 //! session id; engine diagnostics go to stderr. `RUST_LOG` tunes the latter.
 
+mod session_line;
+
 use tracing_subscriber::filter::{filter_fn, EnvFilter};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -23,8 +25,7 @@ pub fn init(format: LogFormat) {
         LogFormat::Text => {
             let session = tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stdout)
-                .with_target(false)
-                .with_ansi(false)
+                .event_format(session_line::SessionLine)
                 .with_filter(filter_fn(is_session));
             let engine = tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
