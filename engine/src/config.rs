@@ -25,7 +25,9 @@ pub struct EngineConfig {
 
 impl EngineConfig {
     pub fn new(sip: SocketAddr) -> EngineConfig {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         EngineConfig {
             sip,
             rtp_ports: PortRange(20000..=39999),

@@ -17,7 +17,10 @@ use tokio::sync::{mpsc, watch};
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("cannot listen for SIP on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: std::io::Error },
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot start media workers: {0}")]
     Media(#[from] dialtone_media::MediaError),
     #[error("cannot start JS workers: {0}")]
@@ -35,10 +38,26 @@ pub struct Engine {
 impl Engine {
     /// Binds the SIP sockets and starts every worker. Must be called inside a
     /// tokio runtime; the signalling task runs on it.
-    pub async fn start(cfg: EngineConfig, router: Arc<dyn InboundRouter>) -> Result<Engine, EngineError> {
-        let udp = UdpSocket::bind(cfg.sip).await.map_err(|source| EngineError::Listen { addr: cfg.sip, source })?;
-        let sip_addr = udp.local_addr().map_err(|source| EngineError::Listen { addr: cfg.sip, source })?;
-        let tcp = TcpListener::bind(sip_addr).await.map_err(|source| EngineError::Listen { addr: sip_addr, source })?;
+    pub async fn start(
+        cfg: EngineConfig,
+        router: Arc<dyn InboundRouter>,
+    ) -> Result<Engine, EngineError> {
+        let udp = UdpSocket::bind(cfg.sip)
+            .await
+            .map_err(|source| EngineError::Listen {
+                addr: cfg.sip,
+                source,
+            })?;
+        let sip_addr = udp.local_addr().map_err(|source| EngineError::Listen {
+            addr: cfg.sip,
+            source,
+        })?;
+        let tcp = TcpListener::bind(sip_addr)
+            .await
+            .map_err(|source| EngineError::Listen {
+                addr: sip_addr,
+                source,
+            })?;
         set_udp_buffers(&udp);
 
         let media_ip = advertised_ip(sip_addr.ip());
@@ -73,16 +92,33 @@ impl Engine {
             t4: Duration::from_secs(5),
         });
         let (resolved_tx, resolved_rx) = mpsc::unbounded_channel();
-        let calls = CallLayer::new(media.clone(), cfg.media_workers, host.clone(), router, media_ip, resolved_tx);
+        let calls = CallLayer::new(
+            media.clone(),
+            cfg.media_workers,
+            host.clone(),
+            router,
+            media_ip,
+            resolved_tx,
+        );
         let (tcp_tx, tcp_rx) = mpsc::unbounded_channel();
         crate::signalling::tcp::spawn_listener(tcp, tcp_tx.clone());
         let (shutdown, shutdown_rx) = watch::channel(false);
         let signalling = Signalling::new(ua, calls, Arc::new(udp), tcp_tx);
         tokio::spawn(signalling.run(
-            Inputs { commands: cmd_rx, media: media_rx, resolved: resolved_rx, shutdown: shutdown_rx },
+            Inputs {
+                commands: cmd_rx,
+                media: media_rx,
+                resolved: resolved_rx,
+                shutdown: shutdown_rx,
+            },
             tcp_rx,
         ));
-        Ok(Engine { sip_addr, media, host, shutdown })
+        Ok(Engine {
+            sip_addr,
+            media,
+            host,
+            shutdown,
+        })
     }
 
     /// Asks every session to end; returns once none is left or `grace` passed.

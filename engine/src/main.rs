@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "dialtone", version, about = "Scriptable call-control engine: SIP, RTP and JavaScript scenarios")]
+#[command(
+    name = "dialtone",
+    version,
+    about = "Scriptable call-control engine: SIP, RTP and JavaScript scenarios"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

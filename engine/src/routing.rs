@@ -17,8 +17,14 @@ pub struct InboundInfo<'a> {
 
 #[derive(Debug, Clone)]
 pub enum Route {
-    Session { scenario: Arc<Scenario>, custom_data: String },
-    Reject { code: u16, reason: String },
+    Session {
+        scenario: Arc<Scenario>,
+        custom_data: String,
+    },
+    Reject {
+        code: u16,
+        reason: String,
+    },
 }
 
 pub trait InboundRouter: Send + Sync {
@@ -35,7 +41,11 @@ pub struct SingleScenario {
 
 impl SingleScenario {
     pub fn new(path: PathBuf, custom_data: String) -> SingleScenario {
-        SingleScenario { path, custom_data, cache: parking_lot::Mutex::new(None) }
+        SingleScenario {
+            path,
+            custom_data,
+            cache: parking_lot::Mutex::new(None),
+        }
     }
 
     pub fn load(&self) -> std::io::Result<Arc<Scenario>> {
@@ -47,7 +57,10 @@ impl SingleScenario {
             }
         }
         let source = std::fs::read_to_string(&self.path)?;
-        let scenario = Arc::new(Scenario { name: self.path.display().to_string(), source });
+        let scenario = Arc::new(Scenario {
+            name: self.path.display().to_string(),
+            source,
+        });
         *cache = Some((mtime, scenario.clone()));
         Ok(scenario)
     }
@@ -56,10 +69,16 @@ impl SingleScenario {
 impl InboundRouter for SingleScenario {
     fn route(&self, _info: &InboundInfo<'_>) -> Route {
         match self.load() {
-            Ok(scenario) => Route::Session { scenario, custom_data: self.custom_data.clone() },
+            Ok(scenario) => Route::Session {
+                scenario,
+                custom_data: self.custom_data.clone(),
+            },
             Err(e) => {
                 tracing::error!(path = %self.path.display(), error = %e, "cannot read scenario");
-                Route::Reject { code: 500, reason: "Scenario Unavailable".into() }
+                Route::Reject {
+                    code: 500,
+                    reason: "Scenario Unavailable".into(),
+                }
             }
         }
     }

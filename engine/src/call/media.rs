@@ -6,7 +6,11 @@ use dialtone_sdp::{LocalMedia, Negotiated, SdpError};
 use std::net::SocketAddr;
 
 /// Binds the call's RTP port if it has none yet.
-pub fn ensure(media: &MediaEngine, call: &mut Call, shard: usize) -> Result<SocketAddr, MediaError> {
+pub fn ensure(
+    media: &MediaEngine,
+    call: &mut Call,
+    shard: usize,
+) -> Result<SocketAddr, MediaError> {
     if let Some(a) = call.local_rtp {
         return Ok(a);
     }
@@ -29,7 +33,9 @@ pub fn local_media_at(addr: SocketAddr, session_id: u64, version: u64) -> LocalM
 
 /// What we offer or answer for this call (its RTP port must be allocated).
 pub fn local_media(call: &Call) -> LocalMedia {
-    let addr = call.local_rtp.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 9)));
+    let addr = call
+        .local_rtp
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 9)));
     local_media_at(addr, call.sdp_session, call.sdp_version)
 }
 
@@ -41,7 +47,12 @@ pub fn apply(media: &MediaEngine, call: &mut Call, n: Negotiated) {
     };
     media.set_remote(
         UnitId(call.id.0),
-        RtpParams { remote: n.remote, codec, payload_type: n.payload_type, telephone_event_pt: n.telephone_event_pt },
+        RtpParams {
+            remote: n.remote,
+            codec,
+            payload_type: n.payload_type,
+            telephone_event_pt: n.telephone_event_pt,
+        },
     );
     call.negotiated = Some(n);
 }

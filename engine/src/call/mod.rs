@@ -87,7 +87,9 @@ impl CallLayer {
     /// Asks every live session to end (process shutdown).
     pub fn terminate_all(&mut self, reason: &str) {
         for s in self.sessions.values() {
-            let _ = s.events.send(SessionEvent::Terminate { reason: reason.to_string() });
+            let _ = s.events.send(SessionEvent::Terminate {
+                reason: reason.to_string(),
+            });
         }
     }
 
@@ -95,39 +97,107 @@ impl CallLayer {
 
     pub fn on_ua_event(&mut self, ua: &mut UaCore, now: Instant, ev: UaEvent) {
         match ev {
-            UaEvent::Incoming { leg, request_uri: _, destination, from_uri, from_user, from_display, to_uri, headers, body, source } => {
-                self.on_incoming(ua, leg, source, IncomingSip { destination, from_uri, from_user, from_display, to_uri, headers, body });
+            UaEvent::Incoming {
+                leg,
+                request_uri: _,
+                destination,
+                from_uri,
+                from_user,
+                from_display,
+                to_uri,
+                headers,
+                body,
+                source,
+            } => {
+                self.on_incoming(
+                    ua,
+                    leg,
+                    source,
+                    IncomingSip {
+                        destination,
+                        from_uri,
+                        from_user,
+                        from_display,
+                        to_uri,
+                        headers,
+                        body,
+                    },
+                );
             }
             UaEvent::Cancelled { leg } => {
                 if let Some(id) = self.legs.get(&leg).copied() {
-                    self.finish(id, now, CallEvent::Disconnected {
-                        code: 487,
-                        reason: "Request Terminated".into(),
-                        duration: Default::default(),
-                        headers: Vec::new(),
-                    });
+                    self.finish(
+                        id,
+                        now,
+                        CallEvent::Disconnected {
+                            code: 487,
+                            reason: "Request Terminated".into(),
+                            duration: Default::default(),
+                            headers: Vec::new(),
+                        },
+                    );
                 }
             }
             UaEvent::Acked { leg, body } => self.on_acked(ua, now, leg, body),
-            UaEvent::Provisional { leg, code, reason: _, body, headers } => {
-                self.on_provisional(ua, leg, code, body, headers)
+            UaEvent::Provisional {
+                leg,
+                code,
+                reason: _,
+                body,
+                headers,
+            } => self.on_provisional(ua, leg, code, body, headers),
+            UaEvent::Answered { leg, body, headers } => {
+                self.on_answered(ua, now, leg, body, headers)
             }
-            UaEvent::Answered { leg, body, headers } => self.on_answered(ua, now, leg, body, headers),
-            UaEvent::Failed { leg, code, reason, headers } => {
+            UaEvent::Failed {
+                leg,
+                code,
+                reason,
+                headers,
+            } => {
                 if let Some(id) = self.legs.get(&leg).copied() {
                     let headers = custom_only(&headers);
-                    self.finish(id, now, CallEvent::Failed { code, reason, headers });
+                    self.finish(
+                        id,
+                        now,
+                        CallEvent::Failed {
+                            code,
+                            reason,
+                            headers,
+                        },
+                    );
                 }
             }
             UaEvent::ReInvite { leg, body } => self.on_reinvite(ua, leg, body),
-            UaEvent::Info { leg, content_type, .. } => {
+            UaEvent::Info {
+                leg, content_type, ..
+            } => {
                 tracing::debug!(leg, content_type = %content_type, "INFO received");
             }
-            UaEvent::Terminated { leg, by_remote: _, code, reason, headers } => {
+            UaEvent::Terminated {
+                leg,
+                by_remote: _,
+                code,
+                reason,
+                headers,
+            } => {
                 if let Some(id) = self.legs.get(&leg).copied() {
-                    let duration = self.calls.get(&id).map(|c| c.duration(now)).unwrap_or_default();
+                    let duration = self
+                        .calls
+                        .get(&id)
+                        .map(|c| c.duration(now))
+                        .unwrap_or_default();
                     let headers = custom_only(&headers);
-                    self.finish(id, now, CallEvent::Disconnected { code, reason, duration, headers });
+                    self.finish(
+                        id,
+                        now,
+                        CallEvent::Disconnected {
+                            code,
+                            reason,
+                            duration,
+                            headers,
+                        },
+                    );
                 }
             }
         }
@@ -162,7 +232,10 @@ impl CallLayer {
             headers: &sip.headers,
         };
         let (scenario, custom_data) = match self.router.route(&info) {
-            Route::Session { scenario, custom_data } => (scenario, custom_data),
+            Route::Session {
+                scenario,
+                custom_data,
+            } => (scenario, custom_data),
             Route::Reject { code, reason } => return reject(ua, code, &reason),
         };
         let session = SessionId::new();
@@ -185,29 +258,50 @@ impl CallLayer {
             custom_data,
             first_event: Some(first),
         });
-        self.sessions.insert(session, SessionEntry { events, calls: vec![id] });
+        self.sessions.insert(
+            session,
+            SessionEntry {
+                events,
+                calls: vec![id],
+            },
+        );
         self.legs.insert(leg, id);
         self.calls.insert(id, call);
     }
 
     fn on_acked(&mut self, ua: &mut UaCore, now: Instant, leg: LegId, body: Option<Body>) {
-        let Some(id) = self.legs.get(&leg).copied() else { return };
-        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(id) = self.legs.get(&leg).copied() else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         if call.phase != Phase::Answering {
             return;
         }
         if call.negotiated.is_none() {
             // Late offer: our offer went in the 200, the answer comes in the ACK.
-            let answer = body.filter(is_sdp).and_then(|b| String::from_utf8(b.data).ok());
-            let negotiated = answer.ok_or_else(|| "no SDP answer in ACK".to_string()).and_then(|a| {
-                dialtone_sdp::accept_answer(&a, &media::local_media(call)).map_err(|e| e.to_string())
-            });
+            let answer = body
+                .filter(is_sdp)
+                .and_then(|b| String::from_utf8(b.data).ok());
+            let negotiated = answer
+                .ok_or_else(|| "no SDP answer in ACK".to_string())
+                .and_then(|a| {
+                    dialtone_sdp::accept_answer(&a, &media::local_media(call))
+                        .map_err(|e| e.to_string())
+                });
             match negotiated {
                 Ok(n) => media::apply(&self.media, call, n),
                 Err(e) => {
                     tracing::warn!(call = %id, error = %e, "late-offer answer unusable; hanging up");
                     call.phase = Phase::Ending;
-                    ua.handle_command(now, UaCommand::Hangup { leg, headers: Vec::new() });
+                    ua.handle_command(
+                        now,
+                        UaCommand::Hangup {
+                            leg,
+                            headers: Vec::new(),
+                        },
+                    );
                     return;
                 }
             }
@@ -215,21 +309,41 @@ impl CallLayer {
         call.phase = Phase::Confirmed;
         call.connected_at = Some(now);
         let session = call.session;
-        self.emit(session, id, CallEvent::Connected { headers: Vec::new() });
+        self.emit(
+            session,
+            id,
+            CallEvent::Connected {
+                headers: Vec::new(),
+            },
+        );
         self.set_state(id, CallState::Connected);
         self.audio_started(id, Vec::new());
     }
 
-    fn on_provisional(&mut self, _ua: &mut UaCore, leg: LegId, code: u16, body: Option<Body>, headers: Vec<(String, String)>) {
-        let Some(id) = self.legs.get(&leg).copied() else { return };
-        let Some(call) = self.calls.get_mut(&id) else { return };
+    fn on_provisional(
+        &mut self,
+        _ua: &mut UaCore,
+        leg: LegId,
+        code: u16,
+        body: Option<Body>,
+        headers: Vec<(String, String)>,
+    ) {
+        let Some(id) = self.legs.get(&leg).copied() else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         if call.incoming || call.phase != Phase::Dialing {
             return;
         }
         let session = call.session;
         let headers = custom_only(&headers);
         let mut early = false;
-        if let Some(sdp) = body.filter(is_sdp).and_then(|b| String::from_utf8(b.data).ok()) {
+        if let Some(sdp) = body
+            .filter(is_sdp)
+            .and_then(|b| String::from_utf8(b.data).ok())
+        {
             if call.negotiated.is_none() {
                 match dialtone_sdp::accept_answer(&sdp, &media::local_media(call)) {
                     Ok(n) => {
@@ -241,36 +355,70 @@ impl CallLayer {
             }
         }
         if code == 180 || code == 183 || code == 181 || code == 182 {
-            self.emit(session, id, CallEvent::Ringing { headers: headers.clone() });
+            self.emit(
+                session,
+                id,
+                CallEvent::Ringing {
+                    headers: headers.clone(),
+                },
+            );
         }
         if early {
             self.audio_started(id, headers);
         }
     }
 
-    fn on_answered(&mut self, ua: &mut UaCore, now: Instant, leg: LegId, body: Option<Body>, headers: Vec<(String, String)>) {
-        let Some(id) = self.legs.get(&leg).copied() else { return };
-        let Some(call) = self.calls.get_mut(&id) else { return };
+    fn on_answered(
+        &mut self,
+        ua: &mut UaCore,
+        now: Instant,
+        leg: LegId,
+        body: Option<Body>,
+        headers: Vec<(String, String)>,
+    ) {
+        let Some(id) = self.legs.get(&leg).copied() else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         if call.phase != Phase::Dialing {
             return;
         }
         let headers = custom_only(&headers);
-        if let Some(sdp) = body.filter(is_sdp).and_then(|b| String::from_utf8(b.data).ok()) {
+        if let Some(sdp) = body
+            .filter(is_sdp)
+            .and_then(|b| String::from_utf8(b.data).ok())
+        {
             // A 200 may carry a different answer than the 183 did; the 200 wins.
             match dialtone_sdp::accept_answer(&sdp, &media::local_media(call)) {
                 Ok(n) => media::apply(&self.media, call, n),
                 Err(e) if call.negotiated.is_none() => {
                     tracing::warn!(call = %id, error = %e, "answer SDP unusable; hanging up");
                     call.phase = Phase::Ending;
-                    ua.handle_command(now, UaCommand::Hangup { leg, headers: Vec::new() });
+                    ua.handle_command(
+                        now,
+                        UaCommand::Hangup {
+                            leg,
+                            headers: Vec::new(),
+                        },
+                    );
                     return;
                 }
-                Err(e) => tracing::warn!(call = %id, error = %e, "200 SDP unusable; keeping the early-media answer"),
+                Err(e) => {
+                    tracing::warn!(call = %id, error = %e, "200 SDP unusable; keeping the early-media answer")
+                }
             }
         } else if call.negotiated.is_none() {
             tracing::warn!(call = %id, "200 without SDP answer; hanging up");
             call.phase = Phase::Ending;
-            ua.handle_command(now, UaCommand::Hangup { leg, headers: Vec::new() });
+            ua.handle_command(
+                now,
+                UaCommand::Hangup {
+                    leg,
+                    headers: Vec::new(),
+                },
+            );
             return;
         }
         call.phase = Phase::Confirmed;
@@ -283,18 +431,36 @@ impl CallLayer {
 
     fn on_reinvite(&mut self, ua: &mut UaCore, leg: LegId, body: Option<Body>) {
         let now = Instant::now();
-        let Some(id) = self.legs.get(&leg).copied() else { return };
+        let Some(id) = self.legs.get(&leg).copied() else {
+            return;
+        };
         let Some(call) = self.calls.get_mut(&id) else {
-            ua.handle_command(now, UaCommand::AnswerReInvite { leg, code: 481, body: None });
+            ua.handle_command(
+                now,
+                UaCommand::AnswerReInvite {
+                    leg,
+                    code: 481,
+                    body: None,
+                },
+            );
             return;
         };
         if call.local_rtp.is_none() {
-            ua.handle_command(now, UaCommand::AnswerReInvite { leg, code: 488, body: None });
+            ua.handle_command(
+                now,
+                UaCommand::AnswerReInvite {
+                    leg,
+                    code: 488,
+                    body: None,
+                },
+            );
             return;
         }
         call.sdp_version += 1;
         let local = media::local_media(call);
-        let offer = body.filter(is_sdp).and_then(|b| String::from_utf8(b.data).ok());
+        let offer = body
+            .filter(is_sdp)
+            .and_then(|b| String::from_utf8(b.data).ok());
         let (code, answer) = match offer {
             Some(offer) => match dialtone_sdp::answer_offer(&offer, &local) {
                 Ok((answer, n)) => {
@@ -316,21 +482,49 @@ impl CallLayer {
 
     // ---- session side ---------------------------------------------------
 
-    pub fn on_command(&mut self, ua: &mut UaCore, now: Instant, session: SessionId, cmd: SessionCommand) {
+    pub fn on_command(
+        &mut self,
+        ua: &mut UaCore,
+        now: Instant,
+        session: SessionId,
+        cmd: SessionCommand,
+    ) {
         match cmd {
-            SessionCommand::Answer { call, headers } => self.answer(ua, now, session, call, sanitize(headers)),
-            SessionCommand::Reject { call, code, headers } => {
+            SessionCommand::Answer { call, headers } => {
+                self.answer(ua, now, session, call, sanitize(headers))
+            }
+            SessionCommand::Reject {
+                call,
+                code,
+                headers,
+            } => {
                 if let Some(c) = self.owned(session, call) {
                     if c.incoming && c.phase == Phase::Offered {
                         let leg = c.leg;
-                        let code = if (300..700).contains(&code) { code } else { 603 };
-                        ua.handle_command(now, UaCommand::Reject { leg, code, reason: None, headers: sanitize(headers) });
-                        self.finish(call, now, CallEvent::Disconnected {
-                            code,
-                            reason: reason_phrase(code).into(),
-                            duration: Default::default(),
-                            headers: Vec::new(),
-                        });
+                        let code = if (300..700).contains(&code) {
+                            code
+                        } else {
+                            603
+                        };
+                        ua.handle_command(
+                            now,
+                            UaCommand::Reject {
+                                leg,
+                                code,
+                                reason: None,
+                                headers: sanitize(headers),
+                            },
+                        );
+                        self.finish(
+                            call,
+                            now,
+                            CallEvent::Disconnected {
+                                code,
+                                reason: reason_phrase(code).into(),
+                                duration: Default::default(),
+                                headers: Vec::new(),
+                            },
+                        );
                     } else {
                         tracing::warn!(%session, %call, "reject ignored: the call is not an unanswered inbound call");
                     }
@@ -340,31 +534,54 @@ impl CallLayer {
                 if let Some(c) = self.owned(session, call) {
                     if c.incoming && c.phase == Phase::Offered {
                         let leg = c.leg;
-                        ua.handle_command(now, UaCommand::Provisional { leg, code: 180, body: None, headers: sanitize(headers) });
+                        ua.handle_command(
+                            now,
+                            UaCommand::Provisional {
+                                leg,
+                                code: 180,
+                                body: None,
+                                headers: sanitize(headers),
+                            },
+                        );
                     }
                 }
             }
-            SessionCommand::StartEarlyMedia { call, headers } => self.early_media(ua, now, session, call, sanitize(headers)),
-            SessionCommand::Hangup { call, headers } => self.hangup(ua, now, session, call, sanitize(headers), 480),
+            SessionCommand::StartEarlyMedia { call, headers } => {
+                self.early_media(ua, now, session, call, sanitize(headers))
+            }
+            SessionCommand::Hangup { call, headers } => {
+                self.hangup(ua, now, session, call, sanitize(headers), 480)
+            }
             SessionCommand::CallSip(out) => self.call_sip(ua, now, session, out),
             SessionCommand::SendMedia { from, to } => {
                 if self.owns_unit(session, from.0) && self.owns_unit(session, to.0) {
-                    self.media.connect(dialtone_media::UnitId(from.0), dialtone_media::UnitId(to.0));
+                    self.media
+                        .connect(dialtone_media::UnitId(from.0), dialtone_media::UnitId(to.0));
                 }
             }
             SessionCommand::StopMedia { from, to } => {
                 if self.owns_unit(session, from.0) && self.owns_unit(session, to.0) {
-                    self.media.disconnect(dialtone_media::UnitId(from.0), dialtone_media::UnitId(to.0));
+                    self.media
+                        .disconnect(dialtone_media::UnitId(from.0), dialtone_media::UnitId(to.0));
                 }
             }
             SessionCommand::Ended { reason } => self.session_ended(ua, now, session, reason),
         }
     }
 
-    fn answer(&mut self, ua: &mut UaCore, now: Instant, session: SessionId, id: CallId, headers: Headers) {
+    fn answer(
+        &mut self,
+        ua: &mut UaCore,
+        now: Instant,
+        session: SessionId,
+        id: CallId,
+        headers: Headers,
+    ) {
         let shard = session.shard(self.media_workers);
         let media = self.media.clone();
-        let Some(call) = self.owned_mut(session, id) else { return };
+        let Some(call) = self.owned_mut(session, id) else {
+            return;
+        };
         if !call.incoming || call.phase != Phase::Offered {
             tracing::warn!(%session, call = %id, "answer ignored: the call is not an unanswered inbound call");
             return;
@@ -372,7 +589,15 @@ impl CallLayer {
         let leg = call.leg;
         if let Err(e) = media::ensure(&media, call, shard) {
             tracing::error!(call = %id, error = %e, "no media port for the call");
-            ua.handle_command(now, UaCommand::Reject { leg, code: 503, reason: Some("No Media Port".into()), headers: Vec::new() });
+            ua.handle_command(
+                now,
+                UaCommand::Reject {
+                    leg,
+                    code: 503,
+                    reason: Some("No Media Port".into()),
+                    headers: Vec::new(),
+                },
+            );
             self.finish(id, now, disconnected(503, "No Media Port"));
             return;
         }
@@ -386,7 +611,15 @@ impl CallLayer {
                 }
                 Err(e) => {
                     let (code, reason) = media::sdp_error_status(&e);
-                    ua.handle_command(now, UaCommand::Reject { leg, code, reason: Some(reason.into()), headers: Vec::new() });
+                    ua.handle_command(
+                        now,
+                        UaCommand::Reject {
+                            leg,
+                            code,
+                            reason: Some(reason.into()),
+                            headers: Vec::new(),
+                        },
+                    );
                     self.finish(id, now, disconnected(code, reason));
                     return;
                 }
@@ -394,13 +627,29 @@ impl CallLayer {
             (None, None) => dialtone_sdp::make_offer(&local),
         };
         call.phase = Phase::Answering;
-        ua.handle_command(now, UaCommand::Answer { leg, body: Some(sdp_body(body)), headers });
+        ua.handle_command(
+            now,
+            UaCommand::Answer {
+                leg,
+                body: Some(sdp_body(body)),
+                headers,
+            },
+        );
     }
 
-    fn early_media(&mut self, ua: &mut UaCore, now: Instant, session: SessionId, id: CallId, headers: Headers) {
+    fn early_media(
+        &mut self,
+        ua: &mut UaCore,
+        now: Instant,
+        session: SessionId,
+        id: CallId,
+        headers: Headers,
+    ) {
         let shard = session.shard(self.media_workers);
         let media = self.media.clone();
-        let Some(call) = self.owned_mut(session, id) else { return };
+        let Some(call) = self.owned_mut(session, id) else {
+            return;
+        };
         if !call.incoming || call.phase != Phase::Offered || call.early_answer.is_some() {
             return;
         }
@@ -417,7 +666,15 @@ impl CallLayer {
                 media::apply(&media, call, n);
                 call.early_answer = Some(answer.clone());
                 let leg = call.leg;
-                ua.handle_command(now, UaCommand::Provisional { leg, code: 183, body: Some(sdp_body(answer)), headers });
+                ua.handle_command(
+                    now,
+                    UaCommand::Provisional {
+                        leg,
+                        code: 183,
+                        body: Some(sdp_body(answer)),
+                        headers,
+                    },
+                );
                 self.set_state(id, CallState::Progressing);
                 self.audio_started(id, Vec::new());
             }
@@ -425,13 +682,35 @@ impl CallLayer {
         }
     }
 
-    fn hangup(&mut self, ua: &mut UaCore, now: Instant, session: SessionId, id: CallId, headers: Headers, unanswered_code: u16) {
-        let Some(call) = self.owned_mut(session, id) else { return };
+    fn hangup(
+        &mut self,
+        ua: &mut UaCore,
+        now: Instant,
+        session: SessionId,
+        id: CallId,
+        headers: Headers,
+        unanswered_code: u16,
+    ) {
+        let Some(call) = self.owned_mut(session, id) else {
+            return;
+        };
         let leg = call.leg;
         match call.phase {
             Phase::Offered => {
-                ua.handle_command(now, UaCommand::Reject { leg, code: unanswered_code, reason: None, headers });
-                self.finish(id, now, disconnected(unanswered_code, reason_phrase(unanswered_code)));
+                ua.handle_command(
+                    now,
+                    UaCommand::Reject {
+                        leg,
+                        code: unanswered_code,
+                        reason: None,
+                        headers,
+                    },
+                );
+                self.finish(
+                    id,
+                    now,
+                    disconnected(unanswered_code, reason_phrase(unanswered_code)),
+                );
             }
             Phase::Answering | Phase::Confirmed | Phase::Dialing => {
                 call.phase = Phase::Ending;
@@ -439,15 +718,31 @@ impl CallLayer {
             }
             Phase::Resolving => {
                 self.pending.remove(&id);
-                self.finish(id, now, CallEvent::Failed { code: 487, reason: "Request Terminated".into(), headers: Vec::new() });
+                self.finish(
+                    id,
+                    now,
+                    CallEvent::Failed {
+                        code: 487,
+                        reason: "Request Terminated".into(),
+                        headers: Vec::new(),
+                    },
+                );
             }
             Phase::Ending => {}
         }
     }
 
-    fn call_sip(&mut self, ua: &mut UaCore, now: Instant, session: SessionId, out: Box<OutboundCall>) {
+    fn call_sip(
+        &mut self,
+        ua: &mut UaCore,
+        now: Instant,
+        session: SessionId,
+        out: Box<OutboundCall>,
+    ) {
         let id = out.call;
-        let Some(entry) = self.sessions.get_mut(&session) else { return };
+        let Some(entry) = self.sessions.get_mut(&session) else {
+            return;
+        };
         if self.calls.contains_key(&id) {
             tracing::warn!(%session, call = %id, "callSIP with a call id already in use");
             return;
@@ -460,12 +755,20 @@ impl CallLayer {
             Ok(t) => t,
             Err(e) => {
                 tracing::info!(%session, call = %id, error = %e, "callSIP target refused");
-                self.finish(id, now, CallEvent::Failed { code: 404, reason: e, headers: Vec::new() });
+                self.finish(
+                    id,
+                    now,
+                    CallEvent::Failed {
+                        code: 404,
+                        reason: e,
+                        headers: Vec::new(),
+                    },
+                );
                 return;
             }
         };
         match target.literal_peer() {
-            Some(peer) => self.dial(ua, now, id, out, target, peer),
+            Some(peer) => self.dial(ua, now, id, *out, target, peer),
             None => {
                 let host = target.host.clone();
                 let port = target.port;
@@ -483,69 +786,131 @@ impl CallLayer {
     }
 
     pub fn on_resolved(&mut self, ua: &mut UaCore, now: Instant, r: Resolved) {
-        let Some((out, target)) = self.pending.remove(&r.call) else { return };
+        let Some((out, target)) = self.pending.remove(&r.call) else {
+            return;
+        };
         match r.result {
             Ok(addr) => {
-                let peer = Peer { transport: target.transport, addr };
-                self.dial(ua, now, r.call, out, target, peer);
+                let peer = Peer {
+                    transport: target.transport,
+                    addr,
+                };
+                self.dial(ua, now, r.call, *out, target, peer);
             }
-            Err(e) => self.finish(r.call, now, CallEvent::Failed { code: 404, reason: e, headers: Vec::new() }),
+            Err(e) => self.finish(
+                r.call,
+                now,
+                CallEvent::Failed {
+                    code: 404,
+                    reason: e,
+                    headers: Vec::new(),
+                },
+            ),
         }
     }
 
-    fn dial(&mut self, ua: &mut UaCore, now: Instant, id: CallId, out: Box<OutboundCall>, target: Target, peer: Peer) {
+    fn dial(
+        &mut self,
+        ua: &mut UaCore,
+        now: Instant,
+        id: CallId,
+        out: OutboundCall,
+        target: Target,
+        peer: Peer,
+    ) {
         let media_ip = self.media_ip;
         let engine = self.media.clone();
         let workers = self.media_workers;
-        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         if let Err(e) = media::ensure(&engine, call, call.session.shard(workers)) {
             tracing::error!(call = %id, error = %e, "no media port for the outbound call");
-            self.finish(id, now, CallEvent::Failed { code: 503, reason: "No Media Port".into(), headers: Vec::new() });
+            self.finish(
+                id,
+                now,
+                CallEvent::Failed {
+                    code: 503,
+                    reason: "No Media Port".into(),
+                    headers: Vec::new(),
+                },
+            );
             return;
         }
         let offer = dialtone_sdp::make_offer(&media::local_media(call));
         call.phase = Phase::Dialing;
         let leg = call.leg;
-        let user = out.callerid.as_deref().filter(|u| !u.is_empty()).unwrap_or("dialtone");
+        let user = out
+            .callerid
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .unwrap_or("dialtone");
         let from_uri = format!("sip:{}@{}", escape_user(user), host_for_uri(media_ip));
         let auth = match (out.auth_user, out.password) {
             (Some(u), Some(p)) => Some((u, p)),
             (None, Some(p)) => Some((user.to_string(), p)),
             _ => None,
         };
-        ua.handle_command(now, UaCommand::Dial {
-            leg,
-            target: peer,
-            request_uri: target.uri.clone(),
-            from_uri,
-            from_display: out.display_name.filter(|d| !d.is_empty()),
-            to_uri: target.uri,
-            body: Some(sdp_body(offer)),
-            headers: sanitize(out.headers),
-            auth,
-        });
+        ua.handle_command(
+            now,
+            UaCommand::Dial {
+                leg,
+                target: peer,
+                request_uri: target.uri.clone(),
+                from_uri,
+                from_display: out.display_name.filter(|d| !d.is_empty()),
+                to_uri: target.uri,
+                body: Some(sdp_body(offer)),
+                headers: sanitize(out.headers),
+                auth,
+            },
+        );
     }
 
-    fn session_ended(&mut self, ua: &mut UaCore, now: Instant, session: SessionId, reason: SessionEnd) {
-        let Some(entry) = self.sessions.remove(&session) else { return };
+    fn session_ended(
+        &mut self,
+        ua: &mut UaCore,
+        now: Instant,
+        session: SessionId,
+        reason: SessionEnd,
+    ) {
+        let Some(entry) = self.sessions.remove(&session) else {
+            return;
+        };
         let unanswered = match &reason {
             SessionEnd::Normal => 480,
             SessionEnd::ScriptError(_) | SessionEnd::CompileError(_) => 500,
         };
         tracing::debug!(%session, ?reason, calls = entry.calls.len(), "session ended");
         for id in entry.calls {
-            let Some(call) = self.calls.get_mut(&id) else { continue };
+            let Some(call) = self.calls.get_mut(&id) else {
+                continue;
+            };
             let leg = call.leg;
             match call.phase {
                 Phase::Offered => {
-                    ua.handle_command(now, UaCommand::Reject { leg, code: unanswered, reason: None, headers: Vec::new() });
+                    ua.handle_command(
+                        now,
+                        UaCommand::Reject {
+                            leg,
+                            code: unanswered,
+                            reason: None,
+                            headers: Vec::new(),
+                        },
+                    );
                     self.release(id);
                 }
                 Phase::Answering | Phase::Confirmed | Phase::Dialing => {
                     // The SIP layer reports the end later; the session is gone, so
                     // the call is cleaned up then without an event.
                     call.phase = Phase::Ending;
-                    ua.handle_command(now, UaCommand::Hangup { leg, headers: Vec::new() });
+                    ua.handle_command(
+                        now,
+                        UaCommand::Hangup {
+                            leg,
+                            headers: Vec::new(),
+                        },
+                    );
                 }
                 Phase::Resolving => {
                     self.pending.remove(&id);
@@ -590,7 +955,9 @@ impl CallLayer {
     }
 
     fn owns_unit(&self, session: SessionId, unit: u64) -> bool {
-        self.calls.get(&CallId(unit)).is_some_and(|c| c.session == session)
+        self.calls
+            .get(&CallId(unit))
+            .is_some_and(|c| c.session == session)
     }
 
     fn emit(&self, session: SessionId, call: CallId, event: CallEvent) {
@@ -600,7 +967,9 @@ impl CallLayer {
     }
 
     fn set_state(&mut self, id: CallId, new: CallState) {
-        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         let old = call.state;
         if old == new {
             return;
@@ -611,7 +980,9 @@ impl CallLayer {
     }
 
     fn audio_started(&mut self, id: CallId, headers: Headers) {
-        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
         if call.audio_started {
             return;
         }
@@ -622,7 +993,9 @@ impl CallLayer {
 
     /// Sends the call's last event, moves it to TERMINATED and forgets it.
     fn finish(&mut self, id: CallId, _now: Instant, last: CallEvent) {
-        let Some(call) = self.calls.get(&id) else { return };
+        let Some(call) = self.calls.get(&id) else {
+            return;
+        };
         let session = call.session;
         self.emit(session, id, last);
         self.set_state(id, CallState::Terminated);
@@ -630,7 +1003,9 @@ impl CallLayer {
     }
 
     fn release(&mut self, id: CallId) {
-        let Some(call) = self.calls.remove(&id) else { return };
+        let Some(call) = self.calls.remove(&id) else {
+            return;
+        };
         self.legs.remove(&call.leg);
         self.pending.remove(&id);
         if call.local_rtp.is_some() {
@@ -653,19 +1028,38 @@ struct IncomingSip {
 }
 
 fn ua_reject(ua: &mut UaCore, leg: LegId, code: u16, reason: &str) {
-    ua.handle_command(Instant::now(), UaCommand::Reject { leg, code, reason: Some(reason.to_string()), headers: Vec::new() });
+    ua.handle_command(
+        Instant::now(),
+        UaCommand::Reject {
+            leg,
+            code,
+            reason: Some(reason.to_string()),
+            headers: Vec::new(),
+        },
+    );
 }
 
 fn is_sdp(b: &Body) -> bool {
-    b.content_type.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/sdp"))
+    b.content_type
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/sdp"))
 }
 
 fn sdp_body(sdp: String) -> Body {
-    Body { content_type: "application/sdp".into(), data: sdp.into_bytes() }
+    Body {
+        content_type: "application/sdp".into(),
+        data: sdp.into_bytes(),
+    }
 }
 
 fn disconnected(code: u16, reason: &str) -> CallEvent {
-    CallEvent::Disconnected { code, reason: reason.into(), duration: Default::default(), headers: Vec::new() }
+    CallEvent::Disconnected {
+        code,
+        reason: reason.into(),
+        duration: Default::default(),
+        headers: Vec::new(),
+    }
 }
 
 fn host_for_uri(ip: IpAddr) -> String {

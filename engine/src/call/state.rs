@@ -54,8 +54,16 @@ impl Call {
             leg,
             session,
             incoming,
-            state: if incoming { CallState::Alerting } else { CallState::Progressing },
-            phase: if incoming { Phase::Offered } else { Phase::Resolving },
+            state: if incoming {
+                CallState::Alerting
+            } else {
+                CallState::Progressing
+            },
+            phase: if incoming {
+                Phase::Offered
+            } else {
+                Phase::Resolving
+            },
             remote_offer: None,
             local_rtp: None,
             negotiated: None,
@@ -68,6 +76,8 @@ impl Call {
     }
 
     pub fn duration(&self, now: Instant) -> std::time::Duration {
-        self.connected_at.map(|t| now.saturating_duration_since(t)).unwrap_or_default()
+        self.connected_at
+            .map(|t| now.saturating_duration_since(t))
+            .unwrap_or_default()
     }
 }

@@ -18,9 +18,16 @@ impl Target {
         let ip: IpAddr = if self.host.eq_ignore_ascii_case("localhost") {
             IpAddr::from([127, 0, 0, 1])
         } else {
-            self.host.trim_start_matches('[').trim_end_matches(']').parse().ok()?
+            self.host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse()
+                .ok()?
         };
-        Some(Peer { transport: self.transport, addr: SocketAddr::new(ip, self.port) })
+        Some(Peer {
+            transport: self.transport,
+            addr: SocketAddr::new(ip, self.port),
+        })
     }
 }
 
@@ -28,7 +35,10 @@ impl Target {
 /// or the same without the scheme. `sips:` and other schemes are refused.
 pub fn parse_target(to: &str) -> Result<Target, String> {
     let to = to.trim();
-    let to = to.strip_prefix('<').and_then(|t| t.strip_suffix('>')).unwrap_or(to);
+    let to = to
+        .strip_prefix('<')
+        .and_then(|t| t.strip_suffix('>'))
+        .unwrap_or(to);
     let rest = match to.strip_prefix("sip:") {
         Some(r) => r,
         None if has_other_scheme(to) => return Err(format!("unsupported URI scheme in {to:?}")),
@@ -47,20 +57,28 @@ pub fn parse_target(to: &str) -> Result<Target, String> {
         None => user_host,
     };
     let (host, port) = split_host_port(hostport)?;
-    if host.is_empty() || !host.chars().all(|c| c.is_ascii_alphanumeric() || "-.[]:".contains(c)) {
+    if host.is_empty()
+        || !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.[]:".contains(c))
+    {
         return Err(format!("bad host in SIP URI {to:?}"));
     }
-    let transport = match params
-        .into_iter()
-        .flat_map(|p| p.split(';'))
-        .find_map(|p| p.strip_prefix("transport=").or_else(|| p.strip_prefix("Transport=")))
-    {
+    let transport = match params.into_iter().flat_map(|p| p.split(';')).find_map(|p| {
+        p.strip_prefix("transport=")
+            .or_else(|| p.strip_prefix("Transport="))
+    }) {
         None => Transport::Udp,
         Some(t) if t.eq_ignore_ascii_case("udp") => Transport::Udp,
         Some(t) if t.eq_ignore_ascii_case("tcp") => Transport::Tcp,
         Some(t) => return Err(format!("unsupported transport {t:?}")),
     };
-    Ok(Target { uri: format!("sip:{rest}"), host: host.to_string(), port: port.unwrap_or(5060), transport })
+    Ok(Target {
+        uri: format!("sip:{rest}"),
+        host: host.to_string(),
+        port: port.unwrap_or(5060),
+        transport,
+    })
 }
 
 /// `tel:+1`, `sips:x@y` — but not `host:5060`.
@@ -78,7 +96,9 @@ fn has_other_scheme(s: &str) -> bool {
 
 fn split_host_port(s: &str) -> Result<(&str, Option<u16>), String> {
     if let Some(r) = s.strip_prefix('[') {
-        let (h, tail) = r.split_once(']').ok_or_else(|| format!("bad IPv6 host {s:?}"))?;
+        let (h, tail) = r
+            .split_once(']')
+            .ok_or_else(|| format!("bad IPv6 host {s:?}"))?;
         let port = match tail.strip_prefix(':') {
             Some(p) => Some(p.parse().map_err(|_| format!("bad port in {s:?}"))?),
             None if tail.is_empty() => None,
@@ -87,7 +107,10 @@ fn split_host_port(s: &str) -> Result<(&str, Option<u16>), String> {
         return Ok((h, port));
     }
     match s.rsplit_once(':') {
-        Some((h, p)) => Ok((h, Some(p.parse().map_err(|_| format!("bad port in {s:?}"))?))),
+        Some((h, p)) => Ok((
+            h,
+            Some(p.parse().map_err(|_| format!("bad port in {s:?}"))?),
+        )),
         None => Ok((s, None)),
     }
 }
@@ -100,15 +123,24 @@ mod tests {
     fn parses_common_forms() {
         let t = parse_target("sip:bob@127.0.0.1:5062").unwrap();
         assert_eq!(t.uri, "sip:bob@127.0.0.1:5062");
-        assert_eq!(t.literal_peer().unwrap().addr, "127.0.0.1:5062".parse().unwrap());
+        assert_eq!(
+            t.literal_peer().unwrap().addr,
+            "127.0.0.1:5062".parse().unwrap()
+        );
         let t = parse_target("bob@localhost;transport=tcp").unwrap();
         assert_eq!(t.transport, Transport::Tcp);
         assert_eq!(t.port, 5060);
         assert_eq!(t.literal_peer().unwrap().addr.port(), 5060);
         let t = parse_target("<sip:[::1]:5070>").unwrap();
         assert_eq!(t.host, "::1");
-        assert_eq!(t.literal_peer().unwrap().addr, "[::1]:5070".parse().unwrap());
-        assert!(parse_target("sip:example.com").unwrap().literal_peer().is_none());
+        assert_eq!(
+            t.literal_peer().unwrap().addr,
+            "[::1]:5070".parse().unwrap()
+        );
+        assert!(parse_target("sip:example.com")
+            .unwrap()
+            .literal_peer()
+            .is_none());
     }
 
     #[test]

@@ -10,7 +10,10 @@ pub fn main(files: &[impl AsRef<Path>]) -> ExitCode {
         let file = file.as_ref();
         match std::fs::read_to_string(file) {
             Ok(source) => {
-                let scenario = Scenario { name: file.display().to_string(), source };
+                let scenario = Scenario {
+                    name: file.display().to_string(),
+                    source,
+                };
                 if let Err(e) = check(&scenario) {
                     println!("{e}");
                     failed = true;

@@ -46,7 +46,10 @@ pub struct RunArgs {
 
 pub fn main(args: RunArgs) -> ExitCode {
     logging::init(args.log_format);
-    let router = Arc::new(SingleScenario::new(args.scenario.clone(), args.custom_data.clone()));
+    let router = Arc::new(SingleScenario::new(
+        args.scenario.clone(),
+        args.custom_data.clone(),
+    ));
     match router.load() {
         Ok(s) => {
             if let Err(e) = dialtone_script::check(&s) {
@@ -70,7 +73,10 @@ pub fn main(args: RunArgs) -> ExitCode {
     if let Some(n) = args.script_workers {
         cfg.script_workers = n.max(1);
     }
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("dialtone: cannot start runtime: {e}");

@@ -19,7 +19,8 @@ pub enum LogFormat {
 
 pub fn init(format: LogFormat) {
     let is_session = |m: &tracing::Metadata<'_>| m.target() == SESSION_TARGET;
-    let engine_filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let engine_filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
     let registry = tracing_subscriber::registry();
     match format {
         LogFormat::Text => {

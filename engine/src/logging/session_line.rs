@@ -48,7 +48,12 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, _ctx: &FmtContext<'_, S, N>, mut w: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         let mut f = Fields::default();
         event.record(&mut f);
         let level = event.metadata().level();
@@ -58,9 +63,7 @@ where
         writeln!(
             w,
             " {level:>5} session={} kind={} {message}{}",
-            f.session,
-            f.kind,
-            f.rest
+            f.session, f.kind, f.rest
         )
     }
 }

@@ -37,11 +37,26 @@ pub struct Signalling {
 }
 
 impl Signalling {
-    pub fn new(ua: UaCore, calls: CallLayer, udp: Arc<UdpSocket>, tcp_events_tx: mpsc::UnboundedSender<TcpEvent>) -> Self {
-        Signalling { ua, calls, udp, tcp_events_tx, tcp_writers: HashMap::new() }
+    pub fn new(
+        ua: UaCore,
+        calls: CallLayer,
+        udp: Arc<UdpSocket>,
+        tcp_events_tx: mpsc::UnboundedSender<TcpEvent>,
+    ) -> Self {
+        Signalling {
+            ua,
+            calls,
+            udp,
+            tcp_events_tx,
+            tcp_writers: HashMap::new(),
+        }
     }
 
-    pub async fn run(mut self, mut inputs: Inputs, mut tcp_events: mpsc::UnboundedReceiver<TcpEvent>) {
+    pub async fn run(
+        mut self,
+        mut inputs: Inputs,
+        mut tcp_events: mpsc::UnboundedReceiver<TcpEvent>,
+    ) {
         let mut buf = vec![0u8; 65536];
         let mut shutting_down = false;
         loop {
@@ -94,11 +109,23 @@ impl Signalling {
             TcpEvent::Opened(peer, w) => {
                 self.tcp_writers.insert(peer, w);
             }
-            TcpEvent::Message(peer, data) => {
-                self.ua.handle_input(Instant::now(), Peer { transport: Transport::Tcp, addr: peer }, &data)
-            }
+            TcpEvent::Message(peer, data) => self.ua.handle_input(
+                Instant::now(),
+                Peer {
+                    transport: Transport::Tcp,
+                    addr: peer,
+                },
+                &data,
+            ),
             TcpEvent::Closed(peer) => {
                 self.tcp_writers.remove(&peer);
+                self.ua.handle_transport_error(
+                    Instant::now(),
+                    Peer {
+                        transport: Transport::Tcp,
+                        addr: peer,
+                    },
+                );
             }
         }
     }

@@ -92,10 +92,8 @@ async fn serve(
             match frame_stream(&buf) {
                 Ok(Some(len)) => {
                     let len = len.min(buf.len());
+                    // CRLF keep-alives go through too: the SIP core answers a ping with a pong.
                     let msg: Vec<u8> = buf.drain(..len).collect();
-                    if msg.iter().all(|b| *b == b'\r' || *b == b'\n') {
-                        continue; // keep-alive
-                    }
                     if events.send(TcpEvent::Message(peer, msg)).is_err() {
                         break 'read;
                     }

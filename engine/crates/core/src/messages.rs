@@ -56,15 +56,33 @@ impl CallState {
 
 #[derive(Debug, Clone)]
 pub enum CallEvent {
-    Ringing { headers: Headers },
+    Ringing {
+        headers: Headers,
+    },
     /// Media flows: inbound after answer/startEarlyMedia, outbound after 183-with-SDP or 200.
-    AudioStarted { headers: Headers },
-    Connected { headers: Headers },
+    AudioStarted {
+        headers: Headers,
+    },
+    Connected {
+        headers: Headers,
+    },
     /// Outbound call ended before it was answered (3xx–6xx, timeout, CANCEL).
-    Failed { code: u16, reason: String, headers: Headers },
+    Failed {
+        code: u16,
+        reason: String,
+        headers: Headers,
+    },
     /// A call ended. `duration` counts from Connected (zero if never connected).
-    Disconnected { code: u16, reason: String, duration: Duration, headers: Headers },
-    StateChanged { old: CallState, new: CallState },
+    Disconnected {
+        code: u16,
+        reason: String,
+        duration: Duration,
+        headers: Headers,
+    },
+    StateChanged {
+        old: CallState,
+        new: CallState,
+    },
     FirstAudioPacketReceived,
     RtpStopped,
     RtpResumed,
@@ -75,23 +93,47 @@ pub enum CallEvent {
 /// session does not own.
 #[derive(Debug, Clone)]
 pub enum SessionCommand {
-    Answer { call: CallId, headers: Headers },
-    Reject { call: CallId, code: u16, headers: Headers },
+    Answer {
+        call: CallId,
+        headers: Headers,
+    },
+    Reject {
+        call: CallId,
+        code: u16,
+        headers: Headers,
+    },
     /// 180 Ringing to an inbound call.
-    Ring { call: CallId, headers: Headers },
+    Ring {
+        call: CallId,
+        headers: Headers,
+    },
     /// 183 Session Progress with SDP: early media.
-    StartEarlyMedia { call: CallId, headers: Headers },
+    StartEarlyMedia {
+        call: CallId,
+        headers: Headers,
+    },
     /// BYE, CANCEL or a final error response, whichever the call's state needs.
-    Hangup { call: CallId, headers: Headers },
+    Hangup {
+        call: CallId,
+        headers: Headers,
+    },
     /// New outbound leg. `call` was allocated by the script host with `CallId::next()`.
     CallSip(Box<OutboundCall>),
     /// `to`'s audio input becomes `from` (replacing any earlier input).
-    SendMedia { from: UnitId, to: UnitId },
+    SendMedia {
+        from: UnitId,
+        to: UnitId,
+    },
     /// If `to`'s input is `from`, `to` gets no input.
-    StopMedia { from: UnitId, to: UnitId },
+    StopMedia {
+        from: UnitId,
+        to: UnitId,
+    },
     /// The session has ended (Terminated dispatched, runtime dropped): hang up
     /// whatever calls it still owns (BYE, or 500 to an unanswered INVITE).
-    Ended { reason: SessionEnd },
+    Ended {
+        reason: SessionEnd,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use md5::{Digest, Md5};
 use thiserror::Error;
 
-use crate::uri::write_quoted;
+use crate::name_addr::write_quoted;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum AuthError {

@@ -4,7 +4,8 @@ use thiserror::Error;
 
 use crate::error::ParseError;
 use crate::message::{Method, SipMessage};
-use crate::uri::{split_name_addr, SipUri};
+use crate::name_addr::split_name_addr;
+use crate::uri::SipUri;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum DialogError {

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use crate::error::ParseError;
 use crate::headers::Headers;
-use crate::uri::{tag_of, NameAddr};
+use crate::name_addr::{tag_of, NameAddr};
 use crate::via::{CSeq, Via};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

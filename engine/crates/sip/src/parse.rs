@@ -36,6 +36,16 @@ pub fn parse_message(data: &[u8]) -> Result<SipMessage, ParseError> {
 
 /// Parses the start line and headers up to the empty line.
 pub fn parse_head(data: &[u8]) -> Result<Head, ParseError> {
+    parse_head_with(data, true)
+}
+
+/// Like `parse_head`, but a malformed Content-Length is left out instead of
+/// failing, so a request with one can still be answered with 400.
+pub fn parse_head_lenient(data: &[u8]) -> Result<Head, ParseError> {
+    parse_head_with(data, false)
+}
+
+fn parse_head_with(data: &[u8], strict_length: bool) -> Result<Head, ParseError> {
     if data.len() > MAX_MESSAGE_SIZE {
         return Err(ParseError::TooLarge);
     }
@@ -67,13 +77,25 @@ pub fn parse_head(data: &[u8]) -> Result<Head, ParseError> {
             continue;
         }
         if let Some((name, value)) = current.take() {
-            add_header(&mut headers, name, value, &mut content_length)?;
+            add_header(
+                &mut headers,
+                name,
+                value,
+                &mut content_length,
+                strict_length,
+            )?;
         }
         let (name, value) = split_header_line(line)?;
         current = Some((name, value.to_string()));
     }
     if let Some((name, value)) = current.take() {
-        add_header(&mut headers, name, value, &mut content_length)?;
+        add_header(
+            &mut headers,
+            name,
+            value,
+            &mut content_length,
+            strict_length,
+        )?;
     }
     Ok(Head {
         start,
@@ -157,16 +179,21 @@ fn add_header(
     name: &str,
     value: String,
     content_length: &mut Option<usize>,
+    strict_length: bool,
 ) -> Result<(), ParseError> {
     if headers.len() >= MAX_HEADERS {
         return Err(ParseError::TooManyHeaders);
     }
     let name = expand_compact(name).unwrap_or(name);
     if name.eq_ignore_ascii_case("Content-Length") {
-        let n = parse_content_length(&value)?;
-        match *content_length {
-            Some(prev) if prev != n => return Err(ParseError::BadContentLength),
-            _ => *content_length = Some(n),
+        let checked = parse_content_length(&value).and_then(|n| match *content_length {
+            Some(prev) if prev != n => Err(ParseError::BadContentLength),
+            _ => Ok(n),
+        });
+        match checked {
+            Ok(n) => *content_length = Some(n),
+            Err(e) if strict_length => return Err(e),
+            Err(_) => return Ok(()),
         }
     }
     headers.push(name, value);

@@ -5,7 +5,8 @@ use std::fmt;
 use crate::error::ParseError;
 use crate::headers::is_token;
 use crate::message::Method;
-use crate::uri::{param_iter, parse_port, split_host, Params};
+use crate::name_addr::param_iter;
+use crate::uri::{parse_port, split_host, Params};
 
 const BAD_VIA: ParseError = ParseError::Invalid("Via");
 const BAD_CSEQ: ParseError = ParseError::Invalid("CSeq");

@@ -3,7 +3,7 @@
 use super::types::{Body, Peer};
 use crate::headers::{expand_compact, is_token, split_list};
 use crate::message::{Method, SipMessage};
-use crate::uri::{tag_of, write_quoted};
+use crate::name_addr::{tag_of, write_quoted};
 use crate::via::Via;
 
 /// The methods the core handles; sent in Allow.

@@ -185,7 +185,7 @@ impl UaCore {
     }
 
     /// An ACK that matched no server transaction: the ACK for a 2xx (§13.3.1.4).
-    fn on_dialog_ack(&mut self, _now: Instant, mut msg: SipMessage) {
+    fn on_dialog_ack(&mut self, now: Instant, mut msg: SipMessage) {
         let (Ok(cseq), Ok(call_id)) = (msg.cseq(), msg.call_id()) else {
             return;
         };
@@ -209,7 +209,7 @@ impl UaCore {
             let hangup = leg.hangup.take();
             self.stop_2xx(tx);
             match hangup {
-                Some(headers) => self.send_bye(_now, leg_id, headers, Owner::Bye(leg_id)),
+                Some(headers) => self.send_bye(now, leg_id, headers, Owner::Bye(leg_id)),
                 None => {
                     let body = take_body(&mut msg);
                     self.emit(UaEvent::Acked { leg: leg_id, body });

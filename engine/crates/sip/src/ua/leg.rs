@@ -62,6 +62,8 @@ pub(crate) struct Leg {
     /// provisional to CANCEL or a 2xx to BYE; inbound, waiting for the ACK.
     pub hangup: Option<ExtraHeaders>,
     pub cancel_sent: bool,
+    /// A CANCEL was refused once (it overtook its INVITE) and was sent again.
+    pub cancel_retried: bool,
     pub auth: Option<(String, String)>,
     /// Nonces already answered, so a rejected answer is not retried forever.
     pub answered_nonces: Vec<String>,
@@ -96,6 +98,7 @@ impl Leg {
             reinvite: None,
             hangup: None,
             cancel_sent: false,
+            cancel_retried: false,
             auth: None,
             answered_nonces: Vec::new(),
             last_provisional: None,

@@ -27,7 +27,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::dialog::Dialog;
 use crate::message::{Method, SipMessage};
-use crate::parse::{parse_head, parse_message};
+use crate::parse::{parse_head_lenient, parse_message};
 use crate::transaction::{
     ClientKey, ClientNonInviteTx, ServerInviteTx, ServerKey, ServerNonInviteTx, TimerConfig,
     TxStep, MAGIC_COOKIE,
@@ -55,12 +55,15 @@ pub struct UaCore {
 
 impl UaCore {
     pub fn new(cfg: UaConfig) -> Self {
-        // A zero T1 would make retransmission timers fire in a loop.
-        let t1 = cfg.t1.max(Duration::from_millis(1));
+        // A zero T1 would make retransmission timers fire in a loop, and absurd
+        // values would overflow `Instant` arithmetic.
+        let t1 = cfg
+            .t1
+            .clamp(Duration::from_millis(1), Duration::from_secs(10));
         let timers = TimerConfig {
             t1,
-            t2: cfg.t2.max(t1),
-            t4: cfg.t4,
+            t2: cfg.t2.clamp(t1, Duration::from_secs(60)),
+            t4: cfg.t4.min(Duration::from_secs(60)),
         };
         let local_host = match cfg.local_addr.ip() {
             IpAddr::V4(ip) => ip.to_string(),
@@ -476,7 +479,7 @@ impl UaCore {
 
     fn on_malformed(&mut self, from: Peer, data: &[u8], err: crate::ParseError) {
         // A request whose head parses can still be told what is wrong with it.
-        if let Ok(head) = parse_head(data) {
+        if let Ok(head) = parse_head_lenient(data) {
             let answerable = matches!(&head.start, crate::StartLine::Request { method, .. } if *method != Method::Ack)
                 && head.headers.contains("Via");
             if answerable {

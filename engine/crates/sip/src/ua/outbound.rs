@@ -142,6 +142,7 @@ impl UaCore {
         let code = msg.code().unwrap_or_default();
         match owner {
             Some(Owner::Invite(leg_id)) => self.on_invite_response(now, id, leg_id, msg),
+            Some(Owner::Cancel(leg_id)) if code >= 300 => self.cancel_refused(now, leg_id),
             Some(Owner::Bye(leg_id)) if code >= 200 && self.legs.contains_key(&leg_id) => {
                 self.remove_leg(now, leg_id);
                 self.emit(UaEvent::Terminated {
@@ -417,6 +418,23 @@ impl UaCore {
             leg.answered_nonces.push(challenge.nonce);
         }
         true
+    }
+
+    /// A CANCEL that overtook its INVITE gets 481. Once the callee has seen the
+    /// INVITE (a provisional arrived, now or later) the CANCEL is sent once more.
+    fn cancel_refused(&mut self, now: Instant, leg_id: LegId) {
+        let Some(leg) = self.legs.get_mut(&leg_id) else {
+            return;
+        };
+        if leg.is_established() || leg.cancel_retried {
+            return;
+        }
+        leg.cancel_retried = true;
+        leg.cancel_sent = false;
+        if leg.state == LegState::Early {
+            let headers = leg.hangup.clone().unwrap_or_default();
+            self.send_cancel(now, leg_id, headers);
+        }
     }
 
     /// §9.1: CANCEL copies the INVITE's Request-URI, top Via, From, To, Call-ID,

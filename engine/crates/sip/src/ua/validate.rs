@@ -3,7 +3,8 @@
 use super::build::ALLOW;
 use crate::error::ParseError;
 use crate::message::{Method, SipMessage};
-use crate::uri::{NameAddr, SipUri};
+use crate::name_addr::NameAddr;
+use crate::uri::SipUri;
 use crate::via::CSeq;
 
 /// A request that gets an error response instead of processing.

@@ -334,7 +334,11 @@ impl Harness {
     pub fn assert_idle(&self) {
         for (i, side) in self.sides.iter().enumerate() {
             assert_eq!(side.ua.leg_count(), 0, "side {i} still has legs");
-            assert_eq!(side.ua.transaction_count(), 0, "side {i} still has transactions");
+            assert_eq!(
+                side.ua.transaction_count(),
+                0,
+                "side {i} still has transactions"
+            );
         }
     }
 }

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use dialtone_sip::{Peer, SipMessage, Transport, UaCommand, UaCore, UaEvent, UaOutput};
 
-use super::{addr, ua};
+use super::{addr, sdp, ua};
 
 /// The core under test listens on 127.0.0.1:5070; the scripted peer is 5060.
 pub struct Raw {
@@ -16,7 +16,9 @@ pub struct Raw {
 
 /// Turns `\n` line ends into CRLF, so messages can be written as plain text.
 pub fn crlf(text: &str) -> Vec<u8> {
-    text.replace("\r\n", "\n").replace('\n', "\r\n").into_bytes()
+    text.replace("\r\n", "\n")
+        .replace('\n', "\r\n")
+        .into_bytes()
 }
 
 #[derive(Debug, Default)]
@@ -31,7 +33,12 @@ impl Out {
     }
 
     pub fn only(&self) -> &SipMessage {
-        assert_eq!(self.sent.len(), 1, "expected one message, got {:#?}", self.sent);
+        assert_eq!(
+            self.sent.len(),
+            1,
+            "expected one message, got {:#?}",
+            self.sent
+        );
         &self.sent[0].1
     }
 
@@ -175,7 +182,13 @@ Content-Length: 0
 }
 
 /// A response from the scripted peer to a request the core sent.
-pub fn response_to(req: &SipMessage, code: u16, reason: &str, to_tag: Option<&str>, extra: &str) -> String {
+pub fn response_to(
+    req: &SipMessage,
+    code: u16,
+    reason: &str,
+    to_tag: Option<&str>,
+    extra: &str,
+) -> String {
     let h = |n: &str| req.headers.get(n).unwrap_or_default().to_string();
     let to = match to_tag {
         Some(t) => format!("{};tag={t}", h("To")),
@@ -196,4 +209,35 @@ CSeq: {}
         h("Call-ID"),
         h("CSeq"),
     )
+}
+
+/// Sends an INVITE and a 180; returns the leg and our To tag.
+pub fn ringing(raw: &mut Raw, branch: &str, call_id: &str) -> (u64, String) {
+    let out = raw.send(&invite(branch, call_id, ""));
+    assert_eq!(out.codes(), vec![100]);
+    let leg = match &out.events[..] {
+        [UaEvent::Incoming { leg, .. }] => *leg,
+        other => panic!("expected Incoming, got {other:?}"),
+    };
+    let out = raw.command(UaCommand::Provisional {
+        leg,
+        code: 180,
+        body: None,
+        headers: vec![],
+    });
+    let tag = out.only().to_tag().unwrap().to_string();
+    (leg, tag)
+}
+
+/// `ringing`, then a 200 with an SDP answer.
+pub fn answered(raw: &mut Raw, branch: &str, call_id: &str) -> (u64, String) {
+    let (leg, tag) = ringing(raw, branch, call_id);
+    let out = raw.command(UaCommand::Answer {
+        leg,
+        body: Some(sdp("answer")),
+        headers: vec![],
+    });
+    assert_eq!(out.codes(), vec![200]);
+    assert_eq!(out.only().to_tag(), Some(tag.as_str()));
+    (leg, tag)
 }

@@ -1,0 +1,252 @@
+//! Inbound requests against one core: what gets answered how before any call
+//! exists, and retransmissions, with a scripted peer and virtual time.
+
+mod common;
+
+use common::raw::*;
+use common::*;
+use dialtone_sip::{Transport, UaCommand, UaEvent};
+
+#[test]
+fn options_outside_a_dialog() {
+    let mut raw = Raw::new(Transport::Udp);
+    let out = raw.send(
+        "OPTIONS sip:127.0.0.1:5070 SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKopt
+From: <sip:probe@127.0.0.1>;tag=p
+To: <sip:127.0.0.1:5070>
+Call-ID: opt-1
+CSeq: 1 OPTIONS
+Max-Forwards: 0
+
+",
+    );
+    let resp = out.only();
+    assert_eq!(resp.code(), Some(200));
+    assert_eq!(
+        resp.headers.get("Allow"),
+        Some("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO")
+    );
+    assert_eq!(resp.headers.get("Accept"), Some("application/sdp"));
+    assert!(resp.to_tag().is_some());
+    assert_eq!(out.sent[0].0, raw.peer);
+    assert!(out.events.is_empty());
+    raw.run_timers(secs(40));
+    assert!(raw.idle());
+}
+
+#[test]
+fn unsupported_methods_get_405_with_allow() {
+    for method in ["SUBSCRIBE", "REGISTER", "MESSAGE", "FOO", "invite"] {
+        let mut raw = Raw::new(Transport::Udp);
+        let out = raw.send(&format!(
+            "{method} sip:bob@127.0.0.1:5070 SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK{method}
+From: <sip:a@127.0.0.1>;tag=1
+To: <sip:bob@127.0.0.1>
+Call-ID: m-{method}
+CSeq: 1 {method}
+
+"
+        ));
+        let resp = out.only();
+        assert_eq!(resp.code(), Some(405), "{method}");
+        assert_eq!(
+            resp.headers.get("Allow"),
+            Some("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO")
+        );
+    }
+}
+
+#[test]
+fn require_gets_420_with_unsupported() {
+    let mut raw = Raw::new(Transport::Udp);
+    let out = raw.send(&invite("z9hG4bKreq", "req-1", "Require: 100rel, timer\n"));
+    let resp = out.only();
+    assert_eq!(resp.code(), Some(420));
+    assert_eq!(resp.headers.get("Unsupported"), Some("100rel, timer"));
+    assert!(out.events.is_empty());
+    // The ACK for the 420 is absorbed by the transaction.
+    let ack = "ACK sip:bob@127.0.0.1:5070 SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKreq;rport
+From: \"Alice\" <sip:alice@127.0.0.1:5060>;tag=ftag
+To: <sip:bob@127.0.0.1:5070>;tag=x
+Call-ID: req-1
+CSeq: 1 ACK
+
+";
+    assert!(raw.send(ack).sent.is_empty());
+    raw.run_timers(secs(40));
+    assert!(raw.idle());
+}
+
+#[test]
+fn max_forwards_zero_gets_483() {
+    let mut raw = Raw::new(Transport::Udp);
+    let text = invite("z9hG4bKmf", "mf-1", "").replace("Max-Forwards: 70", "Max-Forwards: 0");
+    let out = raw.send(&text);
+    assert_eq!(out.only().code(), Some(483));
+    assert_eq!(raw.ua.leg_count(), 0);
+}
+
+#[test]
+fn bad_requests_get_400_saying_what_is_wrong() {
+    let base = invite("z9hG4bKbad", "bad-1", "");
+    let cases: Vec<(String, &str)> = vec![
+        (
+            base.replace("Call-ID: bad-1\n", ""),
+            "Missing Call-ID header",
+        ),
+        (base.replace("CSeq: 1 INVITE\n", ""), "Missing CSeq header"),
+        (base.replace("CSeq: 1 INVITE", "CSeq: x INVITE"), "Bad CSeq"),
+        (
+            base.replace("CSeq: 1 INVITE", "CSeq: 1 BYE"),
+            "CSeq method does not match request",
+        ),
+        (
+            base.replace("From: \"Alice\" <sip:alice@127.0.0.1:5060>;tag=ftag\n", ""),
+            "Missing From header",
+        ),
+        (
+            base.replace(
+                "From: \"Alice\" <sip:alice@127.0.0.1:5060>",
+                "From: <nonsense",
+            ),
+            "Bad From",
+        ),
+        (base.replace(";tag=ftag", ""), "Missing From tag"),
+        (
+            base.replace("To: <sip:bob@127.0.0.1:5070>\n", ""),
+            "Missing To header",
+        ),
+        (
+            base.replace("To: <sip:bob@127.0.0.1:5070>", "To: <sip:>"),
+            "Bad To",
+        ),
+        (
+            base.replace("Max-Forwards: 70", "Max-Forwards: many"),
+            "Bad Max-Forwards",
+        ),
+        (
+            base.replace("INVITE sip:bob@127.0.0.1:5070 SIP", "INVITE sip:bob@ SIP"),
+            "Bad Request-URI",
+        ),
+        (
+            base.replace("Contact: <sip:alice@127.0.0.1:5060>\n", ""),
+            "Missing Contact",
+        ),
+        (
+            base.replace("Content-Length: 5", "Content-Length: 500"),
+            "Bad Content-Length",
+        ),
+        (
+            base.replace("Content-Length: 5", "Content-Length: -5"),
+            "Bad Content-Length",
+        ),
+        (
+            base.replace(
+                "Via: SIP/2.0/UDP 127.0.0.1:5060",
+                "Via: SIP/2.0/UDP 127.0.0.1:99999",
+            ),
+            "Bad Via",
+        ),
+    ];
+    for (text, reason) in cases {
+        let mut raw = Raw::new(Transport::Udp);
+        let out = raw.send(&text);
+        assert_eq!(out.sent.len(), 1, "{reason}: {text}");
+        let resp = out.only();
+        assert_eq!(resp.code(), Some(400), "{reason}: {text}");
+        assert_eq!(resp.reason(), Some(reason));
+        assert!(out.events.is_empty());
+        assert_eq!(out.sent[0].0, raw.peer);
+        assert_eq!(raw.ua.leg_count(), 0);
+    }
+}
+
+#[test]
+fn unsupported_uri_scheme_gets_416() {
+    let mut raw = Raw::new(Transport::Udp);
+    let text = invite("z9hG4bKurn", "urn-1", "").replace(
+        "INVITE sip:bob@127.0.0.1:5070 SIP",
+        "INVITE urn:service:sos SIP",
+    );
+    assert_eq!(raw.send(&text).only().code(), Some(416));
+}
+
+#[test]
+fn unanswerable_input_is_dropped() {
+    let mut raw = Raw::new(Transport::Udp);
+    let no_via = invite("z9hG4bKx", "nv", "").replace(
+        "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKx;rport\n",
+        "",
+    );
+    for junk in [
+        no_via.as_str(),
+        "hello",
+        "SIP/2.0 200 OK\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKnone\nCSeq: 1 INVITE\n\n",
+        "SIP/2.0 200 OK\n\n",
+        "\n\n\n",
+        "",
+    ] {
+        let out = raw.send(junk);
+        assert!(out.sent.is_empty() && out.events.is_empty(), "{junk:?}");
+    }
+    assert!(raw.idle());
+}
+
+#[test]
+fn unknown_dialog_gets_481_and_its_ack_is_dropped() {
+    let mut raw = Raw::new(Transport::Udp);
+    for method in ["BYE", "INFO", "INVITE", "OPTIONS"] {
+        let out = raw.send(&in_dialog(
+            method,
+            &format!("z9hG4bK{method}"),
+            "nope",
+            "nope",
+            2,
+        ));
+        assert_eq!(out.only().code(), Some(481), "{method}");
+    }
+    let out = raw.send(&in_dialog("ACK", "z9hG4bKack", "nope", "nope", 2));
+    assert!(out.sent.is_empty());
+    // BYE outside any dialog.
+    let text = in_dialog("BYE", "z9hG4bKbye2", "nope", "x", 2).replace(";tag=x", "");
+    assert_eq!(raw.send(&text).only().code(), Some(481));
+}
+
+#[test]
+fn retransmitted_invite_gets_the_last_response_again() {
+    let mut raw = Raw::new(Transport::Udp);
+    let text = invite("z9hG4bKrt", "rt-1", "");
+    let out = raw.send(&text);
+    assert_eq!(out.codes(), vec![100]);
+    assert_eq!(out.events.len(), 1);
+    let again = raw.send(&text);
+    assert_eq!(again.codes(), vec![100]);
+    assert!(again.events.is_empty(), "no second Incoming");
+    let leg = raw.ua.leg_count();
+    assert_eq!(leg, 1);
+    let leg = match &out.events[0] {
+        UaEvent::Incoming { leg, .. } => *leg,
+        _ => unreachable!(),
+    };
+    raw.command(UaCommand::Provisional {
+        leg,
+        code: 183,
+        body: Some(sdp("early")),
+        headers: vec![],
+    });
+    let again = raw.send(&text);
+    assert_eq!(again.codes(), vec![183]);
+    assert_eq!(again.only().body, sdp("early").data);
+    raw.command(UaCommand::Answer {
+        leg,
+        body: Some(sdp("answer")),
+        headers: vec![],
+    });
+    // Accepted (RFC 6026): the retransmitted INVITE gets the 2xx, not a new leg.
+    let again = raw.send(&text);
+    assert_eq!(again.codes(), vec![200]);
+    assert!(again.events.is_empty());
+}
