@@ -68,6 +68,18 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def udp_drops(port: int) -> int | None:
+    """Datagrams dropped by the UDP socket bound to 127.0.0.1:port (/proc/net/udp).
+    SIPp never reads its media socket while streaming: once its buffer is full,
+    every RTP packet echoed back to it is counted here."""
+    want = f"0100007F:{port:04X}"
+    for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+        f = line.split()
+        if len(f) >= 13 and f[1] == want:
+            return int(f[12])
+    return None
+
+
 def thread_count(pid: int) -> int:
     try:
         return len(os.listdir(f"/proc/{pid}/task"))
@@ -76,22 +88,36 @@ def thread_count(pid: int) -> int:
 
 
 class Window:
-    """CPU and RSS of a set of processes over a wall-clock window."""
+    """CPU and RSS of a set of processes over a wall-clock window. A process
+    that exits during the window counts up to its last sample."""
 
     def __init__(self, pids: dict[str, int]):
         self.pids = pids
         self.t0 = time.monotonic()
         self.cpu0 = {k: cpu_seconds(p) for k, p in pids.items()}
+        self.last = {k: (self.t0, v) for k, v in self.cpu0.items()}
         self.rss: list[int] = []
 
-    def sample_rss(self, key: str = "dialtone") -> None:
-        self.rss.append(rss_kib(self.pids[key]))
+    def sample(self, rss_of: str | None = "dialtone") -> None:
+        now = time.monotonic()
+        for k, p in self.pids.items():
+            try:
+                self.last[k] = (now, cpu_seconds(p))
+            except OSError:
+                pass
+        if rss_of:
+            try:
+                self.rss.append(rss_kib(self.pids[rss_of]))
+            except OSError:
+                pass
 
     def close(self) -> dict:
-        dt_s = time.monotonic() - self.t0
-        out = {"seconds": dt_s}
-        for k, p in self.pids.items():
-            out[f"{k}_cpu_pct"] = 100.0 * (cpu_seconds(p) - self.cpu0[k]) / dt_s
+        self.sample(rss_of=None)
+        out = {"seconds": time.monotonic() - self.t0}
+        for k in self.pids:
+            t, v = self.last[k]
+            span = t - self.t0
+            out[f"{k}_cpu_pct"] = 100.0 * (v - self.cpu0[k]) / span if span > 0 else 0.0
         if self.rss:
             out["rss_kib"] = statistics.mean(self.rss)
         return out
@@ -291,7 +317,7 @@ class Bench:
         w = Window({"dialtone": self.proc.pid})
         for _ in range(6):
             time.sleep(0.5)
-            w.sample_rss()
+            w.sample()
         idle = w.close()
         self.results["idle"] = {"rss_kib": idle["rss_kib"], "cpu_pct": idle["dialtone_cpu_pct"],
                                 "threads": thread_count(self.proc.pid)}
@@ -321,12 +347,17 @@ class Bench:
             self.alive()
             window_s = max(3.0, min(a.window, hold_s - ramp_s - a.settle - 4))
             w = Window({"dialtone": self.proc.pid, "sipp": run.proc.pid})
+            drops0 = udp_drops(run.media_port)
             end = time.monotonic() + window_s
             while time.monotonic() < end:
-                w.sample_rss()
+                w.sample()
                 time.sleep(0.5)
+            drops1 = udp_drops(run.media_port)
             row["threads"] = thread_count(self.proc.pid)
             m = w.close()
+            if drops0 is not None and drops1 is not None:
+                # Packets echoed back per second per call (50 expected at 20 ms ptime).
+                row["echo_pps_per_call"] = (drops1 - drops0) / m["seconds"] / max(up, 1)
             row.update({"window_s": m["seconds"], "cpu_pct": m["dialtone_cpu_pct"],
                         "sipp_cpu_pct": m["sipp_cpu_pct"], "rss_kib": m["rss_kib"]})
         finally:
@@ -356,8 +387,12 @@ class Bench:
                       timeout_s=a.burst + 40)
         print(f"burst: {rate} calls/s for {a.burst} s ...", flush=True)
         w = Window({"dialtone": self.proc.pid, "sipp": run.proc.pid})
-        rc = run.wait()
+        deadline = time.monotonic() + run.timeout_s + 30
+        while run.proc.poll() is None and time.monotonic() < deadline:
+            w.sample(rss_of=None)
+            time.sleep(0.25)
         m = w.close()
+        rc = run.wait()
         ok, failed = run.counts()
         rtts = run.rtts_ms()
         st = run.stats()
@@ -389,6 +424,9 @@ class Bench:
                     misses = 0 if clean else misses + 1
                     if misses >= 2 and not a.keep_going:
                         break
+        except BaseException:
+            print(f"benchmark aborted; work files kept in {self.work}", file=sys.stderr)
+            raise
         finally:
             stop(self.proc)
             try:
@@ -396,6 +434,8 @@ class Bench:
             except AttributeError:
                 pass
         self.report()
+        if not a.keep_work:
+            shutil.rmtree(self.work, ignore_errors=True)
 
     # -- output -----------------------------------------------------------------------------
     def report(self) -> None:
@@ -409,14 +449,15 @@ class Bench:
         if r["long"]:
             lines += ["## Concurrent calls with G.711 RTP (scripts/echo.js)", "",
                       "| calls | up | window s | CPU % (1 core) | CPU % per call | RSS MiB | KiB per call "
-                      "| RSS after MiB | SIPp CPU % | ok | failed |",
-                      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                      "| RSS after MiB | echo pkt/s per call | SIPp CPU % | ok | failed |",
+                      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
             for x in r["long"]:
                 lines.append(
                     f"| {x['calls']} | {x.get('calls_up', 0)} | {x.get('window_s', 0):.0f} "
                     f"| {x.get('cpu_pct', 0):.1f} | {x.get('cpu_pct_per_call', 0):.3f} "
                     f"| {x.get('rss_kib', 0) / 1024:.1f} | {x.get('rss_kib_per_call', 0):.0f} "
-                    f"| {x.get('rss_after_kib', 0) / 1024:.1f} | {x.get('sipp_cpu_pct', 0):.0f} "
+                    f"| {x.get('rss_after_kib', 0) / 1024:.1f} | {_num(x.get('echo_pps_per_call'))} "
+                    f"| {x.get('sipp_cpu_pct', 0):.0f} "
                     f"| {x['successful']} | {x['failed']} |")
             lines.append("")
         if r["burst"]:
@@ -427,8 +468,7 @@ class Bench:
                       "| dialtone CPU % | SIPp CPU % |",
                       "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
             for x in r["burst"]:
-                p50 = "n/a" if x["setup_p50_ms"] is None else f"{x['setup_p50_ms']:.0f}"
-                p99 = "n/a" if x["setup_p99_ms"] is None else f"{x['setup_p99_ms']:.0f}"
+                p50, p99 = _ms(x["setup_p50_ms"]), _ms(x["setup_p99_ms"])
                 lines.append(f"| {x['rate']} | {x['achieved_cps']:.0f} | {x['calls']} | {x['successful']} "
                              f"| {x['failed']} | {p50} | {p99} | {x['cpu_pct']:.0f} | {x['sipp_cpu_pct']:.0f} |")
             lines += ["", f"Highest rate with no failed call: **{best if best else 'none'}** calls/s "
@@ -439,7 +479,17 @@ class Bench:
         stem = RESULTS / f"echo_load-{now:%Y%m%d-%H%M%S}"
         stem.with_suffix(".md").write_text(text + "\n")
         stem.with_suffix(".json").write_text(json.dumps(r, indent=2) + "\n")
-        print(f"written: {stem}.md, {stem}.json (work files in {self.work})")
+        print(f"written: {stem}.md, {stem}.json")
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return "<1" if value < 1 else f"{value:.0f}"
 
 
 def _ints(text: str) -> list[int]:
@@ -460,6 +510,7 @@ def main() -> None:
     p.add_argument("--skip-long", action="store_true")
     p.add_argument("--skip-burst", action="store_true")
     p.add_argument("--log-format", default="text", choices=("text", "json"))
+    p.add_argument("--keep-work", action="store_true", help="keep SIPp traces and the dialtone log")
     Bench(p.parse_args()).run()
 
 

@@ -2,8 +2,8 @@
 
 - ``dialtone``: starts ``dialtone run SCRIPT`` and returns a started
   :class:`harness.Dialtone` (waited for its ``listening`` line);
-- ``agent``: starts a PJSIP user agent process (:class:`harness.Agent`);
-- ``sipp``: builds a bounded SIPp run (:class:`harness.Sipp`);
+- ``agent``: starts a PJSIP user agent process (:class:`peers.Agent`);
+- ``sipp``: builds a bounded SIPp run (:class:`peers.Sipp`);
 - ``ports``: the run's :class:`harness.PortAllocator`.
 
 Everything a test starts is stopped at teardown, even when the test fails; a
@@ -21,7 +21,8 @@ import pytest
 
 import audio
 import harness
-from harness import PORTS, SCENARIOS, SCRIPTS, SIPP_DIR, Agent, Dialtone, Sipp
+from harness import PORTS, SCENARIOS, SCRIPTS, SIPP_DIR, Dialtone
+from peers import Agent, Sipp
 
 
 def pytest_report_header(config):

@@ -10,7 +10,8 @@ import time
 import pytest
 
 from conftest import ECHO
-from harness import LOOPBACK, RawSip, pcmu_offer, sip_request
+from harness import LOOPBACK
+from sipwire import RawSip, pcmu_offer, sip_request
 
 # What a case may get back: "400" (must be answered with 400), or a set of
 # acceptable final codes where None means "no answer" and "closed" means the

@@ -11,6 +11,7 @@ import pytest
 
 import audio
 import harness
+import sipwire
 from harness import LOOPBACK, PORTS
 
 
@@ -165,13 +166,13 @@ def test_pjsip_agent_over_tcp(agent, tones, tmp_path):
 def test_raw_sip_client_against_pjsip(agent, transport):
     b = agent("answer", name="b", transport=transport, max_time=20)
     target = (LOOPBACK, b.port)
-    with harness.RawSip(transport, target) as raw:
-        raw.send(harness.sip_request("OPTIONS", target=target, local_port=raw.port, transport=transport))
+    with sipwire.RawSip(transport, target) as raw:
+        raw.send(sipwire.sip_request("OPTIONS", target=target, local_port=raw.port, transport=transport))
         r = raw.final_response(5)
         assert r is not None and r.code == 200, r
         assert r.header("call-id") and r.header("via")
-    with harness.RawSip(transport, target) as raw:
-        raw.send(harness.sip_request("BYE", target=target, local_port=raw.port, transport=transport,
+    with sipwire.RawSip(transport, target) as raw:
+        raw.send(sipwire.sip_request("BYE", target=target, local_port=raw.port, transport=transport,
                                      call_id="no-such-call", cseq=2, to_tag="x"))
         r = raw.final_response(5)
         assert r is not None and r.code == 481, r

@@ -55,7 +55,14 @@ fn parse_head_with(data: &[u8], strict_length: bool) -> Result<Head, ParseError>
         .take_while(|b| matches!(b, b'\r' | b'\n'))
         .count();
     let mut lines = Lines { data, pos: skip };
-    let start = parse_start_line(lines.next_line()?)?;
+    let line = lines.next_line()?;
+    let start = match parse_start_line(line) {
+        Ok(start) => start,
+        // Lenient: a request line with a bad or missing Request-URI still names a
+        // method and a version, which is enough to answer it with 400.
+        Err(e) if !strict_length => damaged_request_line(line).ok_or(e)?,
+        Err(e) => return Err(e),
+    };
     let mut headers = Headers::with_capacity(16);
     let mut content_length = None;
     let mut current: Option<(&str, String)> = None;
@@ -160,6 +167,20 @@ fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
         return Err(ParseError::BadVersion);
     }
     Ok(StartLine::Request {
+        method: Method::from_token(method),
+        uri: uri.to_string(),
+    })
+}
+
+/// `METHOD <anything> SIP/2.0` where `<anything>` failed the strict rules.
+fn damaged_request_line(line: &str) -> Option<StartLine> {
+    let (method, rest) = line.split_once(' ')?;
+    let version = rest.rsplit(' ').next()?;
+    if !is_token(method) || !version.eq_ignore_ascii_case("SIP/2.0") {
+        return None;
+    }
+    let uri = rest[..rest.len() - version.len()].trim();
+    Some(StartLine::Request {
         method: Method::from_token(method),
         uri: uri.to_string(),
     })

@@ -132,6 +132,17 @@ fn bad_requests_get_400_saying_what_is_wrong() {
             "Bad Request-URI",
         ),
         (
+            base.replace("INVITE sip:bob@127.0.0.1:5070 SIP", "INVITE SIP"),
+            "Bad start line",
+        ),
+        (
+            base.replace(
+                "INVITE sip:bob@127.0.0.1:5070 SIP",
+                "INVITE sip:bob@127.0.0.1 x SIP",
+            ),
+            "Bad start line",
+        ),
+        (
             base.replace("Contact: <sip:alice@127.0.0.1:5060>\n", ""),
             "Missing Contact",
         ),
