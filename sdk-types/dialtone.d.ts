@@ -344,6 +344,8 @@ declare enum CallEvents {
   AudioIdentificationStarted = "Call.AudioIdentificationStarted",
   /** Voicemail detection stopped. Not emitted yet. */
   AudioIdentificationStopped = "Call.AudioIdentificationStopped",
+  /** The audio quality of the call was measured. Not emitted yet. */
+  AudioQualityDetected = "Call.AudioQualityDetected",
   /** Media flows: the peer answered or sent early media (outbound), or `answer()`/`startEarlyMedia()` (inbound). */
   AudioStarted = "Call.AudioStarted",
   /** The peer asked for a blind transfer (REFER). Not emitted yet. */
@@ -434,6 +436,7 @@ declare namespace CallEvents {
   type AudioIdentificationResultEvent = _CallEvent<"Call.AudioIdentificationResult">;
   type AudioIdentificationStartedEvent = _CallEvent<"Call.AudioIdentificationStarted">;
   type AudioIdentificationStoppedEvent = _CallEvent<"Call.AudioIdentificationStopped">;
+  type AudioQualityDetectedEvent = _CallEvent<"Call.AudioQualityDetected">;
   type AudioStartedEvent = _SIPCallEvent<"Call.AudioStarted">;
   interface BlindTransferRequestedEvent extends _SIPCallEvent<"Call.BlindTransferRequested"> {
     /** Where the peer asks the call to go. */
@@ -555,6 +558,7 @@ interface _CallEventMap {
   "Call.AudioIdentificationResult": CallEvents.AudioIdentificationResultEvent;
   "Call.AudioIdentificationStarted": CallEvents.AudioIdentificationStartedEvent;
   "Call.AudioIdentificationStopped": CallEvents.AudioIdentificationStoppedEvent;
+  "Call.AudioQualityDetected": CallEvents.AudioQualityDetectedEvent;
   "Call.AudioStarted": CallEvents.AudioStartedEvent;
   "Call.BlindTransferRequested": CallEvents.BlindTransferRequestedEvent;
   "Call.Connected": CallEvents.ConnectedEvent;

@@ -49,6 +49,7 @@ const CALL_EVENTS: &[(&str, &str)] = &[
         "AudioIdentificationStopped",
         "Call.AudioIdentificationStopped",
     ),
+    ("AudioQualityDetected", "Call.AudioQualityDetected"),
     ("AudioStarted", names::AUDIO_STARTED),
     ("BlindTransferRequested", "Call.BlindTransferRequested"),
     ("Connected", names::CONNECTED),
@@ -225,7 +226,7 @@ mod tests {
 
     #[test]
     fn every_documented_call_event_has_a_constant() {
-        assert_eq!(CALL_EVENTS.len(), 38);
+        assert_eq!(CALL_EVENTS.len(), 39);
         let mut keys: Vec<_> = CALL_EVENTS.iter().map(|(k, _)| *k).collect();
         keys.dedup();
         assert_eq!(keys.len(), CALL_EVENTS.len());
