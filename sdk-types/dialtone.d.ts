@@ -11,10 +11,13 @@ type SIPHeaders = { [header: string]: string };
 type CallState = "ALERTING" | "PROGRESSING" | "CONNECTED" | "TERMINATED";
 
 /**
- * Anything that can send and receive audio in the media graph. Only calls exist now;
- * players, recorders and conferences will join this type.
+ * Anything in the media graph: calls, players and recorders. Each unit has at most one
+ * audio input. Calls give and take audio, players only give it, recorders only take it.
  */
-type VoxMediaUnit = Call;
+type VoxMediaUnit = Call | Player | Recorder;
+
+/** A unit that can take an audio input: a call or a recorder. */
+type VoxMediaSink = Call | Recorder;
 
 // ---------------------------------------------------------------------------
 // VoxEngine
@@ -100,10 +103,75 @@ declare namespace VoxEngine {
    * Connects audio both ways: each unit's audio input becomes the other, replacing any
    * input either had. No event follows.
    */
-  function sendMediaBetween(mediaUnit1: VoxMediaUnit, mediaUnit2: VoxMediaUnit): void;
+  function sendMediaBetween(mediaUnit1: Call, mediaUnit2: Call): void;
 
   /** Undoes {@link VoxEngine.sendMediaBetween}: neither unit hears the other any more. */
-  function stopMediaBetween(mediaUnit1: VoxMediaUnit, mediaUnit2: VoxMediaUnit): void;
+  function stopMediaBetween(mediaUnit1: Call, mediaUnit2: Call): void;
+
+  /**
+   * Creates a player of an audio file: `http(s)://` (downloaded once and cached), `file://`
+   * or a path inside the configured media directory; wav, mp3, ogg/vorbis or flac. It plays
+   * to whatever units it is sent to with {@link Player.sendMediaTo}; one player can feed many.
+   *
+   * Events: {@link PlayerEvents.Created} (always first), {@link PlayerEvents.PlaybackReady},
+   * {@link PlayerEvents.Started}, then {@link PlayerEvents.PlaybackFinished} (at the end, not
+   * when looping) or {@link PlayerEvents.Error}.
+   * @param parameters `{loop}`, or VoxEngine's older positional `loop` boolean.
+   * @throws TypeError if `url` is not a string.
+   */
+  function createURLPlayer(url: string, parameters?: URLPlayerParameters | boolean): Player;
+
+  /**
+   * Creates a player that speaks `text` through the configured TTS engine (espeak-ng by
+   * default). Events as for {@link VoxEngine.createURLPlayer}; text over 1,500 characters,
+   * or a TTS engine that is missing or fails, gives {@link PlayerEvents.PlaybackFinished}
+   * with `error`.
+   * @param parameters voice, rate and engine, or a voice name.
+   */
+  function createTTSPlayer(text: string, parameters?: TTSPlayerParameters | string): Player;
+
+  /**
+   * Creates a player of a VoxEngine tone script, e.g. `"440@-10;1(1/0/1)"`: frequencies
+   * with levels, then cadences `repeat(on/off/frequencies)` in seconds.
+   * @param parameters `{loop}`, or the older positional `loop` boolean.
+   * @throws RangeError for an empty script.
+   */
+  function createToneScriptPlayer(
+    script: string,
+    parameters?: ToneScriptPlayerParameters | boolean,
+  ): Player;
+
+  /**
+   * Creates a recorder: it records whatever is sent to it with `call.sendMediaTo(recorder)`
+   * or `player.sendMediaTo(recorder)`, until {@link Recorder.stop} or the session's end.
+   * Events: {@link RecorderEvents.Started} {url}, {@link RecorderEvents.Stopped}
+   * {url, duration}, or {@link RecorderEvents.RecorderError} {error}.
+   * @throws RangeError for a format other than `"wav"` or `"mp3"`.
+   */
+  function createRecorder(parameters?: RecorderParameters): Recorder;
+
+  /** Options of {@link VoxEngine.createURLPlayer}. */
+  interface URLPlayerParameters {
+    /** Play again from the start at the end, until stopped. Default false. */
+    loop?: boolean;
+  }
+
+  /** Options of {@link VoxEngine.createToneScriptPlayer}. */
+  interface ToneScriptPlayerParameters {
+    /** Repeat the script until stopped. Default false. */
+    loop?: boolean;
+  }
+
+  /** Options of {@link VoxEngine.createTTSPlayer}. */
+  type TTSPlayerParameters = TTSParameters;
+
+  /** Options of {@link VoxEngine.createRecorder}. */
+  interface RecorderParameters {
+    /** Two channels instead of one. Default false. */
+    stereo?: boolean;
+    /** File format, `"wav"` (default) or `"mp3"` (when built with MP3 support). */
+    format?: "wav" | "mp3";
+  }
 
   /**
    * Ends the session: {@link AppEvents.Terminating}, then {@link AppEvents.Terminated}.
@@ -116,6 +184,20 @@ declare namespace VoxEngine {
    * started (the routing rule, or `dialtone run --custom-data`).
    */
   function customData(customData?: string): string;
+
+  /** Text-to-speech options of `call.say` and `createTTSPlayer`; other fields are ignored. */
+  interface TTSParameters {
+    /** Voice name of the TTS engine (for espeak-ng a language such as `"en-us"`). */
+    voice?: string | { name: string };
+    /** VoxEngine's older name for `voice`. */
+    language?: string | { name: string };
+    /** Speaking rate: 1 is normal; a number, a numeric string or `x-slow`..`x-fast`. */
+    rate?: number | string;
+    /** VoxEngine's TTS options; only `rate` is used. */
+    ttsOptions?: { rate?: number | string; [option: string]: any };
+    /** Name of a configured TTS engine; the default engine when left out. */
+    engine?: string;
+  }
 
   /** Options of {@link VoxEngine.callSIP}. */
   interface CallSIPParameters {
@@ -299,10 +381,66 @@ declare class Call {
    * it to its own peer. A unit has one audio input: this replaces the target's previous
    * input. One call may feed any number of units. No event follows.
    */
-  sendMediaTo(targetMediaUnit: VoxMediaUnit): void;
+  sendMediaTo(targetMediaUnit: VoxMediaSink): void;
 
   /** Stops `targetMediaUnit` playing this call's audio, if this call is its input. */
-  stopMediaTo(targetMediaUnit: VoxMediaUnit): void;
+  stopMediaTo(targetMediaUnit: VoxMediaSink): void;
+
+  /**
+   * Plays an audio file to this call's peer (see {@link VoxEngine.createURLPlayer} for the
+   * sources and formats). It becomes the call's audio input once loaded; a second playback
+   * (or `say`, `playProgressTone`) replaces the first.
+   * Events: {@link CallEvents.PlaybackReady}, {@link CallEvents.PlaybackStarted} {duration},
+   * {@link CallEvents.PlaybackFinished} {error?} at the end (not when looping).
+   * @param parameters `{loop}`, or VoxEngine's older positional `loop` boolean.
+   * @throws Error if the call has ended or is being hung up; TypeError if `url` is not a string.
+   */
+  startPlayback(url: string, parameters?: { loop?: boolean } | boolean): void;
+
+  /** Stops the call's playback. No event follows. Does nothing once the call has ended. */
+  stopPlayback(): void;
+
+  /**
+   * Speaks `text` to the peer through the TTS engine, replacing any playback. Events as for
+   * {@link Call.startPlayback}; text over 1,500 characters or a failing TTS engine gives
+   * {@link CallEvents.PlaybackFinished} with `error`.
+   * @param parameters voice, rate and engine, or (older form) a voice name.
+   * @throws Error if the call has ended or is being hung up.
+   */
+  say(text: string, parameters?: VoxEngine.TTSParameters | string): void;
+
+  /**
+   * Plays the country's ringback tone in a loop, replacing any playback, until stopped or
+   * replaced. Events as for {@link Call.startPlayback}.
+   * @param country two-letter country code: `"US"` or `"RU"`.
+   * @throws RangeError if `country` is not two letters.
+   */
+  playProgressTone(country: string): void;
+
+  /**
+   * Turns on (or off) {@link CallEvents.ToneReceived}: one event per key the peer presses,
+   * from RFC 4733 telephone-events, SIP INFO or in-band audio. Off by default.
+   * @param doHandle default true.
+   */
+  handleTones(doHandle?: boolean): void;
+
+  /**
+   * Sends DTMF to the peer: RFC 4733 when negotiated, else SIP INFO. No event follows.
+   * @param digits `0`-`9`, `*`, `#`, `A`-`D`; `p` pauses.
+   * @throws RangeError for any other character or an empty string; Error if the call ended.
+   */
+  sendDigits(digits: string): void;
+
+  /**
+   * Records the call until it ends: {@link CallEvents.RecordStarted} {url}, then after the
+   * call ends {@link CallEvents.RecordStopped} {url, duration}, or
+   * {@link CallEvents.RecordError} {error} (the call goes on). `url` is served by
+   * Dialtone's HTTP listener.
+   * @param parameters `stereo` puts the peer's audio left and what the peer hears right;
+   *   other VoxEngine parameters are ignored.
+   * @throws Error if the call has ended; RangeError for an unknown format.
+   */
+  record(parameters?: VoxEngine.RecorderParameters): void;
 
   /**
    * Adds a handler for one of this call's events. Handlers run in the order they were
@@ -332,7 +470,8 @@ declare class Call {
 /**
  * Events of one call, for {@link Call.addEventListener}. Dialtone emits Ringing,
  * AudioStarted, Connected, Failed, Disconnected, StateChanged, FirstAudioPacketReceived,
- * RtpStopped and RtpResumed; the rest are declared so that VoxEngine scenarios type-check,
+ * RtpStopped, RtpResumed, PlaybackReady, PlaybackStarted, PlaybackFinished, ToneReceived,
+ * RecordStarted, RecordStopped and RecordError; the rest are declared so that VoxEngine scenarios type-check,
  * and are not emitted yet.
  */
 declare enum CallEvents {
@@ -374,11 +513,11 @@ declare enum CallEvents {
   OffHold = "Call.OffHold",
   /** The peer put the call on hold. Not emitted yet. */
   OnHold = "Call.OnHold",
-  /** A playback on the call finished. Not emitted yet. */
+  /** A playback on the call played to its end or failed (not after `stopPlayback`). */
   PlaybackFinished = "Call.PlaybackFinished",
-  /** A playback's audio is loaded. Not emitted yet. */
+  /** A playback's audio is loaded. */
   PlaybackReady = "Call.PlaybackReady",
-  /** A playback started. Not emitted yet. */
+  /** A playback started; `duration` in seconds. */
   PlaybackStarted = "Call.PlaybackStarted",
   /** A push notification was sent. Not emitted (Dialtone sends no pushes). */
   PushSent = "Call.PushSent",
@@ -388,11 +527,11 @@ declare enum CallEvents {
   ReInviteReceived = "Call.ReInviteReceived",
   /** The peer rejected a re-INVITE. Not emitted yet. */
   ReInviteRejected = "Call.ReInviteRejected",
-  /** Recording failed. Not emitted yet. */
+  /** Recording failed; the call goes on. */
   RecordError = "Call.RecordError",
-  /** Recording started. Not emitted yet. */
+  /** Recording started; `url` is where it will be. */
   RecordStarted = "Call.RecordStarted",
-  /** Recording stopped. Not emitted yet. */
+  /** Recording stopped (after the call ended). */
   RecordStopped = "Call.RecordStopped",
   /** An outbound call got 180 Ringing or 183 Session Progress. */
   Ringing = "Call.Ringing",
@@ -406,7 +545,7 @@ declare enum CallEvents {
   Statistics = "Call.Statistics",
   /** A progress or voicemail tone was detected. Not emitted yet. */
   ToneDetected = "Call.ToneDetected",
-  /** A DTMF digit arrived. Not emitted yet. */
+  /** A DTMF digit arrived, once per key press, after `handleTones(true)`. */
   ToneReceived = "Call.ToneReceived",
   /** A transfer completed. Not emitted yet. */
   TransferComplete = "Call.TransferComplete",
@@ -534,7 +673,7 @@ declare namespace CallEvents {
     VoicemailTone: boolean;
   }
   interface ToneReceivedEvent extends _CallEvent<"Call.ToneReceived"> {
-    /** One of `0`-`9`, `*`, `#`. */
+    /** One of `0`-`9`, `*`, `#`, `A`-`D`. */
     tone: string;
   }
   interface TransferCompleteEvent extends _SIPCallEvent<"Call.TransferComplete"> {
@@ -593,6 +732,160 @@ interface _CallEventMap {
   "Call.TransferComplete": CallEvents.TransferCompleteEvent;
   "Call.TransferFailed": CallEvents.TransferFailedEvent;
   "Call.Video.TrackCreated": CallEvents.VideoTrackCreatedEvent;
+}
+
+// ---------------------------------------------------------------------------
+// Player, Recorder
+// ---------------------------------------------------------------------------
+
+/**
+ * A standalone player, from {@link VoxEngine.createURLPlayer},
+ * {@link VoxEngine.createTTSPlayer} or {@link VoxEngine.createToneScriptPlayer}.
+ * It lives until stopped or the session ends.
+ */
+declare class Player {
+  /** The player's id. */
+  id(): string;
+  /** Makes this player the audio input of a call or recorder, replacing its input. */
+  sendMediaTo(targetMediaUnit: VoxMediaSink): void;
+  /** Stops `targetMediaUnit` playing this player, if this player is its input. */
+  stopMediaTo(targetMediaUnit: VoxMediaSink): void;
+  /** Pauses playback; {@link Player.resume} continues it. */
+  pause(): void;
+  /** Resumes a paused playback. */
+  resume(): void;
+  /** Stops for good: {@link PlayerEvents.Stopped} follows. Later calls do nothing. */
+  stop(): void;
+  /**
+   * Raises {@link PlayerEvents.PlaybackMarkerReached} when playback reaches `offset` ms
+   * from the start (from the end when negative). At most 100 markers.
+   */
+  addMarker(offset: number): void;
+  /** Adds a handler for one of this player's events. */
+  addEventListener<E extends keyof _PlayerEventMap>(
+    event: E,
+    handler: (event: _PlayerEventMap[E]) => any,
+  ): void;
+  /** Removes one handler, or every handler of `event` when `handler` is left out. */
+  removeEventListener<E extends keyof _PlayerEventMap>(
+    event: E,
+    handler?: (event: _PlayerEventMap[E]) => any,
+  ): void;
+  toString(): string;
+}
+
+/** Events of a {@link Player}. */
+declare enum PlayerEvents {
+  /** Not emitted. */
+  AudioChunksPlaybackFinished = "Player.AudioChunksPlaybackFinished",
+  /** The player was created; dispatched before any other event of the session. */
+  Created = "Player.Created",
+  /** Loading or playing failed. */
+  Error = "Player.Error",
+  /** Not emitted. */
+  PlaybackBuffering = "Player.PlaybackBuffering",
+  /** Playback reached its end (not when looping), or failed (`error`). */
+  PlaybackFinished = "Player.PlaybackFinished",
+  /** A marker set with {@link Player.addMarker} was reached. */
+  PlaybackMarkerReached = "Player.PlaybackMarkerReached",
+  /** The audio is loaded (downloaded, decoded or synthesised). */
+  PlaybackReady = "Player.PlaybackReady",
+  /** Playback started; `duration` in seconds (0 when unknown or endless). */
+  Started = "Player.Started",
+  /** The player was stopped. */
+  Stopped = "Player.Stopped",
+}
+
+declare namespace PlayerEvents {
+  interface _PlayerEvent<N extends string> {
+    name: N;
+    /** The player that raised the event. */
+    player: Player;
+  }
+  type CreatedEvent = _PlayerEvent<"Player.Created">;
+  interface ErrorEvent extends _PlayerEvent<"Player.Error"> {
+    error: string;
+  }
+  interface PlaybackFinishedEvent extends _PlayerEvent<"Player.PlaybackFinished"> {
+    error?: string;
+  }
+  interface PlaybackMarkerReachedEvent extends _PlayerEvent<"Player.PlaybackMarkerReached"> {
+    /** The marker's offset as given to addMarker, in ms. */
+    offset: number;
+  }
+  type PlaybackReadyEvent = _PlayerEvent<"Player.PlaybackReady">;
+  interface StartedEvent extends _PlayerEvent<"Player.Started"> {
+    duration: number;
+  }
+  type StoppedEvent = _PlayerEvent<"Player.Stopped">;
+  type OtherEvent = _PlayerEvent<string>;
+}
+
+interface _PlayerEventMap {
+  "Player.AudioChunksPlaybackFinished": PlayerEvents.OtherEvent;
+  "Player.Created": PlayerEvents.CreatedEvent;
+  "Player.Error": PlayerEvents.ErrorEvent;
+  "Player.PlaybackBuffering": PlayerEvents.OtherEvent;
+  "Player.PlaybackFinished": PlayerEvents.PlaybackFinishedEvent;
+  "Player.PlaybackMarkerReached": PlayerEvents.PlaybackMarkerReachedEvent;
+  "Player.PlaybackReady": PlayerEvents.PlaybackReadyEvent;
+  "Player.Started": PlayerEvents.StartedEvent;
+  "Player.Stopped": PlayerEvents.StoppedEvent;
+}
+
+/**
+ * A standalone recorder from {@link VoxEngine.createRecorder}, fed with
+ * `call.sendMediaTo(recorder)`. Files go to Dialtone's data directory.
+ */
+declare class Recorder {
+  /** The recorder's id. */
+  id(): string;
+  /** Ends the recording: {@link RecorderEvents.Stopped} follows. */
+  stop(): void;
+  /** Records silence while muted, keeping its input attached. @param doMute default true. */
+  mute(doMute?: boolean): void;
+  addEventListener<E extends keyof _RecorderEventMap>(
+    event: E,
+    handler: (event: _RecorderEventMap[E]) => any,
+  ): void;
+  removeEventListener<E extends keyof _RecorderEventMap>(
+    event: E,
+    handler?: (event: _RecorderEventMap[E]) => any,
+  ): void;
+  toString(): string;
+}
+
+/** Events of a {@link Recorder}. */
+declare enum RecorderEvents {
+  /** Recording failed (e.g. a full disk). */
+  RecorderError = "Recorder.Error",
+  /** Recording started; `url` is where the file will be. */
+  Started = "Recorder.Started",
+  /** Recording ended; `duration` in seconds. */
+  Stopped = "Recorder.Stopped",
+}
+
+declare namespace RecorderEvents {
+  interface _RecorderEvent<N extends string> {
+    name: N;
+    recorder: Recorder;
+  }
+  interface RecorderErrorEvent extends _RecorderEvent<"Recorder.Error"> {
+    error: string;
+  }
+  interface StartedEvent extends _RecorderEvent<"Recorder.Started"> {
+    url: string;
+  }
+  interface StoppedEvent extends _RecorderEvent<"Recorder.Stopped"> {
+    url: string;
+    duration: number;
+  }
+}
+
+interface _RecorderEventMap {
+  "Recorder.Error": RecorderEvents.RecorderErrorEvent;
+  "Recorder.Started": RecorderEvents.StartedEvent;
+  "Recorder.Stopped": RecorderEvents.StoppedEvent;
 }
 
 // ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import sys
 import wave
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -197,6 +198,134 @@ def assert_tone(path: str | Path, expected_hz: float, tolerance: float = 0.05,
     return a
 
 
+# --- multi-tone signals: DTMF, progress tones, speech-like energy ------------------
+
+DTMF_ROWS = (697.0, 770.0, 852.0, 941.0)
+DTMF_COLS = (1209.0, 1336.0, 1477.0, 1633.0)
+DTMF_KEYS = ("123A", "456B", "789C", "*0#D")
+
+
+def dtmf_freqs(digit: str) -> tuple[float, float]:
+    for r, row in enumerate(DTMF_KEYS):
+        c = row.find(digit.upper())
+        if c >= 0:
+            return DTMF_ROWS[r], DTMF_COLS[c]
+    raise ValueError(f"not a DTMF digit: {digit!r}")
+
+
+def dtmf_samples(digits: str, rate: int = 8000, tone_s: float = 0.1, gap_s: float = 0.1,
+                 level_dbfs: float = -10.0, lead_s: float = 0.5, tail_s: float = 0.5) -> np.ndarray:
+    """In-band DTMF: each digit's two sines at ``level_dbfs`` (peak) apiece, separated
+    by silence, with silence before and after."""
+    amp = 10.0 ** (level_dbfs / 20.0)
+    parts = [np.zeros(int(lead_s * rate))]
+    for d in digits:
+        lo, hi = dtmf_freqs(d)
+        parts.append(tone_samples(lo, tone_s, rate, amp) + tone_samples(hi, tone_s, rate, amp))
+        parts.append(np.zeros(int(gap_s * rate)))
+    parts.append(np.zeros(int(tail_s * rate)))
+    return np.concatenate(parts)
+
+
+def goertzel_power(frame: np.ndarray, rate: int, freq: float) -> float:
+    """Normalised power of ``freq`` in ``frame`` (about amplitude**2 / 4 for a sine)."""
+    n = len(frame)
+    if n == 0:
+        return 0.0
+    w = 2.0 * math.pi * freq / rate
+    coeff = 2.0 * math.cos(w)
+    s1 = s2 = 0.0
+    for x in frame:
+        s1, s2 = x + coeff * s1 - s2, s1
+    return (s1 * s1 + s2 * s2 - coeff * s1 * s2) / (n * n)
+
+
+def detect_dtmf(samples: np.ndarray, rate: int, frame_s: float = 0.02,
+                min_level_dbfs: float = -35.0, min_frames: int = 2) -> str:
+    """Digits found in audio, one per key press: a test-side reference detector
+    (Goertzel over 20 ms frames, the strongest row and column must each stand
+    8 dB above the others, and a digit must hold ``min_frames`` frames)."""
+    n = max(1, int(frame_s * rate))
+    floor = (10.0 ** (min_level_dbfs / 20.0)) ** 2 / 4.0
+    out, current, run = [], None, 0
+    for start in range(0, len(samples) - n + 1, n):
+        frame = samples[start:start + n]
+        rows = [goertzel_power(frame, rate, f) for f in DTMF_ROWS]
+        cols = [goertzel_power(frame, rate, f) for f in DTMF_COLS]
+        r, c = int(np.argmax(rows)), int(np.argmax(cols))
+        digit = None
+        if rows[r] > floor and cols[c] > floor:
+            others_r = max(v for i, v in enumerate(rows) if i != r)
+            others_c = max(v for i, v in enumerate(cols) if i != c)
+            if rows[r] > 6.3 * others_r and cols[c] > 6.3 * others_c:
+                digit = DTMF_KEYS[r][c]
+        if digit is not None and digit == current:
+            run += 1
+            if run == min_frames:
+                out.append(digit)
+        else:
+            current, run = digit, 1 if digit is not None else 0
+            if digit is not None and min_frames <= 1:
+                out.append(digit)
+    return "".join(out)
+
+
+def read_wav_channels(path: str | Path) -> tuple[np.ndarray, int]:
+    """Samples as float, shape (frames, channels), and the sample rate (16-bit PCM)."""
+    with wave.open(str(path), "rb") as w:
+        channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
+        raw = w.readframes(w.getnframes())
+    if width != 2:
+        raise ValueError(f"{path}: want 16-bit PCM, got {8 * width}-bit")
+    data = np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768.0
+    usable = len(data) - len(data) % channels
+    return data[:usable].reshape(-1, channels), rate
+
+
+def band_levels(samples: np.ndarray, rate: int, freqs: Iterable[float],
+                half_width_hz: float = 15.0) -> dict[float, float]:
+    """Share of the signal's spectral energy within ±half_width_hz of each frequency."""
+    if len(samples) < 64:
+        return {f: 0.0 for f in freqs}
+    spectrum = np.abs(np.fft.rfft((samples - samples.mean()) * np.hanning(len(samples)))) ** 2
+    total = float(spectrum.sum()) or 1.0
+    hz = np.fft.rfftfreq(len(samples), 1.0 / rate)
+    return {f: float(spectrum[(hz >= f - half_width_hz) & (hz <= f + half_width_hz)].sum()) / total
+            for f in freqs}
+
+
+def frame_rms(samples: np.ndarray, rate: int, frame_s: float = 0.02) -> np.ndarray:
+    n = max(1, int(frame_s * rate))
+    usable = len(samples) - len(samples) % n
+    if usable == 0:
+        return np.zeros(0)
+    return np.sqrt(np.mean(np.square(samples[:usable].reshape(-1, n)), axis=1))
+
+
+def active_runs(samples: np.ndarray, rate: int, threshold_dbfs: float = -30.0,
+                frame_s: float = 0.02, bridge_s: float = 0.1) -> list[tuple[float, float]]:
+    """(start s, length s) of stretches whose 20 ms RMS is above the threshold;
+    gaps shorter than ``bridge_s`` (a lost packet, a codec click) do not split a run."""
+    level = frame_rms(samples, rate, frame_s)
+    on = level > 10.0 ** (threshold_dbfs / 20.0)
+    runs: list[list[float]] = []
+    for i, active in enumerate(on):
+        if not active:
+            continue
+        t = i * frame_s
+        if runs and t - (runs[-1][0] + runs[-1][1]) <= bridge_s:
+            runs[-1][1] = t + frame_s - runs[-1][0]
+        else:
+            runs.append([t, frame_s])
+    return [(round(a, 3), round(b, 3)) for a, b in runs]
+
+
+def active_seconds(samples: np.ndarray, rate: int, threshold_dbfs: float = -40.0) -> float:
+    """Seconds of 20 ms frames above the threshold (speech has pauses: not one run)."""
+    level = frame_rms(samples, rate)
+    return float(np.count_nonzero(level > 10.0 ** (threshold_dbfs / 20.0))) * 0.02
+
+
 def _main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -211,12 +340,18 @@ def _main(argv: list[str]) -> int:
     u.add_argument("seconds", type=float)
     u.add_argument("out")
     u.add_argument("--amplitude", type=float, default=0.5)
+    m = sub.add_parser("dtmf", help="write in-band DTMF digits as a WAV")
+    m.add_argument("digits")
+    m.add_argument("out")
+    m.add_argument("--rate", type=int, default=8000)
     a = sub.add_parser("analyze", help="print dominant frequency and RMS as JSON")
     a.add_argument("wav")
     a.add_argument("--skip", type=float, default=DEFAULT_SKIP_S)
     args = p.parse_args(argv)
     if args.cmd == "tone":
         write_tone_wav(args.out, args.freq, args.seconds, args.rate, args.amplitude)
+    elif args.cmd == "dtmf":
+        write_wav(args.out, dtmf_samples(args.digits, args.rate), args.rate)
     elif args.cmd == "ulaw":
         write_tone_ulaw(args.out, args.freq, args.seconds, args.amplitude)
     else:

@@ -21,7 +21,8 @@ import pytest
 
 import audio
 import harness
-from harness import PORTS, SCENARIOS, SCRIPTS, SIPP_DIR, Dialtone
+import mediakit
+from harness import PORTS, SCENARIOS, SCRIPTS, SIPP_DIR, TESTS, Dialtone
 from peers import Agent, Sipp
 
 
@@ -116,6 +117,33 @@ def dialtone(registry, tmp_path):
 
 
 @pytest.fixture
+def media_dialtone(dialtone, tmp_path):
+    """Factory like ``dialtone`` plus the media options: an HTTP listener on a
+    free loopback port, a data directory under tmp_path, ``--media-dir``
+    (tests/media unless given; None leaves it out), ``--tts-url``/``--tts-engine``.
+    The Dialtone gets ``http_port``, ``http_base``, ``data_dir``, ``media_dir``."""
+    count = [0]
+
+    def start(script, *, media_dir: Path | None = MEDIA, data_dir: Path | None = None,
+              tts_url: str | None = None, tts_engine: str | None = None,
+              extra_args=(), **kwargs) -> Dialtone:
+        count[0] += 1
+        http_port = PORTS.sip_port()
+        data_dir = data_dir or tmp_path / f"data{count[0]}"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        args = mediakit.media_args(http_port=http_port, data_dir=data_dir, media_dir=media_dir,
+                                   tts_url=tts_url, tts_engine=tts_engine)
+        d = dialtone(script, extra_args=[*args, *extra_args], **kwargs)
+        d.http_port = http_port
+        d.http_base = f"http://{harness.LOOPBACK}:{http_port}"
+        d.data_dir = data_dir
+        d.media_dir = media_dir
+        return d
+
+    return start
+
+
+@pytest.fixture
 def agent(registry, tmp_path):
     """Factory: ``agent("answer", name="b", play=..., record=...)`` -> Agent that is
     listening (its SIP port in ``.port``)."""
@@ -163,7 +191,16 @@ def tones(tmp_path):
 
 
 # Handy paths for test modules.
+MEDIA = TESTS / "media"
 ECHO = SCRIPTS / "echo.js"
 FORWARD = SCRIPTS / "forward.js"
 BUSY = SCRIPTS / "busy.js"
 SLOW_ANSWER = SCENARIOS / "slow_answer.js"
+DTMF_ECHO = SCRIPTS / "dtmf_echo.js"
+PLAY = SCRIPTS / "play.js"
+RECORD_BRIDGE = SCRIPTS / "record_bridge.js"
+SAY = SCENARIOS / "say.js"
+RECORD_ECHO = SCENARIOS / "record_echo.js"
+MONITOR = SCENARIOS / "monitor.js"
+REPLACE = SCENARIOS / "replace.js"
+PROGRESS = SCENARIOS / "progress.js"

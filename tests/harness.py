@@ -8,8 +8,10 @@ start in their own session and are stopped with SIGTERM, then SIGKILL.
 from __future__ import annotations
 
 import os
+import tempfile
 import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -302,6 +304,7 @@ class Dialtone:
         self.stopped_by_us = False
         self.ready = False
         self.exit_status: int | None = None
+        self._data_dir: str | None = None
 
     # -- lifecycle ------------------------------------------------------------------
     @property
@@ -312,6 +315,11 @@ class Dialtone:
                 "--log-format", self.log_format]
         if self.custom_data is not None:
             argv += ["--custom-data", self.custom_data]
+        if "--data-dir" not in self.extra_args:
+            # Keep recordings and caches out of the working tree.
+            if self._data_dir is None:
+                self._data_dir = tempfile.mkdtemp(prefix="dialtone-data-")
+            argv += ["--data-dir", self._data_dir]
         return argv + self.extra_args
 
     @property
@@ -353,7 +361,26 @@ class Dialtone:
         if self._log_file:
             self._log_file.close()
             self._log_file = None
+        if self._data_dir is not None:
+            shutil.rmtree(self._data_dir, ignore_errors=True)
+            self._data_dir = None
         return self.exit_status
+
+    def kill_hard(self) -> int | None:
+        """SIGKILL the whole process group now (a crash, as far as files on disk
+        can tell). Counts as stopped by us."""
+        if self.proc is None:
+            return None
+        self.stopped_by_us = True
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+        return self.proc.poll()
 
     @property
     def died(self) -> bool:

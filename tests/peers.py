@@ -36,7 +36,9 @@ class Agent:
                  codec: str | Iterable[str] | None = None, duration: float | None = None,
                  max_time: float = 60.0, transport: str = "udp", port: int = 0,
                  no_telephone_event: bool = False, extra: Iterable[str] = (),
-                 mode_opts: Iterable[str] = ()):
+                 mode_opts: Iterable[str] = (), play_once: bool = False,
+                 dtmf: str | None = None, dtmf_method: str = "rfc2833",
+                 dtmf_delay: float | None = None, dtmf_gap: float | None = None):
         self.name = name
         self.workdir = Path(workdir)
         rtp_lo, _ = PORTS.block(20)
@@ -55,6 +57,14 @@ class Agent:
             argv += ["--duration", str(duration)]
         if no_telephone_event:
             argv.append("--no-telephone-event")
+        if play_once:
+            argv.append("--play-once")
+        if dtmf:
+            argv += ["--dtmf", dtmf, "--dtmf-method", dtmf_method]
+            if dtmf_delay is not None:
+                argv += ["--dtmf-delay", str(dtmf_delay)]
+            if dtmf_gap is not None:
+                argv += ["--dtmf-gap", str(dtmf_gap)]
         argv += list(extra)
         argv += [mode, *mode_opts, *mode_args]
         self.argv = argv
@@ -83,6 +93,10 @@ class Agent:
                 f"within {timeout:.0f} s; events:\n{self.describe_events()}\n"
                 f"stderr tail:\n{self.stderr_tail()}")
         return self.pump.lines[hit[0]]
+
+    def digits(self, event: str = "dtmf") -> str:
+        """The digits of every ``dtmf`` (received) or ``dtmf_sent`` event, in order."""
+        return "".join(str(e.get("digit", "")) for e in self.events if e.get("event") == event)
 
     def find_event(self, event: str) -> dict | None:
         for e in self.events:

@@ -14,6 +14,8 @@ stdout carries only JSON lines, one per event, so a test can wait on them:
   {"event": "media", "call": 0, "active": true}
   {"event": "confirmed", "call": 0}
   {"event": "disconnected", "call": 0, "code": 486, "reason": "Busy Here", "connected": false}
+  {"event": "dtmf_sent", "call": 0, "digit": "5", "method": "rfc2833"}      (--dtmf)
+  {"event": "dtmf", "call": 0, "digit": "5", "method": "rfc2833"}           (one per digit received)
   {"event": "exit", "status": 0}
 PJSIP's own log goes to stderr.
 
@@ -85,6 +87,13 @@ def strip_telephone_event(sdp: str) -> str:
     return "\r\n".join(out)
 
 
+DTMF_METHODS = {
+    "rfc2833": pj.PJSUA_DTMF_METHOD_RFC2833,
+    "info": pj.PJSUA_DTMF_METHOD_SIP_INFO,
+}
+DTMF_METHOD_NAMES = {v: k for k, v in DTMF_METHODS.items()}
+
+
 class AgentCall(pj.Call):
     def __init__(self, agent: "Agent", acc: pj.Account, call_id: int = pj.PJSUA_INVALID_ID):
         super().__init__(acc, call_id)
@@ -95,6 +104,9 @@ class AgentCall(pj.Call):
         self.media_linked = False
         self.answer_at: float | None = None
         self.hangup_at: float | None = None
+        # Digits still to send (--dtmf) and when the next one is due.
+        self.dtmf_queue: list[str] = list(agent.args.dtmf or "")
+        self.dtmf_at: float | None = None
 
     # Exceptions must not escape into PJSIP's C callbacks.
     def _guard(self, fn, *args):
@@ -108,6 +120,11 @@ class AgentCall(pj.Call):
 
     def onCallMediaState(self, prm):
         self._guard(self._on_media)
+
+    def onDtmfDigit(self, prm):
+        # PJSIP calls this once per digit, whatever the method it came by.
+        method = DTMF_METHOD_NAMES.get(prm.method, str(prm.method))
+        emit("dtmf", call=self.index, digit=str(prm.digit), method=method)
 
     def onCallSdpCreated(self, prm):
         if self.agent.args.no_telephone_event:
@@ -124,6 +141,8 @@ class AgentCall(pj.Call):
             self.connected_at = time.monotonic()
             if self.agent.args.duration is not None:
                 self.hangup_at = self.connected_at + self.agent.args.duration
+            if self.dtmf_queue:
+                self.dtmf_at = self.connected_at + self.agent.args.dtmf_delay
             emit("confirmed", call=self.index)
         elif ci.state == pj.PJSIP_INV_STATE_DISCONNECTED and not self.disconnected:
             self.disconnected = True
@@ -147,6 +166,23 @@ class AgentCall(pj.Call):
                     player.startTransmit(aud)
                 if recorder is not None:
                     aud.startTransmit(recorder)
+
+    def send_next_digit(self) -> None:
+        """One digit per call, ``--dtmf-gap`` apart: pjsua mutes its audio while a
+        2833 digit goes out, and a receiver must see separate key presses."""
+        digit = self.dtmf_queue.pop(0)
+        self.dtmf_at = time.monotonic() + self.agent.args.dtmf_gap if self.dtmf_queue else None
+        if digit in "pP,":
+            return
+        prm = pj.CallSendDtmfParam()
+        prm.digits = digit
+        prm.method = DTMF_METHODS[self.agent.args.dtmf_method]
+        prm.duration = int(self.agent.args.dtmf_duration * 1000)
+        try:
+            self.sendDtmf(prm)
+            emit("dtmf_sent", call=self.index, digit=digit, method=self.agent.args.dtmf_method)
+        except pj.Error as exc:
+            emit("error", call=self.index, where="dtmf", error=exc.info())
 
     def hangup_now(self, code: int = 0) -> None:
         if self.disconnected:
@@ -236,7 +272,8 @@ class Agent:
     def media_units(self):
         if self.player is None and self.args.play:
             self.player = pj.AudioMediaPlayer()
-            self.player.createPlayer(self.args.play)  # loops by default
+            # Loops by default; --play-once plays the file a single time.
+            self.player.createPlayer(self.args.play, pj.PJMEDIA_FILE_NO_LOOP if self.args.play_once else 0)
         if self.recorder is None and self.args.record:
             self.recorder = pj.AudioMediaRecorder()
             self.recorder.createRecorder(self.args.record)
@@ -301,6 +338,8 @@ class Agent:
                     op = pj.CallOpParam()
                     op.statusCode = 200
                     call.answer(op)
+            if call.dtmf_at is not None and now >= call.dtmf_at and call.dtmf_queue:
+                call.send_next_digit()
             if call.hangup_at is not None and now >= call.hangup_at:
                 call.hangup_at = None
                 emit("hangup", call=call.index)
@@ -347,6 +386,12 @@ def parse_args(argv):
     p.add_argument("--record", help="WAV to record the received audio to")
     p.add_argument("--codec", action="append", help="offer only this codec (PCMU, PCMA, ...); repeatable")
     p.add_argument("--no-telephone-event", action="store_true", help="strip RFC 4733 from the SDP")
+    p.add_argument("--play-once", action="store_true", help="play --play a single time instead of looping")
+    p.add_argument("--dtmf", help="digits to send once the call is confirmed ('p' skips one slot)")
+    p.add_argument("--dtmf-method", choices=sorted(DTMF_METHODS), default="rfc2833")
+    p.add_argument("--dtmf-delay", type=float, default=1.0, help="seconds after confirmed before the first digit")
+    p.add_argument("--dtmf-gap", type=float, default=0.4, help="seconds from one digit to the next")
+    p.add_argument("--dtmf-duration", type=float, default=0.16, help="length of each RFC 2833 digit, seconds")
     p.add_argument("--duration", type=float, default=None,
                    help="hang up this many seconds after the call is confirmed")
     p.add_argument("--max-time", type=float, default=60.0, help="hard limit for the whole process")

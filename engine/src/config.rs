@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -21,6 +22,16 @@ pub struct EngineConfig {
     pub idle_timeout: Duration,
     /// No RTP for this long raises `CallEvents.RtpStopped`.
     pub rtp_timeout: Duration,
+    /// HTTP listener (recordings); port 0 picks a free one.
+    pub http: SocketAddr,
+    /// Recordings and the download cache live here.
+    pub data_dir: PathBuf,
+    /// Relative playback paths and `file://` URLs must be inside it.
+    pub media_dir: Option<PathBuf>,
+    /// Default TTS engine: `espeak` or `http`.
+    pub tts_engine: String,
+    /// Where the `http` TTS engine POSTs `{text, voice, rate}`.
+    pub tts_url: Option<String>,
 }
 
 impl EngineConfig {
@@ -37,6 +48,11 @@ impl EngineConfig {
             cpu_budget: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(60),
             rtp_timeout: Duration::from_secs(10),
+            http: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: PathBuf::from("dialtone-data"),
+            media_dir: None,
+            tts_engine: "espeak".into(),
+            tts_url: None,
         }
     }
 }

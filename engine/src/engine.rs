@@ -1,10 +1,11 @@
 //! Starting the engine: media workers, JS workers and the signalling task,
 //! wired by channels.
 
-use crate::call::CallLayer;
+use crate::call::{CallLayer, UnitsEnv};
 use crate::config::EngineConfig;
 use crate::routing::InboundRouter;
 use crate::signalling::{Inputs, Signalling};
+use dialtone_audio::{AudioConfig, AudioLibrary, TtsConfig};
 use dialtone_media::{MediaConfig, MediaEngine};
 use dialtone_script::{ScriptConfig, ScriptHost};
 use dialtone_sip::{UaConfig, UaCore};
@@ -25,11 +26,24 @@ pub enum EngineError {
     Media(#[from] dialtone_media::MediaError),
     #[error("cannot start JS workers: {0}")]
     Script(std::io::Error),
+    #[error("cannot use the data directory {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot listen for HTTP on {addr}: {source}")]
+    Http {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot set up audio loading: {0}")]
+    Audio(String),
 }
 
 /// A running engine. Dropping it does not stop it; call [`Engine::shutdown`].
 pub struct Engine {
     pub sip_addr: SocketAddr,
+    pub http_addr: SocketAddr,
     pub media: MediaEngine,
     pub host: ScriptHost,
     shutdown: watch::Sender<bool>,
@@ -91,14 +105,45 @@ impl Engine {
             t2: Duration::from_secs(4),
             t4: Duration::from_secs(5),
         });
-        let (resolved_tx, resolved_rx) = mpsc::unbounded_channel();
+        let recordings_dir = cfg.data_dir.join("recordings");
+        let cache_dir = cfg.data_dir.join("cache");
+        for dir in [&recordings_dir, &cache_dir] {
+            std::fs::create_dir_all(dir).map_err(|source| EngineError::DataDir {
+                path: dir.clone(),
+                source,
+            })?;
+        }
+        let http_addr = crate::http::start(cfg.http, &recordings_dir)
+            .await
+            .map_err(|source| EngineError::Http {
+                addr: cfg.http,
+                source,
+            })?;
+        let audio = AudioLibrary::new(AudioConfig {
+            media_dir: cfg.media_dir.clone(),
+            cache_dir,
+            tts: TtsConfig {
+                default_engine: cfg.tts_engine.clone(),
+                http_url: cfg.tts_url.clone(),
+                ..TtsConfig::default()
+            },
+            ..AudioConfig::default()
+        })
+        .map_err(|e| EngineError::Audio(e.to_string()))?;
+        let env = UnitsEnv {
+            audio,
+            recordings_dir,
+            http_base: format!("http://{http_addr}"),
+        };
+        let (internal_tx, internal_rx) = mpsc::unbounded_channel();
         let calls = CallLayer::new(
             media.clone(),
             cfg.media_workers,
             host.clone(),
             router,
             media_ip,
-            resolved_tx,
+            internal_tx,
+            env,
         );
         let (tcp_tx, tcp_rx) = mpsc::unbounded_channel();
         crate::signalling::tcp::spawn_listener(tcp, tcp_tx.clone());
@@ -108,13 +153,14 @@ impl Engine {
             Inputs {
                 commands: cmd_rx,
                 media: media_rx,
-                resolved: resolved_rx,
+                internal: internal_rx,
                 shutdown: shutdown_rx,
             },
             tcp_rx,
         ));
         Ok(Engine {
             sip_addr,
+            http_addr,
             media,
             host,
             shutdown,

@@ -9,6 +9,7 @@ pub mod call;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod http;
 pub mod logging;
 pub mod routing;
 pub mod signalling;

@@ -18,7 +18,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run one scenario: every inbound INVITE starts a new session of it.
-    Run(dialtone::cli::run::RunArgs),
+    Run(Box<dialtone::cli::run::RunArgs>),
     /// Check a scenario for syntax errors (`file:line:col: message`, exit 1).
     Check {
         /// Scenario files to check.
@@ -30,7 +30,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run(args) => dialtone::cli::run::main(args),
+        Command::Run(args) => dialtone::cli::run::main(*args),
         Command::Check { files } => dialtone::cli::check::main(&files),
     }
 }

@@ -16,6 +16,9 @@ pub fn ensure(
     }
     let addr = media.allocate(UnitId(call.id.0), shard)?;
     call.local_rtp = Some(addr);
+    if call.handle_tones {
+        media.set_tone_detection(UnitId(call.id.0), true);
+    }
     Ok(addr)
 }
 

@@ -6,13 +6,14 @@ mod headers;
 mod media;
 mod state;
 pub mod target;
+mod units;
 
 use crate::routing::{InboundInfo, InboundRouter, Route};
 use dialtone_core::messages::{
     CallEvent, CallState, Headers, IncomingCall, OutboundCall, SessionCommand, SessionEnd,
     SessionEvent,
 };
-use dialtone_core::{CallId, SessionId};
+use dialtone_core::{CallId, SessionId, UnitId};
 use dialtone_media::{MediaEngine, MediaEvent};
 use dialtone_script::{ScriptHost, SessionSpec};
 use dialtone_sip::{Body, LegId, Peer, UaCommand, UaCore, UaEvent};
@@ -25,12 +26,23 @@ use target::Target;
 use tokio::sync::mpsc;
 
 pub use headers::{custom_only, sanitize};
+pub use units::UnitsEnv;
 
-/// A host name resolved for an outbound call.
-#[derive(Debug)]
-pub struct Resolved {
-    pub call: CallId,
-    pub result: Result<SocketAddr, String>,
+/// Results of work the call layer started off the signalling task (DNS,
+/// loading audio, paced SIP INFO digits), fed back into it in order.
+pub enum Internal {
+    Resolved {
+        call: CallId,
+        result: Result<SocketAddr, String>,
+    },
+    Loaded {
+        unit: UnitId,
+        result: Result<dialtone_media::PlayerMedia, String>,
+    },
+    InfoDigit {
+        call: CallId,
+        digit: char,
+    },
 }
 
 struct SessionEntry {
@@ -50,7 +62,10 @@ pub struct CallLayer {
     sessions: HashMap<SessionId, SessionEntry>,
     /// Outbound calls waiting for their target to resolve.
     pending: HashMap<CallId, (Box<OutboundCall>, Target)>,
-    resolved_tx: mpsc::UnboundedSender<Resolved>,
+    internal_tx: mpsc::UnboundedSender<Internal>,
+    env: UnitsEnv,
+    /// Players and recorders, by unit (calls are in `calls`).
+    units: HashMap<UnitId, units::Unit>,
 }
 
 impl CallLayer {
@@ -60,7 +75,8 @@ impl CallLayer {
         host: ScriptHost,
         router: Arc<dyn InboundRouter>,
         media_ip: IpAddr,
-        resolved_tx: mpsc::UnboundedSender<Resolved>,
+        internal_tx: mpsc::UnboundedSender<Internal>,
+        env: UnitsEnv,
     ) -> CallLayer {
         CallLayer {
             media,
@@ -72,7 +88,9 @@ impl CallLayer {
             legs: HashMap::new(),
             sessions: HashMap::new(),
             pending: HashMap::new(),
-            resolved_tx,
+            internal_tx,
+            env,
+            units: HashMap::new(),
         }
     }
 
@@ -170,10 +188,11 @@ impl CallLayer {
             }
             UaEvent::ReInvite { leg, body } => self.on_reinvite(ua, leg, body),
             UaEvent::Info {
-                leg, content_type, ..
-            } => {
-                tracing::debug!(leg, content_type = %content_type, "INFO received");
-            }
+                leg,
+                content_type,
+                body,
+                ..
+            } => self.on_info(leg, &content_type, &body),
             UaEvent::Terminated {
                 leg,
                 by_remote: _,
@@ -566,6 +585,7 @@ impl CallLayer {
                 }
             }
             SessionCommand::Ended { reason } => self.session_ended(ua, now, session, reason),
+            other => self.on_unit_command(ua, now, session, other),
         }
     }
 
@@ -773,19 +793,29 @@ impl CallLayer {
                 let host = target.host.clone();
                 let port = target.port;
                 self.pending.insert(id, (out, target));
-                let tx = self.resolved_tx.clone();
+                let tx = self.internal_tx.clone();
                 tokio::spawn(async move {
                     let result = match tokio::net::lookup_host((host.as_str(), port)).await {
                         Ok(mut addrs) => addrs.next().ok_or_else(|| format!("{host}: no address")),
                         Err(e) => Err(format!("{host}: {e}")),
                     };
-                    let _ = tx.send(Resolved { call: id, result });
+                    let _ = tx.send(Internal::Resolved { call: id, result });
                 });
             }
         }
     }
 
-    pub fn on_resolved(&mut self, ua: &mut UaCore, now: Instant, r: Resolved) {
+    pub fn on_internal(&mut self, ua: &mut UaCore, now: Instant, msg: Internal) {
+        match msg {
+            Internal::Resolved { call, result } => {
+                self.on_resolved(ua, now, Resolved { call, result })
+            }
+            Internal::Loaded { unit, result } => self.on_loaded(unit, result),
+            Internal::InfoDigit { call, digit } => self.send_info_digit(ua, now, call, digit),
+        }
+    }
+
+    fn on_resolved(&mut self, ua: &mut UaCore, now: Instant, r: Resolved) {
         let Some((out, target)) = self.pending.remove(&r.call) else {
             return;
         };
@@ -877,6 +907,7 @@ impl CallLayer {
         let Some(entry) = self.sessions.remove(&session) else {
             return;
         };
+        self.release_session_units(session);
         let unanswered = match &reason {
             SessionEnd::Normal => 480,
             SessionEnd::ScriptError(_) | SessionEnd::CompileError(_) => 500,
@@ -928,6 +959,7 @@ impl CallLayer {
             MediaEvent::FirstAudioPacket(u) => (u, CallEvent::FirstAudioPacketReceived),
             MediaEvent::RtpStopped(u) => (u, CallEvent::RtpStopped),
             MediaEvent::RtpResumed(u) => (u, CallEvent::RtpResumed),
+            other => return self.on_unit_media_event(other),
         };
         let id = CallId(unit.0);
         if let Some(call) = self.calls.get(&id) {
@@ -1006,6 +1038,7 @@ impl CallLayer {
         let Some(call) = self.calls.remove(&id) else {
             return;
         };
+        self.release_call_units(&call);
         self.legs.remove(&call.leg);
         self.pending.remove(&id);
         if call.local_rtp.is_some() {
@@ -1015,6 +1048,11 @@ impl CallLayer {
             s.calls.retain(|c| *c != id);
         }
     }
+}
+
+struct Resolved {
+    call: CallId,
+    result: Result<SocketAddr, String>,
 }
 
 struct IncomingSip {

@@ -2,7 +2,7 @@
 //! VoxEngine state.
 
 use dialtone_core::messages::CallState;
-use dialtone_core::{CallId, SessionId};
+use dialtone_core::{CallId, SessionId, UnitId};
 use dialtone_sdp::Negotiated;
 use dialtone_sip::LegId;
 use std::net::SocketAddr;
@@ -45,6 +45,12 @@ pub struct Call {
     pub audio_started: bool,
     /// An early-offer answer already went out in a 183 (inbound).
     pub early_answer: Option<String>,
+    /// The player unit of the call's current playback (`startPlayback`, `say`…).
+    pub playback: Option<UnitId>,
+    /// Recorders tapping this call (`record()`).
+    pub recorders: Vec<UnitId>,
+    /// `handleTones(true)`: DTMF becomes `ToneReceived`.
+    pub handle_tones: bool,
 }
 
 impl Call {
@@ -72,6 +78,9 @@ impl Call {
             connected_at: None,
             audio_started: false,
             early_answer: None,
+            playback: None,
+            recorders: Vec::new(),
+            handle_tones: false,
         }
     }
 

@@ -42,6 +42,21 @@ pub struct RunArgs {
     /// JS worker threads (default: one per core).
     #[arg(long)]
     pub script_workers: Option<usize>,
+    /// HTTP listener for recording URLs (default: a free loopback port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub http: SocketAddr,
+    /// Where recordings and the download cache are kept.
+    #[arg(long, default_value = "dialtone-data")]
+    pub data_dir: PathBuf,
+    /// Relative playback paths and file:// URLs must be inside this directory.
+    #[arg(long)]
+    pub media_dir: Option<PathBuf>,
+    /// Default TTS engine for `say` and TTS players: espeak or http.
+    #[arg(long, default_value = "espeak")]
+    pub tts_engine: String,
+    /// URL the http TTS engine POSTs `{text, voice, rate}` to.
+    #[arg(long)]
+    pub tts_url: Option<String>,
 }
 
 pub fn main(args: RunArgs) -> ExitCode {
@@ -73,6 +88,11 @@ pub fn main(args: RunArgs) -> ExitCode {
     if let Some(n) = args.script_workers {
         cfg.script_workers = n.max(1);
     }
+    cfg.http = args.http;
+    cfg.data_dir = args.data_dir.clone();
+    cfg.media_dir = args.media_dir.clone();
+    cfg.tts_engine = args.tts_engine.clone();
+    cfg.tts_url = args.tts_url.clone();
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -93,8 +113,9 @@ pub fn main(args: RunArgs) -> ExitCode {
             }
         };
         println!(
-            "dialtone: listening sip={} (udp+tcp) rtp={}-{} scenario={}",
+            "dialtone: listening sip={} (udp+tcp) http={} rtp={}-{} scenario={}",
             engine.sip_addr,
+            engine.http_addr,
             rtp.start(),
             rtp.end(),
             args.scenario.display()

@@ -5,7 +5,7 @@
 
 pub mod tcp;
 
-use crate::call::{CallLayer, Resolved};
+use crate::call::{CallLayer, Internal};
 use dialtone_core::messages::SessionCommand;
 use dialtone_core::SessionId;
 use dialtone_media::MediaEvent;
@@ -24,7 +24,7 @@ const UDP_BATCH: usize = 64;
 pub struct Inputs {
     pub commands: mpsc::UnboundedReceiver<(SessionId, SessionCommand)>,
     pub media: mpsc::UnboundedReceiver<MediaEvent>,
-    pub resolved: mpsc::UnboundedReceiver<Resolved>,
+    pub internal: mpsc::UnboundedReceiver<Internal>,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -91,7 +91,7 @@ impl Signalling {
                     }
                 }
                 Some(ev) = inputs.media.recv() => self.calls.on_media_event(ev),
-                Some(r) = inputs.resolved.recv() => self.calls.on_resolved(&mut self.ua, Instant::now(), r),
+                Some(m) = inputs.internal.recv() => self.calls.on_internal(&mut self.ua, Instant::now(), m),
                 _ = sleep => self.ua.handle_timeout(Instant::now()),
                 r = inputs.shutdown.changed(), if !shutting_down => {
                     shutting_down = true;

@@ -18,6 +18,75 @@ pub enum SessionEvent {
     /// The engine asks the session to end (shutdown, limits). The host dispatches
     /// `Terminating`/`Terminated` and the session ends.
     Terminate { reason: String },
+    /// Something happened to a player the session created (`VoxEngine.create*Player`).
+    Player { unit: UnitId, event: PlayerEvent },
+    /// Something happened to a recorder the session created (`VoxEngine.createRecorder`).
+    Recorder { unit: UnitId, event: RecorderEvent },
+}
+
+/// `PlayerEvents` of a standalone player.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlayerEvent {
+    /// The source is loaded (downloaded, decoded or synthesised) and ready.
+    PlaybackReady,
+    /// Audio started; `duration` is the source's length (zero when unknown or endless).
+    Started { duration: Duration },
+    /// The player was stopped (`stop()` or its owner ended).
+    Stopped,
+    /// The source played to its end (not for looping players), or failed.
+    PlaybackFinished { error: Option<String> },
+    /// A marker set with `addMarker` was reached; `offset` in ms from the start.
+    MarkerReached { offset: i64 },
+    /// Loading or playing failed.
+    Error { error: String },
+}
+
+/// `RecorderEvents` of a standalone recorder.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecorderEvent {
+    Started { url: String },
+    Stopped { url: String, duration: Duration },
+    Error { error: String },
+}
+
+/// Where a player's audio comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlayerSource {
+    /// `http(s)://…`, `file://…`, or a path inside the configured media directory.
+    Url(String),
+    /// Text to speech through the configured TTS engine.
+    Tts {
+        text: String,
+        voice: Option<String>,
+        rate: Option<f32>,
+        engine: Option<String>,
+    },
+    /// VoxEngine tone script, e.g. `"440@-10;2(.5/.5/1)"`.
+    ToneScript(String),
+    /// A country's ringback/progress tone (`"US"`, `"RU"`).
+    ProgressTone(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlayerOp {
+    Pause,
+    Resume,
+    Stop,
+    /// Raise `MarkerReached` when playback reaches this offset (ms; negative = from the end).
+    AddMarker(i64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecorderOp {
+    Stop,
+    Mute(bool),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecordFormat {
+    #[default]
+    Wav,
+    Mp3,
 }
 
 #[derive(Debug, Clone)]
@@ -86,6 +155,29 @@ pub enum CallEvent {
     FirstAudioPacketReceived,
     RtpStopped,
     RtpResumed,
+    /// Call playback (`startPlayback`, `say`, `playProgressTone`) loaded.
+    PlaybackReady,
+    PlaybackStarted {
+        duration: Duration,
+    },
+    /// Call playback ended by itself (`stopPlayback` raises nothing, as in VoxEngine).
+    PlaybackFinished {
+        error: Option<String>,
+    },
+    /// A DTMF digit (`0-9*#A-D`), once per key press, when `handleTones(true)`.
+    ToneReceived {
+        tone: String,
+    },
+    RecordStarted {
+        url: String,
+    },
+    RecordStopped {
+        url: String,
+        duration: Duration,
+    },
+    RecordError {
+        error: String,
+    },
 }
 
 /// What a session asks of the engine. Every command travels with the id of the
@@ -128,6 +220,48 @@ pub enum SessionCommand {
     StopMedia {
         from: UnitId,
         to: UnitId,
+    },
+    /// A player unit (allocated by the host with `UnitId` from `CallId::next()`).
+    /// With `owner`, it is that call's playback: it becomes the call's audio input
+    /// once loaded (replacing any earlier playback or input) and its events arrive
+    /// as the call's `Playback*` events; otherwise as `SessionEvent::Player`.
+    CreatePlayer {
+        unit: UnitId,
+        source: PlayerSource,
+        looped: bool,
+        owner: Option<CallId>,
+    },
+    PlayerControl {
+        unit: UnitId,
+        op: PlayerOp,
+    },
+    /// `call.stopPlayback()`: stop the call's current playback (no event follows).
+    StopPlayback {
+        call: CallId,
+    },
+    /// `call.handleTones(enable)`.
+    HandleTones {
+        call: CallId,
+        enable: bool,
+    },
+    /// `call.sendDigits(digits)`: RFC 4733 if negotiated, else SIP INFO; `p` is a pause.
+    SendDigits {
+        call: CallId,
+        digits: String,
+    },
+    /// A recorder unit. With `call`, it records that call (`call.record()`): both
+    /// directions, mixed, or stereo with the call's inbound audio left and its
+    /// outbound audio right; its events arrive as the call's `Record*` events.
+    /// Without, it records whatever is sent to it (`sendMediaTo(recorder)`).
+    CreateRecorder {
+        unit: UnitId,
+        call: Option<CallId>,
+        stereo: bool,
+        format: RecordFormat,
+    },
+    RecorderControl {
+        unit: UnitId,
+        op: RecorderOp,
     },
     /// The session has ended (Terminated dispatched, runtime dropped): hang up
     /// whatever calls it still owns (BYE, or 500 to an unanswered INVITE).

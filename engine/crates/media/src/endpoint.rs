@@ -18,6 +18,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use crate::codec::{Codec, EncodedFrame, PcmFrame, FRAME_SAMPLES};
+use crate::dtmf::{DtmfError, DtmfReceiver, DtmfSender, InbandDetector, SenderStep};
 use crate::jitter::{JitterBuffer, JitterConfig, Playout, PushOutcome};
 use crate::rtp::{RtpHeader, RtpPacket, RTP_HEADER_LEN};
 use crate::sender::RtpSender;
@@ -37,6 +38,23 @@ pub struct Counters {
     pub dropped: u64,
     pub telephone_events: u64,
     pub send_errors: u64,
+}
+
+/// Bytes of an RFC 4733 event packet: fixed header plus the 4-byte event.
+pub const EVENT_PACKET_LEN: usize = RTP_HEADER_LEN + 4;
+
+/// DTMF detection state, present only while the script asked for tones.
+struct ToneDetect {
+    rtp: DtmfReceiver,
+    inband: InbandDetector,
+}
+
+/// What this endpoint sent on the current tick, kept only while a recorder
+/// taps the call.
+struct Capture {
+    taps: u32,
+    pcm: PcmFrame,
+    sent: bool,
 }
 
 /// What this endpoint's jitter buffer produced on the current tick.
@@ -60,6 +78,11 @@ pub struct Endpoint {
     last_rx: Option<Instant>,
     heard_audio: bool,
     stopped: bool,
+    tones: Option<Box<ToneDetect>>,
+    dtmf_out: Option<Box<DtmfSender>>,
+    /// RTP timestamp of the event being sent (fixed at its first packet).
+    event_ts: u32,
+    capture: Option<Box<Capture>>,
 }
 
 impl Endpoint {
@@ -76,6 +99,10 @@ impl Endpoint {
             last_rx: None,
             heard_audio: false,
             stopped: false,
+            tones: None,
+            dtmf_out: None,
+            event_ts: 0,
+            capture: None,
         }
     }
 
@@ -186,8 +213,15 @@ impl Endpoint {
             events.push(MediaEvent::RtpResumed(self.unit));
         }
         if !audio {
-            // RFC 4733 events are counted only until DTMF is handled.
             c.telephone_events += 1;
+            if let Some(t) = self.tones.as_mut() {
+                if let Some(tone) = t.rtp.on_packet(pkt.timestamp(), pkt.payload()) {
+                    events.push(MediaEvent::Tone {
+                        unit: self.unit,
+                        tone,
+                    });
+                }
+            }
             return;
         }
         if !self.heard_audio {
@@ -226,6 +260,140 @@ impl Endpoint {
             Playout::Silence => TickFrame::Silence,
             Playout::Nothing => TickFrame::None,
         };
+        if let Some(cap) = self.capture.as_mut() {
+            cap.sent = false;
+        }
+        self.detect_inband(events);
+    }
+
+    /// In-band DTMF, for peers that did not negotiate telephone-event. Ticks
+    /// without audio feed silence, which is what ends a held key.
+    fn detect_inband(&mut self, events: &mut Vec<MediaEvent>) {
+        let negotiated = self.params.is_some_and(|p| p.telephone_event_pt.is_some());
+        if negotiated || self.tones.is_none() {
+            return;
+        }
+        let mut pcm = [0i16; FRAME_SAMPLES];
+        if !self.frame_pcm(&mut pcm) {
+            pcm.fill(0);
+        }
+        if let Some(t) = self.tones.as_mut() {
+            if let Some(tone) = t.inband.process(&pcm) {
+                events.push(MediaEvent::Tone {
+                    unit: self.unit,
+                    tone,
+                });
+            }
+        }
+    }
+
+    /// Turns DTMF detection on or off (off by default, as in VoxEngine).
+    pub fn set_tone_detection(&mut self, enabled: bool) {
+        match (enabled, self.tones.is_some()) {
+            (true, false) => {
+                self.tones = Some(Box::new(ToneDetect {
+                    rtp: DtmfReceiver::new(),
+                    inband: InbandDetector::new(),
+                }))
+            }
+            (false, true) => self.tones = None,
+            _ => {}
+        }
+    }
+
+    /// Queues digits for RFC 4733; the caller falls back to SIP INFO when the
+    /// peer has no telephone-event payload type.
+    pub fn send_digits(&mut self, digits: &str) -> Result<(), DtmfError> {
+        self.dtmf_out
+            .get_or_insert_with(|| Box::new(DtmfSender::new()))
+            .queue(digits)
+    }
+
+    pub fn has_telephone_event(&self) -> bool {
+        self.params.is_some_and(|p| p.telephone_event_pt.is_some())
+    }
+
+    /// Sends this tick's telephone-event packet if a digit is being sent.
+    /// Returns true when it did, so no audio goes out this tick; gaps and
+    /// pauses between digits carry the call's audio as usual.
+    pub fn send_dtmf(
+        &mut self,
+        tick: u64,
+        buf: &mut [u8; EVENT_PACKET_LEN],
+        c: &mut Counters,
+    ) -> bool {
+        let Some(tx) = self.dtmf_out.as_mut() else {
+            return false;
+        };
+        if !tx.is_busy() {
+            return false;
+        }
+        let SenderStep::Packet {
+            payload,
+            marker,
+            event_start,
+        } = tx.next()
+        else {
+            return false;
+        };
+        let (Some(params), Some(to)) = (self.params, self.send_to) else {
+            return false;
+        };
+        let Some(pt) = params.telephone_event_pt else {
+            return false;
+        };
+        if event_start {
+            self.event_ts = self.sender.timestamp_at(tick);
+        }
+        let stamp = self.sender.stamp_fixed(tick, self.event_ts, marker);
+        let header = RtpHeader {
+            marker: stamp.marker,
+            payload_type: pt,
+            sequence: stamp.sequence,
+            timestamp: stamp.timestamp,
+            ssrc: stamp.ssrc,
+            ..RtpHeader::default()
+        };
+        if header.write(buf).is_err() {
+            return false;
+        }
+        if let Some(dst) = buf.get_mut(RTP_HEADER_LEN..) {
+            dst.copy_from_slice(&payload);
+        }
+        match self.socket.send_to(buf, to) {
+            Ok(_) => c.packets_out += 1,
+            Err(e) => {
+                c.send_errors += 1;
+                tracing::trace!(unit = self.unit.0, %to, error = %e, "RTP event send failed");
+            }
+        }
+        true
+    }
+
+    /// A recorder starts (`true`) or stops tapping this call.
+    pub fn tap(&mut self, on: bool) {
+        match (on, self.capture.as_mut()) {
+            (true, Some(cap)) => cap.taps += 1,
+            (true, None) => {
+                self.capture = Some(Box::new(Capture {
+                    taps: 1,
+                    pcm: [0; FRAME_SAMPLES],
+                    sent: false,
+                }))
+            }
+            (false, Some(cap)) => {
+                cap.taps = cap.taps.saturating_sub(1);
+                if cap.taps == 0 {
+                    self.capture = None;
+                }
+            }
+            (false, None) => {}
+        }
+    }
+
+    /// What this call sent to its peer this tick, while tapped.
+    pub fn sent_pcm(&self) -> Option<&PcmFrame> {
+        self.capture.as_ref().filter(|c| c.sent).map(|c| &c.pcm)
     }
 
     /// Writes this tick's audio, encoded as `dst`, into `out`. Received audio
@@ -290,6 +458,14 @@ impl Endpoint {
         let Some(to) = self.stamp_packet(tick, packet) else {
             return;
         };
+        if let Some(cap) = self.capture.as_mut() {
+            if let (Some(codec), Some(payload)) =
+                (self.params.map(|p| p.codec), packet.get(RTP_HEADER_LEN..))
+            {
+                codec.decode(payload, &mut cap.pcm);
+                cap.sent = true;
+            }
+        }
         match self.socket.send_to(packet, to) {
             Ok(_) => c.packets_out += 1,
             Err(e) => {

@@ -1,10 +1,11 @@
 //! RTP, G.711, jitter buffer, the media graph and the 20 ms media workers.
 //!
 //! [`MediaEngine`] is the handle the rest of Dialtone uses. It owns a few
-//! worker threads (`worker`), each running the media clock for the endpoints
-//! placed on it. Control calls are synchronous where the caller needs an answer
-//! (`allocate` binds the port before returning) and otherwise queue a command
-//! for the owning worker.
+//! worker threads (`worker`), each running the media clock for the units
+//! placed on it (call endpoints, players, recorders), and one recording writer
+//! thread (`recorder`) that owns every recording file. Control calls are
+//! synchronous where the caller needs an answer (`allocate` binds the port
+//! before returning) and otherwise queue a command for the owning worker.
 //!
 //! The authoritative media graph lives here, behind one lock together with the
 //! unit placement, so commands reach each worker in the order the graph
@@ -15,14 +16,20 @@
 
 pub mod clock;
 pub mod codec;
+pub mod dtmf;
 pub mod endpoint;
 pub mod g711;
 pub mod graph;
 pub mod jitter;
+pub mod player;
 pub mod ports;
+pub mod recorder;
 pub mod rtp;
 pub mod sender;
 mod seq;
+pub mod tones;
+mod units;
+pub mod wav;
 mod worker;
 
 use std::collections::HashMap;
@@ -40,8 +47,11 @@ use tokio::sync::mpsc::UnboundedSender;
 pub use codec::Codec;
 use endpoint::Endpoint;
 use graph::MediaGraph;
+pub use player::{Clip, PlayerMedia};
 use ports::PortPool;
-use worker::{Command, Worker, WorkerStats};
+use recorder::WriterHandle;
+pub use recorder::{RecordFormat, RecorderSpec};
+use worker::{Command, Unit, Worker, WorkerStats};
 
 /// A media unit in the graph. The engine maps a call's `CallId` to `UnitId(call.0)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -80,12 +90,41 @@ pub struct RtpParams {
     pub telephone_event_pt: Option<u8>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaEvent {
     FirstAudioPacket(UnitId),
     /// No RTP for `rtp_timeout` (counted from `set_remote` or the last packet).
     RtpStopped(UnitId),
     RtpResumed(UnitId),
+    /// A player's first frame went out; `duration` is one pass of its media
+    /// (zero for a tone script without an end).
+    PlayerStarted {
+        unit: UnitId,
+        duration: Duration,
+    },
+    /// A player reached the end of its media (never when looped).
+    PlayerFinished(UnitId),
+    PlayerMarker {
+        unit: UnitId,
+        offset_ms: i64,
+    },
+    /// A DTMF key press, once per press, while detection is on.
+    Tone {
+        unit: UnitId,
+        tone: char,
+    },
+    /// The recording file is open.
+    RecorderStarted(UnitId),
+    /// The recording was released and its file finished.
+    RecorderStopped {
+        unit: UnitId,
+        duration: Duration,
+    },
+    /// Opening or writing failed; the recording stops, calls go on.
+    RecorderError {
+        unit: UnitId,
+        error: String,
+    },
 }
 
 #[derive(Debug, Error)]
@@ -102,6 +141,12 @@ pub enum MediaError {
     WorkerGone,
     #[error("cannot start media worker: {0}")]
     Spawn(std::io::Error),
+    #[error("media unit {0:?} is not allocated")]
+    UnknownUnit(UnitId),
+    #[error("media unit {0:?} has no telephone-event payload type")]
+    NoTelephoneEvent(UnitId),
+    #[error("cannot send digits: {0}")]
+    Digits(#[from] dtmf::DtmfError),
 }
 
 /// Totals since start, summed over workers.
@@ -121,12 +166,17 @@ pub struct MediaStats {
     pub send_errors: u64,
     /// Media ticks skipped because a worker fell behind.
     pub late_ticks: u64,
+    /// Recording frames dropped because the writer thread fell behind.
+    pub recorder_frames_dropped: u64,
 }
 
 #[derive(Clone, Copy)]
 struct Placement {
     worker: usize,
-    port: u16,
+    /// The RTP port of an endpoint; players and recorders have none.
+    port: Option<u16>,
+    /// Whether the endpoint's peer negotiated telephone-event.
+    telephone_event: bool,
 }
 
 struct Control {
@@ -140,6 +190,10 @@ struct Shared {
     control: Mutex<Control>,
     ports: Mutex<PortPool>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    writer: WriterHandle,
+    writer_thread: Mutex<Option<JoinHandle<()>>>,
+    /// Recording ids: a unit id may be reused, a writer file id never is.
+    next_recording: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Clone)]
@@ -159,13 +213,22 @@ impl MediaEngine {
             ));
         }
         let ports = PortPool::new(cfg.bind_ip, cfg.port_min, cfg.port_max)?;
+        let (writer, writer_thread) =
+            recorder::spawn_writer(events.clone()).map_err(MediaError::Spawn)?;
         let mut senders = Vec::with_capacity(cfg.workers);
         let mut stats = Vec::with_capacity(cfg.workers);
         let mut threads = Vec::with_capacity(cfg.workers);
         for index in 0..cfg.workers {
             let (tx, rx) = crossbeam_channel::unbounded();
             let st = Arc::new(WorkerStats::default());
-            let worker = Worker::new(index, rx, events.clone(), st.clone(), cfg.rtp_timeout);
+            let worker = Worker::new(
+                index,
+                rx,
+                events.clone(),
+                st.clone(),
+                cfg.rtp_timeout,
+                writer.clone(),
+            );
             let handle = std::thread::Builder::new()
                 .name(format!("dialtone-media-{index}"))
                 .spawn(move || worker.run())
@@ -190,6 +253,9 @@ impl MediaEngine {
                 }),
                 ports: Mutex::new(ports),
                 threads: Mutex::new(threads),
+                writer,
+                writer_thread: Mutex::new(Some(writer_thread)),
+                next_recording: std::sync::atomic::AtomicU64::new(1),
             }),
         })
     }
@@ -203,40 +269,70 @@ impl MediaEngine {
         }
         let (socket, local) = self.shared.ports.lock().allocate()?;
         let port = local.port();
-        let endpoint = Box::new(Endpoint::new(unit, socket, local));
+        let endpoint = Unit::Endpoint(Box::new(Endpoint::new(unit, socket, local)));
+        if let Err(e) = self.place(unit, worker, Some(port), endpoint) {
+            self.shared.ports.lock().release(port);
+            return Err(e);
+        }
+        tracing::debug!(unit = unit.0, %local, worker, "RTP endpoint allocated");
+        Ok(local)
+    }
+
+    /// Records `unit` on `worker` and hands it over with its current input.
+    fn place(
+        &self,
+        unit: UnitId,
+        worker: usize,
+        port: Option<u16>,
+        new: Unit,
+    ) -> Result<(), MediaError> {
         let mut control = self.shared.control.lock();
         if control.placed.contains_key(&unit) {
-            self.shared.ports.lock().release(port);
             return Err(MediaError::AlreadyAllocated(unit));
         }
         let input = control.graph.input_of(unit);
-        let cmd = Command::Add { endpoint, input };
-        if self.shared.workers[worker].send(cmd).is_err() {
-            drop(control);
-            self.shared.ports.lock().release(port);
+        let cmd = Command::Add { unit: new, input };
+        let sender = self
+            .shared
+            .workers
+            .get(worker)
+            .ok_or(MediaError::WorkerGone)?;
+        if sender.send(cmd).is_err() {
             return Err(MediaError::WorkerGone);
         }
-        control.placed.insert(unit, Placement { worker, port });
+        control.placed.insert(
+            unit,
+            Placement {
+                worker,
+                port,
+                telephone_event: false,
+            },
+        );
         let neighbours = input
             .into_iter()
             .chain(control.graph.outputs_of(unit).iter().copied());
         for other in neighbours {
             warn_if_crossing(&control, unit, other);
         }
-        tracing::debug!(unit = unit.0, %local, worker, "RTP endpoint allocated");
-        Ok(local)
+        Ok(())
     }
 
     /// Starts (or, on re-INVITE, changes) receiving and sending for `unit`.
     pub fn set_remote(&self, unit: UnitId, params: RtpParams) {
-        let control = self.shared.control.lock();
-        match control.placed.get(&unit) {
-            Some(p) => self.send(p.worker, Command::SetRemote { unit, params }),
+        let mut control = self.shared.control.lock();
+        match control.placed.get_mut(&unit) {
+            Some(p) => {
+                p.telephone_event = params.telephone_event_pt.is_some();
+                let worker = p.worker;
+                self.send(worker, Command::SetRemote { unit, params });
+            }
             None => tracing::warn!(unit = unit.0, "set_remote before allocate; ignored"),
         }
     }
 
     /// Closes the socket, frees the port and removes the unit from the graph.
+    /// A player stops (no event); a recorder stops and its file is finished
+    /// (`RecorderStopped`).
     pub fn release(&self, unit: UnitId) {
         let mut control = self.shared.control.lock();
         let orphans = control.graph.remove(unit);
@@ -253,9 +349,9 @@ impl MediaEngine {
             }
         }
         drop(control);
-        if let Some(p) = placement {
-            self.shared.ports.lock().release(p.port);
-            tracing::debug!(unit = unit.0, port = p.port, "RTP endpoint released");
+        if let Some(port) = placement.and_then(|p| p.port) {
+            self.shared.ports.lock().release(port);
+            tracing::debug!(unit = unit.0, port, "RTP endpoint released");
         }
     }
 
@@ -287,7 +383,15 @@ impl MediaEngine {
 
     pub fn stats(&self) -> MediaStats {
         let mut s = MediaStats {
-            endpoints: self.shared.control.lock().placed.len() as u64,
+            endpoints: self
+                .shared
+                .control
+                .lock()
+                .placed
+                .values()
+                .filter(|p| p.port.is_some())
+                .count() as u64,
+            recorder_frames_dropped: self.shared.writer.dropped.load(Ordering::Relaxed),
             ..MediaStats::default()
         };
         for w in &self.shared.stats {
@@ -311,6 +415,14 @@ impl MediaEngine {
         for t in threads {
             if t.join().is_err() {
                 tracing::error!("a media worker panicked");
+            }
+        }
+        // Workers closed their recordings on the way out; the writer finishes
+        // those files before it stops.
+        self.shared.writer.control(recorder::ControlMsg::Shutdown);
+        if let Some(t) = self.shared.writer_thread.lock().take() {
+            if t.join().is_err() {
+                tracing::error!("the recording writer panicked");
             }
         }
     }

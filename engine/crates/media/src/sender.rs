@@ -62,6 +62,21 @@ impl RtpSender {
         stamp
     }
 
+    /// Header fields for a packet whose timestamp the caller chooses (an
+    /// RFC 4733 event keeps its start timestamp): the sequence number comes
+    /// from the same space as audio packets.
+    pub fn stamp_fixed(&mut self, tick: u64, timestamp: u32, marker: bool) -> RtpStamp {
+        let stamp = RtpStamp {
+            ssrc: self.ssrc,
+            sequence: self.next_seq,
+            timestamp,
+            marker,
+        };
+        self.next_seq = self.next_seq.wrapping_add(1);
+        self.last_sent = Some(tick);
+        stamp
+    }
+
     /// The media timestamp tick `tick` corresponds to.
     pub fn timestamp_at(&self, tick: u64) -> u32 {
         self.ts_base

@@ -1,11 +1,13 @@
-//! A media worker: one OS thread owning a set of endpoints and running the
-//! 20 ms media clock for all of them.
+//! A media worker: one OS thread owning a set of media units (call endpoints,
+//! players, recorders) and running the 20 ms media clock for all of them.
 //!
-//! Each tick: drain every socket into its jitter buffer, take one frame per
-//! endpoint, then for every endpoint with an input render that input's frame in
-//! its own codec and send it. Commands are applied while waiting for the next
-//! deadline of the [`MediaClock`], so a release closes its socket at once
-//! rather than a tick later.
+//! Each tick: drain every socket into its jitter buffer and take one frame per
+//! endpoint, advance every player by one frame; then every endpoint sends its
+//! DTMF event packet or, with an input, that input's frame in its own codec;
+//! last, every recorder hands its frame to the writer thread. Commands are
+//! applied while waiting for the next deadline of the [`MediaClock`], so a
+//! release closes its socket at once rather than a tick later, and a player
+//! added now plays its first frame on the next tick.
 //!
 //! Edges whose source endpoint lives on another worker are kept in the graph
 //! but carry no audio: the engine places every unit of a session on the same
@@ -21,8 +23,10 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::clock::MediaClock;
 use crate::codec::{EncodedFrame, PcmFrame, FRAME_SAMPLES};
-use crate::endpoint::{Counters, Endpoint, PACKET_LEN};
+use crate::endpoint::{Counters, Endpoint, EVENT_PACKET_LEN, PACKET_LEN};
 use crate::graph::MediaGraph;
+use crate::player::Player;
+use crate::recorder::{ControlMsg, RecorderUnit, WriterHandle};
 use crate::rtp::RTP_HEADER_LEN;
 use crate::{MediaEvent, RtpParams, UnitId};
 
@@ -30,9 +34,28 @@ use crate::{MediaEvent, RtpParams, UnitId};
 /// truncated by the kernel and then fail validation or carry a clipped payload.
 const RECV_BUF: usize = 2048;
 
+/// A unit of the media graph. Endpoints are sources (what their peer says)
+/// and sinks (sent to their peer); players are sources only, recorders sinks
+/// only.
+pub enum Unit {
+    Endpoint(Box<Endpoint>),
+    Player(Box<Player>),
+    Recorder(Box<RecorderUnit>),
+}
+
+impl Unit {
+    fn id(&self) -> UnitId {
+        match self {
+            Unit::Endpoint(e) => e.unit(),
+            Unit::Player(p) => p.unit(),
+            Unit::Recorder(r) => r.unit,
+        }
+    }
+}
+
 pub enum Command {
     Add {
-        endpoint: Box<Endpoint>,
+        unit: Unit,
         input: Option<UnitId>,
     },
     SetRemote {
@@ -46,6 +69,26 @@ pub enum Command {
     SetInput {
         to: UnitId,
         from: Option<UnitId>,
+    },
+    PausePlayer {
+        unit: UnitId,
+        paused: bool,
+    },
+    AddMarker {
+        unit: UnitId,
+        offset_ms: i64,
+    },
+    MuteRecorder {
+        unit: UnitId,
+        muted: bool,
+    },
+    ToneDetection {
+        unit: UnitId,
+        enabled: bool,
+    },
+    SendDigits {
+        unit: UnitId,
+        digits: String,
     },
     Shutdown,
 }
@@ -64,8 +107,8 @@ pub struct WorkerStats {
 }
 
 struct Slot {
-    ep: Box<Endpoint>,
-    /// Slot index of the endpoint this one hears.
+    unit: Unit,
+    /// Slot index of the unit this one hears.
     input: Option<usize>,
 }
 
@@ -87,7 +130,9 @@ pub struct Worker {
     pending_events: Vec<MediaEvent>,
     recv_buf: Box<[u8; RECV_BUF]>,
     packet: [u8; PACKET_LEN],
+    event_packet: [u8; EVENT_PACKET_LEN],
     pcm: PcmFrame,
+    writer: WriterHandle,
 }
 
 impl Worker {
@@ -97,6 +142,7 @@ impl Worker {
         events: UnboundedSender<MediaEvent>,
         stats: Arc<WorkerStats>,
         rtp_timeout: Duration,
+        writer: WriterHandle,
     ) -> Worker {
         Worker {
             index,
@@ -115,7 +161,9 @@ impl Worker {
             pending_events: Vec::with_capacity(64),
             recv_buf: Box::new([0; RECV_BUF]),
             packet: [0; PACKET_LEN],
+            event_packet: [0; EVENT_PACKET_LEN],
             pcm: [0; FRAME_SAMPLES],
+            writer,
         }
     }
 
@@ -139,28 +187,72 @@ impl Worker {
                 tracing::warn!(worker = self.index, skipped, "media worker fell behind");
             }
         }
+        let units: Vec<UnitId> = self.by_unit.keys().copied().collect();
+        for unit in units {
+            self.remove(unit);
+        }
         tracing::debug!(worker = self.index, "media worker stopped");
     }
 
     pub fn apply(&mut self, cmd: Command, now: Instant) {
         match cmd {
-            Command::Add { endpoint, input } => self.add(endpoint, input),
-            Command::SetRemote { unit, params } => match self.by_unit.get(&unit) {
-                Some(&i) => {
-                    if let Some(slot) = self.slots.get_mut(i).and_then(Option::as_mut) {
-                        slot.ep.configure(params, now);
-                    }
-                }
-                None => tracing::warn!(unit = unit.0, "set_remote for an unknown media unit"),
+            Command::Add { unit, input } => self.add(unit, input),
+            Command::SetRemote { unit, params } => match self.unit_mut(unit) {
+                Some(Unit::Endpoint(ep)) => ep.configure(params, now),
+                _ => tracing::warn!(unit = unit.0, "set_remote for an unknown media unit"),
             },
             Command::Remove { unit } => self.remove(unit),
             Command::SetInput { to, from } => self.set_input(to, from),
+            Command::PausePlayer { unit, paused } => {
+                if let Some(Unit::Player(p)) = self.unit_mut(unit) {
+                    p.set_paused(paused);
+                }
+            }
+            Command::AddMarker { unit, offset_ms } => {
+                if let Some(Unit::Player(p)) = self.unit_mut(unit) {
+                    p.add_marker(offset_ms);
+                }
+            }
+            Command::MuteRecorder { unit, muted } => {
+                if let Some(Unit::Recorder(r)) = self.unit_mut(unit) {
+                    r.muted = muted;
+                }
+            }
+            Command::ToneDetection { unit, enabled } => {
+                if let Some(Unit::Endpoint(ep)) = self.unit_mut(unit) {
+                    ep.set_tone_detection(enabled);
+                }
+            }
+            Command::SendDigits { unit, digits } => {
+                if let Some(Unit::Endpoint(ep)) = self.unit_mut(unit) {
+                    if let Err(e) = ep.send_digits(&digits) {
+                        tracing::warn!(unit = unit.0, error = %e, "digits not sent");
+                    }
+                }
+            }
             Command::Shutdown => {}
         }
     }
 
-    fn add(&mut self, endpoint: Box<Endpoint>, input: Option<UnitId>) {
-        let unit = endpoint.unit();
+    fn unit_mut(&mut self, unit: UnitId) -> Option<&mut Unit> {
+        let idx = *self.by_unit.get(&unit)?;
+        self.slots
+            .get_mut(idx)
+            .and_then(Option::as_mut)
+            .map(|s| &mut s.unit)
+    }
+
+    /// Starts or stops `rec`'s tap on its call, if that call is here.
+    fn set_tap(&mut self, rec: &RecorderUnit, on: bool) {
+        if let Some(tap) = rec.tap {
+            if let Some(Unit::Endpoint(ep)) = self.unit_mut(tap) {
+                ep.tap(on);
+            }
+        }
+    }
+
+    fn add(&mut self, new: Unit, input: Option<UnitId>) {
+        let unit = new.id();
         if self.by_unit.contains_key(&unit) {
             tracing::warn!(unit = unit.0, "media unit added twice; keeping the first");
             return;
@@ -177,11 +269,25 @@ impl Worker {
             self.graph.connect(from, unit);
         }
         let input = input.and_then(|f| self.by_unit.get(&f).copied());
+        let mut new = new;
+        match &mut new {
+            Unit::Recorder(rec) => self.set_tap(rec, true),
+            Unit::Endpoint(ep) => {
+                // Recorders told to tap this call before it existed.
+                let taps = self
+                    .slots
+                    .iter()
+                    .flatten()
+                    .filter(|s| matches!(&s.unit, Unit::Recorder(r) if r.tap == Some(unit)))
+                    .count();
+                for _ in 0..taps {
+                    ep.tap(true);
+                }
+            }
+            Unit::Player(_) => {}
+        }
         if let Some(slot) = self.slots.get_mut(idx) {
-            *slot = Some(Slot {
-                ep: endpoint,
-                input,
-            });
+            *slot = Some(Slot { unit: new, input });
         }
         // Endpoints here that were told to hear this unit before it existed.
         for to in self.graph.outputs_of(unit) {
@@ -203,9 +309,21 @@ impl Worker {
         let Some(idx) = self.by_unit.remove(&unit) else {
             return;
         };
-        if let Some(slot) = self.slots.get_mut(idx).and_then(Option::take) {
-            self.retired_lost += slot.ep.lost();
+        match self
+            .slots
+            .get_mut(idx)
+            .and_then(Option::take)
+            .map(|s| s.unit)
+        {
             // Dropping the endpoint closes its socket.
+            Some(Unit::Endpoint(ep)) => self.retired_lost += ep.lost(),
+            Some(Unit::Recorder(rec)) => {
+                self.set_tap(&rec, false);
+                // Sent after the recorder's last frame: the writer finishes
+                // the file once every earlier frame is written.
+                self.writer.control(ControlMsg::Close { id: rec.id });
+            }
+            Some(Unit::Player(_)) | None => {}
         }
         self.free.push(idx);
     }
@@ -240,42 +358,101 @@ impl Worker {
     pub fn run_tick(&mut self, now: Instant) {
         let mut lost = self.retired_lost;
         for slot in self.slots.iter_mut().flatten() {
-            slot.ep.receive(
-                &mut self.recv_buf[..],
-                now,
-                &mut self.counters,
-                &mut self.pending_events,
-            );
-            slot.ep
-                .on_tick(now, self.rtp_timeout, &mut self.pending_events);
-            lost += slot.ep.lost();
+            match &mut slot.unit {
+                Unit::Endpoint(ep) => {
+                    ep.receive(
+                        &mut self.recv_buf[..],
+                        now,
+                        &mut self.counters,
+                        &mut self.pending_events,
+                    );
+                    ep.on_tick(now, self.rtp_timeout, &mut self.pending_events);
+                    lost += ep.lost();
+                }
+                Unit::Player(p) => p.tick(&mut self.pending_events),
+                Unit::Recorder(_) => {}
+            }
         }
+        self.send_all();
+        self.record_all();
+        self.publish(lost);
+    }
+
+    /// Every endpoint sends its DTMF event packet or its input's frame.
+    fn send_all(&mut self) {
+        let tick = self.clock.tick();
         for i in 0..self.slots.len() {
-            let (src, dst) = match self.slots.get(i).and_then(Option::as_ref) {
+            let (src, dst) = match self.slots.get_mut(i).and_then(Option::as_mut) {
                 Some(Slot {
-                    input: Some(src),
-                    ep,
-                }) => match ep.codec() {
-                    Some(codec) => (*src, codec),
-                    None => continue,
-                },
+                    unit: Unit::Endpoint(ep),
+                    input,
+                }) => {
+                    if ep.send_dtmf(tick, &mut self.event_packet, &mut self.counters) {
+                        continue;
+                    }
+                    match (*input, ep.codec()) {
+                        (Some(src), Some(codec)) => (src, codec),
+                        _ => continue,
+                    }
+                }
                 _ => continue,
-            };
-            let Some(source) = self.slots.get(src).and_then(Option::as_ref) else {
-                continue;
             };
             let Some(payload) = payload_of(&mut self.packet) else {
                 continue;
             };
-            if !source.ep.render(dst, payload, &mut self.pcm) {
+            let rendered = match self.slots.get_mut(src).and_then(Option::as_mut) {
+                Some(Slot {
+                    unit: Unit::Endpoint(source),
+                    ..
+                }) => source.render(dst, payload, &mut self.pcm),
+                Some(Slot {
+                    unit: Unit::Player(player),
+                    ..
+                }) => player.render(dst, payload),
+                _ => false,
+            };
+            if !rendered {
                 continue;
             }
-            if let Some(slot) = self.slots.get_mut(i).and_then(Option::as_mut) {
-                slot.ep
-                    .send(self.clock.tick(), &mut self.packet, &mut self.counters);
+            if let Some(Slot {
+                unit: Unit::Endpoint(ep),
+                ..
+            }) = self.slots.get_mut(i).and_then(Option::as_mut)
+            {
+                ep.send(tick, &mut self.packet, &mut self.counters);
             }
         }
-        self.publish(lost);
+    }
+
+    /// Every recorder hands this tick's frame to the writer: a tapped call's
+    /// two directions, or the recorder's input (silence when there is none,
+    /// so the file keeps wall-clock time).
+    fn record_all(&mut self) {
+        let slots = &self.slots;
+        let pcm = &mut self.pcm;
+        for slot in slots.iter().flatten() {
+            let Unit::Recorder(rec) = &slot.unit else {
+                continue;
+            };
+            let msg = match rec.tap {
+                Some(tap) => match unit_at(slots, self.by_unit.get(&tap).copied()) {
+                    Some(Unit::Endpoint(ep)) => {
+                        let inbound = ep.frame_pcm(pcm);
+                        rec.frame(inbound.then_some(&*pcm), ep.sent_pcm())
+                    }
+                    _ => rec.frame(None, None),
+                },
+                None => match unit_at(slots, slot.input) {
+                    Some(Unit::Endpoint(ep)) => {
+                        let heard = ep.frame_pcm(pcm);
+                        rec.frame(heard.then_some(&*pcm), None)
+                    }
+                    Some(Unit::Player(p)) => rec.frame(p.pcm(), None),
+                    _ => rec.frame(None, None),
+                },
+            };
+            self.writer.push(msg);
+        }
     }
 
     fn publish(&mut self, lost: u64) {
@@ -294,6 +471,10 @@ impl Worker {
         s.packets_lost.store(lost, Ordering::Relaxed);
         s.late_ticks.store(self.late_ticks, Ordering::Relaxed);
     }
+}
+
+fn unit_at(slots: &[Option<Slot>], idx: Option<usize>) -> Option<&Unit> {
+    slots.get(idx?)?.as_ref().map(|s| &s.unit)
 }
 
 /// The payload part of the outgoing packet buffer, as a frame.

@@ -7,7 +7,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use dialtone_core::messages::{CallEvent, CallState, Headers, SessionCommand};
+use dialtone_core::messages::{CallEvent, CallState, Headers, PlayerSource, SessionCommand};
 use dialtone_core::{CallId, UnitId};
 use rquickjs::class::{Trace, Tracer};
 use rquickjs::function::{Opt, Rest};
@@ -16,6 +16,7 @@ use rquickjs::{Class, Ctx, Exception, JsLifetime, Value};
 use crate::headers;
 use crate::limits::{truncate, MAX_CUSTOM_DATA};
 use crate::listeners::{event_name, parse_listener, Listener, Listeners};
+use crate::media::{self, loop_option, media_sink, text_arg, truthy, MAX_SOURCE_TEXT};
 use crate::registry::SessionCore;
 
 /// Default code of `reject()` without one: 486 Busy Here.
@@ -223,6 +224,39 @@ impl<'js> Call<'js> {
         Ok(())
     }
 
+    /// Media actions need a call that has not ended and is not ending.
+    fn require_up(&self, ctx: &Ctx<'js>, what: &str) -> rquickjs::Result<()> {
+        let s = self.status.get();
+        if s.state == CallState::Terminated {
+            return Err(self.fail(ctx, what, "has ended"));
+        }
+        if s.end_sent {
+            return Err(self.fail(ctx, what, "is being hung up"));
+        }
+        Ok(())
+    }
+
+    /// The call's playback: a fresh player unit owned by the call; the
+    /// engine makes it replace any earlier playback.
+    fn play(
+        &self,
+        ctx: &Ctx<'js>,
+        what: &str,
+        source: PlayerSource,
+        looped: bool,
+    ) -> rquickjs::Result<()> {
+        self.require_up(ctx, what)?;
+        self.core.send(
+            ctx,
+            SessionCommand::CreatePlayer {
+                unit: media::new_unit(),
+                source,
+                looped,
+                owner: Some(self.id),
+            },
+        )
+    }
+
     fn headers(
         &self,
         ctx: &Ctx<'js>,
@@ -374,15 +408,114 @@ impl<'js> Call<'js> {
         target: Value<'js>,
         _options: Opt<Value<'js>>,
     ) -> rquickjs::Result<()> {
-        let to = media_unit(&ctx, "call.sendMediaTo()", &target)?;
+        let to = media_sink(&ctx, "call.sendMediaTo()", &target)?;
         let from = UnitId::from(self.id);
         self.core.send(&ctx, SessionCommand::SendMedia { from, to })
     }
 
     pub fn stop_media_to(&self, ctx: Ctx<'js>, target: Value<'js>) -> rquickjs::Result<()> {
-        let to = media_unit(&ctx, "call.stopMediaTo()", &target)?;
+        let to = media_sink(&ctx, "call.stopMediaTo()", &target)?;
         let from = UnitId::from(self.id);
         self.core.send(&ctx, SessionCommand::StopMedia { from, to })
+    }
+
+    /// `startPlayback(url, {loop})`, or the older `startPlayback(url, loop)`.
+    pub fn start_playback(
+        &self,
+        ctx: Ctx<'js>,
+        url: Value<'js>,
+        options: Opt<Value<'js>>,
+    ) -> rquickjs::Result<()> {
+        const WHAT: &str = "call.startPlayback()";
+        let url = text_arg(&ctx, WHAT, "the URL", &url, MAX_SOURCE_TEXT)?;
+        let looped = loop_option(options.0.as_ref())?;
+        self.play(&ctx, "startPlayback", PlayerSource::Url(url), looped)
+    }
+
+    /// Stops whatever the call is playing; no event follows.
+    pub fn stop_playback(&self, ctx: Ctx<'js>) -> rquickjs::Result<()> {
+        if !self.is_up() {
+            self.core.note(&format!(
+                "call.stopPlayback(): call {} has already ended",
+                self.id
+            ));
+            return Ok(());
+        }
+        self.core
+            .send(&ctx, SessionCommand::StopPlayback { call: self.id })
+    }
+
+    /// `say(text, {voice | language, rate, ttsOptions, engine})`, or the
+    /// older `say(text, language)`.
+    pub fn say(
+        &self,
+        ctx: Ctx<'js>,
+        text: Value<'js>,
+        options: Opt<Value<'js>>,
+    ) -> rquickjs::Result<()> {
+        let source = media::tts_source(&ctx, "call.say()", &text, options.0.as_ref())?;
+        self.play(&ctx, "say", source, false)
+    }
+
+    /// The country's ringback tone, looped until replaced or stopped.
+    pub fn play_progress_tone(&self, ctx: Ctx<'js>, country: Value<'js>) -> rquickjs::Result<()> {
+        const WHAT: &str = "call.playProgressTone()";
+        let country = text_arg(&ctx, WHAT, "the country", &country, 8)?;
+        let code = country.trim().to_ascii_uppercase();
+        if code.len() != 2 || !code.chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(Exception::throw_range(
+                &ctx,
+                &format!("{WHAT}: {country:?} is not a two-letter country code such as \"US\""),
+            ));
+        }
+        self.play(
+            &ctx,
+            "playProgressTone",
+            PlayerSource::ProgressTone(code),
+            true,
+        )
+    }
+
+    /// Turns `ToneReceived` events on or off (off by default).
+    pub fn handle_tones(&self, ctx: Ctx<'js>, enable: Opt<Value<'js>>) -> rquickjs::Result<()> {
+        self.require_up(&ctx, "handleTones")?;
+        let enable = enable.0.as_ref().is_none_or(truthy);
+        self.core.send(
+            &ctx,
+            SessionCommand::HandleTones {
+                call: self.id,
+                enable,
+            },
+        )
+    }
+
+    /// Sends DTMF: `0-9 * # A-D`, `p` pauses.
+    pub fn send_digits(&self, ctx: Ctx<'js>, digits: Value<'js>) -> rquickjs::Result<()> {
+        let digits = media::digits(&ctx, "call.sendDigits()", &digits)?;
+        self.require_up(&ctx, "sendDigits")?;
+        self.core.send(
+            &ctx,
+            SessionCommand::SendDigits {
+                call: self.id,
+                digits,
+            },
+        )
+    }
+
+    /// Records the call until it ends: `RecordStarted` {url}, then
+    /// `RecordStopped` {url, duration} or `RecordError` {error}.
+    pub fn record(&self, ctx: Ctx<'js>, options: Opt<Value<'js>>) -> rquickjs::Result<()> {
+        let options = media::record_options(&ctx, "call.record()", options.0.as_ref())?;
+        self.require_up(&ctx, "record")?;
+        self.core.send(
+            &ctx,
+            SessionCommand::CreateRecorder {
+                unit: media::new_unit(),
+                call: Some(self.id),
+                stereo: options.stereo,
+                format: options.format,
+            },
+        )
     }
 
     pub fn add_event_listener(
@@ -404,24 +537,6 @@ impl<'js> Call<'js> {
         let name = event_name(&ctx, "call.removeEventListener()", &event)?;
         self.listeners.remove(&name, callback.0.as_ref());
         Ok(())
-    }
-}
-
-/// The media unit a script passed: for now, a Call.
-pub(crate) fn media_unit<'js>(
-    ctx: &Ctx<'js>,
-    what: &str,
-    value: &Value<'js>,
-) -> rquickjs::Result<UnitId> {
-    match Class::<Call>::from_value(value) {
-        Ok(call) => Ok(UnitId::from(call.borrow().id)),
-        Err(_) => Err(Exception::throw_type(
-            ctx,
-            &format!(
-                "{what}: expected a media unit (a Call), not {}",
-                value.type_name()
-            ),
-        )),
     }
 }
 

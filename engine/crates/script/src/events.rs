@@ -24,6 +24,13 @@ pub(crate) mod names {
     pub(crate) const RTP_RESUMED: &str = "Call.RtpResumed";
     pub(crate) const RTP_STOPPED: &str = "Call.RtpStopped";
     pub(crate) const STATE_CHANGED: &str = "Call.StateChanged";
+    pub(crate) const PLAYBACK_READY: &str = "Call.PlaybackReady";
+    pub(crate) const PLAYBACK_STARTED: &str = "Call.PlaybackStarted";
+    pub(crate) const PLAYBACK_FINISHED: &str = "Call.PlaybackFinished";
+    pub(crate) const TONE_RECEIVED: &str = "Call.ToneReceived";
+    pub(crate) const RECORD_STARTED: &str = "Call.RecordStarted";
+    pub(crate) const RECORD_STOPPED: &str = "Call.RecordStopped";
+    pub(crate) const RECORD_ERROR: &str = "Call.RecordError";
 }
 
 const APP_EVENTS: &[(&str, &str)] = &[
@@ -67,23 +74,23 @@ const CALL_EVENTS: &[(&str, &str)] = &[
     ("MicStatusChange", "Call.MicStatusChange"),
     ("OffHold", "Call.OffHold"),
     ("OnHold", "Call.OnHold"),
-    ("PlaybackFinished", "Call.PlaybackFinished"),
-    ("PlaybackReady", "Call.PlaybackReady"),
-    ("PlaybackStarted", "Call.PlaybackStarted"),
+    ("PlaybackFinished", names::PLAYBACK_FINISHED),
+    ("PlaybackReady", names::PLAYBACK_READY),
+    ("PlaybackStarted", names::PLAYBACK_STARTED),
     ("PushSent", "Call.PushSent"),
     ("ReInviteAccepted", "Call.ReInviteAccepted"),
     ("ReInviteReceived", "Call.ReInviteReceived"),
     ("ReInviteRejected", "Call.ReInviteRejected"),
-    ("RecordError", "Call.RecordError"),
-    ("RecordStarted", "Call.RecordStarted"),
-    ("RecordStopped", "Call.RecordStopped"),
+    ("RecordError", names::RECORD_ERROR),
+    ("RecordStarted", names::RECORD_STARTED),
+    ("RecordStopped", names::RECORD_STOPPED),
     ("Ringing", names::RINGING),
     ("RtpResumed", names::RTP_RESUMED),
     ("RtpStopped", names::RTP_STOPPED),
     ("StateChanged", names::STATE_CHANGED),
     ("Statistics", "Call.Statistics"),
     ("ToneDetected", "Call.ToneDetected"),
-    ("ToneReceived", "Call.ToneReceived"),
+    ("ToneReceived", names::TONE_RECEIVED),
     ("TransferComplete", "Call.TransferComplete"),
     ("TransferFailed", "Call.TransferFailed"),
     ("VideoTrackCreated", "Call.Video.TrackCreated"),
@@ -91,7 +98,12 @@ const CALL_EVENTS: &[(&str, &str)] = &[
 
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, globals: &Object<'js>) -> rquickjs::Result<()> {
     let freeze: Function = globals.get::<_, Object>("Object")?.get("freeze")?;
-    for (global, table) in [("AppEvents", APP_EVENTS), ("CallEvents", CALL_EVENTS)] {
+    for (global, table) in [
+        ("AppEvents", APP_EVENTS),
+        ("CallEvents", CALL_EVENTS),
+        ("PlayerEvents", crate::player::PLAYER_EVENTS),
+        ("RecorderEvents", crate::recorder::RECORDER_EVENTS),
+    ] {
         let object = Object::new(ctx.clone())?;
         for (key, value) in table {
             object.set(*key, *value)?;
@@ -113,6 +125,13 @@ pub(crate) fn call_event_name(event: &CallEvent) -> &'static str {
         CallEvent::FirstAudioPacketReceived => names::FIRST_AUDIO_PACKET_RECEIVED,
         CallEvent::RtpStopped => names::RTP_STOPPED,
         CallEvent::RtpResumed => names::RTP_RESUMED,
+        CallEvent::PlaybackReady => names::PLAYBACK_READY,
+        CallEvent::PlaybackStarted { .. } => names::PLAYBACK_STARTED,
+        CallEvent::PlaybackFinished { .. } => names::PLAYBACK_FINISHED,
+        CallEvent::ToneReceived { .. } => names::TONE_RECEIVED,
+        CallEvent::RecordStarted { .. } => names::RECORD_STARTED,
+        CallEvent::RecordStopped { .. } => names::RECORD_STOPPED,
+        CallEvent::RecordError { .. } => names::RECORD_ERROR,
     }
 }
 
@@ -158,7 +177,23 @@ pub(crate) fn call_event_object<'js>(
             object.set("oldState", old.as_str())?;
             object.set("newState", new.as_str())?;
         }
-        CallEvent::FirstAudioPacketReceived | CallEvent::RtpStopped | CallEvent::RtpResumed => {}
+        CallEvent::PlaybackStarted { duration } => {
+            object.set("duration", duration.as_secs_f64())?;
+        }
+        CallEvent::PlaybackFinished { error: Some(error) } | CallEvent::RecordError { error } => {
+            object.set("error", error.as_str())?;
+        }
+        CallEvent::ToneReceived { tone } => object.set("tone", tone.as_str())?,
+        CallEvent::RecordStarted { url } => object.set("url", url.as_str())?,
+        CallEvent::RecordStopped { url, duration } => {
+            object.set("url", url.as_str())?;
+            object.set("duration", duration.as_secs_f64())?;
+        }
+        CallEvent::FirstAudioPacketReceived
+        | CallEvent::RtpStopped
+        | CallEvent::RtpResumed
+        | CallEvent::PlaybackReady
+        | CallEvent::PlaybackFinished { error: None } => {}
     }
     Ok(object)
 }
@@ -182,6 +217,18 @@ pub(crate) fn describe_call_event(call: CallId, event: &CallEvent) -> String {
         CallEvent::StateChanged { old, new } => {
             format!("{name} call={call} {} -> {}", old.as_str(), new.as_str())
         }
+        CallEvent::PlaybackStarted { duration } => {
+            format!("{name} call={call} duration={:.3}s", duration.as_secs_f64())
+        }
+        CallEvent::PlaybackFinished { error: Some(error) } | CallEvent::RecordError { error } => {
+            format!("{name} call={call} error={error:?}")
+        }
+        CallEvent::ToneReceived { tone } => format!("{name} call={call} tone={tone}"),
+        CallEvent::RecordStarted { url } => format!("{name} call={call} url={url}"),
+        CallEvent::RecordStopped { url, duration } => format!(
+            "{name} call={call} url={url} duration={:.3}s",
+            duration.as_secs_f64()
+        ),
         _ => format!("{name} call={call}"),
     }
 }

@@ -18,12 +18,20 @@
 //!   `decline` (603), `ring`, `startEarlyMedia`, `hangup`, `id`, `callerid`,
 //!   `displayName`, `number`, `incoming`, `state`, `customData`,
 //!   `sendMediaTo`, `stopMediaTo`, `addEventListener`, `removeEventListener`,
-//!   `toString`. Only `X-` headers are sent.
+//!   `toString`, and for media `startPlayback`, `stopPlayback`, `say`,
+//!   `playProgressTone`, `handleTones`, `sendDigits`, `record`. Only `X-`
+//!   headers are sent.
+//! - `VoxEngine.createURLPlayer`, `createTTSPlayer`, `createToneScriptPlayer`
+//!   return a `Player` (`sendMediaTo`, `stopMediaTo`, `pause`, `resume`,
+//!   `stop`, `addMarker`, listeners); `VoxEngine.createRecorder` a `Recorder`
+//!   (`stop`, `mute`, listeners). `PlayerEvents` and `RecorderEvents` hold
+//!   VoxEngine's string values.
 //! - `Logger.write`, `setTimeout`, `clearTimeout`, `setInterval`,
 //!   `clearInterval`.
 //!
-//! Layout: one module per JS namespace (`voxengine`, `call`, `logger`,
-//! `timers`, `events`), the session's runtime and event loop (`session`), the
+//! Layout: one module per JS namespace (`voxengine`, `call`, `player`,
+//! `recorder`, `logger`, `timers`, `events`), media units and option
+//! parsing (`media`), the session's runtime and event loop (`session`), the
 //! worker threads (`host`), memory and CPU limits (`limits`), scenario
 //! bytecode (`bytecode`).
 //!
@@ -38,7 +46,10 @@ mod host;
 mod limits;
 mod listeners;
 mod logger;
+mod media;
+mod player;
 mod quickjs;
+mod recorder;
 mod registry;
 mod session;
 mod timers;

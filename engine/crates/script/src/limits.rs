@@ -17,6 +17,8 @@ pub(crate) const MAX_LISTENERS: usize = 1_000;
 pub(crate) const MAX_TIMERS: usize = 10_000;
 /// Calls one session may create with `VoxEngine.callSIP`.
 pub(crate) const MAX_OUTBOUND_CALLS: usize = 100;
+/// Players and recorders one session may create with `VoxEngine.create*`.
+pub(crate) const MAX_MEDIA_UNITS: usize = 1_000;
 /// Commands one callback may send; a script looping over `sendMediaTo`
 /// must not flood the engine's queue.
 pub(crate) const MAX_COMMANDS_PER_CALLBACK: u32 = 1_000;

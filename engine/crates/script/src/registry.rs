@@ -8,17 +8,19 @@
 //! functions capture no JS values, so every reference is visible to the GC.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::rc::Rc;
 
 use dialtone_core::messages::{CommandSender, SessionCommand};
-use dialtone_core::{CallId, SessionId};
+use dialtone_core::{CallId, SessionId, UnitId};
 use rquickjs::runtime::UserDataGuard;
 use rquickjs::{Class, Ctx, Exception, JsLifetime};
 
 use crate::call::Call;
-use crate::limits::MAX_COMMANDS_PER_CALLBACK;
+use crate::limits::{MAX_COMMANDS_PER_CALLBACK, MAX_MEDIA_UNITS};
 use crate::listeners::Listeners;
+use crate::player::Player;
+use crate::recorder::Recorder;
 use crate::timers::Timers;
 
 pub(crate) struct SessionCore {
@@ -31,6 +33,8 @@ pub(crate) struct SessionCore {
     outbound_calls: Cell<usize>,
     terminate: Cell<bool>,
     sent_this_callback: Cell<u32>,
+    /// Players whose `Created` the host still has to dispatch.
+    created_players: RefCell<VecDeque<UnitId>>,
 }
 
 impl SessionCore {
@@ -49,6 +53,7 @@ impl SessionCore {
             outbound_calls: Cell::new(0),
             terminate: Cell::new(false),
             sent_this_callback: Cell::new(0),
+            created_players: RefCell::new(VecDeque::new()),
         })
     }
 
@@ -105,6 +110,14 @@ impl SessionCore {
         self.outbound_calls.set(self.outbound_calls.get() + 1);
     }
 
+    pub(crate) fn queue_player_created(&self, unit: UnitId) {
+        self.created_players.borrow_mut().push_back(unit);
+    }
+
+    pub(crate) fn take_player_created(&self) -> Option<UnitId> {
+        self.created_players.borrow_mut().pop_front()
+    }
+
     pub(crate) fn request_terminate(&self) {
         self.terminate.set(true);
     }
@@ -125,6 +138,8 @@ pub(crate) struct Registry<'js> {
     pub(crate) app_listeners: Listeners<'js>,
     pub(crate) timers: Timers<'js>,
     calls: RefCell<HashMap<CallId, Class<'js, Call<'js>>>>,
+    players: RefCell<HashMap<UnitId, Class<'js, Player<'js>>>>,
+    recorders: RefCell<HashMap<UnitId, Class<'js, Recorder<'js>>>>,
 }
 
 // SAFETY: `Changed` is the same type with only the `'js` lifetime replaced.
@@ -139,6 +154,8 @@ impl<'js> Registry<'js> {
             app_listeners: Listeners::default(),
             timers: Timers::default(),
             calls: RefCell::new(HashMap::new()),
+            players: RefCell::new(HashMap::new()),
+            recorders: RefCell::new(HashMap::new()),
         }
     }
 
@@ -150,6 +167,36 @@ impl<'js> Registry<'js> {
         self.calls.borrow().get(&id).cloned()
     }
 
+    /// Checks the session may create one more player or recorder.
+    pub(crate) fn check_media_units(&self, ctx: &Ctx<'js>, what: &str) -> rquickjs::Result<()> {
+        let units = self.players.borrow().len() + self.recorders.borrow().len();
+        if units >= MAX_MEDIA_UNITS {
+            return Err(Exception::throw_range(
+                ctx,
+                &format!(
+                    "{what}: more than {MAX_MEDIA_UNITS} players and recorders in one session"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn add_player(&self, unit: UnitId, player: Class<'js, Player<'js>>) {
+        self.players.borrow_mut().insert(unit, player);
+    }
+
+    pub(crate) fn player(&self, unit: UnitId) -> Option<Class<'js, Player<'js>>> {
+        self.players.borrow().get(&unit).cloned()
+    }
+
+    pub(crate) fn add_recorder(&self, unit: UnitId, recorder: Class<'js, Recorder<'js>>) {
+        self.recorders.borrow_mut().insert(unit, recorder);
+    }
+
+    pub(crate) fn recorder(&self, unit: UnitId) -> Option<Class<'js, Recorder<'js>>> {
+        self.recorders.borrow().get(&unit).cloned()
+    }
+
     /// Drops every JS value the session holds, ahead of the runtime.
     pub(crate) fn clear(&self) {
         self.app_listeners.clear();
@@ -157,6 +204,19 @@ impl<'js> Registry<'js> {
         let calls: Vec<_> = self.calls.borrow_mut().drain().map(|(_, c)| c).collect();
         for call in &calls {
             call.borrow().clear_listeners();
+        }
+        let players: Vec<_> = self.players.borrow_mut().drain().map(|(_, p)| p).collect();
+        for player in &players {
+            player.borrow().listeners().clear();
+        }
+        let recorders: Vec<_> = self
+            .recorders
+            .borrow_mut()
+            .drain()
+            .map(|(_, r)| r)
+            .collect();
+        for recorder in &recorders {
+            recorder.borrow().listeners().clear();
         }
     }
 }

@@ -24,7 +24,7 @@ use crate::listeners::Listener;
 use crate::registry::{registry, Registry, SessionCore};
 use crate::voxengine;
 use crate::{bytecode, quickjs};
-use crate::{logger, timers, Scenario};
+use crate::{logger, player, recorder, timers, Scenario};
 
 /// Runs one session to its end and reports how it ended.
 pub(crate) async fn run(
@@ -182,12 +182,16 @@ impl Session {
     ) -> Result<(), SessionEnd> {
         self.dispatch_started()?;
         if let Some(event) = first_event {
+            while self.dispatch_created()? {}
             self.handle(event)?;
         }
         let mut idle_since: Option<Instant> = None;
         loop {
             if self.core.terminate_requested() {
                 return Ok(());
+            }
+            if self.dispatch_created()? {
+                continue;
             }
             if *shutdown.borrow() {
                 self.core.note("the engine is shutting down");
@@ -235,6 +239,16 @@ impl Session {
         match event {
             SessionEvent::CallAlerting(incoming) => self.dispatch_alerting(&incoming),
             SessionEvent::Call { call, event } => self.dispatch_call_event(call, &event),
+            SessionEvent::Player { unit, event } => {
+                self.log_event(&player::describe_event(unit, &event));
+                let name = player::event_name_of(&event);
+                self.callback(name, |ctx| player::dispatch(ctx, unit, name, Some(&event)))
+            }
+            SessionEvent::Recorder { unit, event } => {
+                self.log_event(&recorder::describe_event(unit, &event));
+                let name = recorder::event_name_of(&event);
+                self.callback(name, |ctx| recorder::dispatch(ctx, unit, &event))
+            }
             SessionEvent::Terminate { reason } => {
                 self.core
                     .note(&format!("the engine ends the session: {reason}"));
@@ -242,6 +256,17 @@ impl Session {
                 Ok(())
             }
         }
+    }
+
+    /// Dispatches one queued `PlayerEvents.Created`, if any; true if it did.
+    fn dispatch_created(&self) -> Result<bool, SessionEnd> {
+        let Some(unit) = self.core.take_player_created() else {
+            return Ok(false);
+        };
+        let name = player::names::CREATED;
+        self.log_event(&format!("{name} player={}", unit.0));
+        self.callback(name, |ctx| player::dispatch(ctx, unit, name, None))?;
+        Ok(true)
     }
 
     fn log_event(&self, text: &str) {

@@ -7,11 +7,12 @@ use rquickjs::class::{Trace, Tracer};
 use rquickjs::function::{Opt, Rest};
 use rquickjs::{Class, Ctx, Exception, Function, Object, Value};
 
-use crate::call::{expect_call, media_unit, Call, CallInfo};
+use crate::call::{expect_call, Call, CallInfo};
 use crate::events::names;
 use crate::headers;
 use crate::limits::{truncate, MAX_CUSTOM_DATA, MAX_OUTBOUND_CALLS};
 use crate::listeners::{event_name, parse_listener, Listener};
+use crate::media::call_unit;
 use crate::registry::registry;
 
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, globals: &Object<'js>) -> rquickjs::Result<()> {
@@ -39,6 +40,8 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, globals: &Object<'js>) -> rquickjs::R
     )?;
     f("terminate", Function::new(ctx.clone(), terminate)?)?;
     f("customData", Function::new(ctx.clone(), custom_data)?)?;
+    crate::player::install(ctx, &vox)?;
+    crate::recorder::install(ctx, &vox)?;
     globals.set("VoxEngine", vox)
 }
 
@@ -245,7 +248,7 @@ fn media_pair<'js>(
     a: &Value<'js>,
     b: &Value<'js>,
 ) -> rquickjs::Result<(UnitId, UnitId)> {
-    Ok((media_unit(ctx, what, a)?, media_unit(ctx, what, b)?))
+    Ok((call_unit(ctx, what, a)?, call_unit(ctx, what, b)?))
 }
 
 fn send_media_between<'js>(ctx: Ctx<'js>, a: Value<'js>, b: Value<'js>) -> rquickjs::Result<()> {

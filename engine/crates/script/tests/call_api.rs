@@ -247,7 +247,7 @@ async fn misuse_throws_js_errors_that_scripts_can_catch() {
         .collect();
     let expected_prefixes = [
         "Error: call.answer(): call",
-        "TypeError: call.sendMediaTo(): expected a media unit (a Call), not int",
+        "TypeError: call.sendMediaTo(): expected a media unit (a Call or a Recorder), not int",
         "TypeError: call.addEventListener(): the listener for Call.Connected must be a function",
         "TypeError: call.addEventListener(): the event must be an event name",
         "RangeError: call.reject(): 200 is not a SIP final error code",

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use dialtone_sip::{Transport, UaCommand, UaEvent};
+use dialtone_sip::{Body, Transport, UaCommand, UaEvent};
 
 /// Dial → Incoming → 180 → Answer → Answered → Hangup from A → Terminated on both.
 /// Tolerates loss: only asserts what must survive it.
@@ -254,5 +254,72 @@ fn calls_complete_with_loss_duplication_and_reordering() {
     for seed in 0..40 {
         let mut h = Harness::new(Transport::Udp, net, seed);
         full_call(&mut h);
+    }
+}
+
+#[test]
+fn info_reaches_the_peer_in_both_directions_and_only_when_established() {
+    for transport in [Transport::Udp, Transport::Tcp] {
+        let mut h = Harness::new(transport, NetConfig::clean(), 11);
+        let a_leg = h.dial(Some(sdp("offer")));
+        assert!(h.run_until(secs(5), |h| h.incoming_leg(B).is_some()));
+        let b_leg = h.incoming_leg(B).unwrap();
+        let dtmf = |digit: &str| Body {
+            content_type: "application/dtmf-relay".into(),
+            data: format!("Signal={digit}\r\nDuration=160\r\n").into_bytes(),
+        };
+        // Not established yet: nothing goes out.
+        h.command(
+            B,
+            UaCommand::Info {
+                leg: b_leg,
+                body: dtmf("9"),
+                headers: vec![],
+            },
+        );
+        assert!(h.sent(B, "INFO").is_empty());
+        h.command(
+            B,
+            UaCommand::Answer {
+                leg: b_leg,
+                body: Some(sdp("answer")),
+                headers: vec![],
+            },
+        );
+        assert!(h.run_until(secs(5), |h| h.has(A, is_answered) && h.has(B, is_acked)));
+        h.command(
+            A,
+            UaCommand::Info {
+                leg: a_leg,
+                body: dtmf("5"),
+                headers: vec![],
+            },
+        );
+        h.command(
+            B,
+            UaCommand::Info {
+                leg: b_leg,
+                body: dtmf("#"),
+                headers: vec![],
+            },
+        );
+        let got = |h: &Harness, side: usize, want: &str| {
+            h.has(side, |e| {
+                matches!(e, UaEvent::Info { content_type, body, .. }
+                    if content_type == "application/dtmf-relay" && String::from_utf8_lossy(body).contains(want))
+            })
+        };
+        assert!(h.run_until(secs(5), |h| got(h, B, "Signal=5") && got(h, A, "Signal=#")));
+        h.command(
+            A,
+            UaCommand::Hangup {
+                leg: a_leg,
+                headers: vec![],
+            },
+        );
+        assert!(h.run_until(secs(40), |h| h.has(A, is_terminated)
+            && h.has(B, is_terminated)));
+        h.run_to_idle(secs(100));
+        h.assert_idle();
     }
 }

@@ -128,7 +128,25 @@ impl UaCore {
             UaCommand::AnswerReInvite { leg, code, body } => {
                 self.answer_reinvite(now, leg, code, body)
             }
+            UaCommand::Info { leg, body, headers } => self.send_info(now, leg, body, headers),
         }
+    }
+
+    fn send_info(&mut self, now: Instant, leg_id: LegId, body: Body, headers: ExtraHeaders) {
+        let established = self
+            .legs
+            .get(&leg_id)
+            .is_some_and(|l| matches!(l.state, LegState::AwaitingAck | LegState::Confirmed));
+        if !established {
+            tracing::debug!(leg = leg_id, "INFO not sent: the leg is not established");
+            return;
+        }
+        let Some((mut info, to, branch)) = self.dialog_request(leg_id, Method::Info) else {
+            return;
+        };
+        build::add_extra(&mut info, &headers);
+        build::set_body(&mut info, Some(body));
+        self.start_client_non_invite(now, info, branch, to, Owner::Nobody);
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {

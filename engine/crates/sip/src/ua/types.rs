@@ -124,6 +124,14 @@ pub enum UaCommand {
         code: u16,
         body: Option<Body>,
     },
+    /// An in-dialog INFO (e.g. DTMF as `application/dtmf-relay`) on an
+    /// established leg. Its response is not reported; nothing is sent when the
+    /// leg is not established.
+    Info {
+        leg: LegId,
+        body: Body,
+        headers: ExtraHeaders,
+    },
 }
 
 #[allow(clippy::large_enum_variant)]

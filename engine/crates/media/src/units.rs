@@ -1,0 +1,130 @@
+//! The engine's calls for players, recorders and DTMF.
+
+use std::sync::atomic::Ordering;
+
+use crate::dtmf::DtmfSender;
+use crate::player::{Player, PlayerMedia};
+use crate::recorder::{ControlMsg, RecorderSpec, RecorderUnit};
+use crate::worker::{Command, Unit};
+use crate::{MediaEngine, MediaError, UnitId};
+
+impl MediaEngine {
+    /// A player unit on worker `shard % workers`; it starts playing at once
+    /// (first frame on the next tick). Emits `PlayerStarted` on its first
+    /// frame, `PlayerFinished` at the end (never when looped) and
+    /// `PlayerMarker` for markers.
+    pub fn add_player(
+        &self,
+        unit: UnitId,
+        shard: usize,
+        media: PlayerMedia,
+        looped: bool,
+    ) -> Result<(), MediaError> {
+        let worker = shard % self.shared.workers.len();
+        let player = Unit::Player(Box::new(Player::new(unit, media, looped)));
+        self.place(unit, worker, None, player)?;
+        tracing::debug!(unit = unit.0, worker, looped, "player added");
+        Ok(())
+    }
+
+    /// A paused player sends nothing and does not advance.
+    pub fn pause_player(&self, unit: UnitId, paused: bool) {
+        self.to_worker_of(unit, Command::PausePlayer { unit, paused });
+    }
+
+    /// `offset_ms` into the media; negative counts from the end (clips only).
+    pub fn add_marker(&self, unit: UnitId, offset_ms: i64) {
+        self.to_worker_of(unit, Command::AddMarker { unit, offset_ms });
+    }
+
+    /// A recorder unit writing to `spec.path` (created; its directory must
+    /// exist). With a tap it records that call's two directions: mono mixes
+    /// them, stereo puts what the peer says left and what the call sends
+    /// right; the call must be on the same worker (same shard), else both
+    /// sides record as silence. Without a tap it records its graph input,
+    /// mono. The file is
+    /// opened by the writer thread: `RecorderStarted` or `RecorderError`
+    /// follows.
+    pub fn add_recorder(
+        &self,
+        unit: UnitId,
+        shard: usize,
+        spec: RecorderSpec,
+    ) -> Result<(), MediaError> {
+        let worker = shard % self.shared.workers.len();
+        if self.shared.control.lock().placed.contains_key(&unit) {
+            return Err(MediaError::AlreadyAllocated(unit));
+        }
+        let id = self.shared.next_recording.fetch_add(1, Ordering::Relaxed);
+        // A graph-input recording is mono whatever was asked: it has one source.
+        let stereo = spec.stereo && spec.tap.is_some();
+        // The open goes first, so the writer knows the file before the
+        // worker's first frame for it.
+        self.shared.writer.control(ControlMsg::Open {
+            id,
+            unit,
+            path: spec.path,
+            stereo,
+            format: spec.format,
+        });
+        let rec = Unit::Recorder(Box::new(RecorderUnit {
+            unit,
+            id,
+            stereo,
+            tap: spec.tap,
+            muted: false,
+        }));
+        if let Err(e) = self.place(unit, worker, None, rec) {
+            self.shared.writer.control(ControlMsg::Close { id });
+            return Err(e);
+        }
+        tracing::debug!(unit = unit.0, worker, stereo, "recorder added");
+        Ok(())
+    }
+
+    /// A muted recorder writes silence, keeping the file's timeline.
+    pub fn mute_recorder(&self, unit: UnitId, muted: bool) {
+        self.to_worker_of(unit, Command::MuteRecorder { unit, muted });
+    }
+
+    /// DTMF detection on an endpoint: `Tone` events from RFC 4733 when the
+    /// peer negotiated telephone-event, else from in-band audio.
+    pub fn set_tone_detection(&self, unit: UnitId, enabled: bool) {
+        self.to_worker_of(unit, Command::ToneDetection { unit, enabled });
+    }
+
+    /// Sends `digits` (`0-9 * # A-D`, `p` = pause) as RFC 4733 events. An
+    /// error means nothing was queued: the unit is unknown, its peer has no
+    /// telephone-event payload type (use SIP INFO instead), or a digit is
+    /// invalid.
+    pub fn send_digits(&self, unit: UnitId, digits: &str) -> Result<(), MediaError> {
+        let control = self.shared.control.lock();
+        let placement = control
+            .placed
+            .get(&unit)
+            .filter(|p| p.port.is_some())
+            .ok_or(MediaError::UnknownUnit(unit))?;
+        if !placement.telephone_event {
+            return Err(MediaError::NoTelephoneEvent(unit));
+        }
+        // Checked here so the caller hears of a bad digit; the worker's
+        // queue then accepts the same string.
+        DtmfSender::new().queue(digits)?;
+        self.send(
+            placement.worker,
+            Command::SendDigits {
+                unit,
+                digits: digits.to_owned(),
+            },
+        );
+        Ok(())
+    }
+
+    fn to_worker_of(&self, unit: UnitId, cmd: Command) {
+        let control = self.shared.control.lock();
+        match control.placed.get(&unit) {
+            Some(p) => self.send(p.worker, cmd),
+            None => tracing::debug!(unit = unit.0, "command for an unknown media unit ignored"),
+        }
+    }
+}
