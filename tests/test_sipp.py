@@ -58,3 +58,26 @@ def test_busy_rejects_with_486(dialtone, sipp, transport):
     run.run()
     run.assert_ok()
     d.assert_alive()
+
+
+@pytest.mark.parametrize("transport", ["u1", "t1"])
+def test_late_offer_gets_the_offer_in_200_and_connects(dialtone, sipp, transport):
+    """INVITE without SDP: our offer in the 200, the answer in the ACK (RFC 3264)."""
+    d = dialtone(ECHO)
+    run = sipp("uac_late_offer.xml", d.sip_uri_host, transport=transport, calls=5, rate=5, timeout_s=20)
+    run.run()
+    run.assert_ok()
+    # The session saw the call connect (answer taken from the ACK) and end.
+    d.wait_for(r"Call\.Connected", timeout=5)
+    d.wait_for(r"Call\.Disconnected", timeout=5)
+    d.assert_alive()
+
+
+def test_no_common_codec_gets_488(dialtone, sipp):
+    d = dialtone(ECHO)
+    run = sipp("uac_no_common_codec.xml", d.sip_uri_host, calls=3, rate=3, timeout_s=20)
+    run.run()
+    run.assert_ok()
+    # Refused before any session started.
+    assert "Application.Started" not in d.log_text()
+    d.assert_alive()

@@ -44,6 +44,7 @@ pub enum EngineError {
 pub struct Engine {
     pub sip_addr: SocketAddr,
     pub http_addr: SocketAddr,
+    pub audio: AudioLibrary,
     pub media: MediaEngine,
     pub host: ScriptHost,
     shutdown: watch::Sender<bool>,
@@ -131,7 +132,7 @@ impl Engine {
         })
         .map_err(|e| EngineError::Audio(e.to_string()))?;
         let env = UnitsEnv {
-            audio,
+            audio: audio.clone(),
             recordings_dir,
             http_base: format!("http://{http_addr}"),
         };
@@ -161,6 +162,7 @@ impl Engine {
         Ok(Engine {
             sip_addr,
             http_addr,
+            audio,
             media,
             host,
             shutdown,

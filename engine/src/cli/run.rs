@@ -122,6 +122,14 @@ pub fn main(args: RunArgs) -> ExitCode {
         );
         wait_for_signal().await;
         engine.shutdown(Duration::from_secs(2)).await;
+        let a = engine.audio.stats();
+        let m = engine.media.stats();
+        eprintln!(
+            "dialtone: stopped; audio decodes={} downloads={} revalidated={} memory_hits={} syntheses={}; \
+             rtp packets_in={} packets_out={} lost={} recorder_frames_dropped={}",
+            a.decodes, a.downloads, a.revalidated, a.memory_hits, a.syntheses,
+            m.packets_in, m.packets_out, m.packets_lost, m.recorder_frames_dropped
+        );
         ExitCode::SUCCESS
     })
 }
