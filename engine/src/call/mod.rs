@@ -986,10 +986,15 @@ impl CallLayer {
         self.calls.get_mut(&id).filter(|c| c.session == session)
     }
 
+    /// A call, player or recorder of this session.
     fn owns_unit(&self, session: SessionId, unit: u64) -> bool {
         self.calls
             .get(&CallId(unit))
             .is_some_and(|c| c.session == session)
+            || self
+                .units
+                .get(&UnitId(unit))
+                .is_some_and(|u| u.session == session)
     }
 
     fn emit(&self, session: SessionId, call: CallId, event: CallEvent) {

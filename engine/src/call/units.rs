@@ -32,8 +32,15 @@ pub struct Unit {
 }
 
 pub enum Kind {
-    Player { looped: bool },
-    Recorder { url: String },
+    /// `pending`: controls a script sent while the source was loading, applied
+    /// once the player exists in the media engine (`None` once it does).
+    Player {
+        looped: bool,
+        pending: Option<Vec<PlayerOp>>,
+    },
+    Recorder {
+        url: String,
+    },
 }
 
 /// Gap between SIP INFO digits, and the length of a `p` pause.
@@ -120,7 +127,10 @@ impl CallLayer {
             Unit {
                 session,
                 owner,
-                kind: Kind::Player { looped },
+                kind: Kind::Player {
+                    looped,
+                    pending: Some(Vec::new()),
+                },
             },
         );
         let ready = move |media: Result<PlayerMedia, String>| Internal::Loaded {
@@ -180,13 +190,14 @@ impl CallLayer {
 
     pub(super) fn on_loaded(&mut self, unit: UnitId, result: Result<PlayerMedia, String>) {
         // Stopped, replaced or its session ended while loading: nothing to do.
-        let Some(u) = self.units.get(&unit) else {
+        let Some(u) = self.units.get_mut(&unit) else {
             return;
         };
         let (session, owner) = (u.session, u.owner);
-        let Kind::Player { looped } = u.kind else {
+        let Kind::Player { looped, pending } = &mut u.kind else {
             return;
         };
+        let (looped, pending) = (*looped, pending.take().unwrap_or_default());
         let media = result.and_then(|m| {
             self.media
                 .add_player(
@@ -197,6 +208,11 @@ impl CallLayer {
                 )
                 .map_err(|e| e.to_string())
         });
+        if media.is_ok() {
+            for op in pending {
+                self.apply_player_op(session, unit, op);
+            }
+        }
         match (media, owner) {
             (Ok(()), Some(call)) => {
                 self.emit(session, call, CallEvent::PlaybackReady);
@@ -243,13 +259,20 @@ impl CallLayer {
     }
 
     fn player_control(&mut self, session: SessionId, unit: UnitId, op: PlayerOp) {
-        if !self
-            .units
-            .get(&unit)
-            .is_some_and(|u| u.session == session && matches!(u.kind, Kind::Player { .. }))
-        {
+        let Some(u) = self.units.get_mut(&unit).filter(|u| u.session == session) else {
             return;
+        };
+        match &mut u.kind {
+            // Still loading: markers and pause wait for the player; stop does not.
+            Kind::Player {
+                pending: Some(ops), ..
+            } if op != PlayerOp::Stop => ops.push(op),
+            Kind::Player { .. } => self.apply_player_op(session, unit, op),
+            Kind::Recorder { .. } => {}
         }
+    }
+
+    fn apply_player_op(&mut self, session: SessionId, unit: UnitId, op: PlayerOp) {
         match op {
             PlayerOp::Pause => self.media.pause_player(media_unit(unit), true),
             PlayerOp::Resume => self.media.pause_player(media_unit(unit), false),

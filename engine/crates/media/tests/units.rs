@@ -556,3 +556,27 @@ fn unit_ids_are_exclusive_across_kinds() {
     assert_eq!(eng.stats().endpoints, 1, "players are not endpoints");
     eng.shutdown();
 }
+
+#[test]
+fn a_player_connected_before_it_is_added_feeds_its_calls_once_added() {
+    // Scripts connect a player (and set markers) right after creating it,
+    // while its source is still loading: the edge must hold.
+    let (eng, mut rx) = engine();
+    let player = UnitId(200);
+    let (u, peer) = (UnitId(21), call(&eng, UnitId(21), Codec::Pcmu, Some(TE)).1);
+    eng.connect(player, u);
+    let clip = ramp_clip(200);
+    eng.add_player(player, 0, PlayerMedia::Clip(clip.clone()), true)
+        .unwrap();
+    eng.add_marker(player, 100);
+    let got = collect(&peer, 4);
+    assert_eq!(got.len(), 4);
+    assert!((0..200).any(|f| encoded(&clip, f, Codec::Pcmu) == got[0].payload));
+    wait_for(&mut rx, |e| {
+        *e == MediaEvent::PlayerMarker {
+            unit: player,
+            offset_ms: 100,
+        }
+    });
+    eng.shutdown();
+}
