@@ -81,3 +81,29 @@ def test_no_common_codec_gets_488(dialtone, sipp):
     # Refused before any session started.
     assert "Application.Started" not in d.log_text()
     d.assert_alive()
+
+
+def test_x_headers_reach_the_script_and_come_back_in_the_answer(dialtone, sipp):
+    d = dialtone(harness.REPO / "tests" / "scenarios" / "headers.js")
+    run = sipp("uac_headers.xml", d.sip_uri_host, calls=3, rate=3, timeout_s=20)
+    run.run()
+    run.assert_ok()
+    d.wait_for(r"headers: X-Request=ping[0-9]+", timeout=5)
+    # A script may set only X- headers: the Via it tried is dropped.
+    d.assert_alive()
+
+
+def test_callsip_answers_a_digest_challenge(dialtone, sipp):
+    """The callee demands digest auth; callSIP's authUser/password get it to answer."""
+    port = harness.PORTS.sip_port()
+    callee = sipp("peer_uas_auth.xml", None, local_port=port, calls=1, timeout_s=25, name="callee").start()
+    harness.wait_bound(port, "udp")
+    d = dialtone(harness.REPO / "tests" / "scenarios" / "forward_auth.js",
+                 custom_data=f"sip:bob@{harness.LOOPBACK}:{port}")
+    caller = sipp("uac", d.sip_uri_host, calls=1, duration_ms=1000, timeout_s=20, name="caller")
+    caller.run()
+    caller.assert_ok()
+    callee.wait()
+    callee.assert_ok()
+    d.wait_for(r"forward_auth: callee answered", timeout=5)
+    d.assert_alive()
