@@ -21,6 +21,8 @@ pub mod endpoint;
 pub mod g711;
 pub mod graph;
 pub mod jitter;
+#[cfg(feature = "mp3")]
+pub mod mp3;
 pub mod player;
 pub mod ports;
 pub mod recorder;

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufWriter;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +27,8 @@ use crate::{MediaEvent, UnitId};
 /// Frames queued for the writer before workers start dropping them: about
 /// 160 ms of 500 stereo recordings (each slot holds one stereo frame, ~650 B).
 pub const FRAME_QUEUE: usize = 4096;
-/// Audio between header refreshes, in bytes of samples per channel.
+/// Audio between refreshes (WAV header rewrite, MP3 flush to disk), in
+/// samples per channel.
 const REFRESH_SAMPLES: u64 = SAMPLE_RATE as u64;
 const FILE_BUFFER: usize = 8 * 1024;
 
@@ -130,9 +131,79 @@ impl RecorderUnit {
     }
 }
 
+/// The file a recording writes, in its format.
+enum Sink {
+    Wav(Box<WavWriter<BufWriter<File>>>),
+    #[cfg(feature = "mp3")]
+    Mp3(crate::mp3::Mp3Writer<BufWriter<File>>),
+}
+
+impl Sink {
+    fn create(path: &Path, stereo: bool, format: RecordFormat) -> Result<Sink, String> {
+        let channels = if stereo { 2 } else { 1 };
+        let file = || {
+            File::create(path)
+                .map(|f| BufWriter::with_capacity(FILE_BUFFER, f))
+                .map_err(|e| format!("cannot open {}: {e}", path.display()))
+        };
+        match format {
+            RecordFormat::Wav => WavWriter::new(file()?, channels)
+                .map(|w| Sink::Wav(Box::new(w)))
+                .map_err(|e| format!("cannot open {}: {e}", path.display())),
+            #[cfg(feature = "mp3")]
+            RecordFormat::Mp3 => crate::mp3::Mp3Writer::new(file()?, channels)
+                .map(Sink::Mp3)
+                .map_err(|e| format!("cannot open {}: {e}", path.display())),
+            #[cfg(not(feature = "mp3"))]
+            RecordFormat::Mp3 => Err("mp3 support not built".into()),
+        }
+    }
+
+    fn channels(&self) -> u16 {
+        match self {
+            Sink::Wav(w) => w.channels(),
+            #[cfg(feature = "mp3")]
+            Sink::Mp3(m) => m.channels(),
+        }
+    }
+
+    fn frames(&self) -> u64 {
+        match self {
+            Sink::Wav(w) => w.frames(),
+            #[cfg(feature = "mp3")]
+            Sink::Mp3(m) => m.frames(),
+        }
+    }
+
+    fn write_samples(&mut self, samples: &[i16]) -> Result<(), String> {
+        match self {
+            Sink::Wav(w) => w.write_samples(samples).map_err(|e| e.to_string()),
+            #[cfg(feature = "mp3")]
+            Sink::Mp3(m) => m.write_samples(samples).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Makes what is written so far readable on disk.
+    fn refresh(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Wav(w) => w.refresh_header(),
+            #[cfg(feature = "mp3")]
+            Sink::Mp3(m) => m.flush(),
+        }
+    }
+
+    fn finish(self) -> Result<(), String> {
+        match self {
+            Sink::Wav(w) => w.finish().map(drop).map_err(|e| e.to_string()),
+            #[cfg(feature = "mp3")]
+            Sink::Mp3(m) => m.finish().map(drop).map_err(|e| e.to_string()),
+        }
+    }
+}
+
 struct Recording {
     unit: UnitId,
-    wav: WavWriter<BufWriter<File>>,
+    sink: Sink,
     since_refresh: u64,
     /// Set after a write error: the file is left as it is and frames ignored.
     failed: bool,
@@ -272,39 +343,23 @@ impl Writer {
     }
 
     fn open(&mut self, id: u64, unit: UnitId, path: PathBuf, stereo: bool, format: RecordFormat) {
-        if format == RecordFormat::Mp3 {
-            self.emit(MediaEvent::RecorderError {
-                unit,
-                error: "mp3 support not built".into(),
-            });
-            return;
-        }
-        let opened = File::create(&path).and_then(|file| {
-            WavWriter::new(
-                BufWriter::with_capacity(FILE_BUFFER, file),
-                if stereo { 2 } else { 1 },
-            )
-        });
-        match opened {
-            Ok(wav) => {
+        match Sink::create(&path, stereo, format) {
+            Ok(sink) => {
                 tracing::debug!(unit = unit.0, path = %path.display(), "recording started");
                 self.open.insert(
                     id,
                     Recording {
                         unit,
-                        wav,
+                        sink,
                         since_refresh: 0,
                         failed: false,
                     },
                 );
                 self.emit(MediaEvent::RecorderStarted(unit));
             }
-            Err(e) => {
-                tracing::warn!(unit = unit.0, path = %path.display(), error = %e, "cannot open recording");
-                self.emit(MediaEvent::RecorderError {
-                    unit,
-                    error: format!("cannot open {}: {e}", path.display()),
-                });
+            Err(error) => {
+                tracing::warn!(unit = unit.0, path = %path.display(), %error, "cannot open recording");
+                self.emit(MediaEvent::RecorderError { unit, error });
             }
         }
     }
@@ -316,16 +371,18 @@ impl Writer {
         if rec.failed {
             return;
         }
-        let n = if frame.stereo && rec.wav.channels() == 2 {
+        let n = if frame.stereo && rec.sink.channels() == 2 {
             2 * FRAME_SAMPLES
         } else {
             FRAME_SAMPLES
         };
-        let mut result = rec.wav.write_samples(frame.samples.get(..n).unwrap_or(&[]));
+        let mut result = rec
+            .sink
+            .write_samples(frame.samples.get(..n).unwrap_or(&[]));
         rec.since_refresh += FRAME_SAMPLES as u64;
         if result.is_ok() && rec.since_refresh >= REFRESH_SAMPLES {
             rec.since_refresh = 0;
-            result = rec.wav.refresh_header();
+            result = rec.sink.refresh().map_err(|e| e.to_string());
         }
         if let Err(e) = result {
             rec.failed = true;
@@ -345,9 +402,9 @@ impl Writer {
         if rec.failed {
             return;
         }
-        let duration = Duration::from_secs_f64(rec.wav.frames() as f64 / f64::from(SAMPLE_RATE));
+        let duration = Duration::from_secs_f64(rec.sink.frames() as f64 / f64::from(SAMPLE_RATE));
         let unit = rec.unit;
-        match rec.wav.finish() {
+        match rec.sink.finish() {
             Ok(_) => self.emit(MediaEvent::RecorderStopped { unit, duration }),
             Err(e) => self.emit(MediaEvent::RecorderError {
                 unit,
