@@ -25,6 +25,15 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Run a scenario offline against a spec of simulated calls, on a
+    /// virtual clock (exit 0 only when every expectation passes).
+    Test {
+        /// The scenario file.
+        scenario: PathBuf,
+        /// The spec (JSON) of what the world does and what is expected.
+        #[arg(long)]
+        spec: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -32,5 +41,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => dialtone::cli::run::main(*args),
         Command::Check { files } => dialtone::cli::check::main(&files),
+        Command::Test { scenario, spec } => dialtone::cli::test::main(&scenario, &spec),
     }
 }

@@ -67,3 +67,40 @@ fn run_refuses_a_missing_scenario() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn test_subcommand_passes_an_example_and_fails_a_wrong_expectation() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts");
+    let ok = dialtone()
+        .arg("test")
+        .arg(root.join("busy.js"))
+        .arg("--spec")
+        .arg(root.join("busy.spec.json"))
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("PASS"));
+
+    // busy.js rejects with 486; a spec that expects 603 must fail with a diff.
+    let spec = std::fs::read_to_string(root.join("busy.spec.json")).unwrap();
+    assert!(spec.contains("486"), "busy.spec.json should expect 486");
+    let wrong = scratch("busy_wrong.spec.json", &spec.replace("486", "603"));
+    let bad = dialtone()
+        .arg("test")
+        .arg(root.join("busy.js"))
+        .arg("--spec")
+        .arg(&wrong)
+        .output()
+        .unwrap();
+    assert_eq!(
+        bad.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&bad.stdout)
+    );
+    assert!(String::from_utf8_lossy(&bad.stdout).contains("FAIL"));
+}

@@ -156,6 +156,39 @@ impl ScriptHost {
     }
 }
 
+/// Runs one session on the calling thread's tokio runtime until it ends, and
+/// returns after its `SessionCommand::Ended` has been sent on `commands`.
+///
+/// This is the same session code the worker threads run; only the runtime is
+/// the caller's. A current-thread runtime built with `start_paused(true)`
+/// therefore gives the session a virtual clock: timers and the idle limit
+/// fire as soon as nothing else can run, which is what offline scenario
+/// tests need. `cfg.workers` is ignored.
+pub async fn run_session_local(
+    cfg: ScriptConfig,
+    commands: CommandSender,
+    spec: SessionSpec,
+    events: mpsc::UnboundedReceiver<SessionEvent>,
+) {
+    // The sender stays alive for the whole session: a closed channel would
+    // read as "the engine is shutting down".
+    let (_shutdown, shutdown_rx) = watch::channel(false);
+    let worker = Rc::new(Worker {
+        cfg,
+        commands,
+        live: Arc::new(AtomicUsize::new(1)),
+        shutdown: shutdown_rx,
+        cache: RefCell::new(BytecodeCache::default()),
+        running: Cell::new(1),
+        ended_since_trim: Cell::new(0),
+        // The caller owns this thread and its allocator: never schedule a
+        // trim task (which would also need a `LocalSet`).
+        trim_scheduled: Cell::new(true),
+        idle: Notify::new(),
+    });
+    session::run(worker, spec, events).await;
+}
+
 /// What the sessions of one worker thread share.
 pub(crate) struct Worker {
     pub(crate) cfg: ScriptConfig,

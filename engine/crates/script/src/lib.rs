@@ -58,7 +58,7 @@ mod voxengine;
 use std::time::Duration;
 
 pub use bytecode::{check, CompileError};
-pub use host::{ScriptHost, SessionSpec};
+pub use host::{run_session_local, ScriptHost, SessionSpec};
 
 /// Limits and sizing of the script host.
 #[derive(Debug, Clone)]

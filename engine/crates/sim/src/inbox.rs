@@ -1,0 +1,139 @@
+//! One ordered stream of what a session does: its commands and its
+//! `Logger.write` lines, in the order it did them.
+//!
+//! Commands arrive on a channel, log lines through `tracing` (target
+//! `dialtone::session`) synchronously while the script runs. When a log line
+//! arrives, the commands already queued on the channel were sent before it,
+//! so they are moved into the ordered queue first.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Poll, Waker};
+
+use dialtone_core::messages::SessionCommand;
+use dialtone_core::SessionId;
+use tokio::sync::mpsc;
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::Layer;
+
+pub(crate) enum Item {
+    Command(SessionCommand),
+    Log(String),
+    Error(String),
+}
+
+struct Queue {
+    commands: mpsc::UnboundedReceiver<(SessionId, SessionCommand)>,
+    ordered: VecDeque<Item>,
+    /// The reader waiting for an item: a log line does not pass through the
+    /// channel, so it must wake the reader itself.
+    reader: Option<Waker>,
+}
+
+impl Queue {
+    fn move_pending_commands(&mut self) {
+        while let Ok((_, command)) = self.commands.try_recv() {
+            self.ordered.push_back(Item::Command(command));
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct Inbox {
+    queue: Arc<Mutex<Queue>>,
+}
+
+impl Inbox {
+    pub(crate) fn new(commands: mpsc::UnboundedReceiver<(SessionId, SessionCommand)>) -> Inbox {
+        Inbox {
+            queue: Arc::new(Mutex::new(Queue {
+                commands,
+                ordered: VecDeque::new(),
+                reader: None,
+            })),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        // Nothing panics while holding the lock; a poisoned queue is intact.
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The next thing the session did; `None` once every sender is gone.
+    pub(crate) async fn next(&self) -> Option<Item> {
+        std::future::poll_fn(|cx| {
+            let mut queue = self.lock();
+            if let Some(item) = queue.ordered.pop_front() {
+                return Poll::Ready(Some(item));
+            }
+            let next = queue.commands.poll_recv(cx);
+            if next.is_pending() {
+                queue.reader = Some(cx.waker().clone());
+            }
+            next.map(|next| next.map(|(_, command)| Item::Command(command)))
+        })
+        .await
+    }
+
+    fn push(&self, item: Item) {
+        let mut queue = self.lock();
+        queue.move_pending_commands();
+        queue.ordered.push_back(item);
+        if let Some(reader) = queue.reader.take() {
+            reader.wake();
+        }
+    }
+
+    /// The `tracing` layer that feeds the session log into this inbox.
+    pub(crate) fn log_layer(&self) -> LogTap {
+        LogTap {
+            inbox: self.clone(),
+        }
+    }
+}
+
+pub(crate) struct LogTap {
+    inbox: Inbox,
+}
+
+#[derive(Default)]
+struct LogFields {
+    kind: Option<String>,
+    message: Option<String>,
+}
+
+impl Visit for LogFields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "kind" => self.kind = Some(value.to_string()),
+            "message" => self.message = Some(value.to_string()),
+            _ => {}
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            "kind" => self.kind = Some(format!("{value:?}").trim_matches('"').to_string()),
+            "message" => self.message = Some(format!("{value:?}")),
+            _ => {}
+        }
+    }
+}
+
+impl<S: Subscriber> Layer<S> for LogTap {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        if event.metadata().target() != "dialtone::session" {
+            return;
+        }
+        let mut fields = LogFields::default();
+        event.record(&mut fields);
+        let text = fields.message.unwrap_or_default();
+        match fields.kind.as_deref() {
+            Some("log") => self.inbox.push(Item::Log(text)),
+            Some("error") => self.inbox.push(Item::Error(text)),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Offline scenario tests: a scenario runs in the real session code
+//! (`dialtone_script::run_session_local`) against a simulated engine on a
+//! paused tokio clock, so minutes of call time take milliseconds and no
+//! socket is opened.
+//!
+//! A [`Spec`] scripts the outside world (an inbound call, key presses, how
+//! each `callSIP` callee behaves, how long each playback lasts, hang-ups) and
+//! lists what the scenario must do, in order. [`run`] plays it and returns a
+//! [`Report`] with the timeline and a PASS/FAIL per expectation.
+
+mod expect;
+mod inbox;
+mod report;
+mod spec;
+mod world;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use dialtone_core::messages::{IncomingCall, SessionEvent};
+use dialtone_core::{CallId, SessionId};
+use dialtone_script::{run_session_local, Scenario, ScriptConfig, SessionSpec};
+use tokio::sync::mpsc;
+use tracing_subscriber::layer::SubscriberExt;
+
+pub use expect::{Action, Expectation, TextMatch};
+pub use report::{Entry, Happened, Outcome, Report};
+pub use spec::{Callee, InboundCall, Playback, Spec, SpecError, WorldAction, WorldEvent};
+
+/// A simulation could not run (its result, pass or fail, is a [`Report`]).
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Spec { path: PathBuf, source: SpecError },
+    #[error("cannot start the simulation runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Limits of a simulated session: those of a production session.
+fn session_config() -> ScriptConfig {
+    ScriptConfig {
+        workers: 1,
+        ..ScriptConfig::default()
+    }
+}
+
+/// Runs `scenario` against `spec` on a virtual clock, on this thread.
+pub fn run(scenario: Scenario, spec: &Spec) -> Result<Report, SimError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .map_err(SimError::Runtime)?;
+    let (command_tx, command_rx) = mpsc::unbounded_channel();
+    let (event_tx, event_rx) = mpsc::unbounded_channel();
+    let inbox = inbox::Inbox::new(command_rx);
+    let inbound = spec.call.as_ref().map(|call| (CallId::next(), call));
+    let first_event = inbound.map(|(id, call)| {
+        SessionEvent::CallAlerting(IncomingCall {
+            call: id,
+            callerid: call.from.clone(),
+            destination: call.to.clone(),
+            display_name: call.display_name.clone(),
+            from_uri: format!("sip:{}@sim.invalid", call.from),
+            to_uri: format!("sip:{}@sim.invalid", call.to),
+            headers: call
+                .headers
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+        })
+    });
+    let session = SessionSpec {
+        id: SessionId::new(),
+        scenario: Arc::new(scenario),
+        custom_data: spec.custom_data.clone(),
+        first_event,
+    };
+    // The log layer sees only this thread's events: parallel runs on other
+    // threads do not mix.
+    let subscriber = tracing_subscriber::registry().with(inbox.log_layer());
+    let wall = std::time::Instant::now();
+    let (timeline, timed_out, virtual_time) = tracing::subscriber::with_default(subscriber, || {
+        runtime.block_on(async {
+            let started = tokio::time::Instant::now();
+            let mut world = world::World::new(spec, event_tx, inbound.map(|(id, _)| id));
+            tokio::join!(
+                run_session_local(session_config(), command_tx, session, event_rx),
+                world.run(&inbox),
+            );
+            (world.timeline, world.timed_out, started.elapsed())
+        })
+    });
+    let wall_time = wall.elapsed();
+    let outcomes = report::match_all(&spec.expect, &timeline);
+    Ok(Report {
+        timeline,
+        outcomes,
+        virtual_time,
+        wall_time,
+        timed_out,
+    })
+}
+
+/// Reads a scenario and a spec file and runs them.
+pub fn run_files(scenario: &Path, spec: &Path) -> Result<Report, SimError> {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|source| SimError::Read {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let source = read(scenario)?;
+    let spec_text = read(spec)?;
+    let parsed = Spec::from_json(&spec_text).map_err(|source| SimError::Spec {
+        path: spec.to_path_buf(),
+        source,
+    })?;
+    let scenario = Scenario {
+        name: scenario.display().to_string(),
+        source,
+    };
+    run(scenario, &parsed)
+}

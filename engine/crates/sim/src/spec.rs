@@ -1,0 +1,257 @@
+//! The spec file: what the outside world does during a simulated session and
+//! what the scenario is expected to do. The format is described in
+//! `docs/testing.md`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::expect::Expectation;
+
+/// A spec file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("not valid spec JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("events[{index}]: {message}")]
+    Event { index: usize, message: String },
+    #[error("expect[{index}]: {message}")]
+    Expect { index: usize, message: String },
+    #[error("callees[{uri:?}]: {message}")]
+    Callee { uri: String, message: String },
+}
+
+/// A parsed, checked spec.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub custom_data: String,
+    /// The inbound call that starts the session; `None` starts it with no call.
+    pub call: Option<InboundCall>,
+    /// Sorted by time.
+    pub events: Vec<WorldEvent>,
+    pub callees: BTreeMap<String, Callee>,
+    pub playback: Playback,
+    pub expect: Vec<Expectation>,
+    /// Virtual time after which the session is told to end.
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct InboundCall {
+    #[serde(default = "default_from")]
+    pub from: String,
+    #[serde(default = "default_to")]
+    pub to: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+fn default_from() -> String {
+    "caller".into()
+}
+
+fn default_to() -> String {
+    "100".into()
+}
+
+/// Something the outside world does at a virtual time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorldEvent {
+    pub at: Duration,
+    /// `None`: the inbound call; else the URI of a `callSIP` leg.
+    pub call: Option<String>,
+    pub action: WorldAction,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorldAction {
+    /// Key presses, delivered one `ToneReceived` per character.
+    Dtmf(String),
+    /// The far end hangs up.
+    Hangup,
+    /// The engine ends the session (`SessionEvent::Terminate`).
+    Terminate(String),
+}
+
+/// How the far end of a `callSIP` behaves; times count from the `callSIP`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Callee {
+    pub ring: Option<Duration>,
+    pub answer: Option<Duration>,
+    pub fail: Option<(u16, Duration)>,
+    /// Hangs up this long after answering.
+    pub hangup_after: Option<Duration>,
+}
+
+impl Callee {
+    /// A callee the spec does not mention answers after one second.
+    pub fn unlisted() -> Callee {
+        Callee {
+            answer: Some(Duration::from_secs(1)),
+            ..Callee::default()
+        }
+    }
+}
+
+/// How long each playback lasts before `PlaybackFinished`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Playback {
+    pub default: Duration,
+    /// By URL, TTS text, tone script or progress-tone country.
+    pub by_source: BTreeMap<String, Duration>,
+}
+
+impl Default for Playback {
+    fn default() -> Self {
+        Playback {
+            default: Duration::from_secs(1),
+            by_source: BTreeMap::new(),
+        }
+    }
+}
+
+impl Playback {
+    pub fn duration_of(&self, source: &str) -> Duration {
+        self.by_source.get(source).copied().unwrap_or(self.default)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawSpec {
+    #[serde(default)]
+    custom_data: String,
+    #[serde(default)]
+    call: Option<InboundCall>,
+    #[serde(default)]
+    events: Vec<RawEvent>,
+    #[serde(default)]
+    callees: BTreeMap<String, RawCallee>,
+    #[serde(default)]
+    playback: BTreeMap<String, u64>,
+    #[serde(default)]
+    expect: Vec<Value>,
+    #[serde(default = "default_timeout")]
+    timeout: u64,
+}
+
+fn default_timeout() -> u64 {
+    120_000
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvent {
+    at: u64,
+    #[serde(default)]
+    call: Option<String>,
+    #[serde(default)]
+    dtmf: Option<String>,
+    #[serde(default)]
+    hangup: Option<bool>,
+    #[serde(default)]
+    terminate: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawCallee {
+    #[serde(default)]
+    ring: Option<u64>,
+    #[serde(default)]
+    answer: Option<u64>,
+    #[serde(default)]
+    fail: Option<u16>,
+    #[serde(default)]
+    fail_after: Option<u64>,
+    #[serde(default)]
+    hangup_after: Option<u64>,
+}
+
+fn ms(value: u64) -> Duration {
+    Duration::from_millis(value)
+}
+
+impl Spec {
+    pub fn from_json(text: &str) -> Result<Spec, SpecError> {
+        let raw: RawSpec = serde_json::from_str(text)?;
+        let mut events = Vec::with_capacity(raw.events.len());
+        for (index, event) in raw.events.into_iter().enumerate() {
+            let mut actions = Vec::new();
+            if let Some(digits) = event.dtmf {
+                actions.push(WorldAction::Dtmf(digits));
+            }
+            if event.hangup == Some(true) {
+                actions.push(WorldAction::Hangup);
+            }
+            if let Some(reason) = event.terminate {
+                actions.push(WorldAction::Terminate(reason));
+            }
+            if actions.len() != 1 {
+                let message = "needs exactly one of \"dtmf\", \"hangup\": true, \"terminate\"";
+                return Err(SpecError::Event {
+                    index,
+                    message: message.into(),
+                });
+            }
+            events.extend(actions.into_iter().map(|action| WorldEvent {
+                at: ms(event.at),
+                call: event.call.clone(),
+                action,
+            }));
+        }
+        // Stable: events at the same time keep the file's order.
+        events.sort_by_key(|e| e.at);
+        let mut callees = BTreeMap::new();
+        for (uri, raw) in raw.callees {
+            if raw.fail.is_some() && raw.answer.is_some() {
+                return Err(SpecError::Callee {
+                    uri,
+                    message: "\"answer\" and \"fail\" exclude each other".into(),
+                });
+            }
+            if raw.fail.is_none() && raw.answer.is_none() && raw.ring.is_none() {
+                return Err(SpecError::Callee {
+                    uri,
+                    message: "needs \"ring\", \"answer\" or \"fail\"".into(),
+                });
+            }
+            let fail_at = raw.fail_after.or(raw.ring).unwrap_or(0);
+            let callee = Callee {
+                ring: raw.ring.map(ms),
+                answer: raw.answer.map(ms),
+                fail: raw.fail.map(|code| (code, ms(fail_at))),
+                hangup_after: raw.hangup_after.map(ms),
+            };
+            callees.insert(uri, callee);
+        }
+        let mut playback = Playback::default();
+        for (source, length) in raw.playback {
+            if source == "default_ms" {
+                playback.default = ms(length);
+            } else {
+                playback.by_source.insert(source, ms(length));
+            }
+        }
+        let mut expect = Vec::with_capacity(raw.expect.len());
+        for (index, value) in raw.expect.iter().enumerate() {
+            let parsed = Expectation::parse(value)
+                .map_err(|message| SpecError::Expect { index, message })?;
+            expect.push(parsed);
+        }
+        Ok(Spec {
+            custom_data: raw.custom_data,
+            call: raw.call,
+            events,
+            callees,
+            playback,
+            expect,
+            timeout: ms(raw.timeout),
+        })
+    }
+}
