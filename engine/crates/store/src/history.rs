@@ -1,0 +1,510 @@
+//! Call history: sessions, calls and session logs.
+//!
+//! Writes never happen on the call path. SIP and media tasks hand records to
+//! a [`HistoryWriter`] with a non-blocking `try_send`; one background task
+//! batches them and writes each batch in a single transaction, every
+//! `max_batch` rows or `max_delay` after the first queued row.
+
+use std::time::Duration;
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::{sleep_until, Instant};
+
+use crate::{new_id, Store, StoreError};
+
+/// One script session. Recorded when it starts and again when it ends; the
+/// later record replaces the earlier one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id: String,
+    pub account: String,
+    pub application: Option<String>,
+    pub rule: Option<String>,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+    /// e.g. "running", "ended", "failed".
+    pub status: String,
+    /// The script error that ended the session, if any.
+    pub error: Option<String>,
+}
+
+/// One call leg of a session. Like sessions, a later record with the same
+/// id replaces the earlier one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRecord {
+    pub id: String,
+    pub account: String,
+    pub session: String,
+    /// "inbound" or "outbound".
+    pub direction: String,
+    pub from: String,
+    pub to: String,
+    pub started_at: i64,
+    pub answered_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub disconnect_code: Option<i64>,
+    pub disconnect_reason: Option<String>,
+    /// Recording ids or paths made on this call.
+    pub recordings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct HistoryConfig {
+    /// Write as soon as this many items are queued.
+    pub max_batch: usize,
+    /// Write at most this long after the first item of a batch arrived.
+    pub max_delay: Duration,
+    /// Items the channel holds before `record_*` report [`HistoryError::Full`].
+    pub queue: usize,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        Self {
+            max_batch: 200,
+            max_delay: Duration::from_millis(500),
+            queue: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HistoryError {
+    /// The writer is behind; the record was dropped rather than block a call.
+    #[error("history queue is full; record dropped")]
+    Full,
+    #[error("history writer has stopped")]
+    Closed,
+}
+
+enum Item {
+    Session(SessionRecord),
+    Call(CallRecord),
+    Log {
+        account: String,
+        session: String,
+        lines: Vec<String>,
+    },
+    Flush(oneshot::Sender<()>),
+}
+
+/// Cheap, cloneable handle feeding the history writer task.
+#[derive(Debug, Clone)]
+pub struct HistoryWriter {
+    tx: mpsc::Sender<Item>,
+}
+
+impl std::fmt::Debug for Item {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Item::Session(_) => "Session",
+            Item::Call(_) => "Call",
+            Item::Log { .. } => "Log",
+            Item::Flush(_) => "Flush",
+        })
+    }
+}
+
+impl HistoryWriter {
+    /// Start the writer task on the current tokio runtime. It runs until
+    /// every handle is dropped, then writes what is queued and ends.
+    pub fn spawn(store: Store, config: HistoryConfig) -> (HistoryWriter, JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(config.queue.max(1));
+        let task = tokio::spawn(run(store, config, rx));
+        (HistoryWriter { tx }, task)
+    }
+
+    fn send(&self, item: Item) -> Result<(), HistoryError> {
+        self.tx.try_send(item).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => HistoryError::Full,
+            mpsc::error::TrySendError::Closed(_) => HistoryError::Closed,
+        })
+    }
+
+    pub fn record_session(&self, record: SessionRecord) -> Result<(), HistoryError> {
+        self.send(Item::Session(record))
+    }
+
+    pub fn record_call(&self, record: CallRecord) -> Result<(), HistoryError> {
+        self.send(Item::Call(record))
+    }
+
+    pub fn append_log(
+        &self,
+        account: &str,
+        session: &str,
+        lines: Vec<String>,
+    ) -> Result<(), HistoryError> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.send(Item::Log {
+            account: account.to_owned(),
+            session: session.to_owned(),
+            lines,
+        })
+    }
+
+    /// Wait until everything queued before this call is written. Not for
+    /// the call path: it waits on the database.
+    pub async fn flush(&self) -> Result<(), HistoryError> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send(Item::Flush(ack))
+            .await
+            .map_err(|_| HistoryError::Closed)?;
+        done.await.map_err(|_| HistoryError::Closed)
+    }
+}
+
+async fn run(store: Store, config: HistoryConfig, mut rx: mpsc::Receiver<Item>) {
+    let max_batch = config.max_batch.max(1);
+    let mut batch: Vec<Item> = Vec::with_capacity(max_batch);
+    let mut deadline: Option<Instant> = None;
+    loop {
+        let item = match deadline {
+            Some(at) => tokio::select! {
+                item = rx.recv() => item,
+                _ = sleep_until(at) => {
+                    write_batch(&store, &mut batch).await;
+                    deadline = None;
+                    continue;
+                }
+            },
+            None => rx.recv().await,
+        };
+        match item {
+            None => {
+                write_batch(&store, &mut batch).await;
+                return;
+            }
+            Some(Item::Flush(ack)) => {
+                write_batch(&store, &mut batch).await;
+                deadline = None;
+                // The flusher may have given up waiting; nothing to do then.
+                let _ = ack.send(());
+            }
+            Some(item) => {
+                if batch.is_empty() {
+                    deadline = Some(Instant::now() + config.max_delay);
+                }
+                batch.push(item);
+                if batch.len() >= max_batch {
+                    write_batch(&store, &mut batch).await;
+                    deadline = None;
+                }
+            }
+        }
+    }
+}
+
+async fn write_batch(store: &Store, batch: &mut Vec<Item>) {
+    if batch.is_empty() {
+        return;
+    }
+    let items = std::mem::take(batch);
+    let count = items.len();
+    // A failed batch is logged and dropped: history must not grow without
+    // bound in memory while the database is away.
+    if let Err(e) = write_items(store, items).await {
+        tracing::error!(error = %e, rows = count, "history batch not written");
+    }
+}
+
+async fn write_items(store: &Store, items: Vec<Item>) -> Result<(), StoreError> {
+    let mut tx = store.pool.begin().await?;
+    for item in items {
+        match item {
+            Item::Session(s) => upsert_session(&mut tx, &s).await?,
+            Item::Call(c) => upsert_call(&mut tx, &c).await?,
+            Item::Log {
+                account,
+                session,
+                lines,
+            } => {
+                for line in lines {
+                    sqlx::query(
+                        "INSERT INTO session_logs (id, account_id, session_id, line)
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(new_id())
+                    .bind(&account)
+                    .bind(&session)
+                    .bind(line)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            Item::Flush(_) => {}
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn upsert_session(
+    tx: &mut Transaction<'_, Any>,
+    s: &SessionRecord,
+) -> Result<(), StoreError> {
+    // The account check in the update keeps a record carrying a reused id
+    // from rewriting another account's session.
+    sqlx::query(
+        "INSERT INTO sessions
+         (id, account_id, application_id, rule_id, started_at, ended_at, status, error)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (id) DO UPDATE SET
+           application_id = excluded.application_id, rule_id = excluded.rule_id,
+           started_at = excluded.started_at, ended_at = excluded.ended_at,
+           status = excluded.status, error = excluded.error
+         WHERE sessions.account_id = excluded.account_id",
+    )
+    .bind(&s.id)
+    .bind(&s.account)
+    .bind(s.application.clone())
+    .bind(s.rule.clone())
+    .bind(s.started_at)
+    .bind(s.ended_at)
+    .bind(&s.status)
+    .bind(s.error.clone())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn upsert_call(tx: &mut Transaction<'_, Any>, c: &CallRecord) -> Result<(), StoreError> {
+    let recordings = serde_json::to_string(&c.recordings).map_err(|e| StoreError::Invalid {
+        field: "recordings",
+        reason: e.to_string(),
+    })?;
+    sqlx::query(
+        "INSERT INTO calls
+         (id, account_id, session_id, direction, from_number, to_number, started_at,
+          answered_at, ended_at, duration_ms, disconnect_code, disconnect_reason, recordings)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         ON CONFLICT (id) DO UPDATE SET
+           direction = excluded.direction, from_number = excluded.from_number,
+           to_number = excluded.to_number, started_at = excluded.started_at,
+           answered_at = excluded.answered_at, ended_at = excluded.ended_at,
+           duration_ms = excluded.duration_ms, disconnect_code = excluded.disconnect_code,
+           disconnect_reason = excluded.disconnect_reason, recordings = excluded.recordings
+         WHERE calls.account_id = excluded.account_id",
+    )
+    .bind(&c.id)
+    .bind(&c.account)
+    .bind(&c.session)
+    .bind(&c.direction)
+    .bind(&c.from)
+    .bind(&c.to)
+    .bind(c.started_at)
+    .bind(c.answered_at)
+    .bind(c.ended_at)
+    .bind(c.duration_ms)
+    .bind(c.disconnect_code)
+    .bind(c.disconnect_reason.clone())
+    .bind(recordings)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Which sessions to list. Every field narrows; `None` means any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryFilter {
+    /// Sessions started at or after this time (ms).
+    pub from_time: Option<i64>,
+    /// Sessions started before this time (ms).
+    pub to_time: Option<i64>,
+    /// A call of the session was from or to exactly this number.
+    pub number: Option<String>,
+    pub application: Option<String>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    /// Sessions per page, clamped to 1..=[`Page::MAX_LIMIT`]; 0 means 50.
+    pub limit: u32,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl Page {
+    pub const MAX_LIMIT: u32 = 500;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub session: SessionRecord,
+    pub calls: Vec<CallRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryPage {
+    /// Newest first.
+    pub entries: Vec<HistoryEntry>,
+    /// Pass back in [`Page::cursor`] for older entries; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+fn bad_cursor() -> StoreError {
+    StoreError::Invalid {
+        field: "cursor",
+        reason: "not a cursor returned by this store".to_owned(),
+    }
+}
+
+/// Cursor = "<started_at>:<session id>" of the last entry shown: the page
+/// order is (started_at, id) descending, so it pins the position exactly.
+fn parse_cursor(cursor: &str) -> Result<(i64, String), StoreError> {
+    let (time, id) = cursor.split_once(':').ok_or_else(bad_cursor)?;
+    let time = time.parse::<i64>().map_err(|_| bad_cursor())?;
+    if id.is_empty() {
+        return Err(bad_cursor());
+    }
+    Ok((time, id.to_owned()))
+}
+
+fn session_from_row(row: &AnyRow) -> Result<SessionRecord, StoreError> {
+    Ok(SessionRecord {
+        id: row.try_get("id")?,
+        account: row.try_get("account_id")?,
+        application: row.try_get("application_id")?,
+        rule: row.try_get("rule_id")?,
+        started_at: row.try_get("started_at")?,
+        ended_at: row.try_get("ended_at")?,
+        status: row.try_get("status")?,
+        error: row.try_get("error")?,
+    })
+}
+
+fn call_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
+    let recordings: String = row.try_get("recordings")?;
+    Ok(CallRecord {
+        id: row.try_get("id")?,
+        account: row.try_get("account_id")?,
+        session: row.try_get("session_id")?,
+        direction: row.try_get("direction")?,
+        from: row.try_get("from_number")?,
+        to: row.try_get("to_number")?,
+        started_at: row.try_get("started_at")?,
+        answered_at: row.try_get("answered_at")?,
+        ended_at: row.try_get("ended_at")?,
+        duration_ms: row.try_get("duration_ms")?,
+        disconnect_code: row.try_get("disconnect_code")?,
+        disconnect_reason: row.try_get("disconnect_reason")?,
+        recordings: serde_json::from_str(&recordings).map_err(|e| StoreError::Corrupt {
+            what: "call recordings",
+            reason: e.to_string(),
+        })?,
+    })
+}
+
+impl Store {
+    /// One page of `account`'s sessions matching `filter`, newest first,
+    /// each with its calls.
+    pub async fn query_history(
+        &self,
+        account: &str,
+        filter: &HistoryFilter,
+        page: &Page,
+    ) -> Result<HistoryPage, StoreError> {
+        let limit = match page.limit {
+            0 => 50,
+            n => n.min(Page::MAX_LIMIT),
+        };
+        let (after_time, after_id) = match page.cursor.as_deref() {
+            Some(c) => {
+                let (t, id) = parse_cursor(c)?;
+                (Some(t), Some(id))
+            }
+            None => (None, None),
+        };
+        // Fetch one extra row to learn whether another page exists.
+        let rows = sqlx::query(
+            "SELECT s.id, s.account_id, s.application_id, s.rule_id, s.started_at,
+                    s.ended_at, s.status, s.error
+             FROM sessions s
+             WHERE s.account_id = $1
+               AND ($2 IS NULL OR s.started_at >= $2)
+               AND ($3 IS NULL OR s.started_at < $3)
+               AND ($4 IS NULL OR s.application_id = $4)
+               AND ($5 IS NULL OR s.status = $5)
+               AND ($6 IS NULL OR EXISTS (
+                     SELECT 1 FROM calls c
+                     WHERE c.session_id = s.id AND c.account_id = s.account_id
+                       AND (c.from_number = $6 OR c.to_number = $6)))
+               AND ($7 IS NULL OR s.started_at < $7 OR (s.started_at = $7 AND s.id < $8))
+             ORDER BY s.started_at DESC, s.id DESC
+             LIMIT $9",
+        )
+        .bind(account)
+        .bind(filter.from_time)
+        .bind(filter.to_time)
+        .bind(filter.application.clone())
+        .bind(filter.status.clone())
+        .bind(filter.number.clone())
+        .bind(after_time)
+        .bind(after_id)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut sessions = rows
+            .iter()
+            .map(session_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let more = sessions.len() > limit as usize;
+        sessions.truncate(limit as usize);
+        let next_cursor = match sessions.last() {
+            Some(last) if more => Some(format!("{}:{}", last.started_at, last.id)),
+            _ => None,
+        };
+        let mut entries = Vec::with_capacity(sessions.len());
+        for session in sessions {
+            let calls = self.session_calls(account, &session.id).await?;
+            entries.push(HistoryEntry { session, calls });
+        }
+        Ok(HistoryPage {
+            entries,
+            next_cursor,
+        })
+    }
+
+    pub async fn session_calls(
+        &self,
+        account: &str,
+        session: &str,
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, account_id, session_id, direction, from_number, to_number, started_at,
+                    answered_at, ended_at, duration_ms, disconnect_code, disconnect_reason,
+                    recordings
+             FROM calls WHERE session_id = $1 AND account_id = $2
+             ORDER BY started_at, id",
+        )
+        .bind(session)
+        .bind(account)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(call_from_row).collect()
+    }
+
+    /// The log lines of one session in the order they were appended.
+    pub async fn session_log(
+        &self,
+        account: &str,
+        session: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let lines = sqlx::query_scalar(
+            "SELECT line FROM session_logs WHERE session_id = $1 AND account_id = $2 ORDER BY id",
+        )
+        .bind(session)
+        .bind(account)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(lines)
+    }
+}

@@ -1,0 +1,144 @@
+//! Persistent state for Dialtone: accounts and API keys, applications with
+//! their versioned scenarios and routing rules, and call history.
+//!
+//! One code path serves both SQLite (the embedded default) and PostgreSQL:
+//! every query goes through sqlx's `Any` driver with `$N` placeholders, which
+//! both backends accept, and the schema sticks to `TEXT` and `BIGINT`.
+//!
+//! Every object belongs to one account and every method that reads or
+//! changes one takes the account id and filters on it, so one account can
+//! never see or touch another's rows. The only cross-account read is
+//! [`Store::all_rules`], which feeds the INVITE router.
+
+mod accounts;
+mod apps;
+mod history;
+mod rules;
+mod schema;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyPoolOptions, AnyQueryResult};
+use sqlx::{AnyPool, Executor};
+
+pub use accounts::{Account, AdminBootstrap, ApiKey};
+pub use apps::{Application, ScenarioInfo, ScenarioVersion, MAX_SCENARIO_BYTES};
+pub use history::{
+    CallRecord, HistoryConfig, HistoryEntry, HistoryError, HistoryFilter, HistoryPage,
+    HistoryWriter, Page, SessionRecord,
+};
+pub use rules::{NewRule, StoredRule};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("unsupported database url {0:?}: expected sqlite:… or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("scenario source is {len} bytes, more than the {max} byte limit")]
+    ScenarioTooLarge { len: usize, max: usize },
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error(transparent)]
+    Rule(#[from] dialtone_routing::RuleError),
+    #[error("stored {what} is corrupt: {reason}")]
+    Corrupt { what: &'static str, reason: String },
+    #[error("random source failed: {0}")]
+    Random(String),
+}
+
+/// Which database sits behind the `Any` pool; only migrations care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn from_url(url: &str) -> Result<Backend, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl(url.to_owned()))
+        }
+    }
+}
+
+/// Handle to the database; cheap to clone (it wraps a pool).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connect to `url` (`sqlite://path?mode=rwc`, `sqlite::memory:` or
+    /// `postgres://…`) and bring the schema up to date.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let memory = backend == Backend::Sqlite && url.contains(":memory:");
+        let mut options = AnyPoolOptions::new();
+        if memory {
+            // Each SQLite in-memory connection is its own database; one
+            // connection keeps every query on the same one.
+            options = options.max_connections(1);
+        } else if backend == Backend::Sqlite {
+            // WAL lets history writes proceed while readers hold snapshots.
+            options = options.max_connections(4).after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    Ok(())
+                })
+            });
+        } else {
+            options = options.max_connections(8);
+        }
+        let pool = options.connect(url).await?;
+        let store = Store { pool, backend };
+        schema::migrate(&store).await?;
+        Ok(store)
+    }
+
+    /// Open (creating if needed) an SQLite database file.
+    pub async fn open_sqlite_file(path: &std::path::Path) -> Result<Store, StoreError> {
+        Store::open(&format!("sqlite://{}?mode=rwc", path.display())).await
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Milliseconds since the Unix epoch; all stored times use this unit.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Time-ordered id: string order is creation order, which the router and
+/// history pagination rely on.
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+fn affected(result: AnyQueryResult) -> bool {
+    result.rows_affected() > 0
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}

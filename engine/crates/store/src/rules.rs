@@ -1,0 +1,224 @@
+//! Routing rules of applications. Patterns are compiled on every write so a
+//! rule that would break the router is refused when it is saved, not when a
+//! call arrives.
+
+use dialtone_routing::Rule;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::{affected, new_id, now_ms, Store, StoreError};
+
+/// A rule as a client writes it; the store fills in id and application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRule {
+    pub name: String,
+    pub priority: i32,
+    pub pattern: String,
+    pub exclude: Option<String>,
+    pub from: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub scenarios: Vec<String>,
+}
+
+/// A stored rule with the account it belongs to (the router needs it to
+/// charge the session to the right account).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRule {
+    pub account: String,
+    pub created_at: i64,
+    pub rule: Rule,
+}
+
+// A macro rather than a const so queries stay `&'static str` via `concat!`.
+macro_rules! columns {
+    () => {
+        "id, account_id, application_id, name, priority, pattern, \
+         exclude_pattern, from_pattern, headers, scenarios, created_at"
+    };
+}
+
+fn corrupt(reason: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        what: "rule",
+        reason: reason.to_string(),
+    }
+}
+
+fn rule_from_row(row: &AnyRow) -> Result<StoredRule, StoreError> {
+    let headers: String = row.try_get("headers")?;
+    let scenarios: String = row.try_get("scenarios")?;
+    let priority: i64 = row.try_get("priority")?;
+    Ok(StoredRule {
+        account: row.try_get("account_id")?,
+        created_at: row.try_get("created_at")?,
+        rule: Rule {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            application: row.try_get("application_id")?,
+            priority: i32::try_from(priority).map_err(corrupt)?,
+            pattern: row.try_get("pattern")?,
+            exclude: row.try_get("exclude_pattern")?,
+            from: row.try_get("from_pattern")?,
+            headers: serde_json::from_str(&headers).map_err(corrupt)?,
+            scenarios: serde_json::from_str(&scenarios).map_err(corrupt)?,
+        },
+    })
+}
+
+/// Validate `new` as the rule `id` of `application`; returns the JSON forms
+/// of its headers and scenarios.
+fn prepare(id: &str, application: &str, new: &NewRule) -> Result<(String, String), StoreError> {
+    if new.name.trim().is_empty() {
+        return Err(StoreError::Invalid {
+            field: "rule name",
+            reason: "must not be empty".to_owned(),
+        });
+    }
+    if new.scenarios.is_empty() {
+        return Err(StoreError::Invalid {
+            field: "rule scenarios",
+            reason: "a rule must run at least one scenario".to_owned(),
+        });
+    }
+    dialtone_routing::validate(&Rule {
+        id: id.to_owned(),
+        name: new.name.clone(),
+        application: application.to_owned(),
+        priority: new.priority,
+        pattern: new.pattern.clone(),
+        exclude: new.exclude.clone(),
+        from: new.from.clone(),
+        headers: new.headers.clone(),
+        scenarios: new.scenarios.clone(),
+    })?;
+    let headers = serde_json::to_string(&new.headers).map_err(corrupt)?;
+    let scenarios = serde_json::to_string(&new.scenarios).map_err(corrupt)?;
+    Ok((headers, scenarios))
+}
+
+impl Store {
+    pub async fn create_rule(
+        &self,
+        account: &str,
+        application: &str,
+        new: &NewRule,
+    ) -> Result<StoredRule, StoreError> {
+        self.require_application(account, application).await?;
+        let id = new_id();
+        let (headers, scenarios) = prepare(&id, application, new)?;
+        let created_at = now_ms();
+        sqlx::query(concat!(
+            "INSERT INTO rules (",
+            columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
+        .bind(&id)
+        .bind(account)
+        .bind(application)
+        .bind(&new.name)
+        .bind(i64::from(new.priority))
+        .bind(&new.pattern)
+        .bind(new.exclude.clone())
+        .bind(new.from.clone())
+        .bind(headers)
+        .bind(scenarios)
+        .bind(created_at)
+        .execute(&self.pool)
+        .await?;
+        self.get_rule(account, &id)
+            .await?
+            .ok_or(StoreError::NotFound { what: "rule" })
+    }
+
+    pub async fn get_rule(
+        &self,
+        account: &str,
+        id: &str,
+    ) -> Result<Option<StoredRule>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM rules WHERE id = $1 AND account_id = $2"
+        ))
+        .bind(id)
+        .bind(account)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(rule_from_row).transpose()
+    }
+
+    /// Rules of one application in matching order.
+    pub async fn list_rules(
+        &self,
+        account: &str,
+        application: &str,
+    ) -> Result<Vec<StoredRule>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM rules WHERE account_id = $1 AND application_id = $2 ORDER BY priority DESC, id"
+        ))
+        .bind(account)
+        .bind(application)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(rule_from_row).collect()
+    }
+
+    /// Replace a rule's contents, keeping its id (and so its tie-break
+    /// position). `None` if `account` has no such rule.
+    pub async fn update_rule(
+        &self,
+        account: &str,
+        id: &str,
+        new: &NewRule,
+    ) -> Result<Option<StoredRule>, StoreError> {
+        let Some(existing) = self.get_rule(account, id).await? else {
+            return Ok(None);
+        };
+        let (headers, scenarios) = prepare(id, &existing.rule.application, new)?;
+        let result = sqlx::query(
+            "UPDATE rules SET name = $1, priority = $2, pattern = $3, exclude_pattern = $4,
+                 from_pattern = $5, headers = $6, scenarios = $7
+             WHERE id = $8 AND account_id = $9",
+        )
+        .bind(&new.name)
+        .bind(i64::from(new.priority))
+        .bind(&new.pattern)
+        .bind(new.exclude.clone())
+        .bind(new.from.clone())
+        .bind(headers)
+        .bind(scenarios)
+        .bind(id)
+        .bind(account)
+        .execute(&self.pool)
+        .await?;
+        if !affected(result) {
+            return Ok(None);
+        }
+        self.get_rule(account, id).await
+    }
+
+    pub async fn delete_rule(&self, account: &str, id: &str) -> Result<bool, StoreError> {
+        let result = sqlx::query("DELETE FROM rules WHERE id = $1 AND account_id = $2")
+            .bind(id)
+            .bind(account)
+            .execute(&self.pool)
+            .await?;
+        Ok(affected(result))
+    }
+
+    /// Every rule of every account, in matching order, for building the
+    /// router's `RuleSet`. This is the one read that crosses accounts; it
+    /// must never be exposed to API clients.
+    pub async fn all_rules(&self) -> Result<Vec<StoredRule>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM rules ORDER BY priority DESC, id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(rule_from_row).collect()
+    }
+}

@@ -1,0 +1,137 @@
+//! Embedded schema migrations, applied in order on open.
+//!
+//! The SQL is written once for both backends: only `TEXT` and `BIGINT`
+//! columns, no autoincrement (ids are time-ordered UUIDs made in Rust), no
+//! foreign-key cascades (SQLite needs a pragma for those; deletes cascade
+//! explicitly in a transaction instead).
+
+use sqlx::{Acquire, Executor};
+
+use crate::{now_ms, Backend, Store, StoreError};
+
+/// (version, statements). Append new versions; never edit shipped ones.
+const MIGRATIONS: &[(i64, &[&str])] = &[(
+    1,
+    &[
+        "CREATE TABLE accounts (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            is_admin BIGINT NOT NULL DEFAULT 0,
+            created_at BIGINT NOT NULL)",
+        "CREATE TABLE api_keys (
+            key_hash TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            created_at BIGINT NOT NULL)",
+        "CREATE INDEX api_keys_account ON api_keys (account_id)",
+        "CREATE TABLE applications (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            UNIQUE (account_id, name))",
+        "CREATE TABLE scenario_versions (
+            account_id TEXT NOT NULL,
+            application_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            version BIGINT NOT NULL,
+            source TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (application_id, name, version))",
+        "CREATE TABLE rules (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            application_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            priority BIGINT NOT NULL,
+            pattern TEXT NOT NULL,
+            exclude_pattern TEXT,
+            from_pattern TEXT,
+            headers TEXT NOT NULL,
+            scenarios TEXT NOT NULL,
+            created_at BIGINT NOT NULL)",
+        "CREATE INDEX rules_application ON rules (application_id)",
+        "CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            application_id TEXT,
+            rule_id TEXT,
+            started_at BIGINT NOT NULL,
+            ended_at BIGINT,
+            status TEXT NOT NULL,
+            error TEXT)",
+        "CREATE INDEX sessions_account_started ON sessions (account_id, started_at)",
+        "CREATE TABLE calls (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            direction TEXT NOT NULL,
+            from_number TEXT NOT NULL,
+            to_number TEXT NOT NULL,
+            started_at BIGINT NOT NULL,
+            answered_at BIGINT,
+            ended_at BIGINT,
+            duration_ms BIGINT,
+            disconnect_code BIGINT,
+            disconnect_reason TEXT,
+            recordings TEXT NOT NULL)",
+        "CREATE INDEX calls_session ON calls (session_id)",
+        "CREATE TABLE session_logs (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            line TEXT NOT NULL)",
+        "CREATE INDEX session_logs_session ON session_logs (session_id)",
+    ],
+)];
+
+/// Arbitrary constant naming Dialtone's migration lock on PostgreSQL.
+const PG_LOCK_KEY: i64 = 0x6469_616c_746f;
+
+pub(crate) async fn migrate(store: &Store) -> Result<(), StoreError> {
+    let mut conn = store.pool.acquire().await?;
+    // Several processes (or parallel tests) may open the same PostgreSQL
+    // database at once; the advisory lock serialises their migrations.
+    // SQLite serialises writers by itself.
+    if store.backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(PG_LOCK_KEY)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let result = apply(&mut conn).await;
+    if store.backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(PG_LOCK_KEY)
+            .execute(&mut *conn)
+            .await?;
+    }
+    result
+}
+
+async fn apply(conn: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS dialtone_schema (
+            version BIGINT PRIMARY KEY,
+            applied_at BIGINT NOT NULL)",
+    )
+    .await?;
+    let current: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM dialtone_schema")
+        .fetch_one(&mut *conn)
+        .await?;
+    for (version, statements) in MIGRATIONS {
+        if *version <= current {
+            continue;
+        }
+        let mut tx = conn.begin().await?;
+        for sql in *statements {
+            tx.execute(*sql).await?;
+        }
+        sqlx::query("INSERT INTO dialtone_schema (version, applied_at) VALUES ($1, $2)")
+            .bind(*version)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
