@@ -892,6 +892,57 @@ interface _RecorderEventMap {
 // Logger and timers
 // ---------------------------------------------------------------------------
 
+/** HTTP requests from scenarios. The engine performs them; the session never blocks. */
+declare namespace Net {
+  /** Options of {@link httpRequestAsync} and {@link httpRequest}. */
+  interface HttpRequestOptions {
+    /** HTTP method (`GET`, `POST`, `PUT`, ...), any case. Default `GET`. */
+    method?: string;
+    /**
+     * Request headers: `{Name: value}`, or an array of `"Name: value"` strings or
+     * `{key, value}` objects. At most 64; no line breaks in values.
+     */
+    headers?: { [name: string]: string } | string[] | { key: string; value: string }[];
+    /** Request body: a string (sent as UTF-8) or an array of byte values; at most 2 MB. */
+    postData?: string | number[];
+    /** Whole-request timeout in seconds; default and maximum 90. */
+    timeout?: number;
+  }
+
+  /** The answer to a request. Failures resolve too, with `code` 0 or negative. */
+  interface HttpRequestResult {
+    /**
+     * HTTP status, or: `0` a session limit (more than 10 requests in flight), `-1` unknown
+     * error, `-2` malformed URL, `-3` host not found, `-4` connection error, `-5` too many
+     * redirects, `-6` network error, `-7` timeout, `-8` internal error, `-9` response body
+     * over 2 MB.
+     */
+    code: number;
+    /** Response headers in received order (names in lower case). */
+    headers: { key: string; value: string }[];
+    /** The headers as `Name: value` lines, each ended by CRLF. */
+    raw_headers: string;
+    /** The response body as text (invalid UTF-8 replaced). */
+    text: string;
+    /** Why the request failed, when it did. */
+    error?: string;
+  }
+
+  /**
+   * Performs an HTTP(S) request. The promise never rejects: failures resolve with a
+   * {@link HttpRequestResult} whose `code` is 0 or negative. Bad argument types throw a
+   * `TypeError` at once.
+   */
+  function httpRequestAsync(url: string, options?: HttpRequestOptions): Promise<HttpRequestResult>;
+
+  /** The callback form of {@link httpRequestAsync}. */
+  function httpRequest(
+    url: string,
+    callback: (result: HttpRequestResult) => void,
+    options?: HttpRequestOptions,
+  ): void;
+}
+
 /** The session log. */
 declare namespace Logger {
   /**

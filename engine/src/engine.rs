@@ -57,6 +57,16 @@ impl Engine {
         cfg: EngineConfig,
         router: Arc<dyn InboundRouter>,
     ) -> Result<Engine, EngineError> {
+        Engine::start_with_http(cfg, router, axum::Router::new()).await
+    }
+
+    /// Like [`Engine::start`], with `http_routes` served on the engine's HTTP
+    /// listener next to `/recordings`.
+    pub async fn start_with_http(
+        cfg: EngineConfig,
+        router: Arc<dyn InboundRouter>,
+        http_routes: axum::Router,
+    ) -> Result<Engine, EngineError> {
         let udp = UdpSocket::bind(cfg.sip)
             .await
             .map_err(|source| EngineError::Listen {
@@ -114,7 +124,7 @@ impl Engine {
                 source,
             })?;
         }
-        let http_addr = crate::http::start(cfg.http, &recordings_dir)
+        let http_addr = crate::http::start(cfg.http, &recordings_dir, http_routes)
             .await
             .map_err(|source| EngineError::Http {
                 addr: cfg.http,

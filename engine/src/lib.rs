@@ -5,6 +5,7 @@
 //! `dialtone-media`; scenarios run on the JS workers of `dialtone-script`.
 //! They talk only through messages (`dialtone_core::messages`).
 
+pub mod api;
 pub mod call;
 pub mod cli;
 pub mod config;
@@ -12,4 +13,5 @@ pub mod engine;
 pub mod http;
 pub mod logging;
 pub mod routing;
+pub mod serve;
 pub mod signalling;

@@ -19,6 +19,9 @@ struct Cli {
 enum Command {
     /// Run one scenario: every inbound INVITE starts a new session of it.
     Run(Box<dialtone::cli::run::RunArgs>),
+    /// Run the server: REST API for accounts, applications, scenarios and
+    /// rules; inbound INVITEs are routed by the stored rules.
+    Serve(Box<dialtone::cli::serve::ServeArgs>),
     /// Check a scenario for syntax errors (`file:line:col: message`, exit 1).
     Check {
         /// Scenario files to check.
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => dialtone::cli::run::main(*args),
+        Command::Serve(args) => dialtone::cli::serve::main(*args),
         Command::Check { files } => dialtone::cli::check::main(&files),
         Command::Test { scenario, spec } => dialtone::cli::test::main(&scenario, &spec),
     }

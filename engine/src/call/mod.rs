@@ -4,6 +4,7 @@
 
 mod headers;
 mod media;
+mod net;
 mod state;
 pub mod target;
 mod units;
@@ -582,6 +583,26 @@ impl CallLayer {
                 if self.owns_unit(session, from.0) && self.owns_unit(session, to.0) {
                     self.media
                         .disconnect(dialtone_media::UnitId(from.0), dialtone_media::UnitId(to.0));
+                }
+            }
+            SessionCommand::HttpRequest {
+                id,
+                url,
+                method,
+                headers,
+                body,
+                timeout,
+            } => {
+                if let Some(entry) = self.sessions.get(&session) {
+                    let request = net::HttpRequest {
+                        id,
+                        url,
+                        method,
+                        headers,
+                        body,
+                        timeout,
+                    };
+                    net::start(session, entry.events.clone(), request);
                 }
             }
             SessionCommand::Ended { reason } => self.session_ended(ua, now, session, reason),

@@ -2,4 +2,5 @@
 
 pub mod check;
 pub mod run;
+pub mod serve;
 pub mod test;

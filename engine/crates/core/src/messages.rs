@@ -22,6 +22,52 @@ pub enum SessionEvent {
     Player { unit: UnitId, event: PlayerEvent },
     /// Something happened to a recorder the session created (`VoxEngine.createRecorder`).
     Recorder { unit: UnitId, event: RecorderEvent },
+    /// The outcome of the session's `SessionCommand::HttpRequest` with this id.
+    HttpResponse { id: u64, result: HttpResult },
+}
+
+/// What `Net.httpRequestAsync` resolves with (VoxEngine's `HttpRequestResult`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpResult {
+    /// The HTTP status, or one of VoxEngine's codes when there is no response:
+    /// see [`http_codes`].
+    pub code: i32,
+    /// Response headers in received order.
+    pub headers: Headers,
+    /// The body as text (invalid UTF-8 replaced).
+    pub text: String,
+    /// Why the request failed, when `code` is not an HTTP status.
+    pub error: Option<String>,
+}
+
+impl HttpResult {
+    /// A result with no response: `code` from [`http_codes`].
+    pub fn failure(code: i32, error: impl Into<String>) -> HttpResult {
+        HttpResult {
+            code,
+            headers: Vec::new(),
+            text: String::new(),
+            error: Some(error.into()),
+        }
+    }
+}
+
+/// VoxEngine's `HttpRequestResult.code` values for requests without an HTTP status.
+pub mod http_codes {
+    /// A session limit was hit (too many concurrent requests).
+    pub const LIMIT: i32 = 0;
+    pub const UNKNOWN: i32 = -1;
+    pub const MALFORMED_URL: i32 = -2;
+    pub const HOST_NOT_FOUND: i32 = -3;
+    pub const CONNECTION: i32 = -4;
+    pub const TOO_MANY_REDIRECTS: i32 = -5;
+    pub const NETWORK: i32 = -6;
+    pub const TIMEOUT: i32 = -7;
+    pub const INTERNAL: i32 = -8;
+    /// The response body is larger than [`MAX_BODY`].
+    pub const TOO_LARGE: i32 = -9;
+    /// Largest response body a script receives, in bytes.
+    pub const MAX_BODY: usize = 2 * 1024 * 1024;
 }
 
 /// `PlayerEvents` of a standalone player.
@@ -262,6 +308,18 @@ pub enum SessionCommand {
     RecorderControl {
         unit: UnitId,
         op: RecorderOp,
+    },
+    /// `Net.httpRequestAsync`: perform the request and answer with
+    /// `SessionEvent::HttpResponse` carrying the same `id`.
+    HttpRequest {
+        id: u64,
+        url: String,
+        /// Upper-case method token (`GET`, `POST`, …).
+        method: String,
+        headers: Headers,
+        body: Option<Vec<u8>>,
+        /// The whole request, connect to last body byte.
+        timeout: Duration,
     },
     /// The session has ended (Terminated dispatched, runtime dropped): hang up
     /// whatever calls it still owns (BYE, or 500 to an unanswered INVITE).

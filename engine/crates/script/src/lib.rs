@@ -26,11 +26,14 @@
 //!   `stop`, `addMarker`, listeners); `VoxEngine.createRecorder` a `Recorder`
 //!   (`stop`, `mute`, listeners). `PlayerEvents` and `RecorderEvents` hold
 //!   VoxEngine's string values.
+//! - `Net.httpRequestAsync(url, options)` and `Net.httpRequest(url,
+//!   callback, options)`: the engine performs the request; results use
+//!   VoxEngine's `HttpRequestResult` and its negative failure codes.
 //! - `Logger.write`, `setTimeout`, `clearTimeout`, `setInterval`,
 //!   `clearInterval`.
 //!
 //! Layout: one module per JS namespace (`voxengine`, `call`, `player`,
-//! `recorder`, `logger`, `timers`, `events`), media units and option
+//! `recorder`, `net`, `logger`, `timers`, `events`), media units and option
 //! parsing (`media`), the session's runtime and event loop (`session`), the
 //! worker threads (`host`), memory and CPU limits (`limits`), scenario
 //! bytecode (`bytecode`).
@@ -47,6 +50,7 @@ mod limits;
 mod listeners;
 mod logger;
 mod media;
+mod net;
 mod player;
 mod quickjs;
 mod recorder;

@@ -19,6 +19,7 @@ use rquickjs::{Class, Ctx, Exception, JsLifetime};
 use crate::call::Call;
 use crate::limits::{MAX_COMMANDS_PER_CALLBACK, MAX_MEDIA_UNITS};
 use crate::listeners::Listeners;
+use crate::net::Requests;
 use crate::player::Player;
 use crate::recorder::Recorder;
 use crate::timers::Timers;
@@ -137,6 +138,8 @@ pub(crate) struct Registry<'js> {
     pub(crate) core: Rc<SessionCore>,
     pub(crate) app_listeners: Listeners<'js>,
     pub(crate) timers: Timers<'js>,
+    /// `Net` requests in flight.
+    pub(crate) http: Requests<'js>,
     calls: RefCell<HashMap<CallId, Class<'js, Call<'js>>>>,
     players: RefCell<HashMap<UnitId, Class<'js, Player<'js>>>>,
     recorders: RefCell<HashMap<UnitId, Class<'js, Recorder<'js>>>>,
@@ -153,6 +156,7 @@ impl<'js> Registry<'js> {
             core,
             app_listeners: Listeners::default(),
             timers: Timers::default(),
+            http: Requests::default(),
             calls: RefCell::new(HashMap::new()),
             players: RefCell::new(HashMap::new()),
             recorders: RefCell::new(HashMap::new()),
@@ -201,6 +205,7 @@ impl<'js> Registry<'js> {
     pub(crate) fn clear(&self) {
         self.app_listeners.clear();
         self.timers.clear();
+        self.http.clear();
         let calls: Vec<_> = self.calls.borrow_mut().drain().map(|(_, c)| c).collect();
         for call in &calls {
             call.borrow().clear_listeners();

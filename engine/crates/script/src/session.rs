@@ -24,7 +24,7 @@ use crate::listeners::Listener;
 use crate::registry::{registry, Registry, SessionCore};
 use crate::voxengine;
 use crate::{bytecode, quickjs};
-use crate::{logger, player, recorder, timers, Scenario};
+use crate::{logger, net, player, recorder, timers, Scenario};
 
 /// Runs one session to its end and reports how it ended.
 pub(crate) async fn run(
@@ -197,7 +197,9 @@ impl Session {
                 self.core.note("the engine is shutting down");
                 return Ok(());
             }
-            if self.core.has_live_calls() {
+            // A request in flight keeps the session, as a call does: its
+            // answer is bounded by the request's timeout.
+            if self.core.has_live_calls() || self.http_in_flight() {
                 idle_since = None;
             } else if idle_since.is_none() {
                 idle_since = Some(Instant::now());
@@ -248,6 +250,10 @@ impl Session {
                 self.log_event(&recorder::describe_event(unit, &event));
                 let name = recorder::event_name_of(&event);
                 self.callback(name, |ctx| recorder::dispatch(ctx, unit, &event))
+            }
+            SessionEvent::HttpResponse { id, result } => {
+                self.log_event(&net::describe_response(id, &result));
+                self.callback("an HTTP response", |ctx| net::dispatch(ctx, id, &result))
             }
             SessionEvent::Terminate { reason } => {
                 self.core
@@ -335,6 +341,14 @@ impl Session {
                 }
             }
             Ok(())
+        })
+    }
+
+    fn http_in_flight(&self) -> bool {
+        self.context.with(|ctx| {
+            registry(&ctx)
+                .map(|r| r.http.in_flight() > 0)
+                .unwrap_or(false)
         })
     }
 
@@ -462,6 +476,7 @@ fn install(ctx: &Ctx<'_>, core: Rc<SessionCore>) -> rquickjs::Result<()> {
     let globals = ctx.globals();
     events::install(ctx, &globals)?;
     voxengine::install(ctx, &globals)?;
+    net::install(ctx, &globals)?;
     logger::install(ctx, &globals)?;
     timers::install(ctx, &globals)
 }

@@ -31,6 +31,11 @@ pub enum Action {
         to: String,
     },
     Log(String),
+    /// A `Net` request (method and URL).
+    Http {
+        method: String,
+        url: String,
+    },
     /// The script failed (uncaught exception, limits, compile error).
     Error(String),
     Terminated,
@@ -54,6 +59,7 @@ impl fmt::Display for Action {
             Action::Record(what) => write!(f, "record {what}"),
             Action::Media { from, to } => write!(f, "media {from} -> {to}"),
             Action::Log(line) => write!(f, "log {line:?}"),
+            Action::Http { method, url } => write!(f, "http {method} {url}"),
             Action::Error(text) => write!(f, "error {text:?}"),
             Action::Terminated => write!(f, "terminated"),
         }
@@ -76,6 +82,8 @@ pub enum Expectation {
     Hangup,
     Reject(u16),
     Log(TextMatch),
+    /// A `Net` request whose URL matches.
+    Http(TextMatch),
     Error(TextMatch),
     Terminated,
 }
@@ -131,6 +139,7 @@ impl fmt::Display for Expectation {
             Expectation::Hangup => write!(f, "hangup"),
             Expectation::Reject(code) => write!(f, "reject {code}"),
             Expectation::Log(text) => write!(f, "log {text}"),
+            Expectation::Http(url) => write!(f, "http {url}"),
             Expectation::Error(text) => write!(f, "error {text}"),
             Expectation::Terminated => write!(f, "terminated"),
         }
@@ -173,6 +182,7 @@ impl Expectation {
             "digits" => Expectation::Digits(want_text(key, value)?),
             "callSIP" => Expectation::CallSip(want_text(key, value)?),
             "log" => Expectation::Log(TextMatch::parse(&want_text(key, value)?)?),
+            "http" => Expectation::Http(TextMatch::parse(&want_text(key, value)?)?),
             "error" => Expectation::Error(TextMatch::parse(&want_text(key, value)?)?),
             "reject" => match value.as_u64().and_then(|c| u16::try_from(c).ok()) {
                 Some(code) => Expectation::Reject(code),
@@ -198,6 +208,7 @@ impl Expectation {
             (Expectation::Reject(want), Action::Rejected(code)) => code == want,
             (Expectation::Log(want), Action::Log(line)) => want.matches(line),
             (Expectation::Error(want), Action::Error(text)) => want.matches(text),
+            (Expectation::Http(want), Action::Http { url, .. }) => want.matches(url),
             _ => false,
         }
     }

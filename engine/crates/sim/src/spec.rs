@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use regex::Regex;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -21,6 +22,8 @@ pub enum SpecError {
     Expect { index: usize, message: String },
     #[error("callees[{uri:?}]: {message}")]
     Callee { uri: String, message: String },
+    #[error("http[{url:?}]: {message}")]
+    Http { url: String, message: String },
 }
 
 /// A parsed, checked spec.
@@ -33,6 +36,8 @@ pub struct Spec {
     pub events: Vec<WorldEvent>,
     pub callees: BTreeMap<String, Callee>,
     pub playback: Playback,
+    /// Answers to `Net` requests, tried in order: exact URLs, then patterns.
+    pub http: Vec<(UrlMatch, HttpReply)>,
     pub expect: Vec<Expectation>,
     /// Virtual time after which the session is told to end.
     pub timeout: Duration,
@@ -98,6 +103,45 @@ impl Callee {
     }
 }
 
+/// Which request URLs an `http` entry answers.
+#[derive(Debug, Clone)]
+pub enum UrlMatch {
+    Exact(String),
+    /// Written `/like this/`.
+    Pattern(Regex),
+}
+
+impl UrlMatch {
+    pub fn matches(&self, url: &str) -> bool {
+        match self {
+            UrlMatch::Exact(want) => want == url,
+            UrlMatch::Pattern(re) => re.is_match(url),
+        }
+    }
+}
+
+/// How the simulated web answers a `Net` request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpReply {
+    /// HTTP status or one of VoxEngine's negative codes.
+    pub code: i32,
+    pub text: String,
+    pub headers: Vec<(String, String)>,
+    /// Virtual time between the request and its answer.
+    pub delay: Duration,
+}
+
+impl Spec {
+    /// The answer to a request for `url`; `None` if the spec has none.
+    pub fn http_reply(&self, url: &str) -> Option<&HttpReply> {
+        self.http
+            .iter()
+            .find(|(m, _)| matches!(m, UrlMatch::Exact(_)) && m.matches(url))
+            .or_else(|| self.http.iter().find(|(m, _)| m.matches(url)))
+            .map(|(_, reply)| reply)
+    }
+}
+
 /// How long each playback lasts before `PlaybackFinished`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Playback {
@@ -135,6 +179,8 @@ struct RawSpec {
     #[serde(default)]
     playback: BTreeMap<String, u64>,
     #[serde(default)]
+    http: BTreeMap<String, RawHttp>,
+    #[serde(default)]
     expect: Vec<Value>,
     #[serde(default = "default_timeout")]
     timeout: u64,
@@ -171,6 +217,23 @@ struct RawCallee {
     fail_after: Option<u64>,
     #[serde(default)]
     hangup_after: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    #[serde(default = "default_http_code")]
+    code: i32,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    delay: u64,
+}
+
+fn default_http_code() -> i32 {
+    200
 }
 
 fn ms(value: u64) -> Duration {
@@ -238,6 +301,26 @@ impl Spec {
                 playback.by_source.insert(source, ms(length));
             }
         }
+        let mut http = Vec::with_capacity(raw.http.len());
+        for (url, reply) in raw.http {
+            let matcher = match url.strip_prefix('/').and_then(|r| r.strip_suffix('/')) {
+                Some(pattern) if !pattern.is_empty() => match Regex::new(pattern) {
+                    Ok(re) => UrlMatch::Pattern(re),
+                    Err(e) => {
+                        let message = format!("bad regular expression: {e}");
+                        return Err(SpecError::Http { url, message });
+                    }
+                },
+                _ => UrlMatch::Exact(url),
+            };
+            let reply = HttpReply {
+                code: reply.code,
+                text: reply.text,
+                headers: reply.headers.into_iter().collect(),
+                delay: ms(reply.delay),
+            };
+            http.push((matcher, reply));
+        }
         let mut expect = Vec::with_capacity(raw.expect.len());
         for (index, value) in raw.expect.iter().enumerate() {
             let parsed = Expectation::parse(value)
@@ -250,6 +333,7 @@ impl Spec {
             events,
             callees,
             playback,
+            http,
             expect,
             timeout: ms(raw.timeout),
         })

@@ -203,3 +203,32 @@ fn bad_specs_are_refused_with_a_reason() {
     let unknown = Spec::from_json(r#"{ "calls": {} }"#);
     assert!(matches!(unknown, Err(SpecError::Json(_))));
 }
+
+#[test]
+fn http_requests_are_answered_from_the_spec_after_their_delay() {
+    let spec = spec(
+        r#"{ "customData": "https://api.example.com/v1/hook", "call": {"from": "bob"},
+             "http": { "/api\\.example\\.com/": {"code": 503, "delay": 2000} },
+             "expect": [ {"http": "/v1/hook$/"}, {"log": "webhook: failed with code 503"}, {"hangup": true} ] }"#,
+    );
+    let report = run(example("webhook"), &spec).expect("runs");
+    assert!(report.passed(), "{}", report.render());
+    let failed = report.outcomes[1].matched.expect("log matched");
+    assert_eq!(report.timeline[failed].at, Duration::from_secs(2));
+}
+
+#[test]
+fn an_unknown_url_gets_code_minus_1() {
+    let spec = spec(
+        r#"{ "customData": "http://nowhere.example/", "call": {"from": "bob"},
+             "expect": [ {"http": "nowhere"}, {"log": "/failed with code -1 \\(.*no \"http\" entry/"}, {"terminated": true} ] }"#,
+    );
+    let report = run(example("webhook"), &spec).expect("runs");
+    assert!(report.passed(), "{}", report.render());
+}
+
+#[test]
+fn a_bad_http_pattern_is_a_spec_error() {
+    let error = Spec::from_json(r#"{ "http": { "/(/": {"code": 200} } }"#).unwrap_err();
+    assert!(matches!(error, SpecError::Http { .. }), "{error}");
+}

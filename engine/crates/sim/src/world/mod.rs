@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use dialtone_core::messages::{
-    CallEvent, CallState, EventSender, RecorderOp, SessionCommand, SessionEnd, SessionEvent,
+    CallEvent, CallState, EventSender, HttpResult, RecorderOp, SessionCommand, SessionEnd,
+    SessionEvent,
 };
 use dialtone_core::{CallId, UnitId};
 use tokio::time::{sleep_until, Instant};
@@ -16,6 +17,7 @@ use crate::inbox::{Inbox, Item};
 use crate::report::{Entry, Happened};
 use crate::spec::{Callee, Spec, WorldAction};
 
+mod http;
 mod media;
 
 /// How long the session gets to end after the spec's timeout told it to,
@@ -50,6 +52,7 @@ enum Due {
     Fail(CallId, u16),
     RemoteHangup(CallId),
     PlaybackDone(UnitId),
+    HttpResponse(u64),
 }
 
 pub(crate) struct World<'a> {
@@ -62,6 +65,8 @@ pub(crate) struct World<'a> {
     recorders: HashMap<UnitId, SimRecorder>,
     timers: Vec<(Instant, Due)>,
     recordings: u32,
+    /// Answers to `Net` requests, sent when their `Due::HttpResponse` fires.
+    http: HashMap<u64, HttpResult>,
     pub(crate) timeline: Vec<Entry>,
     pub(crate) timed_out: bool,
 }
@@ -95,6 +100,7 @@ impl<'a> World<'a> {
             recorders: HashMap::new(),
             timers,
             recordings: 0,
+            http: HashMap::new(),
             timeline: Vec::new(),
             timed_out: false,
         }
@@ -249,6 +255,7 @@ impl<'a> World<'a> {
                 self.end_call(call, event);
             }
             Due::PlaybackDone(unit) => self.playback_done(unit),
+            Due::HttpResponse(id) => self.http_response(id),
             _ => {}
         }
     }
@@ -487,6 +494,9 @@ impl<'a> World<'a> {
                     self.stop_recorder(unit);
                 }
             }
+            SessionCommand::HttpRequest {
+                id, url, method, ..
+            } => self.http_request(id, url, method),
             SessionCommand::Ended { reason } => self.ended(reason),
         }
     }

@@ -1,0 +1,115 @@
+//! The management REST API of `dialtone serve`: accounts, applications,
+//! scenarios and routing rules. Every object belongs to one account and every
+//! handler reads and writes only the caller's own; a missing object and
+//! another account's object look the same (404).
+
+mod apps;
+mod auth;
+mod error;
+mod rules;
+
+pub use auth::Caller;
+pub use error::ApiError;
+
+use crate::serve::router::StoreRouter;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use dialtone_store::{Store, MAX_SCENARIO_BYTES};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Store,
+    pub router: Arc<StoreRouter>,
+}
+
+/// A JSON body whose rejections become [`ApiError`]s.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let Json(value) = Json::<T>::from_request(req, state).await?;
+        Ok(ApiJson(value))
+    }
+}
+
+/// All routes under `/v1`, ready to merge into the HTTP listener.
+pub fn routes(state: ApiState) -> Router {
+    Router::new()
+        .route("/v1/accounts", post(create_account))
+        .route("/v1/applications", get(apps::list_applications))
+        .route(
+            "/v1/applications/{app}",
+            put(apps::put_application)
+                .get(apps::get_application)
+                .delete(apps::delete_application),
+        )
+        .route(
+            "/v1/applications/{app}/scenarios",
+            get(apps::list_scenarios),
+        )
+        .route(
+            "/v1/applications/{app}/scenarios/{name}",
+            put(apps::put_scenario)
+                .get(apps::get_scenario)
+                .delete(apps::delete_scenario),
+        )
+        .route(
+            "/v1/applications/{app}/scenarios/{name}/versions",
+            get(apps::list_versions),
+        )
+        .route(
+            "/v1/applications/{app}/rules",
+            post(rules::create_rule).get(rules::list_rules),
+        )
+        .route(
+            "/v1/applications/{app}/rules/{id}",
+            get(rules::get_rule)
+                .put(rules::update_rule)
+                .delete(rules::delete_rule),
+        )
+        .route("/v1/rules/match", post(rules::match_rule))
+        .fallback(not_found)
+        // Room above the scenario limit so an oversized scenario reaches the
+        // handler and gets the limit in its message.
+        .layer(DefaultBodyLimit::max(MAX_SCENARIO_BYTES * 4))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("route".to_owned())
+}
+
+#[derive(Deserialize)]
+struct NewAccount {
+    name: String,
+}
+
+async fn create_account(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<NewAccount>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if !caller.is_admin {
+        return Err(ApiError::Forbidden(
+            "only the admin account can create accounts",
+        ));
+    }
+    let (account, key) = state.store.create_account(body.name.trim()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "id": account.id,
+            "name": account.name,
+            "apiKey": key.as_str(),
+            "createdAt": account.created_at,
+        })),
+    ))
+}

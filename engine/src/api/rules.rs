@@ -1,0 +1,196 @@
+//! Inbound routing rules of an application, and the match dry run.
+
+use super::apps::find_app;
+use super::error::ApiError;
+use super::{ApiJson, ApiState, Caller};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use dialtone_store::{NewRule, StoredRule};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleBody {
+    name: String,
+    pattern: String,
+    exclude: Option<String>,
+    #[serde(default)]
+    priority: i32,
+    from: Option<String>,
+    /// Header name → pattern its value must match.
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    scenarios: Vec<String>,
+}
+
+impl RuleBody {
+    fn into_new(self) -> NewRule {
+        NewRule {
+            name: self.name,
+            priority: self.priority,
+            pattern: self.pattern,
+            exclude: self.exclude,
+            from: self.from,
+            headers: self.headers.into_iter().collect(),
+            scenarios: self.scenarios,
+        }
+    }
+}
+
+fn rule_json(app_name: &str, stored: &StoredRule) -> Value {
+    let r = &stored.rule;
+    let headers: Map<String, Value> = r
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    json!({
+        "id": r.id,
+        "name": r.name,
+        "application": app_name,
+        "priority": r.priority,
+        "pattern": r.pattern,
+        "exclude": r.exclude,
+        "from": r.from,
+        "headers": headers,
+        "scenarios": r.scenarios,
+        "createdAt": stored.created_at,
+    })
+}
+
+/// The caller's rule `id` of application `app_id`, or 404.
+async fn find_rule(
+    state: &ApiState,
+    account: &str,
+    app_id: &str,
+    id: &str,
+) -> Result<StoredRule, ApiError> {
+    match state.store.get_rule(account, id).await? {
+        Some(rule) if rule.rule.application == app_id => Ok(rule),
+        _ => Err(ApiError::NotFound(format!("rule {id:?}"))),
+    }
+}
+
+pub async fn create_rule(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path(app): Path<String>,
+    ApiJson(body): ApiJson<RuleBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let app = find_app(&state, &caller.id, &app).await?;
+    let stored = state
+        .store
+        .create_rule(&caller.id, &app.id, &body.into_new())
+        .await?;
+    state.router.reload().await?;
+    Ok((StatusCode::CREATED, Json(rule_json(&app.name, &stored))))
+}
+
+pub async fn list_rules(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path(app): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let app = find_app(&state, &caller.id, &app).await?;
+    let rules = state.store.list_rules(&caller.id, &app.id).await?;
+    let list: Vec<Value> = rules.iter().map(|r| rule_json(&app.name, r)).collect();
+    Ok(Json(json!({ "rules": list })))
+}
+
+pub async fn get_rule(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path((app, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let app = find_app(&state, &caller.id, &app).await?;
+    let rule = find_rule(&state, &caller.id, &app.id, &id).await?;
+    Ok(Json(rule_json(&app.name, &rule)))
+}
+
+pub async fn update_rule(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path((app, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<RuleBody>,
+) -> Result<Json<Value>, ApiError> {
+    let app = find_app(&state, &caller.id, &app).await?;
+    find_rule(&state, &caller.id, &app.id, &id).await?;
+    let updated = state
+        .store
+        .update_rule(&caller.id, &id, &body.into_new())
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("rule {id:?}")))?;
+    state.router.reload().await?;
+    Ok(Json(rule_json(&app.name, &updated)))
+}
+
+pub async fn delete_rule(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path((app, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let app = find_app(&state, &caller.id, &app).await?;
+    find_rule(&state, &caller.id, &app.id, &id).await?;
+    if !state.store.delete_rule(&caller.id, &id).await? {
+        return Err(ApiError::NotFound(format!("rule {id:?}")));
+    }
+    state.router.reload().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchBody {
+    to: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+}
+
+/// Which of the caller's rules an INVITE would hit, and what it would run.
+/// Only the caller's rules are considered (another account's rules stay
+/// private); `shadowed` says a rule of another account would win instead.
+pub async fn match_rule(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<MatchBody>,
+) -> Result<Json<Value>, ApiError> {
+    let snapshot = state.router.snapshot();
+    let headers: Vec<(String, String)> = body.headers.into_iter().collect();
+    let to = body.to.trim();
+    let winner = snapshot
+        .rules
+        .match_invite(to, &body.from, &headers)
+        .map(|r| r.id.clone());
+    let own = if caller.is_admin {
+        None
+    } else {
+        Some(snapshot.for_account(&caller.id))
+    };
+    let set = own.as_ref().unwrap_or(&snapshot.rules);
+    let rule = set
+        .match_invite(to, &body.from, &headers)
+        .ok_or_else(|| ApiError::NotFound("matching rule".to_owned()))?;
+    let target = snapshot.targets.get(&rule.id);
+    let stored = state
+        .store
+        .get_rule(
+            target.map_or(caller.id.as_str(), |t| t.account.as_str()),
+            &rule.id,
+        )
+        .await?
+        .ok_or_else(|| ApiError::NotFound("matching rule".to_owned()))?;
+    let app_name = target.map_or("", |t| t.application.as_str());
+    Ok(Json(json!({
+        "rule": rule_json(app_name, &stored),
+        "application": app_name,
+        "scenarios": rule.scenarios,
+        "scenario": target.and_then(|t| t.scenario.as_ref()).map(|s| s.name.clone()),
+        "missingScenarios": target.map(|t| t.missing.clone()).unwrap_or_default(),
+        "shadowed": winner.as_deref() != Some(rule.id.as_str()),
+    })))
+}

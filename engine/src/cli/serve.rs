@@ -1,0 +1,60 @@
+//! `dialtone serve` flags. Values stay strings here so that flags, the
+//! environment and the config file are all validated in one place
+//! (`serve::config`) with the same messages.
+
+use crate::serve::config::Overrides;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// TOML config file (also DIALTONE_CONFIG); flags and DIALTONE_* variables override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// SIP listen address, UDP and TCP (default 127.0.0.1:5060).
+    #[arg(long)]
+    pub sip: Option<String>,
+    /// HTTP listen address for the REST API and recordings (default 127.0.0.1:8080).
+    #[arg(long)]
+    pub http: Option<String>,
+    /// Data directory: database, recordings, cache (default dialtone-data).
+    #[arg(long)]
+    pub data_dir: Option<String>,
+    /// Database URL (default sqlite://DATA-DIR/dialtone.db).
+    #[arg(long)]
+    pub database: Option<String>,
+    /// RTP port range, LO-HI.
+    #[arg(long)]
+    pub rtp_ports: Option<String>,
+    /// Session log format on stdout: text or json.
+    #[arg(long)]
+    pub log_format: Option<String>,
+    /// How long live sessions may run on after SIGTERM (e.g. 30s).
+    #[arg(long)]
+    pub shutdown_timeout: Option<String>,
+}
+
+impl ServeArgs {
+    pub fn overrides(&self) -> Overrides {
+        let flags = [
+            ("sip", &self.sip),
+            ("http", &self.http),
+            ("data_dir", &self.data_dir),
+            ("database", &self.database),
+            ("rtp_ports", &self.rtp_ports),
+            ("log_format", &self.log_format),
+            ("shutdown_timeout", &self.shutdown_timeout),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
+        .collect();
+        Overrides {
+            config: self.config.clone(),
+            flags,
+        }
+    }
+}
+
+pub fn main(args: ServeArgs) -> ExitCode {
+    crate::serve::main(args.overrides())
+}

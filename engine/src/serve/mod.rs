@@ -1,0 +1,143 @@
+//! `dialtone serve`: the engine with persistent accounts, applications,
+//! scenarios and rules, a REST API to manage them, and INVITEs routed by the
+//! stored rules.
+
+pub mod config;
+pub mod router;
+
+use crate::api::{self, ApiState};
+use crate::engine::Engine;
+use crate::logging;
+use config::{Overrides, ServeConfig};
+use dialtone_store::Store;
+use router::StoreRouter;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Exit code for anything wrong with the configuration.
+const EXIT_CONFIG: u8 = 2;
+
+pub fn main(overrides: Overrides) -> ExitCode {
+    let cfg = match ServeConfig::load(&overrides, |k| std::env::var(k).ok()) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("dialtone: invalid configuration: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    logging::init(cfg.log_format);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("dialtone: cannot start runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    rt.block_on(run(cfg))
+}
+
+async fn run(cfg: ServeConfig) -> ExitCode {
+    if let Err(e) = std::fs::create_dir_all(&cfg.engine.data_dir) {
+        eprintln!(
+            "dialtone: invalid configuration: cannot create data directory {}: {e}",
+            cfg.engine.data_dir.display()
+        );
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let store = match Store::open(&cfg.database).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("dialtone: cannot open database {}: {e}", cfg.database);
+            return ExitCode::from(1);
+        }
+    };
+    let admin_key = std::env::var("DIALTONE_ADMIN_KEY")
+        .ok()
+        .filter(|k| !k.is_empty());
+    let admin = match store.bootstrap_admin(admin_key.as_deref()).await {
+        Ok(a) => a,
+        Err(e @ dialtone_store::StoreError::Invalid { .. }) => {
+            eprintln!("dialtone: invalid configuration: DIALTONE_ADMIN_KEY: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+        Err(e) => {
+            eprintln!("dialtone: cannot set up the admin account: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let router = Arc::new(StoreRouter::new(store.clone()));
+    if let Err(e) = router.reload().await {
+        eprintln!("dialtone: cannot load routing rules: {e}");
+        return ExitCode::from(1);
+    }
+    let routes = api::routes(ApiState {
+        store: store.clone(),
+        router: router.clone(),
+    });
+    let rtp = cfg.engine.rtp_ports.0.clone();
+    let engine = match Engine::start_with_http(cfg.engine.clone(), router, routes).await {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("dialtone: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Some(key) = &admin.generated_key {
+        // The store keeps only a hash: this is the one time the key is shown.
+        println!(
+            "dialtone: admin API key (shown once, keep it): {}",
+            key.as_str()
+        );
+    }
+    println!(
+        "dialtone: listening sip={} (udp+tcp) http={} rtp={}-{} database={}",
+        engine.sip_addr,
+        engine.http_addr,
+        rtp.start(),
+        rtp.end(),
+        redact(&cfg.database)
+    );
+    wait_for_signal().await;
+    eprintln!(
+        "dialtone: stopping; live sessions get up to {:?} to finish",
+        cfg.shutdown_timeout
+    );
+    engine.shutdown(cfg.shutdown_timeout).await;
+    store.close().await;
+    eprintln!("dialtone: stopped");
+    ExitCode::SUCCESS
+}
+
+/// A database URL without its password, for printing.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((auth, host)) if auth.contains(':') => {
+            let user = auth.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// SIGTERM or Ctrl-C.
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -1,0 +1,109 @@
+"""``dialtone serve`` with real SIP: a scenario and a rule uploaded over REST
+decide what an INVITE runs; an INVITE no rule matches gets 404."""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import harness
+from harness import LOOPBACK, PORTS, SCRIPTS, SIPP_DIR, Dialtone
+
+ADMIN_KEY = "pytest-admin-key-0123456789abcdef"
+
+
+class ServeDialtone(Dialtone):
+    """``dialtone serve`` on free loopback ports with its own data directory."""
+
+    def __init__(self, data_dir: Path, **kwargs):
+        super().__init__(SCRIPTS / "echo.js", **kwargs)
+        self.data_dir = data_dir
+        self.http_port = PORTS.sip_port()
+
+    @property
+    def argv(self) -> list[str]:
+        return [str(self.binary), "serve",
+                "--sip", f"{LOOPBACK}:{self.sip_port}",
+                "--http", f"{LOOPBACK}:{self.http_port}",
+                "--rtp-ports", f"{self.rtp_ports[0]}-{self.rtp_ports[1]}",
+                "--data-dir", str(self.data_dir),
+                "--shutdown-timeout", "2s"]
+
+
+def call(d: ServeDialtone, method: str, path: str, body=None, ctype: str = "application/json",
+         key: str = ADMIN_KEY) -> tuple[int, dict]:
+    data = None
+    if body is not None:
+        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+    req = urllib.request.Request(f"http://{LOOPBACK}:{d.http_port}{path}", data=data,
+                                 method=method)
+    req.add_header("Authorization", f"Bearer {key}")
+    if data is not None:
+        req.add_header("Content-Type", ctype)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            text = resp.read().decode()
+            return resp.status, json.loads(text) if text else {}
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read().decode() or "{}")
+
+
+def start_serve(registry, tmp_path) -> ServeDialtone:
+    d = ServeDialtone(tmp_path / "data", env={"DIALTONE_ADMIN_KEY": ADMIN_KEY},
+                      log_path=tmp_path / "serve.log")
+    registry.add(d)
+    return d.start()
+
+
+def test_rule_routes_invite_to_uploaded_scenario(registry, sipp, tmp_path):
+    d = start_serve(registry, tmp_path)
+    assert (tmp_path / "data" / "dialtone.db").exists(), "default database lives in the data dir"
+    status, acct = call(d, "POST", "/v1/accounts", {"name": "acme"})
+    assert status == 201, acct
+    key = acct["apiKey"]
+    assert call(d, "PUT", "/v1/applications/pbx", key=key)[0] == 201
+    status, saved = call(d, "PUT", "/v1/applications/pbx/scenarios/echo",
+                         (SCRIPTS / "echo.js").read_text(), "application/javascript", key)
+    assert status == 201, saved
+    status, rule = call(d, "POST", "/v1/applications/pbx/rules",
+                        {"name": "extensions", "pattern": r"1\d{3}", "scenarios": ["echo"]},
+                        key=key)
+    assert status == 201, rule
+    status, match = call(d, "POST", "/v1/rules/match", {"to": "1234"}, key=key)
+    assert status == 200 and match["scenario"] == "pbx/echo", match
+
+    mark = d.mark()
+    run = sipp("uac", d.sip_uri_host, service="1234", calls=1, duration_ms=500, timeout_s=20)
+    run.run()
+    run.assert_ok()
+    assert run.counts().get("Successful call") == 1, run.report()
+    d.wait_for(r"echo: incoming call from .* to 1234", timeout=10, start=mark)
+    d.wait_for(r"Disconnected", timeout=10, start=mark)
+    d.assert_alive()
+
+
+def test_invite_without_matching_rule_gets_404(registry, sipp, tmp_path):
+    d = start_serve(registry, tmp_path)
+    # The rule exists but does not match 999.
+    status, acct = call(d, "POST", "/v1/accounts", {"name": "acme"})
+    key = acct["apiKey"]
+    call(d, "PUT", "/v1/applications/pbx", key=key)
+    call(d, "PUT", "/v1/applications/pbx/scenarios/echo",
+         (SCRIPTS / "echo.js").read_text(), "application/javascript", key)
+    status, rule = call(d, "POST", "/v1/applications/pbx/rules",
+                        {"name": "extensions", "pattern": r"1\d{3}", "scenarios": ["echo"]},
+                        key=key)
+    assert status == 201, rule
+    # SIPp's busy scenario, expecting 404 in place of 486.
+    xml = (SIPP_DIR / "uac_busy.xml").read_text().replace('response="486"', 'response="404"')
+    expect_404 = tmp_path / "uac_404.xml"
+    expect_404.write_text(xml)
+    run = sipp(expect_404, d.sip_uri_host, service="999", calls=1, timeout_s=20)
+    run.run()
+    run.assert_ok()
+    assert run.counts().get("Successful call") == 1, run.report()
+    d.assert_alive()
