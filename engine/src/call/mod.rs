@@ -290,10 +290,7 @@ impl CallLayer {
     }
 
     fn on_acked(&mut self, ua: &mut UaCore, now: Instant, leg: LegId, body: Option<Body>) {
-        let Some(id) = self.legs.get(&leg).copied() else {
-            return;
-        };
-        let Some(call) = self.calls.get_mut(&id) else {
+        let Some((id, call)) = call_of_leg(&self.legs, &mut self.calls, leg) else {
             return;
         };
         if call.phase != Phase::Answering {
@@ -301,9 +298,7 @@ impl CallLayer {
         }
         if call.negotiated.is_none() {
             // Late offer: our offer went in the 200, the answer comes in the ACK.
-            let answer = body
-                .filter(is_sdp)
-                .and_then(|b| String::from_utf8(b.data).ok());
+            let answer = sdp_text(body);
             let negotiated = answer
                 .ok_or_else(|| "no SDP answer in ACK".to_string())
                 .and_then(|a| {
@@ -348,10 +343,7 @@ impl CallLayer {
         body: Option<Body>,
         headers: Vec<(String, String)>,
     ) {
-        let Some(id) = self.legs.get(&leg).copied() else {
-            return;
-        };
-        let Some(call) = self.calls.get_mut(&id) else {
+        let Some((id, call)) = call_of_leg(&self.legs, &mut self.calls, leg) else {
             return;
         };
         if call.incoming || call.phase != Phase::Dialing {
@@ -360,10 +352,7 @@ impl CallLayer {
         let session = call.session;
         let headers = custom_only(&headers);
         let mut early = false;
-        if let Some(sdp) = body
-            .filter(is_sdp)
-            .and_then(|b| String::from_utf8(b.data).ok())
-        {
+        if let Some(sdp) = sdp_text(body) {
             if call.negotiated.is_none() {
                 match dialtone_sdp::accept_answer(&sdp, &media::local_media(call)) {
                     Ok(n) => {
@@ -396,20 +385,14 @@ impl CallLayer {
         body: Option<Body>,
         headers: Vec<(String, String)>,
     ) {
-        let Some(id) = self.legs.get(&leg).copied() else {
-            return;
-        };
-        let Some(call) = self.calls.get_mut(&id) else {
+        let Some((id, call)) = call_of_leg(&self.legs, &mut self.calls, leg) else {
             return;
         };
         if call.phase != Phase::Dialing {
             return;
         }
         let headers = custom_only(&headers);
-        if let Some(sdp) = body
-            .filter(is_sdp)
-            .and_then(|b| String::from_utf8(b.data).ok())
-        {
+        if let Some(sdp) = sdp_text(body) {
             // A 200 may carry a different answer than the 183 did; the 200 wins.
             match dialtone_sdp::accept_answer(&sdp, &media::local_media(call)) {
                 Ok(n) => media::apply(&self.media, call, n),
@@ -478,9 +461,7 @@ impl CallLayer {
         }
         call.sdp_version += 1;
         let local = media::local_media(call);
-        let offer = body
-            .filter(is_sdp)
-            .and_then(|b| String::from_utf8(b.data).ok());
+        let offer = sdp_text(body);
         let (code, answer) = match offer {
             Some(offer) => match dialtone_sdp::answer_offer(&offer, &local) {
                 Ok((answer, n)) => {
@@ -1101,6 +1082,23 @@ fn ua_reject(ua: &mut UaCore, leg: LegId, code: u16, reason: &str) {
             headers: Vec::new(),
         },
     );
+}
+
+/// The call on a SIP leg, with its id. (Takes the two maps, not `self`, so the
+/// caller can still use the layer's other fields while holding the call.)
+fn call_of_leg<'a>(
+    legs: &HashMap<LegId, CallId>,
+    calls: &'a mut HashMap<CallId, Call>,
+    leg: LegId,
+) -> Option<(CallId, &'a mut Call)> {
+    let id = *legs.get(&leg)?;
+    calls.get_mut(&id).map(|c| (id, c))
+}
+
+/// The text of an SDP body, if the body is SDP and valid UTF-8.
+fn sdp_text(body: Option<Body>) -> Option<String> {
+    body.filter(is_sdp)
+        .and_then(|b| String::from_utf8(b.data).ok())
 }
 
 fn is_sdp(b: &Body) -> bool {
