@@ -26,6 +26,7 @@ import argparse
 import csv
 import datetime as dt
 import json
+import urllib.request
 import os
 import resource
 import shutil
@@ -297,6 +298,8 @@ class Bench:
         self.results: dict = {"long": [], "burst": []}
 
     def start_dialtone(self) -> None:
+        if self.args.serve:
+            return self.start_server()
         argv = [str(self.binary), "run", str(REPO / "scripts" / "echo.js"),
                 "--sip", f"{LOOPBACK}:{self.port}",
                 "--rtp-ports", f"{DIALTONE_RTP[0]}-{DIALTONE_RTP[1]}",
@@ -306,6 +309,37 @@ class Bench:
                                      stdout=self.log_fh, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         wait_for_line(self.log, "listening", self.proc, 30)
+
+    def start_server(self) -> None:
+        """`dialtone serve` on a fresh SQLite data directory; echo.js and a rule
+        matching the benchmark's number are uploaded over REST, so every call is
+        routed by a rule as in production."""
+        http_port = free_port(kind=socket.SOCK_STREAM, both=False)
+        key = "bench-admin-key-" + os.urandom(12).hex()
+        argv = [str(self.binary), "serve", "--sip", f"{LOOPBACK}:{self.port}",
+                "--http", f"{LOOPBACK}:{http_port}", "--data-dir", str(self.work / "data"),
+                "--rtp-ports", f"{DIALTONE_RTP[0]}-{DIALTONE_RTP[1]}",
+                "--log-format", self.args.log_format]
+        env = dict(os.environ, DIALTONE_ADMIN_KEY=key)
+        self.log_fh = open(self.log, "w")
+        self.proc = subprocess.Popen(argv, cwd=str(REPO), stdin=subprocess.DEVNULL, env=env,
+                                     stdout=self.log_fh, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        wait_for_line(self.log, "listening", self.proc, 30)
+        base = f"http://{LOOPBACK}:{http_port}/v1/applications/bench"
+
+        def call(method: str, url: str, body: bytes, ctype: str) -> None:
+            req = urllib.request.Request(url, data=body, method=method,
+                                         headers={"Authorization": f"Bearer {key}", "Content-Type": ctype})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                r.read()
+
+        call("PUT", base, b"", "application/json")
+        call("PUT", f"{base}/scenarios/echo", (REPO / "scripts" / "echo.js").read_bytes(),
+             "application/javascript")
+        rule = {"name": "bench", "pattern": r"1\d{3}", "scenarios": ["echo"]}
+        call("POST", f"{base}/rules", json.dumps(rule).encode(), "application/json")
+        print(f"serve: echo.js routed by rule 1\\d{{3}}; calls dial {self.args.service}", flush=True)
 
     def alive(self) -> None:
         if self.proc.poll() is not None:
@@ -382,7 +416,8 @@ class Bench:
         total = rate * a.burst
         wd = self.work / f"burst_{rate}"
         run = SippRun(wd, "uac_short.xml", f"{LOOPBACK}:{self.port}",
-                      ["-r", str(rate), "-m", str(total), "-l", str(rate * 10), "-d", str(a.short_hold_ms),
+                      ["-s", a.service, "-r", str(rate), "-m", str(total), "-l", str(rate * 10),
+                       "-d", str(a.short_hold_ms),
                        "-trace_rtt", "-rtt_freq", "50", "-recv_timeout", "10000"],
                       timeout_s=a.burst + 40)
         print(f"burst: {rate} calls/s for {a.burst} s ...", flush=True)
@@ -511,6 +546,9 @@ def main() -> None:
     p.add_argument("--skip-burst", action="store_true")
     p.add_argument("--log-format", default="text", choices=("text", "json"))
     p.add_argument("--keep-work", action="store_true", help="keep SIPp traces and the dialtone log")
+    p.add_argument("--serve", action="store_true",
+                   help="run `dialtone serve` with echo.js behind a routing rule instead of `dialtone run`")
+    p.add_argument("--service", default="1234", help="the number SIPp dials (the rule matches 1xxx)")
     Bench(p.parse_args()).run()
 
 

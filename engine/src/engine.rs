@@ -3,6 +3,7 @@
 
 use crate::call::{CallLayer, UnitsEnv};
 use crate::config::EngineConfig;
+use crate::history::{HistorySink, NoHistory};
 use crate::routing::InboundRouter;
 use crate::signalling::{Inputs, Signalling};
 use dialtone_audio::{AudioConfig, AudioLibrary, TtsConfig};
@@ -57,15 +58,17 @@ impl Engine {
         cfg: EngineConfig,
         router: Arc<dyn InboundRouter>,
     ) -> Result<Engine, EngineError> {
-        Engine::start_with_http(cfg, router, axum::Router::new()).await
+        Engine::start_with_http(cfg, router, axum::Router::new(), Arc::new(NoHistory)).await
     }
 
     /// Like [`Engine::start`], with `http_routes` served on the engine's HTTP
-    /// listener next to `/recordings`.
+    /// listener next to `/recordings`, and sessions and calls reported to
+    /// `history`.
     pub async fn start_with_http(
         cfg: EngineConfig,
         router: Arc<dyn InboundRouter>,
         http_routes: axum::Router,
+        history: Arc<dyn HistorySink>,
     ) -> Result<Engine, EngineError> {
         let udp = UdpSocket::bind(cfg.sip)
             .await
@@ -145,6 +148,7 @@ impl Engine {
             audio: audio.clone(),
             recordings_dir,
             http_base: format!("http://{http_addr}"),
+            history,
         };
         let (internal_tx, internal_rx) = mpsc::unbounded_channel();
         let calls = CallLayer::new(

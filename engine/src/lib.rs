@@ -10,6 +10,7 @@ pub mod call;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod history;
 pub mod http;
 pub mod logging;
 pub mod routing;

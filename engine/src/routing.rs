@@ -15,11 +15,22 @@ pub struct InboundInfo<'a> {
     pub headers: &'a [(String, String)],
 }
 
+/// Whose session a route starts: history is stored under this account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteOwner {
+    pub account: String,
+    /// Application name.
+    pub application: String,
+    pub rule: String,
+}
+
 #[derive(Debug, Clone)]
 pub enum Route {
     Session {
         scenario: Arc<Scenario>,
         custom_data: String,
+        /// `None` when sessions belong to nobody (`dialtone run`).
+        owner: Option<RouteOwner>,
     },
     Reject {
         code: u16,
@@ -72,6 +83,7 @@ impl InboundRouter for SingleScenario {
             Ok(scenario) => Route::Session {
                 scenario,
                 custom_data: self.custom_data.clone(),
+                owner: None,
             },
             Err(e) => {
                 tracing::error!(path = %self.path.display(), error = %e, "cannot read scenario");

@@ -1,11 +1,12 @@
 //! The management REST API of `dialtone serve`: accounts, applications,
-//! scenarios and routing rules. Every object belongs to one account and every
+//! scenarios, routing rules and call history. Every object belongs to one account and every
 //! handler reads and writes only the caller's own; a missing object and
 //! another account's object look the same (404).
 
 mod apps;
 mod auth;
 mod error;
+mod history;
 mod rules;
 
 pub use auth::Caller;
@@ -26,6 +27,8 @@ use std::sync::Arc;
 pub struct ApiState {
     pub store: Store,
     pub router: Arc<StoreRouter>,
+    /// Where recordings are written; `GET /v1/recordings/{id}` reads here.
+    pub recordings_dir: std::path::PathBuf,
 }
 
 /// A JSON body whose rejections become [`ApiError`]s.
@@ -76,6 +79,9 @@ pub fn routes(state: ApiState) -> Router {
                 .delete(rules::delete_rule),
         )
         .route("/v1/rules/match", post(rules::match_rule))
+        .route("/v1/history", get(history::list_history))
+        .route("/v1/history/{session}", get(history::get_session))
+        .route("/v1/recordings/{id}", get(history::get_recording))
         .fallback(not_found)
         // Room above the scenario limit so an oversized scenario reaches the
         // handler and gets the limit in its message.

@@ -9,6 +9,7 @@ mod state;
 pub mod target;
 mod units;
 
+use crate::history::Direction;
 use crate::routing::{InboundInfo, InboundRouter, Route};
 use dialtone_core::messages::{
     CallEvent, CallState, Headers, IncomingCall, OutboundCall, SessionCommand, SessionEnd,
@@ -251,11 +252,12 @@ impl CallLayer {
             to_uri: &sip.to_uri,
             headers: &sip.headers,
         };
-        let (scenario, custom_data) = match self.router.route(&info) {
+        let (scenario, custom_data, owner) = match self.router.route(&info) {
             Route::Session {
                 scenario,
                 custom_data,
-            } => (scenario, custom_data),
+                owner,
+            } => (scenario, custom_data, owner),
             Route::Reject { code, reason } => return reject(ua, code, &reason),
         };
         let session = SessionId::new();
@@ -263,6 +265,16 @@ impl CallLayer {
         let mut call = Call::new(id, leg, session, true);
         call.remote_offer = offer;
         tracing::debug!(%session, call = %id, leg, source = %source.addr, destination = %sip.destination, "inbound call");
+        if let Some(owner) = &owner {
+            self.env.history.session_started(session, owner);
+            self.env.history.call_started(
+                session,
+                id,
+                Direction::Inbound,
+                &sip.from_user,
+                &sip.destination,
+            );
+        }
         let first = SessionEvent::CallAlerting(IncomingCall {
             call: id,
             callerid: sip.from_user,
@@ -323,6 +335,7 @@ impl CallLayer {
         }
         call.phase = Phase::Confirmed;
         call.connected_at = Some(now);
+        self.env.history.call_answered(id);
         let session = call.session;
         self.emit(
             session,
@@ -426,6 +439,7 @@ impl CallLayer {
         }
         call.phase = Phase::Confirmed;
         call.connected_at = Some(now);
+        self.env.history.call_answered(id);
         let session = call.session;
         self.audio_started(id, headers.clone());
         self.emit(session, id, CallEvent::Connected { headers });
@@ -773,6 +787,10 @@ impl CallLayer {
         let leg = ua.new_leg_id();
         self.legs.insert(leg, id);
         self.calls.insert(id, Call::new(id, leg, session, false));
+        let from = out.callerid.as_deref().unwrap_or_default();
+        self.env
+            .history
+            .call_started(session, id, Direction::Outbound, from, &out.to);
         let target = match target::parse_target(&out.to) {
             Ok(t) => t,
             Err(e) => {
@@ -910,6 +928,11 @@ impl CallLayer {
             return;
         };
         self.release_session_units(session);
+        let error = match &reason {
+            SessionEnd::Normal => None,
+            SessionEnd::ScriptError(e) | SessionEnd::CompileError(e) => Some(e.as_str()),
+        };
+        self.env.history.session_ended(session, error);
         let unanswered = match &reason {
             SessionEnd::Normal => 480,
             SessionEnd::ScriptError(_) | SessionEnd::CompileError(_) => 500,
@@ -930,6 +953,11 @@ impl CallLayer {
                             reason: None,
                             headers: Vec::new(),
                         },
+                    );
+                    self.env.history.call_ended(
+                        id,
+                        Some(unanswered),
+                        Some(reason_phrase(unanswered)),
                     );
                     self.release(id);
                 }
@@ -1036,6 +1064,13 @@ impl CallLayer {
             return;
         };
         let session = call.session;
+        match &last {
+            CallEvent::Disconnected { code, reason, .. }
+            | CallEvent::Failed { code, reason, .. } => {
+                self.env.history.call_ended(id, Some(*code), Some(reason))
+            }
+            _ => self.env.history.call_ended(id, None, None),
+        }
         self.emit(session, id, last);
         self.set_state(id, CallState::Terminated);
         self.release(id);
@@ -1045,6 +1080,8 @@ impl CallLayer {
         let Some(call) = self.calls.remove(&id) else {
             return;
         };
+        // Calls released without `finish` (never answered, session gone).
+        self.env.history.call_ended(id, None, None);
         self.release_call_units(&call);
         self.legs.remove(&call.leg);
         self.pending.remove(&id);

@@ -22,6 +22,8 @@ pub struct UnitsEnv {
     pub recordings_dir: PathBuf,
     /// `http://host:port`: recordings are served under `/recordings/`.
     pub http_base: String,
+    /// Sessions, calls and recordings are reported here.
+    pub history: std::sync::Arc<dyn crate::history::HistorySink>,
 }
 
 pub struct Unit {
@@ -332,6 +334,7 @@ impl CallLayer {
         if let Some(c) = call.and_then(|c| self.calls.get_mut(&c)) {
             c.recorders.push(unit);
         }
+        self.env.history.recording(session, call, &file);
         if let Err(e) =
             self.media
                 .add_recorder(media_unit(unit), session.shard(self.media_workers), spec)

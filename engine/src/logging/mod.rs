@@ -18,10 +18,16 @@ pub enum LogFormat {
 }
 
 pub fn init(format: LogFormat) {
+    init_with(format, None);
+}
+
+/// Like [`init`], with `extra` also seeing every record (`dialtone serve`
+/// stores session lines with it).
+pub fn init_with(format: LogFormat, extra: Option<crate::history::SessionLogLayer>) {
     let is_session = |m: &tracing::Metadata<'_>| m.target() == SESSION_TARGET;
     let engine_filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    let registry = tracing_subscriber::registry();
+    let registry = tracing_subscriber::registry().with(extra);
     match format {
         LogFormat::Text => {
             let session = tracing_subscriber::fmt::layer()

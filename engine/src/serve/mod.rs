@@ -7,9 +7,10 @@ pub mod router;
 
 use crate::api::{self, ApiState};
 use crate::engine::Engine;
+use crate::history::{HistorySink, SessionLogLayer, SessionLogTarget, StoreSink};
 use crate::logging;
 use config::{Overrides, ServeConfig};
-use dialtone_store::Store;
+use dialtone_store::{HistoryConfig, HistoryWriter, Store};
 use router::StoreRouter;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -25,7 +26,8 @@ pub fn main(overrides: Overrides) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    logging::init(cfg.log_format);
+    let (log_layer, log_target) = SessionLogLayer::new();
+    logging::init_with(cfg.log_format, Some(log_layer));
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -37,10 +39,10 @@ pub fn main(overrides: Overrides) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    rt.block_on(run(cfg))
+    rt.block_on(run(cfg, log_target))
 }
 
-async fn run(cfg: ServeConfig) -> ExitCode {
+async fn run(cfg: ServeConfig, log_target: SessionLogTarget) -> ExitCode {
     if let Err(e) = std::fs::create_dir_all(&cfg.engine.data_dir) {
         eprintln!(
             "dialtone: invalid configuration: cannot create data directory {}: {e}",
@@ -74,12 +76,17 @@ async fn run(cfg: ServeConfig) -> ExitCode {
         eprintln!("dialtone: cannot load routing rules: {e}");
         return ExitCode::from(1);
     }
+    let (writer, _writer_task) = HistoryWriter::spawn(store.clone(), HistoryConfig::default());
+    let sink: Arc<dyn HistorySink> = Arc::new(StoreSink::new(writer.clone()));
+    // Only `main` sets it, once; a second set could not happen.
+    let _ = log_target.set(sink.clone());
     let routes = api::routes(ApiState {
         store: store.clone(),
         router: router.clone(),
+        recordings_dir: cfg.engine.data_dir.join("recordings"),
     });
     let rtp = cfg.engine.rtp_ports.0.clone();
-    let engine = match Engine::start_with_http(cfg.engine.clone(), router, routes).await {
+    let engine = match Engine::start_with_http(cfg.engine.clone(), router, routes, sink).await {
         Ok(e) => e,
         Err(e) => {
             eprintln!("dialtone: {e}");
@@ -107,6 +114,14 @@ async fn run(cfg: ServeConfig) -> ExitCode {
         cfg.shutdown_timeout
     );
     engine.shutdown(cfg.shutdown_timeout).await;
+    // Records of sessions that just ended may still be queued. The logging
+    // layer keeps a writer handle for good, so the task never ends by itself.
+    if tokio::time::timeout(cfg.shutdown_timeout, writer.flush())
+        .await
+        .is_err()
+    {
+        eprintln!("dialtone: history not fully written before shutdown");
+    }
     store.close().await;
     eprintln!("dialtone: stopped");
     ExitCode::SUCCESS

@@ -6,7 +6,7 @@
 //! after every change to applications, scenarios or rules, which builds a new
 //! snapshot and swaps it in.
 
-use crate::routing::{InboundInfo, InboundRouter, Route};
+use crate::routing::{InboundInfo, InboundRouter, Route, RouteOwner};
 use dialtone_routing::{Rule, RuleError, RuleSet};
 use dialtone_script::Scenario;
 use dialtone_store::{Store, StoreError};
@@ -157,10 +157,17 @@ impl InboundRouter for StoreRouter {
         match snapshot.targets.get(&rule.id) {
             Some(Target {
                 scenario: Some(scenario),
+                account,
+                application,
                 ..
             }) => Route::Session {
                 scenario: scenario.clone(),
                 custom_data: String::new(),
+                owner: Some(RouteOwner {
+                    account: account.clone(),
+                    application: application.clone(),
+                    rule: rule.id.clone(),
+                }),
             },
             other => {
                 tracing::error!(
