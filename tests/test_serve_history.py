@@ -12,9 +12,10 @@ from harness import LOOPBACK, SCRIPTS, SIPP_DIR, wait_until
 from test_serve import ServeDialtone, call, start_serve, ADMIN_KEY
 
 
-def fetch_raw(d: ServeDialtone, path: str, key: str) -> tuple[int, bytes]:
+def fetch_raw(d: ServeDialtone, path: str, key: str | None) -> tuple[int, bytes]:
     req = urllib.request.Request(f"http://{LOOPBACK}:{d.http_port}{path}")
-    req.add_header("Authorization", f"Bearer {key}")
+    if key is not None:
+        req.add_header("Authorization", f"Bearer {key}")
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return resp.status, resp.read()
@@ -112,6 +113,14 @@ def test_history_lists_sessions_calls_logs_and_recordings(registry, sipp, tmp_pa
     assert status == 200 and wav[:4] == b"RIFF", (status, wav[:64])
     assert fetch_raw(d, f"/v1/recordings/{rid}", other)[0] == 404
     assert fetch_raw(d, "/v1/recordings/..%2Fdialtone.db", key)[0] == 404
+    # The URL the script was given is the owner-only one; nothing is served
+    # without a key, and there is no public /recordings/ route in serve.
+    status, rec_detail = call(d, "GET", f"/v1/history/{recorded[0]['id']}", key=key)
+    assert status == 200, rec_detail
+    started = [line for line in rec_detail["log"] if "record_echo: started " in line]
+    assert started and started[0].rstrip().endswith(f"/v1/recordings/{rid}"), rec_detail["log"]
+    assert fetch_raw(d, f"/v1/recordings/{rid}", None)[0] == 401
+    assert fetch_raw(d, f"/recordings/{rid}", key)[0] == 404
 
     # History survives a restart.
     d.stop()

@@ -32,6 +32,10 @@ pub struct EngineConfig {
     pub tts_engine: String,
     /// Where the `http` TTS engine POSTs `{text, voice, rate}`.
     pub tts_url: Option<String>,
+    /// Serve recordings to anyone with the URL under `/recordings/` (`dialtone
+    /// run`). Off in `dialtone serve`, where recording URLs point at the
+    /// owner-only `/v1/recordings/{id}`.
+    pub public_recordings: bool,
 }
 
 impl EngineConfig {
@@ -53,6 +57,7 @@ impl EngineConfig {
             media_dir: None,
             tts_engine: "espeak".into(),
             tts_url: None,
+            public_recordings: true,
         }
     }
 }

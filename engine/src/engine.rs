@@ -127,12 +127,16 @@ impl Engine {
                 source,
             })?;
         }
-        let http_addr = crate::http::start(cfg.http, &recordings_dir, http_routes)
-            .await
-            .map_err(|source| EngineError::Http {
-                addr: cfg.http,
-                source,
-            })?;
+        let http_addr = crate::http::start(
+            cfg.http,
+            cfg.public_recordings.then_some(recordings_dir.as_path()),
+            http_routes,
+        )
+        .await
+        .map_err(|source| EngineError::Http {
+            addr: cfg.http,
+            source,
+        })?;
         let audio = AudioLibrary::new(AudioConfig {
             media_dir: cfg.media_dir.clone(),
             cache_dir,
@@ -147,7 +151,11 @@ impl Engine {
         let env = UnitsEnv {
             audio: audio.clone(),
             recordings_dir,
-            http_base: format!("http://{http_addr}"),
+            recordings_url: if cfg.public_recordings {
+                format!("http://{http_addr}/recordings")
+            } else {
+                format!("http://{http_addr}/v1/recordings")
+            },
             history,
         };
         let (internal_tx, internal_rx) = mpsc::unbounded_channel();

@@ -20,8 +20,9 @@ pub struct UnitsEnv {
     pub audio: AudioLibrary,
     /// Recordings are written here.
     pub recordings_dir: PathBuf,
-    /// `http://host:port`: recordings are served under `/recordings/`.
-    pub http_base: String,
+    /// Recording URLs are this prefix plus the file name, e.g.
+    /// `http://host:port/recordings`.
+    pub recordings_url: String,
     /// Sessions, calls and recordings are reported here.
     pub history: std::sync::Arc<dyn crate::history::HistorySink>,
 }
@@ -313,7 +314,7 @@ impl CallLayer {
             RecordFormat::Mp3 => "mp3",
         };
         let file = format!("{}-{}.{ext}", session, unit.0);
-        let url = format!("{}/recordings/{file}", self.env.http_base);
+        let url = format!("{}/{file}", self.env.recordings_url);
         let spec = RecorderSpec {
             path: self.env.recordings_dir.join(&file),
             stereo,

@@ -230,6 +230,8 @@ impl ServeConfig {
             .parse("sip", parse_addr)?
             .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 5060)));
         let mut engine = EngineConfig::new(sip);
+        // Recordings belong to accounts: only `/v1/recordings/{id}` serves them.
+        engine.public_recordings = false;
         engine.http = s
             .parse("http", parse_addr)?
             .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
