@@ -281,7 +281,33 @@ class SippRun:
 
 # --- the benchmark ---------------------------------------------------------------------------
 
-class Bench:
+class DialtoneUnderTest:
+    """What every benchmark does with the dialtone process it started: `proc`
+    (the process), `log` (its stdout file) and `results` (the report) are set
+    by the subclass."""
+
+    proc: subprocess.Popen
+    log: Path
+    results: dict
+
+    def alive(self) -> None:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"dialtone died (status {self.proc.returncode}); log tail:\n"
+                               f"{self.log.read_text(errors='replace')[-3000:]}")
+
+    def idle_baseline(self) -> None:
+        time.sleep(2.0)
+        w = Window({"dialtone": self.proc.pid})
+        for _ in range(6):
+            time.sleep(0.5)
+            w.sample()
+        idle = w.close()
+        self.results["idle"] = {"rss_kib": idle["rss_kib"], "cpu_pct": idle["dialtone_cpu_pct"],
+                                "threads": thread_count(self.proc.pid)}
+        print(f"idle: RSS {idle['rss_kib']:.0f} KiB, CPU {idle['dialtone_cpu_pct']:.2f} %", flush=True)
+
+
+class Bench(DialtoneUnderTest):
     def __init__(self, args):
         self.args = args
         self.binary = Path(os.environ.get("DIALTONE_BIN") or REPO / "target" / "release" / "dialtone")
@@ -340,22 +366,6 @@ class Bench:
         rule = {"name": "bench", "pattern": r"1\d{3}", "scenarios": ["echo"]}
         call("POST", f"{base}/rules", json.dumps(rule).encode(), "application/json")
         print(f"serve: echo.js routed by rule 1\\d{{3}}; calls dial {self.args.service}", flush=True)
-
-    def alive(self) -> None:
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"dialtone died (status {self.proc.returncode}); log tail:\n"
-                               f"{self.log.read_text(errors='replace')[-3000:]}")
-
-    def idle_baseline(self) -> None:
-        time.sleep(2.0)
-        w = Window({"dialtone": self.proc.pid})
-        for _ in range(6):
-            time.sleep(0.5)
-            w.sample()
-        idle = w.close()
-        self.results["idle"] = {"rss_kib": idle["rss_kib"], "cpu_pct": idle["dialtone_cpu_pct"],
-                                "threads": thread_count(self.proc.pid)}
-        print(f"idle: RSS {idle['rss_kib']:.0f} KiB, CPU {idle['dialtone_cpu_pct']:.2f} %", flush=True)
 
     def long_calls(self, n: int) -> dict:
         a = self.args

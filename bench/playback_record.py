@@ -50,7 +50,7 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(REPO / "tests"))
 import audio  # noqa: E402
 import sipwire  # noqa: E402
-from echo_load import (DIALTONE_RTP, LOOPBACK, SippRun, Window, free_port, percentile,  # noqa: E402
+from echo_load import (DIALTONE_RTP, LOOPBACK, DialtoneUnderTest, SippRun, Window, free_port, percentile,  # noqa: E402
                        raise_nofile, rss_kib, stop, thread_count, wait_for_line)
 
 RESULTS = BENCH / "results"
@@ -60,7 +60,7 @@ DECODE_RX = re.compile(r"decod", re.I)
 PLAY_RX = re.compile(r"^(\S+Z)\s.*session=(\S+).*kind=log bench: play")
 
 
-class Bench:
+class Bench(DialtoneUnderTest):
     def __init__(self, args):
         self.args = args
         self.binary = Path(os.environ.get("DIALTONE_BIN") or REPO / "target" / "release" / "dialtone")
@@ -95,24 +95,8 @@ class Bench:
                                      start_new_session=True)
         wait_for_line(self.log, "listening", self.proc, 30)
 
-    def alive(self) -> None:
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"dialtone died (status {self.proc.returncode}); log tail:\n"
-                               f"{self.log.read_text(errors='replace')[-3000:]}")
-
     def log_lines(self) -> list[str]:
         return self.log.read_text(errors="replace").splitlines()
-
-    def idle_baseline(self) -> None:
-        time.sleep(2.0)
-        w = Window({"dialtone": self.proc.pid})
-        for _ in range(6):
-            time.sleep(0.5)
-            w.sample()
-        idle = w.close()
-        self.results["idle"] = {"rss_kib": idle["rss_kib"], "cpu_pct": idle["dialtone_cpu_pct"],
-                                "threads": thread_count(self.proc.pid)}
-        print(f"idle: RSS {idle['rss_kib']:.0f} KiB", flush=True)
 
     # -- (a) concurrent calls ---------------------------------------------------------------
     def long_calls(self, n: int) -> dict:
