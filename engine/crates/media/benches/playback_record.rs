@@ -7,6 +7,9 @@
 //! Environment: PR_CALLS (500), PR_SECS (10), PR_WORKERS (1),
 //! PR_PORT_MIN (21000), PR_DIR (a directory under the system temp dir).
 
+mod common;
+
+use common::{env, raise_fd_limit, rss_kib, thread_cpu_ns};
 use std::fs;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
@@ -19,59 +22,6 @@ use dialtone_media::{
     Clip, Codec, MediaConfig, MediaEngine, MediaEvent, PlayerMedia, RecordFormat, RecorderSpec,
     RtpParams, UnitId,
 };
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// CPU nanoseconds of this process's threads whose name starts with `prefix`.
-fn thread_cpu_ns(prefix: &str) -> u64 {
-    let mut total = 0;
-    let Ok(dir) = fs::read_dir("/proc/self/task") else {
-        return 0;
-    };
-    for task in dir.flatten() {
-        let path = task.path();
-        let name = fs::read_to_string(path.join("comm")).unwrap_or_default();
-        if !name.starts_with(prefix) {
-            continue;
-        }
-        // schedstat: time on CPU (ns), wait time, timeslices.
-        let stat = fs::read_to_string(path.join("schedstat")).unwrap_or_default();
-        total += stat
-            .split_whitespace()
-            .next()
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-    }
-    total
-}
-
-fn rss_kib() -> u64 {
-    fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-fn raise_fd_limit(want: u64) {
-    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
-    unsafe {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < want {
-            lim.rlim_cur = want.min(lim.rlim_max);
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
-}
 
 fn main() {
     let calls = env("PR_CALLS", 500) as usize;
