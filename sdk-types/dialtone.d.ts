@@ -224,6 +224,14 @@ declare enum AppEvents {
   Started = "Application.Started",
   /** An inbound call started this session; comes right after Started, once. */
   CallAlerting = "Application.CallAlerting",
+  /**
+   * An HTTP request arrived at the session's `accessURL` (see {@link AppEvents.StartedEvent}).
+   * What the handler returns is the HTTP response: a string or number as `text/plain`,
+   * any other value as JSON, nothing as an empty 200. A returned promise is awaited
+   * (up to 30 s); if it rejects the response is 500. A handler that throws answers 500
+   * and, like any uncaught exception, ends the session.
+   */
+  HttpRequest = "Application.HttpRequest",
   /** The session is about to end: `VoxEngine.terminate()`, the idle limit, or shutdown. */
   Terminating = "Application.Terminating",
   /** The session has ended; the last event. Only `Logger.write` is useful here. */
@@ -238,10 +246,14 @@ declare namespace AppEvents {
     sessionId: string;
     /** Same as {@link VoxEngine.customData}() at the start. */
     customData: string;
-    /** VoxEngine's remote-management URL. Never set by Dialtone. */
-    accessURL?: string;
-    /** VoxEngine's remote-management URL (HTTPS). Never set by Dialtone. */
-    accessSecureURL?: string;
+    /**
+     * This session's management URL, `http://HOST:PORT/access/SESSION/TOKEN` on Dialtone's
+     * HTTP listener. Any request to it or below it (any method, body up to 1 MiB, no API
+     * key: the token is the secret) raises {@link AppEvents.HttpRequest}.
+     */
+    accessURL: string;
+    /** The same URL as `accessURL`: Dialtone's HTTP listener has one scheme. */
+    accessSecureURL: string;
     /** VoxEngine's account, application and log identifiers. Never set by Dialtone. */
     accountId?: number;
     applicationId?: number;
@@ -269,6 +281,19 @@ declare namespace AppEvents {
     customData?: string;
   }
 
+  /** Payload of {@link AppEvents.HttpRequest}: a request to the session's `accessURL`. */
+  interface HttpRequestEvent {
+    name: "Application.HttpRequest";
+    /** The HTTP method, e.g. `"POST"`. */
+    method: string;
+    /** The path requested, without scheme and host: `/access/SESSION/TOKEN[/more]`. */
+    path: string;
+    /** The request body as text (`""` when there is none). */
+    content: string;
+    /** Every request header, by lower-case name. */
+    headers: { [name: string]: string };
+  }
+
   /** Payload of {@link AppEvents.Terminating}. */
   interface TerminatingEvent {
     name: "Application.Terminating";
@@ -284,6 +309,7 @@ declare namespace AppEvents {
 interface _AppEventMap {
   "Application.Started": AppEvents.StartedEvent;
   "Application.CallAlerting": AppEvents.CallAlertingEvent;
+  "Application.HttpRequest": AppEvents.HttpRequestEvent;
   "Application.Terminating": AppEvents.TerminatingEvent;
   "Application.Terminated": AppEvents.TerminatedEvent;
 }

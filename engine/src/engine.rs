@@ -1,9 +1,11 @@
 //! Starting the engine: media workers, JS workers and the signalling task,
 //! wired by channels.
 
+use crate::call::control::SessionControl;
 use crate::call::{CallLayer, UnitsEnv};
 use crate::config::EngineConfig;
 use crate::history::{HistorySink, NoHistory};
+use crate::metrics::{Exporter, Metrics};
 use crate::routing::InboundRouter;
 use crate::signalling::{Inputs, Signalling};
 use dialtone_audio::{AudioConfig, AudioLibrary, TtsConfig};
@@ -48,6 +50,8 @@ pub struct Engine {
     pub audio: AudioLibrary,
     pub media: MediaEngine,
     pub host: ScriptHost,
+    /// Counters reported by `GET /metrics`.
+    pub metrics: Arc<Metrics>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -58,16 +62,17 @@ impl Engine {
         cfg: EngineConfig,
         router: Arc<dyn InboundRouter>,
     ) -> Result<Engine, EngineError> {
-        Engine::start_with_http(cfg, router, axum::Router::new(), Arc::new(NoHistory)).await
+        Engine::start_with_http(cfg, router, |_| axum::Router::new(), Arc::new(NoHistory)).await
     }
 
-    /// Like [`Engine::start`], with `http_routes` served on the engine's HTTP
-    /// listener next to `/recordings`, and sessions and calls reported to
-    /// `history`.
+    /// Like [`Engine::start`], with the routes `http_routes` makes (given the
+    /// handle that controls live sessions) served on the engine's HTTP
+    /// listener next to `/recordings`, `/access` and `/metrics`, and sessions
+    /// and calls reported to `history`.
     pub async fn start_with_http(
         cfg: EngineConfig,
         router: Arc<dyn InboundRouter>,
-        http_routes: axum::Router,
+        http_routes: impl FnOnce(&SessionControl) -> axum::Router,
         history: Arc<dyn HistorySink>,
     ) -> Result<Engine, EngineError> {
         let udp = UdpSocket::bind(cfg.sip)
@@ -127,10 +132,14 @@ impl Engine {
                 source,
             })?;
         }
+        let metrics = Arc::new(Metrics::default());
+        let (control, control_rx) = SessionControl::new();
+        let http_routes = http_routes(&control).merge(crate::access::routes(control.clone()));
         let http_addr = crate::http::start(
             cfg.http,
             cfg.public_recordings.then_some(recordings_dir.as_path()),
             http_routes,
+            Exporter::new(metrics.clone(), host.clone(), media.clone()),
         )
         .await
         .map_err(|source| EngineError::Http {
@@ -157,6 +166,8 @@ impl Engine {
                 format!("http://{http_addr}/v1/recordings")
             },
             history,
+            metrics: metrics.clone(),
+            access_base: format!("http://{http_addr}/access"),
         };
         let (internal_tx, internal_rx) = mpsc::unbounded_channel();
         let calls = CallLayer::new(
@@ -177,6 +188,7 @@ impl Engine {
                 commands: cmd_rx,
                 media: media_rx,
                 internal: internal_rx,
+                control: control_rx,
                 shutdown: shutdown_rx,
             },
             tcp_rx,
@@ -187,6 +199,7 @@ impl Engine {
             audio,
             media,
             host,
+            metrics,
             shutdown,
         })
     }

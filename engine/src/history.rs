@@ -62,6 +62,11 @@ pub trait HistorySink: Send + Sync {
     /// `error` is the script error that ended the session, if any.
     fn session_ended(&self, session: SessionId, error: Option<&str>);
     fn log_line(&self, session: &str, text: &str);
+    /// True while history cannot keep up: new sessions are refused (503)
+    /// rather than have their records dropped.
+    fn congested(&self) -> bool {
+        false
+    }
 }
 
 /// `dialtone run`: nothing is kept.
@@ -83,6 +88,18 @@ struct LiveSession {
     ended: bool,
 }
 
+/// A live session's history so far: what `GET /v1/sessions/{id}` shows.
+#[derive(Debug, Clone)]
+pub struct LiveHistory {
+    pub session: SessionRecord,
+    pub calls: Vec<CallRecord>,
+    /// The most recent log lines, oldest first (at most [`LIVE_LOG_LINES`]).
+    pub log: Vec<String>,
+}
+
+/// Log lines kept in memory per live session.
+pub const LIVE_LOG_LINES: usize = 1000;
+
 struct LiveCall {
     record: CallRecord,
     session: SessionId,
@@ -97,6 +114,8 @@ struct State {
     /// while because their last lines may be logged after the end arrives.
     log_owner: HashMap<String, String>,
     retired: VecDeque<String>,
+    /// Recent log lines of running sessions, by session id text.
+    live_logs: HashMap<String, VecDeque<String>>,
 }
 
 /// How many ended sessions keep accepting late log lines.
@@ -116,6 +135,28 @@ impl StoreSink {
             state: Mutex::new(State::default()),
             dropped: AtomicU64::new(0),
         }
+    }
+
+    /// A running session's record, calls and recent log lines.
+    pub fn live(&self, session: SessionId) -> Option<LiveHistory> {
+        let state = self.state.lock();
+        let live = state.sessions.get(&session)?;
+        let calls = live
+            .calls
+            .iter()
+            .filter_map(|c| state.calls.get(c))
+            .map(|c| c.record.clone())
+            .collect();
+        let log = state
+            .live_logs
+            .get(&live.record.id)
+            .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default();
+        Some(LiveHistory {
+            session: live.record.clone(),
+            calls,
+            log,
+        })
     }
 
     /// Records dropped because the writer was behind or gone.
@@ -157,12 +198,16 @@ impl StoreSink {
 }
 
 impl HistorySink for StoreSink {
+    fn congested(&self) -> bool {
+        self.writer.congested()
+    }
+
     fn session_started(&self, session: SessionId, owner: &RouteOwner) {
         let record = SessionRecord {
             id: session.to_string(),
             account: owner.account.clone(),
             application: Some(owner.application.clone()),
-            rule: Some(owner.rule.clone()),
+            rule: owner.rule.clone(),
             started_at: now_ms(),
             ended_at: None,
             status: STATUS_RUNNING.to_owned(),
@@ -173,6 +218,7 @@ impl HistorySink for StoreSink {
             state
                 .log_owner
                 .insert(record.id.clone(), owner.account.clone());
+            state.live_logs.insert(record.id.clone(), VecDeque::new());
             state.sessions.insert(
                 session,
                 LiveSession {
@@ -301,6 +347,7 @@ impl HistorySink for StoreSink {
         .to_owned();
         live.record.error = error.map(str::to_owned);
         let record = live.record.clone();
+        state.live_logs.remove(&record.id);
         state.retired.push_back(record.id.clone());
         while state.retired.len() > RETIRED_LOG_OWNERS {
             if let Some(old) = state.retired.pop_front() {
@@ -313,9 +360,21 @@ impl HistorySink for StoreSink {
     }
 
     fn log_line(&self, session: &str, text: &str) {
-        let account = match self.state.lock().log_owner.get(session) {
-            Some(a) => a.clone(),
-            None => return,
+        let account = {
+            let mut state = self.state.lock();
+            let account = match state.log_owner.get(session) {
+                Some(a) => a.clone(),
+                None => return,
+            };
+            // Only running sessions keep lines in memory: an ended one's
+            // are in the store.
+            if let Some(lines) = state.live_logs.get_mut(session) {
+                if lines.len() >= LIVE_LOG_LINES {
+                    lines.pop_front();
+                }
+                lines.push_back(text.to_owned());
+            }
+            account
         };
         self.count(
             self.writer
@@ -400,7 +459,7 @@ mod tests {
         RouteOwner {
             account: "acc".into(),
             application: "app".into(),
-            rule: "r1".into(),
+            rule: Some("r1".into()),
         }
     }
 

@@ -5,6 +5,7 @@
 //! `dialtone-media`; scenarios run on the JS workers of `dialtone-script`.
 //! They talk only through messages (`dialtone_core::messages`).
 
+pub mod access;
 pub mod api;
 pub mod call;
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod engine;
 pub mod history;
 pub mod http;
 pub mod logging;
+pub mod metrics;
 pub mod routing;
 pub mod serve;
 pub mod signalling;

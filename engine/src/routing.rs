@@ -21,7 +21,8 @@ pub struct RouteOwner {
     pub account: String,
     /// Application name.
     pub application: String,
-    pub rule: String,
+    /// The rule that matched; `None` for a session started by name over REST.
+    pub rule: Option<String>,
 }
 
 #[derive(Debug, Clone)]

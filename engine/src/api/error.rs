@@ -1,8 +1,11 @@
 //! The one place API failures become HTTP responses: every error is
-//! `{"error": {"code", "message"}}` with a fitting status.
+//! `{"error": {"code", "message"}}` with a fitting status, including the
+//! router's own answers (unknown route, wrong method) and the rejections of
+//! axum's extractors.
 
 use axum::extract::rejection::{BytesRejection, JsonRejection};
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use dialtone_store::StoreError;
@@ -16,6 +19,8 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("{0} not found")]
     NotFound(String),
+    #[error("method {method} is not allowed on {path}")]
+    MethodNotAllowed { method: String, path: String },
     #[error("{0}")]
     BadRequest(String),
     #[error("{0} already exists")]
@@ -35,6 +40,13 @@ pub enum ApiError {
     },
     #[error("internal error")]
     Internal(String),
+    /// A failure produced outside the API's handlers, with its own status.
+    #[error("{message}")]
+    Other {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
 }
 
 impl ApiError {
@@ -43,6 +55,9 @@ impl ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed { .. } => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+            }
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
@@ -52,6 +67,43 @@ impl ApiError {
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             ApiError::Syntax { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "syntax_error"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Other { status, code, .. } => (*status, *code),
+        }
+    }
+
+    /// The error for a response some other layer answered with `status`
+    /// and the plain-text `message` (an extractor rejection, say).
+    fn from_status(status: StatusCode, message: String) -> ApiError {
+        let message = if message.trim().is_empty() {
+            status
+                .canonical_reason()
+                .unwrap_or("request failed")
+                .to_owned()
+        } else {
+            message.trim().to_owned()
+        };
+        match status {
+            StatusCode::BAD_REQUEST => ApiError::BadRequest(message),
+            StatusCode::UNAUTHORIZED => ApiError::Unauthorized,
+            StatusCode::NOT_FOUND => ApiError::NotFound(message),
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::Other {
+                status,
+                code: "method_not_allowed",
+                message,
+            },
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(message),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(message),
+            StatusCode::UNPROCESSABLE_ENTITY => ApiError::Invalid(message),
+            StatusCode::INTERNAL_SERVER_ERROR => ApiError::Internal(message),
+            _ => ApiError::Other {
+                status,
+                code: if status.is_server_error() {
+                    "internal"
+                } else {
+                    "bad_request"
+                },
+                message,
+            },
         }
     }
 }
@@ -70,6 +122,50 @@ impl IntoResponse for ApiError {
         }
         (status, Json(json!({ "error": error }))).into_response()
     }
+}
+
+/// Router fallback: the path exists but not with this method. The router
+/// adds the `Allow` header.
+pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
+}
+
+/// Longest plain-text error body carried over into the JSON message.
+const MAX_PLAIN_ERROR: usize = 4096;
+
+/// Response middleware: any error response that is not JSON yet (extractor
+/// rejections answer in plain text) becomes the `{"error": …}` body with the
+/// same status and headers.
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, MAX_PLAIN_ERROR).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(_) => String::new(),
+    };
+    let error = ApiError::from_status(status, text).into_response();
+    let (error_parts, error_body) = error.into_parts();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    parts.headers.insert(
+        CONTENT_TYPE,
+        error_parts
+            .headers
+            .get(CONTENT_TYPE)
+            .cloned()
+            .unwrap_or_else(|| HeaderValue::from_static("application/json")),
+    );
+    Response::from_parts(parts, error_body)
 }
 
 impl From<StoreError> for ApiError {

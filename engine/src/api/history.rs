@@ -3,6 +3,7 @@
 
 use super::error::ApiError;
 use super::{ApiState, Caller};
+use crate::history::{STATUS_ENDED, STATUS_FAILED, STATUS_RUNNING};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header::CONTENT_TYPE;
@@ -26,7 +27,7 @@ pub struct HistoryQuery {
     cursor: Option<String>,
 }
 
-fn session_json(s: &SessionRecord) -> Value {
+pub(super) fn session_json(s: &SessionRecord) -> Value {
     json!({
         "id": s.id,
         "application": s.application,
@@ -38,7 +39,7 @@ fn session_json(s: &SessionRecord) -> Value {
     })
 }
 
-fn call_json(c: &CallRecord) -> Value {
+pub(super) fn call_json(c: &CallRecord) -> Value {
     let recordings: Vec<Value> = c
         .recordings
         .iter()
@@ -69,6 +70,15 @@ pub async fn list_history(
     query: Result<Query<HistoryQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let statuses = [STATUS_RUNNING, STATUS_ENDED, STATUS_FAILED];
+    if let Some(status) = q.status.as_deref().filter(|s| !s.is_empty()) {
+        if !statuses.contains(&status) {
+            return Err(ApiError::BadRequest(format!(
+                "unknown status {status:?}: expected one of {}",
+                statuses.join(", ")
+            )));
+        }
+    }
     let filter = HistoryFilter {
         from_time: q.from,
         to_time: q.to,
@@ -98,47 +108,17 @@ pub async fn list_history(
     ))
 }
 
-/// The store looks sessions up only by page, so the session row is found
-/// through its first call: a session starts just before its first call.
-async fn find_session(
-    state: &ApiState,
-    account: &str,
-    id: &str,
-    first_call: &CallRecord,
-) -> Result<Option<SessionRecord>, ApiError> {
-    let filter = HistoryFilter {
-        from_time: Some(first_call.started_at - 60_000),
-        to_time: Some(first_call.started_at + 1),
-        ..HistoryFilter::default()
-    };
-    let mut page = Page {
-        limit: Page::MAX_LIMIT,
-        cursor: None,
-    };
-    loop {
-        let found = state.store.query_history(account, &filter, &page).await?;
-        if let Some(e) = found.entries.into_iter().find(|e| e.session.id == id) {
-            return Ok(Some(e.session));
-        }
-        match found.next_cursor {
-            Some(c) => page.cursor = Some(c),
-            None => return Ok(None),
-        }
-    }
-}
-
 pub async fn get_session(
     State(state): State<ApiState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let calls = state.store.session_calls(&caller.id, &id).await?;
-    let Some(first) = calls.first() else {
-        return Err(ApiError::NotFound("session".to_owned()));
-    };
-    let mut v = match find_session(&state, &caller.id, &id, first).await? {
+    let mut v = match state.store.get_session(&caller.id, &id).await? {
         Some(s) => session_json(&s),
-        None => json!({ "id": id }),
+        // Calls can be written before their session's row.
+        None if !calls.is_empty() => json!({ "id": id }),
+        None => return Err(ApiError::NotFound("session".to_owned())),
     };
     let log = state.store.session_log(&caller.id, &id).await?;
     v["calls"] = calls.iter().map(call_json).collect();

@@ -7,7 +7,9 @@ mod apps;
 mod auth;
 mod error;
 mod history;
+mod openapi;
 mod rules;
+mod sessions;
 
 pub use auth::Caller;
 pub use error::ApiError;
@@ -27,6 +29,10 @@ use std::sync::Arc;
 pub struct ApiState {
     pub store: Store,
     pub router: Arc<StoreRouter>,
+    /// Starts, lists and ends live sessions.
+    pub sessions: crate::call::control::SessionControl,
+    /// Live sessions' calls and log lines so far.
+    pub history: Arc<crate::history::StoreSink>,
     /// Where recordings are written; `GET /v1/recordings/{id}` reads here.
     pub recordings_dir: std::path::PathBuf,
 }
@@ -79,13 +85,26 @@ pub fn routes(state: ApiState) -> Router {
                 .delete(rules::delete_rule),
         )
         .route("/v1/rules/match", post(rules::match_rule))
+        .route(
+            "/v1/sessions",
+            post(sessions::start_session).get(sessions::list_sessions),
+        )
+        .route(
+            "/v1/sessions/{id}",
+            get(sessions::get_session).delete(sessions::delete_session),
+        )
         .route("/v1/history", get(history::list_history))
         .route("/v1/history/{session}", get(history::get_session))
         .route("/v1/recordings/{id}", get(history::get_recording))
+        .route("/v1/openapi.json", get(openapi::document))
+        // Applies to the routes above it: keep it after the last route.
+        .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(not_found)
         // Room above the scenario limit so an oversized scenario reaches the
         // handler and gets the limit in its message.
         .layer(DefaultBodyLimit::max(MAX_SCENARIO_BYTES * 4))
+        // Extractor rejections and other plain-text errors become JSON.
+        .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)
 }
 

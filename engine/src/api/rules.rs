@@ -17,13 +17,31 @@ pub struct RuleBody {
     name: String,
     pattern: String,
     exclude: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "integral_i32")]
     priority: i32,
     from: Option<String>,
     /// Header name → pattern its value must match.
     #[serde(default)]
     headers: BTreeMap<String, String>,
     scenarios: Vec<String>,
+}
+
+/// An `i32` that may also be written as an integral JSON float (`5.0`), as
+/// JSON Schema's `integer` allows.
+fn integral_i32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    use serde::de::Error;
+    let n = serde_json::Number::deserialize(d)?;
+    let value = match (n.as_i64(), n.as_f64()) {
+        (Some(i), _) => i32::try_from(i).ok(),
+        (None, Some(f))
+            if f.fract() == 0.0 && f >= f64::from(i32::MIN) && f <= f64::from(i32::MAX) =>
+        {
+            // Integral and in range, so the cast is exact.
+            Some(f as i32)
+        }
+        _ => None,
+    };
+    value.ok_or_else(|| D::Error::custom(format!("expected a 32-bit integer, not {n}")))
 }
 
 impl RuleBody {
@@ -193,4 +211,31 @@ pub async fn match_rule(
         "missingScenarios": target.map(|t| t.missing.clone()).unwrap_or_default(),
         "shadowed": winner.as_deref() != Some(rule.id.as_str()),
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RuleBody;
+    use serde_json::json;
+
+    fn priority(value: serde_json::Value) -> Result<i32, String> {
+        let body = json!({ "name": "r", "pattern": "1", "scenarios": ["s"], "priority": value });
+        serde_json::from_value::<RuleBody>(body)
+            .map(|b| b.priority)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn priority_is_an_integer_in_either_json_spelling() {
+        assert_eq!(priority(json!(5)), Ok(5));
+        assert_eq!(priority(json!(-59.0)), Ok(-59));
+        assert_eq!(priority(json!(-2147483648.0)), Ok(i32::MIN));
+        assert!(priority(json!(5.5)).is_err());
+        assert!(priority(json!(3_000_000_000_i64)).is_err());
+        assert!(priority(json!(2147483648.0)).is_err());
+        assert!(priority(json!("5")).is_err());
+        let no_priority = json!({ "name": "r", "pattern": "1", "scenarios": ["s"] });
+        let body: RuleBody = serde_json::from_value(no_priority).expect("valid");
+        assert_eq!(body.priority, 0);
+    }
 }

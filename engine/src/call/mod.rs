@@ -2,6 +2,7 @@
 //! sessions, and session commands into SIP and media actions. It runs inside
 //! the signalling task and owns the table of calls and live sessions.
 
+pub mod control;
 mod headers;
 mod media;
 mod net;
@@ -10,7 +11,8 @@ pub mod target;
 mod units;
 
 use crate::history::Direction;
-use crate::routing::{InboundInfo, InboundRouter, Route};
+use crate::routing::{InboundInfo, InboundRouter, Route, RouteOwner};
+use control::{Control, ControlError, LiveCall, LiveSession, StartRequest, StartedSession};
 use dialtone_core::messages::{
     CallEvent, CallState, Headers, IncomingCall, OutboundCall, SessionCommand, SessionEnd,
     SessionEvent,
@@ -50,6 +52,13 @@ pub enum Internal {
 struct SessionEntry {
     events: dialtone_core::messages::EventSender,
     calls: Vec<CallId>,
+    owner: Option<RouteOwner>,
+    scenario: String,
+    /// Milliseconds since the epoch.
+    started_at: i64,
+    /// The secret part of the session's `accessURL`.
+    access_token: String,
+    terminating: bool,
 }
 
 pub struct CallLayer {
@@ -68,6 +77,8 @@ pub struct CallLayer {
     env: UnitsEnv,
     /// Players and recorders, by unit (calls are in `calls`).
     units: HashMap<UnitId, units::Unit>,
+    /// Shutting down: no new calls or sessions.
+    closed: bool,
 }
 
 impl CallLayer {
@@ -93,6 +104,7 @@ impl CallLayer {
             internal_tx,
             env,
             units: HashMap::new(),
+            closed: false,
         }
     }
 
@@ -106,7 +118,9 @@ impl CallLayer {
 
     /// Asks every live session to end (process shutdown).
     pub fn terminate_all(&mut self, reason: &str) {
-        for s in self.sessions.values() {
+        self.closed = true;
+        for s in self.sessions.values_mut() {
+            s.terminating = true;
             let _ = s.events.send(SessionEvent::Terminate {
                 reason: reason.to_string(),
             });
@@ -225,9 +239,18 @@ impl CallLayer {
     }
 
     fn on_incoming(&mut self, ua: &mut UaCore, leg: LegId, source: Peer, sip: IncomingSip) {
+        self.env.metrics.call_started(Direction::Inbound);
         let reject = |ua: &mut UaCore, code: u16, reason: &str| {
             ua_reject(ua, leg, code, reason);
+            self.env.metrics.call_failed(code);
         };
+        if self.closed {
+            return reject(ua, 503, "Service Unavailable");
+        }
+        if self.env.history.congested() {
+            tracing::debug!(leg, "history is not keeping up: INVITE refused with 503");
+            return reject(ua, 503, "Service Unavailable");
+        }
         let offer = match &sip.body {
             Some(b) if is_sdp(b) => match std::str::from_utf8(&b.data) {
                 Ok(s) => Some(s.to_string()),
@@ -284,21 +307,155 @@ impl CallLayer {
             to_uri: sip.to_uri,
             headers: custom_only(&sip.headers),
         });
+        self.calls.insert(id, call);
+        self.env.metrics.set_live_calls(self.calls.len());
+        self.legs.insert(leg, id);
+        self.spawn(session, scenario, custom_data, owner, Some(first), vec![id]);
+    }
+
+    /// Starts a session and enters it in the table.
+    fn spawn(
+        &mut self,
+        session: SessionId,
+        scenario: Arc<dialtone_script::Scenario>,
+        custom_data: String,
+        owner: Option<RouteOwner>,
+        first_event: Option<SessionEvent>,
+        calls: Vec<CallId>,
+    ) -> StartedSession {
+        let access_token = control::new_access_token();
+        let access_url = self.access_url(session, &access_token);
+        let name = scenario.name.clone();
         let events = self.host.spawn_session(SessionSpec {
             id: session,
             scenario,
             custom_data,
-            first_event: Some(first),
+            first_event,
+            access_url: access_url.clone(),
         });
+        let started_at = dialtone_store::now_ms();
         self.sessions.insert(
             session,
             SessionEntry {
                 events,
-                calls: vec![id],
+                calls,
+                owner,
+                scenario: name,
+                started_at,
+                access_token,
+                terminating: false,
             },
         );
-        self.legs.insert(leg, id);
-        self.calls.insert(id, call);
+        self.env.metrics.session_started();
+        StartedSession {
+            id: session,
+            access_url,
+            started_at,
+        }
+    }
+
+    fn access_url(&self, session: SessionId, token: &str) -> String {
+        format!("{}/{session}/{token}", self.env.access_base)
+    }
+
+    // ---- control (REST, accessURL) --------------------------------------
+
+    pub fn on_control(&mut self, msg: Control) {
+        match msg {
+            Control::Start { request, reply } => {
+                let _ = reply.send(self.start_session(request));
+            }
+            Control::List { account, reply } => {
+                let list = self
+                    .sessions
+                    .iter()
+                    .filter(|(_, s)| owned_by(s, account.as_deref()))
+                    .map(|(id, s)| self.live_view(*id, s))
+                    .collect();
+                let _ = reply.send(list);
+            }
+            Control::Get { session, reply } => {
+                let view = self
+                    .sessions
+                    .get(&session)
+                    .map(|s| self.live_view(session, s));
+                let _ = reply.send(view);
+            }
+            Control::Terminate {
+                session,
+                account,
+                reply,
+            } => {
+                let found = match self.sessions.get_mut(&session) {
+                    Some(s) if owned_by(s, account.as_deref()) => {
+                        s.terminating = true;
+                        let _ = s.events.send(SessionEvent::Terminate {
+                            reason: "terminated through the REST API".into(),
+                        });
+                        true
+                    }
+                    _ => false,
+                };
+                let _ = reply.send(found);
+            }
+            Control::Access {
+                session,
+                token,
+                request,
+            } => match self.sessions.get(&session) {
+                Some(s) if control::token_matches(&s.access_token, &token) => {
+                    // A session that is gone drops the request: the client
+                    // learns it ended.
+                    let _ = s.events.send(SessionEvent::Access(request));
+                }
+                _ => {
+                    request.reply.send(control::not_found());
+                }
+            },
+        }
+    }
+
+    fn start_session(&mut self, request: StartRequest) -> Result<StartedSession, ControlError> {
+        if self.closed {
+            return Err(ControlError::ShuttingDown);
+        }
+        if self.env.history.congested() {
+            return Err(ControlError::Overloaded);
+        }
+        let session = SessionId::new();
+        if let Some(owner) = &request.owner {
+            self.env.history.session_started(session, owner);
+        }
+        tracing::debug!(%session, scenario = %request.scenario.name, "session started without a call");
+        Ok(self.spawn(
+            session,
+            request.scenario,
+            request.custom_data,
+            request.owner,
+            None,
+            Vec::new(),
+        ))
+    }
+
+    fn live_view(&self, id: SessionId, s: &SessionEntry) -> LiveSession {
+        LiveSession {
+            id,
+            owner: s.owner.clone(),
+            scenario: s.scenario.clone(),
+            started_at: s.started_at,
+            terminating: s.terminating,
+            access_url: self.access_url(id, &s.access_token),
+            calls: s
+                .calls
+                .iter()
+                .filter_map(|c| self.calls.get(c))
+                .map(|c| LiveCall {
+                    id: c.id,
+                    incoming: c.incoming,
+                    state: c.state,
+                })
+                .collect(),
+        }
     }
 
     fn on_acked(&mut self, ua: &mut UaCore, now: Instant, leg: LegId, body: Option<Body>) {
@@ -787,6 +944,8 @@ impl CallLayer {
         let leg = ua.new_leg_id();
         self.legs.insert(leg, id);
         self.calls.insert(id, Call::new(id, leg, session, false));
+        self.env.metrics.call_started(Direction::Outbound);
+        self.env.metrics.set_live_calls(self.calls.len());
         let from = out.callerid.as_deref().unwrap_or_default();
         self.env
             .history
@@ -928,6 +1087,7 @@ impl CallLayer {
             return;
         };
         self.release_session_units(session);
+        self.env.metrics.session_ended(&reason);
         let error = match &reason {
             SessionEnd::Normal => None,
             SessionEnd::ScriptError(e) | SessionEnd::CompileError(e) => Some(e.as_str()),
@@ -959,6 +1119,7 @@ impl CallLayer {
                         Some(unanswered),
                         Some(reason_phrase(unanswered)),
                     );
+                    self.env.metrics.call_failed(unanswered);
                     self.release(id);
                 }
                 Phase::Answering | Phase::Confirmed | Phase::Dialing => {
@@ -975,6 +1136,7 @@ impl CallLayer {
                 }
                 Phase::Resolving => {
                     self.pending.remove(&id);
+                    self.env.metrics.call_failed(487);
                     self.release(id);
                 }
                 Phase::Ending => {}
@@ -1064,6 +1226,9 @@ impl CallLayer {
             return;
         };
         let session = call.session;
+        self.env
+            .metrics
+            .call_finished(call.connected_at.is_some(), &last);
         match &last {
             CallEvent::Disconnected { code, reason, .. }
             | CallEvent::Failed { code, reason, .. } => {
@@ -1080,6 +1245,7 @@ impl CallLayer {
         let Some(call) = self.calls.remove(&id) else {
             return;
         };
+        self.env.metrics.set_live_calls(self.calls.len());
         // Calls released without `finish` (never answered, session gone).
         self.env.history.call_ended(id, None, None);
         self.release_call_units(&call);
@@ -1091,6 +1257,13 @@ impl CallLayer {
         if let Some(s) = self.sessions.get_mut(&call.session) {
             s.calls.retain(|c| *c != id);
         }
+    }
+}
+
+fn owned_by(s: &SessionEntry, account: Option<&str>) -> bool {
+    match account {
+        None => true,
+        Some(a) => s.owner.as_ref().is_some_and(|o| o.account == a),
     }
 }
 

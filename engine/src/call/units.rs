@@ -25,6 +25,11 @@ pub struct UnitsEnv {
     pub recordings_url: String,
     /// Sessions, calls and recordings are reported here.
     pub history: std::sync::Arc<dyn crate::history::HistorySink>,
+    /// Calls and sessions are counted here for `GET /metrics`.
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// Sessions' `accessURL`s are this prefix plus `/SESSION/TOKEN`, e.g.
+    /// `http://host:port/access`.
+    pub access_base: String,
 }
 
 pub struct Unit {

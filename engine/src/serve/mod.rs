@@ -6,6 +6,7 @@ pub mod config;
 pub mod router;
 
 use crate::api::{self, ApiState};
+use crate::call::control::SessionControl;
 use crate::engine::Engine;
 use crate::history::{HistorySink, SessionLogLayer, SessionLogTarget, StoreSink};
 use crate::logging;
@@ -77,14 +78,22 @@ async fn run(cfg: ServeConfig, log_target: SessionLogTarget) -> ExitCode {
         return ExitCode::from(1);
     }
     let (writer, _writer_task) = HistoryWriter::spawn(store.clone(), HistoryConfig::default());
-    let sink: Arc<dyn HistorySink> = Arc::new(StoreSink::new(writer.clone()));
+    let store_sink = Arc::new(StoreSink::new(writer.clone()));
+    let sink: Arc<dyn HistorySink> = store_sink.clone();
     // Only `main` sets it, once; a second set could not happen.
     let _ = log_target.set(sink.clone());
-    let routes = api::routes(ApiState {
-        store: store.clone(),
-        router: router.clone(),
-        recordings_dir: cfg.engine.data_dir.join("recordings"),
-    });
+    let api_store = store.clone();
+    let api_router = router.clone();
+    let recordings_dir = cfg.engine.data_dir.join("recordings");
+    let routes = move |sessions: &SessionControl| {
+        api::routes(ApiState {
+            store: api_store,
+            router: api_router,
+            sessions: sessions.clone(),
+            history: store_sink,
+            recordings_dir,
+        })
+    };
     let rtp = cfg.engine.rtp_ports.0.clone();
     let engine = match Engine::start_with_http(cfg.engine.clone(), router, routes, sink).await {
         Ok(e) => e,

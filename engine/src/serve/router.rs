@@ -38,6 +38,13 @@ pub struct Snapshot {
     pub rules: RuleSet,
     /// By rule id.
     pub targets: HashMap<String, Target>,
+    /// Application id by (account, application name).
+    pub applications: HashMap<(String, String), String>,
+    /// The latest version of each scenario by (application id, scenario name),
+    /// named `application/scenario`.
+    pub scenarios: HashMap<(String, String), Arc<Scenario>>,
+    /// Rule id by (application id, rule name).
+    pub rule_names: HashMap<(String, String), String>,
 }
 
 impl Snapshot {
@@ -84,43 +91,55 @@ impl StoreRouter {
     pub async fn reload(&self) -> Result<(), RouterError> {
         let _guard = self.reloading.lock().await;
         let stored = self.store.all_rules().await?;
-        let mut app_names: HashMap<String, String> = HashMap::new();
-        let mut sources: HashMap<(String, String), Option<String>> = HashMap::new();
+        let apps = self.store.all_applications().await?;
+        let app_names: HashMap<String, String> = apps
+            .iter()
+            .map(|a| (a.id.clone(), a.name.clone()))
+            .collect();
+        let applications = apps
+            .into_iter()
+            .map(|a| ((a.account, a.name), a.id))
+            .collect();
+        let mut scenarios = HashMap::new();
+        for (_, version) in self.store.all_latest_scenarios().await? {
+            let app_name = app_names
+                .get(&version.application)
+                .map_or(version.application.as_str(), String::as_str);
+            let scenario = Arc::new(Scenario {
+                name: format!("{app_name}/{}", version.name),
+                source: version.source,
+            });
+            scenarios.insert((version.application, version.name), scenario);
+        }
         let mut targets = HashMap::new();
+        let mut rule_names = HashMap::new();
         let mut rules = Vec::with_capacity(stored.len());
         for s in stored {
             let app_id = s.rule.application.clone();
-            if !app_names.contains_key(&app_id) {
-                let name = match self.store.get_application(&s.account, &app_id).await? {
-                    Some(app) => app.name,
-                    None => app_id.clone(),
-                };
-                app_names.insert(app_id.clone(), name);
-            }
-            let app_name = app_names.get(&app_id).cloned().unwrap_or_default();
+            let app_name = app_names.get(&app_id).cloned().unwrap_or(app_id.clone());
             let mut parts = Vec::with_capacity(s.rule.scenarios.len());
             let mut missing = Vec::new();
             for name in &s.rule.scenarios {
-                let key = (app_id.clone(), name.clone());
-                if !sources.contains_key(&key) {
-                    let latest = self
-                        .store
-                        .get_scenario(&s.account, &app_id, name, None)
-                        .await?;
-                    sources.insert(key.clone(), latest.map(|v| v.source));
-                }
-                match sources.get(&key).and_then(Option::as_ref) {
-                    Some(src) => parts.push(src.clone()),
+                match scenarios.get(&(app_id.clone(), name.clone())) {
+                    Some(found) => parts.push(Arc::clone(found)),
                     None => missing.push(name.clone()),
                 }
             }
-            // A rule's scenarios run in one session, concatenated in order.
-            let scenario = missing.is_empty().then(|| {
-                Arc::new(Scenario {
+            // A rule's scenarios run in one session, concatenated in order;
+            // a rule of one scenario shares it (and its compiled bytecode).
+            let scenario = match (missing.is_empty(), parts.as_slice()) {
+                (false, _) | (true, []) => None,
+                (true, [one]) => Some(Arc::clone(one)),
+                (true, many) => Some(Arc::new(Scenario {
                     name: format!("{app_name}/{}", s.rule.scenarios.join("+")),
-                    source: parts.join("\n"),
-                })
-            });
+                    source: many
+                        .iter()
+                        .map(|p| p.source.as_str())
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                })),
+            };
+            rule_names.insert((app_id.clone(), s.rule.name.clone()), s.rule.id.clone());
             targets.insert(
                 s.rule.id.clone(),
                 Target {
@@ -135,6 +154,9 @@ impl StoreRouter {
         let snapshot = Snapshot {
             rules: RuleSet::compile(rules)?,
             targets,
+            applications,
+            scenarios,
+            rule_names,
         };
         *self.snapshot.write() = Arc::new(snapshot);
         Ok(())
@@ -166,7 +188,7 @@ impl InboundRouter for StoreRouter {
                 owner: Some(RouteOwner {
                     account: account.clone(),
                     application: application.clone(),
-                    rule: rule.id.clone(),
+                    rule: Some(rule.id.clone()),
                 }),
             },
             other => {

@@ -5,6 +5,7 @@
 
 pub mod tcp;
 
+use crate::call::control::Control;
 use crate::call::{CallLayer, Internal};
 use dialtone_core::messages::SessionCommand;
 use dialtone_core::SessionId;
@@ -25,6 +26,7 @@ pub struct Inputs {
     pub commands: mpsc::UnboundedReceiver<(SessionId, SessionCommand)>,
     pub media: mpsc::UnboundedReceiver<MediaEvent>,
     pub internal: mpsc::UnboundedReceiver<Internal>,
+    pub control: mpsc::UnboundedReceiver<Control>,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -92,6 +94,7 @@ impl Signalling {
                 }
                 Some(ev) = inputs.media.recv() => self.calls.on_media_event(ev),
                 Some(m) = inputs.internal.recv() => self.calls.on_internal(&mut self.ua, Instant::now(), m),
+                Some(c) = inputs.control.recv() => self.calls.on_control(c),
                 _ = sleep => self.ua.handle_timeout(Instant::now()),
                 r = inputs.shutdown.changed(), if !shutting_down => {
                     shutting_down = true;

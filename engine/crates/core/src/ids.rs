@@ -55,6 +55,15 @@ impl Default for SessionId {
     }
 }
 
+impl std::str::FromStr for SessionId {
+    type Err = uuid::Error;
+
+    /// Parses the hyphenated form [`Display`](fmt::Display) writes.
+    fn from_str(s: &str) -> Result<SessionId, uuid::Error> {
+        uuid::Uuid::try_parse(s).map(SessionId)
+    }
+}
+
 impl fmt::Display for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)

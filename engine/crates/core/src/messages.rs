@@ -24,6 +24,78 @@ pub enum SessionEvent {
     Recorder { unit: UnitId, event: RecorderEvent },
     /// The outcome of the session's `SessionCommand::HttpRequest` with this id.
     HttpResponse { id: u64, result: HttpResult },
+    /// An HTTP request to the session's `accessURL` (`AppEvents.HttpRequest`).
+    Access(AccessRequest),
+}
+
+/// An HTTP request made to a session's `accessURL`. The session answers
+/// through `reply`; dropping it unanswered tells the client the session ended.
+#[derive(Debug, Clone)]
+pub struct AccessRequest {
+    pub method: String,
+    /// The path requested, without scheme and host.
+    pub path: String,
+    /// The body as text (invalid UTF-8 replaced).
+    pub content: String,
+    /// Request headers in received order.
+    pub headers: Headers,
+    pub reply: AccessReplySlot,
+}
+
+/// The answer to an [`AccessRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessResponse {
+    pub status: u16,
+    /// `None` for an empty body.
+    pub content_type: Option<&'static str>,
+    pub body: String,
+}
+
+/// Where the answer of an [`AccessRequest`] goes: taken once, by whoever
+/// answers first. Cloning shares the slot.
+#[derive(Clone)]
+pub struct AccessReplySlot(
+    std::sync::Arc<std::sync::Mutex<Option<tokio::sync::oneshot::Sender<AccessResponse>>>>,
+);
+
+impl AccessReplySlot {
+    /// A slot and the receiver its answer arrives on.
+    pub fn new() -> (
+        AccessReplySlot,
+        tokio::sync::oneshot::Receiver<AccessResponse>,
+    ) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let slot = AccessReplySlot(std::sync::Arc::new(std::sync::Mutex::new(Some(tx))));
+        (slot, rx)
+    }
+
+    /// Sends the answer; false if the slot was answered already or the
+    /// client is gone.
+    pub fn send(&self, response: AccessResponse) -> bool {
+        let sender = match self.0.lock() {
+            Ok(mut guard) => guard.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        sender.is_some_and(|tx| tx.send(response).is_ok())
+    }
+
+    /// Whether an answer was sent already.
+    pub fn is_answered(&self) -> bool {
+        match self.0.lock() {
+            Ok(guard) => guard.is_none(),
+            Err(poisoned) => poisoned.into_inner().is_none(),
+        }
+    }
+}
+
+impl std::fmt::Debug for AccessReplySlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_answered() {
+            "AccessReplySlot(answered)"
+        } else {
+            "AccessReplySlot(open)"
+        })
+    }
 }
 
 /// What `Net.httpRequestAsync` resolves with (VoxEngine's `HttpRequestResult`).

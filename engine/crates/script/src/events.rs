@@ -35,6 +35,7 @@ pub(crate) mod names {
 
 const APP_EVENTS: &[(&str, &str)] = &[
     ("CallAlerting", names::CALL_ALERTING),
+    ("HttpRequest", crate::access::HTTP_REQUEST),
     ("Started", names::STARTED),
     ("Terminating", names::TERMINATING),
     ("Terminated", names::TERMINATED),

@@ -38,6 +38,9 @@ pub struct SessionSpec {
     /// Dispatched right after `AppEvents.Started` (an inbound call's
     /// `CallAlerting`).
     pub first_event: Option<SessionEvent>,
+    /// `AppEvents.Started`'s `accessURL`: where HTTP requests reach this
+    /// session as `AppEvents.HttpRequest`. Empty when there is none.
+    pub access_url: String,
 }
 
 /// The pool of JS worker threads. Cheap to clone; all clones share the pool.

@@ -12,7 +12,8 @@
 //!   password, authUser, extraHeaders)`), `easyProcess(call1, call2,
 //!   onEstablished?, direct?)`, `sendMediaBetween`, `stopMediaBetween`,
 //!   `terminate`, `customData(value?)`.
-//! - `AppEvents` (`Started`, `CallAlerting`, `Terminating`, `Terminated`) and
+//! - `AppEvents` (`Started`, `CallAlerting`, `HttpRequest`, `Terminating`,
+//!   `Terminated`) and
 //!   every documented `CallEvents` constant, with VoxEngine's string values.
 //! - `Call`: `answer`, `reject(code?, extraHeaders?)` (486 by default),
 //!   `decline` (603), `ring`, `startEarlyMedia`, `hangup`, `id`, `callerid`,
@@ -41,6 +42,7 @@
 //! [`SessionCommand`]: dialtone_core::messages::SessionCommand
 //! [`SessionEvent`]: dialtone_core::messages::SessionEvent
 
+mod access;
 mod bytecode;
 mod call;
 mod events;

@@ -23,7 +23,7 @@ use crate::limits::{self, CpuBudget, MemoryMeter};
 use crate::listeners::Listener;
 use crate::registry::{registry, Registry, SessionCore};
 use crate::voxengine;
-use crate::{bytecode, quickjs};
+use crate::{access, bytecode, quickjs};
 use crate::{logger, net, player, recorder, timers, Scenario};
 
 /// Runs one session to its end and reports how it ended.
@@ -83,6 +83,7 @@ struct Session {
     rejections: Rc<Rejections>,
     idle_timeout: Duration,
     memory_limit: usize,
+    access_url: String,
     // Field order is drop order: the context goes before the runtime.
     context: Context,
     _runtime: Runtime,
@@ -123,6 +124,7 @@ impl Session {
             rejections,
             idle_timeout: cfg.idle_timeout,
             memory_limit: cfg.memory_limit,
+            access_url: spec.access_url.clone(),
             context,
             _runtime: runtime,
         };
@@ -251,6 +253,20 @@ impl Session {
                 let name = recorder::event_name_of(&event);
                 self.callback(name, |ctx| recorder::dispatch(ctx, unit, &event))
             }
+            SessionEvent::Access(request) => {
+                self.log_event(&access::describe(&request));
+                let result =
+                    self.callback(access::HTTP_REQUEST, |ctx| access::dispatch(ctx, &request));
+                if let Err(end) = &result {
+                    // Answered already unless the handler itself failed.
+                    let why = match end {
+                        SessionEnd::ScriptError(text) | SessionEnd::CompileError(text) => text,
+                        SessionEnd::Normal => "the session ended",
+                    };
+                    request.reply.send(access::failed(why));
+                }
+                result
+            }
             SessionEvent::HttpResponse { id, result } => {
                 self.log_event(&net::describe_response(id, &result));
                 self.callback("an HTTP response", |ctx| net::dispatch(ctx, id, &result))
@@ -283,10 +299,15 @@ impl Session {
         self.log_event(names::STARTED);
         let custom_data = self.core.custom_data();
         let session_id = self.core.id.to_string();
+        let access_url = self.access_url.as_str();
         self.callback(names::STARTED, |ctx| {
             let event = events::app_event_object(ctx, names::STARTED)?;
             event.set("customData", custom_data.as_str())?;
             event.set("sessionId", session_id.as_str())?;
+            event.set("accessURL", access_url)?;
+            // Dialtone's HTTP listener has one scheme; both names are given
+            // so VoxEngine scenarios find the one they read.
+            event.set("accessSecureURL", access_url)?;
             run_app_listeners(ctx, names::STARTED, event.into_value())
         })
     }

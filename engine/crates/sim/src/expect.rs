@@ -36,9 +36,39 @@ pub enum Action {
         method: String,
         url: String,
     },
+    /// The session answered a request to its `accessURL`.
+    Response {
+        status: u16,
+        /// `None` for an empty body.
+        content_type: Option<String>,
+        body: String,
+    },
     /// The script failed (uncaught exception, limits, compile error).
     Error(String),
     Terminated,
+}
+
+/// Longest part of a response body the report shows.
+const BODY_SHOWN: usize = 200;
+
+/// `body` on one line, cut after [`BODY_SHOWN`] characters.
+pub(crate) fn one_line(body: &str) -> String {
+    let mut out = String::with_capacity(body.len().min(BODY_SHOWN + 8));
+    for (count, c) in body.chars().enumerate() {
+        if count == BODY_SHOWN {
+            let total = body.chars().count();
+            out.push_str(&format!(" … ({total} characters)"));
+            break;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 impl fmt::Display for Action {
@@ -60,6 +90,17 @@ impl fmt::Display for Action {
             Action::Media { from, to } => write!(f, "media {from} -> {to}"),
             Action::Log(line) => write!(f, "log {line:?}"),
             Action::Http { method, url } => write!(f, "http {method} {url}"),
+            Action::Response {
+                status,
+                content_type,
+                body,
+            } => match content_type {
+                _ if body.is_empty() => write!(f, "response {status} (empty)"),
+                Some(content_type) => {
+                    write!(f, "response {status} {content_type}: {}", one_line(body))
+                }
+                None => write!(f, "response {status}: {}", one_line(body)),
+            },
             Action::Error(text) => write!(f, "error {text:?}"),
             Action::Terminated => write!(f, "terminated"),
         }
@@ -84,6 +125,12 @@ pub enum Expectation {
     Log(TextMatch),
     /// A `Net` request whose URL matches.
     Http(TextMatch),
+    /// An answer to an `accessURL` request: its status if given, and a body
+    /// that matches if given.
+    Response {
+        status: Option<u16>,
+        body: Option<TextMatch>,
+    },
     Error(TextMatch),
     Terminated,
 }
@@ -140,6 +187,16 @@ impl fmt::Display for Expectation {
             Expectation::Reject(code) => write!(f, "reject {code}"),
             Expectation::Log(text) => write!(f, "log {text}"),
             Expectation::Http(url) => write!(f, "http {url}"),
+            Expectation::Response { status, body } => {
+                write!(f, "response")?;
+                if let Some(status) = status {
+                    write!(f, " {status}")?;
+                }
+                if let Some(body) = body {
+                    write!(f, " {body}")?;
+                }
+                Ok(())
+            }
             Expectation::Error(text) => write!(f, "error {text}"),
             Expectation::Terminated => write!(f, "terminated"),
         }
@@ -158,6 +215,36 @@ fn want_text(key: &str, value: &Value) -> Result<String, String> {
         Value::String(text) => Ok(text.clone()),
         _ => Err(format!("\"{key}\" takes a string")),
     }
+}
+
+/// `"text"`, or `{"status": 500, "body": "text"}` with at least one key.
+fn want_response(value: &Value) -> Result<Expectation, String> {
+    const USAGE: &str =
+        "\"response\" takes a string or {\"status\": code, \"body\": string} (one or both)";
+    let (status, body) = match value {
+        Value::String(text) => (None, Some(text.as_str())),
+        Value::Object(object) if !object.is_empty() => {
+            if let Some(key) = object.keys().find(|k| *k != "status" && *k != "body") {
+                return Err(format!("unknown key {key:?}: {USAGE}"));
+            }
+            let status = match object.get("status") {
+                None => None,
+                Some(code) => match code.as_u64().and_then(|c| u16::try_from(c).ok()) {
+                    Some(code) if (100..=599).contains(&code) => Some(code),
+                    _ => return Err("\"status\" takes an HTTP status code".into()),
+                },
+            };
+            let body = match object.get("body") {
+                None => None,
+                Some(Value::String(text)) => Some(text.as_str()),
+                Some(_) => return Err("\"body\" takes a string".into()),
+            };
+            (status, body)
+        }
+        _ => return Err(USAGE.into()),
+    };
+    let body = body.map(TextMatch::parse).transpose()?;
+    Ok(Expectation::Response { status, body })
 }
 
 impl Expectation {
@@ -184,6 +271,7 @@ impl Expectation {
             "log" => Expectation::Log(TextMatch::parse(&want_text(key, value)?)?),
             "http" => Expectation::Http(TextMatch::parse(&want_text(key, value)?)?),
             "error" => Expectation::Error(TextMatch::parse(&want_text(key, value)?)?),
+            "response" => want_response(value)?,
             "reject" => match value.as_u64().and_then(|c| u16::try_from(c).ok()) {
                 Some(code) => Expectation::Reject(code),
                 None => return Err("\"reject\" takes a SIP code".into()),
@@ -209,6 +297,16 @@ impl Expectation {
             (Expectation::Log(want), Action::Log(line)) => want.matches(line),
             (Expectation::Error(want), Action::Error(text)) => want.matches(text),
             (Expectation::Http(want), Action::Http { url, .. }) => want.matches(url),
+            (
+                Expectation::Response {
+                    status: want_status,
+                    body: want_body,
+                },
+                Action::Response { status, body, .. },
+            ) => {
+                want_status.is_none_or(|want| want == *status)
+                    && want_body.as_ref().is_none_or(|want| want.matches(body))
+            }
             _ => false,
         }
     }

@@ -5,10 +5,14 @@
 //! `dialtone::session`) synchronously while the script runs. When a log line
 //! arrives, the commands already queued on the channel were sent before it,
 //! so they are moved into the ordered queue first.
+//!
+//! Answers to `accessURL` requests are ordered the same way: the waker of
+//! each answer's receiver puts a marker into the queue when the session
+//! answers (or drops the request), while it runs.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Poll, Waker};
+use std::task::{Poll, Wake, Waker};
 
 use dialtone_core::messages::SessionCommand;
 use dialtone_core::SessionId;
@@ -22,6 +26,8 @@ pub(crate) enum Item {
     Command(SessionCommand),
     Log(String),
     Error(String),
+    /// The `accessURL` request with this id was answered or dropped.
+    Answer(u64),
 }
 
 struct Queue {
@@ -86,11 +92,46 @@ impl Inbox {
         }
     }
 
+    /// Whether the session has reported its end (`SessionCommand::Ended`)
+    /// and the reader has not taken it yet.
+    pub(crate) fn end_is_queued(&self) -> bool {
+        let mut queue = self.lock();
+        queue.move_pending_commands();
+        queue
+            .ordered
+            .iter()
+            .any(|item| matches!(item, Item::Command(SessionCommand::Ended { .. })))
+    }
+
+    /// A waker that queues `Item::Answer(id)` when woken: give it to the
+    /// receiver of request `id`'s answer.
+    pub(crate) fn answer_waker(&self, id: u64) -> Waker {
+        Waker::from(Arc::new(AnswerWaker {
+            inbox: self.clone(),
+            id,
+        }))
+    }
+
     /// The `tracing` layer that feeds the session log into this inbox.
     pub(crate) fn log_layer(&self) -> LogTap {
         LogTap {
             inbox: self.clone(),
         }
+    }
+}
+
+struct AnswerWaker {
+    inbox: Inbox,
+    id: u64,
+}
+
+impl Wake for AnswerWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.inbox.push(Item::Answer(self.id));
     }
 }
 

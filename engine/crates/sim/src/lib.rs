@@ -4,9 +4,10 @@
 //! socket is opened.
 //!
 //! A [`Spec`] scripts the outside world (an inbound call, key presses, how
-//! each `callSIP` callee behaves, how long each playback lasts, hang-ups) and
-//! lists what the scenario must do, in order. [`run`] plays it and returns a
-//! [`Report`] with the timeline and a PASS/FAIL per expectation.
+//! each `callSIP` callee behaves, how long each playback lasts, hang-ups,
+//! requests to the session's `accessURL`) and lists what the scenario must
+//! do, in order. [`run`] plays it and returns a [`Report`] with the timeline
+//! and a PASS/FAIL per expectation.
 
 mod expect;
 mod inbox;
@@ -25,7 +26,7 @@ use tracing_subscriber::layer::SubscriberExt;
 
 pub use expect::{Action, Expectation, TextMatch};
 pub use report::{Entry, Happened, Outcome, Report};
-pub use spec::{Callee, InboundCall, Playback, Spec, SpecError, WorldAction, WorldEvent};
+pub use spec::{Callee, InboundCall, Playback, Request, Spec, SpecError, WorldAction, WorldEvent};
 
 /// A simulation could not run (its result, pass or fail, is a [`Report`]).
 #[derive(Debug, thiserror::Error)]
@@ -75,11 +76,14 @@ pub fn run(scenario: Scenario, spec: &Spec) -> Result<Report, SimError> {
                 .collect(),
         })
     });
+    let id = SessionId::new();
+    let (access_url, access_path) = world::access_url(&id.to_string());
     let session = SessionSpec {
-        id: SessionId::new(),
+        id,
         scenario: Arc::new(scenario),
         custom_data: spec.custom_data.clone(),
         first_event,
+        access_url,
     };
     // The log layer sees only this thread's events: parallel runs on other
     // threads do not mix.
@@ -88,12 +92,14 @@ pub fn run(scenario: Scenario, spec: &Spec) -> Result<Report, SimError> {
     let (timeline, timed_out, virtual_time) = tracing::subscriber::with_default(subscriber, || {
         runtime.block_on(async {
             let started = tokio::time::Instant::now();
-            let mut world = world::World::new(spec, event_tx, inbound.map(|(id, _)| id));
+            let inbound = inbound.map(|(id, _)| id);
+            let mut world = world::World::new(spec, event_tx, inbound, inbox.clone(), access_path);
             tokio::join!(
                 run_session_local(session_config(), command_tx, session, event_rx),
-                world.run(&inbox),
+                world.run(),
             );
-            (world.timeline, world.timed_out, started.elapsed())
+            let virtual_time = world.ended_at.unwrap_or_else(|| started.elapsed());
+            (world.timeline, world.timed_out, virtual_time)
         })
     });
     let wall_time = wall.elapsed();

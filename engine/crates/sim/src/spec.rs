@@ -81,6 +81,18 @@ pub enum WorldAction {
     Hangup,
     /// The engine ends the session (`SessionEvent::Terminate`).
     Terminate(String),
+    /// An HTTP request to the session's `accessURL`.
+    Request(Request),
+}
+
+/// An HTTP request to the session's `accessURL` (`AppEvents.HttpRequest`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub method: String,
+    /// Appended to the access path (`/access/<session>/<token>`).
+    pub path: String,
+    pub content: String,
+    pub headers: Vec<(String, String)>,
 }
 
 /// How the far end of a `callSIP` behaves; times count from the `callSIP`.
@@ -202,6 +214,59 @@ struct RawEvent {
     hangup: Option<bool>,
     #[serde(default)]
     terminate: Option<String>,
+    #[serde(default)]
+    request: Option<RawRequest>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRequest {
+    #[serde(default = "default_method")]
+    method: String,
+    #[serde(default)]
+    path: String,
+    #[serde(default)]
+    content: Option<Value>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+}
+
+fn default_method() -> String {
+    "GET".into()
+}
+
+impl RawRequest {
+    fn check(self) -> Result<Request, String> {
+        let method = self.method.to_ascii_uppercase();
+        if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(format!(
+                "\"method\": {:?} is not an HTTP method",
+                self.method
+            ));
+        }
+        if self
+            .path
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(format!(
+                "\"path\": {:?} has spaces or control characters",
+                self.path
+            ));
+        }
+        let content = match self.content {
+            None => String::new(),
+            Some(Value::String(text)) => text,
+            Some(json @ (Value::Object(_) | Value::Array(_))) => json.to_string(),
+            Some(_) => return Err("\"content\" takes a string, an object or an array".into()),
+        };
+        Ok(Request {
+            method,
+            path: self.path,
+            content,
+            headers: self.headers.into_iter().collect(),
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -255,8 +320,22 @@ impl Spec {
             if let Some(reason) = event.terminate {
                 actions.push(WorldAction::Terminate(reason));
             }
+            if let Some(request) = event.request {
+                if event.call.is_some() {
+                    let message = "\"request\" goes to the session: it takes no \"call\"";
+                    return Err(SpecError::Event {
+                        index,
+                        message: message.into(),
+                    });
+                }
+                let request = request
+                    .check()
+                    .map_err(|message| SpecError::Event { index, message })?;
+                actions.push(WorldAction::Request(request));
+            }
             if actions.len() != 1 {
-                let message = "needs exactly one of \"dtmf\", \"hangup\": true, \"terminate\"";
+                let message =
+                    "needs exactly one of \"dtmf\", \"hangup\": true, \"terminate\", \"request\"";
                 return Err(SpecError::Event {
                     index,
                     message: message.into(),

@@ -38,8 +38,19 @@ fn every_example_spec_passes() {
         .filter(|path| path.to_string_lossy().ends_with(".spec.json"))
         .collect();
     specs.sort();
+    let mut unspecified: Vec<PathBuf> = std::fs::read_dir(scripts_dir())
+        .expect("scripts directory")
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "js"))
+        .filter(|path| !path.with_extension("spec.json").exists())
+        .collect();
+    unspecified.sort();
     assert!(
-        specs.len() >= 7,
+        unspecified.is_empty(),
+        "examples without a spec next to them: {unspecified:?}"
+    );
+    assert!(
+        specs.len() >= 11,
         "expected a spec per example, found {specs:?}"
     );
     let mut failures = Vec::new();

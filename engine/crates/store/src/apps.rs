@@ -113,6 +113,41 @@ impl Store {
         }
     }
 
+    /// Every account's applications (for the routing snapshot).
+    pub async fn all_applications(&self) -> Result<Vec<Application>, StoreError> {
+        let rows = sqlx::query("SELECT id, account_id, name, created_at FROM applications")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(app_from_row).collect()
+    }
+
+    /// The latest version of every scenario of every account (for the
+    /// routing snapshot).
+    pub async fn all_latest_scenarios(&self) -> Result<Vec<(String, ScenarioVersion)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.account_id, s.application_id, s.name, s.version, s.source, s.created_at
+             FROM scenario_versions s
+             WHERE s.version = (SELECT MAX(v.version) FROM scenario_versions v
+                                WHERE v.application_id = s.application_id AND v.name = s.name)",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("account_id")?,
+                    ScenarioVersion {
+                        application: row.try_get("application_id")?,
+                        name: row.try_get("name")?,
+                        version: row.try_get("version")?,
+                        source: row.try_get("source")?,
+                        created_at: row.try_get("created_at")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     pub async fn get_application(
         &self,
         account: &str,

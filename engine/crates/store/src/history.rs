@@ -1,10 +1,18 @@
 //! Call history: sessions, calls and session logs.
 //!
 //! Writes never happen on the call path. SIP and media tasks hand records to
-//! a [`HistoryWriter`] with a non-blocking `try_send`; one background task
-//! batches them and writes each batch in a single transaction, every
-//! `max_batch` rows or `max_delay` after the first queued row.
+//! a [`HistoryWriter`] without waiting; one background task batches them and
+//! writes each batch in a single transaction, every `max_batch` rows or
+//! `max_delay` after the first queued row, with each session and call
+//! written once per batch (its last state).
+//!
+//! Records of work already admitted are not dropped: past `queue` items the
+//! writer reports itself [`congested`](HistoryWriter::congested) so callers
+//! refuse new sessions, while records keep queueing. Only past
+//! [`HARD_LIMIT_FACTOR`] times `queue` (a database that is gone, a script
+//! logging without end) are records dropped, so memory stays bounded.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use sqlx::any::AnyRow;
@@ -58,23 +66,28 @@ pub struct HistoryConfig {
     pub max_batch: usize,
     /// Write at most this long after the first item of a batch arrived.
     pub max_delay: Duration,
-    /// Items the channel holds before `record_*` report [`HistoryError::Full`].
+    /// Queued items past which the writer is congested; records are dropped
+    /// ([`HistoryError::Full`]) only past [`HARD_LIMIT_FACTOR`] times this.
     pub queue: usize,
 }
 
 impl Default for HistoryConfig {
     fn default() -> Self {
         Self {
-            max_batch: 200,
+            max_batch: 2_000,
             max_delay: Duration::from_millis(500),
-            queue: 10_000,
+            queue: 50_000,
         }
     }
 }
 
+/// How far past `queue` items may queue before records are dropped.
+pub const HARD_LIMIT_FACTOR: usize = 20;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HistoryError {
-    /// The writer is behind; the record was dropped rather than block a call.
+    /// The writer is far behind; the record was dropped rather than grow
+    /// memory without bound.
     #[error("history queue is full; record dropped")]
     Full,
     #[error("history writer has stopped")]
@@ -95,7 +108,10 @@ enum Item {
 /// Cheap, cloneable handle feeding the history writer task.
 #[derive(Debug, Clone)]
 pub struct HistoryWriter {
-    tx: mpsc::Sender<Item>,
+    tx: mpsc::UnboundedSender<Item>,
+    /// Items sent and not yet taken by the writer task.
+    queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    soft_limit: usize,
 }
 
 impl std::fmt::Debug for Item {
@@ -113,16 +129,38 @@ impl HistoryWriter {
     /// Start the writer task on the current tokio runtime. It runs until
     /// every handle is dropped, then writes what is queued and ends.
     pub fn spawn(store: Store, config: HistoryConfig) -> (HistoryWriter, JoinHandle<()>) {
-        let (tx, rx) = mpsc::channel(config.queue.max(1));
-        let task = tokio::spawn(run(store, config, rx));
-        (HistoryWriter { tx }, task)
+        let (tx, rx) = mpsc::unbounded_channel();
+        let queued = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let task = tokio::spawn(run(store, config, rx, queued.clone()));
+        let writer = HistoryWriter {
+            tx,
+            queued,
+            soft_limit: config.queue.max(1),
+        };
+        (writer, task)
     }
 
     fn send(&self, item: Item) -> Result<(), HistoryError> {
-        self.tx.try_send(item).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => HistoryError::Full,
-            mpsc::error::TrySendError::Closed(_) => HistoryError::Closed,
+        use std::sync::atomic::Ordering;
+        if self.queued.load(Ordering::Relaxed) >= self.soft_limit * HARD_LIMIT_FACTOR {
+            return Err(HistoryError::Full);
+        }
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        self.tx.send(item).map_err(|_| {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            HistoryError::Closed
         })
+    }
+
+    /// True when more than `queue` items wait to be written: callers should
+    /// refuse new work until the writer catches up.
+    pub fn congested(&self) -> bool {
+        self.queued.load(std::sync::atomic::Ordering::Relaxed) >= self.soft_limit
+    }
+
+    /// Items waiting to be written.
+    pub fn backlog(&self) -> usize {
+        self.queued.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn record_session(&self, record: SessionRecord) -> Result<(), HistoryError> {
@@ -153,15 +191,26 @@ impl HistoryWriter {
     /// the call path: it waits on the database.
     pub async fn flush(&self) -> Result<(), HistoryError> {
         let (ack, done) = oneshot::channel();
-        self.tx
-            .send(Item::Flush(ack))
-            .await
-            .map_err(|_| HistoryError::Closed)?;
+        self.queued
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.tx.send(Item::Flush(ack)).map_err(|_| {
+            self.queued
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            HistoryError::Closed
+        })?;
         done.await.map_err(|_| HistoryError::Closed)
     }
 }
 
-async fn run(store: Store, config: HistoryConfig, mut rx: mpsc::Receiver<Item>) {
+async fn run(
+    store: Store,
+    config: HistoryConfig,
+    mut rx: mpsc::UnboundedReceiver<Item>,
+    queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    let taken = |n: usize| {
+        queued.fetch_sub(n, std::sync::atomic::Ordering::Relaxed);
+    };
     let max_batch = config.max_batch.max(1);
     let mut batch: Vec<Item> = Vec::with_capacity(max_batch);
     let mut deadline: Option<Instant> = None;
@@ -177,27 +226,43 @@ async fn run(store: Store, config: HistoryConfig, mut rx: mpsc::Receiver<Item>) 
             },
             None => rx.recv().await,
         };
-        match item {
-            None => {
-                write_batch(&store, &mut batch).await;
-                return;
-            }
-            Some(Item::Flush(ack)) => {
-                write_batch(&store, &mut batch).await;
-                deadline = None;
-                // The flusher may have given up waiting; nothing to do then.
-                let _ = ack.send(());
-            }
-            Some(item) => {
+        let Some(item) = item else {
+            write_batch(&store, &mut batch).await;
+            return;
+        };
+        taken(1);
+        let mut flush = match item {
+            Item::Flush(ack) => Some(ack),
+            item => {
                 if batch.is_empty() {
                     deadline = Some(Instant::now() + config.max_delay);
                 }
                 batch.push(item);
-                if batch.len() >= max_batch {
-                    write_batch(&store, &mut batch).await;
-                    deadline = None;
-                }
+                None
             }
+        };
+        // Take what is already queued in the same go: under load batches
+        // fill at once and each costs one transaction.
+        while flush.is_none() && batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(Item::Flush(ack)) => {
+                    taken(1);
+                    flush = Some(ack);
+                }
+                Ok(item) => {
+                    taken(1);
+                    batch.push(item);
+                }
+                Err(_) => break,
+            }
+        }
+        if batch.len() >= max_batch || flush.is_some() {
+            write_batch(&store, &mut batch).await;
+            deadline = None;
+        }
+        if let Some(ack) = flush {
+            // The flusher may have given up waiting; nothing to do then.
+            let _ = ack.send(());
         }
     }
 }
@@ -215,34 +280,92 @@ async fn write_batch(store: &Store, batch: &mut Vec<Item>) {
     }
 }
 
-async fn write_items(store: &Store, items: Vec<Item>) -> Result<(), StoreError> {
-    let mut tx = store.pool.begin().await?;
-    for item in items {
-        match item {
-            Item::Session(s) => upsert_session(&mut tx, &s).await?,
-            Item::Call(c) => upsert_call(&mut tx, &c).await?,
-            Item::Log {
-                account,
-                session,
-                lines,
-            } => {
-                for line in lines {
-                    sqlx::query(
-                        "INSERT INTO session_logs (id, account_id, session_id, line)
-                         VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind(new_id())
-                    .bind(&account)
-                    .bind(&session)
-                    .bind(line)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+/// Log lines per INSERT statement (4 parameters each, far below every
+/// backend's parameter limit).
+const LOG_ROWS_PER_INSERT: usize = 100;
+
+/// A batch with each session and call once (its last state) and the log
+/// lines in order: a session that starts and ends within one batch is one
+/// row write, not two.
+#[derive(Default)]
+struct Coalesced {
+    sessions: Vec<SessionRecord>,
+    session_at: HashMap<String, usize>,
+    calls: Vec<CallRecord>,
+    call_at: HashMap<String, usize>,
+    logs: Vec<(String, String, String)>,
+}
+
+impl Coalesced {
+    fn new(items: Vec<Item>) -> Coalesced {
+        let mut c = Coalesced::default();
+        for item in items {
+            match item {
+                Item::Session(s) => match c.session_at.get(&s.id) {
+                    Some(&i) => c.sessions[i] = s,
+                    None => {
+                        c.session_at.insert(s.id.clone(), c.sessions.len());
+                        c.sessions.push(s);
+                    }
+                },
+                Item::Call(call) => match c.call_at.get(&call.id) {
+                    Some(&i) => c.calls[i] = call,
+                    None => {
+                        c.call_at.insert(call.id.clone(), c.calls.len());
+                        c.calls.push(call);
+                    }
+                },
+                Item::Log {
+                    account,
+                    session,
+                    lines,
+                } => c.logs.extend(
+                    lines
+                        .into_iter()
+                        .map(|line| (account.clone(), session.clone(), line)),
+                ),
+                Item::Flush(_) => {}
             }
-            Item::Flush(_) => {}
         }
+        c
+    }
+}
+
+async fn write_items(store: &Store, items: Vec<Item>) -> Result<(), StoreError> {
+    let batch = Coalesced::new(items);
+    let mut tx = store.pool.begin().await?;
+    for s in &batch.sessions {
+        upsert_session(&mut tx, s).await?;
+    }
+    for c in &batch.calls {
+        upsert_call(&mut tx, c).await?;
+    }
+    for rows in batch.logs.chunks(LOG_ROWS_PER_INSERT) {
+        insert_log_lines(&mut tx, rows).await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+async fn insert_log_lines(
+    tx: &mut Transaction<'_, Any>,
+    rows: &[(String, String, String)],
+) -> Result<(), StoreError> {
+    let mut sql =
+        String::from("INSERT INTO session_logs (id, account_id, session_id, line) VALUES ");
+    for i in 0..rows.len() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        let p = i * 4;
+        sql.push_str(&format!("(${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4));
+    }
+    // Only placeholders are formatted in; every value is bound.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (account, session, line) in rows {
+        query = query.bind(new_id()).bind(account).bind(session).bind(line);
+    }
+    query.execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -471,6 +594,24 @@ impl Store {
             entries,
             next_cursor,
         })
+    }
+
+    /// One of `account`'s sessions by id.
+    pub async fn get_session(
+        &self,
+        account: &str,
+        session: &str,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT s.id, s.account_id, s.application_id, s.rule_id, s.started_at,
+                    s.ended_at, s.status, s.error
+             FROM sessions s WHERE s.id = $1 AND s.account_id = $2",
+        )
+        .bind(session)
+        .bind(account)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(session_from_row).transpose()
     }
 
     pub async fn session_calls(

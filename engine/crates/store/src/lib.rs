@@ -25,7 +25,7 @@ pub use accounts::{Account, AdminBootstrap, ApiKey};
 pub use apps::{Application, ScenarioInfo, ScenarioVersion, MAX_SCENARIO_BYTES};
 pub use history::{
     CallRecord, HistoryConfig, HistoryEntry, HistoryError, HistoryFilter, HistoryPage,
-    HistoryWriter, Page, SessionRecord,
+    HistoryWriter, Page, SessionRecord, HARD_LIMIT_FACTOR,
 };
 pub use rules::{NewRule, StoredRule};
 

@@ -115,6 +115,14 @@ async fn writer_batches_and_flush_makes_rows_visible(store: &Store) {
     assert_eq!(page.entries[0].calls, vec![c]);
     assert_eq!(page.next_cursor, None);
     assert_eq!(
+        store.get_session(&acct.id, &s.id).await.unwrap(),
+        Some(s.clone())
+    );
+    assert_eq!(
+        store.get_session("someone-else", &s.id).await.unwrap(),
+        None
+    );
+    assert_eq!(
         store.session_log(&acct.id, &s.id).await.unwrap(),
         ["one", "two", "three"]
     );
@@ -342,4 +350,45 @@ async fn history_is_per_account(store: &Store) {
         .unwrap();
     assert_eq!(page.entries[0].session.status, "ended");
     assert!(all(store, &b.id).await.is_empty());
+}
+
+/// A backlog past `queue` reports congestion (so callers refuse new work)
+/// without dropping anything; only past the hard limit are records dropped,
+/// and a flush brings the backlog back to zero.
+#[tokio::test(flavor = "current_thread")]
+async fn a_backlog_congests_before_anything_is_dropped() {
+    let (store, _dir) = common::sqlite().await;
+    let (acct, _) = store.create_account("h").await.unwrap();
+    let (history, _task) = HistoryWriter::spawn(
+        store.clone(),
+        HistoryConfig {
+            max_batch: 1000,
+            max_delay: Duration::from_millis(10),
+            queue: 2,
+        },
+    );
+    // On this single-threaded runtime the writer task cannot run until we
+    // await, so everything sent here stays queued.
+    let hard = 2 * dialtone_store::HARD_LIMIT_FACTOR;
+    let mut sent = Vec::new();
+    for i in 0..hard {
+        assert_eq!(history.congested(), i >= 2, "after {i} records");
+        let s = session(&uid("s"), &acct.id, i as i64, "running");
+        history.record_session(s.clone()).unwrap();
+        sent.push(s.id);
+    }
+    assert_eq!(history.backlog(), hard);
+    let over = session(&uid("s"), &acct.id, 0, "running");
+    assert_eq!(
+        history.record_session(over),
+        Err(dialtone_store::HistoryError::Full)
+    );
+    history.flush().await.unwrap();
+    assert!(!history.congested());
+    assert_eq!(history.backlog(), 0);
+    let mut stored = all(&store, &acct.id).await;
+    stored.sort();
+    sent.sort();
+    assert_eq!(stored, sent);
+    store.close().await;
 }

@@ -189,6 +189,27 @@ async fn scenarios_keep_versions(store: &Store) {
         .unwrap()
         .unwrap();
     assert_eq!(first.source, "// one");
+
+    // The routing snapshot's view: every application and the latest version
+    // of each scenario (other tests' objects may share a PostgreSQL database).
+    let apps = store.all_applications().await.unwrap();
+    assert!(apps.iter().any(|x| x.id == app.id && x.account == a.id));
+    let mut mine: Vec<_> = store
+        .all_latest_scenarios()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(account, s)| *account == a.id && s.application == app.id)
+        .map(|(_, s)| (s.name, s.version, s.source))
+        .collect();
+    mine.sort();
+    assert_eq!(
+        mine,
+        [
+            ("helper".to_owned(), 1, "// h".to_owned()),
+            ("main".to_owned(), 2, "// two!".to_owned())
+        ]
+    );
     assert!(store
         .get_scenario(&a.id, &app.id, "main", Some(3))
         .await

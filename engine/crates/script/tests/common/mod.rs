@@ -93,6 +93,7 @@ impl FakeEngine {
             scenario,
             custom_data: custom_data.to_string(),
             first_event: first,
+            access_url: format!("http://127.0.0.1:8080/access/{id}/secret"),
         });
         TestSession { id, events }
     }

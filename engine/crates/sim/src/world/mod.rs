@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use dialtone_core::messages::{
-    CallEvent, CallState, EventSender, HttpResult, RecorderOp, SessionCommand, SessionEnd,
-    SessionEvent,
+    AccessResponse, CallEvent, CallState, EventSender, HttpResult, RecorderOp, SessionCommand,
+    SessionEnd, SessionEvent,
 };
 use dialtone_core::{CallId, UnitId};
+use tokio::sync::oneshot;
 use tokio::time::{sleep_until, Instant};
 
 use crate::expect::Action;
@@ -17,8 +18,11 @@ use crate::inbox::{Inbox, Item};
 use crate::report::{Entry, Happened};
 use crate::spec::{Callee, Spec, WorldAction};
 
+mod access;
 mod http;
 mod media;
+
+pub(crate) use access::access_url;
 
 /// How long the session gets to end after the spec's timeout told it to,
 /// before its event channel is closed.
@@ -67,12 +71,26 @@ pub(crate) struct World<'a> {
     recordings: u32,
     /// Answers to `Net` requests, sent when their `Due::HttpResponse` fires.
     http: HashMap<u64, HttpResult>,
+    inbox: Inbox,
+    /// The path of the session's `accessURL`.
+    access_path: String,
+    /// Requests to the `accessURL` the session has not answered yet.
+    answers: HashMap<u64, oneshot::Receiver<AccessResponse>>,
+    next_request: u64,
     pub(crate) timeline: Vec<Entry>,
     pub(crate) timed_out: bool,
+    /// Virtual time at which the session ended.
+    pub(crate) ended_at: Option<Duration>,
 }
 
 impl<'a> World<'a> {
-    pub(crate) fn new(spec: &'a Spec, events: EventSender, inbound: Option<CallId>) -> World<'a> {
+    pub(crate) fn new(
+        spec: &'a Spec,
+        events: EventSender,
+        inbound: Option<CallId>,
+        inbox: Inbox,
+        access_path: String,
+    ) -> World<'a> {
         let start = Instant::now();
         let mut calls = HashMap::new();
         if let Some(call) = inbound {
@@ -101,36 +119,42 @@ impl<'a> World<'a> {
             timers,
             recordings: 0,
             http: HashMap::new(),
+            inbox,
+            access_path,
+            answers: HashMap::new(),
+            next_request: 0,
             timeline: Vec::new(),
             timed_out: false,
+            ended_at: None,
         }
     }
 
-    /// Plays the world until the session reports its end.
-    pub(crate) async fn run(&mut self, inbox: &Inbox) {
+    /// Plays the world until the session reports its end, then the spec's
+    /// requests to its `accessURL` still to come (they get no answer).
+    pub(crate) async fn run(&mut self) {
+        let inbox = self.inbox.clone();
         let mut deadline = self.start + self.spec.timeout;
         loop {
-            let wake = self
-                .timers
-                .iter()
-                .map(|(at, _)| *at)
-                .min()
-                .map_or(deadline, |at| at.min(deadline));
+            let over = self.ended_at.is_some();
+            let next_timer = self.timers.iter().map(|(at, _)| *at).min();
+            let wake = match next_timer {
+                Some(at) if over => at,
+                None if over => break,
+                at => at.map_or(deadline, |at| at.min(deadline)),
+            };
             tokio::select! {
                 biased;
-                item = inbox.next() => match item {
-                    Some(Item::Command(SessionCommand::Ended { reason })) => {
-                        self.ended(reason);
-                        return;
-                    }
+                item = inbox.next(), if !over => match item {
+                    Some(Item::Command(SessionCommand::Ended { reason })) => self.ended(reason),
                     Some(Item::Command(command)) => self.command(command),
                     Some(Item::Log(line)) => self.act(Action::Log(line)),
                     Some(Item::Error(text)) => self.act(Action::Error(text)),
-                    None => return,
+                    Some(Item::Answer(id)) => self.answer_ready(id),
+                    None => break,
                 },
                 () = sleep_until(wake) => {
                     let now = Instant::now();
-                    if now >= deadline {
+                    if !over && now >= deadline {
                         if self.timed_out {
                             // The session ignored Terminate: closing its
                             // event channel ends it, and its `Ended` follows;
@@ -150,6 +174,7 @@ impl<'a> World<'a> {
                 }
             }
         }
+        self.settle_answers();
     }
 
     fn elapsed(&self) -> Duration {
@@ -331,6 +356,7 @@ impl<'a> World<'a> {
                 let reason = reason.clone();
                 self.send(SessionEvent::Terminate { reason });
             }
+            WorldAction::Request(request) => self.access_request(request),
         }
     }
 
@@ -407,6 +433,15 @@ impl<'a> World<'a> {
             }
         }
         self.act(Action::Terminated);
+        self.ended_at = Some(self.elapsed());
+        // Nothing reaches the session any more; only requests to its
+        // `accessURL` still happen, to be told it is gone.
+        self.events = None;
+        let spec = self.spec;
+        self.timers.retain(|(_, due)| match due {
+            Due::Spec(index) => matches!(spec.events[*index].action, WorldAction::Request(_)),
+            _ => false,
+        });
     }
 
     fn command(&mut self, command: SessionCommand) {

@@ -1,0 +1,625 @@
+//! Prometheus metrics: counters the engine bumps as calls, sessions and HTTP
+//! requests come and go, plus readings taken from the script host and the
+//! media engine, rendered in the text exposition format 0.0.4 only when
+//! `GET /metrics` is scraped.
+//!
+//! Every metric is documented in docs/metrics.md; keep the two in step.
+
+use crate::history::Direction;
+use dialtone_core::messages::{CallEvent, SessionEnd};
+use dialtone_media::{MediaEngine, MediaStats};
+use dialtone_script::ScriptHost;
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The `Content-Type` of a scrape.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The engine's own counters. Cheap to bump from any thread: plain atomics,
+/// and a short mutex for the labelled ones.
+#[derive(Default)]
+pub struct Metrics {
+    live_calls: AtomicU64,
+    inbound_started: AtomicU64,
+    outbound_started: AtomicU64,
+    /// Calls that connected and then ended.
+    calls_ended: AtomicU64,
+    /// Calls that never connected, by the SIP code they ended with.
+    calls_failed: Mutex<BTreeMap<u16, u64>>,
+    sessions_started: AtomicU64,
+    runtime_errors: AtomicU64,
+    compile_errors: AtomicU64,
+    http_requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+}
+
+/// What is read from elsewhere at scrape time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Readings {
+    pub live_sessions: usize,
+    pub media: MediaStats,
+}
+
+impl Metrics {
+    /// A new call: an inbound INVITE that opens a dialog (even one refused at
+    /// once), or a `callSIP`.
+    pub fn call_started(&self, direction: Direction) {
+        let counter = match direction {
+            Direction::Inbound => &self.inbound_started,
+            Direction::Outbound => &self.outbound_started,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A call that never connected ended with `code` (a final response we
+    /// sent or got, or the code its end was reported with).
+    pub fn call_failed(&self, code: u16) {
+        *self.calls_failed.lock().entry(code).or_default() += 1;
+    }
+
+    /// A connected call ended.
+    pub fn call_ended(&self) {
+        self.calls_ended.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A call ended with `last` as its last event: a failure with its code
+    /// unless it had `connected`.
+    pub fn call_finished(&self, connected: bool, last: &CallEvent) {
+        match last {
+            _ if connected => self.call_ended(),
+            CallEvent::Disconnected { code, .. } | CallEvent::Failed { code, .. } => {
+                self.call_failed(*code)
+            }
+            // Not an end event: counted as failed with no SIP code.
+            _ => self.call_failed(0),
+        }
+    }
+
+    /// Calls in the call layer's table now; set by the task that owns it.
+    pub fn set_live_calls(&self, n: usize) {
+        self.live_calls.store(n as u64, Ordering::Relaxed);
+    }
+
+    pub fn session_started(&self) {
+        self.sessions_started.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A session ended; one that died of a script error is counted.
+    pub fn session_ended(&self, reason: &SessionEnd) {
+        let counter = match reason {
+            SessionEnd::Normal => return,
+            SessionEnd::ScriptError(_) => &self.runtime_errors,
+            SessionEnd::CompileError(_) => &self.compile_errors,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An HTTP request got a response with `status`.
+    pub fn http_request(&self, method: &str, status: u16) {
+        *self
+            .http_requests
+            .lock()
+            .entry((method_label(method), status))
+            .or_default() += 1;
+    }
+
+    /// The whole scrape.
+    pub fn render(&self, r: &Readings) -> String {
+        let mut out = Exposition::default();
+        out.family(
+            "dialtone_build_info",
+            "The running version of Dialtone (always 1).",
+            Kind::Gauge,
+        );
+        out.sample(
+            "dialtone_build_info",
+            &[("version", env!("CARGO_PKG_VERSION"))],
+            1,
+        );
+
+        out.single(
+            "dialtone_live_sessions",
+            "Sessions running now.",
+            Kind::Gauge,
+            r.live_sessions as u64,
+        );
+        out.single(
+            "dialtone_sessions_started_total",
+            "Sessions started.",
+            Kind::Counter,
+            load(&self.sessions_started),
+        );
+        out.family(
+            "dialtone_script_errors_total",
+            "Sessions ended by a script error: an uncaught exception, the CPU budget or the \
+             memory limit (kind=\"runtime\"), or a scenario that does not compile \
+             (kind=\"compile\").",
+            Kind::Counter,
+        );
+        for (kind, counter) in [
+            ("runtime", &self.runtime_errors),
+            ("compile", &self.compile_errors),
+        ] {
+            out.sample(
+                "dialtone_script_errors_total",
+                &[("kind", kind)],
+                load(counter),
+            );
+        }
+
+        out.single(
+            "dialtone_live_calls",
+            "Calls (SIP legs) in progress now.",
+            Kind::Gauge,
+            load(&self.live_calls),
+        );
+        out.family(
+            "dialtone_calls_started_total",
+            "Calls started: inbound INVITEs opening a dialog, and outbound calls.",
+            Kind::Counter,
+        );
+        for (direction, counter) in [
+            ("inbound", &self.inbound_started),
+            ("outbound", &self.outbound_started),
+        ] {
+            out.sample(
+                "dialtone_calls_started_total",
+                &[("direction", direction)],
+                load(counter),
+            );
+        }
+        out.family(
+            "dialtone_calls_failed_total",
+            "Calls that ended without connecting, by SIP code (rejected, busy, cancelled, \
+             timed out, unroutable).",
+            Kind::Counter,
+        );
+        for (code, n) in self.calls_failed.lock().iter() {
+            out.sample(
+                "dialtone_calls_failed_total",
+                &[("code", &code.to_string())],
+                *n,
+            );
+        }
+        out.single(
+            "dialtone_calls_ended_total",
+            "Calls that connected and then ended.",
+            Kind::Counter,
+            load(&self.calls_ended),
+        );
+
+        render_media(&mut out, &r.media);
+
+        out.family(
+            "dialtone_http_requests_total",
+            "Requests answered by the HTTP listener, by method and status.",
+            Kind::Counter,
+        );
+        for ((method, status), n) in self.http_requests.lock().iter() {
+            out.sample(
+                "dialtone_http_requests_total",
+                &[("method", method), ("status", &status.to_string())],
+                *n,
+            );
+        }
+        out.text
+    }
+}
+
+fn render_media(out: &mut Exposition, m: &MediaStats) {
+    out.single(
+        "dialtone_rtp_endpoints",
+        "RTP endpoints (one UDP port each) open now.",
+        Kind::Gauge,
+        m.endpoints,
+    );
+    let counters = [
+        (
+            "dialtone_rtp_packets_in_total",
+            "RTP datagrams received.",
+            m.packets_in,
+        ),
+        (
+            "dialtone_rtp_packets_out_total",
+            "RTP packets sent.",
+            m.packets_out,
+        ),
+        (
+            "dialtone_rtp_packets_lost_total",
+            "RTP packets never received, by sequence number.",
+            m.packets_lost,
+        ),
+        (
+            "dialtone_rtp_packets_dropped_total",
+            "RTP datagrams discarded: malformed, for no configured endpoint, of a foreign \
+             payload type, duplicate or late.",
+            m.packets_dropped,
+        ),
+        (
+            "dialtone_rtp_telephone_event_packets_total",
+            "RFC 4733 telephone-event packets received.",
+            m.telephone_event_packets,
+        ),
+        (
+            "dialtone_rtp_send_errors_total",
+            "RTP packets the socket refused to send.",
+            m.send_errors,
+        ),
+        (
+            "dialtone_media_late_ticks_total",
+            "Media ticks skipped because a media worker fell behind.",
+            m.late_ticks,
+        ),
+        (
+            "dialtone_recorder_frames_dropped_total",
+            "Recording frames dropped because the writer fell behind.",
+            m.recorder_frames_dropped,
+        ),
+    ];
+    for (name, help, value) in counters {
+        out.single(name, help, Kind::Counter, value);
+    }
+}
+
+fn load(counter: &AtomicU64) -> u64 {
+    counter.load(Ordering::Relaxed)
+}
+
+/// Methods outside the standard set share one label value, so a client
+/// cannot grow the series without bound.
+fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    KNOWN.into_iter().find(|m| *m == method).unwrap_or("other")
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Counter,
+    Gauge,
+}
+
+/// Text exposition format 0.0.4: a `# HELP` and a `# TYPE` line per family,
+/// then its samples.
+#[derive(Default)]
+struct Exposition {
+    text: String,
+}
+
+impl Exposition {
+    fn family(&mut self, name: &str, help: &str, kind: Kind) {
+        let kind = match kind {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+        };
+        let _ = writeln!(self.text, "# HELP {name} {}", escape_help(help));
+        let _ = writeln!(self.text, "# TYPE {name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: u64) {
+        self.text.push_str(name);
+        if !labels.is_empty() {
+            self.text.push('{');
+            for (i, (label, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.text.push(',');
+                }
+                let _ = write!(self.text, "{label}=\"{}\"", escape_label_value(v));
+            }
+            self.text.push('}');
+        }
+        let _ = writeln!(self.text, " {value}");
+    }
+
+    /// A family of one unlabelled sample.
+    fn single(&mut self, name: &str, help: &str, kind: Kind, value: u64) {
+        self.family(name, help, kind);
+        self.sample(name, &[], value);
+    }
+}
+
+fn escape_help(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
+fn escape_label_value(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// What `GET /metrics` needs: the engine's counters and where to read the
+/// live figures. Cheap to clone.
+#[derive(Clone)]
+pub struct Exporter {
+    metrics: Arc<Metrics>,
+    host: ScriptHost,
+    media: MediaEngine,
+}
+
+impl Exporter {
+    pub fn new(metrics: Arc<Metrics>, host: ScriptHost, media: MediaEngine) -> Exporter {
+        Exporter {
+            metrics,
+            host,
+            media,
+        }
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Reads the live figures and renders everything.
+    pub fn scrape(&self) -> String {
+        self.metrics.render(&Readings {
+            live_sessions: self.host.live_sessions(),
+            media: self.media.stats(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// One parsed sample: name, labels, value.
+    type Sample = (String, Vec<(String, String)>, u64);
+
+    /// A strict reader of the subset of the text format we write; panics on
+    /// anything a Prometheus server would reject.
+    fn parse(text: &str) -> Vec<Sample> {
+        assert!(text.ends_with('\n'), "a scrape ends with a newline");
+        let mut help: HashMap<String, String> = HashMap::new();
+        let mut kinds: HashMap<String, String> = HashMap::new();
+        let mut finished: Vec<String> = Vec::new();
+        let mut current: Option<String> = None;
+        let mut samples = Vec::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# HELP ") {
+                let (name, doc) = rest.split_once(' ').expect("HELP name text");
+                assert!(!help.contains_key(name), "HELP twice for {name}");
+                assert!(!doc.contains('\n'));
+                help.insert(name.to_string(), doc.to_string());
+                if let Some(prev) = current.replace(name.to_string()) {
+                    finished.push(prev);
+                }
+                assert!(!finished.contains(&name.to_string()), "{name} split");
+            } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, kind) = rest.split_once(' ').expect("TYPE name kind");
+                assert_eq!(current.as_deref(), Some(name), "TYPE right after HELP");
+                assert!(matches!(kind, "counter" | "gauge"), "{kind}");
+                assert!(kinds.insert(name.into(), kind.into()).is_none());
+            } else {
+                let sample = parse_sample(line);
+                let name = &sample.0;
+                assert_eq!(current.as_ref(), Some(name), "{name} outside its family");
+                assert!(kinds.contains_key(name), "{name} has no TYPE");
+                samples.push(sample);
+            }
+        }
+        for (name, kind) in &kinds {
+            assert!(name.starts_with("dialtone_"), "{name}");
+            assert_eq!(
+                kind == "counter",
+                name.ends_with("_total"),
+                "{name}: {kind}"
+            );
+            assert!(help.contains_key(name), "{name} has no HELP");
+        }
+        samples
+    }
+
+    fn parse_sample(line: &str) -> Sample {
+        let name_end = line
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            .expect("a sample has a value");
+        let name = &line[..name_end];
+        assert!(!name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit()));
+        let mut rest = &line[name_end..];
+        let mut labels = Vec::new();
+        if let Some(mut inner) = rest.strip_prefix('{') {
+            loop {
+                let eq = inner.find('=').expect("label=value");
+                let label = &inner[..eq];
+                assert!(
+                    !label.is_empty()
+                        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        && !label.starts_with(|c: char| c.is_ascii_digit()),
+                    "bad label name {label:?}"
+                );
+                let mut chars = inner[eq + 1..].char_indices();
+                assert_eq!(chars.next().map(|(_, c)| c), Some('"'), "quoted value");
+                let mut value = String::new();
+                let mut end = None;
+                while let Some((i, c)) = chars.next() {
+                    match c {
+                        '\\' => match chars.next().map(|(_, c)| c) {
+                            Some('\\') => value.push('\\'),
+                            Some('"') => value.push('"'),
+                            Some('n') => value.push('\n'),
+                            other => panic!("bad escape {other:?}"),
+                        },
+                        '"' => {
+                            end = Some(eq + 1 + i + 1);
+                            break;
+                        }
+                        '\n' => panic!("raw newline in a label value"),
+                        c => value.push(c),
+                    }
+                }
+                let end = end.expect("closing quote");
+                labels.push((label.to_string(), value));
+                inner = &inner[end..];
+                if let Some(r) = inner.strip_prefix(',') {
+                    inner = r;
+                } else if let Some(r) = inner.strip_prefix('}') {
+                    rest = r;
+                    break;
+                } else {
+                    panic!("expected , or }} in {line:?}");
+                }
+            }
+        }
+        let value = rest.strip_prefix(' ').expect("space before the value");
+        let value = value.parse().expect("an integer value");
+        (name.to_string(), labels, value)
+    }
+
+    fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<u64> {
+        samples
+            .iter()
+            .find(|(n, l, _)| {
+                n == name
+                    && l.len() == labels.len()
+                    && labels
+                        .iter()
+                        .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
+            })
+            .map(|s| s.2)
+    }
+
+    #[test]
+    fn an_idle_engine_scrapes_as_zeros_in_valid_format() {
+        let m = Metrics::default();
+        let s = parse(&m.render(&Readings::default()));
+        assert_eq!(value(&s, "dialtone_live_sessions", &[]), Some(0));
+        assert_eq!(value(&s, "dialtone_live_calls", &[]), Some(0));
+        for d in ["inbound", "outbound"] {
+            assert_eq!(
+                value(&s, "dialtone_calls_started_total", &[("direction", d)]),
+                Some(0)
+            );
+        }
+        assert_eq!(value(&s, "dialtone_rtp_packets_in_total", &[]), Some(0));
+        assert_eq!(
+            value(
+                &s,
+                "dialtone_build_info",
+                &[("version", env!("CARGO_PKG_VERSION"))]
+            ),
+            Some(1)
+        );
+        // Labelled families with nothing counted yet still say what they are.
+        let text = m.render(&Readings::default());
+        assert!(text.contains("# TYPE dialtone_calls_failed_total counter\n"));
+        assert!(text.contains("# TYPE dialtone_http_requests_total counter\n"));
+    }
+
+    #[test]
+    fn counters_and_readings_show_in_their_samples() {
+        let m = Metrics::default();
+        m.call_started(Direction::Inbound);
+        m.call_started(Direction::Inbound);
+        m.call_started(Direction::Outbound);
+        m.call_failed(486);
+        m.call_failed(404);
+        m.call_failed(486);
+        m.call_ended();
+        m.set_live_calls(3);
+        m.session_started();
+        m.session_ended(&SessionEnd::Normal);
+        m.session_ended(&SessionEnd::ScriptError("boom".into()));
+        m.session_ended(&SessionEnd::CompileError("syntax".into()));
+        m.session_ended(&SessionEnd::ScriptError("cpu".into()));
+        m.http_request("GET", 200);
+        m.http_request("GET", 200);
+        m.http_request("POST", 404);
+        let readings = Readings {
+            live_sessions: 2,
+            media: MediaStats {
+                endpoints: 4,
+                packets_in: 100,
+                packets_out: 90,
+                packets_lost: 3,
+                packets_dropped: 1,
+                ..MediaStats::default()
+            },
+        };
+        let s = parse(&m.render(&readings));
+        let get = |name, labels: &[(&str, &str)]| value(&s, name, labels);
+        assert_eq!(
+            get("dialtone_calls_started_total", &[("direction", "inbound")]),
+            Some(2)
+        );
+        assert_eq!(
+            get("dialtone_calls_started_total", &[("direction", "outbound")]),
+            Some(1)
+        );
+        assert_eq!(
+            get("dialtone_calls_failed_total", &[("code", "486")]),
+            Some(2)
+        );
+        assert_eq!(
+            get("dialtone_calls_failed_total", &[("code", "404")]),
+            Some(1)
+        );
+        assert_eq!(get("dialtone_calls_ended_total", &[]), Some(1));
+        assert_eq!(get("dialtone_live_calls", &[]), Some(3));
+        assert_eq!(get("dialtone_live_sessions", &[]), Some(2));
+        assert_eq!(get("dialtone_sessions_started_total", &[]), Some(1));
+        assert_eq!(
+            get("dialtone_script_errors_total", &[("kind", "runtime")]),
+            Some(2)
+        );
+        assert_eq!(
+            get("dialtone_script_errors_total", &[("kind", "compile")]),
+            Some(1)
+        );
+        assert_eq!(
+            get(
+                "dialtone_http_requests_total",
+                &[("method", "GET"), ("status", "200")]
+            ),
+            Some(2)
+        );
+        assert_eq!(
+            get(
+                "dialtone_http_requests_total",
+                &[("method", "POST"), ("status", "404")]
+            ),
+            Some(1)
+        );
+        assert_eq!(get("dialtone_rtp_endpoints", &[]), Some(4));
+        assert_eq!(get("dialtone_rtp_packets_in_total", &[]), Some(100));
+        assert_eq!(get("dialtone_rtp_packets_out_total", &[]), Some(90));
+        assert_eq!(get("dialtone_rtp_packets_lost_total", &[]), Some(3));
+        assert_eq!(get("dialtone_rtp_packets_dropped_total", &[]), Some(1));
+    }
+
+    #[test]
+    fn odd_methods_share_one_label() {
+        let m = Metrics::default();
+        m.http_request("BREW", 405);
+        m.http_request("PROPFIND", 405);
+        let s = parse(&m.render(&Readings::default()));
+        assert_eq!(
+            value(
+                &s,
+                "dialtone_http_requests_total",
+                &[("method", "other"), ("status", "405")]
+            ),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn label_values_and_help_are_escaped() {
+        let mut out = Exposition::default();
+        out.family("dialtone_x_total", "a \\ and a\nnewline", Kind::Counter);
+        out.sample("dialtone_x_total", &[("v", "q\"b\\n\nl"), ("w", "")], 7);
+        assert_eq!(
+            out.text,
+            "# HELP dialtone_x_total a \\\\ and a\\nnewline\n\
+             # TYPE dialtone_x_total counter\n\
+             dialtone_x_total{v=\"q\\\"b\\\\n\\nl\",w=\"\"} 7\n"
+        );
+        let s = parse(&out.text);
+        assert_eq!(s[0].1[0].1, "q\"b\\n\nl");
+        assert_eq!(s[0].2, 7);
+    }
+}
