@@ -40,7 +40,10 @@ pub async fn start(
 /// Everything the listener serves, wrapped in the request counter.
 fn routes(public_recordings: Option<&Path>, extra: Router, metrics: Exporter) -> Router {
     let counted_in = metrics.metrics().clone();
-    let mut app = Router::new().route("/metrics", get(scrape).with_state(metrics));
+    let mut app = Router::new()
+        .route("/metrics", get(scrape).with_state(metrics))
+        .method_not_allowed_fallback(crate::api::method_not_allowed)
+        .layer(middleware::map_response(crate::api::json_errors));
     if let Some(dir) = public_recordings {
         app = app.nest_service("/recordings", ServeDir::new(dir));
     }

@@ -12,7 +12,7 @@ mod rules;
 mod sessions;
 
 pub use auth::Caller;
-pub use error::ApiError;
+pub use error::{json_errors, method_not_allowed, ApiError};
 
 use crate::serve::router::StoreRouter;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
