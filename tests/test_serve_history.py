@@ -111,6 +111,13 @@ def test_history_lists_sessions_calls_logs_and_recordings(registry, sipp, tmp_pa
     rid = recordings[0]["id"]
     status, wav = fetch_raw(d, f"/v1/recordings/{rid}", key)
     assert status == 200 and wav[:4] == b"RIFF", (status, wav[:64])
+    # Served from disk with ranges, so players can seek.
+    req = urllib.request.Request(f"http://{LOOPBACK}:{d.http_port}/v1/recordings/{rid}")
+    req.add_header("Authorization", f"Bearer {key}")
+    req.add_header("Range", "bytes=4-11")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.status == 206 and resp.read() == wav[4:12]
+        assert resp.headers["Content-Type"] == "audio/wav"
     assert fetch_raw(d, f"/v1/recordings/{rid}", other)[0] == 404
     assert fetch_raw(d, "/v1/recordings/..%2Fdialtone.db", key)[0] == 404
     # The URL the script was given is the owner-only one; nothing is served

@@ -6,12 +6,12 @@ use super::{ApiState, Caller};
 use crate::history::{STATUS_ENDED, STATUS_FAILED, STATUS_RUNNING};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::header::CONTENT_TYPE;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use dialtone_store::{CallRecord, HistoryFilter, Page, SessionRecord};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tower::ServiceExt;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -139,10 +139,13 @@ fn recording_session(id: &str) -> Option<&str> {
         .filter(|_| id.as_bytes().get(36) == Some(&b'-'))
 }
 
+/// Streams the recording from disk (with `Range` support, so players can
+/// seek); it is never read into memory whole.
 pub async fn get_recording(
     State(state): State<ApiState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
+    request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::NotFound("recording".to_owned());
     let session = recording_session(&id).ok_or_else(not_found)?;
@@ -151,17 +154,29 @@ pub async fn get_recording(
         return Err(not_found());
     }
     let path = state.recordings_dir.join(&id);
-    let data = match tokio::fs::read(&path).await {
-        Ok(d) => d,
+    match tokio::fs::metadata(&path).await {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => return Err(not_found()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_found()),
         Err(e) => return Err(ApiError::Internal(format!("{}: {e}", path.display()))),
-    };
+    }
     let mime = if id.ends_with(".mp3") {
         "audio/mpeg"
     } else {
         "audio/wav"
     };
-    Ok(([(CONTENT_TYPE, mime)], data).into_response())
+    let served = tower_http::services::ServeFile::new_with_mime(
+        &path,
+        &mime
+            .parse()
+            .map_err(|_| ApiError::Internal(format!("bad MIME type {mime}")))?,
+    )
+    .oneshot(request)
+    .await;
+    match served {
+        Ok(response) => Ok(response.map(axum::body::Body::new)),
+        Err(never) => match never {},
+    }
 }
 
 #[cfg(test)]
