@@ -288,8 +288,10 @@ class Dialtone:
                  rtp_ports: tuple[int, int] | None = None, rtp_size: int = 200,
                  custom_data: str | None = None, log_format: str = "text",
                  extra_args: Iterable[str] = (), env: dict | None = None,
-                 binary: Path | None = None, log_path: Path | None = None):
+                 binary: Path | None = None, log_path: Path | None = None,
+                 sip_bind: str = LOOPBACK):
         self.script = Path(script)
+        self.sip_bind = sip_bind
         self.binary = binary or require_dialtone()
         self.sip_port = sip_port or PORTS.sip_port()
         self.rtp_ports = rtp_ports or PORTS.block(rtp_size)
@@ -310,7 +312,7 @@ class Dialtone:
     @property
     def argv(self) -> list[str]:
         argv = [str(self.binary), "run", str(self.script),
-                "--sip", f"{LOOPBACK}:{self.sip_port}",
+                "--sip", f"{self.sip_bind}:{self.sip_port}",
                 "--rtp-ports", f"{self.rtp_ports[0]}-{self.rtp_ports[1]}",
                 "--log-format", self.log_format]
         if self.custom_data is not None:

@@ -107,3 +107,22 @@ def test_callsip_answers_a_digest_challenge(dialtone, sipp):
     callee.assert_ok()
     d.wait_for(r"forward_auth: callee answered", timeout=5)
     d.assert_alive()
+
+
+def test_wildcard_bind_advertises_the_given_address(dialtone, sipp, tones):
+    """SIP and RTP bound to every interface: Contact and SDP carry the address
+    given with --advertise, never 0.0.0.0, and media flows."""
+    d = dialtone(ECHO, sip_bind="0.0.0.0", extra_args=["--advertise", harness.LOOPBACK])
+    run = sipp("uac_pcmu_rtp.xml", d.sip_uri_host, calls=1, duration_ms=2000, timeout_s=25,
+               extra=["-trace_msg"])
+    tones.ulaw(1000, run.workdir)
+    run.start()
+    got = harness.wait_rtp_back(run.media_port, 10, lambda: run.proc.poll() is None)
+    run.wait()
+    run.assert_ok()
+    assert got, "no RTP came back through the wildcard-bound media socket"
+    messages = "".join(p.read_text(errors="replace") for p in run.trace_files("messages.log"))
+    answer = messages[messages.index("SIP/2.0 200 OK"):]
+    assert f"c=IN IP4 {harness.LOOPBACK}" in answer, answer[:1500]
+    assert "0.0.0.0" not in answer.split("\n\n", 1)[0] + answer, answer[:1500]
+    d.assert_alive()

@@ -10,6 +10,10 @@ use std::time::Duration;
 pub struct EngineConfig {
     /// SIP listens on UDP and TCP at this address.
     pub sip: SocketAddr,
+    /// The address peers reach us at, put in Contact, Via and SDP. `None`:
+    /// the SIP bind address (loopback when that is a wildcard). Needed when
+    /// binding `0.0.0.0` or behind a NAT that maps ports one to one.
+    pub advertise: Option<std::net::IpAddr>,
     /// RTP ports (even ports are used, each call takes one).
     pub rtp_ports: PortRange,
     pub media_workers: usize,
@@ -45,6 +49,7 @@ impl EngineConfig {
             .unwrap_or(2);
         EngineConfig {
             sip,
+            advertise: None,
             rtp_ports: PortRange(20000..=39999),
             media_workers: cores.clamp(1, 8),
             script_workers: cores.clamp(1, 16),

@@ -93,12 +93,28 @@ impl Engine {
             })?;
         set_udp_buffers(&udp);
 
-        let media_ip = advertised_ip(sip_addr.ip());
+        let media_ip = cfg
+            .advertise
+            .unwrap_or_else(|| advertised_ip(sip_addr.ip()));
+        // RTP sockets bind where SIP does: on every interface when SIP does,
+        // so media reaches us at the advertised address too.
+        let rtp_bind_ip = if sip_addr.ip().is_unspecified() {
+            sip_addr.ip()
+        } else {
+            media_ip
+        };
+        if cfg.advertise.is_none() && sip_addr.ip().is_unspecified() {
+            tracing::warn!(
+                advertised = %media_ip,
+                "SIP is bound to every interface but no address to advertise was given; \
+                 remote peers cannot reach us: set --advertise (or DIALTONE_ADVERTISE)"
+            );
+        }
         let (media_tx, media_rx) = mpsc::unbounded_channel();
         let media = MediaEngine::start(
             MediaConfig {
                 workers: cfg.media_workers,
-                bind_ip: media_ip,
+                bind_ip: rtp_bind_ip,
                 port_min: *cfg.rtp_ports.0.start(),
                 port_max: *cfg.rtp_ports.0.end(),
                 rtp_timeout: cfg.rtp_timeout,

@@ -5,16 +5,20 @@ use dialtone_media::{MediaEngine, MediaError, RtpParams, UnitId};
 use dialtone_sdp::{LocalMedia, Negotiated, SdpError};
 use std::net::SocketAddr;
 
-/// Binds the call's RTP port if it has none yet.
+/// Binds the call's RTP port if it has none yet. The call's local address
+/// (what SDP offers) is `advertised` with the bound port: the socket itself
+/// may be bound to every interface.
 pub fn ensure(
     media: &MediaEngine,
     call: &mut Call,
     shard: usize,
+    advertised: std::net::IpAddr,
 ) -> Result<SocketAddr, MediaError> {
     if let Some(a) = call.local_rtp {
         return Ok(a);
     }
-    let addr = media.allocate(UnitId(call.id.0), shard)?;
+    let bound = media.allocate(UnitId(call.id.0), shard)?;
+    let addr = SocketAddr::new(advertised, bound.port());
     call.local_rtp = Some(addr);
     if call.handle_tones {
         media.set_tone_detection(UnitId(call.id.0), true);

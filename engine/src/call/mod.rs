@@ -772,6 +772,7 @@ impl CallLayer {
     ) {
         let shard = session.shard(self.media_workers);
         let media = self.media.clone();
+        let media_ip = self.media_ip;
         let Some(call) = self.owned_mut(session, id) else {
             return;
         };
@@ -780,7 +781,7 @@ impl CallLayer {
             return;
         }
         let leg = call.leg;
-        if let Err(e) = media::ensure(&media, call, shard) {
+        if let Err(e) = media::ensure(&media, call, shard, media_ip) {
             tracing::error!(call = %id, error = %e, "no media port for the call");
             ua.handle_command(
                 now,
@@ -840,6 +841,7 @@ impl CallLayer {
     ) {
         let shard = session.shard(self.media_workers);
         let media = self.media.clone();
+        let media_ip = self.media_ip;
         let Some(call) = self.owned_mut(session, id) else {
             return;
         };
@@ -850,7 +852,7 @@ impl CallLayer {
             tracing::warn!(call = %id, "startEarlyMedia needs an SDP offer in the INVITE");
             return;
         };
-        if let Err(e) = media::ensure(&media, call, shard) {
+        if let Err(e) = media::ensure(&media, call, shard, media_ip) {
             tracing::error!(call = %id, error = %e, "no media port for early media");
             return;
         }
@@ -1033,7 +1035,7 @@ impl CallLayer {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
-        if let Err(e) = media::ensure(&engine, call, call.session.shard(workers)) {
+        if let Err(e) = media::ensure(&engine, call, call.session.shard(workers), media_ip) {
             tracing::error!(call = %id, error = %e, "no media port for the outbound call");
             self.finish(
                 id,

@@ -21,6 +21,10 @@ pub struct RunArgs {
     /// RTP port range, LO-HI.
     #[arg(long, default_value = "20000-39999")]
     pub rtp_ports: PortRange,
+    /// IP address put in Contact, Via and SDP (default: the SIP address; set it
+    /// when --sip binds 0.0.0.0).
+    #[arg(long)]
+    pub advertise: Option<std::net::IpAddr>,
     /// `VoxEngine.customData()` of every session.
     #[arg(long, default_value = "")]
     pub custom_data: String,
@@ -79,6 +83,7 @@ pub fn main(args: RunArgs) -> ExitCode {
     }
     let mut cfg = EngineConfig::new(args.sip);
     cfg.rtp_ports = args.rtp_ports;
+    cfg.advertise = args.advertise;
     cfg.idle_timeout = args.idle_timeout;
     cfg.cpu_budget = args.cpu_budget;
     cfg.memory_limit = args.memory_limit_mib.max(1) * 1024 * 1024;

@@ -26,6 +26,9 @@ pub struct ServeArgs {
     /// RTP port range, LO-HI.
     #[arg(long)]
     pub rtp_ports: Option<String>,
+    /// IP address put in Contact, Via and SDP (default: the SIP address).
+    #[arg(long)]
+    pub advertise: Option<String>,
     /// Session log format on stdout: text or json.
     #[arg(long)]
     pub log_format: Option<String>,
@@ -42,6 +45,7 @@ impl ServeArgs {
             ("data_dir", &self.data_dir),
             ("database", &self.database),
             ("rtp_ports", &self.rtp_ports),
+            ("advertise", &self.advertise),
             ("log_format", &self.log_format),
             ("shutdown_timeout", &self.shutdown_timeout),
         ]

@@ -19,6 +19,7 @@ pub const KEYS: &[&str] = &[
     "data_dir",
     "database",
     "rtp_ports",
+    "advertise",
     "log_format",
     "shutdown_timeout",
     "idle_timeout",
@@ -247,6 +248,13 @@ impl ServeConfig {
         if let Some(range) = s.parse("rtp_ports", |v| v.parse::<PortRange>())? {
             engine.rtp_ports = range;
         }
+        engine.advertise = s.parse("advertise", |v| match v.parse::<std::net::IpAddr>() {
+            Ok(ip) if ip.is_unspecified() => {
+                Err("must be an address peers can reach, not a wildcard".to_owned())
+            }
+            Ok(ip) => Ok(ip),
+            Err(_) => Err("expected an IP address".to_owned()),
+        })?;
         if let Some(d) = s.parse("idle_timeout", parse_duration)? {
             engine.idle_timeout = d;
         }
@@ -330,6 +338,27 @@ mod tests {
         let cfg = ServeConfig::load(&overrides, env).unwrap();
         assert_eq!(cfg.engine.sip.port(), 9000);
         assert_eq!(cfg.engine.http.port(), 8001);
+    }
+
+    #[test]
+    fn advertise_takes_a_reachable_ip_only() {
+        let flags = |v: &str| Overrides {
+            config: None,
+            flags: vec![("sip", "0.0.0.0:5060".into()), ("advertise", v.into())],
+        };
+        let cfg = ServeConfig::load(&flags("192.0.2.10"), no_env).unwrap();
+        assert_eq!(cfg.engine.advertise, Some([192, 0, 2, 10].into()));
+        for bad in ["0.0.0.0", "example.com", ""] {
+            let err = ServeConfig::load(&flags(bad), no_env)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("advertise") && err.contains("--advertise"),
+                "{err}"
+            );
+        }
+        let cfg = ServeConfig::load(&Overrides::default(), no_env).unwrap();
+        assert_eq!(cfg.engine.advertise, None);
     }
 
     #[test]

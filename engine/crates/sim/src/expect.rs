@@ -31,10 +31,11 @@ pub enum Action {
         to: String,
     },
     Log(String),
-    /// A `Net` request (method and URL).
+    /// A `Net` request: method, URL and body (as text, empty when none).
     Http {
         method: String,
         url: String,
+        body: String,
     },
     /// The session answered a request to its `accessURL`.
     Response {
@@ -48,7 +49,7 @@ pub enum Action {
     Terminated,
 }
 
-/// Longest part of a response body the report shows.
+/// Longest part of a request or response body the report shows.
 const BODY_SHOWN: usize = 200;
 
 /// `body` on one line, cut after [`BODY_SHOWN`] characters.
@@ -89,7 +90,12 @@ impl fmt::Display for Action {
             Action::Record(what) => write!(f, "record {what}"),
             Action::Media { from, to } => write!(f, "media {from} -> {to}"),
             Action::Log(line) => write!(f, "log {line:?}"),
-            Action::Http { method, url } => write!(f, "http {method} {url}"),
+            Action::Http { method, url, body } if body.is_empty() => {
+                write!(f, "http {method} {url}")
+            }
+            Action::Http { method, url, body } => {
+                write!(f, "http {method} {url}: {}", one_line(body))
+            }
             Action::Response {
                 status,
                 content_type,
@@ -123,8 +129,8 @@ pub enum Expectation {
     Hangup,
     Reject(u16),
     Log(TextMatch),
-    /// A `Net` request whose URL matches.
-    Http(TextMatch),
+    /// A `Net` request matching every part given.
+    Http(HttpExpectation),
     /// An answer to an `accessURL` request: its status if given, and a body
     /// that matches if given.
     Response {
@@ -133,6 +139,41 @@ pub enum Expectation {
     },
     Error(TextMatch),
     Terminated,
+}
+
+/// What an `http` expectation checks of a `Net` request; `None` is anything.
+#[derive(Debug, Clone)]
+pub struct HttpExpectation {
+    pub url: Option<TextMatch>,
+    /// Upper case, as the session sends it.
+    pub method: Option<String>,
+    pub body: Option<TextMatch>,
+}
+
+impl HttpExpectation {
+    fn matches(&self, method: &str, url: &str, body: &str) -> bool {
+        self.method
+            .as_ref()
+            .is_none_or(|want| want.as_str() == method)
+            && self.url.as_ref().is_none_or(|want| want.matches(url))
+            && self.body.as_ref().is_none_or(|want| want.matches(body))
+    }
+}
+
+impl fmt::Display for HttpExpectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "http")?;
+        if let Some(method) = &self.method {
+            write!(f, " {method}")?;
+        }
+        if let Some(url) = &self.url {
+            write!(f, " {url}")?;
+        }
+        if let Some(body) = &self.body {
+            write!(f, " body {body}")?;
+        }
+        Ok(())
+    }
 }
 
 /// A substring, or a regular expression written `/like this/`.
@@ -186,7 +227,7 @@ impl fmt::Display for Expectation {
             Expectation::Hangup => write!(f, "hangup"),
             Expectation::Reject(code) => write!(f, "reject {code}"),
             Expectation::Log(text) => write!(f, "log {text}"),
-            Expectation::Http(url) => write!(f, "http {url}"),
+            Expectation::Http(http) => write!(f, "{http}"),
             Expectation::Response { status, body } => {
                 write!(f, "response")?;
                 if let Some(status) = status {
@@ -247,6 +288,51 @@ fn want_response(value: &Value) -> Result<Expectation, String> {
     Ok(Expectation::Response { status, body })
 }
 
+/// `"text"` (the URL), or `{"url": "text", "method": "POST", "body": "text"}`
+/// with at least one key.
+fn want_http(value: &Value) -> Result<Expectation, String> {
+    const USAGE: &str = "\"http\" takes a string (the URL) or {\"url\": string, \"method\": string, \"body\": string} (at least one)";
+    let object = match value {
+        Value::String(url) => {
+            return Ok(Expectation::Http(HttpExpectation {
+                url: Some(TextMatch::parse(url)?),
+                method: None,
+                body: None,
+            }))
+        }
+        Value::Object(object) if !object.is_empty() => object,
+        _ => return Err(USAGE.into()),
+    };
+    if let Some(key) = object
+        .keys()
+        .find(|k| !matches!(k.as_str(), "url" | "method" | "body"))
+    {
+        return Err(format!("unknown key {key:?}: {USAGE}"));
+    }
+    let text = |key: &str| -> Result<Option<TextMatch>, String> {
+        match object.get(key) {
+            None => Ok(None),
+            Some(Value::String(text)) => TextMatch::parse(text).map(Some),
+            Some(_) => Err(format!("\"{key}\" takes a string")),
+        }
+    };
+    let method = match object.get("method") {
+        None => None,
+        Some(Value::String(method))
+            if !method.is_empty()
+                && method.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') =>
+        {
+            Some(method.to_ascii_uppercase())
+        }
+        Some(other) => return Err(format!("\"method\": {other} is not an HTTP method")),
+    };
+    Ok(Expectation::Http(HttpExpectation {
+        url: text("url")?,
+        method,
+        body: text("body")?,
+    }))
+}
+
 impl Expectation {
     /// Parses one `{"kind": value}` object.
     pub(crate) fn parse(value: &Value) -> Result<Expectation, String> {
@@ -269,7 +355,7 @@ impl Expectation {
             "digits" => Expectation::Digits(want_text(key, value)?),
             "callSIP" => Expectation::CallSip(want_text(key, value)?),
             "log" => Expectation::Log(TextMatch::parse(&want_text(key, value)?)?),
-            "http" => Expectation::Http(TextMatch::parse(&want_text(key, value)?)?),
+            "http" => want_http(value)?,
             "error" => Expectation::Error(TextMatch::parse(&want_text(key, value)?)?),
             "response" => want_response(value)?,
             "reject" => match value.as_u64().and_then(|c| u16::try_from(c).ok()) {
@@ -296,7 +382,9 @@ impl Expectation {
             (Expectation::Reject(want), Action::Rejected(code)) => code == want,
             (Expectation::Log(want), Action::Log(line)) => want.matches(line),
             (Expectation::Error(want), Action::Error(text)) => want.matches(text),
-            (Expectation::Http(want), Action::Http { url, .. }) => want.matches(url),
+            (Expectation::Http(want), Action::Http { method, url, body }) => {
+                want.matches(method, url, body)
+            }
             (
                 Expectation::Response {
                     status: want_status,
@@ -308,6 +396,88 @@ impl Expectation {
                     && want_body.as_ref().is_none_or(|want| want.matches(body))
             }
             _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request(method: &str, url: &str, body: &str) -> Action {
+        Action::Http {
+            method: method.into(),
+            url: url.into(),
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn a_string_http_expectation_matches_the_url_only() {
+        let want = Expectation::parse(&json!({"http": "example.com/hook"})).expect("parses");
+        assert!(want.matches(&request("POST", "https://example.com/hook", "{}")));
+        assert!(want.matches(&request("GET", "https://example.com/hook?a", "")));
+        assert!(!want.matches(&request("GET", "https://example.org/hook", "")));
+        assert_eq!(want.to_string(), "http \"example.com/hook\"");
+    }
+
+    #[test]
+    fn an_object_http_expectation_matches_every_key_given() {
+        let want = Expectation::parse(&json!({"http": {
+            "url": "/^https://crm\\./", "method": "post", "body": "\"duration\":16.5"
+        }}))
+        .expect("parses");
+        let body = r#"{"url":"sim://recording/1","duration":16.5}"#;
+        assert!(want.matches(&request("POST", "https://crm.example.com/x", body)));
+        assert!(!want.matches(&request("PUT", "https://crm.example.com/x", body)));
+        assert!(!want.matches(&request("POST", "http://crm.example.com/x", body)));
+        assert!(!want.matches(&request("POST", "https://crm.example.com/x", "{}")));
+        assert_eq!(
+            want.to_string(),
+            "http POST /^https://crm\\./ body \"\\\"duration\\\":16.5\""
+        );
+        let body_only = Expectation::parse(&json!({"http": {"body": "/^$/"}})).expect("parses");
+        assert!(body_only.matches(&request("GET", "https://a.example/", "")));
+        assert!(!body_only.matches(&request("POST", "https://a.example/", "x")));
+        assert!(!body_only.matches(&Action::Log(String::new())));
+    }
+
+    #[test]
+    fn a_request_shows_its_method_url_and_body_on_one_line() {
+        assert_eq!(
+            request("GET", "https://a.example/", "").to_string(),
+            "http GET https://a.example/"
+        );
+        assert_eq!(
+            request("POST", "https://a.example/", "a\nb").to_string(),
+            "http POST https://a.example/: a\\nb"
+        );
+        let long = "x".repeat(250);
+        let shown = request("PUT", "https://a.example/", &long).to_string();
+        assert_eq!(
+            shown,
+            format!(
+                "http PUT https://a.example/: {} … (250 characters)",
+                "x".repeat(200)
+            )
+        );
+    }
+
+    #[test]
+    fn bad_http_expectations_say_why() {
+        for (value, reason) in [
+            (json!({"http": {}}), "at least one"),
+            (json!({"http": null}), "at least one"),
+            (
+                json!({"http": {"url": "a", "status": 200}}),
+                "unknown key \"status\"",
+            ),
+            (json!({"http": {"method": ""}}), "not an HTTP method"),
+            (json!({"http": {"url": 1}}), "\"url\" takes a string"),
+        ] {
+            let error = Expectation::parse(&value).unwrap_err();
+            assert!(error.contains(reason), "{value}: {error}");
         }
     }
 }

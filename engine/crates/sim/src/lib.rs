@@ -24,7 +24,7 @@ use dialtone_script::{run_session_local, Scenario, ScriptConfig, SessionSpec};
 use tokio::sync::mpsc;
 use tracing_subscriber::layer::SubscriberExt;
 
-pub use expect::{Action, Expectation, TextMatch};
+pub use expect::{Action, Expectation, HttpExpectation, TextMatch};
 pub use report::{Entry, Happened, Outcome, Report};
 pub use spec::{Callee, InboundCall, Playback, Request, Spec, SpecError, WorldAction, WorldEvent};
 

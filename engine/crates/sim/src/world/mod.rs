@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use dialtone_core::messages::{
-    AccessResponse, CallEvent, CallState, EventSender, HttpResult, RecorderOp, SessionCommand,
-    SessionEnd, SessionEvent,
+    AccessResponse, CallEvent, CallState, EventSender, RecorderOp, SessionCommand, SessionEnd,
+    SessionEvent,
 };
 use dialtone_core::{CallId, UnitId};
 use tokio::sync::oneshot;
@@ -70,7 +70,7 @@ pub(crate) struct World<'a> {
     timers: Vec<(Instant, Due)>,
     recordings: u32,
     /// Answers to `Net` requests, sent when their `Due::HttpResponse` fires.
-    http: HashMap<u64, HttpResult>,
+    http: HashMap<u64, http::PendingAnswer>,
     inbox: Inbox,
     /// The path of the session's `accessURL`.
     access_path: String,
@@ -530,8 +530,19 @@ impl<'a> World<'a> {
                 }
             }
             SessionCommand::HttpRequest {
-                id, url, method, ..
-            } => self.http_request(id, url, method),
+                id,
+                url,
+                method,
+                body,
+                timeout,
+                ..
+            } => self.http_request(http::NetRequest {
+                id,
+                url,
+                method,
+                body,
+                timeout,
+            }),
             SessionCommand::Ended { reason } => self.ended(reason),
         }
     }
