@@ -11,6 +11,7 @@ so CI is repeatable)."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import subprocess
@@ -60,8 +61,20 @@ VoxEngine.addEventListener(AppEvents.Started, function () {
 """
 
 # schemathesis has no serializer of its own for application/javascript.
+#
+# It also takes key ids from the answers of `/v1/keys` (`GET` lists the key
+# the run authenticates with) and sends them to `DELETE /v1/keys/{id}`.
+# Revoking that key is allowed while the account has another one (the seeded
+# spare), and every later request of the run would then answer 401, which the
+# checks accept: that one case is sent with the id of no key instead (404).
+# Revoking the key a request is made with is tested in engine/tests/serve_api.rs.
 HOOKS = '''
+import os
+
 import schemathesis
+
+OWN_KEY_ID = os.environ["DIALTONE_ST_OWN_KEY_ID"]
+NO_KEY_ID = "0" * 16
 
 
 @schemathesis.serializer("application/javascript")
@@ -69,7 +82,19 @@ def javascript(ctx, value):
     if isinstance(value, bytes):
         return value
     return str(value).encode("utf-8")
+
+
+@schemathesis.hook
+def before_call(ctx, case, **kwargs):
+    if (case.method.upper() == "DELETE" and case.path == "/v1/keys/{id}"
+            and case.path_parameters.get("id") == OWN_KEY_ID):
+        case.path_parameters["id"] = NO_KEY_ID
 '''
+
+
+def key_id(key: str) -> str:
+    """The id `GET /v1/keys` lists for `key`."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 # Where the document cannot say everything the server checks, the check is
@@ -133,11 +158,15 @@ def wait_for_history(d: ServeDialtone, key: str, session: str, timeout: float = 
         time.sleep(0.1)
 
 
-def seed_account(d: ServeDialtone, key: str) -> dict[str, str]:
+def seed_account(d: ServeDialtone, key: str, account: str) -> dict[str, str]:
     """Objects for the document's examples to point at: `pbx` with scenarios
     and a rule that stay, `scratch` ones that DELETE examples remove, a live
-    session answering on its access URL and one that has ended."""
-    ids: dict[str, str] = {}
+    session answering on its access URL and one that has ended, a spare API
+    key to revoke, and `account` (an account id) to create keys for."""
+    ids: dict[str, str] = {"account": account}
+    status, spare = call(d, "POST", "/v1/keys", key=key)
+    assert status == 201, spare
+    ids["spare_key"] = spare["id"]
     for app in ("pbx", "scratch"):
         assert call(d, "PUT", f"/v1/applications/{app}", key=key)[0] == 201
         for name, source in (("echo", (SCRIPTS / "echo.js").read_text()),
@@ -177,6 +206,8 @@ def with_examples(doc: dict, ids: dict[str, str]) -> dict:
         "/v1/history/{session}": ("ended", "ended"),
         "/access/{session}/{token}": ("live", "live"),
         "/access/{session}/{token}/{rest}": ("live", "live"),
+        "/v1/keys/{id}": ("spare_key", "spare_key"),
+        "/v1/accounts/{id}/keys": ("account", "account"),
     }
     for path, item in doc["paths"].items():
         shared = item.pop("parameters", [])
@@ -210,6 +241,7 @@ def run_schemathesis(d: ServeDialtone, doc: dict, key: str, label: str, tmp_path
     env = dict(os.environ)
     env["PYTHONPATH"] = str(work) + os.pathsep + env.get("PYTHONPATH", "")
     env["SCHEMATHESIS_HOOKS"] = "dialtone_st_hooks"
+    env["DIALTONE_ST_OWN_KEY_ID"] = key_id(key)
     argv = [sys.executable, "-m", "schemathesis.cli",
             "--config-file", str(work / "schemathesis.toml"), "run", str(spec),
             "--url", f"http://{LOOPBACK}:{d.http_port}",
@@ -264,8 +296,8 @@ def test_server_conforms_to_its_openapi_document(serve, tmp_path):
 
     status, other = call(d, "POST", "/v1/accounts", {"name": "other"})
     assert status == 201, other
-    admin_ids = seed_account(d, ADMIN_KEY)
-    other_ids = seed_account(d, other["apiKey"])
+    admin_ids = seed_account(d, ADMIN_KEY, other["id"])
+    other_ids = seed_account(d, other["apiKey"], other["id"])
 
     run_schemathesis(d, with_examples(doc, admin_ids), ADMIN_KEY, "admin", tmp_path,
                      MAX_EXAMPLES)
@@ -273,3 +305,9 @@ def test_server_conforms_to_its_openapi_document(serve, tmp_path):
     run_schemathesis(d, with_examples(doc, other_ids), other["apiKey"], "account", tmp_path,
                      MAX_EXAMPLES // 2)
     d.assert_alive()
+    # Both runs kept the keys they ran with (a run that lost its key would
+    # have passed on 401s alone).
+    for key in (ADMIN_KEY, other["apiKey"]):
+        status, keys = call(d, "GET", "/v1/keys", key=key)
+        assert status == 200, keys
+        assert [k["id"] for k in keys["keys"] if k["current"]] == [key_id(key)], keys

@@ -494,6 +494,174 @@ fn restart_keeps_accounts_scenarios_and_rules() {
     assert!(second.stop().success());
 }
 
+/// The id of the only key in `GET /v1/keys` marked `current`.
+fn current_key_id(api: &Api, key: &str) -> (String, usize) {
+    let (status, body) = status_json(api.get("/v1/keys", key));
+    assert_eq!(status, 200, "{body}");
+    let keys = body["keys"].as_array().expect("keys");
+    let current: Vec<_> = keys.iter().filter(|k| k["current"] == true).collect();
+    assert_eq!(current.len(), 1, "{body}");
+    (
+        current[0]["id"].as_str().expect("id").to_owned(),
+        keys.len(),
+    )
+}
+
+fn is_key_id(id: &str) -> bool {
+    id.len() == 16
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[test]
+fn api_keys_rotate_without_locking_anyone_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), Some(ADMIN_KEY));
+    let api = Api::new(&server);
+    let post_empty = |path: &str, key: &str| {
+        api.req(reqwest::Method::POST, path, Some(key))
+            .send()
+            .expect("POST")
+    };
+    let r = api
+        .req(reqwest::Method::GET, "/v1/keys", None)
+        .send()
+        .unwrap();
+    expect_error(r, 401, "unauthorized");
+
+    let (a_id, a1) = api.create_account("alice");
+    let (b_id, b1) = api.create_account("bob");
+
+    // Listing: ids only, the request's own key marked.
+    let (status, list) = status_json(api.get("/v1/keys", &a1));
+    assert_eq!(status, 200, "{list}");
+    let keys = list["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1, "{list}");
+    let a1_id = keys[0]["id"].as_str().unwrap().to_owned();
+    assert!(is_key_id(&a1_id), "{list}");
+    assert!(
+        !a1.contains(&a1_id) && !list.to_string().contains(&a1),
+        "{list}"
+    );
+    assert_eq!(keys[0]["current"], true);
+    assert!(keys[0]["createdAt"].as_i64().unwrap() > 0);
+
+    // Rotation: a new key, shown once, works at once beside the old one.
+    let (status, created) = status_json(post_empty("/v1/keys", &a1));
+    assert_eq!(status, 201, "{created}");
+    let a2 = created["apiKey"].as_str().unwrap().to_owned();
+    let a2_id = created["id"].as_str().unwrap().to_owned();
+    assert!(is_key_id(&a2_id) && a2_id != a1_id && a2 != a1, "{created}");
+    assert!(created["createdAt"].as_i64().unwrap() > 0);
+    assert_eq!(current_key_id(&api, &a1), (a1_id.clone(), 2));
+    assert_eq!(current_key_id(&api, &a2), (a2_id.clone(), 2));
+    let (_, list) = status_json(api.get("/v1/keys", &a2));
+    assert!(!list.to_string().contains(&a2), "{list}");
+    assert_eq!(api.put_app("ivr", &a2).status().as_u16(), 201);
+    assert_eq!(api.get("/v1/applications/ivr", &a1).status().as_u16(), 200);
+
+    // Another account cannot see or revoke them.
+    assert_eq!(current_key_id(&api, &b1).1, 1);
+    expect_error(
+        api.delete(&format!("/v1/keys/{a1_id}"), &b1),
+        404,
+        "not_found",
+    );
+    expect_error(
+        api.delete("/v1/keys/0000000000000000", &a1),
+        404,
+        "not_found",
+    );
+    expect_error(api.delete("/v1/keys/not-a-key", &a1), 404, "not_found");
+    expect_error(
+        api.delete(&format!("/v1/keys/{}", &a1_id[..8]), &a1),
+        404,
+        "not_found",
+    );
+    assert_eq!(api.get("/v1/applications", &a1).status().as_u16(), 200);
+
+    // Revoking the old key: it answers 401 everywhere from then on.
+    let r = api.delete(&format!("/v1/keys/{a1_id}"), &a2);
+    assert_eq!(r.status().as_u16(), 204);
+    expect_error(api.get("/v1/applications", &a1), 401, "unauthorized");
+    expect_error(api.get("/v1/keys", &a1), 401, "unauthorized");
+    expect_error(
+        api.delete(&format!("/v1/keys/{a1_id}"), &a2),
+        404,
+        "not_found",
+    );
+    assert_eq!(current_key_id(&api, &a2), (a2_id.clone(), 1));
+
+    // The last key stays: nobody locks themselves out.
+    let err = expect_error(
+        api.delete(&format!("/v1/keys/{a2_id}"), &a2),
+        409,
+        "conflict",
+    );
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("last key"),
+        "{err}"
+    );
+    assert_eq!(api.get("/v1/applications/ivr", &a2).status().as_u16(), 200);
+
+    // With another key, a request may revoke the key it is made with.
+    let (status, created) = status_json(post_empty("/v1/keys", &a2));
+    assert_eq!(status, 201, "{created}");
+    let a3 = created["apiKey"].as_str().unwrap().to_owned();
+    assert_eq!(
+        api.delete(&format!("/v1/keys/{a2_id}"), &a2)
+            .status()
+            .as_u16(),
+        204
+    );
+    expect_error(api.get("/v1/keys", &a2), 401, "unauthorized");
+    assert_eq!(current_key_id(&api, &a3).1, 1);
+    assert_eq!(api.get("/v1/applications/ivr", &a3).status().as_u16(), 200);
+
+    // Recovery of an account whose keys are lost: admin only.
+    let recover = format!("/v1/accounts/{b_id}/keys");
+    expect_error(post_empty(&recover, &b1), 403, "forbidden");
+    expect_error(post_empty(&recover, &a3), 403, "forbidden");
+    expect_error(
+        post_empty(&format!("/v1/accounts/{a_id}/keys"), &a3),
+        403,
+        "forbidden",
+    );
+    expect_error(
+        post_empty("/v1/accounts/no-such-account/keys", ADMIN_KEY),
+        404,
+        "not_found",
+    );
+    let (status, recovered) = status_json(post_empty(&recover, ADMIN_KEY));
+    assert_eq!(status, 201, "{recovered}");
+    let b2 = recovered["apiKey"].as_str().unwrap().to_owned();
+    let b2_id = recovered["id"].as_str().unwrap().to_owned();
+    assert_eq!(current_key_id(&api, &b2), (b2_id, 2));
+    assert_eq!(current_key_id(&api, &b1).1, 2, "bob's old key still works");
+    // The admin's own keys are untouched by it.
+    assert_eq!(current_key_id(&api, ADMIN_KEY).1, 1);
+    let (admin_key_id, _) = current_key_id(&api, ADMIN_KEY);
+    expect_error(
+        api.delete(&format!("/v1/keys/{admin_key_id}"), ADMIN_KEY),
+        409,
+        "conflict",
+    );
+
+    // Wrong methods answer the API's 405.
+    let r = api
+        .req(reqwest::Method::PUT, "/v1/keys", Some(&a3))
+        .send()
+        .unwrap();
+    expect_error(r, 405, "method_not_allowed");
+    expect_error(api.get(&recover, ADMIN_KEY), 405, "method_not_allowed");
+
+    assert!(server.stop().success());
+}
+
 fn run_expecting_failure(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialtone"));

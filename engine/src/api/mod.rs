@@ -7,6 +7,7 @@ mod apps;
 mod auth;
 mod error;
 mod history;
+mod keys;
 mod openapi;
 mod rules;
 mod sessions;
@@ -97,6 +98,9 @@ pub fn routes(state: ApiState) -> Router {
         .route("/v1/history/{session}", get(history::get_session))
         .route("/v1/recordings/{id}", get(history::get_recording))
         .route("/v1/openapi.json", get(openapi::document))
+        .route("/v1/keys", get(keys::list_keys).post(keys::create_key))
+        .route("/v1/keys/{id}", axum::routing::delete(keys::revoke_key))
+        .route("/v1/accounts/{id}/keys", post(keys::create_account_key))
         // Applies to the routes above it: keep it after the last route.
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(not_found)

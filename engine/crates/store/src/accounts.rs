@@ -1,6 +1,7 @@
 //! Accounts and API keys. A key is 32 random bytes shown to its owner once
 //! (hex encoded); only its SHA-256 is stored, so a leaked database does not
-//! leak usable keys.
+//! leak usable keys. A key is named in listings and revocations by its id,
+//! the start of that hash, which reveals nothing usable either.
 
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
@@ -32,6 +33,32 @@ impl ApiKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The key's public id, as [`Store::list_api_keys`] shows it.
+    pub fn id(&self) -> String {
+        id_of_hash(&hash_key(&self.0))
+    }
+}
+
+/// How a stored key is listed: its id and age, never the key itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyInfo {
+    /// The first 16 hex digits of the key's SHA-256.
+    pub id: String,
+    pub created_at: i64,
+}
+
+/// Length of a key id: 64 bits of the hash, unique among an account's keys
+/// for all practical purposes and no help in guessing the key.
+const API_KEY_ID_LEN: usize = 16;
+
+fn id_of_hash(hash: &str) -> String {
+    hash.chars().take(API_KEY_ID_LEN).collect()
+}
+
+/// Whether `id` has the shape of a key id (lowercase hex, full length).
+fn is_key_id(id: &str) -> bool {
+    id.len() == API_KEY_ID_LEN && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Outcome of [`Store::bootstrap_admin`].
@@ -146,18 +173,84 @@ impl Store {
     }
 
     /// Add another key to an account (rotation: add, then revoke the old).
-    pub async fn create_api_key(&self, account: &str) -> Result<ApiKey, StoreError> {
+    /// The key is returned in plain text once, with how it is listed.
+    pub async fn create_api_key(&self, account: &str) -> Result<(ApiKey, ApiKeyInfo), StoreError> {
         if self.get_account(account).await?.is_none() {
             return Err(StoreError::NotFound { what: "account" });
         }
         let key = random_key()?;
+        let hash = hash_key(key.as_str());
+        let created_at = now_ms();
         sqlx::query("INSERT INTO api_keys (key_hash, account_id, created_at) VALUES ($1, $2, $3)")
-            .bind(hash_key(key.as_str()))
+            .bind(&hash)
             .bind(account)
-            .bind(now_ms())
+            .bind(created_at)
             .execute(&self.pool)
             .await?;
-        Ok(key)
+        let info = ApiKeyInfo {
+            id: id_of_hash(&hash),
+            created_at,
+        };
+        Ok((key, info))
+    }
+
+    /// The keys of `account`, oldest first.
+    pub async fn list_api_keys(&self, account: &str) -> Result<Vec<ApiKeyInfo>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT key_hash, created_at FROM api_keys WHERE account_id = $1
+             ORDER BY created_at, key_hash",
+        )
+        .bind(account)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ApiKeyInfo {
+                    id: id_of_hash(&row.try_get::<String, _>("key_hash")?),
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revoke the key of `account` whose id is `id`, unless it is the
+    /// account's last key (which would lock the account out). False when
+    /// nothing was revoked: no key of the account has that id, or it is the
+    /// last one. Concurrent revocations of one account's keys are
+    /// serialized, so two of them can never remove its last two keys.
+    pub async fn revoke_api_key_by_id(&self, account: &str, id: &str) -> Result<bool, StoreError> {
+        if !is_key_id(id) {
+            return Ok(false);
+        }
+        let mut tx = self.pool.begin().await?;
+        // A no-op write on the account row: PostgreSQL locks the row until
+        // commit, SQLite takes its write lock, so the count below cannot
+        // change under this transaction.
+        let locked = sqlx::query("UPDATE accounts SET name = name WHERE id = $1")
+            .bind(account)
+            .execute(&mut *tx)
+            .await?;
+        if !crate::affected(locked) {
+            return Ok(false);
+        }
+        let hashes: Vec<String> =
+            sqlx::query_scalar("SELECT key_hash FROM api_keys WHERE account_id = $1")
+                .bind(account)
+                .fetch_all(&mut *tx)
+                .await?;
+        let matching: Vec<&String> = hashes.iter().filter(|h| h.starts_with(id)).collect();
+        if matching.is_empty() || matching.len() == hashes.len() {
+            return Ok(false);
+        }
+        for hash in matching {
+            sqlx::query("DELETE FROM api_keys WHERE key_hash = $1 AND account_id = $2")
+                .bind(hash)
+                .bind(account)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Revoke a key of `account`; false if it was not one of its keys.
@@ -245,6 +338,17 @@ mod tests {
             hash_key("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn key_ids_are_the_start_of_the_hash() {
+        let id = ApiKey("abc".to_owned()).id();
+        assert_eq!(id, "ba7816bf8f01cfea");
+        assert!(is_key_id(&id));
+        assert!(!is_key_id("BA7816BF8F01CFEA"));
+        assert!(!is_key_id("ba7816bf8f01cfe"));
+        assert!(!is_key_id("ba7816bf8f01cfe%"));
+        assert!(!is_key_id("ba7816bf8f01cfeaa"));
     }
 
     #[test]

@@ -246,48 +246,45 @@ impl Store {
             });
         }
         self.require_application(account, application).await?;
-        let mut tx = self.pool.begin().await?;
-        let latest: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(version), 0) FROM scenario_versions
-             WHERE application_id = $1 AND name = $2 AND account_id = $3",
-        )
-        .bind(application)
-        .bind(name)
-        .bind(account)
-        .fetch_one(&mut *tx)
-        .await?;
-        let saved = ScenarioVersion {
-            application: application.to_owned(),
-            name: name.to_owned(),
-            version: latest + 1,
-            source: source.to_owned(),
-            created_at: now_ms(),
-        };
-        let inserted = sqlx::query(
-            "INSERT INTO scenario_versions
-             (account_id, application_id, name, version, source, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(account)
-        .bind(application)
-        .bind(name)
-        .bind(saved.version)
-        .bind(&saved.source)
-        .bind(saved.created_at)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Conflict(format!(
-                    "scenario {name:?} version {}",
-                    saved.version
-                )))
+        // One statement picks the next version and inserts it: a read
+        // followed by a write in one transaction would fail at once on
+        // SQLite ("database is locked") when another writer commits in
+        // between. Two uploads racing for the same version: the loser sees
+        // a unique violation and tries the next number.
+        let created_at = now_ms();
+        for _ in 0..5 {
+            let inserted = sqlx::query_scalar::<_, i64>(
+                "INSERT INTO scenario_versions
+                 (account_id, application_id, name, version, source, created_at)
+                 SELECT $1, $2, $3, COALESCE(MAX(version), 0) + 1, $4, $5
+                 FROM scenario_versions
+                 WHERE application_id = $2 AND name = $3 AND account_id = $1
+                 RETURNING version",
+            )
+            .bind(account)
+            .bind(application)
+            .bind(name)
+            .bind(source)
+            .bind(created_at)
+            .fetch_one(&self.pool)
+            .await;
+            match inserted {
+                Ok(version) => {
+                    return Ok(ScenarioVersion {
+                        application: application.to_owned(),
+                        name: name.to_owned(),
+                        version,
+                        source: source.to_owned(),
+                        created_at,
+                    })
+                }
+                Err(e) if is_unique_violation(&e) => continue,
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => return Err(e.into()),
         }
-        tx.commit().await?;
-        Ok(saved)
+        Err(StoreError::Conflict(format!(
+            "scenario {name:?}: too many concurrent uploads"
+        )))
     }
 
     /// One version of a scenario, or the latest when `version` is `None`.

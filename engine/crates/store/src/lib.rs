@@ -21,7 +21,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyPoolOptions, AnyQueryResult};
 use sqlx::{AnyPool, Executor};
 
-pub use accounts::{Account, AdminBootstrap, ApiKey};
+pub use accounts::{Account, AdminBootstrap, ApiKey, ApiKeyInfo};
 pub use apps::{Application, ScenarioInfo, ScenarioVersion, MAX_SCENARIO_BYTES};
 pub use history::{
     CallRecord, HistoryConfig, HistoryEntry, HistoryError, HistoryFilter, HistoryPage,

@@ -8,9 +8,12 @@ use dialtone_store::{NewRule, Store, StoreError, MAX_SCENARIO_BYTES};
 
 on_both_backends!(
     accounts_and_api_keys,
+    api_keys_listed_and_revoked_by_id,
+    concurrent_revocations_keep_a_key,
     admin_bootstrap,
     applications_are_per_account,
     scenarios_keep_versions,
+    concurrent_uploads_each_get_a_version,
     scenarios_are_per_account,
     rules_crud_and_validation,
     rules_are_per_account,
@@ -46,7 +49,7 @@ async fn accounts_and_api_keys(store: &Store) {
     );
     assert_eq!(store.account_by_api_key("dt_nope").await.unwrap(), None);
 
-    let second = store.create_api_key(&a.id).await.unwrap();
+    let (second, _) = store.create_api_key(&a.id).await.unwrap();
     assert_eq!(
         store.account_by_api_key(second.as_str()).await.unwrap(),
         Some(a.clone())
@@ -66,6 +69,130 @@ async fn accounts_and_api_keys(store: &Store) {
         store.create_account("  ").await,
         Err(StoreError::Invalid { .. })
     ));
+}
+
+async fn api_keys_listed_and_revoked_by_id(store: &Store) {
+    let (a, first) = store.create_account("alpha").await.unwrap();
+    let (b, key_b) = store.create_account("beta").await.unwrap();
+    let listed = store.list_api_keys(&a.id).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, first.id());
+    assert_eq!(listed[0].created_at, a.created_at);
+    // The id is the start of the stored hash, never the key.
+    assert_eq!(first.id().len(), 16);
+    assert!(!first.as_str().contains(&first.id()));
+
+    let (second, info) = store.create_api_key(&a.id).await.unwrap();
+    assert_eq!(info.id, second.id());
+    assert_ne!(info.id, first.id());
+    let ids: Vec<String> = store
+        .list_api_keys(&a.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
+    assert_eq!(ids, [first.id(), second.id()], "oldest first");
+    assert_eq!(store.list_api_keys(&b.id).await.unwrap().len(), 1);
+    assert!(store.list_api_keys("missing").await.unwrap().is_empty());
+
+    // Another account's id, an unknown id, a malformed one: nothing happens.
+    assert!(!store
+        .revoke_api_key_by_id(&b.id, &first.id())
+        .await
+        .unwrap());
+    assert!(!store
+        .revoke_api_key_by_id(&a.id, &key_b.id())
+        .await
+        .unwrap());
+    assert!(!store
+        .revoke_api_key_by_id(&a.id, "0000000000000000")
+        .await
+        .unwrap());
+    for bad in [
+        "",
+        "%",
+        "________________",
+        &first.id()[..8],
+        &first.id().to_uppercase(),
+    ] {
+        assert!(
+            !store.revoke_api_key_by_id(&a.id, bad).await.unwrap(),
+            "{bad:?}"
+        );
+    }
+    assert!(!store
+        .revoke_api_key_by_id("missing", &first.id())
+        .await
+        .unwrap());
+    assert_eq!(store.list_api_keys(&a.id).await.unwrap().len(), 2);
+
+    // Rotation: the old key goes, the new one keeps working.
+    assert!(store
+        .revoke_api_key_by_id(&a.id, &first.id())
+        .await
+        .unwrap());
+    assert_eq!(
+        store.account_by_api_key(first.as_str()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.account_by_api_key(second.as_str()).await.unwrap(),
+        Some(a.clone())
+    );
+    assert!(!store
+        .revoke_api_key_by_id(&a.id, &first.id())
+        .await
+        .unwrap());
+    // The last key stays.
+    assert!(!store
+        .revoke_api_key_by_id(&a.id, &second.id())
+        .await
+        .unwrap());
+    assert_eq!(
+        store.account_by_api_key(second.as_str()).await.unwrap(),
+        Some(a.clone())
+    );
+    let ids: Vec<String> = store
+        .list_api_keys(&a.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
+    assert_eq!(ids, [second.id()]);
+    assert_eq!(
+        store.account_by_api_key(key_b.as_str()).await.unwrap(),
+        Some(b)
+    );
+}
+
+/// Revoking every key of an account at once leaves exactly one.
+async fn concurrent_revocations_keep_a_key(store: &Store) {
+    let (a, first) = store.create_account("gamma").await.unwrap();
+    let mut ids = vec![first.id()];
+    for _ in 0..4 {
+        ids.push(store.create_api_key(&a.id).await.unwrap().1.id);
+    }
+    let tasks: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let store = store.clone();
+            let account = a.id.clone();
+            let id = id.clone();
+            tokio::spawn(async move { store.revoke_api_key_by_id(&account, &id).await })
+        })
+        .collect();
+    let mut revoked = 0;
+    for task in tasks {
+        if task.await.unwrap().unwrap() {
+            revoked += 1;
+        }
+    }
+    assert_eq!(revoked, ids.len() - 1);
+    let left = store.list_api_keys(&a.id).await.unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(ids.contains(&left[0].id));
 }
 
 async fn admin_bootstrap(store: &Store) {
@@ -472,4 +599,54 @@ async fn deleting_an_application_removes_its_objects(store: &Store) {
         store.list_scenarios(&a.id, &keep.id).await.unwrap().len(),
         1
     );
+}
+
+/// Uploads racing each other and the history writer all succeed, each with
+/// its own version number (no "database is locked", no duplicate).
+async fn concurrent_uploads_each_get_a_version(store: &Store) {
+    let (a, _) = store.create_account("racer").await.unwrap();
+    let app = store.put_application(&a.id, "app").await.unwrap();
+    let (history, _task) = dialtone_store::HistoryWriter::spawn(
+        store.clone(),
+        dialtone_store::HistoryConfig {
+            max_batch: 10,
+            max_delay: std::time::Duration::from_millis(1),
+            queue: 100_000,
+        },
+    );
+    let noise = {
+        let history = history.clone();
+        let account = a.id.clone();
+        tokio::spawn(async move {
+            for i in 0..400 {
+                let _ = history.append_log(&account, "noise", vec![format!("line {i}")]);
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let mut uploads = Vec::new();
+    for t in 0..8 {
+        let store = store.clone();
+        let (account, app_id) = (a.id.clone(), app.id.clone());
+        uploads.push(tokio::spawn(async move {
+            let mut versions = Vec::new();
+            for i in 0..6 {
+                let source = format!("// {t}.{i}");
+                let saved = store
+                    .put_scenario(&account, &app_id, "main", &source)
+                    .await
+                    .unwrap();
+                versions.push(saved.version);
+            }
+            versions
+        }));
+    }
+    let mut all = Vec::new();
+    for u in uploads {
+        all.extend(u.await.unwrap());
+    }
+    noise.await.unwrap();
+    history.flush().await.unwrap();
+    all.sort();
+    assert_eq!(all, (1..=48).collect::<Vec<i64>>());
 }
