@@ -2,12 +2,12 @@
 //! the admin's way back into an account whose keys are lost. A key is shown
 //! in plain text only when it is created; afterwards it is named by its id.
 
+use super::auth::bearer_key;
 use super::error::ApiError;
 use super::{ApiState, Caller};
 use axum::extract::{FromRequestParts, Path, State};
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::Json;
 use dialtone_store::{Account, ApiKey};
 use serde_json::{json, Value};
@@ -33,18 +33,6 @@ impl FromRequestParts<ApiState> for KeyCaller {
             key_id: ApiKey(key.to_owned()).id(),
         })
     }
-}
-
-/// The key of `Authorization: Bearer KEY`, read as [`Caller`] reads it.
-fn bearer_key(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, key) = v.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
-        })
-        .filter(|k| !k.is_empty())
 }
 
 /// `GET /v1/keys`: the caller's keys, oldest first.
@@ -124,26 +112,4 @@ pub async fn revoke_key(
         });
     }
     Err(ApiError::NotFound(format!("key {id:?}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::bearer_key;
-    use axum::http::header::AUTHORIZATION;
-    use axum::http::{HeaderMap, HeaderValue};
-
-    fn headers(value: &'static str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(AUTHORIZATION, HeaderValue::from_static(value));
-        h
-    }
-
-    #[test]
-    fn bearer_key_is_read_like_the_caller_extractor_reads_it() {
-        assert_eq!(bearer_key(&headers("Bearer dt_abc")), Some("dt_abc"));
-        assert_eq!(bearer_key(&headers("  bearer   dt_abc  ")), Some("dt_abc"));
-        assert_eq!(bearer_key(&headers("Basic dt_abc")), None);
-        assert_eq!(bearer_key(&headers("Bearer ")), None);
-        assert_eq!(bearer_key(&HeaderMap::new()), None);
-    }
 }
