@@ -33,7 +33,8 @@ enum Command {
     Test {
         /// The scenario file.
         scenario: PathBuf,
-        /// The spec (JSON) of what the world does and what is expected.
+        /// The spec of what the world does and what is expected: JSON, or a
+        /// `.js` file whose last statement is the spec object.
         #[arg(long)]
         spec: PathBuf,
     },

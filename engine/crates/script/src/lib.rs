@@ -45,6 +45,7 @@
 mod access;
 mod bytecode;
 mod call;
+mod data;
 mod events;
 mod headers;
 mod host;
@@ -64,6 +65,7 @@ mod voxengine;
 use std::time::Duration;
 
 pub use bytecode::{check, CompileError};
+pub use data::evaluate_to_json;
 pub use host::{run_session_local, ScriptHost, SessionSpec};
 
 /// Limits and sizing of the script host.

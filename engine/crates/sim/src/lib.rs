@@ -40,6 +40,9 @@ pub enum SimError {
     Spec { path: PathBuf, source: SpecError },
     #[error("cannot start the simulation runtime: {0}")]
     Runtime(std::io::Error),
+    /// A spec written in JavaScript did not evaluate to a value.
+    #[error("{0}")]
+    SpecScript(String),
 }
 
 /// Limits of a simulated session: those of a production session.
@@ -122,7 +125,12 @@ pub fn run_files(scenario: &Path, spec: &Path) -> Result<Report, SimError> {
         })
     };
     let source = read(scenario)?;
-    let spec_text = read(spec)?;
+    let mut spec_text = read(spec)?;
+    // A spec in JavaScript (`NAME.spec.js`) is evaluated to its JSON form.
+    if spec.extension().is_some_and(|e| e == "js") {
+        spec_text = dialtone_script::evaluate_to_json(&spec.display().to_string(), &spec_text)
+            .map_err(SimError::SpecScript)?;
+    }
     let parsed = Spec::from_json(&spec_text).map_err(|source| SimError::Spec {
         path: spec.to_path_buf(),
         source,

@@ -30,19 +30,66 @@ fn spec(json: &str) -> Spec {
     Spec::from_json(json).expect("valid spec")
 }
 
+/// `NAME.spec.json`, or `NAME.spec.js` for a spec written in JavaScript.
+fn is_spec(path: &Path) -> bool {
+    let text = path.to_string_lossy();
+    text.ends_with(".spec.json") || text.ends_with(".spec.js")
+}
+
+#[test]
+fn a_spec_in_javascript_runs_like_json() {
+    let dir = tempfile_dir();
+    let spec_path = dir.join("echo.spec.js");
+    std::fs::write(
+        &spec_path,
+        r#"// The caller hangs up after a minute of echo.
+const minute = 60 * 1000;
+({
+  call: { from: "alice", to: "100" },
+  events: [{ at: minute, hangup: true }],
+  expect: [{ answered: true }, { log: "echo: connected" }, { terminated: true }],
+})
+"#,
+    )
+    .expect("write spec");
+    let report = run_files(&scripts_dir().join("echo.js"), &spec_path).expect("spec runs");
+    assert!(report.passed(), "{}", report.render());
+
+    std::fs::write(&spec_path, "const nothing = 1;\n").expect("write spec");
+    let err = run_files(&scripts_dir().join("echo.js"), &spec_path)
+        .err()
+        .expect("a spec that evaluates to nothing is refused");
+    assert!(err.to_string().contains("echo.spec.js"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A fresh directory under the system's temp directory.
+fn tempfile_dir() -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let dir =
+        std::env::temp_dir().join(format!("dialtone-sim-spec-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
 #[test]
 fn every_example_spec_passes() {
     let mut specs: Vec<PathBuf> = std::fs::read_dir(scripts_dir())
         .expect("scripts directory")
         .map(|entry| entry.expect("directory entry").path())
-        .filter(|path| path.to_string_lossy().ends_with(".spec.json"))
+        .filter(|path| is_spec(path))
         .collect();
     specs.sort();
     let mut unspecified: Vec<PathBuf> = std::fs::read_dir(scripts_dir())
         .expect("scripts directory")
         .map(|entry| entry.expect("directory entry").path())
-        .filter(|path| path.extension().is_some_and(|e| e == "js"))
-        .filter(|path| !path.with_extension("spec.json").exists())
+        .filter(|path| path.extension().is_some_and(|e| e == "js") && !is_spec(path))
+        .filter(|path| {
+            !path.with_extension("spec.json").exists() && !path.with_extension("spec.js").exists()
+        })
         .collect();
     unspecified.sort();
     assert!(
@@ -55,7 +102,12 @@ fn every_example_spec_passes() {
     );
     let mut failures = Vec::new();
     for spec_path in &specs {
-        let name = spec_path.to_string_lossy().replace(".spec.json", ".js");
+        let text = spec_path.to_string_lossy();
+        let name = text
+            .strip_suffix(".spec.json")
+            .or_else(|| text.strip_suffix(".spec.js"))
+            .map(|stem| format!("{stem}.js"))
+            .expect("a spec path");
         let report = run_files(Path::new(&name), spec_path).expect("spec runs");
         if !report.passed() {
             failures.push(format!("{}\n{}", spec_path.display(), report.render()));
