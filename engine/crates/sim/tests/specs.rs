@@ -56,9 +56,9 @@ const minute = 60 * 1000;
     assert!(report.passed(), "{}", report.render());
 
     std::fs::write(&spec_path, "const nothing = 1;\n").expect("write spec");
-    let err = run_files(&scripts_dir().join("echo.js"), &spec_path)
-        .err()
-        .expect("a spec that evaluates to nothing is refused");
+    let Err(err) = run_files(&scripts_dir().join("echo.js"), &spec_path) else {
+        panic!("a spec that evaluates to nothing is refused");
+    };
     assert!(err.to_string().contains("echo.spec.js"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
