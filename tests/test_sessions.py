@@ -5,6 +5,7 @@ the session log — for its own account only."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import urllib.error
 import urllib.request
@@ -203,4 +204,37 @@ def test_rest_sessions_validate_start_by_rule_and_delete(registry, tmp_path):
                       timeout=10)
     assert call(d, "DELETE", f"/v1/sessions/{s2['id']}", key=key)[0] == 404
     assert call(d, "GET", "/v1/sessions/not-a-session", key=key)[0] == 404
+    d.assert_alive()
+
+
+HOLDER = """
+var waiting = [];
+VoxEngine.addEventListener(AppEvents.HttpRequest, function (e) {
+  return new Promise(function (resolve) { waiting.push(resolve); });
+});
+"""
+
+
+def test_access_url_bounds_requests_waiting_on_one_session(registry, tmp_path):
+
+    d = start_serve(registry, tmp_path)
+    key = new_account(d, "ops")
+    upload(d, key, "app", "holder", HOLDER)
+    status, s = call(d, "POST", "/v1/sessions", {"application": "app", "scenario": "holder"},
+                     key=key)
+    assert status == 201, s
+    url = s["accessURL"]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+        held = [pool.submit(fetch, url, "POST", "hold") for _ in range(16)]
+        # Every one of them reached the session and waits on its promise.
+        assert wait_until(lambda: len(d.find_all(r"Application\.HttpRequest method=POST")) >= 16,
+                          timeout=10), d.log_text()[-3000:]
+        status, _, body = fetch(url, "POST", "one too many")
+        assert status == 429 and "too_many_requests" in body, (status, body)
+        # Ending the session answers everything still waiting: 410.
+        status, _ = call(d, "DELETE", f"/v1/sessions/{s['id']}", key=key)
+        assert status == 202
+        answers = [f.result(timeout=15) for f in held]
+    assert [st for st, _, _ in answers] == [410] * 16, answers
+    assert fetch(url, "POST", "release")[0] == 404
     d.assert_alive()

@@ -13,21 +13,69 @@ use axum::routing::any;
 use axum::{Json, Router};
 use dialtone_core::messages::{AccessReplySlot, AccessRequest};
 use dialtone_core::SessionId;
+use parking_lot::Mutex;
 use serde_json::json;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Largest request body passed to a session.
 pub const MAX_BODY: usize = 1024 * 1024;
 /// Longest a client waits for the session's answer.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Requests one session may have waiting for answers; more get 429. A
+/// session answers one at a time, so a flood would only queue up.
+pub const MAX_PENDING_PER_SESSION: usize = 16;
+
+#[derive(Clone)]
+struct AccessState {
+    control: SessionControl,
+    pending: Arc<Mutex<HashMap<SessionId, usize>>>,
+}
+
+/// One request counted against its session until dropped.
+struct Pending {
+    pending: Arc<Mutex<HashMap<SessionId, usize>>>,
+    session: SessionId,
+}
+
+impl Pending {
+    fn take(state: &AccessState, session: SessionId) -> Option<Pending> {
+        let mut map = state.pending.lock();
+        let count = map.entry(session).or_insert(0);
+        if *count >= MAX_PENDING_PER_SESSION {
+            return None;
+        }
+        *count += 1;
+        Some(Pending {
+            pending: state.pending.clone(),
+            session,
+        })
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        let mut map = self.pending.lock();
+        if let Some(count) = map.get_mut(&self.session) {
+            *count -= 1;
+            if *count == 0 {
+                map.remove(&self.session);
+            }
+        }
+    }
+}
 
 pub fn routes(control: SessionControl) -> Router {
+    let state = AccessState {
+        control,
+        pending: Arc::new(Mutex::new(HashMap::new())),
+    };
     Router::new()
         .route("/access/{session}/{token}", any(access))
         .route("/access/{session}/{token}/{*rest}", any(access))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(control)
+        .with_state(state)
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -39,7 +87,7 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 async fn access(
-    State(control): State<SessionControl>,
+    State(state): State<AccessState>,
     Path(params): Path<HashMap<String, String>>,
     method: Method,
     uri: Uri,
@@ -61,6 +109,13 @@ async fn access(
     let Ok(session) = session.parse::<SessionId>() else {
         return not_found();
     };
+    let Some(_pending) = Pending::take(&state, session) else {
+        return error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "the session has too many requests waiting for an answer",
+        );
+    };
     let (reply, answer) = AccessReplySlot::new();
     let request = AccessRequest {
         method: method.as_str().to_owned(),
@@ -77,7 +132,11 @@ async fn access(
             .collect(),
         reply,
     };
-    if control.access(session, token.clone(), request).is_err() {
+    if state
+        .control
+        .access(session, token.clone(), request)
+        .is_err()
+    {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
