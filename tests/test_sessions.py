@@ -15,7 +15,8 @@ import numpy as np
 
 import audio
 from harness import LOOPBACK, SCRIPTS, wait_until
-from test_serve import ServeDialtone, call, start_serve
+from sipwire import RawSip, pcmu_offer, sip_request
+from test_serve import ADMIN_KEY, ServeDialtone, call, start_serve
 
 # PJSIP records at its 16 kHz clock: 2 bytes per sample.
 REC_BYTES_PER_S = 16000 * 2
@@ -237,4 +238,38 @@ def test_access_url_bounds_requests_waiting_on_one_session(registry, tmp_path):
         answers = [f.result(timeout=15) for f in held]
     assert [st for st, _, _ in answers] == [410] * 16, answers
     assert fetch(url, "POST", "release")[0] == 404
+    d.assert_alive()
+
+
+def test_session_limit_refuses_new_sessions_and_calls_with_503(registry, tmp_path):
+    d = ServeDialtone(tmp_path / "data", env={"DIALTONE_ADMIN_KEY": ADMIN_KEY,
+                                             "DIALTONE_MAX_SESSIONS": "1"},
+                      log_path=tmp_path / "serve.log")
+    registry.add(d)
+    d.start()
+    key = new_account(d, "ops")
+    upload(d, key, "app", "holder", HOLDER)
+    status, rule = call(d, "POST", "/v1/applications/app/rules",
+                        {"name": "any", "pattern": r"\d+", "scenarios": ["holder"]}, key=key)
+    assert status == 201, rule
+    status, first = call(d, "POST", "/v1/sessions", {"application": "app", "scenario": "holder"},
+                         key=key)
+    assert status == 201, first
+
+    status, err = call(d, "POST", "/v1/sessions", {"application": "app", "scenario": "holder"},
+                       key=key)
+    assert status == 503 and err["error"]["code"] == "session_limit", err
+    target = (LOOPBACK, d.sip_port)
+    with RawSip("udp", target) as raw:
+        raw.send(sip_request("INVITE", target=target, local_port=raw.port, user="1234",
+                             body=pcmu_offer(), content_type="application/sdp"))
+        final = raw.final_response(5)
+    assert final is not None and final.code == 503, final
+
+    # Room again once the first session has ended.
+    assert call(d, "DELETE", f"/v1/sessions/{first['id']}", key=key)[0] == 202
+    started = wait_until(lambda: call(d, "POST", "/v1/sessions",
+                                      {"application": "app", "scenario": "holder"},
+                                      key=key)[0] == 201, timeout=10, interval=0.1)
+    assert started
     d.assert_alive()

@@ -24,6 +24,9 @@ pub struct EngineConfig {
     pub cpu_budget: Duration,
     /// A session with no calls ends after this long.
     pub idle_timeout: Duration,
+    /// Live sessions at most; past it new INVITEs and REST sessions get 503.
+    /// `None`: no limit.
+    pub max_sessions: Option<usize>,
     /// No RTP for this long raises `CallEvents.RtpStopped`.
     pub rtp_timeout: Duration,
     /// HTTP listener (recordings); port 0 picks a free one.
@@ -56,6 +59,7 @@ impl EngineConfig {
             memory_limit: 16 * 1024 * 1024,
             cpu_budget: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(60),
+            max_sessions: None,
             rtp_timeout: Duration::from_secs(10),
             http: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: PathBuf::from("dialtone-data"),

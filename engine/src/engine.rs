@@ -194,7 +194,8 @@ impl Engine {
             media_ip,
             internal_tx,
             env,
-        );
+        )
+        .with_session_limit(cfg.max_sessions);
         let (tcp_tx, tcp_rx) = mpsc::unbounded_channel();
         crate::signalling::tcp::spawn_listener(tcp, tcp_tx.clone());
         let (shutdown, shutdown_rx) = watch::channel(false);

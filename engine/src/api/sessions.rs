@@ -34,6 +34,7 @@ fn unavailable(e: ControlError) -> ApiError {
     let code = match e {
         ControlError::ShuttingDown => "unavailable",
         ControlError::Overloaded => "overloaded",
+        ControlError::SessionLimit(_) => "session_limit",
     };
     ApiError::Other {
         status: StatusCode::SERVICE_UNAVAILABLE,

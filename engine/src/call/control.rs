@@ -56,6 +56,8 @@ pub enum ControlError {
     ShuttingDown,
     #[error("the engine is overloaded: history is not keeping up; retry later")]
     Overloaded,
+    #[error("the limit of {0} live sessions is reached; retry later")]
+    SessionLimit(usize),
 }
 
 pub enum Control {

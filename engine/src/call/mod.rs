@@ -79,6 +79,8 @@ pub struct CallLayer {
     units: HashMap<UnitId, units::Unit>,
     /// Shutting down: no new calls or sessions.
     closed: bool,
+    /// Live sessions at most (`None`: no limit).
+    max_sessions: Option<usize>,
 }
 
 impl CallLayer {
@@ -105,7 +107,14 @@ impl CallLayer {
             env,
             units: HashMap::new(),
             closed: false,
+            max_sessions: None,
         }
+    }
+
+    /// Past `max` live sessions, new INVITEs and REST sessions get 503.
+    pub fn with_session_limit(mut self, max: Option<usize>) -> CallLayer {
+        self.max_sessions = max;
+        self
     }
 
     pub fn live_calls(&self) -> usize {
@@ -251,6 +260,10 @@ impl CallLayer {
             tracing::debug!(leg, "history is not keeping up: INVITE refused with 503");
             return reject(ua, 503, "Service Unavailable");
         }
+        if self.at_session_limit().is_some() {
+            tracing::debug!(leg, "session limit reached: INVITE refused with 503");
+            return reject(ua, 503, "Service Unavailable");
+        }
         let offer = match &sip.body {
             Some(b) if is_sdp(b) => match std::str::from_utf8(&b.data) {
                 Ok(s) => Some(s.to_string()),
@@ -354,6 +367,11 @@ impl CallLayer {
         }
     }
 
+    /// The configured limit, when the live sessions have reached it.
+    fn at_session_limit(&self) -> Option<usize> {
+        self.max_sessions.filter(|max| self.sessions.len() >= *max)
+    }
+
     fn access_url(&self, session: SessionId, token: &str) -> String {
         format!("{}/{session}/{token}", self.env.access_base)
     }
@@ -421,6 +439,9 @@ impl CallLayer {
         }
         if self.env.history.congested() {
             return Err(ControlError::Overloaded);
+        }
+        if let Some(max) = self.at_session_limit() {
+            return Err(ControlError::SessionLimit(max));
         }
         let session = SessionId::new();
         if let Some(owner) = &request.owner {

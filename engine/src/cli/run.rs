@@ -37,6 +37,9 @@ pub struct RunArgs {
     /// CPU time one JS callback may use before its session is stopped.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub cpu_budget: Duration,
+    /// Live sessions at most; past it new calls get 503 (default: no limit).
+    #[arg(long)]
+    pub max_sessions: Option<usize>,
     /// QuickJS heap limit per session, in MiB.
     #[arg(long, default_value_t = 16)]
     pub memory_limit_mib: usize,
@@ -85,6 +88,7 @@ pub fn main(args: RunArgs) -> ExitCode {
     cfg.rtp_ports = args.rtp_ports;
     cfg.advertise = args.advertise;
     cfg.idle_timeout = args.idle_timeout;
+    cfg.max_sessions = args.max_sessions.filter(|n| *n > 0);
     cfg.cpu_budget = args.cpu_budget;
     cfg.memory_limit = args.memory_limit_mib.max(1) * 1024 * 1024;
     if let Some(n) = args.media_workers {

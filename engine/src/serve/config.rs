@@ -25,6 +25,7 @@ pub const KEYS: &[&str] = &[
     "idle_timeout",
     "cpu_budget",
     "memory_limit_mib",
+    "max_sessions",
     "media_workers",
     "script_workers",
     "media_dir",
@@ -261,6 +262,7 @@ impl ServeConfig {
         if let Some(d) = s.parse("cpu_budget", parse_duration)? {
             engine.cpu_budget = d;
         }
+        engine.max_sessions = s.parse("max_sessions", parse_count)?;
         if let Some(mib) = s.parse("memory_limit_mib", parse_count)? {
             engine.memory_limit = mib.saturating_mul(1024 * 1024);
         }
