@@ -281,6 +281,16 @@ class SippRun:
 
 # --- the benchmark ---------------------------------------------------------------------------
 
+def release_binary() -> Path:
+    """The dialtone binary a benchmark measures: $DIALTONE_BIN, else the
+    release build; exits with how to build it when there is none."""
+    binary = Path(os.environ.get("DIALTONE_BIN") or REPO / "target" / "release" / "dialtone")
+    if not os.access(binary, os.X_OK):
+        sys.exit(f"no dialtone binary at {binary}: run `cargo build --release -p dialtone` "
+                 f"or set DIALTONE_BIN")
+    return binary
+
+
 class DialtoneUnderTest:
     """What every benchmark does with the dialtone process it started: `proc`
     (the process), `log` (its stdout file) and `results` (the report) are set
@@ -310,10 +320,7 @@ class DialtoneUnderTest:
 class Bench(DialtoneUnderTest):
     def __init__(self, args):
         self.args = args
-        self.binary = Path(os.environ.get("DIALTONE_BIN") or REPO / "target" / "release" / "dialtone")
-        if not os.access(self.binary, os.X_OK):
-            sys.exit(f"no dialtone binary at {self.binary}: run `cargo build --release -p dialtone` "
-                     f"or set DIALTONE_BIN")
+        self.binary = release_binary()
         if not shutil.which("sipp"):
             sys.exit("sipp not found (Debian package sip-tester)")
         self.work = Path(tempfile.mkdtemp(prefix="dialtone-bench-"))

@@ -51,7 +51,7 @@ sys.path.insert(0, str(REPO / "tests"))
 import audio  # noqa: E402
 import sipwire  # noqa: E402
 from echo_load import (DIALTONE_RTP, LOOPBACK, DialtoneUnderTest, SippRun, Window, free_port, percentile,  # noqa: E402
-                       raise_nofile, rss_kib, stop, thread_count, wait_for_line)
+                       raise_nofile, release_binary, rss_kib, stop, thread_count, wait_for_line)
 
 RESULTS = BENCH / "results"
 SCENARIO = BENCH / "scenarios" / "play_record.js"
@@ -63,10 +63,7 @@ PLAY_RX = re.compile(r"^(\S+Z)\s.*session=(\S+).*kind=log bench: play")
 class Bench(DialtoneUnderTest):
     def __init__(self, args):
         self.args = args
-        self.binary = Path(os.environ.get("DIALTONE_BIN") or REPO / "target" / "release" / "dialtone")
-        if not os.access(self.binary, os.X_OK):
-            sys.exit(f"no dialtone binary at {self.binary}: run `cargo build --release -p dialtone` "
-                     f"or set DIALTONE_BIN")
+        self.binary = release_binary()
         if not shutil.which("sipp") and not args.skip_load:
             sys.exit("sipp not found (Debian package sip-tester)")
         self.work = Path(tempfile.mkdtemp(prefix="dialtone-bench-play-"))

@@ -55,7 +55,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from echo_load import (  # noqa: E402  (the shared dialtone-process helpers)
     LOOPBACK, REPO, RESULTS, DialtoneUnderTest, Window, free_port, percentile, raise_nofile,
-    rss_kib, stop, thread_count, wait_for_line)
+    release_binary, rss_kib, stop, thread_count, wait_for_line)
 
 APPLICATION = "bench"
 SCENARIO = "start_stop"
@@ -392,10 +392,7 @@ def _wait_until(predicate, timeout: float, interval: float = 0.25):
 class Bench:
     def __init__(self, args):
         self.args = args
-        self.binary = Path(os.environ.get("DIALTONE_BIN") or REPO / "target" / "release" / "dialtone")
-        if not os.access(self.binary, os.X_OK):
-            sys.exit(f"no dialtone binary at {self.binary}: run `cargo build --release -p dialtone` "
-                     f"or set DIALTONE_BIN")
+        self.binary = release_binary()
         if args.clients < args.processes:
             sys.exit("--clients must be at least --processes")
         self.work = Path(tempfile.mkdtemp(prefix="dialtone-sessions-bench-"))

@@ -3,66 +3,14 @@
 //! `Allow`), and the rejections of axum's extractors (path, query, JSON
 //! body, body limit). Also: the OpenAPI document is served without a key.
 
+mod common;
+
+use common::Server;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::Method;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 const ADMIN_KEY: &str = "api-errors-admin-key-0123456789abcdef";
-
-/// `dialtone serve` on loopback with free ports; killed on drop.
-struct Serve {
-    child: Child,
-    base: String,
-}
-
-impl Serve {
-    fn start(data_dir: &Path) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dialtone"))
-            .args(["serve", "--sip", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(["--rtp-ports", "42200-42300", "--shutdown-timeout", "2s"])
-            .env_clear()
-            .env("DIALTONE_ADMIN_KEY", ADMIN_KEY)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn dialtone serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let base = loop {
-            let line = lines
-                .recv_timeout(Duration::from_secs(20))
-                .expect("dialtone serve printed no listening line");
-            if let Some(http) = line
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix("http="))
-            {
-                break format!("http://{http}");
-            }
-        };
-        Serve { child, base }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 struct Api {
     client: Client,
@@ -70,13 +18,9 @@ struct Api {
 }
 
 impl Api {
-    fn new(serve: &Serve) -> Api {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+    fn new(serve: &Server) -> Api {
         Api {
-            client: Client::builder()
-                .timeout(Duration::from_secs(20))
-                .build()
-                .expect("client"),
+            client: common::client(),
             base: serve.base.clone(),
         }
     }
@@ -130,7 +74,7 @@ fn allowed(headers: &reqwest::header::HeaderMap) -> Vec<String> {
 #[test]
 fn every_error_is_json() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let serve = Serve::start(dir.path());
+    let serve = Server::start(dir.path(), Some(ADMIN_KEY), "42200-42300");
     let api = Api::new(&serve);
 
     // Unknown routes, inside /v1 and outside, with and without a key.

@@ -1,100 +1,16 @@
 //! `dialtone serve` end to end: the real binary on free loopback ports with a
 //! temporary data directory, driven over its REST API.
 
+mod common;
+
+use common::Server;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
 const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef";
 const ECHO: &str =
     "VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => { e.call.answer(); });\n";
-
-struct Server {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    base: String,
-    /// Lines seen up to and including the `listening` line.
-    startup: Vec<String>,
-}
-
-impl Server {
-    fn start(data_dir: &Path, admin_key: Option<&str>) -> Server {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialtone"));
-        cmd.args(["serve", "--sip", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(["--rtp-ports", "42000-42100", "--shutdown-timeout", "2s"])
-            .env_clear()
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        if let Some(key) = admin_key {
-            cmd.env("DIALTONE_ADMIN_KEY", key);
-        }
-        let mut child = cmd.spawn().expect("spawn dialtone serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut startup = Vec::new();
-        let base = loop {
-            let line = lines
-                .recv_timeout(Duration::from_secs(20))
-                .unwrap_or_else(|_| panic!("no listening line; saw {startup:?}"));
-            startup.push(line.clone());
-            if line.contains("listening") {
-                let http = line
-                    .split_whitespace()
-                    .find_map(|w| w.strip_prefix("http="))
-                    .expect("http= in the listening line");
-                break format!("http://{http}");
-            }
-        };
-        Server {
-            child,
-            lines,
-            base,
-            startup,
-        }
-    }
-
-    /// SIGTERM, then wait for a clean exit.
-    fn stop(mut self) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        let status = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("run kill");
-        assert!(status.success());
-        let deadline = std::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "dialtone did not exit after SIGTERM"
-            );
-            // Drain output so the child never blocks on a full pipe.
-            let _ = self.lines.recv_timeout(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 struct Api {
     client: Client,
@@ -103,12 +19,8 @@ struct Api {
 
 impl Api {
     fn new(server: &Server) -> Api {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         Api {
-            client: Client::builder()
-                .timeout(Duration::from_secs(20))
-                .build()
-                .expect("client"),
+            client: common::client(),
             base: server.base.clone(),
         }
     }
@@ -203,7 +115,7 @@ fn expect_error(r: Response, status: u16, code: &str) -> Value {
 #[test]
 fn rest_api_accounts_scenarios_rules_and_isolation() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), Some(ADMIN_KEY));
+    let server = Server::start(dir.path(), Some(ADMIN_KEY), "42000-42100");
     assert!(
         !server.startup.iter().any(|l| l.contains("admin API key")),
         "a supplied admin key is never printed: {:?}",
@@ -433,7 +345,7 @@ fn rest_api_accounts_scenarios_rules_and_isolation() {
 #[test]
 fn restart_keeps_accounts_scenarios_and_rules() {
     let dir = tempfile::tempdir().unwrap();
-    let first = Server::start(dir.path(), None);
+    let first = Server::start(dir.path(), None, "42000-42100");
     let key_line = first
         .startup
         .iter()
@@ -471,7 +383,7 @@ fn restart_keeps_accounts_scenarios_and_rules() {
     );
     assert!(first.stop().success(), "clean exit on SIGTERM");
 
-    let second = Server::start(dir.path(), None);
+    let second = Server::start(dir.path(), None, "42000-42100");
     assert!(
         !second.startup.iter().any(|l| l.contains("admin API key")),
         "the key is printed only when generated: {:?}",
@@ -517,7 +429,7 @@ fn is_key_id(id: &str) -> bool {
 #[test]
 fn api_keys_rotate_without_locking_anyone_out() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), Some(ADMIN_KEY));
+    let server = Server::start(dir.path(), Some(ADMIN_KEY), "42000-42100");
     let api = Api::new(&server);
     let post_empty = |path: &str, key: &str| {
         api.req(reqwest::Method::POST, path, Some(key))

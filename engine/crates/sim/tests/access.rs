@@ -1,21 +1,13 @@
 //! Requests to a simulated session's `accessURL`: the spec's `request`
 //! events, the `response` expectation, and when answers are written down.
 
+mod common;
+
+use common::{inline, spec};
+
 use std::time::Duration;
 
-use dialtone_script::Scenario;
 use dialtone_sim::{run, Action, Happened, Report, Request, Spec, SpecError, WorldAction};
-
-fn inline(source: &str) -> Scenario {
-    Scenario {
-        name: "inline.js".into(),
-        source: source.into(),
-    }
-}
-
-fn spec(json: &str) -> Spec {
-    Spec::from_json(json).expect("valid spec")
-}
 
 fn response(status: u16, content_type: Option<&str>, body: &str) -> Action {
     Action::Response {

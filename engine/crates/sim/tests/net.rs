@@ -1,21 +1,14 @@
 //! `Net` requests in the simulated web: the request's own timeout, and the
 //! `http` expectation's method and body.
 
+mod common;
+
+use common::{inline, spec};
+
 use std::time::Duration;
 
 use dialtone_script::Scenario;
 use dialtone_sim::{run, Action, Happened, Report, Spec, SpecError};
-
-fn inline(source: &str) -> Scenario {
-    Scenario {
-        name: "inline.js".into(),
-        source: source.into(),
-    }
-}
-
-fn spec(json: &str) -> Spec {
-    Spec::from_json(json).expect("valid spec")
-}
 
 fn at_of(report: &Report, expectation: usize) -> Duration {
     let index = report.outcomes[expectation]

@@ -1,6 +1,10 @@
 //! Runs every example scenario against its spec, and checks how failures,
 //! timeouts and the simulated world are reported.
 
+mod common;
+
+use common::{inline, spec};
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,17 +21,6 @@ fn example(name: &str) -> Scenario {
         name: path.display().to_string(),
         source: std::fs::read_to_string(&path).expect("example scenario"),
     }
-}
-
-fn inline(source: &str) -> Scenario {
-    Scenario {
-        name: "inline.js".into(),
-        source: source.into(),
-    }
-}
-
-fn spec(json: &str) -> Spec {
-    Spec::from_json(json).expect("valid spec")
 }
 
 /// `NAME.spec.json`, or `NAME.spec.js` for a spec written in JavaScript.
