@@ -245,46 +245,57 @@ impl Store {
                 max: MAX_SCENARIO_BYTES,
             });
         }
-        self.require_application(account, application).await?;
-        // One statement picks the next version and inserts it: a read
-        // followed by a write in one transaction would fail at once on
-        // SQLite ("database is locked") when another writer commits in
-        // between. Two uploads racing for the same version: the loser sees
-        // a unique violation and tries the next number.
-        let created_at = now_ms();
-        for _ in 0..5 {
-            let inserted = sqlx::query_scalar::<_, i64>(
-                "INSERT INTO scenario_versions
-                 (account_id, application_id, name, version, source, created_at)
-                 SELECT $1, $2, $3, COALESCE(MAX(version), 0) + 1, $4, $5
-                 FROM scenario_versions
-                 WHERE application_id = $2 AND name = $3 AND account_id = $1
-                 RETURNING version",
-            )
-            .bind(account)
-            .bind(application)
-            .bind(name)
-            .bind(source)
-            .bind(created_at)
-            .fetch_one(&self.pool)
-            .await;
-            match inserted {
-                Ok(version) => {
-                    return Ok(ScenarioVersion {
-                        application: application.to_owned(),
-                        name: name.to_owned(),
-                        version,
-                        source: source.to_owned(),
-                        created_at,
-                    })
-                }
-                Err(e) if is_unique_violation(&e) => continue,
-                Err(e) => return Err(e.into()),
-            }
+        // A no-op write on the application row comes first: PostgreSQL then
+        // locks the row and SQLite takes its write lock, so uploads to one
+        // application are serialized and the next version is read after the
+        // previous upload committed. (A read first and a write after would
+        // fail at once on SQLite with "database is locked" when another
+        // writer commits in between.)
+        let mut tx = self.pool.begin().await?;
+        let locked =
+            sqlx::query("UPDATE applications SET name = name WHERE id = $1 AND account_id = $2")
+                .bind(application)
+                .bind(account)
+                .execute(&mut *tx)
+                .await?;
+        if !affected(locked) {
+            return Err(StoreError::NotFound {
+                what: "application",
+            });
         }
-        Err(StoreError::Conflict(format!(
-            "scenario {name:?}: too many concurrent uploads"
-        )))
+        let created_at = now_ms();
+        let inserted = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO scenario_versions
+             (account_id, application_id, name, version, source, created_at)
+             SELECT $1, $2, $3, COALESCE(MAX(version), 0) + 1, $4, $5
+             FROM scenario_versions
+             WHERE application_id = $2 AND name = $3 AND account_id = $1
+             RETURNING version",
+        )
+        .bind(account)
+        .bind(application)
+        .bind(name)
+        .bind(source)
+        .bind(created_at)
+        .fetch_one(&mut *tx)
+        .await;
+        let version = match inserted {
+            Ok(version) => version,
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict(format!(
+                    "scenario {name:?}: another upload took the next version"
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        tx.commit().await?;
+        Ok(ScenarioVersion {
+            application: application.to_owned(),
+            name: name.to_owned(),
+            version,
+            source: source.to_owned(),
+            created_at,
+        })
     }
 
     /// One version of a scenario, or the latest when `version` is `None`.
