@@ -2,6 +2,7 @@
 //! the request becomes `AppEvents.HttpRequest` in the session and what the
 //! handler returns is the response. The token is the secret: no API key.
 
+use crate::api::ApiError;
 use crate::call::control::SessionControl;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -10,11 +11,10 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use axum::{Json, Router};
+use axum::Router;
 use dialtone_core::messages::{AccessReplySlot, AccessRequest};
 use dialtone_core::SessionId;
 use parking_lot::Mutex;
-use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,12 +78,14 @@ pub fn routes(control: SessionControl) -> Router {
         .with_state(state)
 }
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (
+/// The API's JSON error answer: `{"error": {code, message}}`.
+fn error(status: StatusCode, code: &'static str, message: &str) -> Response {
+    ApiError::Other {
         status,
-        Json(json!({ "error": { "code": code, "message": message } })),
-    )
-        .into_response()
+        code,
+        message: message.to_owned(),
+    }
+    .into_response()
 }
 
 async fn access(
