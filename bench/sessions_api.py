@@ -199,21 +199,31 @@ async def _closed_loop(cfg: dict, conns: list[Connection], tally: Tally) -> None
             if start >= measure_to:
                 return
             head, body = make(next(counter))
-            try:
-                async with asyncio.timeout(REQUEST_TIMEOUT_S):
-                    status, payload = await conn.request(head, body)
-            except (HttpError, TimeoutError) as e:
-                conn.close()
-                if start >= measure_from:
-                    tally.errors[str(e) or type(e).__name__] += 1
-                continue
-            end = time.monotonic()
-            tally.all_ok += 200 <= status < 300
-            if start >= measure_from:
-                tally.note(status, payload)
+            end = await _exchange(conn, tally, head, body, measured=start >= measure_from)
+            if end is not None and start >= measure_from:
                 tally.latencies_ms.append((end - start) * 1000.0)
 
     await asyncio.gather(*(client(c) for c in conns))
+
+
+async def _exchange(conn: Connection, tally: Tally, head: bytes, body: bytes,
+                    measured: bool) -> float | None:
+    """One request on `conn`, counted in `tally` (statuses and errors only
+    when `measured`); the time its answer arrived, or None when it failed
+    (the connection is then closed and reopened on next use)."""
+    try:
+        async with asyncio.timeout(REQUEST_TIMEOUT_S):
+            status, payload = await conn.request(head, body)
+    except (HttpError, TimeoutError) as e:
+        conn.close()
+        if measured:
+            tally.errors[str(e) or type(e).__name__] += 1
+        return None
+    end = time.monotonic()
+    tally.all_ok += 200 <= status < 300
+    if measured:
+        tally.note(status, payload)
+    return end
 
 
 async def _open_loop(cfg: dict, conns: list[Connection], tally: Tally) -> None:
@@ -256,18 +266,8 @@ async def _open_loop(cfg: dict, conns: list[Connection], tally: Tally) -> None:
                 continue
             head, body = make(n)
             sent = time.monotonic()
-            try:
-                async with asyncio.timeout(REQUEST_TIMEOUT_S):
-                    status, payload = await conn.request(head, body)
-            except (HttpError, TimeoutError) as e:
-                conn.close()
-                if t_due >= measure_from:
-                    tally.errors[str(e) or type(e).__name__] += 1
-                continue
-            end = time.monotonic()
-            tally.all_ok += 200 <= status < 300
-            if t_due >= measure_from:
-                tally.note(status, payload)
+            end = await _exchange(conn, tally, head, body, measured=t_due >= measure_from)
+            if end is not None and t_due >= measure_from:
                 tally.latencies_ms.append((end - t_due) * 1000.0)
                 tally.service_ms.append((end - sent) * 1000.0)
 
