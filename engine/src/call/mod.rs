@@ -253,15 +253,8 @@ impl CallLayer {
             ua_reject(ua, leg, code, reason);
             self.env.metrics.call_failed(code);
         };
-        if self.closed {
-            return reject(ua, 503, "Service Unavailable");
-        }
-        if self.env.history.congested() {
-            tracing::debug!(leg, "history is not keeping up: INVITE refused with 503");
-            return reject(ua, 503, "Service Unavailable");
-        }
-        if self.at_session_limit().is_some() {
-            tracing::debug!(leg, "session limit reached: INVITE refused with 503");
+        if let Err(e) = self.admit() {
+            tracing::debug!(leg, reason = %e, "INVITE refused with 503");
             return reject(ua, 503, "Service Unavailable");
         }
         let offer = match &sip.body {
@@ -367,9 +360,19 @@ impl CallLayer {
         }
     }
 
-    /// The configured limit, when the live sessions have reached it.
-    fn at_session_limit(&self) -> Option<usize> {
-        self.max_sessions.filter(|max| self.sessions.len() >= *max)
+    /// Whether a new session (an INVITE's or a REST one) may start: not
+    /// while shutting down, while history is behind, or at the session limit.
+    fn admit(&self) -> Result<(), ControlError> {
+        if self.closed {
+            return Err(ControlError::ShuttingDown);
+        }
+        if self.env.history.congested() {
+            return Err(ControlError::Overloaded);
+        }
+        match self.max_sessions {
+            Some(max) if self.sessions.len() >= max => Err(ControlError::SessionLimit(max)),
+            _ => Ok(()),
+        }
     }
 
     fn access_url(&self, session: SessionId, token: &str) -> String {
@@ -434,15 +437,7 @@ impl CallLayer {
     }
 
     fn start_session(&mut self, request: StartRequest) -> Result<StartedSession, ControlError> {
-        if self.closed {
-            return Err(ControlError::ShuttingDown);
-        }
-        if self.env.history.congested() {
-            return Err(ControlError::Overloaded);
-        }
-        if let Some(max) = self.at_session_limit() {
-            return Err(ControlError::SessionLimit(max));
-        }
+        self.admit()?;
         let session = SessionId::new();
         if let Some(owner) = &request.owner {
             self.env.history.session_started(session, owner);
