@@ -1,5 +1,6 @@
 """``dialtone serve`` with real SIP: a scenario and a rule uploaded over REST
-decide what an INVITE runs; an INVITE no rule matches gets 404."""
+decide what an INVITE runs, with the rule's customData; an INVITE no rule
+matches gets 404."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import audio
 import harness
 from harness import LOOPBACK, PORTS, SCRIPTS, SIPP_DIR, Dialtone
 
@@ -106,4 +108,45 @@ def test_invite_without_matching_rule_gets_404(registry, sipp, tmp_path):
     run.run()
     run.assert_ok()
     assert run.counts().get("Successful call") == 1, run.report()
+    d.assert_alive()
+
+
+def test_rule_custom_data_forwards_invite_to_second_peer(registry, agent, tones, tmp_path):
+    """The rule's customData is what ``VoxEngine.customData()`` returns in the
+    session an INVITE starts: scripts/forward.js reads B's URI from it, so
+    A's call to dialtone serve rings B, and B hears A."""
+    import audio
+
+    a_hz = 440.0
+    heard_by_b = tmp_path / "heard_by_b.wav"
+    b = agent("answer", name="b", record=heard_by_b, max_time=40)
+    d = start_serve(registry, tmp_path)
+    status, acct = call(d, "POST", "/v1/accounts", {"name": "acme"})
+    assert status == 201, acct
+    key = acct["apiKey"]
+    assert call(d, "PUT", "/v1/applications/pbx", key=key)[0] == 201
+    status, saved = call(d, "PUT", "/v1/applications/pbx/scenarios/forward",
+                         (SCRIPTS / "forward.js").read_text(), "application/javascript", key)
+    assert status == 201, saved
+    target = f"sip:b@{LOOPBACK}:{b.port}"
+    status, rule = call(d, "POST", "/v1/applications/pbx/rules",
+                        {"name": "to-b", "pattern": r"2\d{3}", "scenarios": ["forward"],
+                         "customData": target}, key=key)
+    assert status == 201 and rule["customData"] == target, rule
+    status, got = call(d, "GET", f"/v1/applications/pbx/rules/{rule['id']}", key=key)
+    assert status == 200 and got["customData"] == target, got
+
+    mark = d.mark()
+    a = agent("call", f"sip:2000@{d.sip_uri_host}", name="a", play=tones.wav(a_hz),
+              no_telephone_event=True, duration=3.0, max_time=40)
+    a.wait_event("confirmed", 15)
+    b.wait_event("confirmed", 5)
+    d.wait_for(rf"forward: .* -> {re.escape(target)}", timeout=5, start=mark)
+    ended = a.wait_event("disconnected", 20)
+    assert ended["connected"], ended
+    # A hung up: dialtone releases B.
+    assert b.wait_event("disconnected", 10)["connected"]
+    assert a.wait_exit(10) == 0 and b.wait_exit(10) == 0
+    print("B heard:", audio.assert_tone(heard_by_b, a_hz))
+    d.wait_for(r"Disconnected", timeout=10, start=mark)
     d.assert_alive()

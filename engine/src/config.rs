@@ -31,6 +31,10 @@ pub struct EngineConfig {
     pub rtp_timeout: Duration,
     /// HTTP listener (recordings); port 0 picks a free one.
     pub http: SocketAddr,
+    /// Where clients reach the HTTP listener (a reverse proxy, a public
+    /// name); accessURLs and recording URLs start with it. `None`:
+    /// `http://` and the bound address.
+    pub public_url: Option<PublicUrl>,
     /// Recordings and the download cache live here.
     pub data_dir: PathBuf,
     /// Relative playback paths and `file://` URLs must be inside it.
@@ -62,12 +66,67 @@ impl EngineConfig {
             max_sessions: None,
             rtp_timeout: Duration::from_secs(10),
             http: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
             data_dir: PathBuf::from("dialtone-data"),
             media_dir: None,
             tts_engine: "espeak".into(),
             tts_url: None,
             public_recordings: true,
         }
+    }
+}
+
+impl EngineConfig {
+    /// The base of the URLs handed to scripts and clients (accessURLs,
+    /// recording URLs): the public URL when set, else the HTTP listener's
+    /// bound address. No trailing slash.
+    pub fn public_base(&self, http_addr: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.as_str().to_owned(),
+            None => format!("http://{http_addr}"),
+        }
+    }
+}
+
+/// An absolute `http` or `https` URL with a host and no user, query or
+/// fragment, kept without its trailing slash so paths append to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for PublicUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for PublicUrl {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let url = reqwest::Url::parse(s.trim()).map_err(|e| {
+            format!("expected an absolute http(s) URL like https://calls.example.com ({e})")
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!(
+                "the scheme must be http or https, not {:?}",
+                url.scheme()
+            ));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err("the URL needs a host".to_owned());
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("the URL must not carry a user name or password".to_owned());
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err("the URL must not have a query (?…) or fragment (#…)".to_owned());
+        }
+        Ok(PublicUrl(url.as_str().trim_end_matches('/').to_owned()))
     }
 }
 
@@ -120,6 +179,51 @@ mod tests {
         assert!("10010-10000".parse::<PortRange>().is_err());
         assert!("abc".parse::<PortRange>().is_err());
         assert!("0-10".parse::<PortRange>().is_err());
+    }
+
+    #[test]
+    fn public_url_is_an_absolute_http_url_without_trailing_slash() {
+        let ok = |s: &str| s.parse::<PublicUrl>().map(|u| u.to_string());
+        assert_eq!(
+            ok("https://calls.example.com").as_deref(),
+            Ok("https://calls.example.com")
+        );
+        assert_eq!(
+            ok("https://calls.example.com/").as_deref(),
+            Ok("https://calls.example.com")
+        );
+        assert_eq!(
+            ok(" http://192.0.2.10:8080/dialtone// ").as_deref(),
+            Ok("http://192.0.2.10:8080/dialtone")
+        );
+        assert_eq!(
+            ok("HTTP://[::1]:80/x/").as_deref(),
+            Ok("http://[::1]/x"),
+            "normalised: scheme and default port"
+        );
+        for bad in [
+            "",
+            "calls.example.com",
+            "/dialtone",
+            "ftp://calls.example.com",
+            "mailto:ops@example.com",
+            "http://",
+            "https://user:secret@calls.example.com",
+            "https://calls.example.com/?a=1",
+            "https://calls.example.com/?",
+            "https://calls.example.com/#top",
+        ] {
+            assert!(bad.parse::<PublicUrl>().is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn public_base_prefers_the_public_url() {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 8080));
+        let mut cfg = EngineConfig::new(SocketAddr::from(([127, 0, 0, 1], 5060)));
+        assert_eq!(cfg.public_base(addr), "http://127.0.0.1:8080");
+        cfg.public_url = Some("https://calls.example.com/dt/".parse().unwrap());
+        assert_eq!(cfg.public_base(addr), "https://calls.example.com/dt");
     }
 
     #[test]

@@ -2,13 +2,14 @@
 //! wired by channels.
 
 use crate::call::control::SessionControl;
-use crate::call::{CallLayer, UnitsEnv};
+use crate::call::{CallDriver, DriverParts, EngineServices};
 use crate::config::EngineConfig;
 use crate::history::{HistorySink, NoHistory};
 use crate::metrics::{Exporter, Metrics};
 use crate::routing::InboundRouter;
 use crate::signalling::{Inputs, Signalling};
 use dialtone_audio::{AudioConfig, AudioLibrary, TtsConfig};
+use dialtone_calls::{CallCore, CoreConfig};
 use dialtone_media::{MediaConfig, MediaEngine};
 use dialtone_script::{ScriptConfig, ScriptHost};
 use dialtone_sip::{UaConfig, UaCore};
@@ -173,29 +174,38 @@ impl Engine {
             ..AudioConfig::default()
         })
         .map_err(|e| EngineError::Audio(e.to_string()))?;
-        let env = UnitsEnv {
-            audio: audio.clone(),
-            recordings_dir,
-            recordings_url: if cfg.public_recordings {
-                format!("http://{http_addr}/recordings")
-            } else {
-                format!("http://{http_addr}/v1/recordings")
-            },
-            history,
-            metrics: metrics.clone(),
-            access_base: format!("http://{http_addr}/access"),
+        let recordings_url = if cfg.public_recordings {
+            format!("{}/recordings", cfg.public_base(http_addr))
+        } else {
+            format!("{}/v1/recordings", cfg.public_base(http_addr))
         };
-        let (internal_tx, internal_rx) = mpsc::unbounded_channel();
-        let calls = CallLayer::new(
-            media.clone(),
-            cfg.media_workers,
-            host.clone(),
-            router,
-            media_ip,
-            internal_tx,
-            env,
-        )
-        .with_session_limit(cfg.max_sessions);
+        let core = CallCore::new(
+            CoreConfig {
+                media_ip,
+                media_workers: cfg.media_workers,
+                max_sessions: cfg.max_sessions,
+                recordings_dir,
+                recordings_url,
+                access_base: format!("{}/access", cfg.public_base(http_addr)),
+            },
+            Box::new(EngineServices {
+                router,
+                media: media.clone(),
+                history: history.clone(),
+            }),
+        );
+        let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
+        let calls = CallDriver::new(
+            core,
+            DriverParts {
+                media: media.clone(),
+                host: host.clone(),
+                audio: audio.clone(),
+                history,
+                metrics: metrics.clone(),
+                job_results: jobs_tx,
+            },
+        );
         let (tcp_tx, tcp_rx) = mpsc::unbounded_channel();
         crate::signalling::tcp::spawn_listener(tcp, tcp_tx.clone());
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -204,7 +214,7 @@ impl Engine {
             Inputs {
                 commands: cmd_rx,
                 media: media_rx,
-                internal: internal_rx,
+                jobs: jobs_rx,
                 control: control_rx,
                 shutdown: shutdown_rx,
             },

@@ -21,18 +21,13 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::Layer;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    Inbound,
-    Outbound,
-}
+pub use dialtone_calls::Direction;
 
-impl Direction {
-    fn as_str(self) -> &'static str {
-        match self {
-            Direction::Inbound => "inbound",
-            Direction::Outbound => "outbound",
-        }
+/// How a direction is stored and filtered on.
+fn direction_str(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Inbound => "inbound",
+        Direction::Outbound => "outbound",
     }
 }
 
@@ -250,7 +245,7 @@ impl HistorySink for StoreSink {
             id: format!("{session}-{call}"),
             account: live.record.account.clone(),
             session: session.to_string(),
-            direction: direction.as_str().to_owned(),
+            direction: direction_str(direction).to_owned(),
             from: from.to_owned(),
             to: to.to_owned(),
             started_at: now_ms(),

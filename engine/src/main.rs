@@ -28,15 +28,22 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Run a scenario offline against a spec of simulated calls, on a
-    /// virtual clock (exit 0 only when every expectation passes).
+    /// Run scenarios offline against specs of simulated calls, on a virtual
+    /// clock: exit 0 when every expectation passes, 1 when one fails, 2 when
+    /// a file cannot be used.
     Test {
-        /// The scenario file.
-        scenario: PathBuf,
-        /// The spec of what the world does and what is expected: JSON, or a
-        /// `.js` file whose last statement is the spec object.
+        /// Scenario files (each with `--spec`, or `X.spec.json` / `X.spec.js`
+        /// next to it) or directories (every `X.js` that has such a spec).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The spec of what the world does and what is expected (JSON, or a
+        /// `.js` file whose last statement is the spec object); only with one
+        /// scenario file.
         #[arg(long)]
-        spec: PathBuf,
+        spec: Option<PathBuf>,
+        /// Output: text, json, or junit (JUnit XML for CI).
+        #[arg(long, value_enum, default_value = "text")]
+        format: dialtone::cli::test::Format,
     },
 }
 
@@ -46,6 +53,10 @@ fn main() -> ExitCode {
         Command::Run(args) => dialtone::cli::run::main(*args),
         Command::Serve(args) => dialtone::cli::serve::main(*args),
         Command::Check { files } => dialtone::cli::check::main(&files),
-        Command::Test { scenario, spec } => dialtone::cli::test::main(&scenario, &spec),
+        Command::Test {
+            paths,
+            spec,
+            format,
+        } => dialtone::cli::test::main(&paths, spec.as_deref(), format),
     }
 }

@@ -6,7 +6,7 @@
 //! Every metric is documented in docs/metrics.md; keep the two in step.
 
 use crate::history::Direction;
-use dialtone_core::messages::{CallEvent, SessionEnd};
+use dialtone_core::messages::SessionEnd;
 use dialtone_media::{MediaEngine, MediaStats};
 use dialtone_script::ScriptHost;
 use parking_lot::Mutex;
@@ -64,20 +64,7 @@ impl Metrics {
         self.calls_ended.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A call ended with `last` as its last event: a failure with its code
-    /// unless it had `connected`.
-    pub fn call_finished(&self, connected: bool, last: &CallEvent) {
-        match last {
-            _ if connected => self.call_ended(),
-            CallEvent::Disconnected { code, .. } | CallEvent::Failed { code, .. } => {
-                self.call_failed(*code)
-            }
-            // Not an end event: counted as failed with no SIP code.
-            _ => self.call_failed(0),
-        }
-    }
-
-    /// Calls in the call layer's table now; set by the task that owns it.
+    /// Calls in the call core's table now; set by the task that owns it.
     pub fn set_live_calls(&self, n: usize) {
         self.live_calls.store(n as u64, Ordering::Relaxed);
     }

@@ -1,44 +1,14 @@
 //! Which scenario an inbound INVITE starts.
 
-use dialtone_script::Scenario;
+use dialtone_core::Scenario;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-/// What the call layer knows of an INVITE when it asks for a route.
-#[derive(Debug)]
-pub struct InboundInfo<'a> {
-    pub destination: &'a str,
-    pub from_user: &'a str,
-    pub from_uri: &'a str,
-    pub to_uri: &'a str,
-    pub headers: &'a [(String, String)],
-}
+pub use dialtone_calls::{InboundInfo, Route, RouteOwner};
 
-/// Whose session a route starts: history is stored under this account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteOwner {
-    pub account: String,
-    /// Application name.
-    pub application: String,
-    /// The rule that matched; `None` for a session started by name over REST.
-    pub rule: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub enum Route {
-    Session {
-        scenario: Arc<Scenario>,
-        custom_data: String,
-        /// `None` when sessions belong to nobody (`dialtone run`).
-        owner: Option<RouteOwner>,
-    },
-    Reject {
-        code: u16,
-        reason: String,
-    },
-}
-
+/// Which scenario an INVITE starts: a rule table (`dialtone serve`) or one
+/// file (`dialtone run`). Called on the signalling task; must not block.
 pub trait InboundRouter: Send + Sync {
     fn route(&self, info: &InboundInfo<'_>) -> Route;
 }

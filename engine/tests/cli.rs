@@ -29,6 +29,25 @@ fn check_reports_syntax_errors_as_file_line_col() {
 }
 
 #[test]
+fn check_reports_what_a_typed_editor_would() {
+    let p = scratch(
+        "typo.js",
+        "VoxEngine.addEventListener(AppEvents.CallAlerting, (e) => {\n  e.call.answr();\n  \
+         e.call.addEventListener(CallEvents.Conected, () => {});\n});\n",
+    );
+    let out = dialtone().arg("check").arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let file = p.display();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "{file}:2:10: unknown member Call.answr (did you mean Call.answer?)\n\
+             {file}:3:38: unknown member CallEvents.Conected (did you mean CallEvents.Connected?)\n"
+        )
+    );
+}
+
+#[test]
 fn check_accepts_the_examples() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts");
     let mut files: Vec<_> = std::fs::read_dir(&root)
@@ -103,4 +122,80 @@ fn test_subcommand_passes_an_example_and_fails_a_wrong_expectation() {
         String::from_utf8_lossy(&bad.stdout)
     );
     assert!(String::from_utf8_lossy(&bad.stdout).contains("FAIL"));
+}
+
+#[test]
+fn test_subcommand_runs_a_directory_and_reports_for_machines() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts");
+    let all = dialtone().arg("test").arg(&root).output().unwrap();
+    let stdout = String::from_utf8_lossy(&all.stdout);
+    assert!(all.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("passed, 0 failed, 0 could not run"),
+        "{stdout}"
+    );
+
+    let json = dialtone()
+        .args(["test", "--format", "json"])
+        .arg(root.join("echo.js"))
+        .output()
+        .unwrap();
+    assert!(json.status.success());
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["passed"], true);
+    assert!(value["scenario"].as_str().unwrap().ends_with("echo.js"));
+    assert!(value["spec"].as_str().unwrap().ends_with("echo.spec.json"));
+    assert!(value["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["text"].as_str().unwrap().starts_with("Call.Connected")));
+
+    let junit = dialtone()
+        .args(["test", "--format", "junit"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    let xml = String::from_utf8_lossy(&junit.stdout);
+    assert!(junit.status.success(), "{xml}");
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    assert!(xml.contains("failures=\"0\""), "{xml}");
+    assert!(
+        xml.contains("name=\"") && xml.contains("busy.js\""),
+        "{xml}"
+    );
+}
+
+#[test]
+fn test_subcommand_refuses_what_cannot_be_checked() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts");
+    // A spec that expects nothing.
+    let empty = scratch("empty.spec.json", "{\"call\": {}}");
+    let out = dialtone()
+        .arg("test")
+        .arg(root.join("echo.js"))
+        .arg("--spec")
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no expectations"));
+    // A scenario with no spec next to it.
+    let lonely = scratch("lonely.js", "VoxEngine.terminate();\n");
+    let out = dialtone().arg("test").arg(&lonely).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no spec"));
+    // A scenario that does not compile fails even a spec it would otherwise pass.
+    let broken = scratch("broken.js", "VoxEngine.addEventListener(\n");
+    let spec = scratch("broken.spec.json", "{\"expect\": [{\"terminated\": true}]}");
+    let out = dialtone()
+        .arg("test")
+        .arg(&broken)
+        .arg("--spec")
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("unexpected script error"), "{stdout}");
 }

@@ -173,7 +173,9 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound { what } => ApiError::NotFound(what.to_owned()),
             StoreError::Conflict(what) => ApiError::Conflict(what),
-            StoreError::ScenarioTooLarge { .. } => ApiError::TooLarge(e.to_string()),
+            StoreError::ScenarioTooLarge { .. } | StoreError::CustomDataTooLarge { .. } => {
+                ApiError::TooLarge(e.to_string())
+            }
             StoreError::Invalid { .. } => ApiError::BadRequest(e.to_string()),
             StoreError::Rule(rule) => ApiError::Invalid(rule.to_string()),
             StoreError::Database(_)

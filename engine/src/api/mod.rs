@@ -5,6 +5,7 @@
 
 mod apps;
 mod auth;
+mod custom_data;
 mod error;
 mod history;
 mod keys;

@@ -1,6 +1,7 @@
 //! Inbound routing rules of an application, and the match dry run.
 
 use super::apps::find_app;
+use super::custom_data;
 use super::error::ApiError;
 use super::{ApiJson, ApiState, Caller};
 use axum::extract::{Path, State};
@@ -24,6 +25,9 @@ pub struct RuleBody {
     #[serde(default)]
     headers: BTreeMap<String, String>,
     scenarios: Vec<String>,
+    /// Given to every session the rule starts, as in `POST /v1/sessions`.
+    #[serde(rename = "customData", default)]
+    custom_data: Option<Value>,
 }
 
 /// An `i32` that may also be written as an integral JSON float (`5.0`), as
@@ -45,8 +49,9 @@ fn integral_i32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i32, D::Error>
 }
 
 impl RuleBody {
-    fn into_new(self) -> NewRule {
-        NewRule {
+    fn into_new(self) -> Result<NewRule, ApiError> {
+        Ok(NewRule {
+            custom_data: custom_data::text(self.custom_data)?,
             name: self.name,
             priority: self.priority,
             pattern: self.pattern,
@@ -54,7 +59,7 @@ impl RuleBody {
             from: self.from,
             headers: self.headers.into_iter().collect(),
             scenarios: self.scenarios,
-        }
+        })
     }
 }
 
@@ -75,6 +80,7 @@ fn rule_json(app_name: &str, stored: &StoredRule) -> Value {
         "from": r.from,
         "headers": headers,
         "scenarios": r.scenarios,
+        "customData": stored.custom_data,
         "createdAt": stored.created_at,
     })
 }
@@ -101,7 +107,7 @@ pub async fn create_rule(
     let app = find_app(&state, &caller.id, &app).await?;
     let stored = state
         .store
-        .create_rule(&caller.id, &app.id, &body.into_new())
+        .create_rule(&caller.id, &app.id, &body.into_new()?)
         .await?;
     state.router.reload().await?;
     Ok((StatusCode::CREATED, Json(rule_json(&app.name, &stored))))
@@ -138,7 +144,7 @@ pub async fn update_rule(
     find_rule(&state, &caller.id, &app.id, &id).await?;
     let updated = state
         .store
-        .update_rule(&caller.id, &id, &body.into_new())
+        .update_rule(&caller.id, &id, &body.into_new()?)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("rule {id:?}")))?;
     state.router.reload().await?;

@@ -1,8 +1,10 @@
 //! Sessions over REST (VoxEngine's StartScenarios): start a session of an
 //! application's rule or scenario with custom data, list and inspect the
 //! caller's live sessions, end one. A session that has ended is answered from
-//! history.
+//! history. A session started by a rule gets the rule's `customData` unless
+//! the request gives its own.
 
+use super::custom_data;
 use super::error::ApiError;
 use super::history::{call_json, session_json};
 use super::{ApiJson, ApiState, Caller};
@@ -16,9 +18,6 @@ use dialtone_script::Scenario;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
-
-/// Largest `customData`, in bytes of its text form (VoxEngine's limit).
-pub const MAX_CUSTOM_DATA: usize = 64 * 1024;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,30 +42,16 @@ fn unavailable(e: ControlError) -> ApiError {
     }
 }
 
-/// `customData` as the session sees it: a string as is, anything else as
-/// its JSON text.
-fn custom_data_text(value: Option<Value>) -> Result<String, ApiError> {
-    let text = match value {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s,
-        Some(other) => other.to_string(),
-    };
-    if text.len() > MAX_CUSTOM_DATA {
-        return Err(ApiError::TooLarge(format!(
-            "customData is {} bytes; the limit is {MAX_CUSTOM_DATA}",
-            text.len()
-        )));
-    }
-    Ok(text)
+/// What a new session runs: the scenario, and the rule (its id and its
+/// `customData`) when started by one.
+struct Resolved {
+    scenario: Arc<Scenario>,
+    rule: Option<(String, String)>,
 }
 
 /// What a new session runs and under which rule, from the routing snapshot
 /// (no database round trip on this path).
-fn resolve(
-    state: &ApiState,
-    account: &str,
-    body: &NewSession,
-) -> Result<(Arc<Scenario>, Option<String>), ApiError> {
+fn resolve(state: &ApiState, account: &str, body: &NewSession) -> Result<Resolved, ApiError> {
     let snapshot = state.router.snapshot();
     let app_id = snapshot
         .applications
@@ -79,7 +64,10 @@ fn resolve(
         (None, Some(name)) => snapshot
             .scenarios
             .get(&(app_id.clone(), name.clone()))
-            .map(|s| (s.clone(), None))
+            .map(|s| Resolved {
+                scenario: s.clone(),
+                rule: None,
+            })
             .ok_or_else(|| ApiError::NotFound(format!("scenario {name:?}"))),
         (Some(rule), None) => {
             let by_id = snapshot
@@ -100,7 +88,10 @@ fn resolve(
                 .get(&id)
                 .ok_or_else(|| ApiError::NotFound(format!("rule {rule:?}")))?;
             match &target.scenario {
-                Some(s) => Ok((s.clone(), Some(id))),
+                Some(s) => Ok(Resolved {
+                    scenario: s.clone(),
+                    rule: Some((id, target.custom_data.clone())),
+                }),
                 None => Err(ApiError::Invalid(format!(
                     "rule {rule:?} runs scenarios that do not exist: {}",
                     target.missing.join(", ")
@@ -115,8 +106,13 @@ pub async fn start_session(
     Caller(caller): Caller,
     ApiJson(body): ApiJson<NewSession>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let (scenario, rule) = resolve(&state, &caller.id, &body)?;
-    let custom_data = custom_data_text(body.custom_data)?;
+    let Resolved { scenario, rule } = resolve(&state, &caller.id, &body)?;
+    // The request's own customData wins over the rule's.
+    let (rule, rule_data) = rule.unzip();
+    let custom_data = match rule_data {
+        Some(data) if !custom_data::given(&body.custom_data) => data,
+        _ => custom_data::text(body.custom_data)?,
+    };
     let name = scenario.name.clone();
     let owner = RouteOwner {
         account: caller.id.clone(),
@@ -266,30 +262,4 @@ pub async fn delete_session(
         StatusCode::ACCEPTED,
         Json(json!({ "id": id, "state": "terminating" })),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn custom_data_is_text_as_is_or_json_and_limited() {
-        assert_eq!(custom_data_text(None).unwrap(), "");
-        assert_eq!(custom_data_text(Some(json!("abc"))).unwrap(), "abc");
-        assert_eq!(
-            custom_data_text(Some(json!({"a": [1, 2]}))).unwrap(),
-            r#"{"a":[1,2]}"#
-        );
-        assert_eq!(custom_data_text(Some(json!(5))).unwrap(), "5");
-        let big = "x".repeat(MAX_CUSTOM_DATA + 1);
-        assert!(matches!(
-            custom_data_text(Some(json!(big))),
-            Err(ApiError::TooLarge(_))
-        ));
-        let exact = "x".repeat(MAX_CUSTOM_DATA);
-        assert_eq!(
-            custom_data_text(Some(json!(exact))).unwrap().len(),
-            MAX_CUSTOM_DATA
-        );
-    }
 }

@@ -6,59 +6,12 @@
 //! the signalling task; [`SessionControl`] is the cheap, cloneable handle the
 //! HTTP side holds.
 
-use crate::routing::RouteOwner;
-use dialtone_core::messages::{AccessRequest, AccessResponse, CallState};
-use dialtone_core::{CallId, SessionId};
-use dialtone_script::Scenario;
-use std::sync::Arc;
+use dialtone_core::messages::AccessRequest;
+use dialtone_core::SessionId;
 use tokio::sync::{mpsc, oneshot};
 
-/// A session to start with no call: `AppEvents.Started` is its first event.
-#[derive(Debug)]
-pub struct StartRequest {
-    pub scenario: Arc<Scenario>,
-    pub custom_data: String,
-    pub owner: Option<RouteOwner>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StartedSession {
-    pub id: SessionId,
-    pub access_url: String,
-    /// Milliseconds since the epoch.
-    pub started_at: i64,
-}
-
-/// A live session as the call layer sees it.
-#[derive(Debug, Clone)]
-pub struct LiveSession {
-    pub id: SessionId,
-    pub owner: Option<RouteOwner>,
-    /// The scenario's name (`application/scenario` in `dialtone serve`).
-    pub scenario: String,
-    pub started_at: i64,
-    /// Asked to end (REST, shutdown) and not ended yet.
-    pub terminating: bool,
-    pub access_url: String,
-    pub calls: Vec<LiveCall>,
-}
-
-#[derive(Debug, Clone)]
-pub struct LiveCall {
-    pub id: CallId,
-    pub incoming: bool,
-    pub state: CallState,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ControlError {
-    #[error("the engine is shutting down")]
-    ShuttingDown,
-    #[error("the engine is overloaded: history is not keeping up; retry later")]
-    Overloaded,
-    #[error("the limit of {0} live sessions is reached; retry later")]
-    SessionLimit(usize),
-}
+pub use dialtone_calls::AdmissionError as ControlError;
+pub use dialtone_calls::{LiveCall, LiveSession, StartRequest, StartedSession};
 
 pub enum Control {
     Start {
@@ -157,43 +110,4 @@ impl SessionControl {
     }
 }
 
-/// A fresh secret for a session's `accessURL`: 128 random bits in hex.
-pub fn new_access_token() -> String {
-    format!("{:032x}", rand::random::<u128>())
-}
-
-/// Compares tokens in time independent of where they first differ.
-pub fn token_matches(expected: &str, given: &str) -> bool {
-    let (a, b) = (expected.as_bytes(), given.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// The answer for a request to an unknown session or with a wrong token.
-pub fn not_found() -> AccessResponse {
-    AccessResponse {
-        status: 404,
-        content_type: Some("application/json"),
-        body: r#"{"error":{"code":"not_found","message":"no such session"}}"#.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_are_long_random_hex_and_compare_exactly() {
-        let a = new_access_token();
-        let b = new_access_token();
-        assert_eq!(a.len(), 32);
-        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(a, b);
-        assert!(token_matches(&a, &a.clone()));
-        assert!(!token_matches(&a, &b));
-        assert!(!token_matches(&a, &a[..31]));
-        assert!(!token_matches(&a, ""));
-    }
-}
+pub use dialtone_calls::access_not_found as not_found;

@@ -1,38 +1,15 @@
-//! `Net.httpRequestAsync` on the engine side: one process-wide HTTP client,
-//! each request in its own task, the answer sent straight to the session as
-//! `SessionEvent::HttpResponse`. Nothing here touches the call table, so the
-//! signalling task only spawns and moves on.
+//! `Net.httpRequestAsync` on the engine side: one process-wide HTTP client;
+//! each request runs as a job in its own task and its result goes back to
+//! the call core, which hands it to the session if it is still live.
 
 use std::sync::{Once, OnceLock};
 use std::time::Duration;
 
-use dialtone_core::messages::{http_codes, EventSender, Headers, HttpResult, SessionEvent};
-use dialtone_core::SessionId;
+use dialtone_calls::HttpJob;
+use dialtone_core::messages::{http_codes, Headers, HttpResult};
 
 /// VoxEngine's TCP connect timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(6);
-
-/// One request as the session asked for it.
-pub(super) struct HttpRequest {
-    pub id: u64,
-    pub url: String,
-    pub method: String,
-    pub headers: Headers,
-    pub body: Option<Vec<u8>>,
-    pub timeout: Duration,
-}
-
-/// Performs `request` off the signalling task and sends the result to `events`.
-pub(super) fn start(session: SessionId, events: EventSender, request: HttpRequest) {
-    tokio::spawn(async move {
-        let id = request.id;
-        let url = request.url.clone();
-        let result = perform(request).await;
-        tracing::debug!(%session, request = id, %url, code = result.code, "HTTP request done");
-        // A session that has ended no longer listens; that is fine.
-        let _ = events.send(SessionEvent::HttpResponse { id, result });
-    });
-}
 
 /// The client every request shares (connection pool, TLS roots).
 fn client() -> Result<&'static reqwest::Client, String> {
@@ -55,7 +32,7 @@ fn client() -> Result<&'static reqwest::Client, String> {
 }
 
 /// Runs one request to its end; every failure becomes one of VoxEngine's codes.
-pub(super) async fn perform(request: HttpRequest) -> HttpResult {
+pub(super) async fn perform(request: HttpJob) -> HttpResult {
     let timeout = request.timeout;
     // The client's own timeout covers connect, headers and body; this outer
     // one also bounds anything the client does not count.
@@ -68,7 +45,7 @@ pub(super) async fn perform(request: HttpRequest) -> HttpResult {
     }
 }
 
-async fn exchange(request: HttpRequest) -> HttpResult {
+async fn exchange(request: HttpJob) -> HttpResult {
     let client = match client() {
         Ok(client) => client,
         Err(e) => return HttpResult::failure(http_codes::INTERNAL, e),
@@ -185,8 +162,9 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
-    fn get(url: String, timeout: Duration) -> HttpRequest {
-        HttpRequest {
+    fn get(url: String, timeout: Duration) -> HttpJob {
+        HttpJob {
+            session: dialtone_core::SessionId::new(),
             id: 1,
             url,
             method: "GET".into(),

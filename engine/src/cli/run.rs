@@ -1,7 +1,7 @@
 //! `dialtone run`: the developer's inner loop. One scenario, every inbound
 //! INVITE starts a new session of it.
 
-use crate::config::{parse_duration, EngineConfig, PortRange};
+use crate::config::{parse_duration, EngineConfig, PortRange, PublicUrl};
 use crate::engine::Engine;
 use crate::logging::{self, LogFormat};
 use crate::routing::SingleScenario;
@@ -52,6 +52,10 @@ pub struct RunArgs {
     /// HTTP listener for recording URLs (default: a free loopback port).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub http: SocketAddr,
+    /// Base URL clients reach the HTTP listener at (e.g. a reverse proxy);
+    /// recording URLs and accessURLs start with it (default http://HTTP-ADDRESS).
+    #[arg(long)]
+    pub public_url: Option<PublicUrl>,
     /// Where recordings and the download cache are kept.
     #[arg(long, default_value = "dialtone-data")]
     pub data_dir: PathBuf,
@@ -98,6 +102,7 @@ pub fn main(args: RunArgs) -> ExitCode {
         cfg.script_workers = n.max(1);
     }
     cfg.http = args.http;
+    cfg.public_url = args.public_url.clone();
     cfg.data_dir = args.data_dir.clone();
     cfg.media_dir = args.media_dir.clone();
     cfg.tts_engine = args.tts_engine.clone();

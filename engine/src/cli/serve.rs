@@ -29,6 +29,10 @@ pub struct ServeArgs {
     /// IP address put in Contact, Via and SDP (default: the SIP address).
     #[arg(long)]
     pub advertise: Option<String>,
+    /// Base URL clients reach the HTTP listener at (e.g. a reverse proxy);
+    /// accessURLs and recording URLs start with it (default http://HTTP-ADDRESS).
+    #[arg(long)]
+    pub public_url: Option<String>,
     /// Session log format on stdout: text or json.
     #[arg(long)]
     pub log_format: Option<String>,
@@ -46,6 +50,7 @@ impl ServeArgs {
             ("database", &self.database),
             ("rtp_ports", &self.rtp_ports),
             ("advertise", &self.advertise),
+            ("public_url", &self.public_url),
             ("log_format", &self.log_format),
             ("shutdown_timeout", &self.shutdown_timeout),
         ]

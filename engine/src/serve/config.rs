@@ -3,7 +3,7 @@
 //! later source wins). Every setting is validated before anything starts and
 //! a bad one is reported with where it came from.
 
-use crate::config::{parse_duration, EngineConfig, PortRange};
+use crate::config::{parse_duration, EngineConfig, PortRange, PublicUrl};
 use crate::logging::LogFormat;
 use clap::ValueEnum;
 use std::collections::BTreeMap;
@@ -20,6 +20,7 @@ pub const KEYS: &[&str] = &[
     "database",
     "rtp_ports",
     "advertise",
+    "public_url",
     "log_format",
     "shutdown_timeout",
     "idle_timeout",
@@ -217,6 +218,7 @@ impl ServeConfig {
                     "rtp_ports" => "rtp-ports",
                     "log_format" => "log-format",
                     "shutdown_timeout" => "shutdown-timeout",
+                    "public_url" => "public-url",
                     other => other,
                 };
                 settings
@@ -237,6 +239,7 @@ impl ServeConfig {
         engine.http = s
             .parse("http", parse_addr)?
             .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
+        engine.public_url = s.parse("public_url", |v| v.parse::<PublicUrl>())?;
         if let Some(dir) = s.parse("data_dir", |v| {
             if v.trim().is_empty() {
                 Err("must not be empty".to_owned())
@@ -361,6 +364,53 @@ mod tests {
         }
         let cfg = ServeConfig::load(&Overrides::default(), no_env).unwrap();
         assert_eq!(cfg.engine.advertise, None);
+    }
+
+    #[test]
+    fn public_url_from_file_env_or_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.toml");
+        std::fs::write(&path, "public_url = \"https://calls.example.com/dt/\"\n").unwrap();
+        let from_file = Overrides {
+            config: Some(path),
+            flags: vec![],
+        };
+        let cfg = ServeConfig::load(&from_file, no_env).unwrap();
+        assert_eq!(
+            cfg.engine.public_url.map(|u| u.to_string()).as_deref(),
+            Some("https://calls.example.com/dt"),
+            "trailing slash trimmed"
+        );
+        let env = |k: &str| (k == "DIALTONE_PUBLIC_URL").then(|| "http://10.0.0.5:80/".to_owned());
+        let cfg = ServeConfig::load(&Overrides::default(), env).unwrap();
+        assert_eq!(
+            cfg.engine.public_url.map(|u| u.to_string()).as_deref(),
+            Some("http://10.0.0.5")
+        );
+        let cfg = ServeConfig::load(&Overrides::default(), no_env).unwrap();
+        assert_eq!(cfg.engine.public_url, None);
+
+        for bad in [
+            "calls.example.com",
+            "ftp://x.example",
+            "https://x.example/?a=1",
+        ] {
+            let flag = Overrides {
+                config: None,
+                flags: vec![("public_url", bad.into())],
+            };
+            let err = ServeConfig::load(&flag, no_env).unwrap_err().to_string();
+            assert!(
+                err.contains("public_url") && err.contains("--public-url"),
+                "{err}"
+            );
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+        let env = |k: &str| (k == "DIALTONE_PUBLIC_URL").then(|| "https://x/#f".to_owned());
+        let err = ServeConfig::load(&Overrides::default(), env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("DIALTONE_PUBLIC_URL"), "{err}");
     }
 
     #[test]

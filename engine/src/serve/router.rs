@@ -31,6 +31,8 @@ pub struct Target {
     pub scenario: Option<Arc<Scenario>>,
     /// Scenario names the rule lists that have no stored source.
     pub missing: Vec<String>,
+    /// The rule's `customData`, given to every session it starts.
+    pub custom_data: String,
 }
 
 #[derive(Debug, Default)]
@@ -147,6 +149,7 @@ impl StoreRouter {
                     application: app_name,
                     scenario,
                     missing,
+                    custom_data: s.custom_data,
                 },
             );
             rules.push(s.rule);
@@ -181,10 +184,11 @@ impl InboundRouter for StoreRouter {
                 scenario: Some(scenario),
                 account,
                 application,
+                custom_data,
                 ..
             }) => Route::Session {
                 scenario: scenario.clone(),
-                custom_data: String::new(),
+                custom_data: custom_data.clone(),
                 owner: Some(RouteOwner {
                     account: account.clone(),
                     application: application.clone(),

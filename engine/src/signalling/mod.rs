@@ -6,7 +6,8 @@
 pub mod tcp;
 
 use crate::call::control::Control;
-use crate::call::{CallLayer, Internal};
+use crate::call::CallDriver;
+use dialtone_calls::JobResult;
 use dialtone_core::messages::SessionCommand;
 use dialtone_core::SessionId;
 use dialtone_media::MediaEvent;
@@ -25,14 +26,14 @@ const UDP_BATCH: usize = 64;
 pub struct Inputs {
     pub commands: mpsc::UnboundedReceiver<(SessionId, SessionCommand)>,
     pub media: mpsc::UnboundedReceiver<MediaEvent>,
-    pub internal: mpsc::UnboundedReceiver<Internal>,
+    pub jobs: mpsc::UnboundedReceiver<JobResult>,
     pub control: mpsc::UnboundedReceiver<Control>,
     pub shutdown: watch::Receiver<bool>,
 }
 
 pub struct Signalling {
     ua: UaCore,
-    calls: CallLayer,
+    calls: CallDriver,
     udp: Arc<UdpSocket>,
     tcp_events_tx: mpsc::UnboundedSender<TcpEvent>,
     tcp_writers: HashMap<SocketAddr, tcp::Writer>,
@@ -41,7 +42,7 @@ pub struct Signalling {
 impl Signalling {
     pub fn new(
         ua: UaCore,
-        calls: CallLayer,
+        calls: CallDriver,
         udp: Arc<UdpSocket>,
         tcp_events_tx: mpsc::UnboundedSender<TcpEvent>,
     ) -> Self {
@@ -62,7 +63,10 @@ impl Signalling {
         let mut buf = vec![0u8; 65536];
         let mut shutting_down = false;
         loop {
-            let deadline = self.ua.poll_timeout();
+            let deadline = match (self.ua.poll_timeout(), self.calls.core.poll_timeout()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let sleep = async {
                 match deadline {
                     Some(t) => tokio::time::sleep_until(t.into()).await,
@@ -87,19 +91,23 @@ impl Signalling {
                 Some(ev) = tcp_events.recv() => self.on_tcp(ev),
                 Some((session, cmd)) = inputs.commands.recv() => {
                     let now = Instant::now();
-                    self.calls.on_command(&mut self.ua, now, session, cmd);
+                    self.calls.core.handle_command(now, session, cmd);
                     while let Ok((session, cmd)) = inputs.commands.try_recv() {
-                        self.calls.on_command(&mut self.ua, now, session, cmd);
+                        self.calls.core.handle_command(now, session, cmd);
                     }
                 }
-                Some(ev) = inputs.media.recv() => self.calls.on_media_event(ev),
-                Some(m) = inputs.internal.recv() => self.calls.on_internal(&mut self.ua, Instant::now(), m),
+                Some(ev) = inputs.media.recv() => self.calls.core.handle_media_event(ev),
+                Some(r) = inputs.jobs.recv() => self.calls.core.handle_job_result(Instant::now(), r),
                 Some(c) = inputs.control.recv() => self.calls.on_control(c),
-                _ = sleep => self.ua.handle_timeout(Instant::now()),
+                _ = sleep => {
+                    let now = Instant::now();
+                    self.ua.handle_timeout(now);
+                    self.calls.core.handle_timeout(now);
+                }
                 r = inputs.shutdown.changed(), if !shutting_down => {
                     shutting_down = true;
                     if r.is_ok() {
-                        self.calls.terminate_all("engine shutdown");
+                        self.calls.core.terminate_all("engine shutdown");
                     }
                 }
             }
@@ -133,11 +141,22 @@ impl Signalling {
         }
     }
 
+    /// Runs the user-agent core and the call core against each other until
+    /// neither has anything left to do.
     fn drain_outputs(&mut self) {
-        while let Some(out) = self.ua.poll_output() {
-            match out {
-                UaOutput::Transmit { to, data } => self.transmit(to, data),
-                UaOutput::Event(ev) => self.calls.on_ua_event(&mut self.ua, Instant::now(), ev),
+        let now = Instant::now();
+        loop {
+            let mut any = false;
+            while let Some(out) = self.ua.poll_output() {
+                any = true;
+                match out {
+                    UaOutput::Transmit { to, data } => self.transmit(to, data),
+                    UaOutput::Event(ev) => self.calls.core.handle_ua_event(now, ev),
+                }
+            }
+            any |= self.calls.drain(&mut self.ua, now);
+            if !any {
+                break;
             }
         }
     }

@@ -22,11 +22,22 @@ impl Server {
     /// Starts `dialtone serve`; `rtp_ports` keeps test files that run at the
     /// same time out of each other's way.
     pub fn start(data_dir: &Path, admin_key: Option<&str>, rtp_ports: &str) -> Server {
+        Server::start_with(data_dir, admin_key, rtp_ports, &[])
+    }
+
+    /// [`Server::start`] with more flags after the usual ones.
+    pub fn start_with(
+        data_dir: &Path,
+        admin_key: Option<&str>,
+        rtp_ports: &str,
+        extra: &[&str],
+    ) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialtone"));
         cmd.args(["serve", "--sip", "127.0.0.1:0", "--http", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--rtp-ports", rtp_ports, "--shutdown-timeout", "2s"])
+            .args(extra)
             .env_clear()
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
@@ -93,6 +104,30 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// One JSON request with the API key `key`: the status and the body as
+/// JSON (`Null` when empty, the text as a JSON string when not JSON).
+pub fn send(
+    client: &Client,
+    method: reqwest::Method,
+    url: &str,
+    key: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut req = client.request(method, url).bearer_auth(key);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let resp = req.send().expect("send request");
+    let status = resp.status().as_u16();
+    let text = resp.text().expect("response body");
+    let body = if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+    };
+    (status, body)
 }
 
 /// An HTTP client for the API (rustls with ring, 20 s timeout).

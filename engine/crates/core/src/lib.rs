@@ -1,7 +1,9 @@
-//! Types shared by every Dialtone crate: ids and the messages between a scenario
-//! session and the engine.
+//! Types shared by every Dialtone crate: ids, scenarios and the messages
+//! between a scenario session and the engine.
 
 pub mod ids;
 pub mod messages;
+mod scenario;
 
 pub use ids::{CallId, SessionId, UnitId};
+pub use scenario::Scenario;

@@ -37,7 +37,8 @@
 //! `recorder`, `net`, `logger`, `timers`, `events`), media units and option
 //! parsing (`media`), the session's runtime and event loop (`session`), the
 //! worker threads (`host`), memory and CPU limits (`limits`), scenario
-//! bytecode (`bytecode`).
+//! bytecode (`bytecode`), and the static checks of `dialtone check` against
+//! `sdk-types/dialtone.d.ts` (`lint`).
 //!
 //! [`SessionCommand`]: dialtone_core::messages::SessionCommand
 //! [`SessionEvent`]: dialtone_core::messages::SessionEvent
@@ -50,6 +51,7 @@ mod events;
 mod headers;
 mod host;
 mod limits;
+pub mod lint;
 mod listeners;
 mod logger;
 mod media;
@@ -67,6 +69,7 @@ use std::time::Duration;
 pub use bytecode::{check, CompileError};
 pub use data::evaluate_to_json;
 pub use host::{run_session_local, ScriptHost, SessionSpec};
+pub use lint::{lint, Diagnostic, LintError};
 
 /// Limits and sizing of the script host.
 #[derive(Debug, Clone)]
@@ -92,10 +95,4 @@ impl Default for ScriptConfig {
     }
 }
 
-/// One scenario: a JavaScript source file.
-#[derive(Debug, Clone)]
-pub struct Scenario {
-    /// File name, used in error messages and stack traces.
-    pub name: String,
-    pub source: String,
-}
+pub use dialtone_core::Scenario;

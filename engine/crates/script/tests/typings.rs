@@ -388,6 +388,44 @@ async fn runtime_typings_and_features_agree() {
     );
 }
 
+/// `dialtone check` reads the same declarations with its own reader
+/// (`dialtone_script::lint::Typings`, embedded at build time): it must know
+/// every member a live session has, with the same enum values and nothing
+/// more, or it would report valid scenarios (or miss typos).
+#[tokio::test]
+async fn lint_typings_know_exactly_the_runtime_api() {
+    let runtime = runtime_api().await;
+    let typings = dialtone_script::lint::Typings::embedded().expect("dialtone.d.ts reads");
+    let known = typings.members();
+    assert!(known.contains("Call.answer"), "{known:?}");
+    let mut diffs = missing(
+        "at runtime, unknown to dialtone check",
+        &runtime.qualified(),
+        &known,
+    );
+    diffs.extend(missing(
+        "known to dialtone check, not at runtime",
+        &known,
+        &runtime.qualified(),
+    ));
+    for (en, members) in &runtime.enums {
+        for (member, value) in members {
+            let linted = typings.enum_value(en, member);
+            if linted != Some(value.as_str()) {
+                diffs.push(format!(
+                    "{en}.{member} is {value:?} at runtime, {linted:?} for dialtone check"
+                ));
+            }
+        }
+    }
+    assert!(
+        diffs.is_empty(),
+        "{} difference(s):\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
+
 #[test]
 fn dts_parser_reads_each_kind_of_declaration() {
     let text = r#"

@@ -139,6 +139,12 @@ pub enum Expectation {
     },
     Error(TextMatch),
     Terminated,
+    /// An event the scenario was given, as its session log writes it
+    /// (`Call.Disconnected call=3 code=480 …`).
+    Event(TextMatch),
+    /// Nothing matching the inner expectation happens: between the
+    /// expectations around it when the spec is ordered, at all otherwise.
+    Not(Box<Expectation>),
 }
 
 /// What an `http` expectation checks of a `Net` request; `None` is anything.
@@ -240,6 +246,8 @@ impl fmt::Display for Expectation {
             }
             Expectation::Error(text) => write!(f, "error {text}"),
             Expectation::Terminated => write!(f, "terminated"),
+            Expectation::Event(text) => write!(f, "event {text}"),
+            Expectation::Not(inner) => write!(f, "not {inner}"),
         }
     }
 }
@@ -358,6 +366,11 @@ impl Expectation {
             "http" => want_http(value)?,
             "error" => Expectation::Error(TextMatch::parse(&want_text(key, value)?)?),
             "response" => want_response(value)?,
+            "event" => Expectation::Event(TextMatch::parse(&want_text(key, value)?)?),
+            "not" => match Expectation::parse(value)? {
+                Expectation::Not(_) => return Err("\"not\" cannot hold another \"not\"".into()),
+                inner => Expectation::Not(Box::new(inner)),
+            },
             "reject" => match value.as_u64().and_then(|c| u16::try_from(c).ok()) {
                 Some(code) => Expectation::Reject(code),
                 None => return Err("\"reject\" takes a SIP code".into()),
@@ -365,6 +378,16 @@ impl Expectation {
             other => return Err(format!("unknown expectation {other:?}")),
         };
         Ok(parsed)
+    }
+
+    /// Whether this (positive) expectation matches a timeline entry.
+    pub fn matches_entry(&self, what: &crate::report::Happened) -> bool {
+        use crate::report::Happened;
+        match (self, what) {
+            (Expectation::Event(want), Happened::Event(text)) => want.matches(text),
+            (_, Happened::Action(action)) => self.matches(action),
+            _ => false,
+        }
     }
 
     pub fn matches(&self, action: &Action) -> bool {

@@ -26,6 +26,8 @@ pub(crate) enum Item {
     Command(SessionCommand),
     Log(String),
     Error(String),
+    /// An event the session dispatched, as it logs it.
+    Event(String),
     /// The `accessURL` request with this id was answered or dropped.
     Answer(u64),
 }
@@ -174,6 +176,7 @@ impl<S: Subscriber> Layer<S> for LogTap {
         match fields.kind.as_deref() {
             Some("log") => self.inbox.push(Item::Log(text)),
             Some("error") => self.inbox.push(Item::Error(text)),
+            Some("event") => self.inbox.push(Item::Event(text)),
             _ => {}
         }
     }

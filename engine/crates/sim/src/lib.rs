@@ -1,7 +1,9 @@
 //! Offline scenario tests: a scenario runs in the real session code
-//! (`dialtone_script::run_session_local`) against a simulated engine on a
-//! paused tokio clock, so minutes of call time take milliseconds and no
-//! socket is opened.
+//! (`dialtone_script::run_session_local`) against the engine's own call
+//! core (`dialtone_calls`), with simulated far ends and media, on a paused
+//! tokio clock: minutes of call time take milliseconds, no socket is
+//! opened, and what the scenario is told comes from the same code as in
+//! production.
 //!
 //! A [`Spec`] scripts the outside world (an inbound call, key presses, how
 //! each `callSIP` callee behaves, how long each playback lasts, hang-ups,
@@ -10,21 +12,20 @@
 //! and a PASS/FAIL per expectation.
 
 mod expect;
+mod formats;
 mod inbox;
 mod report;
 mod spec;
 mod world;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use dialtone_core::messages::{IncomingCall, SessionEvent};
-use dialtone_core::{CallId, SessionId};
 use dialtone_script::{run_session_local, Scenario, ScriptConfig, SessionSpec};
 use tokio::sync::mpsc;
 use tracing_subscriber::layer::SubscriberExt;
 
 pub use expect::{Action, Expectation, HttpExpectation, TextMatch};
+pub use formats::{junit, Named};
 pub use report::{Entry, Happened, Outcome, Report};
 pub use spec::{Callee, InboundCall, Playback, Request, Spec, SpecError, WorldAction, WorldEvent};
 
@@ -43,6 +44,9 @@ pub enum SimError {
     /// A spec written in JavaScript did not evaluate to a value.
     #[error("{0}")]
     SpecScript(String),
+    /// The call core would not start the session.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// Limits of a simulated session: those of a production session.
@@ -63,50 +67,35 @@ pub fn run(scenario: Scenario, spec: &Spec) -> Result<Report, SimError> {
     let (command_tx, command_rx) = mpsc::unbounded_channel();
     let (event_tx, event_rx) = mpsc::unbounded_channel();
     let inbox = inbox::Inbox::new(command_rx);
-    let inbound = spec.call.as_ref().map(|call| (CallId::next(), call));
-    let first_event = inbound.map(|(id, call)| {
-        SessionEvent::CallAlerting(IncomingCall {
-            call: id,
-            callerid: call.from.clone(),
-            destination: call.to.clone(),
-            display_name: call.display_name.clone(),
-            from_uri: format!("sip:{}@sim.invalid", call.from),
-            to_uri: format!("sip:{}@sim.invalid", call.to),
-            headers: call
-                .headers
-                .iter()
-                .map(|(name, value)| (name.clone(), value.clone()))
-                .collect(),
-        })
-    });
-    let id = SessionId::new();
-    let (access_url, access_path) = world::access_url(&id.to_string());
-    let session = SessionSpec {
-        id,
-        scenario: Arc::new(scenario),
-        custom_data: spec.custom_data.clone(),
-        first_event,
-        access_url,
-    };
     // The log layer sees only this thread's events: parallel runs on other
     // threads do not mix.
     let subscriber = tracing_subscriber::registry().with(inbox.log_layer());
     let wall = std::time::Instant::now();
-    let (timeline, timed_out, virtual_time) = tracing::subscriber::with_default(subscriber, || {
-        runtime.block_on(async {
-            let started = tokio::time::Instant::now();
-            let inbound = inbound.map(|(id, _)| id);
-            let mut world = world::World::new(spec, event_tx, inbound, inbox.clone(), access_path);
-            tokio::join!(
-                run_session_local(session_config(), command_tx, session, event_rx),
-                world.run(),
-            );
-            let virtual_time = world.ended_at.unwrap_or_else(|| started.elapsed());
-            (world.timeline, world.timed_out, virtual_time)
-        })
-    });
+    let (timeline, timed_out, virtual_time) =
+        tracing::subscriber::with_default(subscriber, || {
+            runtime.block_on(async {
+                let started = tokio::time::Instant::now();
+                let mut world = world::World::new(spec, scenario, event_tx, inbox.clone());
+                let start = world
+                    .start()
+                    .map_err(|e| SimError::Refused(e.to_string()))?;
+                let session = SessionSpec {
+                    id: start.id,
+                    scenario: start.scenario,
+                    custom_data: start.custom_data,
+                    first_event: start.first_event,
+                    access_url: start.access_url,
+                };
+                tokio::join!(
+                    run_session_local(session_config(), command_tx, session, event_rx),
+                    world.run(),
+                );
+                let virtual_time = world.ended_at.unwrap_or_else(|| started.elapsed());
+                Ok::<_, SimError>((world.timeline, world.timed_out, virtual_time))
+            })
+        })?;
     let wall_time = wall.elapsed();
-    let outcomes = report::match_all(&spec.expect, &timeline);
+    let outcomes = report::match_all(&spec.expect, &timeline, spec.ordered);
     Ok(Report {
         timeline,
         outcomes,

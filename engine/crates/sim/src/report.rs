@@ -19,14 +19,19 @@ pub enum Happened {
     Action(Action),
     /// The simulated world did this (a key press, a callee answering, …).
     World(String),
+    /// The session dispatched this event to the scenario (as its log
+    /// writes it, e.g. `Call.Connected call=3`).
+    Event(String),
 }
 
 /// How one expectation fared.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub expectation: Expectation,
-    /// Index into the timeline of the action it matched.
+    /// Index into the timeline of the entry it matched; for a `not`, of the
+    /// entry that broke it.
     pub matched: Option<usize>,
+    pub passed: bool,
 }
 
 /// Everything one `run` found.
@@ -42,30 +47,71 @@ pub struct Report {
     pub timed_out: bool,
 }
 
-/// Matches expectations in order: each consumes the first matching action
-/// after the one the previous expectation matched. A missing expectation
-/// does not move the cursor, so later ones can still pass.
-pub(crate) fn match_all(expect: &[Expectation], timeline: &[Entry]) -> Vec<Outcome> {
+/// The first entry in `range` that `expectation` matches, not yet `taken`.
+fn find(
+    expectation: &Expectation,
+    timeline: &[Entry],
+    range: std::ops::Range<usize>,
+    taken: &[bool],
+) -> Option<usize> {
+    range
+        .into_iter()
+        .find(|&i| !taken[i] && expectation.matches_entry(&timeline[i].what))
+}
+
+/// Matches expectations against the timeline.
+///
+/// Ordered (the default): each positive expectation takes the first
+/// matching entry after the one the previous positive expectation took; a
+/// missing one does not move the cursor, so later ones can still pass. A
+/// `not` must not match between the entries its neighbours took (from the
+/// start, to the end, when it has none on that side).
+///
+/// Unordered: each positive expectation takes the first matching entry no
+/// other took, anywhere; a `not` must match nothing at all.
+pub(crate) fn match_all(expect: &[Expectation], timeline: &[Entry], ordered: bool) -> Vec<Outcome> {
+    let mut taken = vec![false; timeline.len()];
+    let mut outcomes: Vec<Outcome> = expect
+        .iter()
+        .map(|e| Outcome {
+            expectation: e.clone(),
+            matched: None,
+            passed: false,
+        })
+        .collect();
     let mut cursor = 0;
-    let mut outcomes = Vec::with_capacity(expect.len());
-    for expectation in expect {
-        let found = timeline
-            .iter()
-            .enumerate()
-            .skip(cursor)
-            .find(|(_, entry)| match &entry.what {
-                Happened::Action(action) => expectation.matches(action),
-                Happened::World(_) => false,
-            })
-            .map(|(index, _)| index);
-        if let Some(index) = found {
-            cursor = index + 1;
+    // `not`s waiting for the next positive match to close their window.
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    let close = |outcomes: &mut Vec<Outcome>, open: &mut Vec<(usize, usize)>, end: usize| {
+        for (index, start) in open.drain(..) {
+            if let Expectation::Not(inner) = &outcomes[index].expectation {
+                let broken = find(inner, timeline, start..end, &vec![false; timeline.len()]);
+                outcomes[index].matched = broken;
+                outcomes[index].passed = broken.is_none();
+            }
         }
-        outcomes.push(Outcome {
-            expectation: expectation.clone(),
-            matched: found,
-        });
+    };
+    for index in 0..expect.len() {
+        if matches!(expect[index], Expectation::Not(_)) {
+            let start = if ordered { cursor } else { 0 };
+            open.push((index, start));
+            continue;
+        }
+        let start = if ordered { cursor } else { 0 };
+        let found = find(&expect[index], timeline, start..timeline.len(), &taken);
+        if ordered {
+            close(&mut outcomes, &mut open, found.unwrap_or(timeline.len()));
+        }
+        if let Some(at) = found {
+            taken[at] = true;
+            if ordered {
+                cursor = at + 1;
+            }
+        }
+        outcomes[index].matched = found;
+        outcomes[index].passed = found.is_some();
     }
+    close(&mut outcomes, &mut open, timeline.len());
     outcomes
 }
 
@@ -74,8 +120,33 @@ fn seconds(at: Duration) -> String {
 }
 
 impl Report {
+    /// Every expectation held and the script failed only where the spec
+    /// says it does.
     pub fn passed(&self) -> bool {
-        self.outcomes.iter().all(|o| o.matched.is_some())
+        self.outcomes.iter().all(|o| o.passed) && self.unexpected_errors().is_empty()
+    }
+
+    /// Script errors (uncaught exceptions, limits, compile errors) no
+    /// `error` expectation took, by timeline index.
+    pub fn unexpected_errors(&self) -> Vec<usize> {
+        self.errors()
+            .into_iter()
+            .filter(|i| {
+                !self.outcomes.iter().any(|o| {
+                    o.matched == Some(*i) && matches!(o.expectation, Expectation::Error(_))
+                })
+            })
+            .collect()
+    }
+
+    /// Every script error, by timeline index.
+    pub fn errors(&self) -> Vec<usize> {
+        self.timeline
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| matches!(e.what, Happened::Action(Action::Error(_))))
+            .map(|(i, _)| i)
+            .collect()
     }
 
     /// `PASS`/`FAIL` per expectation; on failure, the observed timeline with
@@ -84,27 +155,58 @@ impl Report {
     pub fn render(&self) -> String {
         let mut out = String::new();
         for outcome in &self.outcomes {
-            let _ = match outcome.matched {
-                Some(index) => writeln!(
+            let not = matches!(outcome.expectation, Expectation::Not(_));
+            let _ = match (outcome.matched, not) {
+                (Some(index), false) => writeln!(
                     out,
                     "  PASS  {}  (at{})",
                     outcome.expectation,
                     seconds(self.timeline[index].at)
                 ),
-                None => writeln!(out, "  FAIL  {}  (not observed)", outcome.expectation),
+                (None, false) => writeln!(out, "  FAIL  {}  (not observed)", outcome.expectation),
+                (None, true) => writeln!(out, "  PASS  {}", outcome.expectation),
+                (Some(index), true) => writeln!(
+                    out,
+                    "  FAIL  {}  (observed at{})",
+                    outcome.expectation,
+                    seconds(self.timeline[index].at)
+                ),
+            };
+        }
+        let unexpected = self.unexpected_errors();
+        for index in self.errors() {
+            let entry = &self.timeline[index];
+            let Happened::Action(Action::Error(text)) = &entry.what else {
+                continue;
+            };
+            let _ = if unexpected.contains(&index) {
+                writeln!(
+                    out,
+                    "  FAIL  unexpected script error (at{}): {text}\n        (expect it with {{\"error\": \"…\"}} if it is meant to happen)",
+                    seconds(entry.at)
+                )
+            } else {
+                writeln!(out, "  error (at{}): {text}", seconds(entry.at))
             };
         }
         if !self.passed() {
-            out.push_str("  observed (= matched, - expected but missing):\n");
+            out.push_str(
+                "  observed (= matched, - expected but missing, ! broke a \"not\", > event given to the scenario):\n",
+            );
             out.push_str(&self.diff());
         }
         if self.timed_out {
             out.push_str("  note: the spec's timeout ended the session\n");
         }
-        let passed = self.outcomes.iter().filter(|o| o.matched.is_some()).count();
+        let passed = self.outcomes.iter().filter(|o| o.passed).count();
+        let unexpected = match self.unexpected_errors().len() {
+            0 => String::new(),
+            1 => ", 1 unexpected script error".to_string(),
+            n => format!(", {n} unexpected script errors"),
+        };
         let _ = writeln!(
             out,
-            "  {}: {passed}/{} expectations, {:.1} s of call time in {:.1} ms",
+            "  {}: {passed}/{} expectations{unexpected}, {:.1} s of call time in {:.1} ms",
             if self.passed() { "ok" } else { "FAILED" },
             self.outcomes.len(),
             self.virtual_time.as_secs_f64(),
@@ -119,12 +221,33 @@ impl Report {
         let mut missing_after: Vec<Vec<&Expectation>> = vec![Vec::new(); self.timeline.len() + 1];
         let mut slot = 0;
         for outcome in &self.outcomes {
-            match outcome.matched {
-                Some(index) => slot = index + 1,
-                None => missing_after[slot].push(&outcome.expectation),
+            match (outcome.matched, &outcome.expectation) {
+                (_, Expectation::Not(_)) => {}
+                (Some(index), _) => slot = index + 1,
+                (None, _) => missing_after[slot].push(&outcome.expectation),
             }
         }
-        let matched: Vec<usize> = self.outcomes.iter().filter_map(|o| o.matched).collect();
+        let matched: Vec<usize> = self
+            .outcomes
+            .iter()
+            .filter(|o| !matches!(o.expectation, Expectation::Not(_)))
+            .filter_map(|o| o.matched)
+            .collect();
+        let broke: Vec<usize> = self
+            .outcomes
+            .iter()
+            .filter(|o| matches!(o.expectation, Expectation::Not(_)))
+            .filter_map(|o| o.matched)
+            .collect();
+        let mark = |index: usize| {
+            if broke.contains(&index) {
+                '!'
+            } else if matched.contains(&index) {
+                '='
+            } else {
+                ' '
+            }
+        };
         let mut out = String::new();
         let missing = |out: &mut String, slot: usize| {
             for expectation in &missing_after[slot] {
@@ -135,10 +258,12 @@ impl Report {
         for (index, entry) in self.timeline.iter().enumerate() {
             let _ = match &entry.what {
                 Happened::Action(action) => {
-                    let mark = if matched.contains(&index) { '=' } else { ' ' };
-                    writeln!(out, "    {mark} {}  {action}", seconds(entry.at))
+                    writeln!(out, "    {} {}  {action}", mark(index), seconds(entry.at))
                 }
                 Happened::World(what) => writeln!(out, "      {}  ({what})", seconds(entry.at)),
+                Happened::Event(text) => {
+                    writeln!(out, "    {} {}  > {text}", mark(index), seconds(entry.at))
+                }
             };
             missing(&mut out, index + 1);
         }

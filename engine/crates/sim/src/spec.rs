@@ -24,6 +24,9 @@ pub enum SpecError {
     Callee { uri: String, message: String },
     #[error("http[{url:?}]: {message}")]
     Http { url: String, message: String },
+    /// A spec that expects nothing would pass whatever the scenario does.
+    #[error("the spec has no expectations: add at least one to \"expect\" (e.g. {{\"terminated\": true}})")]
+    NoExpectations,
 }
 
 /// A parsed, checked spec.
@@ -39,6 +42,8 @@ pub struct Spec {
     /// Answers to `Net` requests, tried in order: exact URLs, then patterns.
     pub http: Vec<(UrlMatch, HttpReply)>,
     pub expect: Vec<Expectation>,
+    /// Expectations are matched in order (the default) or anywhere.
+    pub ordered: bool,
     /// Virtual time after which the session is told to end.
     pub timeout: Duration,
 }
@@ -75,14 +80,20 @@ pub struct WorldEvent {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum WorldAction {
-    /// Key presses, delivered one `ToneReceived` per character.
-    Dtmf(String),
+    /// Key presses: RFC 4733 in the call's media (heard only while the call
+    /// detects tones), or one SIP INFO per digit when `info`.
+    Dtmf { digits: String, info: bool },
     /// The far end hangs up.
     Hangup,
     /// The engine ends the session (`SessionEvent::Terminate`).
     Terminate(String),
     /// An HTTP request to the session's `accessURL`.
     Request(Request),
+    /// A re-INVITE from the far end with this SDP direction (`sendonly`,
+    /// `recvonly`, `inactive`, `sendrecv`).
+    ReInvite(String),
+    /// An INFO from the far end.
+    Info { content_type: String, body: String },
 }
 
 /// An HTTP request to the session's `accessURL` (`AppEvents.HttpRequest`).
@@ -143,7 +154,26 @@ pub struct HttpReply {
     pub delay: Duration,
 }
 
+/// A SIP URI as it goes on the wire (`bob@host` → `sip:bob@host`), so the
+/// spec can name a callee the way the scenario dialled it.
+pub fn normalize_uri(uri: &str) -> String {
+    dialtone_calls::target::parse_target(uri)
+        .map(|t| t.uri)
+        .unwrap_or_else(|_| uri.to_string())
+}
+
 impl Spec {
+    /// The callee a `callSIP` INVITE for `request_uri` reaches: the spec's
+    /// name for it and how it behaves (an unlisted callee answers after 1 s).
+    pub fn callee_for(&self, request_uri: &str) -> (String, Callee) {
+        let want = normalize_uri(request_uri);
+        self.callees
+            .iter()
+            .find(|(uri, _)| normalize_uri(uri) == want)
+            .map(|(uri, callee)| (normalize_uri(uri), callee.clone()))
+            .unwrap_or_else(|| (want, Callee::unlisted()))
+    }
+
     /// The answer to a request for `url`; `None` if the spec has none.
     pub fn http_reply(&self, url: &str) -> Option<&HttpReply> {
         self.http
@@ -194,8 +224,14 @@ struct RawSpec {
     http: BTreeMap<String, RawHttp>,
     #[serde(default)]
     expect: Vec<Value>,
+    #[serde(default = "default_ordered")]
+    ordered: bool,
     #[serde(default = "default_timeout")]
     timeout: u64,
+}
+
+fn default_ordered() -> bool {
+    true
 }
 
 fn default_timeout() -> u64 {
@@ -216,6 +252,21 @@ struct RawEvent {
     terminate: Option<String>,
     #[serde(default)]
     request: Option<RawRequest>,
+    /// `"rtp"` (default) or `"info"`: how `dtmf` is sent.
+    #[serde(default)]
+    via: Option<String>,
+    #[serde(default)]
+    reinvite: Option<String>,
+    #[serde(default)]
+    info: Option<RawInfo>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawInfo {
+    content_type: String,
+    #[serde(default)]
+    body: String,
 }
 
 #[derive(Deserialize)]
@@ -311,8 +362,37 @@ impl Spec {
         let mut events = Vec::with_capacity(raw.events.len());
         for (index, event) in raw.events.into_iter().enumerate() {
             let mut actions = Vec::new();
+            let info = match event.via.as_deref() {
+                None | Some("rtp") => false,
+                Some("info") => true,
+                Some(other) => {
+                    let message = format!("\"via\" takes \"rtp\" or \"info\", not {other:?}");
+                    return Err(SpecError::Event { index, message });
+                }
+            };
             if let Some(digits) = event.dtmf {
-                actions.push(WorldAction::Dtmf(digits));
+                actions.push(WorldAction::Dtmf { digits, info });
+            } else if event.via.is_some() {
+                let message = "\"via\" goes with \"dtmf\"".to_string();
+                return Err(SpecError::Event { index, message });
+            }
+            if let Some(direction) = event.reinvite {
+                if !matches!(
+                    direction.as_str(),
+                    "sendrecv" | "sendonly" | "recvonly" | "inactive"
+                ) {
+                    let message = format!(
+                        "\"reinvite\" takes sendrecv, sendonly, recvonly or inactive, not {direction:?}"
+                    );
+                    return Err(SpecError::Event { index, message });
+                }
+                actions.push(WorldAction::ReInvite(direction));
+            }
+            if let Some(info) = event.info {
+                actions.push(WorldAction::Info {
+                    content_type: info.content_type,
+                    body: info.body,
+                });
             }
             if event.hangup == Some(true) {
                 actions.push(WorldAction::Hangup);
@@ -334,8 +414,7 @@ impl Spec {
                 actions.push(WorldAction::Request(request));
             }
             if actions.len() != 1 {
-                let message =
-                    "needs exactly one of \"dtmf\", \"hangup\": true, \"terminate\", \"request\"";
+                let message = "needs exactly one of \"dtmf\", \"hangup\": true, \"terminate\", \"request\", \"reinvite\", \"info\"";
                 return Err(SpecError::Event {
                     index,
                     message: message.into(),
@@ -400,6 +479,9 @@ impl Spec {
             };
             http.push((matcher, reply));
         }
+        if raw.expect.is_empty() {
+            return Err(SpecError::NoExpectations);
+        }
         let mut expect = Vec::with_capacity(raw.expect.len());
         for (index, value) in raw.expect.iter().enumerate() {
             let parsed = Expectation::parse(value)
@@ -414,6 +496,7 @@ impl Spec {
             playback,
             http,
             expect,
+            ordered: raw.ordered,
             timeout: ms(raw.timeout),
         })
     }

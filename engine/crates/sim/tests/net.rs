@@ -23,7 +23,7 @@ fn world_lines(report: &Report) -> Vec<(Duration, String)> {
         .iter()
         .filter_map(|entry| match &entry.what {
             Happened::World(what) => Some((entry.at, what.clone())),
-            Happened::Action(_) => None,
+            Happened::Action(_) | Happened::Event(_) => None,
         })
         .collect()
 }

@@ -27,7 +27,7 @@ pub use history::{
     CallRecord, HistoryConfig, HistoryEntry, HistoryError, HistoryFilter, HistoryPage,
     HistoryWriter, Page, SessionRecord, HARD_LIMIT_FACTOR,
 };
-pub use rules::{NewRule, StoredRule};
+pub use rules::{NewRule, StoredRule, MAX_CUSTOM_DATA};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -41,6 +41,8 @@ pub enum StoreError {
     Conflict(String),
     #[error("scenario source is {len} bytes, more than the {max} byte limit")]
     ScenarioTooLarge { len: usize, max: usize },
+    #[error("customData is {len} bytes; the limit is {max}")]
+    CustomDataTooLarge { len: usize, max: usize },
     #[error("invalid {field}: {reason}")]
     Invalid { field: &'static str, reason: String },
     #[error(transparent)]

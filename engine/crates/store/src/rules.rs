@@ -1,6 +1,9 @@
 //! Routing rules of applications. Patterns are compiled on every write so a
 //! rule that would break the router is refused when it is saved, not when a
 //! call arrives.
+//!
+//! A rule's `customData` is kept as a JSON string literal rather than raw
+//! text: PostgreSQL's `TEXT` cannot hold U+0000, which a JSON string may.
 
 use dialtone_routing::Rule;
 use sqlx::any::AnyRow;
@@ -18,7 +21,13 @@ pub struct NewRule {
     pub from: Option<String>,
     pub headers: Vec<(String, String)>,
     pub scenarios: Vec<String>,
+    /// What `VoxEngine.customData()` returns in the sessions the rule
+    /// starts; at most [`MAX_CUSTOM_DATA`] bytes.
+    pub custom_data: String,
 }
+
+/// Largest `customData` of a rule, in bytes (VoxEngine's limit).
+pub const MAX_CUSTOM_DATA: usize = 64 * 1024;
 
 /// A stored rule with the account it belongs to (the router needs it to
 /// charge the session to the right account).
@@ -27,13 +36,15 @@ pub struct StoredRule {
     pub account: String,
     pub created_at: i64,
     pub rule: Rule,
+    /// Given to every session the rule starts.
+    pub custom_data: String,
 }
 
 // A macro rather than a const so queries stay `&'static str` via `concat!`.
 macro_rules! columns {
     () => {
         "id, account_id, application_id, name, priority, pattern, \
-         exclude_pattern, from_pattern, headers, scenarios, created_at"
+         exclude_pattern, from_pattern, headers, scenarios, created_at, custom_data"
     };
 }
 
@@ -48,9 +59,11 @@ fn rule_from_row(row: &AnyRow) -> Result<StoredRule, StoreError> {
     let headers: String = row.try_get("headers")?;
     let scenarios: String = row.try_get("scenarios")?;
     let priority: i64 = row.try_get("priority")?;
+    let custom_data: String = row.try_get("custom_data")?;
     Ok(StoredRule {
         account: row.try_get("account_id")?,
         created_at: row.try_get("created_at")?,
+        custom_data: serde_json::from_str(&custom_data).map_err(corrupt)?,
         rule: Rule {
             id: row.try_get("id")?,
             name: row.try_get("name")?,
@@ -65,9 +78,15 @@ fn rule_from_row(row: &AnyRow) -> Result<StoredRule, StoreError> {
     })
 }
 
-/// Validate `new` as the rule `id` of `application`; returns the JSON forms
-/// of its headers and scenarios.
-fn prepare(id: &str, application: &str, new: &NewRule) -> Result<(String, String), StoreError> {
+/// The JSON forms of a rule's headers, scenarios and customData, as stored.
+struct Encoded {
+    headers: String,
+    scenarios: String,
+    custom_data: String,
+}
+
+/// Validate `new` as the rule `id` of `application` and encode it.
+fn prepare(id: &str, application: &str, new: &NewRule) -> Result<Encoded, StoreError> {
     if new.name.trim().is_empty() {
         return Err(StoreError::Invalid {
             field: "rule name",
@@ -78,6 +97,12 @@ fn prepare(id: &str, application: &str, new: &NewRule) -> Result<(String, String
         return Err(StoreError::Invalid {
             field: "rule scenarios",
             reason: "a rule must run at least one scenario".to_owned(),
+        });
+    }
+    if new.custom_data.len() > MAX_CUSTOM_DATA {
+        return Err(StoreError::CustomDataTooLarge {
+            len: new.custom_data.len(),
+            max: MAX_CUSTOM_DATA,
         });
     }
     dialtone_routing::validate(&Rule {
@@ -91,9 +116,11 @@ fn prepare(id: &str, application: &str, new: &NewRule) -> Result<(String, String
         headers: new.headers.clone(),
         scenarios: new.scenarios.clone(),
     })?;
-    let headers = serde_json::to_string(&new.headers).map_err(corrupt)?;
-    let scenarios = serde_json::to_string(&new.scenarios).map_err(corrupt)?;
-    Ok((headers, scenarios))
+    Ok(Encoded {
+        headers: serde_json::to_string(&new.headers).map_err(corrupt)?,
+        scenarios: serde_json::to_string(&new.scenarios).map_err(corrupt)?,
+        custom_data: serde_json::to_string(&new.custom_data).map_err(corrupt)?,
+    })
 }
 
 impl Store {
@@ -105,12 +132,12 @@ impl Store {
     ) -> Result<StoredRule, StoreError> {
         self.require_application(account, application).await?;
         let id = new_id();
-        let (headers, scenarios) = prepare(&id, application, new)?;
+        let encoded = prepare(&id, application, new)?;
         let created_at = now_ms();
         sqlx::query(concat!(
             "INSERT INTO rules (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
         .bind(&id)
         .bind(account)
@@ -120,9 +147,10 @@ impl Store {
         .bind(&new.pattern)
         .bind(new.exclude.clone())
         .bind(new.from.clone())
-        .bind(headers)
-        .bind(scenarios)
+        .bind(encoded.headers)
+        .bind(encoded.scenarios)
         .bind(created_at)
+        .bind(encoded.custom_data)
         .execute(&self.pool)
         .await?;
         self.get_rule(account, &id)
@@ -176,19 +204,20 @@ impl Store {
         let Some(existing) = self.get_rule(account, id).await? else {
             return Ok(None);
         };
-        let (headers, scenarios) = prepare(id, &existing.rule.application, new)?;
+        let encoded = prepare(id, &existing.rule.application, new)?;
         let result = sqlx::query(
             "UPDATE rules SET name = $1, priority = $2, pattern = $3, exclude_pattern = $4,
-                 from_pattern = $5, headers = $6, scenarios = $7
-             WHERE id = $8 AND account_id = $9",
+                 from_pattern = $5, headers = $6, scenarios = $7, custom_data = $8
+             WHERE id = $9 AND account_id = $10",
         )
         .bind(&new.name)
         .bind(i64::from(new.priority))
         .bind(&new.pattern)
         .bind(new.exclude.clone())
         .bind(new.from.clone())
-        .bind(headers)
-        .bind(scenarios)
+        .bind(encoded.headers)
+        .bind(encoded.scenarios)
+        .bind(encoded.custom_data)
         .bind(id)
         .bind(account)
         .execute(&self.pool)

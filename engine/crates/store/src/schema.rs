@@ -10,26 +10,27 @@ use sqlx::{Acquire, Executor};
 use crate::{now_ms, Backend, Store, StoreError};
 
 /// (version, statements). Append new versions; never edit shipped ones.
-const MIGRATIONS: &[(i64, &[&str])] = &[(
-    1,
-    &[
-        "CREATE TABLE accounts (
+const MIGRATIONS: &[(i64, &[&str])] = &[
+    (
+        1,
+        &[
+            "CREATE TABLE accounts (
             id TEXT PRIMARY KEY,
             name TEXT NOT NULL,
             is_admin BIGINT NOT NULL DEFAULT 0,
             created_at BIGINT NOT NULL)",
-        "CREATE TABLE api_keys (
+            "CREATE TABLE api_keys (
             key_hash TEXT PRIMARY KEY,
             account_id TEXT NOT NULL,
             created_at BIGINT NOT NULL)",
-        "CREATE INDEX api_keys_account ON api_keys (account_id)",
-        "CREATE TABLE applications (
+            "CREATE INDEX api_keys_account ON api_keys (account_id)",
+            "CREATE TABLE applications (
             id TEXT PRIMARY KEY,
             account_id TEXT NOT NULL,
             name TEXT NOT NULL,
             created_at BIGINT NOT NULL,
             UNIQUE (account_id, name))",
-        "CREATE TABLE scenario_versions (
+            "CREATE TABLE scenario_versions (
             account_id TEXT NOT NULL,
             application_id TEXT NOT NULL,
             name TEXT NOT NULL,
@@ -37,7 +38,7 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             source TEXT NOT NULL,
             created_at BIGINT NOT NULL,
             PRIMARY KEY (application_id, name, version))",
-        "CREATE TABLE rules (
+            "CREATE TABLE rules (
             id TEXT PRIMARY KEY,
             account_id TEXT NOT NULL,
             application_id TEXT NOT NULL,
@@ -49,8 +50,8 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             headers TEXT NOT NULL,
             scenarios TEXT NOT NULL,
             created_at BIGINT NOT NULL)",
-        "CREATE INDEX rules_application ON rules (application_id)",
-        "CREATE TABLE sessions (
+            "CREATE INDEX rules_application ON rules (application_id)",
+            "CREATE TABLE sessions (
             id TEXT PRIMARY KEY,
             account_id TEXT NOT NULL,
             application_id TEXT,
@@ -59,8 +60,8 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             ended_at BIGINT,
             status TEXT NOT NULL,
             error TEXT)",
-        "CREATE INDEX sessions_account_started ON sessions (account_id, started_at)",
-        "CREATE TABLE calls (
+            "CREATE INDEX sessions_account_started ON sessions (account_id, started_at)",
+            "CREATE TABLE calls (
             id TEXT PRIMARY KEY,
             account_id TEXT NOT NULL,
             session_id TEXT NOT NULL,
@@ -74,15 +75,23 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             disconnect_code BIGINT,
             disconnect_reason TEXT,
             recordings TEXT NOT NULL)",
-        "CREATE INDEX calls_session ON calls (session_id)",
-        "CREATE TABLE session_logs (
+            "CREATE INDEX calls_session ON calls (session_id)",
+            "CREATE TABLE session_logs (
             id TEXT PRIMARY KEY,
             account_id TEXT NOT NULL,
             session_id TEXT NOT NULL,
             line TEXT NOT NULL)",
-        "CREATE INDEX session_logs_session ON session_logs (session_id)",
-    ],
-)];
+            "CREATE INDEX session_logs_session ON session_logs (session_id)",
+        ],
+    ),
+    // A rule's `customData`, stored as a JSON string (see `rules.rs`). The
+    // default keeps older rows, and rows written by an older binary sharing
+    // the database during an upgrade, at an empty customData.
+    (
+        2,
+        &["ALTER TABLE rules ADD COLUMN custom_data TEXT NOT NULL DEFAULT '\"\"'"],
+    ),
+];
 
 /// Arbitrary constant naming Dialtone's migration lock on PostgreSQL.
 const PG_LOCK_KEY: i64 = 0x6469_616c_746f;

@@ -30,6 +30,7 @@ fn rule(name: &str, priority: i32, pattern: &str) -> NewRule {
         from: None,
         headers: Vec::new(),
         scenarios: vec!["main".to_owned()],
+        custom_data: String::new(),
     }
 }
 

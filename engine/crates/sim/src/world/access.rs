@@ -1,28 +1,22 @@
-//! Requests to the session's `accessURL` in the simulated world: sent as
-//! `SessionEvent::Access` at the spec's time, and the session's answer is
-//! written down when it gives it (at once, or later for a promise). A
-//! request still open when the session ends, or made after it ended, gets
-//! "no answer".
+//! Requests to the session's `accessURL` in the simulated world: handed to
+//! the call core at the spec's time, as the engine's HTTP listener does, and
+//! the session's answer is written down when it gives it (at once, or later
+//! for a promise). A request made after the session ended gets the engine's
+//! 404; one still open when the session ends gets "no answer".
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use dialtone_core::messages::{AccessReplySlot, AccessRequest, AccessResponse, SessionEvent};
+use dialtone_core::messages::{AccessReplySlot, AccessRequest, AccessResponse};
 use tokio::sync::oneshot::{self, error::TryRecvError};
 
 use super::World;
 use crate::expect::{one_line, Action};
 use crate::spec::Request;
 
-/// The token in every simulated `accessURL`.
-pub(crate) const ACCESS_TOKEN: &str = "sim";
-
-/// `accessURL` of a simulated session, and its path.
-pub(crate) fn access_url(session: &str) -> (String, String) {
-    let path = format!("/access/{session}/{ACCESS_TOKEN}");
-    (format!("http://dialtone.test{path}"), path)
-}
+/// Where simulated sessions' `accessURL`s start.
+pub(crate) const ACCESS_BASE: &str = "http://dialtone.test/access";
 
 /// The spec's `path` below the access path: `""` stays the access path
 /// itself, anything else is joined with one `/`.
@@ -42,17 +36,23 @@ impl World<'_> {
             seen.push(' ');
             seen.push_str(&one_line(&request.content));
         }
-        self.world(seen);
+        self.note(seen);
         let id = self.next_request;
         self.next_request += 1;
         let (reply, answer) = AccessReplySlot::new();
-        self.send(SessionEvent::Access(AccessRequest {
+        let path = format!("/access/{}/{}{below}", self.session, self.access_token);
+        let request = AccessRequest {
             method: request.method.clone(),
-            path: format!("{}{below}", self.access_path),
+            path,
             content: request.content.clone(),
             headers: request.headers.clone(),
             reply,
-        }));
+        };
+        let token = self.access_token.clone();
+        if let Err(request) = self.core.access(self.session, &token, request) {
+            request.reply.send(dialtone_calls::access_not_found());
+        }
+        self.drain();
         self.watch_answer(id, answer);
     }
 
@@ -83,7 +83,7 @@ impl World<'_> {
             Err(TryRecvError::Closed) if !self.inbox.end_is_queued() => {
                 // The session lives on: the promise its handler returned can
                 // never settle (nothing holds its resolve functions).
-                self.world("no answer: the session dropped the request".into());
+                self.note("no answer: the session dropped the request".into());
             }
             Err(TryRecvError::Closed) => self.answered(None),
             Err(TryRecvError::Empty) => self.watch_answer(id, answer),
@@ -108,7 +108,7 @@ impl World<'_> {
                 content_type: response.content_type.map(str::to_owned),
                 body: response.body,
             }),
-            None => self.world("no answer: the session ended".into()),
+            None => self.note("no answer: the session ended".into()),
         }
     }
 }
@@ -122,8 +122,5 @@ mod tests {
         assert_eq!(below(""), "");
         assert_eq!(below("/extra"), "/extra");
         assert_eq!(below("extra/x"), "/extra/x");
-        let (url, path) = access_url("s1");
-        assert_eq!(url, "http://dialtone.test/access/s1/sim");
-        assert_eq!(path, "/access/s1/sim");
     }
 }

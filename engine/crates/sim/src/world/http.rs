@@ -5,22 +5,13 @@
 
 use std::time::Duration;
 
-use dialtone_core::messages::{http_codes, HttpResult, SessionEvent};
+use dialtone_calls::{HttpJob, JobResult};
+use dialtone_core::messages::{http_codes, HttpResult};
 
-use super::{Due, World};
-use crate::expect::Action;
+use crate::spec::Spec;
 
-/// A `Net` request as the session sent it.
-pub(super) struct NetRequest {
-    pub id: u64,
-    pub url: String,
-    pub method: String,
-    pub body: Option<Vec<u8>>,
-    pub timeout: Duration,
-}
-
-/// An answer waiting for its `Due::HttpResponse`.
-pub(super) struct PendingAnswer {
+/// An answer and why it is not the spec's, if it is not.
+struct PendingAnswer {
     result: HttpResult,
     /// Why the answer is not the spec's, for the timeline.
     note: Option<String>,
@@ -51,51 +42,38 @@ fn within_timeout(
     (answer, timeout)
 }
 
-impl World<'_> {
-    pub(super) fn http_request(&mut self, request: NetRequest) {
-        let NetRequest {
-            id,
-            url,
-            method,
-            body,
-            timeout,
-        } = request;
-        let (result, delay) = match self.spec.http_reply(&url) {
-            Some(reply) => (
-                HttpResult {
-                    code: reply.code,
-                    headers: reply.headers.clone(),
-                    text: reply.text.clone(),
-                    error: (reply.code <= 0).then(|| "simulated failure".to_string()),
-                },
-                reply.delay,
+/// How the simulated web answers `request`: the result, after how long,
+/// and a line for the timeline.
+pub(super) fn answer(spec: &Spec, request: &HttpJob) -> (JobResult, Duration, String) {
+    let (result, delay) = match spec.http_reply(&request.url) {
+        Some(reply) => (
+            HttpResult {
+                code: reply.code,
+                headers: reply.headers.clone(),
+                text: reply.text.clone(),
+                error: (reply.code <= 0).then(|| "simulated failure".to_string()),
+            },
+            reply.delay,
+        ),
+        None => (
+            HttpResult::failure(
+                http_codes::UNKNOWN,
+                "the spec has no \"http\" entry for this URL",
             ),
-            None => (
-                HttpResult::failure(
-                    http_codes::UNKNOWN,
-                    "the spec has no \"http\" entry for this URL",
-                ),
-                Duration::ZERO,
-            ),
-        };
-        let body = body
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-            .unwrap_or_default();
-        self.act(Action::Http { method, url, body });
-        let (answer, delay) = within_timeout(result, delay, timeout);
-        self.http.insert(id, answer);
-        self.schedule(delay, Due::HttpResponse(id));
-    }
-
-    pub(super) fn http_response(&mut self, id: u64) {
-        if let Some(PendingAnswer { result, note }) = self.http.remove(&id) {
-            match note {
-                Some(note) => self.world(format!("HTTP response {}: {note}", result.code)),
-                None => self.world(format!("HTTP response {}", result.code)),
-            }
-            self.send(SessionEvent::HttpResponse { id, result });
-        }
-    }
+            Duration::ZERO,
+        ),
+    };
+    let (PendingAnswer { result, note }, delay) = within_timeout(result, delay, request.timeout);
+    let line = match note {
+        Some(note) => format!("HTTP response {}: {note}", result.code),
+        None => format!("HTTP response {}", result.code),
+    };
+    let done = JobResult::Http {
+        session: request.session,
+        id: request.id,
+        result,
+    };
+    (done, delay, line)
 }
 
 #[cfg(test)]

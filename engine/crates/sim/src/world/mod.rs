@@ -1,79 +1,105 @@
-//! The simulated engine: it answers a session's commands with the events a
-//! real engine would send, plays the spec's outside world at its virtual
-//! times, and writes down everything in a timeline.
+//! The simulated world around one session: the engine's call core, driven
+//! here instead of by the signalling task, with simulated far ends
+//! ([`ua::SimUa`]) and media ([`media::SimMedia`]) on virtual time. What
+//! the session is told is decided by the same call core as in production;
+//! this module only plays the outside world at the spec's times and writes
+//! down what happened.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use dialtone_core::messages::{
-    AccessResponse, CallEvent, CallState, EventSender, RecorderOp, SessionCommand, SessionEnd,
-    SessionEvent,
+use dialtone_calls::{
+    CallCore, CoreConfig, InboundInfo, Job, JobResult, MediaCommand, Output, Route, Services,
+    SessionStart, StartRequest,
 };
-use dialtone_core::{CallId, UnitId};
+use dialtone_core::messages::{
+    AccessResponse, EventSender, PlayerSource, SessionCommand, SessionEnd, SessionEvent,
+};
+use dialtone_core::{CallId, Scenario, SessionId, UnitId};
+use dialtone_sip::{LegId, UaEvent};
 use tokio::sync::oneshot;
 use tokio::time::{sleep_until, Instant};
 
 use crate::expect::Action;
 use crate::inbox::{Inbox, Item};
 use crate::report::{Entry, Happened};
-use crate::spec::{Callee, Spec, WorldAction};
+use crate::spec::{normalize_uri, Spec, WorldAction};
 
 mod access;
 mod http;
 mod media;
+mod sdp;
+mod ua;
 
-pub(crate) use access::access_url;
+pub(crate) use access::ACCESS_BASE;
 
 /// How long the session gets to end after the spec's timeout told it to,
 /// before its event channel is closed.
 const GRACE: Duration = Duration::from_secs(60);
+/// Where `callSIP` host names resolve to.
+const CALLEE_IP: [u8; 4] = [192, 0, 2, 2];
 
-struct SimCall {
-    label: String,
-    state: CallState,
-    connected_at: Option<Instant>,
-    tones: bool,
-    playback: Option<UnitId>,
-}
-
-struct SimPlayer {
-    owner: Option<CallId>,
-    /// Time left when paused.
-    paused_with: Option<Duration>,
-}
-
-struct SimRecorder {
-    call: Option<CallId>,
-    url: String,
-    started: Instant,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Something due at a virtual time.
 enum Due {
     Spec(usize),
-    Ring(CallId),
-    Answer(CallId),
-    Fail(CallId, u16),
-    RemoteHangup(CallId),
-    PlaybackDone(UnitId),
-    HttpResponse(u64),
+    Ua(LegId, ua::Step),
+    Media(media::MediaDue),
+    /// A job's result, with a note for the timeline.
+    Job(JobResult, Option<String>),
 }
+
+/// The call core's questions, answered for the one simulated session.
+struct SimServices {
+    scenario: Arc<Scenario>,
+    custom_data: String,
+    next_port: u16,
+}
+
+impl Services for SimServices {
+    fn route(&self, _info: &InboundInfo<'_>) -> Route {
+        Route::Session {
+            scenario: self.scenario.clone(),
+            custom_data: self.custom_data.clone(),
+            owner: None,
+        }
+    }
+
+    fn bind_rtp(&mut self, _unit: UnitId, _shard: usize) -> Result<u16, String> {
+        self.next_port = self.next_port.wrapping_add(2).max(20_000);
+        Ok(self.next_port)
+    }
+
+    fn wall_ms(&self) -> i64 {
+        0
+    }
+}
+
+/// A simulation could not start its session.
+#[derive(Debug, thiserror::Error)]
+#[error("the call core refused the simulated session: {0}")]
+pub struct Refused(pub String);
 
 pub(crate) struct World<'a> {
     spec: &'a Spec,
+    scenario: Arc<Scenario>,
     start: Instant,
+    core: CallCore,
+    ua: ua::SimUa,
+    media: media::SimMedia,
+    session: SessionId,
+    access_token: String,
     events: Option<EventSender>,
+    agenda: Vec<(Instant, u64, Due)>,
+    seq: u64,
+    /// How the timeline names calls: `caller`, or the URI `callSIP` was given.
+    labels: HashMap<CallId, String>,
+    /// How the timeline names players and recorders.
+    unit_labels: HashMap<UnitId, String>,
+    /// The inbound call's id.
     inbound: Option<CallId>,
-    calls: HashMap<CallId, SimCall>,
-    players: HashMap<UnitId, SimPlayer>,
-    recorders: HashMap<UnitId, SimRecorder>,
-    timers: Vec<(Instant, Due)>,
-    recordings: u32,
-    /// Answers to `Net` requests, sent when their `Due::HttpResponse` fires.
-    http: HashMap<u64, http::PendingAnswer>,
     inbox: Inbox,
-    /// The path of the session's `accessURL`.
-    access_path: String,
     /// Requests to the `accessURL` the session has not answered yet.
     answers: HashMap<u64, oneshot::Receiver<AccessResponse>>,
     next_request: u64,
@@ -84,60 +110,116 @@ pub(crate) struct World<'a> {
 }
 
 impl<'a> World<'a> {
+    /// A world for `spec`; its session is started by [`World::start`].
     pub(crate) fn new(
         spec: &'a Spec,
+        scenario: Scenario,
         events: EventSender,
-        inbound: Option<CallId>,
         inbox: Inbox,
-        access_path: String,
-    ) -> World<'a> {
+    ) -> Self {
+        let scenario = Arc::new(scenario);
+        let core = CallCore::new(
+            CoreConfig {
+                media_ip: std::net::IpAddr::from([127, 0, 0, 1]),
+                media_workers: 1,
+                max_sessions: None,
+                recordings_dir: "recordings".into(),
+                recordings_url: "sim://recordings".into(),
+                access_base: ACCESS_BASE.into(),
+            },
+            Box::new(SimServices {
+                scenario: scenario.clone(),
+                custom_data: spec.custom_data.clone(),
+                next_port: 20_000,
+            }),
+        );
         let start = Instant::now();
-        let mut calls = HashMap::new();
-        if let Some(call) = inbound {
-            calls.insert(
-                call,
-                SimCall {
-                    label: "caller".into(),
-                    state: CallState::Alerting,
-                    connected_at: None,
-                    tones: false,
-                    playback: None,
-                },
-            );
-        }
-        let timers = (0..spec.events.len())
-            .map(|index| (start + spec.events[index].at, Due::Spec(index)))
-            .collect();
-        World {
+        let mut world = World {
             spec,
+            scenario,
             start,
+            core,
+            ua: ua::SimUa::default(),
+            media: media::SimMedia::default(),
+            session: SessionId::new(),
+            access_token: String::new(),
             events: Some(events),
-            inbound,
-            calls,
-            players: HashMap::new(),
-            recorders: HashMap::new(),
-            timers,
-            recordings: 0,
-            http: HashMap::new(),
+            agenda: Vec::new(),
+            seq: 0,
+            labels: HashMap::new(),
+            unit_labels: HashMap::new(),
+            inbound: None,
             inbox,
-            access_path,
             answers: HashMap::new(),
             next_request: 0,
             timeline: Vec::new(),
             timed_out: false,
             ended_at: None,
+        };
+        for index in 0..spec.events.len() {
+            world.schedule(spec.events[index].at, Due::Spec(index));
         }
+        world
+    }
+
+    /// Starts the session as the engine would: the inbound call's INVITE
+    /// through the call core, or a session with no call (as over REST).
+    pub(crate) fn start(&mut self) -> Result<SessionStart, Refused> {
+        let now = self.now();
+        let started = match &self.spec.call {
+            Some(call) => {
+                let invite = self.ua.incoming(call);
+                self.core.handle_ua_event(now, invite);
+                None
+            }
+            None => {
+                let request = StartRequest {
+                    scenario: self.scenario.clone(),
+                    custom_data: self.spec.custom_data.clone(),
+                    owner: None,
+                };
+                let started = self
+                    .core
+                    .start_session(request)
+                    .map_err(|e| Refused(e.to_string()))?;
+                Some(started)
+            }
+        };
+        let mut start = None;
+        while let Some(output) = self.core.poll_output() {
+            match output {
+                Output::Start(s) => start = Some(s),
+                Output::Ua(dialtone_sip::UaCommand::Reject { code, reason, .. }) => {
+                    return Err(Refused(format!("{code} {}", reason.unwrap_or_default())));
+                }
+                _ => {}
+            }
+        }
+        let start = start.ok_or_else(|| Refused("no session was started".into()))?;
+        debug_assert!(started.is_none_or(|s| s.id == start.id));
+        self.session = start.id;
+        self.access_token = start
+            .access_url
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        if let Some(SessionEvent::CallAlerting(incoming)) = &start.first_event {
+            self.inbound = Some(incoming.call);
+            self.labels.insert(incoming.call, "caller".into());
+        }
+        Ok(start)
     }
 
     /// Plays the world until the session reports its end, then the spec's
-    /// requests to its `accessURL` still to come (they get no answer).
+    /// requests to its `accessURL` still to come.
     pub(crate) async fn run(&mut self) {
         let inbox = self.inbox.clone();
         let mut deadline = self.start + self.spec.timeout;
         loop {
             let over = self.ended_at.is_some();
-            let next_timer = self.timers.iter().map(|(at, _)| *at).min();
-            let wake = match next_timer {
+            let next = self.next_due(over);
+            let wake = match next {
                 Some(at) if over => at,
                 None if over => break,
                 at => at.map_or(deadline, |at| at.min(deadline)),
@@ -145,10 +227,10 @@ impl<'a> World<'a> {
             tokio::select! {
                 biased;
                 item = inbox.next(), if !over => match item {
-                    Some(Item::Command(SessionCommand::Ended { reason })) => self.ended(reason),
                     Some(Item::Command(command)) => self.command(command),
                     Some(Item::Log(line)) => self.act(Action::Log(line)),
                     Some(Item::Error(text)) => self.act(Action::Error(text)),
+                    Some(Item::Event(text)) => self.push(Happened::Event(text)),
                     Some(Item::Answer(id)) => self.answer_ready(id),
                     None => break,
                 },
@@ -157,19 +239,19 @@ impl<'a> World<'a> {
                     if !over && now >= deadline {
                         if self.timed_out {
                             // The session ignored Terminate: closing its
-                            // event channel ends it, and its `Ended` follows;
-                            // there is nothing left to wake up for.
+                            // event channel ends it, and its `Ended` follows.
                             self.events = None;
                             deadline = now + Duration::from_secs(86_400);
                         } else {
                             self.timed_out = true;
-                            self.timers.clear();
-                            self.world("timeout: the engine ends the session".into());
-                            self.send(SessionEvent::Terminate { reason: "test timeout".into() });
+                            self.agenda.retain(|(_, _, due)| matches!(due, Due::Job(..)));
+                            self.note("timeout: the engine ends the session".into());
+                            self.core.terminate_session(self.session, None, "test timeout");
+                            self.drain();
                             deadline = now + GRACE;
                         }
                     } else {
-                        self.fire_due(now);
+                        self.fire_due(now, over);
                     }
                 }
             }
@@ -177,244 +259,378 @@ impl<'a> World<'a> {
         self.settle_answers();
     }
 
+    fn next_due(&self, over: bool) -> Option<Instant> {
+        let agenda = self.agenda.iter().map(|(at, _, _)| *at).min();
+        let core = (!over)
+            .then(|| self.core.poll_timeout().map(Instant::from_std))
+            .flatten();
+        match (agenda, core) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn now(&self) -> std::time::Instant {
+        Instant::now().into_std()
+    }
+
     fn elapsed(&self) -> Duration {
         Instant::now().saturating_duration_since(self.start)
     }
 
+    fn push(&mut self, what: Happened) {
+        let at = self.elapsed();
+        self.timeline.push(Entry { at, what });
+    }
+
     fn act(&mut self, action: Action) {
-        let at = self.elapsed();
-        self.timeline.push(Entry {
-            at,
-            what: Happened::Action(action),
-        });
+        self.push(Happened::Action(action));
     }
 
-    fn world(&mut self, what: String) {
-        let at = self.elapsed();
-        self.timeline.push(Entry {
-            at,
-            what: Happened::World(what),
-        });
-    }
-
-    fn send(&self, event: SessionEvent) {
-        if let Some(events) = &self.events {
-            // A session that has ended drops its receiver; nothing to tell.
-            let _ = events.send(event);
-        }
-    }
-
-    fn call_event(&self, call: CallId, event: CallEvent) {
-        self.send(SessionEvent::Call { call, event });
-    }
-
-    fn label(&self, unit: UnitId) -> String {
-        if let Some(call) = self.calls.get(&CallId(unit.0)) {
-            call.label.clone()
-        } else if self.players.contains_key(&unit) {
-            format!("player#{}", unit.0)
-        } else if self.recorders.contains_key(&unit) {
-            format!("recorder#{}", unit.0)
-        } else {
-            format!("unit#{}", unit.0)
-        }
-    }
-
-    fn live(&self, call: CallId) -> bool {
-        self.calls
-            .get(&call)
-            .is_some_and(|c| c.state != CallState::Terminated)
+    fn note(&mut self, what: String) {
+        self.push(Happened::World(what));
     }
 
     fn schedule(&mut self, after: Duration, due: Due) {
-        self.timers.push((Instant::now() + after, due));
+        self.seq += 1;
+        self.agenda.push((Instant::now() + after, self.seq, due));
     }
 
-    fn fire_due(&mut self, now: Instant) {
-        // In deadline order; same-time timers keep their scheduling order.
+    fn fire_due(&mut self, now: Instant, over: bool) {
+        if !over {
+            self.core.handle_timeout(now.into_std());
+            self.drain();
+        }
+        // In deadline order; same-time items keep their scheduling order.
         while let Some(index) = self
-            .timers
+            .agenda
             .iter()
             .enumerate()
-            .filter(|(_, (at, _))| *at <= now)
-            .min_by_key(|(_, (at, _))| *at)
+            .filter(|(_, (at, _, _))| *at <= now)
+            .min_by_key(|(_, (at, seq, _))| (*at, *seq))
             .map(|(index, _)| index)
         {
-            let (_, due) = self.timers.remove(index);
+            let (_, _, due) = self.agenda.remove(index);
             self.fire(due);
+            self.drain();
         }
     }
 
     fn fire(&mut self, due: Due) {
+        let now = self.now();
         match due {
             Due::Spec(index) => self.spec_event(index),
-            Due::Ring(call) if self.live(call) => {
-                self.world(format!("{} rings", self.label(call.into())));
-                self.call_event(
-                    call,
-                    CallEvent::Ringing {
-                        headers: Vec::new(),
-                    },
-                );
+            Due::Ua(leg, step) => {
+                let reaction = self.ua.step(leg, step);
+                self.ua_reaction(reaction);
             }
-            Due::Answer(call) if self.live(call) => {
-                self.world(format!("{} answers", self.label(call.into())));
-                self.connect(call);
-                let hangup_after = self.callee_of(call).and_then(|c| c.hangup_after);
-                if let Some(after) = hangup_after {
-                    self.schedule(after, Due::RemoteHangup(call));
+            Due::Media(due) => {
+                if let Some(event) = self.media.due(due) {
+                    self.core.handle_media_event(event);
                 }
             }
-            Due::Fail(call, code) if self.live(call) => {
-                self.world(format!("{} fails with {code}", self.label(call.into())));
-                let event = CallEvent::Failed {
-                    code,
-                    reason: reason_phrase(code).into(),
-                    headers: Vec::new(),
-                };
-                self.end_call(call, event);
+            Due::Job(result, note) => {
+                if let Some(note) = note {
+                    self.note(note);
+                }
+                self.core.handle_job_result(now, result);
             }
-            Due::RemoteHangup(call) if self.live(call) => {
-                self.world(format!("{} hangs up", self.label(call.into())));
-                let event = self.disconnected(call, 200, "Normal Call Clearing");
-                self.end_call(call, event);
-            }
-            Due::PlaybackDone(unit) => self.playback_done(unit),
-            Due::HttpResponse(id) => self.http_response(id),
-            _ => {}
         }
     }
 
-    fn callee_of(&self, call: CallId) -> Option<Callee> {
-        let label = &self.calls.get(&call)?.label;
-        Some(
-            self.spec
-                .callees
-                .get(label)
-                .cloned()
-                .unwrap_or_else(Callee::unlisted),
-        )
+    /// Carries out everything the call core asked for.
+    fn drain(&mut self) {
+        let now = Instant::now();
+        while let Some(output) = self.core.poll_output() {
+            match output {
+                Output::Ua(cmd) => {
+                    let reaction = self.ua.command(self.spec, cmd);
+                    self.ua_reaction(reaction);
+                }
+                Output::Media(cmd) => self.media_command(now, cmd),
+                Output::Event { event, .. } => {
+                    if let Some(events) = &self.events {
+                        // A session that has ended drops its receiver.
+                        let _ = events.send(event);
+                    }
+                }
+                Output::Start(start) => {
+                    self.note(format!("a second session is not simulated ({})", start.id))
+                }
+                Output::Ended(_) | Output::Fact(_) => {}
+                Output::Job(job) => self.job(job),
+            }
+        }
     }
 
+    fn ua_reaction(&mut self, reaction: ua::Reaction) {
+        let now = self.now();
+        for note in reaction.notes {
+            self.note(note);
+        }
+        for (after, leg, step) in reaction.later {
+            self.schedule(after, Due::Ua(leg, step));
+        }
+        for event in reaction.events {
+            self.core.handle_ua_event(now, event);
+        }
+    }
+
+    fn media_command(&mut self, now: Instant, cmd: MediaCommand) {
+        let reaction = self.media.command(now, &self.spec.playback, cmd);
+        for note in reaction.notes {
+            self.note(note);
+        }
+        for (after, due) in reaction.later {
+            self.schedule(after, Due::Media(due));
+        }
+        for event in reaction.events {
+            self.core.handle_media_event(event);
+        }
+    }
+
+    fn job(&mut self, job: Job) {
+        match job {
+            Job::Resolve { call, port, .. } => {
+                let addr = SocketAddr::from((CALLEE_IP, port));
+                let result = JobResult::Resolved {
+                    call,
+                    result: Ok(addr),
+                };
+                self.schedule(Duration::ZERO, Due::Job(result, None));
+            }
+            Job::Load { unit, .. } => {
+                // No audio is decoded: the simulated media knows the length.
+                let clip = dialtone_media::PlayerMedia::Clip(Arc::from(Vec::new()));
+                let result = JobResult::Loaded {
+                    unit,
+                    result: Ok(clip),
+                };
+                self.schedule(Duration::ZERO, Due::Job(result, None));
+            }
+            Job::Http(request) => {
+                let (result, delay, note) = http::answer(self.spec, &request);
+                self.schedule(delay, Due::Job(result, Some(note)));
+            }
+        }
+    }
+
+    fn label(&self, unit: UnitId) -> String {
+        match self.labels.get(&CallId(unit.0)) {
+            Some(label) => label.clone(),
+            None => format!("unit#{}", unit.0),
+        }
+    }
+
+    /// The call the spec names (`None`: the inbound call).
     fn call_by_label(&self, label: Option<&str>) -> Option<CallId> {
         match label {
             None => self.inbound,
-            Some(label) => self
-                .calls
-                .iter()
-                .find(|(_, c)| c.label == label)
-                .map(|(id, _)| *id),
+            Some(label) => {
+                let want = normalize_uri(label);
+                let mut found: Vec<CallId> = self
+                    .labels
+                    .iter()
+                    .filter(|(_, l)| normalize_uri(l) == want)
+                    .map(|(id, _)| *id)
+                    .collect();
+                found.sort_unstable();
+                found.pop()
+            }
+        }
+    }
+
+    /// The SIP leg of the far end the spec names.
+    fn leg_by_label(&self, label: Option<&str>) -> Option<LegId> {
+        match label {
+            None => self.ua.leg_of("caller"),
+            Some(label) => self.ua.leg_of(&normalize_uri(label)),
         }
     }
 
     fn spec_event(&mut self, index: usize) {
         let event = &self.spec.events[index];
-        let target = self.call_by_label(event.call.as_deref());
+        let label = event.call.as_deref();
         let who = event.call.clone().unwrap_or_else(|| "caller".into());
         match &event.action {
-            WorldAction::Dtmf(digits) => match target {
-                Some(call) if self.live(call) => {
-                    let tones = self.calls.get(&call).is_some_and(|c| c.tones);
-                    if tones {
-                        self.world(format!("{who} presses {digits}"));
-                        for tone in digits.chars() {
-                            let tone = tone.to_string();
-                            self.call_event(call, CallEvent::ToneReceived { tone });
-                        }
-                    } else {
-                        self.world(format!(
-                            "{who} presses {digits} (not heard: handleTones is off)"
-                        ));
-                    }
+            WorldAction::Dtmf { digits, info } => {
+                let call = self.call_by_label(label);
+                let leg = self.leg_by_label(label);
+                self.press(&who, call, leg, digits, *info);
+            }
+            WorldAction::Hangup => match self.leg_by_label(label) {
+                Some(leg) => {
+                    let reaction = self.ua.remote_hangup(leg);
+                    self.ua_reaction(reaction);
                 }
-                _ => self.world(format!("{who} presses {digits} (no live call)")),
-            },
-            WorldAction::Hangup => match target {
-                Some(call) if self.live(call) => {
-                    self.world(format!("{who} hangs up"));
-                    let answered = self
-                        .calls
-                        .get(&call)
-                        .is_some_and(|c| c.connected_at.is_some());
-                    let event = if answered {
-                        self.disconnected(call, 200, "Normal Call Clearing")
-                    } else if Some(call) == self.inbound {
-                        self.disconnected(call, 487, "Request Terminated")
-                    } else {
-                        CallEvent::Failed {
-                            code: 487,
-                            reason: "Request Terminated".into(),
-                            headers: Vec::new(),
-                        }
-                    };
-                    self.end_call(call, event);
-                }
-                _ => self.world(format!("{who} hangs up (no live call)")),
+                None => self.note(format!("{who} hangs up (no live call)")),
             },
             WorldAction::Terminate(reason) => {
-                self.world(format!("the engine ends the session: {reason}"));
-                let reason = reason.clone();
-                self.send(SessionEvent::Terminate { reason });
+                self.note(format!("the engine ends the session: {reason}"));
+                self.core.terminate_session(self.session, None, reason);
             }
             WorldAction::Request(request) => self.access_request(request),
-        }
-    }
-
-    fn disconnected(&self, call: CallId, code: u16, reason: &str) -> CallEvent {
-        let duration = self
-            .calls
-            .get(&call)
-            .and_then(|c| c.connected_at)
-            .map(|at| Instant::now().saturating_duration_since(at))
-            .unwrap_or_default();
-        CallEvent::Disconnected {
-            code,
-            reason: reason.into(),
-            duration,
-            headers: Vec::new(),
-        }
-    }
-
-    fn connect(&mut self, call: CallId) {
-        let Some(sim) = self.calls.get_mut(&call) else {
-            return;
-        };
-        let old = sim.state;
-        sim.state = CallState::Connected;
-        sim.connected_at = Some(Instant::now());
-        let headers = Vec::new;
-        self.call_event(call, CallEvent::Connected { headers: headers() });
-        self.call_event(
-            call,
-            CallEvent::StateChanged {
-                old,
-                new: CallState::Connected,
+            WorldAction::ReInvite(direction) => match self.leg_by_label(label) {
+                Some(leg) if self.ua.is_confirmed(leg) => {
+                    self.note(format!("{who} sends a re-INVITE ({direction})"));
+                    let offer = sdp::reinvite_offer(direction);
+                    let body = Some(dialtone_sip::Body {
+                        content_type: "application/sdp".into(),
+                        data: offer.into_bytes(),
+                    });
+                    self.core
+                        .handle_ua_event(self.now(), UaEvent::ReInvite { leg, body });
+                }
+                _ => self.note(format!("{who} sends a re-INVITE (no connected call)")),
             },
-        );
-        self.call_event(call, CallEvent::AudioStarted { headers: headers() });
+            WorldAction::Info { content_type, body } => match self.leg_by_label(label) {
+                Some(leg) if self.ua.is_confirmed(leg) => {
+                    self.note(format!("{who} sends INFO {content_type}"));
+                    self.core.handle_ua_event(
+                        self.now(),
+                        UaEvent::Info {
+                            leg,
+                            content_type: content_type.clone(),
+                            body: body.clone().into_bytes(),
+                            headers: Vec::new(),
+                        },
+                    );
+                }
+                _ => self.note(format!("{who} sends INFO (no connected call)")),
+            },
+        }
     }
 
-    /// Ends a call with `event`, then stops what depended on it.
-    fn end_call(&mut self, call: CallId, event: CallEvent) {
-        let Some(sim) = self.calls.get_mut(&call) else {
+    /// Key presses: RFC 4733 through the call's media (heard only while it
+    /// detects tones), or one SIP INFO per digit.
+    fn press(
+        &mut self,
+        who: &str,
+        call: Option<CallId>,
+        leg: Option<LegId>,
+        digits: &str,
+        info: bool,
+    ) {
+        if info {
+            match leg.filter(|leg| self.ua.is_confirmed(*leg)) {
+                Some(leg) => {
+                    self.note(format!("{who} presses {digits} (SIP INFO)"));
+                    for digit in digits.chars() {
+                        let body = format!("Signal={digit}\r\nDuration=160\r\n");
+                        self.core.handle_ua_event(
+                            self.now(),
+                            UaEvent::Info {
+                                leg,
+                                content_type: "application/dtmf-relay".into(),
+                                body: body.into_bytes(),
+                                headers: Vec::new(),
+                            },
+                        );
+                    }
+                }
+                None => self.note(format!("{who} presses {digits} (no live call)")),
+            }
             return;
-        };
-        sim.state = CallState::Terminated;
-        let playback = sim.playback.take();
-        self.timers
-            .retain(|(_, due)| !matches!(due, Due::Ring(c) | Due::Answer(c) | Due::Fail(c, _) | Due::RemoteHangup(c) if *c == call));
-        if let Some(unit) = playback {
-            self.cancel_playback(unit);
         }
-        self.call_event(call, event);
-        let recorders: Vec<UnitId> = self
-            .recorders
-            .iter()
-            .filter(|(_, r)| r.call == Some(call))
-            .map(|(unit, _)| *unit)
-            .collect();
-        for unit in recorders {
-            self.stop_recorder(unit);
+        let heard = call.and_then(|call| self.media.digits_from_peer(UnitId(call.0), digits));
+        match heard {
+            None => self.note(format!("{who} presses {digits} (no live call)")),
+            Some(events) if events.is_empty() => self.note(format!(
+                "{who} presses {digits} (not heard: handleTones is off)"
+            )),
+            Some(events) => {
+                self.note(format!("{who} presses {digits}"));
+                for event in events {
+                    self.core.handle_media_event(event);
+                }
+            }
+        }
+    }
+
+    /// A command from the session: written down as the action it is, then
+    /// given to the call core.
+    fn command(&mut self, command: SessionCommand) {
+        if let SessionCommand::Ended { reason } = &command {
+            self.ended(reason.clone());
+        } else if let Some(action) = self.action_of(&command) {
+            self.act(action);
+        }
+        let now = self.now();
+        self.core.handle_command(now, self.session, command);
+        self.drain();
+    }
+
+    fn action_of(&mut self, command: &SessionCommand) -> Option<Action> {
+        Some(match command {
+            SessionCommand::Answer { .. } => Action::Answered,
+            SessionCommand::Reject { code, .. } => Action::Rejected(*code),
+            SessionCommand::Ring { .. } => Action::Ring,
+            SessionCommand::StartEarlyMedia { .. } => Action::EarlyMedia,
+            SessionCommand::Hangup { call, .. } => Action::Hangup(self.label(UnitId(call.0))),
+            SessionCommand::CallSip(out) => {
+                self.labels.insert(out.call, out.to.clone());
+                Action::CallSip(out.to.clone())
+            }
+            SessionCommand::SendMedia { from, to } => Action::Media {
+                from: self.unit_label(*from),
+                to: self.unit_label(*to),
+            },
+            SessionCommand::CreatePlayer { unit, source, .. } => {
+                let (key, natural, action) = match source {
+                    PlayerSource::Url(url) => (url.clone(), None, Action::Play(url.clone())),
+                    PlayerSource::Tts { text, .. } => {
+                        (text.clone(), None, Action::Say(text.clone()))
+                    }
+                    PlayerSource::ToneScript(script) => {
+                        let natural = dialtone_media::tones::ToneScript::parse(script)
+                            .ok()
+                            .map(|s| s.duration());
+                        (script.clone(), natural, Action::ToneScript(script.clone()))
+                    }
+                    // Progress tones repeat until stopped.
+                    PlayerSource::ProgressTone(country) => (
+                        country.clone(),
+                        Some(None),
+                        Action::ProgressTone(country.clone()),
+                    ),
+                };
+                self.media
+                    .player_source(*unit, media::Source { key, natural });
+                self.unit_labels.insert(*unit, format!("player#{}", unit.0));
+                action
+            }
+            SessionCommand::StopPlayback { .. } => Action::StopPlayback,
+            SessionCommand::SendDigits { digits, .. } => Action::Digits(digits.clone()),
+            SessionCommand::CreateRecorder { unit, call, .. } => {
+                self.unit_labels
+                    .insert(*unit, format!("recorder#{}", unit.0));
+                match call {
+                    Some(call) => Action::Record(self.label(UnitId(call.0))),
+                    None => Action::Record("recorder".into()),
+                }
+            }
+            SessionCommand::HttpRequest {
+                url, method, body, ..
+            } => Action::Http {
+                method: method.clone(),
+                url: url.clone(),
+                body: body
+                    .as_ref()
+                    .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
+                    .unwrap_or_default(),
+            },
+            SessionCommand::StopMedia { .. }
+            | SessionCommand::PlayerControl { .. }
+            | SessionCommand::HandleTones { .. }
+            | SessionCommand::RecorderControl { .. }
+            | SessionCommand::Ended { .. } => return None,
+        })
+    }
+
+    fn unit_label(&self, unit: UnitId) -> String {
+        match self.unit_labels.get(&unit) {
+            Some(label) => label.clone(),
+            None => self.label(unit),
         }
     }
 
@@ -438,156 +654,9 @@ impl<'a> World<'a> {
         // `accessURL` still happen, to be told it is gone.
         self.events = None;
         let spec = self.spec;
-        self.timers.retain(|(_, due)| match due {
+        self.agenda.retain(|(_, _, due)| match due {
             Due::Spec(index) => matches!(spec.events[*index].action, WorldAction::Request(_)),
             _ => false,
         });
-    }
-
-    fn command(&mut self, command: SessionCommand) {
-        match command {
-            SessionCommand::Answer { call, .. } => {
-                self.act(Action::Answered);
-                let unanswered = self.calls.get(&call).is_some_and(|c| {
-                    Some(call) == self.inbound
-                        && matches!(c.state, CallState::Alerting | CallState::Progressing)
-                });
-                if unanswered {
-                    self.connect(call);
-                }
-            }
-            SessionCommand::Reject { call, code, .. } => {
-                self.act(Action::Rejected(code));
-                let unanswered = self
-                    .calls
-                    .get(&call)
-                    .is_some_and(|c| c.connected_at.is_none());
-                if unanswered && self.live(call) {
-                    let event = self.disconnected(call, code, reason_phrase(code));
-                    self.end_call(call, event);
-                }
-            }
-            SessionCommand::Ring { .. } => self.act(Action::Ring),
-            SessionCommand::StartEarlyMedia { call, .. } => {
-                self.act(Action::EarlyMedia);
-                if self.live(call) {
-                    let headers = Vec::new();
-                    self.call_event(call, CallEvent::AudioStarted { headers });
-                }
-            }
-            SessionCommand::Hangup { call, .. } => {
-                let label = self.label(call.into());
-                self.act(Action::Hangup(label));
-                if self.live(call) {
-                    let answered = self
-                        .calls
-                        .get(&call)
-                        .is_some_and(|c| c.connected_at.is_some());
-                    let event = if answered {
-                        self.disconnected(call, 200, "Normal Call Clearing")
-                    } else if Some(call) == self.inbound {
-                        self.disconnected(call, 603, reason_phrase(603))
-                    } else {
-                        CallEvent::Failed {
-                            code: 487,
-                            reason: "Request Terminated".into(),
-                            headers: Vec::new(),
-                        }
-                    };
-                    self.end_call(call, event);
-                }
-            }
-            SessionCommand::CallSip(out) => self.call_sip(out.call, out.to),
-            SessionCommand::SendMedia { from, to } => {
-                let (from, to) = (self.label(from), self.label(to));
-                self.act(Action::Media { from, to });
-            }
-            SessionCommand::StopMedia { .. } => {}
-            SessionCommand::CreatePlayer {
-                unit,
-                source,
-                looped,
-                owner,
-            } => self.create_player(unit, source, looped, owner),
-            SessionCommand::PlayerControl { unit, op } => self.player_control(unit, op),
-            SessionCommand::StopPlayback { call } => {
-                self.act(Action::StopPlayback);
-                let playback = self.calls.get_mut(&call).and_then(|c| c.playback.take());
-                if let Some(unit) = playback {
-                    self.cancel_playback(unit);
-                }
-            }
-            SessionCommand::HandleTones { call, enable } => {
-                if let Some(sim) = self.calls.get_mut(&call) {
-                    sim.tones = enable;
-                }
-            }
-            SessionCommand::SendDigits { digits, .. } => self.act(Action::Digits(digits)),
-            SessionCommand::CreateRecorder { unit, call, .. } => self.create_recorder(unit, call),
-            SessionCommand::RecorderControl { unit, op } => {
-                if op == RecorderOp::Stop {
-                    self.stop_recorder(unit);
-                }
-            }
-            SessionCommand::HttpRequest {
-                id,
-                url,
-                method,
-                body,
-                timeout,
-                ..
-            } => self.http_request(http::NetRequest {
-                id,
-                url,
-                method,
-                body,
-                timeout,
-            }),
-            SessionCommand::Ended { reason } => self.ended(reason),
-        }
-    }
-
-    fn call_sip(&mut self, call: CallId, to: String) {
-        self.act(Action::CallSip(to.clone()));
-        let callee = self
-            .spec
-            .callees
-            .get(&to)
-            .cloned()
-            .unwrap_or_else(Callee::unlisted);
-        self.calls.insert(
-            call,
-            SimCall {
-                label: to,
-                state: CallState::Progressing,
-                connected_at: None,
-                tones: false,
-                playback: None,
-            },
-        );
-        if let Some(at) = callee.ring {
-            self.schedule(at, Due::Ring(call));
-        }
-        if let Some(at) = callee.answer {
-            self.schedule(at, Due::Answer(call));
-        }
-        if let Some((code, at)) = callee.fail {
-            self.schedule(at, Due::Fail(call, code));
-        }
-    }
-}
-
-fn reason_phrase(code: u16) -> &'static str {
-    match code {
-        404 => "Not Found",
-        408 => "Request Timeout",
-        480 => "Temporarily Unavailable",
-        486 => "Busy Here",
-        487 => "Request Terminated",
-        500 => "Server Internal Error",
-        503 => "Service Unavailable",
-        600 => "Busy Everywhere",
-        603 => "Decline",
-        _ => "Call Failed",
     }
 }

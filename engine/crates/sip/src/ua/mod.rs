@@ -16,6 +16,7 @@ mod validate;
 
 pub use types::{
     Body, ExtraHeaders, LegId, Peer, Transport, UaCommand, UaConfig, UaEvent, UaOutput,
+    OUTBOUND_LEGS,
 };
 
 use std::collections::{HashMap, VecDeque};

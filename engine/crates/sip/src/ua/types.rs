@@ -6,6 +6,13 @@ use std::time::Duration;
 /// One call leg, inbound or outbound.
 pub type LegId = u64;
 
+/// Leg ids with this bit set are never handed out by [`UaCore::new_leg_id`]
+/// (inbound legs count up from 1 below it): a caller may number its
+/// outbound legs in this range itself, e.g. after its own call ids.
+///
+/// [`UaCore::new_leg_id`]: crate::UaCore::new_leg_id
+pub const OUTBOUND_LEGS: LegId = 1 << 63;
+
 /// Extra headers for a request or response we send, in order. Headers the core
 /// owns (Via, From, To, Call-ID, CSeq, Contact, Max-Forwards, Content-Type,
 /// Content-Length) and values containing line breaks are dropped.
@@ -105,7 +112,8 @@ pub enum UaCommand {
     /// unanswered outbound leg (once a provisional has arrived); 480 for an
     /// unanswered inbound leg. Exactly one `Terminated` or `Failed` follows.
     Hangup { leg: LegId, headers: ExtraHeaders },
-    /// Outbound leg with an id from `UaCore::new_leg_id`.
+    /// Outbound leg with an id from `UaCore::new_leg_id` or from the
+    /// [`OUTBOUND_LEGS`] range; it must not be in use.
     Dial {
         leg: LegId,
         target: Peer,

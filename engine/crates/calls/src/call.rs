@@ -1,12 +1,14 @@
-//! One call leg as the call layer sees it: its SIP phase, its media, its
+//! One call leg as the call core sees it: its SIP phase, its media, its
 //! VoxEngine state.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use dialtone_core::messages::CallState;
 use dialtone_core::{CallId, SessionId, UnitId};
 use dialtone_sdp::Negotiated;
 use dialtone_sip::LegId;
-use std::net::SocketAddr;
-use std::time::Instant;
 
 /// Where the SIP side of a call stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,18 +17,30 @@ pub enum Phase {
     Offered,
     /// Inbound: 200 sent, waiting for the ACK.
     Answering,
+    /// Outbound: resolving the target host before the INVITE can go.
+    Resolving,
     /// Outbound INVITE sent, no final response yet.
     Dialing,
-    /// Resolving the target host before the INVITE can go.
-    Resolving,
     /// Dialog confirmed.
     Confirmed,
-    /// BYE/CANCEL/final error sent; waiting for the SIP layer to finish.
+    /// BYE or CANCEL sent; waiting for the SIP layer to report the end.
     Ending,
 }
 
+impl Phase {
+    /// Every phase, for tests that walk them all.
+    pub const ALL: [Phase; 6] = [
+        Phase::Offered,
+        Phase::Answering,
+        Phase::Resolving,
+        Phase::Dialing,
+        Phase::Confirmed,
+        Phase::Ending,
+    ];
+}
+
 #[derive(Debug)]
-pub struct Call {
+pub(crate) struct Call {
     pub id: CallId,
     pub leg: LegId,
     pub session: SessionId,
@@ -35,7 +49,7 @@ pub struct Call {
     pub phase: Phase,
     /// The peer's SDP offer from the INVITE (inbound, early offer).
     pub remote_offer: Option<String>,
-    /// Local RTP address, once media is allocated.
+    /// Local RTP address (advertised IP, bound port), once media is allocated.
     pub local_rtp: Option<SocketAddr>,
     pub negotiated: Option<Negotiated>,
     /// SDP o= session id and version we use for this leg.
@@ -51,6 +65,8 @@ pub struct Call {
     pub recorders: Vec<UnitId>,
     /// `handleTones(true)`: DTMF becomes `ToneReceived`.
     pub handle_tones: bool,
+    /// Digits still to go out as SIP INFO, one per timer tick.
+    pub info_digits: VecDeque<char>,
 }
 
 impl Call {
@@ -73,7 +89,7 @@ impl Call {
             remote_offer: None,
             local_rtp: None,
             negotiated: None,
-            sdp_session: rand::random::<u32>() as u64,
+            sdp_session: u64::from(rand::random::<u32>()),
             sdp_version: 1,
             connected_at: None,
             audio_started: false,
@@ -81,12 +97,22 @@ impl Call {
             playback: None,
             recorders: Vec::new(),
             handle_tones: false,
+            info_digits: VecDeque::new(),
         }
     }
 
-    pub fn duration(&self, now: Instant) -> std::time::Duration {
+    pub fn unit(&self) -> UnitId {
+        UnitId(self.id.0)
+    }
+
+    pub fn duration(&self, now: Instant) -> Duration {
         self.connected_at
             .map(|t| now.saturating_duration_since(t))
             .unwrap_or_default()
+    }
+
+    /// The call is an inbound call with no final response yet.
+    pub fn is_unanswered_inbound(&self) -> bool {
+        self.incoming && self.phase == Phase::Offered
     }
 }

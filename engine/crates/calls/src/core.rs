@@ -1,0 +1,390 @@
+//! [`CallCore`]: its state, its inputs and outputs, and the dispatch of
+//! every input to the module that handles it. Dispatch is exhaustive: a new
+//! SIP event, session command or media event does not compile until it is
+//! handled here.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use dialtone_core::messages::SessionEvent;
+use dialtone_core::messages::{CallEvent, CallState, Headers, OutboundCall, SessionCommand};
+use dialtone_core::{CallId, SessionId, UnitId};
+use dialtone_media::MediaEvent;
+use dialtone_sip::{LegId, UaCommand, UaEvent};
+
+use crate::call::Call;
+use crate::headers::sanitize;
+use crate::io::{Fact, JobResult, MediaCommand, Output};
+use crate::services::Services;
+use crate::sessions::SessionEntry;
+use crate::target::Target;
+use crate::timers::{Timer, Timers};
+use crate::units::Unit;
+
+/// How the core is set up.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// The address written into SDP; RTP is received there.
+    pub media_ip: IpAddr,
+    /// Media workers: every unit of a session goes to worker
+    /// `session.shard(media_workers)`, so bridging stays on one thread.
+    pub media_workers: usize,
+    /// Live sessions at most (`None`: no limit).
+    pub max_sessions: Option<usize>,
+    /// Recordings are written here.
+    pub recordings_dir: PathBuf,
+    /// Recording URLs are this prefix, `/` and the file name.
+    pub recordings_url: String,
+    /// `accessURL`s are this prefix and `/SESSION/TOKEN`.
+    pub access_base: String,
+}
+
+/// The call core. See the crate documentation.
+pub struct CallCore {
+    pub(crate) cfg: CoreConfig,
+    pub(crate) services: Box<dyn Services>,
+    pub(crate) calls: HashMap<CallId, Call>,
+    pub(crate) legs: HashMap<LegId, CallId>,
+    pub(crate) sessions: HashMap<SessionId, SessionEntry>,
+    /// Outbound calls waiting for their target to resolve.
+    pub(crate) resolving: HashMap<CallId, (Box<OutboundCall>, Target)>,
+    /// Players and recorders (calls are in `calls`).
+    pub(crate) units: HashMap<UnitId, Unit>,
+    /// Shutting down: no new sessions.
+    pub(crate) closed: bool,
+    pub(crate) timers: Timers,
+    out: VecDeque<Output>,
+}
+
+impl CallCore {
+    pub fn new(cfg: CoreConfig, services: Box<dyn Services>) -> CallCore {
+        CallCore {
+            cfg,
+            services,
+            calls: HashMap::new(),
+            legs: HashMap::new(),
+            sessions: HashMap::new(),
+            resolving: HashMap::new(),
+            units: HashMap::new(),
+            closed: false,
+            timers: Timers::default(),
+            out: VecDeque::new(),
+        }
+    }
+
+    // ---- inputs ---------------------------------------------------------
+
+    /// An event of the user-agent core.
+    pub fn handle_ua_event(&mut self, now: Instant, ev: UaEvent) {
+        match ev {
+            UaEvent::Incoming {
+                leg,
+                request_uri: _,
+                destination,
+                from_uri,
+                from_user,
+                from_display,
+                to_uri,
+                headers,
+                body,
+                source,
+            } => self.on_incoming(
+                leg,
+                crate::inbound::IncomingSip {
+                    source: source.addr,
+                    destination,
+                    from_uri,
+                    from_user,
+                    from_display,
+                    to_uri,
+                    headers,
+                    body,
+                },
+            ),
+            UaEvent::Cancelled { leg } => self.on_cancelled(now, leg),
+            UaEvent::Acked { leg, body } => self.on_acked(now, leg, body),
+            UaEvent::Provisional {
+                leg,
+                code,
+                reason: _,
+                body,
+                headers,
+            } => self.on_provisional(leg, code, body, headers),
+            UaEvent::Answered { leg, body, headers } => self.on_answered(now, leg, body, headers),
+            UaEvent::Failed {
+                leg,
+                code,
+                reason,
+                headers,
+            } => self.on_leg_ended(now, leg, true, code, reason, headers),
+            UaEvent::ReInvite { leg, body } => self.on_reinvite(leg, body),
+            UaEvent::Info {
+                leg,
+                content_type,
+                body,
+                headers: _,
+            } => self.on_info(leg, &content_type, &body),
+            UaEvent::Terminated {
+                leg,
+                by_remote: _,
+                code,
+                reason,
+                headers,
+            } => self.on_leg_ended(now, leg, false, code, reason, headers),
+        }
+    }
+
+    /// A command from `session`. Commands for calls or units the session
+    /// does not own are ignored.
+    pub fn handle_command(&mut self, now: Instant, session: SessionId, cmd: SessionCommand) {
+        match cmd {
+            SessionCommand::Answer { call, headers } => {
+                self.answer(now, session, call, sanitize(headers))
+            }
+            SessionCommand::Reject {
+                call,
+                code,
+                headers,
+            } => self.reject(now, session, call, code, sanitize(headers)),
+            SessionCommand::Ring { call, headers } => self.ring(session, call, sanitize(headers)),
+            SessionCommand::StartEarlyMedia { call, headers } => {
+                self.early_media(session, call, sanitize(headers))
+            }
+            SessionCommand::Hangup { call, headers } => {
+                self.hangup(now, session, call, sanitize(headers))
+            }
+            SessionCommand::CallSip(out) => self.call_sip(now, session, out),
+            SessionCommand::SendMedia { from, to } => self.send_media(session, from, to),
+            SessionCommand::StopMedia { from, to } => self.stop_media(session, from, to),
+            SessionCommand::CreatePlayer {
+                unit,
+                source,
+                looped,
+                owner,
+            } => self.create_player(session, unit, source, looped, owner),
+            SessionCommand::PlayerControl { unit, op } => self.player_control(session, unit, op),
+            SessionCommand::StopPlayback { call } => self.stop_playback(session, call),
+            SessionCommand::HandleTones { call, enable } => {
+                self.handle_tones(session, call, enable)
+            }
+            SessionCommand::SendDigits { call, digits } => {
+                self.send_digits(now, session, call, &digits)
+            }
+            SessionCommand::CreateRecorder {
+                unit,
+                call,
+                stereo,
+                format,
+            } => self.create_recorder(session, unit, call, stereo, format),
+            SessionCommand::RecorderControl { unit, op } => {
+                self.recorder_control(session, unit, op)
+            }
+            SessionCommand::HttpRequest {
+                id,
+                url,
+                method,
+                headers,
+                body,
+                timeout,
+            } => self.http_request(
+                session,
+                crate::io::HttpJob {
+                    session,
+                    id,
+                    url,
+                    method,
+                    headers,
+                    body,
+                    timeout,
+                },
+            ),
+            SessionCommand::Ended { reason } => self.session_ended(now, session, reason),
+        }
+    }
+
+    /// An event of the media engine.
+    pub fn handle_media_event(&mut self, ev: MediaEvent) {
+        match ev {
+            MediaEvent::FirstAudioPacket(u) => {
+                self.call_media_event(u, CallEvent::FirstAudioPacketReceived)
+            }
+            MediaEvent::RtpStopped(u) => self.call_media_event(u, CallEvent::RtpStopped),
+            MediaEvent::RtpResumed(u) => self.call_media_event(u, CallEvent::RtpResumed),
+            MediaEvent::Tone { unit, tone } => self.on_tone(CallId(unit.0), tone),
+            MediaEvent::PlayerStarted { unit, duration } => {
+                self.on_player_started(UnitId(unit.0), duration)
+            }
+            MediaEvent::PlayerFinished(unit) => self.on_player_finished(UnitId(unit.0)),
+            MediaEvent::PlayerMarker { unit, offset_ms } => {
+                self.on_player_marker(UnitId(unit.0), offset_ms)
+            }
+            MediaEvent::RecorderStarted(unit) => self.on_recorder_started(UnitId(unit.0)),
+            MediaEvent::RecorderStopped { unit, duration } => {
+                self.on_recorder_stopped(UnitId(unit.0), duration)
+            }
+            MediaEvent::RecorderError { unit, error } => {
+                self.recorder_failed(UnitId(unit.0), error)
+            }
+        }
+    }
+
+    /// The driver could not carry out a [`MediaCommand`] for `unit` (adding
+    /// a player or recorder, sending digits).
+    pub fn handle_media_failure(&mut self, unit: UnitId, error: String) {
+        match self.units.get(&unit).map(|u| u.is_player()) {
+            Some(true) => self.player_failed(unit, error),
+            Some(false) => self.recorder_failed(unit, error),
+            None => tracing::debug!(unit = unit.0, %error, "media failure of a unit that is gone"),
+        }
+    }
+
+    /// The result of a [`Job`](crate::Job).
+    pub fn handle_job_result(&mut self, now: Instant, result: JobResult) {
+        match result {
+            JobResult::Resolved { call, result } => self.on_resolved(now, call, result),
+            JobResult::Loaded { unit, result } => self.on_loaded(unit, result),
+            JobResult::Http {
+                session,
+                id,
+                result,
+            } => self.event(session, SessionEvent::HttpResponse { id, result }),
+        }
+    }
+
+    /// Fires every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(timer) = self.timers.pop_due(now) {
+            match timer {
+                Timer::InfoDigit(call) => self.next_info_digit(now, call),
+            }
+        }
+    }
+
+    // ---- outputs --------------------------------------------------------
+
+    /// The earliest instant [`CallCore::handle_timeout`] has work.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next_deadline()
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    // ---- reading --------------------------------------------------------
+
+    pub fn live_calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    pub fn live_sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Players and recorders alive (tests check nothing leaks).
+    pub fn live_units(&self) -> usize {
+        self.units.len()
+    }
+
+    /// Timers queued, including spent ones not popped yet.
+    pub fn pending_timers(&self) -> usize {
+        self.timers.len()
+    }
+
+    /// A call's SIP phase and VoxEngine state.
+    pub fn call_status(&self, call: CallId) -> Option<(crate::Phase, CallState)> {
+        self.calls.get(&call).map(|c| (c.phase, c.state))
+    }
+
+    // ---- helpers for the handlers ----------------------------------------
+
+    pub(crate) fn ua(&mut self, cmd: UaCommand) {
+        self.out.push_back(Output::Ua(cmd));
+    }
+
+    pub(crate) fn media(&mut self, cmd: MediaCommand) {
+        self.out.push_back(Output::Media(cmd));
+    }
+
+    pub(crate) fn fact(&mut self, fact: Fact) {
+        self.out.push_back(Output::Fact(fact));
+    }
+
+    pub(crate) fn output(&mut self, output: Output) {
+        self.out.push_back(output);
+    }
+
+    /// Delivers `event` to `session` if it is live.
+    pub(crate) fn event(&mut self, session: SessionId, event: SessionEvent) {
+        if self.sessions.contains_key(&session) {
+            self.out.push_back(Output::Event { session, event });
+        }
+    }
+
+    pub(crate) fn emit(&mut self, session: SessionId, call: CallId, event: CallEvent) {
+        self.event(session, SessionEvent::Call { call, event });
+    }
+
+    /// The call, if `session` owns it.
+    pub(crate) fn owned_mut(&mut self, session: SessionId, id: CallId) -> Option<&mut Call> {
+        let c = self.calls.get_mut(&id).filter(|c| c.session == session);
+        if c.is_none() {
+            tracing::debug!(%session, call = %id, "command for a call the session does not own (or that ended)");
+        }
+        c
+    }
+
+    pub(crate) fn owns_call(&self, session: SessionId, id: CallId) -> bool {
+        self.calls.get(&id).is_some_and(|c| c.session == session)
+    }
+
+    /// A call, player or recorder of this session.
+    pub(crate) fn owns_unit(&self, session: SessionId, unit: UnitId) -> bool {
+        self.owns_call(session, CallId(unit.0))
+            || self.units.get(&unit).is_some_and(|u| u.session == session)
+    }
+
+    /// The call on a SIP leg.
+    pub(crate) fn call_of_leg(&self, leg: LegId) -> Option<CallId> {
+        self.legs.get(&leg).copied()
+    }
+
+    pub(crate) fn set_state(&mut self, id: CallId, new: CallState) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let old = call.state;
+        if old == new {
+            return;
+        }
+        call.state = new;
+        let session = call.session;
+        self.emit(session, id, CallEvent::StateChanged { old, new });
+    }
+
+    pub(crate) fn audio_started(&mut self, id: CallId, headers: Headers) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if call.audio_started {
+            return;
+        }
+        call.audio_started = true;
+        let session = call.session;
+        self.emit(session, id, CallEvent::AudioStarted { headers });
+    }
+
+    /// The media worker a session's units live on.
+    pub(crate) fn shard(&self, session: SessionId) -> usize {
+        session.shard(self.cfg.media_workers)
+    }
+
+    fn call_media_event(&mut self, unit: dialtone_media::UnitId, event: CallEvent) {
+        let id = CallId(unit.0);
+        if let Some(session) = self.calls.get(&id).map(|c| c.session) {
+            self.emit(session, id, event);
+        }
+    }
+}

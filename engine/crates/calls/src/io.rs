@@ -1,0 +1,256 @@
+//! What the call core hands its driver: commands for the SIP and media
+//! layers, session events, sessions to start, jobs to run, and facts for
+//! history and metrics.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dialtone_core::messages::{Headers, HttpResult, PlayerSource, SessionEnd, SessionEvent};
+use dialtone_core::{CallId, Scenario, SessionId, UnitId};
+use dialtone_media::{PlayerMedia, RecorderSpec, RtpParams};
+use dialtone_sip::UaCommand;
+
+use crate::services::RouteOwner;
+
+/// One thing the driver must do, in the order the core produced them.
+// The variants are consumed at once; boxing would add an allocation each.
+#[allow(clippy::large_enum_variant)]
+pub enum Output {
+    /// For the user-agent core.
+    Ua(UaCommand),
+    /// For the media engine.
+    Media(MediaCommand),
+    /// Deliver to a session.
+    Event {
+        session: SessionId,
+        event: SessionEvent,
+    },
+    /// Start a session; events for it follow.
+    Start(SessionStart),
+    /// The session has ended: nothing more goes to it.
+    Ended(SessionId),
+    /// Work that takes time; its result comes back as a [`JobResult`].
+    Job(Job),
+    /// For history and metrics.
+    Fact(Fact),
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Output::Ua(cmd) => write!(f, "Ua({cmd:?})"),
+            Output::Media(cmd) => write!(f, "Media({cmd:?})"),
+            Output::Event { session, event } => write!(f, "Event({session}, {event:?})"),
+            Output::Start(s) => write!(f, "Start({}, {})", s.id, s.scenario.name),
+            Output::Ended(s) => write!(f, "Ended({s})"),
+            Output::Job(job) => write!(f, "Job({job:?})"),
+            Output::Fact(fact) => write!(f, "Fact({fact:?})"),
+        }
+    }
+}
+
+/// A session to start.
+#[derive(Debug, Clone)]
+pub struct SessionStart {
+    pub id: SessionId,
+    pub scenario: Arc<Scenario>,
+    pub custom_data: String,
+    /// Dispatched right after `AppEvents.Started` (an inbound call's `CallAlerting`).
+    pub first_event: Option<SessionEvent>,
+    pub access_url: String,
+}
+
+/// A media-engine operation. Units are calls (their RTP endpoint, bound
+/// through [`Services::bind_rtp`](crate::Services::bind_rtp)), players and
+/// recorders.
+pub enum MediaCommand {
+    /// Start (or change) sending and receiving RTP for a call.
+    SetRemote {
+        unit: UnitId,
+        params: RtpParams,
+    },
+    /// Remove a unit: an endpoint's port is freed, a player stops silently,
+    /// a recorder finishes its file (`RecorderStopped` follows).
+    Release(UnitId),
+    /// `to` hears `from`, replacing its earlier input.
+    Connect {
+        from: UnitId,
+        to: UnitId,
+    },
+    /// `to` hears nothing if its input is `from`.
+    Disconnect {
+        from: UnitId,
+        to: UnitId,
+    },
+    /// A player on media worker `shard`; it starts at once.
+    AddPlayer {
+        unit: UnitId,
+        shard: usize,
+        media: PlayerMedia,
+        looped: bool,
+    },
+    PausePlayer {
+        unit: UnitId,
+        paused: bool,
+    },
+    AddMarker {
+        unit: UnitId,
+        offset_ms: i64,
+    },
+    /// A recorder on media worker `shard`.
+    AddRecorder {
+        unit: UnitId,
+        shard: usize,
+        spec: RecorderSpec,
+    },
+    MuteRecorder {
+        unit: UnitId,
+        muted: bool,
+    },
+    /// DTMF detection on a call's endpoint.
+    ToneDetection {
+        unit: UnitId,
+        enabled: bool,
+    },
+    /// RFC 4733 digits from a call's endpoint.
+    SendDigits {
+        unit: UnitId,
+        digits: String,
+    },
+}
+
+impl std::fmt::Debug for MediaCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MediaCommand::SetRemote { unit, params } => write!(
+                f,
+                "SetRemote({}, {} pt {})",
+                unit.0, params.remote, params.payload_type
+            ),
+            MediaCommand::Release(unit) => write!(f, "Release({})", unit.0),
+            MediaCommand::Connect { from, to } => write!(f, "Connect({} -> {})", from.0, to.0),
+            MediaCommand::Disconnect { from, to } => {
+                write!(f, "Disconnect({} -> {})", from.0, to.0)
+            }
+            MediaCommand::AddPlayer { unit, looped, .. } => {
+                write!(f, "AddPlayer({}, looped {looped})", unit.0)
+            }
+            MediaCommand::PausePlayer { unit, paused } => {
+                write!(f, "PausePlayer({}, {paused})", unit.0)
+            }
+            MediaCommand::AddMarker { unit, offset_ms } => {
+                write!(f, "AddMarker({}, {offset_ms})", unit.0)
+            }
+            MediaCommand::AddRecorder { unit, spec, .. } => {
+                write!(f, "AddRecorder({}, {})", unit.0, spec.path.display())
+            }
+            MediaCommand::MuteRecorder { unit, muted } => {
+                write!(f, "MuteRecorder({}, {muted})", unit.0)
+            }
+            MediaCommand::ToneDetection { unit, enabled } => {
+                write!(f, "ToneDetection({}, {enabled})", unit.0)
+            }
+            MediaCommand::SendDigits { unit, digits } => {
+                write!(f, "SendDigits({}, {digits:?})", unit.0)
+            }
+        }
+    }
+}
+
+/// Work the driver runs off the core; each ends in one [`JobResult`].
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// Resolve a `callSIP` target's host name.
+    Resolve {
+        call: CallId,
+        host: String,
+        port: u16,
+    },
+    /// Load a player's audio: a URL or text to speech (never a tone source,
+    /// which the core makes itself).
+    Load { unit: UnitId, source: PlayerSource },
+    /// `Net.httpRequestAsync` for a session.
+    Http(HttpJob),
+}
+
+/// One `Net` request as the session asked for it.
+#[derive(Debug, Clone)]
+pub struct HttpJob {
+    pub session: SessionId,
+    pub id: u64,
+    pub url: String,
+    pub method: String,
+    pub headers: Headers,
+    pub body: Option<Vec<u8>>,
+    pub timeout: Duration,
+}
+
+/// The end of a [`Job`].
+pub enum JobResult {
+    Resolved {
+        call: CallId,
+        result: Result<SocketAddr, String>,
+    },
+    Loaded {
+        unit: UnitId,
+        result: Result<PlayerMedia, String>,
+    },
+    Http {
+        session: SessionId,
+        id: u64,
+        result: HttpResult,
+    },
+}
+
+/// Which way a call was set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+/// What history and metrics are told.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fact {
+    /// An INVITE arrived or a `callSIP` started (counted even when refused).
+    CallAttempt(Direction),
+    /// An INVITE refused before it became a call, with the code sent.
+    InviteRefused {
+        code: u16,
+    },
+    /// `owner` is `None` for sessions that belong to nobody (`dialtone run`).
+    SessionStarted {
+        session: SessionId,
+        owner: Option<RouteOwner>,
+    },
+    CallStarted {
+        session: SessionId,
+        call: CallId,
+        direction: Direction,
+        from: String,
+        to: String,
+    },
+    CallAnswered {
+        call: CallId,
+    },
+    /// A call is gone. `code` and `reason` are those of its last event
+    /// (`Disconnected`/`Failed`), `None` when it ended without one (its
+    /// session was gone); `connected` says whether it was ever answered.
+    CallEnded {
+        call: CallId,
+        connected: bool,
+        code: Option<u16>,
+        reason: Option<String>,
+    },
+    /// A recording file (its name inside the recordings directory).
+    Recording {
+        session: SessionId,
+        call: Option<CallId>,
+        file: String,
+    },
+    SessionEnded {
+        session: SessionId,
+        reason: SessionEnd,
+    },
+}

@@ -1,0 +1,58 @@
+//! The call core: VoxEngine calls and sessions on top of SIP legs and media
+//! units, as a state machine with no I/O of its own.
+//!
+//! [`CallCore`] is fed what happened — SIP leg events from the user-agent
+//! core ([`UaEvent`]), commands from sessions ([`SessionCommand`]), media
+//! events ([`MediaEvent`]), results of jobs it asked for ([`JobResult`]) and
+//! the time — and answers with [`Output`]s: commands for the user-agent core
+//! and the media engine, events for sessions, sessions to start, jobs to run
+//! (DNS, loading audio, HTTP requests) and facts for history and metrics. It
+//! never spawns a task or reads the clock: `now` comes with every input, and
+//! its own timers are polled with [`CallCore::poll_timeout`] and fired with
+//! [`CallCore::handle_timeout`].
+//!
+//! Two drivers run it: the engine's signalling task (real sockets, media
+//! workers, JS workers) and `dialtone test` (a simulated user agent and media
+//! on virtual time). What a scenario sees is decided here once, for both.
+//!
+//! Layout: the core and its dispatch (`core`), what goes in and out (`io`),
+//! what it asks of its driver synchronously (`services`), one call
+//! (`call`), inbound legs (`inbound`), outbound legs (`outbound`), the end
+//! of a call (`ending`), in-dialog requests (`dialog`), media wiring
+//! (`bridge`), players and recorders (`units`), DTMF (`dtmf`), the session
+//! table (`sessions`), admission (`admission`), SIP codes (`codes`), SDP
+//! (`sdp`), headers (`headers`), `callSIP` targets (`target`), timers
+//! (`timers`).
+//!
+//! [`UaEvent`]: dialtone_sip::UaEvent
+//! [`SessionCommand`]: dialtone_core::messages::SessionCommand
+//! [`MediaEvent`]: dialtone_media::MediaEvent
+
+mod admission;
+mod bridge;
+mod call;
+pub mod codes;
+mod core;
+mod dialog;
+mod dtmf;
+mod ending;
+pub mod headers;
+mod inbound;
+mod io;
+mod outbound;
+mod sdp;
+mod services;
+mod sessions;
+pub mod target;
+mod timers;
+mod units;
+
+pub use crate::core::{CallCore, CoreConfig};
+pub use admission::AdmissionError;
+pub use call::Phase;
+pub use io::{Direction, Fact, HttpJob, Job, JobResult, MediaCommand, Output, SessionStart};
+pub use services::{InboundInfo, Route, RouteOwner, Services};
+pub use sessions::{
+    access_not_found, new_access_token, token_matches, LiveCall, LiveSession, StartRequest,
+    StartedSession,
+};

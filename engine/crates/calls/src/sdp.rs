@@ -1,0 +1,111 @@
+//! A call's SDP and RTP endpoint: binding its port, what we offer or answer,
+//! and pointing its media at what was negotiated.
+
+use std::net::SocketAddr;
+
+use dialtone_core::CallId;
+use dialtone_media::RtpParams;
+use dialtone_sdp::{LocalMedia, Negotiated, SdpError};
+use dialtone_sip::Body;
+
+use crate::call::Call;
+use crate::io::MediaCommand;
+use crate::CallCore;
+
+/// The media description every call uses: G.711 both laws and telephone-event.
+pub(crate) fn local_media_at(addr: SocketAddr, session_id: u64, version: u64) -> LocalMedia {
+    LocalMedia {
+        addr: addr.ip(),
+        port: addr.port(),
+        codecs: vec![dialtone_sdp::Codec::Pcmu, dialtone_sdp::Codec::Pcma],
+        telephone_event: true,
+        session_id,
+        session_version: version,
+        username: "dialtone".into(),
+    }
+}
+
+/// What we offer or answer for this call (its RTP port must be bound).
+pub(crate) fn local_media(call: &Call) -> LocalMedia {
+    let addr = call
+        .local_rtp
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 9)));
+    local_media_at(addr, call.sdp_session, call.sdp_version)
+}
+
+/// The SIP status for an offer we cannot take.
+pub(crate) fn sdp_error_status(e: &SdpError) -> (u16, &'static str) {
+    match e {
+        SdpError::Parse(_) => (400, "Bad SDP"),
+        _ => (488, crate::codes::reason(488)),
+    }
+}
+
+/// The text of an SDP body, if the body is SDP and valid UTF-8.
+pub(crate) fn sdp_text(body: Option<Body>) -> Option<String> {
+    body.filter(is_sdp)
+        .and_then(|b| String::from_utf8(b.data).ok())
+}
+
+pub(crate) fn is_sdp(b: &Body) -> bool {
+    b.content_type
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/sdp"))
+}
+
+pub(crate) fn sdp_body(sdp: String) -> Body {
+    Body {
+        content_type: "application/sdp".into(),
+        data: sdp.into_bytes(),
+    }
+}
+
+impl CallCore {
+    /// What an offer is checked against before a session is spent on it.
+    pub(crate) fn probe_media(&self) -> LocalMedia {
+        local_media_at(SocketAddr::new(self.cfg.media_ip, 9), 0, 0)
+    }
+
+    /// Binds the call's RTP port if it has none yet.
+    pub(crate) fn ensure_rtp(&mut self, id: CallId) -> Result<(), String> {
+        let Some(call) = self.calls.get(&id) else {
+            return Err("the call is gone".into());
+        };
+        if call.local_rtp.is_some() {
+            return Ok(());
+        }
+        let (unit, shard, tones) = (call.unit(), self.shard(call.session), call.handle_tones);
+        let port = self.services.bind_rtp(unit, shard)?;
+        if let Some(call) = self.calls.get_mut(&id) {
+            call.local_rtp = Some(SocketAddr::new(self.cfg.media_ip, port));
+        }
+        if tones {
+            self.media(MediaCommand::ToneDetection {
+                unit,
+                enabled: true,
+            });
+        }
+        Ok(())
+    }
+
+    /// Points the call's RTP at what was negotiated.
+    pub(crate) fn apply_negotiated(&mut self, id: CallId, n: Negotiated) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let codec = match n.codec {
+            dialtone_sdp::Codec::Pcmu => dialtone_media::Codec::Pcmu,
+            dialtone_sdp::Codec::Pcma => dialtone_media::Codec::Pcma,
+        };
+        let params = RtpParams {
+            remote: n.remote,
+            codec,
+            payload_type: n.payload_type,
+            telephone_event_pt: n.telephone_event_pt,
+        };
+        let unit = call.unit();
+        call.negotiated = Some(n);
+        self.media(MediaCommand::SetRemote { unit, params });
+    }
+}

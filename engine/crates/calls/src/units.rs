@@ -1,0 +1,399 @@
+//! Players and recorders a session creates. A call's playback (`say`,
+//! `startPlayback`, `playProgressTone`) and `record()` are units owned by
+//! the call: their events arrive as the call's events, and they go when the
+//! call goes. Loading audio is a job; tones are made here at once.
+
+use std::time::Duration;
+
+use dialtone_core::messages::{
+    CallEvent, PlayerEvent, PlayerOp, PlayerSource, RecordFormat, RecorderEvent, RecorderOp,
+    SessionEvent,
+};
+use dialtone_core::{CallId, SessionId, UnitId};
+use dialtone_media::{PlayerMedia, RecorderSpec};
+
+use crate::call::Call;
+use crate::io::{Fact, Job, MediaCommand, Output};
+use crate::CallCore;
+
+pub(crate) struct Unit {
+    pub session: SessionId,
+    /// A call's playback or `record()`: events go to that call.
+    pub owner: Option<CallId>,
+    pub kind: Kind,
+}
+
+impl Unit {
+    pub fn is_player(&self) -> bool {
+        matches!(self.kind, Kind::Player { .. })
+    }
+}
+
+pub(crate) enum Kind {
+    /// `pending`: controls a script sent while the source was loading,
+    /// applied once the player exists in the media engine (`None` once it does).
+    Player {
+        looped: bool,
+        pending: Option<Vec<PlayerOp>>,
+    },
+    Recorder {
+        url: String,
+    },
+}
+
+impl CallCore {
+    pub(crate) fn create_player(
+        &mut self,
+        session: SessionId,
+        unit: UnitId,
+        source: PlayerSource,
+        looped: bool,
+        owner: Option<CallId>,
+    ) {
+        if !self.sessions.contains_key(&session) || self.units.contains_key(&unit) {
+            return;
+        }
+        if let Some(call) = owner {
+            let Some(c) = self.owned_mut(session, call) else {
+                return;
+            };
+            // A new playback replaces the old one, as in VoxEngine.
+            if let Some(old) = c.playback.replace(unit) {
+                self.drop_unit(old);
+            }
+        }
+        self.units.insert(
+            unit,
+            Unit {
+                session,
+                owner,
+                kind: Kind::Player {
+                    looped,
+                    pending: Some(Vec::new()),
+                },
+            },
+        );
+        match source {
+            PlayerSource::ToneScript(script) => {
+                let media = dialtone_media::tones::ToneScript::parse(&script)
+                    .map(PlayerMedia::Tones)
+                    .map_err(|e| format!("bad tone script: {e}"));
+                self.on_loaded(unit, media);
+            }
+            PlayerSource::ProgressTone(country) => {
+                let media = dialtone_media::tones::progress_tone(&country)
+                    .map(PlayerMedia::Tones)
+                    .ok_or_else(|| format!("no progress tone for country {country:?}"));
+                self.on_loaded(unit, media);
+            }
+            source @ (PlayerSource::Url(_) | PlayerSource::Tts { .. }) => {
+                self.output(Output::Job(Job::Load { unit, source }))
+            }
+        }
+    }
+
+    /// A player's audio is ready (or could not be had).
+    pub(crate) fn on_loaded(&mut self, unit: UnitId, result: Result<PlayerMedia, String>) {
+        // Stopped, replaced or its session ended while loading: nothing to do.
+        let Some(u) = self.units.get_mut(&unit) else {
+            return;
+        };
+        let (session, owner) = (u.session, u.owner);
+        let Kind::Player { looped, pending } = &mut u.kind else {
+            return;
+        };
+        let (looped, pending) = (*looped, pending.take().unwrap_or_default());
+        let media = match result {
+            Ok(media) => media,
+            Err(error) => return self.player_failed(unit, error),
+        };
+        let shard = self.shard(session);
+        self.media(MediaCommand::AddPlayer {
+            unit,
+            shard,
+            media,
+            looped,
+        });
+        for op in pending {
+            self.apply_player_op(session, unit, op);
+        }
+        match owner {
+            Some(call) => {
+                self.emit(session, call, CallEvent::PlaybackReady);
+                self.media(MediaCommand::Connect {
+                    from: unit,
+                    to: UnitId(call.0),
+                });
+            }
+            None => self.player_event(session, unit, PlayerEvent::PlaybackReady),
+        }
+    }
+
+    /// A player could not load or start: its playback ends with the error.
+    pub(crate) fn player_failed(&mut self, unit: UnitId, error: String) {
+        let Some(u) = self.units.get(&unit) else {
+            return;
+        };
+        let (session, owner) = (u.session, u.owner);
+        match owner {
+            Some(call) => {
+                tracing::info!(%session, %call, %error, "playback failed");
+                self.forget_playback(call, unit);
+                self.media(MediaCommand::Release(unit));
+                let error = Some(error);
+                self.emit(session, call, CallEvent::PlaybackFinished { error });
+            }
+            None => {
+                tracing::info!(%session, unit = unit.0, %error, "player failed");
+                self.units.remove(&unit);
+                self.media(MediaCommand::Release(unit));
+                let failed = PlayerEvent::Error {
+                    error: error.clone(),
+                };
+                self.player_event(session, unit, failed);
+                let error = Some(error);
+                self.player_event(session, unit, PlayerEvent::PlaybackFinished { error });
+            }
+        }
+    }
+
+    pub(crate) fn player_control(&mut self, session: SessionId, unit: UnitId, op: PlayerOp) {
+        let Some(u) = self.units.get_mut(&unit).filter(|u| u.session == session) else {
+            return;
+        };
+        match &mut u.kind {
+            // Still loading: markers and pause wait for the player; stop does not.
+            Kind::Player {
+                pending: Some(ops), ..
+            } if op != PlayerOp::Stop => ops.push(op),
+            Kind::Player { .. } => self.apply_player_op(session, unit, op),
+            Kind::Recorder { .. } => {}
+        }
+    }
+
+    fn apply_player_op(&mut self, session: SessionId, unit: UnitId, op: PlayerOp) {
+        match op {
+            PlayerOp::Pause => self.media(MediaCommand::PausePlayer { unit, paused: true }),
+            PlayerOp::Resume => self.media(MediaCommand::PausePlayer {
+                unit,
+                paused: false,
+            }),
+            PlayerOp::AddMarker(offset_ms) => {
+                self.media(MediaCommand::AddMarker { unit, offset_ms })
+            }
+            PlayerOp::Stop => {
+                self.drop_unit(unit);
+                self.player_event(session, unit, PlayerEvent::Stopped);
+            }
+        }
+    }
+
+    /// `call.stopPlayback()`: no event follows, as in VoxEngine.
+    pub(crate) fn stop_playback(&mut self, session: SessionId, call: CallId) {
+        if let Some(c) = self.owned_mut(session, call) {
+            if let Some(old) = c.playback.take() {
+                self.drop_unit(old);
+            }
+        }
+    }
+
+    pub(crate) fn create_recorder(
+        &mut self,
+        session: SessionId,
+        unit: UnitId,
+        call: Option<CallId>,
+        stereo: bool,
+        format: RecordFormat,
+    ) {
+        if !self.sessions.contains_key(&session) || self.units.contains_key(&unit) {
+            return;
+        }
+        if call.is_some_and(|c| !self.owns_call(session, c)) {
+            return;
+        }
+        let ext = match format {
+            RecordFormat::Wav => "wav",
+            RecordFormat::Mp3 => "mp3",
+        };
+        let file = format!("{}-{}.{ext}", session, unit.0);
+        let url = format!("{}/{file}", self.cfg.recordings_url);
+        let spec = RecorderSpec {
+            path: self.cfg.recordings_dir.join(&file),
+            stereo,
+            tap: call.map(|c| dialtone_media::UnitId(c.0)),
+            format: match format {
+                RecordFormat::Wav => dialtone_media::RecordFormat::Wav,
+                RecordFormat::Mp3 => dialtone_media::RecordFormat::Mp3,
+            },
+        };
+        self.units.insert(
+            unit,
+            Unit {
+                session,
+                owner: call,
+                kind: Kind::Recorder { url },
+            },
+        );
+        if let Some(c) = call.and_then(|c| self.calls.get_mut(&c)) {
+            c.recorders.push(unit);
+        }
+        self.fact(Fact::Recording {
+            session,
+            call,
+            file,
+        });
+        let shard = self.shard(session);
+        self.media(MediaCommand::AddRecorder { unit, shard, spec });
+    }
+
+    pub(crate) fn recorder_control(&mut self, session: SessionId, unit: UnitId, op: RecorderOp) {
+        if !self.units.get(&unit).is_some_and(|u| u.session == session) {
+            return;
+        }
+        match op {
+            // The unit goes when the media engine reports the file finished.
+            RecorderOp::Stop => self.media(MediaCommand::Release(unit)),
+            RecorderOp::Mute(muted) => self.media(MediaCommand::MuteRecorder { unit, muted }),
+        }
+    }
+
+    pub(crate) fn recorder_failed(&mut self, unit: UnitId, error: String) {
+        let Some(u) = self.units.remove(&unit) else {
+            return;
+        };
+        tracing::warn!(session = %u.session, unit = unit.0, %error, "recording failed");
+        self.media(MediaCommand::Release(unit));
+        match u.owner {
+            Some(call) => {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.recorders.retain(|r| *r != unit);
+                }
+                self.emit(u.session, call, CallEvent::RecordError { error });
+            }
+            None => {
+                let event = RecorderEvent::Error { error };
+                self.event(u.session, SessionEvent::Recorder { unit, event });
+            }
+        }
+    }
+
+    pub(crate) fn on_player_started(&mut self, unit: UnitId, duration: Duration) {
+        let Some(u) = self.units.get(&unit) else {
+            return;
+        };
+        let session = u.session;
+        match u.owner {
+            Some(call) => self.emit(session, call, CallEvent::PlaybackStarted { duration }),
+            None => self.player_event(session, unit, PlayerEvent::Started { duration }),
+        }
+    }
+
+    pub(crate) fn on_player_finished(&mut self, unit: UnitId) {
+        let Some(u) = self.units.get(&unit) else {
+            return;
+        };
+        let (session, owner) = (u.session, u.owner);
+        let finished = PlayerEvent::PlaybackFinished { error: None };
+        match owner {
+            Some(call) => {
+                self.forget_playback(call, unit);
+                self.media(MediaCommand::Release(unit));
+                self.emit(session, call, CallEvent::PlaybackFinished { error: None });
+            }
+            None => self.player_event(session, unit, finished),
+        }
+    }
+
+    pub(crate) fn on_player_marker(&mut self, unit: UnitId, offset_ms: i64) {
+        if let Some(session) = self.units.get(&unit).map(|u| u.session) {
+            let event = PlayerEvent::MarkerReached { offset: offset_ms };
+            self.player_event(session, unit, event);
+        }
+    }
+
+    pub(crate) fn on_recorder_started(&mut self, unit: UnitId) {
+        let Some(Unit {
+            session,
+            owner,
+            kind: Kind::Recorder { url },
+        }) = self.units.get(&unit)
+        else {
+            return;
+        };
+        let (session, owner, url) = (*session, *owner, url.clone());
+        match owner {
+            Some(call) => self.emit(session, call, CallEvent::RecordStarted { url }),
+            None => {
+                let event = RecorderEvent::Started { url };
+                self.event(session, SessionEvent::Recorder { unit, event });
+            }
+        }
+    }
+
+    pub(crate) fn on_recorder_stopped(&mut self, unit: UnitId, duration: Duration) {
+        let Some(Unit {
+            session,
+            owner,
+            kind: Kind::Recorder { url },
+        }) = self.units.remove(&unit)
+        else {
+            return;
+        };
+        match owner {
+            Some(call) => {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.recorders.retain(|r| *r != unit);
+                }
+                self.emit(session, call, CallEvent::RecordStopped { url, duration });
+            }
+            None => {
+                let event = RecorderEvent::Stopped { url, duration };
+                self.event(session, SessionEvent::Recorder { unit, event });
+            }
+        }
+    }
+
+    /// A call ended: its playback stops, its recorders stop and finish their
+    /// files (their `RecordStopped` follows the call's `Disconnected`).
+    pub(crate) fn release_call_units(&mut self, call: &Call) {
+        if let Some(p) = call.playback {
+            self.drop_unit(p);
+        }
+        for r in &call.recorders {
+            self.media(MediaCommand::Release(*r));
+        }
+    }
+
+    /// The session is gone: every unit it made goes, with no events.
+    pub(crate) fn release_session_units(&mut self, session: SessionId) {
+        let mut mine: Vec<UnitId> = self
+            .units
+            .iter()
+            .filter(|(_, u)| u.session == session)
+            .map(|(id, _)| *id)
+            .collect();
+        mine.sort_unstable();
+        for unit in mine {
+            self.drop_unit(unit);
+        }
+    }
+
+    fn drop_unit(&mut self, unit: UnitId) {
+        if self.units.remove(&unit).is_some() {
+            self.media(MediaCommand::Release(unit));
+        }
+    }
+
+    fn forget_playback(&mut self, call: CallId, unit: UnitId) {
+        self.units.remove(&unit);
+        if let Some(c) = self.calls.get_mut(&call) {
+            if c.playback == Some(unit) {
+                c.playback = None;
+            }
+        }
+    }
+
+    fn player_event(&mut self, session: SessionId, unit: UnitId, event: PlayerEvent) {
+        self.event(session, SessionEvent::Player { unit, event });
+    }
+}

@@ -1,0 +1,65 @@
+//! The call core's facts written to history and counted in metrics.
+
+use std::sync::Arc;
+
+use dialtone_calls::Fact;
+use dialtone_core::messages::SessionEnd;
+
+use crate::history::HistorySink;
+use crate::metrics::Metrics;
+
+pub struct Sinks {
+    pub history: Arc<dyn HistorySink>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Sinks {
+    pub fn record(&self, fact: Fact) {
+        match fact {
+            Fact::CallAttempt(direction) => self.metrics.call_started(direction),
+            Fact::InviteRefused { code } => self.metrics.call_failed(code),
+            Fact::SessionStarted { session, owner } => {
+                self.metrics.session_started();
+                if let Some(owner) = &owner {
+                    self.history.session_started(session, owner);
+                }
+            }
+            Fact::CallStarted {
+                session,
+                call,
+                direction,
+                from,
+                to,
+            } => self
+                .history
+                .call_started(session, call, direction, &from, &to),
+            Fact::CallAnswered { call } => self.history.call_answered(call),
+            Fact::CallEnded {
+                call,
+                connected,
+                code,
+                reason,
+            } => {
+                if connected {
+                    self.metrics.call_ended();
+                } else {
+                    self.metrics.call_failed(code.unwrap_or(0));
+                }
+                self.history.call_ended(call, code, reason.as_deref());
+            }
+            Fact::Recording {
+                session,
+                call,
+                file,
+            } => self.history.recording(session, call, &file),
+            Fact::SessionEnded { session, reason } => {
+                self.metrics.session_ended(&reason);
+                let error = match &reason {
+                    SessionEnd::Normal => None,
+                    SessionEnd::ScriptError(e) | SessionEnd::CompileError(e) => Some(e.as_str()),
+                };
+                self.history.session_ended(session, error);
+            }
+        }
+    }
+}

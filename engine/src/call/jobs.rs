@@ -1,0 +1,73 @@
+//! The call core's jobs, each in a task of its own: resolving `callSIP`
+//! hosts, loading audio (download, decode, speech), `Net` requests. Results
+//! go back to the signalling task, which feeds them to the core in order.
+
+use dialtone_audio::{AudioLibrary, TtsRequest};
+use dialtone_calls::{Job, JobResult};
+use dialtone_core::messages::PlayerSource;
+use dialtone_media::PlayerMedia;
+use tokio::sync::mpsc;
+
+pub struct Jobs {
+    pub audio: AudioLibrary,
+    pub results: mpsc::UnboundedSender<JobResult>,
+}
+
+impl Jobs {
+    pub fn run(&self, job: Job) {
+        let results = self.results.clone();
+        match job {
+            Job::Resolve { call, host, port } => {
+                tokio::spawn(async move {
+                    let result = match tokio::net::lookup_host((host.as_str(), port)).await {
+                        Ok(mut addrs) => addrs.next().ok_or_else(|| format!("{host}: no address")),
+                        Err(e) => Err(format!("{host}: {e}")),
+                    };
+                    let _ = results.send(JobResult::Resolved { call, result });
+                });
+            }
+            Job::Load { unit, source } => {
+                let audio = self.audio.clone();
+                tokio::spawn(async move {
+                    let result = load(&audio, source).await.map(PlayerMedia::Clip);
+                    let _ = results.send(JobResult::Loaded { unit, result });
+                });
+            }
+            Job::Http(request) => {
+                tokio::spawn(async move {
+                    let (session, id, url) = (request.session, request.id, request.url.clone());
+                    let result = super::net::perform(request).await;
+                    tracing::debug!(%session, request = id, %url, code = result.code, "HTTP request done");
+                    let _ = results.send(JobResult::Http {
+                        session,
+                        id,
+                        result,
+                    });
+                });
+            }
+        }
+    }
+}
+
+async fn load(audio: &AudioLibrary, source: PlayerSource) -> Result<dialtone_media::Clip, String> {
+    match source {
+        PlayerSource::Url(url) => audio.load(&url).await.map_err(|e| e.to_string()),
+        PlayerSource::Tts {
+            text,
+            voice,
+            rate,
+            engine,
+        } => {
+            let request = TtsRequest {
+                text,
+                voice,
+                rate,
+                engine,
+            };
+            audio.synthesize(&request).await.map_err(|e| e.to_string())
+        }
+        PlayerSource::ToneScript(_) | PlayerSource::ProgressTone(_) => {
+            Err("tones are made by the call core, not loaded".into())
+        }
+    }
+}
