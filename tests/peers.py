@@ -38,7 +38,8 @@ class Agent:
                  no_telephone_event: bool = False, extra: Iterable[str] = (),
                  mode_opts: Iterable[str] = (), play_once: bool = False,
                  dtmf: str | None = None, dtmf_method: str = "rfc2833",
-                 dtmf_delay: float | None = None, dtmf_gap: float | None = None):
+                 dtmf_delay: float | None = None, dtmf_gap: float | None = None,
+                 control: bool = False):
         self.name = name
         self.workdir = Path(workdir)
         rtp_lo, _ = PORTS.block(20)
@@ -65,6 +66,8 @@ class Agent:
                 argv += ["--dtmf-delay", str(dtmf_delay)]
             if dtmf_gap is not None:
                 argv += ["--dtmf-gap", str(dtmf_gap)]
+        if control:
+            argv.append("--control")
         argv += list(extra)
         argv += [mode, *mode_opts, *mode_args]
         self.argv = argv
@@ -72,11 +75,24 @@ class Agent:
         self.max_time = max_time
         self.stderr_path = self.workdir / f"{name}.stderr.log"
         self._stderr = open(self.stderr_path, "w")
-        self.proc = subprocess.Popen(argv, cwd=str(self.workdir), stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(argv, cwd=str(self.workdir),
+                                     stdin=subprocess.PIPE if control else subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=self._stderr, text=True,
                                      bufsize=1, start_new_session=True)
         self.pump = LinePump(self.proc.stdout, transform=_json_or_none)
         self.port: int | None = None
+
+    def command(self, line: str) -> None:
+        """Send one ``--control`` command (``dtmf 12``, ``hangup``); the agent
+        answers with a ``command`` event."""
+        if self.proc.stdin is None:
+            raise AssertionError(f"{self.name}: started without control=True")
+        try:
+            self.proc.stdin.write(line + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise AssertionError(f"{self.name}: cannot send {line!r}: {exc}; events:\n"
+                                 f"{self.describe_events()}") from None
 
     @property
     def events(self) -> list[dict]:
@@ -119,6 +135,11 @@ class Agent:
     def stop(self) -> None:
         _stop_process(self.proc)
         self.pump.join(2.0)
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        except OSError:
+            pass
         try:
             self._stderr.close()
         except OSError:

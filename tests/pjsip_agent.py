@@ -19,6 +19,12 @@ stdout carries only JSON lines, one per event, so a test can wait on them:
   {"event": "exit", "status": 0}
 PJSIP's own log goes to stderr.
 
+With --control, stdin takes one command per line, for a test that times the
+agent's actions on what it observes elsewhere (acted on within ~20 ms):
+  dtmf DIGITS     queue digits on the current call (sent --dtmf-gap apart)
+  hangup          hang up the current call (or cancel/reject it)
+each acknowledged with {"event": "command", "command": "...", "ok": true}.
+
 PJSIP runs single-threaded here (threadCnt=0, mainThreadOnly) on the null audio
 device; every Call object stays referenced until shutdown, players and recorders
 are freed before libDestroy() and the process leaves with os._exit().
@@ -29,9 +35,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import re
 import signal
 import sys
+import threading
 import time
 
 # stdout is for events only: hand the original stdout to the event writer and
@@ -107,6 +115,7 @@ class AgentCall(pj.Call):
         # Digits still to send (--dtmf) and when the next one is due.
         self.dtmf_queue: list[str] = list(agent.args.dtmf or "")
         self.dtmf_at: float | None = None
+        self.last_digit_at: float | None = None
 
     # Exceptions must not escape into PJSIP's C callbacks.
     def _guard(self, fn, *args):
@@ -171,6 +180,7 @@ class AgentCall(pj.Call):
         """One digit per call, ``--dtmf-gap`` apart: pjsua mutes its audio while a
         2833 digit goes out, and a receiver must see separate key presses."""
         digit = self.dtmf_queue.pop(0)
+        self.last_digit_at = time.monotonic()
         self.dtmf_at = time.monotonic() + self.agent.args.dtmf_gap if self.dtmf_queue else None
         if digit in "pP,":
             return
@@ -253,6 +263,9 @@ class Agent:
 
         acfg = pj.AccountConfig()
         acfg.idUri = f"sip:{args.user}@127.0.0.1:{self.port}{suffix}"
+        if args.display_name:
+            quoted = args.display_name.replace("\\", "\\\\").replace('"', '\\"')
+            acfg.idUri = f'"{quoted}" <{acfg.idUri}>'
         acfg.sipConfig.transportId = self.tid
         acfg.callConfig.timerUse = pj.PJSUA_SIP_TIMER_INACTIVE
         acfg.callConfig.prackUse = pj.PJSUA_100REL_NOT_USED
@@ -312,11 +325,55 @@ class Agent:
         call = AgentCall(self, self.acc)
         self.calls.append(call)
         op = pj.CallOpParam(True)
+        for spec in self.args.header or ():
+            name, _, value = spec.partition(":")
+            h = pj.SipHeader()
+            h.hName = name.strip()
+            h.hValue = value.strip()
+            op.txOption.headers.append(h)
         call.makeCall(uri, op)
         emit("calling", call=call.index, uri=uri)
 
     def on_call_ended(self, call: AgentCall) -> None:
         self.ended += 1
+
+    # -- --control: commands on stdin --------------------------------------------------
+    def start_control(self) -> None:
+        """Read stdin in a thread (it never touches PJSIP); tick() runs the commands."""
+        self.commands: queue.Queue = queue.Queue()
+
+        def reader():
+            for line in sys.stdin:
+                if line.strip():
+                    self.commands.put(line.strip())
+
+        threading.Thread(target=reader, daemon=True).start()
+
+    def run_commands(self) -> None:
+        commands = getattr(self, "commands", None)
+        while commands is not None:
+            try:
+                line = commands.get_nowait()
+            except queue.Empty:
+                return
+            verb, _, rest = line.partition(" ")
+            live = [c for c in self.calls if not c.disconnected]
+            call = live[-1] if live else None
+            ok, why = True, ""
+            if call is None:
+                ok, why = False, "no live call"
+            elif verb == "dtmf" and rest.strip():
+                call.dtmf_queue.extend(rest.strip())
+                if call.dtmf_at is None:  # keep --dtmf-gap from the digit before
+                    last = call.last_digit_at
+                    gap = self.args.dtmf_gap
+                    call.dtmf_at = time.monotonic() if last is None else max(time.monotonic(), last + gap)
+            elif verb == "hangup":
+                emit("hangup", call=call.index)
+                call.hangup_now()
+            else:
+                ok, why = False, "unknown command"
+            emit("command", command=line, ok=ok, **({"error": why} if why else {}))
 
     def done(self) -> bool:
         if self.stop_requested:
@@ -326,6 +383,7 @@ class Agent:
         return self.ended >= self.args.calls
 
     def tick(self) -> None:
+        self.run_commands()
         now = time.monotonic()
         for call in self.calls:
             if call.disconnected:
@@ -347,6 +405,8 @@ class Agent:
 
     def run(self) -> int:
         deadline = time.monotonic() + self.args.max_time
+        if self.args.control:
+            self.start_control()
         if self.args.mode == "call":
             self.place_call(self.args.uri)
         status = 0
@@ -395,6 +455,11 @@ def parse_args(argv):
     p.add_argument("--duration", type=float, default=None,
                    help="hang up this many seconds after the call is confirmed")
     p.add_argument("--max-time", type=float, default=60.0, help="hard limit for the whole process")
+    p.add_argument("--header", action="append",
+                   help="'Name: value' header for the outgoing INVITE (call mode); repeatable")
+    p.add_argument("--display-name", help="display name in From (and Contact)")
+    p.add_argument("--control", action="store_true",
+                   help="take commands on stdin: 'dtmf DIGITS', 'hangup' (see the module doc)")
     p.add_argument("--clock-rate", type=int, default=16000)
     p.add_argument("--log-level", type=int, default=1)
     sub = p.add_subparsers(dest="mode", required=True)

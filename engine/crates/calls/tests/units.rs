@@ -554,3 +554,50 @@ fn units_of_another_session_cannot_be_controlled_or_wired() {
         )
         .is_empty());
 }
+
+#[test]
+fn a_standalone_recording_error_reaches_the_recorder() {
+    let mut h = Harness::default();
+    let session = h.session();
+    let (unit, _) = record(&mut h, session, None);
+    let out = h.media(MediaEvent::RecorderError {
+        unit: mu(unit),
+        error: "disk full".into(),
+    });
+    assert_eq!(
+        recorder_events(&out, unit),
+        [RecorderEvent::Error {
+            error: "disk full".into()
+        }]
+    );
+    assert!(media_cmds(&out)
+        .iter()
+        .any(|c| matches!(c, MediaCommand::Release(u) if *u == unit)));
+    assert_eq!(h.core.live_units(), 0);
+}
+
+#[test]
+fn a_standalone_tts_player_loads_then_plays() {
+    let mut h = Harness::default();
+    let session = h.session();
+    let (unit, out) = play(
+        &mut h,
+        session,
+        None,
+        PlayerSource::Tts {
+            text: "Hello".into(),
+            voice: Some("en".into()),
+            rate: None,
+            engine: None,
+        },
+    );
+    assert!(matches!(
+        &jobs(&out)[0],
+        Job::Load { source: PlayerSource::Tts { text, .. }, .. } if text == "Hello"
+    ));
+    let out = h.job(JobResult::Loaded {
+        unit,
+        result: clip(),
+    });
+    assert_eq!(player_events(&out, unit), [PlayerEvent::PlaybackReady]);
+}
