@@ -76,8 +76,10 @@ class PortAllocator:
 
     SIP ports must be free on both UDP and TCP (dialtone listens on both).
     RTP blocks are carved below the kernel's ephemeral range, so they never
-    meet the ports the kernel hands out for bind(0), and are never handed out
-    twice in one run. A random start keeps parallel runs apart.
+    meet the ports the kernel hands out for bind(0). A block is handed out once
+    per pass over the range: a dialtone's block comes back when it has stopped,
+    and is reused only after the cursor has gone round. A random start keeps
+    parallel runs apart.
     """
 
     def __init__(self, low: int = 10000, high: int | None = None):
@@ -158,6 +160,13 @@ class PortAllocator:
                     self._taken.update(ports)
                     return lo, lo + size - 1
         raise RuntimeError(f"no free block of {size} UDP ports in {self.low}-{self.high}")
+
+    def release(self, block: tuple[int, int]) -> None:
+        """Gives a block back once nothing uses it. It is handed out again only
+        after the cursor has gone round the whole range, so a late packet of a
+        finished test cannot reach the next one's sockets."""
+        with self._lock:
+            self._taken.difference_update(range(block[0], block[1] + 1))
 
 
 PORTS = PortAllocator()
@@ -294,6 +303,8 @@ class Dialtone:
         self.sip_bind = sip_bind
         self.binary = binary or require_dialtone()
         self.sip_port = sip_port or PORTS.sip_port()
+        # A block this instance took itself goes back to the pool when it stops.
+        self._own_rtp_block = rtp_ports is None
         self.rtp_ports = rtp_ports or PORTS.block(rtp_size)
         self.custom_data = custom_data
         self.log_format = log_format
@@ -366,6 +377,9 @@ class Dialtone:
         if self._data_dir is not None:
             shutil.rmtree(self._data_dir, ignore_errors=True)
             self._data_dir = None
+        if self._own_rtp_block and self.proc.poll() is not None:
+            PORTS.release(self.rtp_ports)
+            self._own_rtp_block = False
         return self.exit_status
 
     def kill_hard(self) -> int | None:

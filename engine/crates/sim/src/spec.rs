@@ -333,6 +333,9 @@ struct RawCallee {
     fail_after: Option<u64>,
     #[serde(default)]
     hangup_after: Option<u64>,
+    /// Nothing answers: not even 100 Trying.
+    #[serde(default)]
+    unreachable: bool,
 }
 
 #[derive(Deserialize)]
@@ -436,10 +439,17 @@ impl Spec {
                     message: "\"answer\" and \"fail\" exclude each other".into(),
                 });
             }
-            if raw.fail.is_none() && raw.answer.is_none() && raw.ring.is_none() {
+            let behaves = raw.fail.is_some() || raw.answer.is_some() || raw.ring.is_some();
+            if raw.unreachable && (behaves || raw.hangup_after.is_some()) {
                 return Err(SpecError::Callee {
                     uri,
-                    message: "needs \"ring\", \"answer\" or \"fail\"".into(),
+                    message: "\"unreachable\" takes no other key".into(),
+                });
+            }
+            if !behaves && !raw.unreachable {
+                return Err(SpecError::Callee {
+                    uri,
+                    message: "needs \"ring\", \"answer\", \"fail\" or \"unreachable\": true".into(),
                 });
             }
             let fail_at = raw.fail_after.or(raw.ring).unwrap_or(0);

@@ -259,3 +259,34 @@ fn a_callee_that_only_rings_rings_until_the_end() {
     // It rang (a provisional stops Timer B), so it rings until the timeout.
     assert!(report.timed_out, "{}", report.render());
 }
+
+#[test]
+fn an_unreachable_callee_fails_with_408_after_timer_b() {
+    let source = r#"
+        VoxEngine.addEventListener(AppEvents.Started, function () {
+          var call = VoxEngine.callSIP("sip:nobody@192.0.2.99");
+          call.addEventListener(CallEvents.Failed, function (e) {
+            Logger.write("failed " + e.code + " " + e.reason);
+            VoxEngine.terminate();
+          });
+        });
+    "#;
+    let report = run(
+        inline(source),
+        &spec(
+            r#"{ "callees": { "sip:nobody@192.0.2.99": { "unreachable": true } },
+                 "expect": [ {"callSIP": "sip:nobody@192.0.2.99"}, {"log": "failed 408 Request Timeout"}, {"terminated": true} ] }"#,
+        ),
+    )
+    .expect("runs");
+    assert!(report.passed(), "{}", report.render());
+    let logged = report.outcomes[1].matched.expect("logged");
+    assert_eq!(
+        report.timeline[logged].at,
+        std::time::Duration::from_secs(32)
+    );
+    assert!(Spec::from_json(
+        r#"{"callees": {"sip:x@y": {"unreachable": true, "ring": 1}}, "expect": [{"terminated": true}]}"#
+    )
+    .is_err());
+}
