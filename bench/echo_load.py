@@ -370,6 +370,9 @@ class Bench(DialtoneUnderTest):
         call("PUT", base, b"", "application/json")
         call("PUT", f"{base}/scenarios/echo", (REPO / "scripts" / "echo.js").read_bytes(),
              "application/javascript")
+        # The account claims the numbers first: only then do its rules see them.
+        call("POST", f"http://{LOOPBACK}:{http_port}/v1/claims",
+             json.dumps({"pattern": r"1\d{3}"}).encode(), "application/json")
         rule = {"name": "bench", "pattern": r"1\d{3}", "scenarios": ["echo"]}
         call("POST", f"{base}/rules", json.dumps(rule).encode(), "application/json")
         print(f"serve: echo.js routed by rule 1\\d{{3}}; calls dial {self.args.service}", flush=True)

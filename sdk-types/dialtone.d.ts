@@ -451,6 +451,16 @@ declare class Call {
   handleTones(doHandle?: boolean): void;
 
   /**
+   * Whether Dialtone hangs this call up when its peer stops sending RTP: after
+   * {@link CallEvents.RtpStopped} and the engine's grace time (20 s by default) with no RTP,
+   * the call gets a BYE and {@link CallEvents.Disconnected} with reason `"RTP Timeout"`.
+   * On by default; a call on hold (the peer sends nothing by agreement) is never hung up
+   * for it. A Dialtone extension, not in VoxEngine.
+   * @param enable default true.
+   */
+  hangupOnRtpTimeout(enable?: boolean): void;
+
+  /**
    * Sends DTMF to the peer: RFC 4733 when negotiated, else SIP INFO. No event follows.
    * @param digits `0`-`9`, `*`, `#`, `A`-`D`; `p` pauses.
    * @throws RangeError for any other character or an empty string; Error if the call ended.
@@ -564,6 +574,11 @@ declare enum CallEvents {
   /** RTP arrives again after {@link CallEvents.RtpStopped}. */
   RtpResumed = "Call.RtpResumed",
   /** No RTP has arrived for a while on a connected call. */
+  /**
+   * No RTP has arrived for the engine's RTP timeout (10 s by default) on a connected call;
+   * unless {@link Call.hangupOnRtpTimeout}(false), the call is hung up if RTP does not
+   * resume within the grace time.
+   */
   RtpStopped = "Call.RtpStopped",
   /** `call.state()` changed. */
   StateChanged = "Call.StateChanged",

@@ -11,7 +11,7 @@ stdout carries only JSON lines, one per event, so a test can wait on them:
   {"event": "listening", "port": 5070, "transport": "udp", ...}
   {"event": "incoming", "call": 0, "from": "...", "msg": "INVITE ..."}
   {"event": "state", "call": 0, "state": "EARLY", "code": 180, "reason": "Ringing"}
-  {"event": "media", "call": 0, "active": true}
+  {"event": "media", "call": 0, "active": true, "remote_rtp": "127.0.0.1:20002", "tx_pt": 0}
   {"event": "confirmed", "call": 0}
   {"event": "disconnected", "call": 0, "code": 486, "reason": "Busy Here", "connected": false}
   {"event": "dtmf_sent", "call": 0, "digit": "5", "method": "rfc2833"}      (--dtmf)
@@ -166,7 +166,13 @@ class AgentCall(pj.Call):
             if mi.type != pj.PJMEDIA_TYPE_AUDIO:
                 continue
             active = mi.status == pj.PJSUA_CALL_MEDIA_ACTIVE
-            emit("media", call=self.index, active=active, status=int(mi.status))
+            extra = {}
+            if active:
+                # Where our RTP goes and with which payload type (the peer's
+                # port, for a test that aims packets at it).
+                si = self.getStreamInfo(mi.index)
+                extra = {"remote_rtp": si.remoteRtpAddress, "tx_pt": int(si.txPt)}
+            emit("media", call=self.index, active=active, status=int(mi.status), **extra)
             if active and not self.media_linked:
                 self.media_linked = True
                 aud = self.getAudioMedia(mi.index)

@@ -1,6 +1,7 @@
 """``dialtone serve`` with real SIP: a scenario and a rule uploaded over REST
-decide what an INVITE runs, with the rule's customData; an INVITE no rule
-matches gets 404."""
+decide what an INVITE runs, with the rule's customData; an INVITE no claim or
+no rule matches gets 404; an INVITE goes to the account that claims its
+number or domain, whatever other accounts' rules say."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import audio
 import harness
-from harness import LOOPBACK, PORTS, SCRIPTS, SIPP_DIR, Dialtone
+from harness import LOOPBACK, PORTS, SCRIPTS, SIPP_DIR, Dialtone, wait_until
 
 ADMIN_KEY = "pytest-admin-key-0123456789abcdef"
 
@@ -54,6 +55,14 @@ def call(d: ServeDialtone, method: str, path: str, body=None, ctype: str = "appl
         return e.code, json.loads(e.read().decode() or "{}")
 
 
+def claim(d: ServeDialtone, key: str, **what: str) -> dict:
+    """Claims one ``number=``, ``pattern=`` or ``domain=`` for the account of
+    ``key``: without a claim, no INVITE reaches the account's rules."""
+    status, body = call(d, "POST", "/v1/claims", what, key=key)
+    assert status == 201, body
+    return body
+
+
 def start_serve(registry, tmp_path) -> ServeDialtone:
     d = ServeDialtone(tmp_path / "data", env={"DIALTONE_ADMIN_KEY": ADMIN_KEY},
                       log_path=tmp_path / "serve.log")
@@ -75,8 +84,10 @@ def test_rule_routes_invite_to_uploaded_scenario(registry, sipp, tmp_path):
                         {"name": "extensions", "pattern": r"1\d{3}", "scenarios": ["echo"]},
                         key=key)
     assert status == 201, rule
+    claimed = claim(d, key, pattern=r"1\d{3}")
     status, match = call(d, "POST", "/v1/rules/match", {"to": "1234"}, key=key)
     assert status == 200 and match["scenario"] == "pbx/echo", match
+    assert match["claim"]["id"] == claimed["id"], match
 
     mark = d.mark()
     run = sipp("uac", d.sip_uri_host, service="1234", calls=1, duration_ms=500, timeout_s=20)
@@ -90,7 +101,7 @@ def test_rule_routes_invite_to_uploaded_scenario(registry, sipp, tmp_path):
 
 def test_invite_without_matching_rule_gets_404(registry, sipp, tmp_path):
     d = start_serve(registry, tmp_path)
-    # The rule exists but does not match 999.
+    # The account claims 999 but its rule does not match it.
     status, acct = call(d, "POST", "/v1/accounts", {"name": "acme"})
     key = acct["apiKey"]
     call(d, "PUT", "/v1/applications/pbx", key=key)
@@ -100,6 +111,7 @@ def test_invite_without_matching_rule_gets_404(registry, sipp, tmp_path):
                         {"name": "extensions", "pattern": r"1\d{3}", "scenarios": ["echo"]},
                         key=key)
     assert status == 201, rule
+    claim(d, key, pattern=r"\d+")
     # SIPp's busy scenario, expecting 404 in place of 486.
     xml = (SIPP_DIR / "uac_busy.xml").read_text().replace('response="486"', 'response="404"')
     expect_404 = tmp_path / "uac_404.xml"
@@ -133,6 +145,7 @@ def test_rule_custom_data_forwards_invite_to_second_peer(registry, agent, tones,
                         {"name": "to-b", "pattern": r"2\d{3}", "scenarios": ["forward"],
                          "customData": target}, key=key)
     assert status == 201 and rule["customData"] == target, rule
+    claim(d, key, number="2000")
     status, got = call(d, "GET", f"/v1/applications/pbx/rules/{rule['id']}", key=key)
     assert status == 200 and got["customData"] == target, got
 
@@ -149,4 +162,75 @@ def test_rule_custom_data_forwards_invite_to_second_peer(registry, agent, tones,
     assert a.wait_exit(10) == 0 and b.wait_exit(10) == 0
     print("B heard:", audio.assert_tone(heard_by_b, a_hz))
     d.wait_for(r"Disconnected", timeout=10, start=mark)
+    d.assert_alive()
+
+
+def history_of(d: ServeDialtone, key: str, want: int) -> list[dict]:
+    """The account's sessions once `want` of them have ended."""
+    def ready():
+        status, page = call(d, "GET", "/v1/history", key=key)
+        assert status == 200, page
+        done = [s for s in page["sessions"] if s["status"] != "running"]
+        return page["sessions"] if len(done) >= want else None
+    sessions = wait_until(ready, timeout=15, interval=0.2)
+    assert sessions is not None, call(d, "GET", "/v1/history", key=key)
+    return sessions
+
+
+def test_each_call_lands_in_the_account_that_claims_it(registry, sipp, agent, tones, tmp_path):
+    """Two accounts whose rules overlap (globex's matches everything, at the
+    highest priority): acme claims 1000-1999, globex the number 2000 and the
+    domain globex.example.com. SIPp's call to 1234 runs acme's scenario,
+    PJSIP's calls to 2000 and to alice@globex.example.com run globex's, and
+    each lands in its own account's history only."""
+    d = start_serve(registry, tmp_path)
+    keys = {}
+    for name, rule in (("acme", {"pattern": r"1\d{3}"}),
+                       ("globex", {"pattern": ".*", "priority": 2147483647})):
+        status, acct = call(d, "POST", "/v1/accounts", {"name": name})
+        assert status == 201, acct
+        key = keys[name] = acct["apiKey"]
+        assert call(d, "PUT", "/v1/applications/pbx", key=key)[0] == 201
+        source = (SCRIPTS / "echo.js").read_text().replace('"echo: ', f'"{name}: ')
+        status, saved = call(d, "PUT", "/v1/applications/pbx/scenarios/echo", source,
+                             "application/javascript", key)
+        assert status == 201, saved
+        status, body = call(d, "POST", "/v1/applications/pbx/rules",
+                            {"name": "calls", "scenarios": ["echo"], **rule}, key=key)
+        assert status == 201, body
+    claim(d, keys["acme"], pattern=r"1\d{3}")
+    # globex cannot take acme's numbers, not even a catch-all claim.
+    status, err = call(d, "POST", "/v1/claims", {"pattern": ".*"}, key=keys["globex"])
+    assert status == 409 and err["error"]["code"] == "conflict", err
+    status, err = call(d, "POST", "/v1/claims", {"number": "1234"}, key=keys["globex"])
+    assert status == 409, err
+    claim(d, keys["globex"], number="2000")
+    claim(d, keys["globex"], domain="globex.example.com")
+
+    mark = d.mark()
+    run = sipp("uac", d.sip_uri_host, service="1234", calls=1, duration_ms=500, timeout_s=20)
+    run.run()
+    run.assert_ok()
+    assert run.counts().get("Successful call") == 1, run.report()
+    d.wait_for(r"acme: incoming call from .* to 1234", timeout=10, start=mark)
+
+    # By number, then by domain (maddr sends it to dialtone whatever the host).
+    for n, uri in enumerate((f"sip:2000@{d.sip_uri_host}",
+                             f"sip:alice@globex.example.com:{d.sip_port};maddr={LOOPBACK}")):
+        caller = agent("call", uri, name=f"pjsip{n}", play=tones.wav(440.0),
+                       no_telephone_event=True, duration=1.0, max_time=30)
+        assert caller.wait_event("confirmed", 15)
+        assert caller.wait_event("disconnected", 15)["connected"]
+        assert caller.wait_exit(10) == 0
+    d.wait_for(r"globex: incoming call from .* to 2000", timeout=10, start=mark)
+    d.wait_for(r"globex: incoming call from .* to alice", timeout=10, start=mark)
+    assert not d.find_all(r"globex: incoming call from .* to 1234", start=mark)
+    assert not d.find_all(r"acme: incoming call from .* to (2000|alice)", start=mark)
+
+    acme = history_of(d, keys["acme"], 1)
+    globex = history_of(d, keys["globex"], 2)
+    assert [c["to"] for s in acme for c in s["calls"]] == ["1234"], acme
+    assert sorted(c["to"] for s in globex for c in s["calls"]) == ["2000", "alice"], globex
+    # The admin's history has neither: it claims nothing.
+    assert call(d, "GET", "/v1/history")[1]["sessions"] == []
     d.assert_alive()

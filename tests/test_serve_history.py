@@ -9,7 +9,7 @@ import urllib.request
 
 from conftest import RECORD_ECHO
 from harness import LOOPBACK, SCRIPTS, SIPP_DIR, wait_until
-from test_serve import ServeDialtone, call, start_serve, ADMIN_KEY
+from test_serve import ServeDialtone, call, claim, start_serve, ADMIN_KEY
 
 
 def fetch_raw(d: ServeDialtone, path: str, key: str | None) -> tuple[int, bytes]:
@@ -23,7 +23,9 @@ def fetch_raw(d: ServeDialtone, path: str, key: str | None) -> tuple[int, bytes]
         return e.code, e.read()
 
 
-def setup_account(d: ServeDialtone, name: str) -> str:
+def setup_account(d: ServeDialtone, name: str, claims: bool = True) -> str:
+    """An account with the same scenarios and rules; with `claims`, it also
+    claims the numbers its rules match (only one account can)."""
     status, acct = call(d, "POST", "/v1/accounts", {"name": name})
     assert status == 201, acct
     key = acct["apiKey"]
@@ -36,6 +38,9 @@ def setup_account(d: ServeDialtone, name: str) -> str:
                  {"name": "rec", "pattern": "rec", "scenarios": ["rec"]}):
         status, body = call(d, "POST", "/v1/applications/pbx/rules", rule, key=key)
         assert status == 201, body
+    if claims:
+        claim(d, key, pattern=r"1\d{3}")
+        claim(d, key, number="rec")
     return key
 
 
@@ -55,7 +60,8 @@ def ended_sessions(d: ServeDialtone, key: str, want: int, query: str = "") -> li
 def test_history_lists_sessions_calls_logs_and_recordings(registry, sipp, tmp_path):
     d = start_serve(registry, tmp_path)
     key = setup_account(d, "acme")
-    other = setup_account(d, "other")
+    # The same rules, but no claims: none of these calls reaches them.
+    other = setup_account(d, "other", claims=False)
 
     run = sipp("uac", d.sip_uri_host, service="1234", calls=3, duration_ms=300, timeout_s=30)
     run.run()

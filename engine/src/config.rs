@@ -29,6 +29,13 @@ pub struct EngineConfig {
     pub max_sessions: Option<usize>,
     /// No RTP for this long raises `CallEvents.RtpStopped`.
     pub rtp_timeout: Duration,
+    /// A call's latched RTP source must be silent this long before another
+    /// source (one steady stream) may take over; until then packets from
+    /// other sources are dropped and counted.
+    pub rtp_relatch_after: Duration,
+    /// How long calls may go on in each way they can get stuck: no answer,
+    /// no RTP, too long.
+    pub limits: dialtone_calls::CallLimits,
     /// HTTP listener (recordings); port 0 picks a free one.
     pub http: SocketAddr,
     /// Where clients reach the HTTP listener (a reverse proxy, a public
@@ -63,8 +70,12 @@ impl EngineConfig {
             memory_limit: 16 * 1024 * 1024,
             cpu_budget: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(60),
-            max_sessions: None,
+            max_sessions: Some(crate::memory::default_session_limit(
+                crate::memory::available_bytes(),
+            )),
             rtp_timeout: Duration::from_secs(10),
+            rtp_relatch_after: dialtone_media::DEFAULT_RELATCH_AFTER,
+            limits: dialtone_calls::CallLimits::default(),
             http: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_url: None,
             data_dir: PathBuf::from("dialtone-data"),
@@ -161,7 +172,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "ms" => v / 1000.0,
         "s" => v,
         "m" => v * 60.0,
-        _ => return Err(format!("bad duration unit in {s:?} (use ms, s or m)")),
+        "h" => v * 3600.0,
+        _ => return Err(format!("bad duration unit in {s:?} (use ms, s, m or h)")),
     };
     if !secs.is_finite() || secs < 0.0 {
         return Err(format!("bad duration {s:?}"));
@@ -231,7 +243,8 @@ mod tests {
         assert_eq!(parse_duration("60").unwrap(), Duration::from_secs(60));
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert!(parse_duration("5h").is_err());
+        assert_eq!(parse_duration("4h").unwrap(), Duration::from_secs(4 * 3600));
+        assert!(parse_duration("5d").is_err());
         assert!(parse_duration("-1").is_err());
     }
 }

@@ -119,6 +119,7 @@ impl Engine {
                 port_min: *cfg.rtp_ports.0.start(),
                 port_max: *cfg.rtp_ports.0.end(),
                 rtp_timeout: cfg.rtp_timeout,
+                relatch_after: cfg.rtp_relatch_after,
             },
             media_tx,
         )?;
@@ -186,6 +187,7 @@ impl Engine {
                 max_sessions: cfg.max_sessions,
                 recordings_dir,
                 recordings_url,
+                limits: cfg.limits.clone(),
                 access_base: format!("{}/access", cfg.public_base(http_addr)),
             },
             Box::new(EngineServices {

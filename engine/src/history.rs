@@ -57,9 +57,10 @@ pub trait HistorySink: Send + Sync {
     /// `error` is the script error that ended the session, if any.
     fn session_ended(&self, session: SessionId, error: Option<&str>);
     fn log_line(&self, session: &str, text: &str);
-    /// True while history cannot keep up: new sessions are refused (503)
-    /// rather than have their records dropped.
-    fn congested(&self) -> bool {
+    /// True while history cannot keep up with `account` (or, for `None`,
+    /// at all): its new sessions are refused (503) rather than have their
+    /// records dropped. Accounts that do not hold the backlog go on.
+    fn congested(&self, _account: Option<&str>) -> bool {
         false
     }
 }
@@ -193,8 +194,8 @@ impl StoreSink {
 }
 
 impl HistorySink for StoreSink {
-    fn congested(&self) -> bool {
-        self.writer.congested()
+    fn congested(&self, account: Option<&str>) -> bool {
+        self.writer.congested_for(account)
     }
 
     fn session_started(&self, session: SessionId, owner: &RouteOwner) {

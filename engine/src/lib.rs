@@ -1,7 +1,8 @@
 //! Dialtone: a self-hosted, scriptable call-control engine.
 //!
 //! The binary's pieces: the signalling task ([`signalling`]) owns the SIP
-//! user-agent core and the [`call`] layer; media runs on the media workers of
+//! user-agent core and the call core (`dialtone-calls`) with its [`call`]
+//! driver; media runs on the media workers of
 //! `dialtone-media`; scenarios run on the JS workers of `dialtone-script`.
 //! They talk only through messages (`dialtone_core::messages`).
 
@@ -14,6 +15,7 @@ pub mod engine;
 pub mod history;
 pub mod http;
 pub mod logging;
+pub mod memory;
 pub mod metrics;
 pub mod routing;
 pub mod serve;

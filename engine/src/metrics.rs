@@ -225,6 +225,12 @@ fn render_media(out: &mut Exposition, m: &MediaStats) {
             m.packets_dropped,
         ),
         (
+            "dialtone_rtp_packets_foreign_total",
+            "RTP datagrams dropped because they came from another source than the one the \
+             call's endpoint latched to (also counted in dialtone_rtp_packets_dropped_total).",
+            m.packets_foreign,
+        ),
+        (
             "dialtone_rtp_telephone_event_packets_total",
             "RFC 4733 telephone-event packets received.",
             m.telephone_event_packets,
@@ -524,6 +530,7 @@ mod tests {
                 packets_out: 90,
                 packets_lost: 3,
                 packets_dropped: 1,
+                packets_foreign: 1,
                 ..MediaStats::default()
             },
         };
@@ -576,6 +583,7 @@ mod tests {
         assert_eq!(get("dialtone_rtp_packets_out_total", &[]), Some(90));
         assert_eq!(get("dialtone_rtp_packets_lost_total", &[]), Some(3));
         assert_eq!(get("dialtone_rtp_packets_dropped_total", &[]), Some(1));
+        assert_eq!(get("dialtone_rtp_packets_foreign_total", &[]), Some(1));
     }
 
     #[test]

@@ -274,7 +274,9 @@ fn rest_api_accounts_scenarios_rules_and_isolation() {
     assert_eq!(m["rule"]["id"], rule_id.as_str());
     assert_eq!(m["scenarios"], json!(["main", "second"]));
     assert_eq!(m["scenario"], "ivr/main+second");
-    assert_eq!(m["shadowed"], false);
+    // A has no claim yet: the rule would not receive such an INVITE.
+    assert_eq!(m["claim"], Value::Null, "{m}");
+    assert!(m.get("shadowed").is_none(), "{m}");
     expect_error(
         api.post("/v1/rules/match", &a, json!({ "to": "999" })),
         404,

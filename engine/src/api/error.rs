@@ -178,11 +178,24 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Invalid { .. } => ApiError::BadRequest(e.to_string()),
             StoreError::Rule(rule) => ApiError::Invalid(rule.to_string()),
+            StoreError::Claim(claim) => claim.into(),
+            StoreError::ClaimRefused(message) => ApiError::Other {
+                status: StatusCode::CONFLICT,
+                code: "conflict",
+                message,
+            },
             StoreError::Database(_)
             | StoreError::UnsupportedUrl(_)
             | StoreError::Corrupt { .. }
-            | StoreError::Random(_) => ApiError::Internal(e.to_string()),
+            | StoreError::Random(_)
+            | StoreError::Task(_) => ApiError::Internal(e.to_string()),
         }
+    }
+}
+
+impl From<dialtone_routing::ClaimError> for ApiError {
+    fn from(e: dialtone_routing::ClaimError) -> ApiError {
+        ApiError::Invalid(e.to_string())
     }
 }
 

@@ -1,10 +1,11 @@
-//! The management REST API of `dialtone serve`: accounts, applications,
-//! scenarios, routing rules and call history. Every object belongs to one account and every
+//! The management REST API of `dialtone serve`: accounts, claims,
+//! applications, scenarios, routing rules and call history. Every object belongs to one account and every
 //! handler reads and writes only the caller's own; a missing object and
 //! another account's object look the same (404).
 
 mod apps;
 mod auth;
+mod claims;
 mod custom_data;
 mod error;
 mod history;
@@ -87,6 +88,14 @@ pub fn routes(state: ApiState) -> Router {
                 .delete(rules::delete_rule),
         )
         .route("/v1/rules/match", post(rules::match_rule))
+        .route(
+            "/v1/claims",
+            get(claims::list_claims).post(claims::create_claim),
+        )
+        .route(
+            "/v1/claims/{id}",
+            get(claims::get_claim).delete(claims::delete_claim),
+        )
         .route(
             "/v1/sessions",
             post(sessions::start_session).get(sessions::list_sessions),

@@ -173,11 +173,16 @@ pub struct MatchBody {
     from: String,
     #[serde(default)]
     headers: BTreeMap<String, String>,
+    /// The Request-URI host, for domain claims.
+    #[serde(default)]
+    domain: Option<String>,
 }
 
 /// Which of the caller's rules an INVITE would hit, and what it would run.
-/// Only the caller's rules are considered (another account's rules stay
-/// private); `shadowed` says a rule of another account would win instead.
+/// Only the caller's own claims and rules are looked at, the admin's
+/// included: nothing here depends on, or tells anything about, another
+/// account. `claim` is the caller's claim that takes such an INVITE (null if
+/// none does: the INVITE would not reach these rules).
 pub async fn match_rule(
     State(state): State<ApiState>,
     Caller(caller): Caller,
@@ -186,26 +191,29 @@ pub async fn match_rule(
     let snapshot = state.router.snapshot();
     let headers: Vec<(String, String)> = body.headers.into_iter().collect();
     let to = body.to.trim();
-    let winner = snapshot
-        .rules
-        .match_invite(to, &body.from, &headers)
-        .map(|r| r.id.clone());
-    let own = if caller.is_admin {
-        None
-    } else {
-        Some(snapshot.for_account(&caller.id))
-    };
-    let set = own.as_ref().unwrap_or(&snapshot.rules);
-    let rule = set
+    let domain = body
+        .domain
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty());
+    let claim = snapshot
+        .claims
+        .owner_among(&caller.id, to, domain)
+        .map(|c| {
+            json!({
+                "id": c.id,
+                "kind": c.kind.as_str(),
+                "value": c.value,
+            })
+        });
+    let rule = snapshot
+        .rules_of(&caller.id)
         .match_invite(to, &body.from, &headers)
         .ok_or_else(|| ApiError::NotFound("matching rule".to_owned()))?;
     let target = snapshot.targets.get(&rule.id);
     let stored = state
         .store
-        .get_rule(
-            target.map_or(caller.id.as_str(), |t| t.account.as_str()),
-            &rule.id,
-        )
+        .get_rule(&caller.id, &rule.id)
         .await?
         .ok_or_else(|| ApiError::NotFound("matching rule".to_owned()))?;
     let app_name = target.map_or("", |t| t.application.as_str());
@@ -215,7 +223,7 @@ pub async fn match_rule(
         "scenarios": rule.scenarios,
         "scenario": target.and_then(|t| t.scenario.as_ref()).map(|s| s.name.clone()),
         "missingScenarios": target.map(|t| t.missing.clone()).unwrap_or_default(),
-        "shadowed": winner.as_deref() != Some(rule.id.as_str()),
+        "claim": claim,
     })))
 }
 

@@ -29,8 +29,8 @@ impl Services for EngineServices {
             .map_err(|e| e.to_string())
     }
 
-    fn congested(&self) -> bool {
-        self.history.congested()
+    fn congested(&self, account: Option<&str>) -> bool {
+        self.history.congested(account)
     }
 
     fn wall_ms(&self) -> i64 {

@@ -21,6 +21,10 @@ pub struct RunArgs {
     /// RTP port range, LO-HI.
     #[arg(long, default_value = "20000-39999")]
     pub rtp_ports: PortRange,
+    /// How long a call's RTP source must be silent before another source
+    /// (one steady stream) may take over (e.g. 2s; 0: at once).
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub rtp_relatch_after: Duration,
     /// IP address put in Contact, Via and SDP (default: the SIP address; set it
     /// when --sip binds 0.0.0.0).
     #[arg(long)]
@@ -37,9 +41,24 @@ pub struct RunArgs {
     /// CPU time one JS callback may use before its session is stopped.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub cpu_budget: Duration,
-    /// Live sessions at most; past it new calls get 503 (default: no limit).
+    /// Live sessions at most; past it new calls get 503 (default: as many as
+    /// fit in half the memory at 512 KiB each; 0: no limit).
     #[arg(long)]
     pub max_sessions: Option<usize>,
+    /// No RTP from a call's peer for this long raises CallEvents.RtpStopped.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub rtp_timeout: Duration,
+    /// An inbound call neither answered nor rejected this long after its
+    /// INVITE gets 480 No Answer (0: never).
+    #[arg(long, default_value = "3m", value_parser = parse_duration)]
+    pub no_answer_timeout: Duration,
+    /// After RtpStopped, a connected call that gets no RTP for this long is
+    /// hung up (0: never; a scenario may opt out per call).
+    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    pub rtp_hangup_after: Duration,
+    /// Connected calls are hung up this long after they connect (0: no limit).
+    #[arg(long, default_value = "4h", value_parser = parse_duration)]
+    pub max_call_duration: Duration,
     /// QuickJS heap limit per session, in MiB.
     #[arg(long, default_value_t = 16)]
     pub memory_limit_mib: usize,
@@ -90,9 +109,19 @@ pub fn main(args: RunArgs) -> ExitCode {
     }
     let mut cfg = EngineConfig::new(args.sip);
     cfg.rtp_ports = args.rtp_ports;
+    cfg.rtp_relatch_after = args.rtp_relatch_after;
     cfg.advertise = args.advertise;
     cfg.idle_timeout = args.idle_timeout;
-    cfg.max_sessions = args.max_sessions.filter(|n| *n > 0);
+    if let Some(n) = args.max_sessions {
+        cfg.max_sessions = (n > 0).then_some(n);
+    }
+    cfg.rtp_timeout = args.rtp_timeout.max(Duration::from_millis(100));
+    let nonzero = |d: Duration| (!d.is_zero()).then_some(d);
+    cfg.limits = dialtone_calls::CallLimits {
+        no_answer: nonzero(args.no_answer_timeout),
+        rtp_hangup_after: nonzero(args.rtp_hangup_after),
+        max_duration: nonzero(args.max_call_duration),
+    };
     cfg.cpu_budget = args.cpu_budget;
     cfg.memory_limit = args.memory_limit_mib.max(1) * 1024 * 1024;
     if let Some(n) = args.media_workers {

@@ -26,6 +26,10 @@ pub struct ServeArgs {
     /// RTP port range, LO-HI.
     #[arg(long)]
     pub rtp_ports: Option<String>,
+    /// How long a call's RTP source must be silent before another source
+    /// (one steady stream) may take over (default 2s; 0: at once).
+    #[arg(long)]
+    pub rtp_relatch_after: Option<String>,
     /// IP address put in Contact, Via and SDP (default: the SIP address).
     #[arg(long)]
     pub advertise: Option<String>,
@@ -49,6 +53,7 @@ impl ServeArgs {
             ("data_dir", &self.data_dir),
             ("database", &self.database),
             ("rtp_ports", &self.rtp_ports),
+            ("rtp_relatch_after", &self.rtp_relatch_after),
             ("advertise", &self.advertise),
             ("public_url", &self.public_url),
             ("log_format", &self.log_format),

@@ -19,6 +19,7 @@ pub const KEYS: &[&str] = &[
     "data_dir",
     "database",
     "rtp_ports",
+    "rtp_relatch_after",
     "advertise",
     "public_url",
     "log_format",
@@ -27,11 +28,16 @@ pub const KEYS: &[&str] = &[
     "cpu_budget",
     "memory_limit_mib",
     "max_sessions",
+    "rtp_timeout",
+    "no_answer_timeout",
+    "rtp_hangup_after",
+    "max_call_duration",
     "media_workers",
     "script_workers",
     "media_dir",
     "tts_engine",
     "tts_url",
+    "reserved_domains",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +99,9 @@ pub struct ServeConfig {
     pub log_format: LogFormat,
     /// How long live sessions may run on after SIGTERM.
     pub shutdown_timeout: Duration,
+    /// DNS names the server itself is addressed by: no account may claim
+    /// them as a SIP domain (normalized: lower case, no trailing dot).
+    pub reserved_domains: Vec<String>,
 }
 
 struct Settings {
@@ -178,6 +187,18 @@ fn parse_count(s: &str) -> Result<usize, String> {
     }
 }
 
+/// A comma-separated list of domain names, each as a domain claim would be.
+fn parse_domains(s: &str) -> Result<Vec<String>, String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| {
+            dialtone_routing::normalize_claim(dialtone_routing::ClaimKind::Domain, d)
+                .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
 fn parse_database(s: &str) -> Result<String, String> {
     let s = s.trim();
     if s.starts_with("sqlite:") || s.starts_with("postgres://") || s.starts_with("postgresql://") {
@@ -216,6 +237,7 @@ impl ServeConfig {
                 let flag = match known {
                     "data_dir" => "data-dir",
                     "rtp_ports" => "rtp-ports",
+                    "rtp_relatch_after" => "rtp-relatch-after",
                     "log_format" => "log-format",
                     "shutdown_timeout" => "shutdown-timeout",
                     "public_url" => "public-url",
@@ -252,6 +274,9 @@ impl ServeConfig {
         if let Some(range) = s.parse("rtp_ports", |v| v.parse::<PortRange>())? {
             engine.rtp_ports = range;
         }
+        if let Some(d) = s.parse("rtp_relatch_after", parse_duration)? {
+            engine.rtp_relatch_after = d;
+        }
         engine.advertise = s.parse("advertise", |v| match v.parse::<std::net::IpAddr>() {
             Ok(ip) if ip.is_unspecified() => {
                 Err("must be an address peers can reach, not a wildcard".to_owned())
@@ -265,7 +290,23 @@ impl ServeConfig {
         if let Some(d) = s.parse("cpu_budget", parse_duration)? {
             engine.cpu_budget = d;
         }
-        engine.max_sessions = s.parse("max_sessions", parse_count)?;
+        if let Some(n) = s.parse("max_sessions", parse_count)? {
+            engine.max_sessions = Some(n);
+        }
+        if let Some(d) = s.parse("rtp_timeout", parse_duration)? {
+            engine.rtp_timeout = d.max(Duration::from_millis(100));
+        }
+        // 0 turns a limit off.
+        let limit = |d: Duration| (!d.is_zero()).then_some(d);
+        if let Some(d) = s.parse("no_answer_timeout", parse_duration)? {
+            engine.limits.no_answer = limit(d);
+        }
+        if let Some(d) = s.parse("rtp_hangup_after", parse_duration)? {
+            engine.limits.rtp_hangup_after = limit(d);
+        }
+        if let Some(d) = s.parse("max_call_duration", parse_duration)? {
+            engine.limits.max_duration = limit(d);
+        }
         if let Some(mib) = s.parse("memory_limit_mib", parse_count)? {
             engine.memory_limit = mib.saturating_mul(1024 * 1024);
         }
@@ -298,11 +339,15 @@ impl ServeConfig {
         let shutdown_timeout = s
             .parse("shutdown_timeout", parse_duration)?
             .unwrap_or(Duration::from_secs(30));
+        let reserved_domains = s
+            .parse("reserved_domains", parse_domains)?
+            .unwrap_or_default();
         Ok(ServeConfig {
             engine,
             database,
             log_format,
             shutdown_timeout,
+            reserved_domains,
         })
     }
 }
@@ -414,6 +459,42 @@ mod tests {
     }
 
     #[test]
+    fn rtp_relatch_after_from_file_env_or_flag() {
+        let cfg = ServeConfig::load(&Overrides::default(), no_env).unwrap();
+        assert_eq!(
+            cfg.engine.rtp_relatch_after,
+            dialtone_media::DEFAULT_RELATCH_AFTER
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.toml");
+        std::fs::write(&path, "rtp_relatch_after = \"5s\"\n").unwrap();
+        let from_file = Overrides {
+            config: Some(path),
+            flags: vec![],
+        };
+        let cfg = ServeConfig::load(&from_file, no_env).unwrap();
+        assert_eq!(cfg.engine.rtp_relatch_after, Duration::from_secs(5));
+        let env = |k: &str| (k == "DIALTONE_RTP_RELATCH_AFTER").then(|| "500ms".to_owned());
+        let cfg = ServeConfig::load(&from_file, env).unwrap();
+        assert_eq!(cfg.engine.rtp_relatch_after, Duration::from_millis(500));
+        let flag = Overrides {
+            config: None,
+            flags: vec![("rtp_relatch_after", "0".into())],
+        };
+        let cfg = ServeConfig::load(&flag, env).unwrap();
+        assert_eq!(cfg.engine.rtp_relatch_after, Duration::ZERO);
+        let bad = Overrides {
+            config: None,
+            flags: vec![("rtp_relatch_after", "soon".into())],
+        };
+        let err = ServeConfig::load(&bad, no_env).unwrap_err().to_string();
+        assert!(
+            err.contains("rtp_relatch_after") && err.contains("--rtp-relatch-after"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn bad_values_name_key_and_origin() {
         let env = |k: &str| (k == "DIALTONE_RTP_PORTS").then(|| "9-3".to_owned());
         let err = ServeConfig::load(&Overrides::default(), env).unwrap_err();
@@ -421,6 +502,37 @@ mod tests {
         assert!(
             text.contains("rtp_ports") && text.contains("DIALTONE_RTP_PORTS"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn reserved_domains_are_a_list_of_dns_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.toml");
+        std::fs::write(
+            &path,
+            "reserved_domains = \"SIP.Example.net., sip2.example.net\"\n",
+        )
+        .unwrap();
+        let from_file = Overrides {
+            config: Some(path),
+            flags: vec![],
+        };
+        let cfg = ServeConfig::load(&from_file, no_env).unwrap();
+        assert_eq!(
+            cfg.reserved_domains,
+            ["sip.example.net", "sip2.example.net"]
+        );
+        let cfg = ServeConfig::load(&Overrides::default(), no_env).unwrap();
+        assert!(cfg.reserved_domains.is_empty());
+        let env =
+            |k: &str| (k == "DIALTONE_RESERVED_DOMAINS").then(|| "ok.example, 10.0.0.1".to_owned());
+        let err = ServeConfig::load(&Overrides::default(), env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("reserved_domains") && err.contains("DIALTONE_RESERVED_DOMAINS"),
+            "{err}"
         );
     }
 

@@ -1,6 +1,6 @@
-//! `dialtone serve`: the engine with persistent accounts, applications,
-//! scenarios and rules, a REST API to manage them, and INVITEs routed by the
-//! stored rules.
+//! `dialtone serve`: the engine with persistent accounts, claims,
+//! applications, scenarios and rules, a REST API to manage them, and INVITEs
+//! routed to the account that claims them, then by its rules.
 
 pub mod config;
 pub mod router;
@@ -72,11 +72,15 @@ async fn run(cfg: ServeConfig, log_target: SessionLogTarget) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let router = Arc::new(StoreRouter::new(store.clone()));
+    let router = Arc::new(StoreRouter::with_reserved_domains(
+        store.clone(),
+        cfg.reserved_domains.clone(),
+    ));
     if let Err(e) = router.reload().await {
         eprintln!("dialtone: cannot load routing rules: {e}");
         return ExitCode::from(1);
     }
+    warn_about_claims(&store, &router).await;
     let (writer, _writer_task) = HistoryWriter::spawn(store.clone(), HistoryConfig::default());
     let store_sink = Arc::new(StoreSink::new(writer.clone()));
     let sink: Arc<dyn HistorySink> = store_sink.clone();
@@ -134,6 +138,42 @@ async fn run(cfg: ServeConfig, log_target: SessionLogTarget) -> ExitCode {
     store.close().await;
     eprintln!("dialtone: stopped");
     ExitCode::SUCCESS
+}
+
+/// Warn, on the engine log, about what routes no call although it looks as
+/// if it should: accounts with rules but no claims (every account upgraded
+/// from a version without claims) and claims of reserved domains.
+async fn warn_about_claims(store: &Store, router: &StoreRouter) {
+    match store.accounts_with_rules_but_no_claims().await {
+        Ok(accounts) => {
+            for account in accounts {
+                tracing::warn!(
+                    account = %account.id,
+                    name = %account.name,
+                    "account has routing rules but claims no number, pattern or domain: \
+                     no INVITE reaches its rules until it claims what it receives (POST /v1/claims)"
+                );
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot list accounts without claims"),
+    }
+    match store.all_claims().await {
+        Ok(claims) => {
+            for claim in claims {
+                if claim.kind == dialtone_store::ClaimKind::Domain
+                    && router.is_reserved(&claim.value)
+                {
+                    tracing::warn!(
+                        account = %claim.account,
+                        claim = %claim.id,
+                        domain = %claim.value,
+                        "claim of a reserved domain is ignored; delete it (DELETE /v1/claims/{{id}})"
+                    );
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot list claims"),
+    }
 }
 
 /// A database URL without its password, for printing.

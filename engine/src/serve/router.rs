@@ -1,17 +1,18 @@
-//! Routing INVITEs by the stored rules of every account.
+//! Routing INVITEs: first to the account whose claim matches the
+//! Request-URI, then by that account's rules only.
 //!
 //! The SIP task asks for a route synchronously, so everything it needs — the
-//! compiled rule set and the scenario each rule runs — is loaded ahead of
-//! time into one immutable snapshot. The API calls [`StoreRouter::reload`]
-//! after every change to applications, scenarios or rules, which builds a new
-//! snapshot and swaps it in.
+//! compiled claims, each account's compiled rules and the scenario each rule
+//! runs — is loaded ahead of time into one immutable snapshot. The API calls
+//! [`StoreRouter::reload`] after every change to claims, applications,
+//! scenarios or rules, which builds a new snapshot and swaps it in.
 
 use crate::routing::{InboundInfo, InboundRouter, Route, RouteOwner};
-use dialtone_routing::{Rule, RuleError, RuleSet};
+use dialtone_routing::{host_of_uri, Claim, ClaimError, ClaimKind, ClaimSet, RuleError, RuleSet};
 use dialtone_script::Scenario;
 use dialtone_store::{Store, StoreError};
 use parking_lot::RwLock;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +21,8 @@ pub enum RouterError {
     Store(#[from] StoreError),
     #[error("stored rules do not compile: {0}")]
     Rules(#[from] RuleError),
+    #[error("stored claims do not compile: {0}")]
+    Claims(#[from] ClaimError),
 }
 
 /// What a rule runs, resolved when the snapshot was built.
@@ -37,7 +40,11 @@ pub struct Target {
 
 #[derive(Debug, Default)]
 pub struct Snapshot {
-    pub rules: RuleSet,
+    /// Who owns an INVITE (reserved domains left out).
+    pub claims: ClaimSet,
+    /// Each account's rules, by account id: an INVITE only meets the rules
+    /// of the account that claims it.
+    pub rules: HashMap<String, RuleSet>,
     /// By rule id.
     pub targets: HashMap<String, Target>,
     /// Application id by (account, application name).
@@ -50,22 +57,12 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Only `account`'s rules, for dry runs that must not reveal other
-    /// accounts' rules.
-    pub fn for_account(&self, account: &str) -> RuleSet {
-        let own: Vec<Rule> = self
-            .rules
-            .rules()
-            .filter(|r| {
-                self.targets
-                    .get(&r.id)
-                    .is_some_and(|t| t.account == account)
-            })
-            .cloned()
-            .collect();
-        // Every rule here compiled already, so this cannot fail; an empty set
-        // is the safe answer if it somehow does.
-        RuleSet::compile(own).unwrap_or_default()
+    /// `account`'s rules (an empty set for an account without any).
+    pub fn rules_of(&self, account: &str) -> &RuleSet {
+        static EMPTY: std::sync::OnceLock<RuleSet> = std::sync::OnceLock::new();
+        self.rules
+            .get(account)
+            .unwrap_or_else(|| EMPTY.get_or_init(RuleSet::default))
     }
 }
 
@@ -74,15 +71,30 @@ pub struct StoreRouter {
     snapshot: RwLock<Arc<Snapshot>>,
     /// Serialises reloads so an older snapshot never replaces a newer one.
     reloading: tokio::sync::Mutex<()>,
+    /// Domains the server itself is addressed by (`reserved_domains`): no
+    /// account can claim them, and a claim of one made before it was
+    /// reserved is ignored.
+    reserved_domains: HashSet<String>,
 }
 
 impl StoreRouter {
     pub fn new(store: Store) -> StoreRouter {
+        StoreRouter::with_reserved_domains(store, Vec::new())
+    }
+
+    /// `reserved` must be normalized domains (lower case, no trailing dot).
+    pub fn with_reserved_domains(store: Store, reserved: Vec<String>) -> StoreRouter {
         StoreRouter {
             store,
             snapshot: RwLock::new(Arc::new(Snapshot::default())),
             reloading: tokio::sync::Mutex::new(()),
+            reserved_domains: reserved.into_iter().collect(),
         }
+    }
+
+    /// Whether `domain` (normalized) is one of the server's own.
+    pub fn is_reserved(&self, domain: &str) -> bool {
+        self.reserved_domains.contains(domain)
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
@@ -93,6 +105,14 @@ impl StoreRouter {
     pub async fn reload(&self) -> Result<(), RouterError> {
         let _guard = self.reloading.lock().await;
         let stored = self.store.all_rules().await?;
+        let claims: Vec<Claim> = self
+            .store
+            .all_claims()
+            .await?
+            .iter()
+            .map(|c| c.to_routing())
+            .filter(|c| !(c.kind == ClaimKind::Domain && self.is_reserved(&c.value)))
+            .collect();
         let apps = self.store.all_applications().await?;
         let app_names: HashMap<String, String> = apps
             .iter()
@@ -115,7 +135,7 @@ impl StoreRouter {
         }
         let mut targets = HashMap::new();
         let mut rule_names = HashMap::new();
-        let mut rules = Vec::with_capacity(stored.len());
+        let mut rules: HashMap<String, Vec<dialtone_routing::Rule>> = HashMap::new();
         for s in stored {
             let app_id = s.rule.application.clone();
             let app_name = app_names.get(&app_id).cloned().unwrap_or(app_id.clone());
@@ -152,10 +172,15 @@ impl StoreRouter {
                     custom_data: s.custom_data,
                 },
             );
-            rules.push(s.rule);
+            rules.entry(s.account).or_default().push(s.rule);
         }
+        let rules = rules
+            .into_iter()
+            .map(|(account, rules)| Ok((account, RuleSet::compile(rules)?)))
+            .collect::<Result<HashMap<_, _>, RuleError>>()?;
         let snapshot = Snapshot {
-            rules: RuleSet::compile(rules)?,
+            claims: ClaimSet::compile(claims)?,
+            rules,
             targets,
             applications,
             scenarios,
@@ -166,18 +191,28 @@ impl StoreRouter {
     }
 }
 
+/// The host an INVITE was addressed to (its Request-URI's), for domain claims.
+fn request_host(info: &InboundInfo<'_>) -> Option<String> {
+    host_of_uri(info.request_uri)
+}
+
 impl InboundRouter for StoreRouter {
     fn route(&self, info: &InboundInfo<'_>) -> Route {
         let snapshot = self.snapshot();
-        let Some(rule) =
-            snapshot
-                .rules
-                .match_invite(info.destination, info.from_user, info.headers)
-        else {
-            return Route::Reject {
-                code: 404,
-                reason: "Not Found".into(),
-            };
+        let not_found = || Route::Reject {
+            code: 404,
+            reason: "Not Found".into(),
+        };
+        let host = request_host(info);
+        let Some(owner) = snapshot.claims.owner(info.destination, host.as_deref()) else {
+            return not_found();
+        };
+        let Some(rule) = snapshot.rules_of(&owner.account).match_invite(
+            info.destination,
+            info.from_user,
+            info.headers,
+        ) else {
+            return not_found();
         };
         match snapshot.targets.get(&rule.id) {
             Some(Target {

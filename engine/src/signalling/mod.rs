@@ -73,8 +73,10 @@ impl Signalling {
                     None => std::future::pending().await,
                 }
             };
+            // Not biased: every ready input gets its turn, so a flood of
+            // datagrams cannot starve the commands, media events and timers
+            // of calls already up (and overdue timers run below anyway).
             tokio::select! {
-                biased;
                 r = self.udp.recv_from(&mut buf) => {
                     let now = Instant::now();
                     match r {
@@ -96,7 +98,7 @@ impl Signalling {
                         self.calls.core.handle_command(now, session, cmd);
                     }
                 }
-                Some(ev) = inputs.media.recv() => self.calls.core.handle_media_event(ev),
+                Some(ev) = inputs.media.recv() => self.calls.core.handle_media_event(Instant::now(), ev),
                 Some(r) = inputs.jobs.recv() => self.calls.core.handle_job_result(Instant::now(), r),
                 Some(c) = inputs.control.recv() => self.calls.on_control(c),
                 _ = sleep => {
@@ -110,6 +112,13 @@ impl Signalling {
                         self.calls.core.terminate_all("engine shutdown");
                     }
                 }
+            }
+            // Timers that came due while another input was served run now,
+            // whatever wakes the loop next.
+            let now = Instant::now();
+            if deadline.is_some_and(|d| d <= now) {
+                self.ua.handle_timeout(now);
+                self.calls.core.handle_timeout(now);
             }
             self.drain_outputs();
         }

@@ -14,6 +14,8 @@ pub struct Server {
     child: Child,
     lines: mpsc::Receiver<String>,
     pub base: String,
+    /// The SIP address (UDP and TCP), `IP:PORT`.
+    pub sip: String,
     /// Lines seen up to and including the `listening` line.
     pub startup: Vec<String>,
 }
@@ -32,6 +34,17 @@ impl Server {
         rtp_ports: &str,
         extra: &[&str],
     ) -> Server {
+        Server::start_logging(data_dir, admin_key, rtp_ports, extra, None)
+    }
+
+    /// [`Server::start_with`], the engine log (stderr) going to `stderr`.
+    pub fn start_logging(
+        data_dir: &Path,
+        admin_key: Option<&str>,
+        rtp_ports: &str,
+        extra: &[&str],
+        stderr: Option<&Path>,
+    ) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialtone"));
         cmd.args(["serve", "--sip", "127.0.0.1:0", "--http", "127.0.0.1:0"])
             .arg("--data-dir")
@@ -40,7 +53,10 @@ impl Server {
             .args(extra)
             .env_clear()
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(match stderr {
+                Some(path) => Stdio::from(std::fs::File::create(path).expect("stderr file")),
+                None => Stdio::null(),
+            });
         if let Some(key) = admin_key {
             cmd.env("DIALTONE_ADMIN_KEY", key);
         }
@@ -55,23 +71,26 @@ impl Server {
             }
         });
         let mut startup = Vec::new();
-        let base = loop {
+        let (base, sip) = loop {
             let line = lines
                 .recv_timeout(Duration::from_secs(20))
                 .unwrap_or_else(|_| panic!("no listening line; saw {startup:?}"));
             startup.push(line.clone());
             if line.contains("listening") {
-                let http = line
-                    .split_whitespace()
-                    .find_map(|w| w.strip_prefix("http="))
-                    .expect("http= in the listening line");
-                break format!("http://{http}");
+                let field = |name: &str| {
+                    line.split_whitespace()
+                        .find_map(|w| w.strip_prefix(name))
+                        .unwrap_or_else(|| panic!("{name} in the listening line: {line}"))
+                        .to_owned()
+                };
+                break (format!("http://{}", field("http=")), field("sip="));
             }
         };
         Server {
             child,
             lines,
             base,
+            sip,
             startup,
         }
     }

@@ -14,17 +14,25 @@ pub enum AdmissionError {
 }
 
 impl CallCore {
-    /// Not while shutting down, while history is behind, or at the session limit.
+    /// Not while shutting down or at the session limit: checked first, before
+    /// anything is spent on the request.
     pub(crate) fn admit(&self) -> Result<(), AdmissionError> {
         if self.closed {
             return Err(AdmissionError::ShuttingDown);
-        }
-        if self.services.congested() {
-            return Err(AdmissionError::Overloaded);
         }
         match self.cfg.max_sessions {
             Some(max) if self.sessions.len() >= max => Err(AdmissionError::SessionLimit(max)),
             _ => Ok(()),
         }
+    }
+
+    /// Not while history is behind with this account's records: once the
+    /// owner is known, so an account that floods history is refused and the
+    /// others are not.
+    pub(crate) fn admit_owner(&self, account: Option<&str>) -> Result<(), AdmissionError> {
+        if self.services.congested(account) {
+            return Err(AdmissionError::Overloaded);
+        }
+        Ok(())
     }
 }

@@ -67,6 +67,13 @@ pub(crate) struct Call {
     pub handle_tones: bool,
     /// Digits still to go out as SIP INFO, one per timer tick.
     pub info_digits: VecDeque<char>,
+    /// Hang up when the peer stops sending RTP (`hangupOnRtpTimeout`).
+    pub rtp_hangup: bool,
+    /// Bumped whenever RTP stops, resumes or the setting changes: an RTP
+    /// hang-up timer of another generation finds nothing to do.
+    pub rtp_silence: u32,
+    /// Why the engine ended the call itself; the last event says so.
+    pub end_note: Option<&'static str>,
 }
 
 impl Call {
@@ -98,6 +105,9 @@ impl Call {
             recorders: Vec::new(),
             handle_tones: false,
             info_digits: VecDeque::new(),
+            rtp_hangup: true,
+            rtp_silence: 0,
+            end_note: None,
         }
     }
 

@@ -39,6 +39,8 @@ pub struct CoreConfig {
     pub recordings_url: String,
     /// `accessURL`s are this prefix and `/SESSION/TOKEN`.
     pub access_base: String,
+    /// How long calls may go on in each way they can get stuck.
+    pub limits: crate::CallLimits,
 }
 
 /// The call core. See the crate documentation.
@@ -81,7 +83,7 @@ impl CallCore {
         match ev {
             UaEvent::Incoming {
                 leg,
-                request_uri: _,
+                request_uri,
                 destination,
                 from_uri,
                 from_user,
@@ -91,9 +93,11 @@ impl CallCore {
                 body,
                 source,
             } => self.on_incoming(
+                now,
                 leg,
                 crate::inbound::IncomingSip {
                     source: source.addr,
+                    request_uri,
                     destination,
                     from_uri,
                     from_user,
@@ -172,6 +176,9 @@ impl CallCore {
             SessionCommand::SendDigits { call, digits } => {
                 self.send_digits(now, session, call, &digits)
             }
+            SessionCommand::RtpTimeoutHangup { call, enable } => {
+                self.rtp_timeout_hangup(session, call, enable)
+            }
             SessionCommand::CreateRecorder {
                 unit,
                 call,
@@ -205,13 +212,13 @@ impl CallCore {
     }
 
     /// An event of the media engine.
-    pub fn handle_media_event(&mut self, ev: MediaEvent) {
+    pub fn handle_media_event(&mut self, now: Instant, ev: MediaEvent) {
         match ev {
             MediaEvent::FirstAudioPacket(u) => {
                 self.call_media_event(u, CallEvent::FirstAudioPacketReceived)
             }
-            MediaEvent::RtpStopped(u) => self.call_media_event(u, CallEvent::RtpStopped),
-            MediaEvent::RtpResumed(u) => self.call_media_event(u, CallEvent::RtpResumed),
+            MediaEvent::RtpStopped(u) => self.on_rtp_stopped(now, CallId(u.0)),
+            MediaEvent::RtpResumed(u) => self.on_rtp_resumed(CallId(u.0)),
             MediaEvent::Tone { unit, tone } => self.on_tone(CallId(unit.0), tone),
             MediaEvent::PlayerStarted { unit, duration } => {
                 self.on_player_started(UnitId(unit.0), duration)
@@ -258,6 +265,9 @@ impl CallCore {
         while let Some(timer) = self.timers.pop_due(now) {
             match timer {
                 Timer::InfoDigit(call) => self.next_info_digit(now, call),
+                Timer::NoAnswer(call) => self.on_no_answer(now, call),
+                Timer::RtpSilence(call, generation) => self.on_rtp_silence(now, call, generation),
+                Timer::MaxDuration(call) => self.on_max_duration(now, call),
             }
         }
     }

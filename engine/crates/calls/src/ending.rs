@@ -109,6 +109,8 @@ impl CallCore {
             return;
         };
         let (id, duration) = (call.id, call.duration(now));
+        // The engine's own reason, when it ended the call itself.
+        let reason = call.end_note.map_or(reason, str::to_string);
         let headers = custom_only(&headers);
         let last = if failed {
             CallEvent::Failed {

@@ -19,6 +19,7 @@ use crate::CallCore;
 /// What an INVITE carries that the call core uses.
 pub(crate) struct IncomingSip {
     pub source: SocketAddr,
+    pub request_uri: String,
     pub destination: String,
     pub from_uri: String,
     pub from_user: String,
@@ -29,7 +30,7 @@ pub(crate) struct IncomingSip {
 }
 
 impl CallCore {
-    pub(crate) fn on_incoming(&mut self, leg: LegId, sip: IncomingSip) {
+    pub(crate) fn on_incoming(&mut self, now: Instant, leg: LegId, sip: IncomingSip) {
         self.fact(Fact::CallAttempt(Direction::Inbound));
         if let Err(e) = self.admit() {
             tracing::debug!(leg, reason = %e, "INVITE refused with 503");
@@ -56,6 +57,7 @@ impl CallCore {
             }
         }
         let info = InboundInfo {
+            request_uri: &sip.request_uri,
             destination: &sip.destination,
             from_user: &sip.from_user,
             from_uri: &sip.from_uri,
@@ -71,6 +73,10 @@ impl CallCore {
             } => (scenario, custom_data, owner),
             Route::Reject { code, reason } => return self.refuse(leg, code, &reason),
         };
+        if let Err(e) = self.admit_owner(owner.as_ref().map(|o| o.account.as_str())) {
+            tracing::debug!(leg, reason = %e, "INVITE refused with 503");
+            return self.refuse(leg, codes::UNAVAILABLE, codes::reason(codes::UNAVAILABLE));
+        }
         let session = SessionId::new();
         let id = CallId::next();
         let mut call = Call::new(id, leg, session, true);
@@ -87,7 +93,13 @@ impl CallCore {
         });
         self.calls.insert(id, call);
         self.legs.insert(leg, id);
+        let max_forwards = crate::limits::max_forwards_of(&sip.headers);
         self.spawn(session, scenario, custom_data, owner, Some(first), vec![id]);
+        if let Some(entry) = self.sessions.get_mut(&session) {
+            // Legs this session dials count as hops of this INVITE.
+            entry.max_forwards = max_forwards.saturating_sub(1);
+        }
+        self.arm_no_answer(now, id);
         self.fact(Fact::CallStarted {
             session,
             call: id,
@@ -270,6 +282,7 @@ impl CallCore {
         call.connected_at = Some(now);
         let session = call.session;
         self.fact(Fact::CallAnswered { call: id });
+        self.arm_max_duration(now, id);
         self.emit(
             session,
             id,

@@ -20,9 +20,9 @@
 //! (`call`), inbound legs (`inbound`), outbound legs (`outbound`), the end
 //! of a call (`ending`), in-dialog requests (`dialog`), media wiring
 //! (`bridge`), players and recorders (`units`), DTMF (`dtmf`), the session
-//! table (`sessions`), admission (`admission`), SIP codes (`codes`), SDP
-//! (`sdp`), headers (`headers`), `callSIP` targets (`target`), timers
-//! (`timers`).
+//! table (`sessions`), admission (`admission`), what makes every call end
+//! (`limits`), SIP codes (`codes`), SDP (`sdp`), headers (`headers`),
+//! `callSIP` targets (`target`), timers (`timers`).
 //!
 //! [`UaEvent`]: dialtone_sip::UaEvent
 //! [`SessionCommand`]: dialtone_core::messages::SessionCommand
@@ -39,6 +39,7 @@ mod ending;
 pub mod headers;
 mod inbound;
 mod io;
+mod limits;
 mod outbound;
 mod sdp;
 mod services;
@@ -51,6 +52,7 @@ pub use crate::core::{CallCore, CoreConfig};
 pub use admission::AdmissionError;
 pub use call::Phase;
 pub use io::{Direction, Fact, HttpJob, Job, JobResult, MediaCommand, Output, SessionStart};
+pub use limits::{CallLimits, DEFAULT_MAX_FORWARDS};
 pub use services::{InboundInfo, Route, RouteOwner, Services};
 pub use sessions::{
     access_not_found, new_access_token, token_matches, LiveCall, LiveSession, StartRequest,

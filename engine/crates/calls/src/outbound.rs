@@ -34,6 +34,7 @@ impl CallCore {
             return;
         }
         entry.calls.push(id);
+        let max_forwards = entry.max_forwards;
         let leg = outbound_leg(id);
         self.legs.insert(leg, id);
         self.calls.insert(id, Call::new(id, leg, session, false));
@@ -45,6 +46,13 @@ impl CallCore {
             from: out.callerid.clone().unwrap_or_default(),
             to: out.to.clone(),
         });
+        if max_forwards == 0 {
+            // The INVITE that started this session came through too many
+            // hops already: a forwarding loop ends here (RFC 3261 §16.3).
+            tracing::info!(%session, call = %id, "callSIP refused: Max-Forwards exhausted");
+            self.finish(id, now, failed(483, codes::reason(483)));
+            return;
+        }
         let target = match parse_target(&out.to) {
             Ok(t) => t,
             Err(e) => {
@@ -89,6 +97,11 @@ impl CallCore {
     }
 
     fn dial(&mut self, now: Instant, id: CallId, out: OutboundCall, target: Target, peer: Peer) {
+        let max_forwards = self
+            .calls
+            .get(&id)
+            .and_then(|c| self.sessions.get(&c.session))
+            .map_or(crate::DEFAULT_MAX_FORWARDS, |s| s.max_forwards);
         if let Err(e) = self.ensure_rtp(id) {
             tracing::error!(call = %id, error = %e, "no media port for the outbound call");
             self.finish(id, now, failed(codes::UNAVAILABLE, "No Media Port"));
@@ -122,6 +135,7 @@ impl CallCore {
             body: Some(sdp_body(offer)),
             headers: sanitize(out.headers),
             auth,
+            max_forwards,
         });
     }
 
@@ -221,6 +235,7 @@ impl CallCore {
         call.connected_at = Some(now);
         let session = call.session;
         self.fact(Fact::CallAnswered { call: id });
+        self.arm_max_duration(now, id);
         self.audio_started(id, headers.clone());
         self.emit(session, id, CallEvent::Connected { headers });
         self.set_state(id, CallState::Connected);

@@ -13,6 +13,9 @@ use dialtone_core::{Scenario, UnitId};
 /// What the call core knows of an INVITE when it asks for a route.
 #[derive(Debug)]
 pub struct InboundInfo<'a> {
+    /// The Request-URI as received.
+    pub request_uri: &'a str,
+    /// Its user part (%HH-decoded).
     pub destination: &'a str,
     pub from_user: &'a str,
     pub from_uri: &'a str,
@@ -53,9 +56,11 @@ pub trait Services: Send {
     /// Binds an RTP port for a call's `unit` on media worker `shard` and
     /// returns the port.
     fn bind_rtp(&mut self, unit: UnitId, shard: usize) -> Result<u16, String>;
-    /// True while history cannot keep up: new sessions are refused (503)
-    /// rather than have their records dropped.
-    fn congested(&self) -> bool {
+    /// True while history cannot keep up with `account`'s records (`None`:
+    /// with anyone's): its new sessions are refused (503) rather than have
+    /// their records dropped, and accounts that do not cause the backlog go
+    /// on.
+    fn congested(&self, _account: Option<&str>) -> bool {
         false
     }
     /// Milliseconds since the Unix epoch (a session's `started_at`).

@@ -27,6 +27,9 @@ pub(crate) struct SessionEntry {
     pub access_token: String,
     /// Asked to end (REST, shutdown) and not ended yet.
     pub terminating: bool,
+    /// Max-Forwards of the INVITEs it sends: one less than its inbound
+    /// call's, 70 without one.
+    pub max_forwards: u8,
 }
 
 /// A session to start with no call: `AppEvents.Started` is its first event.
@@ -97,6 +100,7 @@ impl CallCore {
         request: StartRequest,
     ) -> Result<StartedSession, AdmissionError> {
         self.admit()?;
+        self.admit_owner(request.owner.as_ref().map(|o| o.account.as_str()))?;
         let session = SessionId::new();
         tracing::debug!(%session, scenario = %request.scenario.name, "session started without a call");
         Ok(self.spawn(
@@ -135,6 +139,7 @@ impl CallCore {
                 started_at,
                 access_token,
                 terminating: false,
+                max_forwards: crate::DEFAULT_MAX_FORWARDS,
             },
         );
         self.output(Output::Start(SessionStart {

@@ -13,6 +13,12 @@ use dialtone_core::CallId;
 pub(crate) enum Timer {
     /// The next SIP INFO digit of a call is due.
     InfoDigit(CallId),
+    /// An inbound call still unanswered gets 480.
+    NoAnswer(CallId),
+    /// A call whose RTP stopped (in this generation) is hung up.
+    RtpSilence(CallId, u32),
+    /// A connected call reached its maximum length.
+    MaxDuration(CallId),
 }
 
 #[derive(Default)]

@@ -91,6 +91,25 @@ fn congested_history_refuses_invites_with_503() {
 }
 
 #[test]
+fn congestion_refuses_only_the_account_that_causes_it() {
+    let mut h = Harness::default();
+    let owner = |account: &str| RouteOwner {
+        account: account.into(),
+        application: "app".into(),
+        rule: None,
+    };
+    h.knobs().congested_accounts = vec!["noisy".into()];
+    h.knobs().owner = Some(owner("noisy"));
+    let (_, invite) = h.invite_event(Some(peer_offer()));
+    let out = h.ua(invite);
+    assert_eq!(refused_code(&out), Some(503));
+    assert!(starts(&out).is_empty());
+    h.knobs().owner = Some(owner("quiet"));
+    let (_, invite) = h.invite_event(Some(peer_offer()));
+    assert_eq!(starts(&h.ua(invite)).len(), 1);
+}
+
+#[test]
 fn the_session_limit_refuses_the_next_invite_until_one_ends() {
     let mut h = Harness::new(Some(1));
     let first = h.invite();

@@ -367,6 +367,12 @@ pub enum SessionCommand {
         call: CallId,
         digits: String,
     },
+    /// `call.hangupOnRtpTimeout(enable)`: whether the engine hangs the call up
+    /// when its peer stops sending RTP (on by default).
+    RtpTimeoutHangup {
+        call: CallId,
+        enable: bool,
+    },
     /// A recorder unit. With `call`, it records that call (`call.record()`): both
     /// directions, mixed, or stereo with the call's inbound audio left and its
     /// outbound audio right; its events arrive as the call's `Record*` events.

@@ -1,9 +1,12 @@
 //! One call leg's RTP endpoint as a media worker sees it.
 //!
-//! Symmetric RTP (RFC 4961 style, as SBCs and NAT'd phones expect): once the
-//! endpoint knows its remote parameters it accepts packets of the negotiated
-//! payload types from any source, and sends to wherever the last accepted
-//! packet came from; until one arrives it sends to the address from SDP.
+//! Symmetric RTP (RFC 4961 style, as SBCs and NAT'd phones expect), latched
+//! strictly (`latch`): once the endpoint knows its remote parameters, the
+//! first source to send packets of a negotiated payload type is where media
+//! comes from and goes to; until one does, packets go to the address from
+//! SDP. Packets from any other source are dropped and counted as foreign
+//! until the latched source has been silent for a while and the newcomer
+//! proves to be one steady stream; a new address from SDP is latched at once.
 //! Anything else (unconfigured endpoint, malformed packet, foreign payload
 //! type) is dropped and counted.
 //!
@@ -20,6 +23,7 @@ use std::time::{Duration, Instant};
 use crate::codec::{Codec, EncodedFrame, PcmFrame, FRAME_SAMPLES};
 use crate::dtmf::{DtmfError, DtmfReceiver, DtmfSender, InbandDetector, SenderStep};
 use crate::jitter::{JitterBuffer, JitterConfig, Playout, PushOutcome};
+use crate::latch::{Latch, Verdict};
 use crate::rtp::{RtpHeader, RtpPacket, RTP_HEADER_LEN};
 use crate::sender::RtpSender;
 use crate::{MediaEvent, RtpParams, UnitId};
@@ -36,6 +40,8 @@ pub struct Counters {
     pub packets_in: u64,
     pub packets_out: u64,
     pub dropped: u64,
+    /// Of `dropped`: valid packets from a source other than the latched one.
+    pub foreign: u64,
     pub telephone_events: u64,
     pub send_errors: u64,
 }
@@ -71,6 +77,10 @@ pub struct Endpoint {
     socket: UdpSocket,
     local: SocketAddr,
     params: Option<RtpParams>,
+    /// The last usable remote address from SDP: a re-INVITE naming another
+    /// one moves the latch there.
+    sdp_remote: Option<SocketAddr>,
+    latch: Latch,
     send_to: Option<SocketAddr>,
     jitter: JitterBuffer,
     sender: RtpSender,
@@ -86,12 +96,21 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    pub fn new(unit: UnitId, socket: UdpSocket, local: SocketAddr) -> Endpoint {
+    /// `relatch_after`: how long the latched source must have been silent
+    /// before another one may take over.
+    pub fn new(
+        unit: UnitId,
+        socket: UdpSocket,
+        local: SocketAddr,
+        relatch_after: Duration,
+    ) -> Endpoint {
         Endpoint {
             unit,
             socket,
             local,
             params: None,
+            sdp_remote: None,
+            latch: Latch::new(relatch_after),
             send_to: None,
             jitter: JitterBuffer::new(JitterConfig::default(), Codec::Pcmu.silence_byte()),
             sender: RtpSender::random(),
@@ -123,6 +142,11 @@ impl Endpoint {
         self.send_to
     }
 
+    /// The source RTP is accepted from, once one is latched.
+    pub fn source(&self) -> Option<SocketAddr> {
+        self.latch.source()
+    }
+
     pub fn frame(&self) -> TickFrame {
         self.frame
     }
@@ -137,15 +161,32 @@ impl Endpoint {
 
     /// Sets (or, on re-INVITE, changes) the remote side. The no-packet timer
     /// starts here, so a remote that never sends is reported as stopped too.
+    ///
+    /// The first address stays open to NAT traversal: whoever sends first is
+    /// latched. A later one is the peer moving its media, negotiated over
+    /// signalling, so it is latched at once. `c=0.0.0.0` (old-style hold) or
+    /// port 0 stops sending until the peer sends again, and leaves the latch
+    /// alone: resuming to the address held before is no move.
     pub fn configure(&mut self, params: RtpParams, now: Instant) {
         let old = self.params;
         if old.map(|p| (p.codec, p.payload_type)) != Some((params.codec, params.payload_type)) {
             self.jitter.reset(params.codec.silence_byte());
         }
-        if old.map(|p| p.remote) != Some(params.remote) {
-            // `c=0.0.0.0` (old-style hold) or port 0: wait for the peer to send.
-            let usable = !params.remote.ip().is_unspecified() && params.remote.port() != 0;
-            self.send_to = usable.then_some(params.remote);
+        let remote = params.remote;
+        let usable = !remote.ip().is_unspecified() && remote.port() != 0;
+        if !usable {
+            self.send_to = None;
+        } else if self.sdp_remote.is_some_and(|sdp| sdp != remote) {
+            let before = self.latch.source();
+            self.latch.trust(remote, now);
+            self.send_to = Some(remote);
+            tracing::info!(unit = self.unit.0, local = %self.local, to = %remote, before = ?before,
+                "RTP source latched to the address of a new offer or answer");
+        } else if old.map(|p| p.remote) != Some(remote) {
+            self.send_to = Some(self.latch.source().unwrap_or(remote));
+        }
+        if usable {
+            self.sdp_remote = Some(remote);
         }
         self.params = Some(params);
         self.last_rx.get_or_insert(now);
@@ -203,8 +244,31 @@ impl Endpoint {
             c.dropped += 1;
             return;
         }
+        match self.latch.check(from, pkt.ssrc(), pkt.sequence(), now) {
+            Verdict::Accept => {}
+            Verdict::Latched { before: None } => {
+                tracing::info!(unit = self.unit.0, local = %self.local, from = %from,
+                    "RTP source latched");
+            }
+            Verdict::Latched {
+                before: Some(before),
+            } => {
+                tracing::info!(unit = self.unit.0, local = %self.local, from = %from, %before,
+                    ssrc = pkt.ssrc(), "RTP source re-latched: the old one went silent");
+            }
+            Verdict::Foreign { warn } => {
+                c.dropped += 1;
+                c.foreign += 1;
+                if let Some(dropped) = warn {
+                    tracing::warn!(unit = self.unit.0, local = %self.local, from = %from,
+                        latched = ?self.latch.source(), dropped,
+                        "dropping RTP from a source other than the latched one");
+                }
+                return;
+            }
+        }
+        // Follows the source (after a move, or on a resume from hold).
         if self.send_to != Some(from) {
-            tracing::info!(unit = self.unit.0, from = %from, before = ?self.send_to, "RTP source latched");
             self.send_to = Some(from);
         }
         self.last_rx = Some(now);

@@ -4,11 +4,12 @@ use super::*;
 use std::net::{Ipv4Addr, UdpSocket};
 
 const UNIT: UnitId = UnitId(7);
+const RELATCH_AFTER: Duration = Duration::from_secs(2);
 
 fn endpoint() -> Endpoint {
     let sock = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let local = sock.local_addr().unwrap();
-    Endpoint::new(UNIT, sock, local)
+    Endpoint::new(UNIT, sock, local, RELATCH_AFTER)
 }
 
 fn addr(port: u16) -> SocketAddr {
@@ -25,12 +26,16 @@ fn params(codec: Codec) -> RtpParams {
 }
 
 fn rtp(pt: u8, seq: u16, payload: &[u8]) -> Vec<u8> {
+    rtp_ssrc(pt, 0xabc, seq, payload)
+}
+
+fn rtp_ssrc(pt: u8, ssrc: u32, seq: u16, payload: &[u8]) -> Vec<u8> {
     let mut out = vec![0u8; RTP_HEADER_LEN + payload.len()];
     let h = RtpHeader {
         payload_type: pt,
         sequence: seq,
-        timestamp: u32::from(seq) * 160,
-        ssrc: 0xabc,
+        timestamp: u32::from(seq).wrapping_mul(160),
+        ssrc,
         ..RtpHeader::default()
     };
     h.write_packet(payload, 0, &mut out).unwrap();
@@ -105,20 +110,159 @@ fn payload_types_are_filtered_and_counted() {
 fn sends_to_sdp_address_until_a_packet_arrives_then_latches() {
     let mut h = Harness::new(Some(Codec::Pcmu));
     assert_eq!(h.ep.send_addr(), Some(addr(40_000)));
-    // A foreign payload type does not move the latch.
+    assert_eq!(h.ep.source(), None);
+    // A foreign payload type does not latch.
     h.packet(0, 41_000, &rtp(96, 1, &[0; 10]));
     assert_eq!(h.ep.send_addr(), Some(addr(40_000)));
+    // The first valid packet does, wherever it comes from (a NAT).
     h.packet(0, 41_000, &rtp(0, 2, &[0; 160]));
     assert_eq!(h.ep.send_addr(), Some(addr(41_000)));
+    assert_eq!(h.ep.source(), Some(addr(41_000)));
+    // Then another source does not, not even the address from SDP.
     h.packet(20, 42_000, &rtp(0, 3, &[0; 160]));
-    assert_eq!(h.ep.send_addr(), Some(addr(42_000)));
-    // A re-INVITE to the same address keeps the latch; a new address resets it.
+    h.packet(20, 40_000, &rtp(0, 3, &[0; 160]));
+    assert_eq!(h.ep.send_addr(), Some(addr(41_000)));
+    assert_eq!((h.c.foreign, h.c.dropped), (2, 3));
+    // A re-INVITE to the same address keeps the latch.
     h.ep.configure(params(Codec::Pcmu), h.at(30));
+    assert_eq!(h.ep.send_addr(), Some(addr(41_000)));
+    assert_eq!(h.ep.source(), Some(addr(41_000)));
+}
+
+/// `n` packets of the latched peer (40 000, SSRC 0xabc) every 20 ms from
+/// `from_ms`, each followed by `spray` packets of a forger at 41 000 with
+/// random SSRCs and sequence numbers.
+fn talk_under_spray(h: &mut Harness, from_ms: u64, n: u16, spray: usize) {
+    for i in 0..n {
+        let ms = from_ms + 20 * u64::from(i);
+        h.packet(ms, 40_000, &rtp(0, 100 + i, &[0x11; 160]));
+        for _ in 0..spray {
+            h.packet(
+                ms,
+                41_000,
+                &rtp_ssrc(0, rand::random(), rand::random(), &[0x77; 160]),
+            );
+        }
+        h.tick(ms);
+    }
+}
+
+#[test]
+fn a_spray_from_another_source_is_dropped_and_counted() {
+    let mut h = Harness::new(Some(Codec::Pcmu));
+    h.ep.set_tone_detection(true);
+    h.packet(0, 40_000, &rtp(0, 99, &[0x11; 160]));
+    assert_eq!(h.ep.source(), Some(addr(40_000)));
+    // Three forged packets for each real one, for 2 s.
+    talk_under_spray(&mut h, 20, 100, 3);
+    // Forged DTMF too.
+    for seq in 0..10 {
+        h.packet(2020, 41_000, &rtp(101, seq, &[1, 0x80, 0, 160]));
+    }
+    assert_eq!(h.c.foreign, 310);
+    assert_eq!(h.c.dropped, 310);
+    assert_eq!(h.c.telephone_events, 0);
+    assert_eq!(h.c.packets_in, 411);
+    assert_eq!(h.ep.source(), Some(addr(40_000)));
+    assert_eq!(h.ep.send_addr(), Some(addr(40_000)));
+    assert_eq!(h.ev, vec![MediaEvent::FirstAudioPacket(UNIT)], "no tone");
+    // What plays is the peer's audio, never the forger's.
+    let (mut out, mut pcm) = ([0u8; FRAME_SAMPLES], [0i16; FRAME_SAMPLES]);
+    assert_eq!(h.ep.frame(), TickFrame::Received);
+    assert!(h.ep.render(Codec::Pcmu, &mut out, &mut pcm));
+    assert_eq!(out, [0x11; FRAME_SAMPLES]);
+    assert_eq!(
+        h.ep.lost(),
+        0,
+        "forged sequence numbers do not count as loss"
+    );
+}
+
+#[test]
+fn a_steady_new_source_takes_over_once_the_latched_one_is_silent() {
+    let mut h = Harness::new(Some(Codec::Pcmu));
+    // The peer talks for 1 s (its last packet at 980 ms), then falls silent.
+    talk_under_spray(&mut h, 0, 50, 0);
+    // The same peer, moved (a new NAT binding): a new address and SSRC, one
+    // steady stream from 1 s on.
+    let mut taken_over = None;
+    for i in 0..150u16 {
+        let ms = 1000 + 20 * u64::from(i);
+        h.packet(ms, 42_000, &rtp_ssrc(0, 0x5eed, 7000 + i, &[0x22; 160]));
+        h.tick(ms);
+        if taken_over.is_none() && h.ep.source() == Some(addr(42_000)) {
+            taken_over = Some(ms);
+        }
+    }
+    // Silent for 2 s counts from the last packet: 980 ms + 2 s.
+    assert_eq!(taken_over, Some(2980));
     assert_eq!(h.ep.send_addr(), Some(addr(42_000)));
+    assert_eq!(h.c.foreign, 99, "1000..=2960 ms dropped");
+    let (mut out, mut pcm) = ([0u8; FRAME_SAMPLES], [0i16; FRAME_SAMPLES]);
+    assert!(h.ep.render(Codec::Pcmu, &mut out, &mut pcm));
+    assert_eq!(out, [0x22; FRAME_SAMPLES], "the new source's audio plays");
+    // The old address is foreign now.
+    h.packet(4000, 40_000, &rtp(0, 150, &[0x11; 160]));
+    assert_eq!(h.c.foreign, 100);
+    assert_eq!(h.ep.source(), Some(addr(42_000)));
+}
+
+#[test]
+fn an_inconsistent_new_source_never_takes_over() {
+    let mut h = Harness::new(Some(Codec::Pcmu));
+    talk_under_spray(&mut h, 0, 5, 0);
+    // Silent peer, 10 s of forged packets at 200 a second.
+    for i in 0..2000u64 {
+        let pkt = rtp_ssrc(0, rand::random(), rand::random(), &[0x77; 160]);
+        h.packet(100 + 5 * i, 41_000, &pkt);
+    }
+    assert_eq!(h.ep.source(), Some(addr(40_000)));
+    assert_eq!(h.ep.send_addr(), Some(addr(40_000)));
+    assert_eq!(h.c.foreign, 2000);
+    // The peer is back: heard at once.
+    h.packet(10_200, 40_000, &rtp(0, 105, &[0x11; 160]));
+    assert_eq!(h.c.foreign, 2000);
+}
+
+#[test]
+fn a_new_address_from_sdp_is_latched_at_once() {
+    let mut h = Harness::new(Some(Codec::Pcmu));
+    // Behind a NAT: the packets come from elsewhere than SDP says.
+    h.packet(0, 41_000, &rtp(0, 1, &[0x11; 160]));
+    assert_eq!(h.ep.source(), Some(addr(41_000)));
+    // A re-INVITE moves the media to 43 000.
     let mut moved = params(Codec::Pcmu);
     moved.remote = addr(43_000);
     h.ep.configure(moved, h.at(40));
     assert_eq!(h.ep.send_addr(), Some(addr(43_000)));
+    assert_eq!(h.ep.source(), Some(addr(43_000)));
+    // The old stream trickles on, steady: dropped. The new one plays at once.
+    for i in 0..10u16 {
+        h.packet(60 + 20 * u64::from(i), 41_000, &rtp(0, 2 + i, &[0x11; 160]));
+    }
+    assert_eq!(h.c.foreign, 10);
+    h.packet(100, 43_000, &rtp_ssrc(0, 0x43, 500, &[0x33; 160]));
+    assert_eq!(h.c.foreign, 10);
+    assert_eq!(h.ep.send_addr(), Some(addr(43_000)));
+}
+
+#[test]
+fn hold_and_resume_keep_the_latch() {
+    let mut h = Harness::new(Some(Codec::Pcmu));
+    h.packet(0, 41_000, &rtp(0, 1, &[0x11; 160]));
+    // Old-style hold: `c=0.0.0.0`. Nothing is sent until the peer sends.
+    let mut held = params(Codec::Pcmu);
+    held.remote = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 40_000));
+    h.ep.configure(held, h.at(20));
+    assert_eq!(h.ep.send_addr(), None);
+    assert_eq!(h.ep.source(), Some(addr(41_000)));
+    // Resumed to the address from before the hold: no move, the NAT'd
+    // source stays latched.
+    h.ep.configure(params(Codec::Pcmu), h.at(5000));
+    assert_eq!(h.ep.send_addr(), Some(addr(41_000)));
+    assert_eq!(h.ep.source(), Some(addr(41_000)));
+    h.packet(5020, 41_000, &rtp(0, 2, &[0x11; 160]));
+    assert_eq!(h.c.foreign, 0);
 }
 
 #[test]

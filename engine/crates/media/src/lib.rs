@@ -21,6 +21,7 @@ pub mod endpoint;
 pub mod g711;
 pub mod graph;
 pub mod jitter;
+pub mod latch;
 #[cfg(feature = "mp3")]
 pub mod mp3;
 pub mod player;
@@ -68,6 +69,11 @@ pub struct MediaConfig {
     pub port_max: u16,
     /// Silence after which `RtpStopped` is reported; zero disables it.
     pub rtp_timeout: Duration,
+    /// How long an endpoint's latched RTP source must have been silent before
+    /// another source (sending one steady stream) may take over; until then
+    /// packets from other sources are dropped. Zero: a steady stream from
+    /// another source takes over at once.
+    pub relatch_after: Duration,
 }
 
 impl Default for MediaConfig {
@@ -78,9 +84,13 @@ impl Default for MediaConfig {
             port_min: 10_000,
             port_max: 20_000,
             rtp_timeout: Duration::from_secs(10),
+            relatch_after: DEFAULT_RELATCH_AFTER,
         }
     }
 }
+
+/// The default of [`MediaConfig::relatch_after`].
+pub const DEFAULT_RELATCH_AFTER: Duration = Duration::from_secs(2);
 
 /// The negotiated remote side of one endpoint.
 #[derive(Debug, Clone, Copy)]
@@ -162,8 +172,11 @@ pub struct MediaStats {
     /// Packets never received, by sequence number (live and released endpoints).
     pub packets_lost: u64,
     /// Datagrams discarded: malformed, unconfigured endpoint, foreign payload
-    /// type, duplicate, late.
+    /// type, foreign source, duplicate, late.
     pub packets_dropped: u64,
+    /// Of `packets_dropped`: valid RTP from a source other than the one the
+    /// endpoint latched to (a spray, or a peer's old address after a move).
+    pub packets_foreign: u64,
     pub telephone_event_packets: u64,
     pub send_errors: u64,
     /// Media ticks skipped because a worker fell behind.
@@ -196,6 +209,7 @@ struct Shared {
     writer_thread: Mutex<Option<JoinHandle<()>>>,
     /// Recording ids: a unit id may be reused, a writer file id never is.
     next_recording: std::sync::atomic::AtomicU64,
+    relatch_after: Duration,
 }
 
 #[derive(Clone)]
@@ -243,6 +257,7 @@ impl MediaEngine {
             workers = cfg.workers,
             ip = %cfg.bind_ip,
             ports = format!("{}-{}", cfg.port_min, cfg.port_max),
+            relatch_after = ?cfg.relatch_after,
             "media engine started"
         );
         Ok(MediaEngine {
@@ -258,6 +273,7 @@ impl MediaEngine {
                 writer,
                 writer_thread: Mutex::new(Some(writer_thread)),
                 next_recording: std::sync::atomic::AtomicU64::new(1),
+                relatch_after: cfg.relatch_after,
             }),
         })
     }
@@ -271,7 +287,12 @@ impl MediaEngine {
         }
         let (socket, local) = self.shared.ports.lock().allocate()?;
         let port = local.port();
-        let endpoint = Unit::Endpoint(Box::new(Endpoint::new(unit, socket, local)));
+        let endpoint = Unit::Endpoint(Box::new(Endpoint::new(
+            unit,
+            socket,
+            local,
+            self.shared.relatch_after,
+        )));
         if let Err(e) = self.place(unit, worker, Some(port), endpoint) {
             self.shared.ports.lock().release(port);
             return Err(e);
@@ -401,6 +422,7 @@ impl MediaEngine {
             s.packets_out += w.packets_out.load(Ordering::Relaxed);
             s.packets_lost += w.packets_lost.load(Ordering::Relaxed);
             s.packets_dropped += w.packets_dropped.load(Ordering::Relaxed);
+            s.packets_foreign += w.packets_foreign.load(Ordering::Relaxed);
             s.telephone_event_packets += w.telephone_events.load(Ordering::Relaxed);
             s.send_errors += w.send_errors.load(Ordering::Relaxed);
             s.late_ticks += w.late_ticks.load(Ordering::Relaxed);

@@ -101,6 +101,7 @@ pub struct WorkerStats {
     pub packets_out: AtomicU64,
     pub packets_lost: AtomicU64,
     pub packets_dropped: AtomicU64,
+    pub packets_foreign: AtomicU64,
     pub telephone_events: AtomicU64,
     pub send_errors: AtomicU64,
     pub late_ticks: AtomicU64,
@@ -465,6 +466,7 @@ impl Worker {
         s.packets_in.store(c.packets_in, Ordering::Relaxed);
         s.packets_out.store(c.packets_out, Ordering::Relaxed);
         s.packets_dropped.store(c.dropped, Ordering::Relaxed);
+        s.packets_foreign.store(c.foreign, Ordering::Relaxed);
         s.telephone_events
             .store(c.telephone_events, Ordering::Relaxed);
         s.send_errors.store(c.send_errors, Ordering::Relaxed);

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use dialtone_media::rtp::{RtpHeader, RtpPacket};
 use dialtone_media::{
     Codec, MediaConfig, MediaEngine, MediaError, MediaEvent, MediaStats, RtpParams, UnitId,
+    DEFAULT_RELATCH_AFTER,
 };
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
@@ -28,6 +29,7 @@ fn engine_with(timeout: Duration, workers: usize) -> (MediaEngine, UnboundedRece
         port_min: base,
         port_max: base + 199,
         rtp_timeout: timeout,
+        relatch_after: DEFAULT_RELATCH_AFTER,
     };
     (MediaEngine::start(cfg, tx).unwrap(), rx)
 }
@@ -309,6 +311,61 @@ fn sends_to_sdp_address_then_latches_to_the_real_source() {
 }
 
 #[test]
+fn a_spray_from_another_port_neither_takes_the_echo_nor_gets_it() {
+    let (eng, _rx) = engine();
+    let unit = UnitId(3);
+    let local = eng.allocate(unit, 0).unwrap();
+    let p = peer();
+    let forger = peer();
+    eng.set_remote(unit, params(p.local_addr().unwrap(), Codec::Pcmu));
+    eng.connect(unit, unit);
+    // The peer's first packet latches the endpoint; its echo shows it did.
+    p.send_to(&packet(0, 0, &frame(0)), local).unwrap();
+    assert_eq!(collect(&p, 1).len(), 1);
+    const SPRAYED: u64 = 200;
+    let echoed = std::thread::scope(|s| {
+        s.spawn(|| stream_pt(&[(&p, local, 0)], 1..51));
+        s.spawn(|| {
+            // Four forged packets per 20 ms: the negotiated payload type,
+            // random SSRCs and sequence numbers, a loud payload.
+            for i in 0..SPRAYED {
+                let mut out = vec![0u8; 12 + 160];
+                RtpHeader {
+                    payload_type: 0,
+                    sequence: rand_u16(i),
+                    timestamp: 0,
+                    ssrc: 0xbad0_0000 | i as u32,
+                    ..RtpHeader::default()
+                }
+                .write_packet(&[0x80; 160], 0, &mut out)
+                .unwrap();
+                forger.send_to(&out, local).unwrap();
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        collect(&p, 50)
+    });
+    assert_eq!(echoed.len(), 50, "every frame of the peer came back");
+    for (i, g) in echoed.iter().enumerate() {
+        assert_eq!(
+            g.payload,
+            frame(i as u16 + 1),
+            "the peer's audio, not the forger's"
+        );
+    }
+    assert!(collect_for(&forger, Duration::from_millis(100)).is_empty());
+    let st = wait_stats(&eng, |st| st.packets_foreign >= SPRAYED);
+    assert_eq!(st.packets_foreign, SPRAYED);
+    assert_eq!(st.packets_dropped, SPRAYED);
+    eng.shutdown();
+}
+
+/// Scattered sequence numbers, never two in a row.
+fn rand_u16(i: u64) -> u16 {
+    (i.wrapping_mul(40_503) % 65_521) as u16
+}
+
+#[test]
 fn first_audio_stopped_and_resumed_events() {
     let (eng, mut rx) = engine_with(Duration::from_millis(200), 1);
     let unit = UnitId(4);
@@ -350,6 +407,7 @@ fn exhaustion_is_an_error_and_release_frees_the_port() {
         port_min: port,
         port_max: port + 1,
         rtp_timeout: Duration::from_secs(10),
+        relatch_after: DEFAULT_RELATCH_AFTER,
     };
     let eng = MediaEngine::start(cfg, tx).unwrap();
     let a = eng.allocate(UnitId(1), 0).unwrap();
@@ -392,7 +450,7 @@ fn release_removes_the_unit_from_the_graph() {
     eng.release(a);
     // Re-allocating A must not bring the old edge back.
     let la2 = eng.allocate(a, 0).unwrap();
-    assert_ne!(la, la2, "ports are reused round-robin");
+    assert_ne!(la, la2, "a released port cools off before reuse");
     eng.set_remote(a, params(pa.local_addr().unwrap(), Codec::Pcmu));
     std::thread::scope(|s| {
         s.spawn(|| stream(&[(&pa, la2)], 0, 10));

@@ -31,6 +31,7 @@ fn engine() -> (MediaEngine, UnboundedReceiver<MediaEvent>) {
         port_min: base,
         port_max: base + 99,
         rtp_timeout: Duration::from_secs(10),
+        relatch_after: dialtone_media::DEFAULT_RELATCH_AFTER,
     };
     (MediaEngine::start(cfg, tx).unwrap(), rx)
 }

@@ -1,14 +1,30 @@
-//! Routing rules: decide which application's scenarios run for an incoming
-//! INVITE.
+//! Routing: decide which account an incoming INVITE belongs to, then which
+//! of its applications' scenarios run.
 //!
 //! A rule's `pattern` must match the *whole* destination (the Request-URI
 //! user part); an optional `exclude` pattern vetoes a match; optional `from`
-//! and header patterns narrow it further. The rules of all applications form
-//! one [`RuleSet`]; the highest priority matching rule wins, ties going to the
-//! lower id (ids are time-ordered, so that is the earlier rule).
+//! and header patterns narrow it further. The rules of one account's
+//! applications form one [`RuleSet`]; the highest priority matching rule
+//! wins, ties going to the lower id (ids are time-ordered, so that is the
+//! earlier rule).
+//!
+//! Before any rule runs, [`ClaimSet`] decides which account an INVITE
+//! belongs to (the numbers, number patterns and SIP domains each account
+//! claims); only that account's rules are then consulted. Claims of
+//! different accounts never overlap: [`ClaimChecker`] refuses a claim that
+//! could route one INVITE to two accounts.
 //!
 //! Everything here is pure: no I/O, so the SIP task can consult a compiled
 //! set without awaiting anything.
+
+mod claims;
+mod overlap;
+
+pub use claims::{
+    host_of_uri, normalize_claim, Claim, ClaimError, ClaimKind, ClaimSet, MAX_DOMAIN_LEN,
+    MAX_NUMBER_LEN,
+};
+pub use overlap::{ClaimChecker, OverlapError};
 
 use regex::{Regex, RegexBuilder};
 
@@ -18,7 +34,7 @@ pub const MAX_PATTERN_LEN: usize = 1024;
 
 /// Upper bound on the compiled size of one pattern, so a short pattern with
 /// huge repetition counts is rejected instead of eating memory.
-const COMPILED_SIZE_LIMIT: usize = 1 << 20;
+pub(crate) const COMPILED_SIZE_LIMIT: usize = 1 << 20;
 
 /// One routing rule as stored for an application.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,27 +95,46 @@ pub enum RuleError {
     EmptyHeaderName { rule: String },
 }
 
-/// Compile one pattern with whole-string semantics.
-fn compile(rule: &str, field: RuleField, source: &str) -> Result<Regex, RuleError> {
+/// Why a pattern source was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PatternProblem {
+    TooLong(usize),
+    Invalid(String),
+}
+
+/// The pattern as matched: the group keeps alternations inside the anchors
+/// (`a|b` must become `^(?:a|b)$`, not `^a|b$`).
+pub(crate) fn anchored(source: &str) -> String {
+    format!("^(?:{source})$")
+}
+
+/// Compile one pattern with whole-string semantics and the size limits.
+pub(crate) fn full_match(source: &str) -> Result<Regex, PatternProblem> {
     if source.len() > MAX_PATTERN_LEN {
-        return Err(RuleError::TooLong {
-            rule: rule.to_owned(),
-            field,
-            len: source.len(),
-            max: MAX_PATTERN_LEN,
-        });
+        return Err(PatternProblem::TooLong(source.len()));
     }
-    // The group keeps alternations inside the anchors: `a|b` must become
-    // `^(?:a|b)$`, not `^a|b$`.
-    RegexBuilder::new(&format!("^(?:{source})$"))
+    RegexBuilder::new(&anchored(source))
         .size_limit(COMPILED_SIZE_LIMIT)
         .dfa_size_limit(COMPILED_SIZE_LIMIT)
         .build()
-        .map_err(|e| RuleError::Invalid {
+        .map_err(|e| PatternProblem::Invalid(e.to_string()))
+}
+
+/// Compile one field of a rule.
+fn compile(rule: &str, field: RuleField, source: &str) -> Result<Regex, RuleError> {
+    full_match(source).map_err(|problem| match problem {
+        PatternProblem::TooLong(len) => RuleError::TooLong {
             rule: rule.to_owned(),
             field,
-            message: e.to_string(),
-        })
+            len,
+            max: MAX_PATTERN_LEN,
+        },
+        PatternProblem::Invalid(message) => RuleError::Invalid {
+            rule: rule.to_owned(),
+            field,
+            message,
+        },
+    })
 }
 
 /// Check that a rule's patterns compile, without building a whole set. Stores

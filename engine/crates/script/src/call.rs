@@ -489,6 +489,24 @@ impl<'js> Call<'js> {
         )
     }
 
+    /// Whether the engine hangs the call up when its peer stops sending RTP
+    /// (on by default; a Dialtone extension).
+    pub fn hangup_on_rtp_timeout(
+        &self,
+        ctx: Ctx<'js>,
+        enable: Opt<Value<'js>>,
+    ) -> rquickjs::Result<()> {
+        self.require_up(&ctx, "hangupOnRtpTimeout")?;
+        let enable = enable.0.as_ref().is_none_or(truthy);
+        self.core.send(
+            &ctx,
+            SessionCommand::RtpTimeoutHangup {
+                call: self.id,
+                enable,
+            },
+        )
+    }
+
     /// Sends DTMF: `0-9 * # A-D`, `p` pauses.
     pub fn send_digits(&self, ctx: Ctx<'js>, digits: Value<'js>) -> rquickjs::Result<()> {
         let digits = media::digits(&ctx, "call.sendDigits()", &digits)?;

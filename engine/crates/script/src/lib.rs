@@ -53,6 +53,7 @@ mod host;
 mod limits;
 pub mod lint;
 mod listeners;
+mod log_budget;
 mod logger;
 mod media;
 mod net;

@@ -1,4 +1,5 @@
-//! `Logger.write(text)`: one line of the session log.
+//! `Logger.write(text)`: one line of the session log, within the session's
+//! log budget (`log_budget`).
 
 use rquickjs::function::Opt;
 use rquickjs::{Coerced, Ctx, FromJs, Function, Object, Value};
@@ -21,7 +22,6 @@ fn write<'js>(ctx: Ctx<'js>, text: Opt<Value<'js>>) -> rquickjs::Result<()> {
         None => String::new(),
     };
     truncate(&mut text, MAX_LOG_LINE);
-    let session = registry(&ctx)?.core.id;
-    tracing::info!(target: "dialtone::session", session = %session, kind = "log", "{text}");
+    registry(&ctx)?.core.log(&text);
     Ok(())
 }

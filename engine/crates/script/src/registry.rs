@@ -36,6 +36,8 @@ pub(crate) struct SessionCore {
     sent_this_callback: Cell<u32>,
     /// Players whose `Created` the host still has to dispatch.
     created_players: RefCell<VecDeque<UnitId>>,
+    /// `Logger.write` lines and bytes per second.
+    log_budget: RefCell<crate::log_budget::LogBudget>,
 }
 
 impl SessionCore {
@@ -55,6 +57,9 @@ impl SessionCore {
             terminate: Cell::new(false),
             sent_this_callback: Cell::new(0),
             created_players: RefCell::new(VecDeque::new()),
+            log_budget: RefCell::new(crate::log_budget::LogBudget::new(
+                tokio::time::Instant::now().into_std(),
+            )),
         })
     }
 
@@ -125,6 +130,28 @@ impl SessionCore {
 
     pub(crate) fn terminate_requested(&self) -> bool {
         self.terminate.get()
+    }
+
+    /// A `Logger.write` line, within the session's log budget: past it the
+    /// line is dropped and counted, and the next line written is preceded by
+    /// one summary line.
+    pub(crate) fn log(&self, text: &str) {
+        let now = tokio::time::Instant::now().into_std();
+        let verdict = self.log_budget.borrow_mut().admit(now, text.len());
+        if let crate::log_budget::Verdict::Write(dropped) = verdict {
+            if let Some(dropped) = dropped {
+                self.note(&dropped.summary());
+            }
+            tracing::info!(target: "dialtone::session", session = %self.id, kind = "log", "{text}");
+        }
+    }
+
+    /// The summary of lines dropped and not summarised yet (the session's end).
+    pub(crate) fn flush_log_budget(&self) {
+        let dropped = self.log_budget.borrow_mut().take_dropped();
+        if let Some(dropped) = dropped {
+            self.note(&dropped.summary());
+        }
     }
 
     /// A line of the session log that is not from `Logger.write`.

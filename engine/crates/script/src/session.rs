@@ -172,6 +172,7 @@ impl Session {
             Ok(()) => self.terminate(),
             Err(end) => end,
         };
+        self.core.flush_log_budget();
         drop(self);
         end
     }

@@ -94,6 +94,9 @@ pub enum WorldAction {
     ReInvite(String),
     /// An INFO from the far end.
     Info { content_type: String, body: String },
+    /// The far end stops sending RTP (the media engine reports `RtpStopped`
+    /// as after its RTP timeout), or starts again.
+    Rtp { flowing: bool },
 }
 
 /// An HTTP request to the session's `accessURL` (`AppEvents.HttpRequest`).
@@ -257,6 +260,9 @@ struct RawEvent {
     via: Option<String>,
     #[serde(default)]
     reinvite: Option<String>,
+    /// `"stop"` or `"resume"`.
+    #[serde(default)]
+    rtp: Option<String>,
     #[serde(default)]
     info: Option<RawInfo>,
 }
@@ -391,6 +397,15 @@ impl Spec {
                 }
                 actions.push(WorldAction::ReInvite(direction));
             }
+            match event.rtp.as_deref() {
+                None => {}
+                Some("stop") => actions.push(WorldAction::Rtp { flowing: false }),
+                Some("resume") => actions.push(WorldAction::Rtp { flowing: true }),
+                Some(other) => {
+                    let message = format!("\"rtp\" takes \"stop\" or \"resume\", not {other:?}");
+                    return Err(SpecError::Event { index, message });
+                }
+            }
             if let Some(info) = event.info {
                 actions.push(WorldAction::Info {
                     content_type: info.content_type,
@@ -417,7 +432,7 @@ impl Spec {
                 actions.push(WorldAction::Request(request));
             }
             if actions.len() != 1 {
-                let message = "needs exactly one of \"dtmf\", \"hangup\": true, \"terminate\", \"request\", \"reinvite\", \"info\"";
+                let message = "needs exactly one of \"dtmf\", \"hangup\": true, \"terminate\", \"request\", \"reinvite\", \"info\", \"rtp\"";
                 return Err(SpecError::Event {
                     index,
                     message: message.into(),

@@ -290,3 +290,91 @@ fn an_unreachable_callee_fails_with_408_after_timer_b() {
     )
     .is_err());
 }
+
+const ECHO_LOGGING_END: &str = r#"
+    VoxEngine.addEventListener(AppEvents.CallAlerting, function (e) {
+      e.call.answer();
+      if (VoxEngine.customData() === "keep") e.call.hangupOnRtpTimeout(false);
+      e.call.addEventListener(CallEvents.Disconnected, function (ev) {
+        Logger.write("gone " + ev.code + " " + ev.reason);
+        VoxEngine.terminate();
+      });
+    });
+"#;
+
+#[test]
+fn a_peer_that_stops_sending_rtp_is_hung_up_by_the_engine() {
+    let report = run(
+        inline(ECHO_LOGGING_END),
+        &spec(
+            r#"{ "call": {}, "events": [ {"at": 1000, "rtp": "stop"} ],
+                 "expect": [ {"event": "Call.RtpStopped"}, {"log": "gone 200 RTP Timeout"} ] }"#,
+        ),
+    )
+    .expect("runs");
+    assert!(report.passed(), "{}", report.render());
+    let logged = report.outcomes[1].matched.expect("logged");
+    // 20 s of grace after RtpStopped (the spec's event stands for the media
+    // engine's report).
+    assert_eq!(
+        report.timeline[logged].at,
+        std::time::Duration::from_secs(21)
+    );
+}
+
+#[test]
+fn a_scenario_can_keep_a_silent_call_up() {
+    let report = run(
+        inline(ECHO_LOGGING_END),
+        &spec(
+            r#"{ "customData": "keep", "call": {}, "events": [ {"at": 1000, "rtp": "stop"}, {"at": 300000, "hangup": true} ],
+                 "timeout": 400000,
+                 "expect": [ {"event": "Call.RtpStopped"}, {"not": {"log": "RTP Timeout"}}, {"log": "gone 200 BYE"} ] }"#,
+        ),
+    )
+    .expect("runs");
+    assert!(report.passed(), "{}", report.render());
+}
+
+#[test]
+fn an_inbound_call_nobody_answers_gets_480_after_three_minutes() {
+    let source = r#"
+        VoxEngine.addEventListener(AppEvents.CallAlerting, function (e) {
+          e.call.addEventListener(CallEvents.Disconnected, function (ev) {
+            Logger.write("gone " + ev.code + " " + ev.reason);
+            VoxEngine.terminate();
+          });
+        });
+    "#;
+    let report = run(
+        inline(source),
+        &spec(r#"{ "call": {}, "timeout": 600000, "expect": [ {"log": "gone 480 No Answer"} ] }"#),
+    )
+    .expect("runs");
+    assert!(report.passed(), "{}", report.render());
+    let logged = report.outcomes[0].matched.expect("logged");
+    assert_eq!(
+        report.timeline[logged].at,
+        std::time::Duration::from_secs(180)
+    );
+}
+
+#[test]
+fn a_script_that_floods_its_log_is_held_to_its_budget() {
+    let source = r#"
+        VoxEngine.addEventListener(AppEvents.Started, function () {
+          for (var i = 0; i < 10000; i++) Logger.write("line " + i);
+          setTimeout(function () { Logger.write("later"); VoxEngine.terminate(); }, 2000);
+        });
+    "#;
+    let report = run(
+        inline(source),
+        &spec(
+            r#"{ "expect": [ {"log": "line 199"}, {"not": {"log": "line 200"}},
+                             {"log": "/^9800 log lines \\(\\d+ bytes\\) dropped: over the session's budget/"},
+                             {"log": "later"} ] }"#,
+        ),
+    )
+    .expect("runs");
+    assert!(report.passed(), "{}", report.render());
+}

@@ -40,9 +40,14 @@ pub struct Dialog {
 
 impl Dialog {
     /// The dialog a UAS creates by answering `invite` with `local_tag` (§12.1.1).
+    /// An RFC 2543 peer may send no From tag (the remote tag is then empty) and no
+    /// Contact (its From URI is then the remote target).
     pub fn uas(invite: &SipMessage, local_tag: &str) -> Result<Dialog, DialogError> {
-        let remote_tag = invite.from_tag().ok_or(DialogError::Missing("From tag"))?;
-        let remote_target = contact_uri(invite)?.ok_or(DialogError::Missing("Contact"))?;
+        let remote_tag = invite.from_tag().unwrap_or_default();
+        let remote_target = match contact_uri(invite)? {
+            Some(uri) => uri,
+            None => invite.from_addr()?.uri,
+        };
         let to = invite.headers.get("To").ok_or(ParseError::Missing("To"))?;
         Ok(Dialog {
             id: DialogId {

@@ -2,7 +2,7 @@
 
 use crate::error::ParseError;
 use crate::headers::is_token_byte;
-use crate::parse::{parse_content_length, MAX_MESSAGE_SIZE};
+use crate::parse::{is_sip_version, parse_content_length, MAX_MESSAGE_SIZE};
 
 /// Length of the first complete unit at the start of `buf`:
 /// - `Ok(Some(n))` with only CR/LF bytes in `buf[..n]`: keep-alive line breaks to
@@ -75,13 +75,20 @@ fn check_first_line(buf: &[u8]) -> Result<(), ParseError> {
     if first_word_end == Some(0) || (complete && first_word_end.is_none()) {
         return Err(ParseError::BadStartLine);
     }
-    let suffix = b" SIP/2.0";
-    let ends_with_version = line.len() >= suffix.len()
-        && line[line.len() - suffix.len()..].eq_ignore_ascii_case(suffix);
-    if complete && !is_status_prefix && !ends_with_version {
+    if complete && !is_status_prefix && !ends_with_version(line) {
         return Err(ParseError::BadStartLine);
     }
     Ok(())
+}
+
+/// A request line ends with a SIP version: 2.0, or another one the core answers
+/// with 505; trailing blanks are left for the core to answer with 400.
+fn ends_with_version(line: &[u8]) -> bool {
+    let line = line.trim_ascii_end();
+    let Some(space) = line.iter().rposition(|&b| b == b' ') else {
+        return false;
+    };
+    std::str::from_utf8(&line[space + 1..]).is_ok_and(is_sip_version)
 }
 
 fn content_length(head: &[u8]) -> Result<usize, ParseError> {
@@ -167,6 +174,18 @@ mod tests {
         assert!(frame_stream(b" INVITE").is_err());
         assert_eq!(frame_stream(b"INVITE sip:x SI"), Ok(None));
         assert_eq!(frame_stream(b"SIP/2"), Ok(None));
+        assert!(frame_stream(b"OPTIONS sip:x SIP/x.0\r\n").is_err());
+    }
+
+    #[test]
+    fn request_lines_the_core_answers_are_framed() {
+        // Another version (505) and trailing blanks (400) are the core's to answer.
+        for m in [
+            &b"OPTIONS sip:x SIP/7.0\r\nl: 0\r\n\r\n"[..],
+            b"OPTIONS sip:x SIP/2.0  \r\nl: 0\r\n\r\n",
+        ] {
+            assert_eq!(frame_stream(m), Ok(Some(m.len())));
+        }
     }
 
     #[test]

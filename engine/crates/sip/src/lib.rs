@@ -20,6 +20,7 @@
 //!     body: None,
 //!     headers: vec![],
 //!     auth: None,
+//!     max_forwards: 70,
 //! });
 //! while let Some(out) = ua.poll_output() {
 //!     match out {

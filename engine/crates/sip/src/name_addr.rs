@@ -98,7 +98,7 @@ pub(crate) fn split_name_addr(s: &str) -> Result<NameAddrParts<'_>, ParseError> 
         (Some(display), rest.trim_start_matches(LWS))
     } else if let Some((before, _)) = s.split_once('<') {
         let display = before.trim_matches(LWS);
-        if display.contains(['"', '>', ';']) {
+        if !display.chars().all(is_display_char) {
             return Err(BAD_ADDR);
         }
         let rest = s.get(before.len()..).unwrap_or_default();
@@ -131,6 +131,13 @@ pub(crate) fn split_name_addr(s: &str) -> Result<NameAddrParts<'_>, ParseError> 
         uri: uri.trim_matches(LWS),
         params,
     })
+}
+
+/// An unquoted display name is tokens separated by LWS (RFC 3261 §25.1). Non-ASCII
+/// is let through, as UAs send it unquoted; separators (`,` `;` `@` `:` `<`…) are
+/// not: "Bell, Alexander <sip:…>" has to be quoted (RFC 4475 §3.1.2.15).
+fn is_display_char(c: char) -> bool {
+    !c.is_ascii() || c == ' ' || c == '\t' || is_token(c.encode_utf8(&mut [0; 4]))
 }
 
 /// `s` starts with '"'. Returns the unescaped content and the text after the quote.
@@ -170,7 +177,7 @@ pub(crate) fn param_iter(
     s: &str,
 ) -> impl Iterator<Item = Result<(&str, Option<&str>), ParseError>> {
     let mut rest = s.trim_matches(LWS);
-    std::iter::from_fn(move || loop {
+    std::iter::from_fn(move || {
         if rest.is_empty() {
             return None;
         }
@@ -201,7 +208,9 @@ pub(crate) fn param_iter(
         rest = next;
         let piece = piece.trim_matches(LWS);
         if piece.is_empty() {
-            continue;
+            // `;;` or a trailing `;`: a parameter without a name (RFC 4475 §3.1.2.1).
+            rest = "";
+            return Some(Err(BAD_ADDR));
         }
         let (name, value) = match piece.split_once('=') {
             Some((n, v)) => (n.trim_matches(LWS), Some(v.trim_matches(LWS))),
@@ -216,7 +225,7 @@ pub(crate) fn param_iter(
             rest = "";
             return Some(Err(BAD_ADDR));
         }
-        return Some(Ok((name, value)));
+        Some(Ok((name, value)))
     })
 }
 
@@ -277,6 +286,10 @@ mod tests {
             "<sip:a@b>;=v",
             "<sip:a@b>;tag=\"open",
             "<sip:a@b>;t ag=1",
+            "<sip:a@b>;;tag=1",
+            "<sip:a@b>;tag=1;",
+            "Bell, Alexander <sip:a@b>",
+            "a@b <sip:a@b>",
         ] {
             assert!(NameAddr::parse(bad).is_err(), "{bad:?} parsed");
         }

@@ -40,7 +40,9 @@ pub fn parse_head(data: &[u8]) -> Result<Head, ParseError> {
 }
 
 /// Like `parse_head`, but a malformed Content-Length is left out instead of
-/// failing, so a request with one can still be answered with 400.
+/// failing, and a request line that names a method and a SIP version but is
+/// otherwise broken is taken as it is, so such a request can still be answered
+/// (400, or 505 for another version).
 pub fn parse_head_lenient(data: &[u8]) -> Result<Head, ParseError> {
     parse_head_with(data, false)
 }
@@ -128,11 +130,36 @@ impl<'a> Lines<'a> {
         let (line, _) = rest.split_at(nl);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         self.pos += nl + 1;
-        if line.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        if has_bare_control(line) {
             return Err(ParseError::ControlCharacter);
         }
         std::str::from_utf8(line).map_err(|_| ParseError::BadEncoding)
     }
+}
+
+/// A control character other than HTAB, outside the one place the grammar allows
+/// it: a quoted-pair in a quoted string (`"NUL:\<00>"`; RFC 3261 §25.1 lets it
+/// escape anything but CR and LF, and RFC 4475 §3.1.1.2 sends BEL, NUL and DEL).
+fn has_bare_control(line: &[u8]) -> bool {
+    let mut in_quote = false;
+    let mut escaped = false;
+    for &b in line {
+        if escaped {
+            escaped = false;
+            if b == b'\r' {
+                return true;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_quote = !in_quote,
+            b'\\' if in_quote => escaped = true,
+            b'\t' => {}
+            b if b < 0x20 || b == 0x7f => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
@@ -172,11 +199,13 @@ fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
     })
 }
 
-/// `METHOD <anything> SIP/2.0` where `<anything>` failed the strict rules.
+/// `METHOD <anything> SIP/x.y` that failed the strict rules (spacing, the
+/// Request-URI, or a version other than 2.0, which is answered with 505).
 fn damaged_request_line(line: &str) -> Option<StartLine> {
+    let line = line.trim_end_matches([' ', '\t']);
     let (method, rest) = line.split_once(' ')?;
     let version = rest.rsplit(' ').next()?;
-    if !is_token(method) || !version.eq_ignore_ascii_case("SIP/2.0") {
+    if !is_token(method) || !is_sip_version(version) {
         return None;
     }
     let uri = rest[..rest.len() - version.len()].trim();
@@ -184,6 +213,23 @@ fn damaged_request_line(line: &str) -> Option<StartLine> {
         method: Method::from_token(method),
         uri: uri.to_string(),
     })
+}
+
+/// `SIP/` 1*DIGIT "." 1*DIGIT, any case (RFC 3261 §25.1 SIP-Version).
+pub(crate) fn is_sip_version(word: &str) -> bool {
+    let Some(number) = word
+        .get(..4)
+        .filter(|p| p.eq_ignore_ascii_case("SIP/"))
+        .and_then(|_| word.get(4..))
+    else {
+        return false;
+    };
+    let Some((major, minor)) = number.split_once('.') else {
+        return false;
+    };
+    [major, minor]
+        .iter()
+        .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn split_header_line(line: &str) -> Result<(&str, &str), ParseError> {

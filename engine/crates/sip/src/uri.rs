@@ -1,5 +1,6 @@
 //! SIP URIs (RFC 3261 §19.1) and tel URIs (RFC 3966, as far as routing needs).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
@@ -192,6 +193,39 @@ impl fmt::Display for SipUri {
     }
 }
 
+/// `s` with its `%HH` escapes decoded (RFC 3261 §19.1.2: `%75se%72` is `user`),
+/// when that gives printable UTF-8; otherwise `s` as written, so an escaped NUL or
+/// line break never reaches a caller (RFC 4475 §3.1.1.3, §3.1.1.4).
+pub fn unescape(s: &str) -> Cow<'_, str> {
+    if !s.contains('%') {
+        return Cow::Borrowed(s);
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    match String::from_utf8(out) {
+        Ok(text) if !text.chars().any(char::is_control) => Cow::Owned(text),
+        _ => Cow::Borrowed(s),
+    }
+}
+
 pub(crate) fn write_params(f: &mut fmt::Formatter<'_>, params: &Params) -> fmt::Result {
     for (name, value) in params {
         match value {
@@ -348,6 +382,22 @@ mod tests {
             u.to_string(),
             "tel:+1-201-555-0123;phone-context=example.com"
         );
+    }
+
+    #[test]
+    fn escapes_decode_unless_they_hide_control_characters() {
+        assert_eq!(unescape("%75se%72"), "user");
+        assert_eq!(
+            unescape("sips%3Auser%40example.com"),
+            "sips:user@example.com"
+        );
+        assert_eq!(unescape("%2B1555%20"), "+1555 ");
+        assert_eq!(unescape("%D0%B4a"), "дa");
+        assert_eq!(unescape("100%"), "100%");
+        assert_eq!(unescape("%zz%4"), "%zz%4");
+        for kept in ["null-%00-null", "%0D%0Avia", "%FF"] {
+            assert_eq!(unescape(kept), kept);
+        }
     }
 
     #[test]

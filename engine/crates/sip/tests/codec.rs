@@ -225,6 +225,32 @@ fn header_syntax() {
 }
 
 #[test]
+fn control_characters_only_as_quoted_pairs() {
+    // RFC 3261 quoted-pair escapes anything but CR and LF (RFC 4475 §3.1.1.2).
+    let text = crlf("OPTIONS sip:x SIP/2.0\nTo: \"BEL:\\\x07 NUL:\\\0 DEL:\\\x7f\" <sip:x@y>\n\n");
+    let msg = SipMessage::parse(&text).unwrap();
+    assert_eq!(
+        msg.to_addr().unwrap().display.as_deref(),
+        Some("BEL:\x07 NUL:\0 DEL:\x7f")
+    );
+    // Our own response carrying that To parses again.
+    let again = SipMessage::parse(&msg.to_bytes()).unwrap();
+    assert_eq!(again.headers.get("To"), msg.headers.get("To"));
+    for bad in [
+        "OPTIONS sip:x SIP/2.0\nTo: \"a\x07\" <sip:x@y>\n\n",
+        "OPTIONS sip:x SIP/2.0\nTo: \\\x07 <sip:x@y>\n\n",
+        "OPTIONS sip:x SIP/2.0\nTo: \"a\\\rb\" <sip:x@y>\n\n",
+        "OPTIONS sip:x SIP/2.0\nTo: \"a\" \\\0 <sip:x@y>\n\n",
+    ] {
+        assert_eq!(
+            SipMessage::parse(&crlf(bad)),
+            Err(ParseError::ControlCharacter),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
 fn lf_only_messages_parse() {
     let msg = parse_message(INVITE.as_bytes()).unwrap();
     assert_eq!(msg.body, b"v=0\no=x\n");

@@ -203,6 +203,7 @@ fn mutated_responses_to_a_live_dial() {
                 body: Some(sdp("o")),
                 headers: vec![],
                 auth: Some(("u".into(), "p".into())),
+                max_forwards: 70,
             },
         );
         let invite = match ua.poll_output() {

@@ -36,8 +36,15 @@ Max-Forwards: 0
 }
 
 #[test]
-fn unsupported_methods_get_405_with_allow() {
-    for method in ["SUBSCRIBE", "REGISTER", "MESSAGE", "FOO", "invite"] {
+fn unsupported_methods_get_405_and_unknown_ones_501_with_allow() {
+    for (method, code) in [
+        ("SUBSCRIBE", 405),
+        ("REGISTER", 405),
+        ("MESSAGE", 405),
+        ("FOO", 501),
+        // Methods are case-sensitive: this is not INVITE.
+        ("invite", 501),
+    ] {
         let mut raw = Raw::new(Transport::Udp);
         let out = raw.send(&format!(
             "{method} sip:bob@127.0.0.1:5070 SIP/2.0
@@ -50,7 +57,7 @@ CSeq: 1 {method}
 "
         ));
         let resp = out.only();
-        assert_eq!(resp.code(), Some(405), "{method}");
+        assert_eq!(resp.code(), Some(code), "{method}");
         assert_eq!(
             resp.headers.get("Allow"),
             Some("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO")
@@ -114,7 +121,10 @@ fn bad_requests_get_400_saying_what_is_wrong() {
             ),
             "Bad From",
         ),
-        (base.replace(";tag=ftag", ""), "Missing From tag"),
+        (
+            base.replace("CSeq: 1 INVITE\n", "CSeq: 1 INVITE\nCSeq: 2 INVITE\n"),
+            "Multiple CSeq headers",
+        ),
         (
             base.replace("To: <sip:bob@127.0.0.1:5070>\n", ""),
             "Missing To header",
@@ -143,8 +153,15 @@ fn bad_requests_get_400_saying_what_is_wrong() {
             "Bad start line",
         ),
         (
-            base.replace("Contact: <sip:alice@127.0.0.1:5060>\n", ""),
-            "Missing Contact",
+            base.replace(
+                "sip:bob@127.0.0.1:5070 SIP",
+                "sip:bob@127.0.0.1:5070?Route=x SIP",
+            ),
+            "Bad Request-URI: headers not allowed",
+        ),
+        (
+            base.replace(";branch=z9hG4bKbad;rport", ";branch=z9hG4bKbad;;rport"),
+            "Bad Via",
         ),
         (
             base.replace("Content-Length: 5", "Content-Length: 500"),
@@ -260,4 +277,27 @@ fn retransmitted_invite_gets_the_last_response_again() {
     let again = raw.send(&text);
     assert_eq!(again.codes(), vec![200]);
     assert!(again.events.is_empty());
+}
+
+#[test]
+fn a_branch_of_only_the_magic_cookie_does_not_merge_requests() {
+    // RFC 4475 §3.2.1: such requests are matched the RFC 2543 way, by Call-ID,
+    // From tag and CSeq, so two of them are two transactions.
+    let mut raw = Raw::new(Transport::Udp);
+    for call_id in ["cookie-1", "cookie-2"] {
+        let out = raw.send(&format!(
+            "OPTIONS sip:bob@127.0.0.1:5070 SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK
+From: <sip:a@127.0.0.1>;tag=1
+To: <sip:bob@127.0.0.1>
+Call-ID: {call_id}
+CSeq: 8 OPTIONS
+Content-Length: 0
+
+"
+        ));
+        let resp = out.only();
+        assert_eq!(resp.code(), Some(200));
+        assert_eq!(resp.call_id().unwrap(), call_id);
+    }
 }

@@ -19,6 +19,7 @@ fn dial(raw: &mut Raw, auth: Option<(&str, &str)>) -> (u64, SipMessage) {
         body: Some(sdp("offer")),
         headers: vec![("X-Campaign".into(), "7".into())],
         auth: auth.map(|(u, p)| (u.to_string(), p.to_string())),
+        max_forwards: 70,
     });
     assert_eq!(out.sent[0].0, raw.peer);
     (leg, out.only().clone())
@@ -499,6 +500,7 @@ fn invalid_dial_fails_at_once() {
         body: None,
         headers: vec![],
         auth: None,
+        max_forwards: 70,
     });
     assert!(out.sent.is_empty());
     assert!(matches!(
@@ -603,4 +605,25 @@ fn cancel_that_overtook_its_invite_is_sent_again() {
     assert!(raw.send(&refused2).sent.is_empty());
     raw.run_timers(secs(100));
     assert!(raw.idle());
+}
+
+#[test]
+fn the_invite_carries_the_max_forwards_it_is_given() {
+    let mut raw = Raw::new(Transport::Udp);
+    let (_, invite) = dial(&mut raw, None);
+    assert_eq!(invite.headers.get("Max-Forwards"), Some("70"));
+    let leg = raw.ua.new_leg_id();
+    let out = raw.command(UaCommand::Dial {
+        leg,
+        target: raw.peer,
+        request_uri: "sip:loop@127.0.0.1:5060".into(),
+        from_uri: "sip:dialtone@127.0.0.1:5070".into(),
+        from_display: None,
+        to_uri: "sip:loop@127.0.0.1:5060".into(),
+        body: None,
+        headers: Vec::new(),
+        auth: None,
+        max_forwards: 3,
+    });
+    assert_eq!(out.only().headers.get("Max-Forwards"), Some("3"));
 }

@@ -95,7 +95,7 @@ fn random_key() -> Result<ApiKey, StoreError> {
 /// guessable whatever the hash.
 const MIN_SUPPLIED_KEY_LEN: usize = 24;
 
-fn account_from_row(row: &AnyRow) -> Result<Account, StoreError> {
+pub(crate) fn account_from_row(row: &AnyRow) -> Result<Account, StoreError> {
     Ok(Account {
         id: row.try_get("id")?,
         name: row.try_get("name")?,

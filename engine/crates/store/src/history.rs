@@ -6,11 +6,12 @@
 //! `max_delay` after the first queued row, with each session and call
 //! written once per batch (its last state).
 //!
-//! Records of work already admitted are not dropped: past `queue` items the
-//! writer reports itself [`congested`](HistoryWriter::congested) so callers
-//! refuse new sessions, while records keep queueing. Only past
-//! [`HARD_LIMIT_FACTOR`] times `queue` (a database that is gone, a script
-//! logging without end) are records dropped, so memory stays bounded.
+//! Records of work already admitted are not dropped: past `queue_bytes` of
+//! backlog the writer reports itself congested so callers refuse new
+//! sessions, while records keep queueing; refusals are charged to the
+//! accounts that hold the backlog ([`HistoryWriter::congested_for`]). Only
+//! past [`HARD_LIMIT_FACTOR`] times `queue_bytes` (a database that is gone)
+//! are records dropped, so memory stays bounded.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -66,9 +67,10 @@ pub struct HistoryConfig {
     pub max_batch: usize,
     /// Write at most this long after the first item of a batch arrived.
     pub max_delay: Duration,
-    /// Queued items past which the writer is congested; records are dropped
-    /// ([`HistoryError::Full`]) only past [`HARD_LIMIT_FACTOR`] times this.
-    pub queue: usize,
+    /// Bytes of backlog past which the writer is congested; records are
+    /// dropped ([`HistoryError::Full`]) only past [`HARD_LIMIT_FACTOR`]
+    /// times this.
+    pub queue_bytes: usize,
 }
 
 impl Default for HistoryConfig {
@@ -76,13 +78,13 @@ impl Default for HistoryConfig {
         Self {
             max_batch: 2_000,
             max_delay: Duration::from_millis(500),
-            queue: 50_000,
+            queue_bytes: 64 * 1024 * 1024,
         }
     }
 }
 
-/// How far past `queue` items may queue before records are dropped.
-pub const HARD_LIMIT_FACTOR: usize = 20;
+use crate::history_backlog::Backlog;
+pub use crate::history_backlog::HARD_LIMIT_FACTOR;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HistoryError {
@@ -105,13 +107,41 @@ enum Item {
     Flush(oneshot::Sender<()>),
 }
 
+/// An item with what it weighs in the backlog, and whose it is.
+struct Queued {
+    item: Item,
+    account: String,
+    bytes: usize,
+}
+
+impl Item {
+    /// The account it belongs to and about how many bytes it holds.
+    fn weight(&self) -> (String, usize) {
+        const ROW: usize = 64;
+        match self {
+            Item::Session(s) => (
+                s.account.clone(),
+                ROW + s.id.len() + s.status.len() + s.error.as_ref().map_or(0, |e| e.len()),
+            ),
+            Item::Call(c) => (
+                c.account.clone(),
+                ROW + c.id.len() + c.from.len() + c.to.len() + c.session.len(),
+            ),
+            Item::Log { account, lines, .. } => (
+                account.clone(),
+                lines.iter().map(|l| ROW / 4 + l.len()).sum(),
+            ),
+            Item::Flush(_) => (String::new(), 0),
+        }
+    }
+}
+
 /// Cheap, cloneable handle feeding the history writer task.
 #[derive(Debug, Clone)]
 pub struct HistoryWriter {
-    tx: mpsc::UnboundedSender<Item>,
-    /// Items sent and not yet taken by the writer task.
-    queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    soft_limit: usize,
+    tx: mpsc::UnboundedSender<Queued>,
+    /// What is sent and not yet taken by the writer task.
+    backlog: std::sync::Arc<Backlog>,
 }
 
 impl std::fmt::Debug for Item {
@@ -130,37 +160,49 @@ impl HistoryWriter {
     /// every handle is dropped, then writes what is queued and ends.
     pub fn spawn(store: Store, config: HistoryConfig) -> (HistoryWriter, JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let queued = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let task = tokio::spawn(run(store, config, rx, queued.clone()));
-        let writer = HistoryWriter {
-            tx,
-            queued,
-            soft_limit: config.queue.max(1),
-        };
-        (writer, task)
+        let backlog = std::sync::Arc::new(Backlog::new(config.queue_bytes));
+        let task = tokio::spawn(run(store, config, rx, backlog.clone()));
+        (HistoryWriter { tx, backlog }, task)
     }
 
     fn send(&self, item: Item) -> Result<(), HistoryError> {
-        use std::sync::atomic::Ordering;
-        if self.queued.load(Ordering::Relaxed) >= self.soft_limit * HARD_LIMIT_FACTOR {
+        let (account, bytes) = item.weight();
+        if !self.backlog.has_room(bytes) {
             return Err(HistoryError::Full);
         }
-        self.queued.fetch_add(1, Ordering::Relaxed);
-        self.tx.send(item).map_err(|_| {
-            self.queued.fetch_sub(1, Ordering::Relaxed);
+        self.backlog.add(&account, bytes);
+        let queued = Queued {
+            item,
+            account,
+            bytes,
+        };
+        self.tx.send(queued).map_err(|e| {
+            self.backlog.remove(&e.0.account, e.0.bytes);
             HistoryError::Closed
         })
     }
 
-    /// True when more than `queue` items wait to be written: callers should
-    /// refuse new work until the writer catches up.
+    /// True when more than `queue_bytes` wait to be written.
     pub fn congested(&self) -> bool {
-        self.queued.load(std::sync::atomic::Ordering::Relaxed) >= self.soft_limit
+        self.backlog.congested()
+    }
+
+    /// Whether new sessions of `account` should be refused until the writer
+    /// catches up: the account holds more than a quarter of `queue_bytes` of
+    /// the backlog, or the backlog is past `queue_bytes` and the account holds
+    /// at least its fair share of it. Other accounts go on.
+    pub fn congested_for(&self, account: Option<&str>) -> bool {
+        self.backlog.congested_for(account)
     }
 
     /// Items waiting to be written.
     pub fn backlog(&self) -> usize {
-        self.queued.load(std::sync::atomic::Ordering::Relaxed)
+        self.backlog.items()
+    }
+
+    /// Bytes waiting to be written.
+    pub fn backlog_bytes(&self) -> usize {
+        self.backlog.bytes()
     }
 
     pub fn record_session(&self, record: SessionRecord) -> Result<(), HistoryError> {
@@ -191,11 +233,14 @@ impl HistoryWriter {
     /// the call path: it waits on the database.
     pub async fn flush(&self) -> Result<(), HistoryError> {
         let (ack, done) = oneshot::channel();
-        self.queued
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.tx.send(Item::Flush(ack)).map_err(|_| {
-            self.queued
-                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.backlog.add("", 0);
+        let flush = Queued {
+            item: Item::Flush(ack),
+            account: String::new(),
+            bytes: 0,
+        };
+        self.tx.send(flush).map_err(|_| {
+            self.backlog.remove("", 0);
             HistoryError::Closed
         })?;
         done.await.map_err(|_| HistoryError::Closed)
@@ -205,11 +250,13 @@ impl HistoryWriter {
 async fn run(
     store: Store,
     config: HistoryConfig,
-    mut rx: mpsc::UnboundedReceiver<Item>,
-    queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    mut rx: mpsc::UnboundedReceiver<Queued>,
+    backlog: std::sync::Arc<Backlog>,
 ) {
-    let taken = |n: usize| {
-        queued.fetch_sub(n, std::sync::atomic::Ordering::Relaxed);
+    // Taking an item off the queue frees its share of the backlog.
+    let take = |q: Queued| {
+        backlog.remove(&q.account, q.bytes);
+        q.item
     };
     let max_batch = config.max_batch.max(1);
     let mut batch: Vec<Item> = Vec::with_capacity(max_batch);
@@ -230,8 +277,7 @@ async fn run(
             write_batch(&store, &mut batch).await;
             return;
         };
-        taken(1);
-        let mut flush = match item {
+        let mut flush = match take(item) {
             Item::Flush(ack) => Some(ack),
             item => {
                 if batch.is_empty() {
@@ -244,15 +290,9 @@ async fn run(
         // Take what is already queued in the same go: under load batches
         // fill at once and each costs one transaction.
         while flush.is_none() && batch.len() < max_batch {
-            match rx.try_recv() {
-                Ok(Item::Flush(ack)) => {
-                    taken(1);
-                    flush = Some(ack);
-                }
-                Ok(item) => {
-                    taken(1);
-                    batch.push(item);
-                }
+            match rx.try_recv().map(take) {
+                Ok(Item::Flush(ack)) => flush = Some(ack),
+                Ok(item) => batch.push(item),
                 Err(_) => break,
             }
         }

@@ -7,12 +7,16 @@
 //!
 //! Every object belongs to one account and every method that reads or
 //! changes one takes the account id and filters on it, so one account can
-//! never see or touch another's rows. The only cross-account read is
-//! [`Store::all_rules`], which feeds the INVITE router.
+//! never see or touch another's rows. The only cross-account reads are
+//! [`Store::all_rules`] and [`Store::all_claims`], which feed the INVITE
+//! router (claims are also compared across accounts, so that no two
+//! accounts' claims overlap).
 
 mod accounts;
 mod apps;
+mod claims;
 mod history;
+mod history_backlog;
 mod rules;
 mod schema;
 
@@ -23,6 +27,8 @@ use sqlx::{AnyPool, Executor};
 
 pub use accounts::{Account, AdminBootstrap, ApiKey, ApiKeyInfo};
 pub use apps::{Application, ScenarioInfo, ScenarioVersion, MAX_SCENARIO_BYTES};
+pub use claims::{StoredClaim, MAX_PATTERN_CLAIMS};
+pub use dialtone_routing::{ClaimError, ClaimKind};
 pub use history::{
     CallRecord, HistoryConfig, HistoryEntry, HistoryError, HistoryFilter, HistoryPage,
     HistoryWriter, Page, SessionRecord, HARD_LIMIT_FACTOR,
@@ -47,6 +53,15 @@ pub enum StoreError {
     Invalid { field: &'static str, reason: String },
     #[error(transparent)]
     Rule(#[from] dialtone_routing::RuleError),
+    #[error(transparent)]
+    Claim(#[from] ClaimError),
+    /// A well-formed claim that cannot be granted: it overlaps another
+    /// account's claim (or cannot be shown not to), or repeats the account's
+    /// own, or is one too many.
+    #[error("{0}")]
+    ClaimRefused(String),
+    #[error("background task failed: {0}")]
+    Task(String),
     #[error("stored {what} is corrupt: {reason}")]
     Corrupt { what: &'static str, reason: String },
     #[error("random source failed: {0}")]

@@ -91,6 +91,29 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
         2,
         &["ALTER TABLE rules ADD COLUMN custom_data TEXT NOT NULL DEFAULT '\"\"'"],
     ),
+    // Claims: the numbers, number patterns and SIP domains an account
+    // receives (see `claims.rs`). Existing accounts get none: routing to
+    // them stops until they claim what they receive, which `dialtone serve`
+    // warns about at start. The unique index is a backstop; overlaps
+    // between accounts are refused in Rust under `claim_lock`, whose one
+    // row every claim write updates first to serialise them.
+    (
+        3,
+        &[
+            "CREATE TABLE claims (
+            id TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            created_at BIGINT NOT NULL)",
+            "CREATE UNIQUE INDEX claims_kind_value ON claims (kind, value)",
+            "CREATE INDEX claims_account ON claims (account_id)",
+            "CREATE TABLE claim_lock (
+            id BIGINT PRIMARY KEY,
+            writes BIGINT NOT NULL)",
+            "INSERT INTO claim_lock (id, writes) VALUES (1, 0)",
+        ],
+    ),
 ];
 
 /// Arbitrary constant naming Dialtone's migration lock on PostgreSQL.

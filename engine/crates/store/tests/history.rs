@@ -62,7 +62,7 @@ fn writer(store: &Store, max_batch: usize, max_delay: Duration) -> HistoryWriter
     let config = HistoryConfig {
         max_batch,
         max_delay,
-        queue: 1000,
+        queue_bytes: 1024 * 1024,
     };
     HistoryWriter::spawn(store.clone(), config).0
 }
@@ -162,7 +162,7 @@ async fn writer_flushes_on_its_own_after_the_delay(store: &Store) {
         HistoryConfig {
             max_batch: 1000,
             max_delay: Duration::from_secs(3600),
-            queue: 10,
+            queue_bytes: 64 * 1024,
         },
     );
     history
@@ -352,32 +352,44 @@ async fn history_is_per_account(store: &Store) {
     assert!(all(store, &b.id).await.is_empty());
 }
 
-/// A backlog past `queue` reports congestion (so callers refuse new work)
-/// without dropping anything; only past the hard limit are records dropped,
-/// and a flush brings the backlog back to zero.
+/// A backlog past `queue_bytes` reports congestion (so callers refuse new
+/// work) without dropping anything; only past the hard limit are records
+/// dropped, and a flush brings the backlog back to zero.
 #[tokio::test(flavor = "current_thread")]
 async fn a_backlog_congests_before_anything_is_dropped() {
     let (store, _dir) = common::sqlite().await;
     let (acct, _) = store.create_account("h").await.unwrap();
+    let mut sent = Vec::new();
+    let one = {
+        // What one session record weighs: measured on a writer of its own.
+        let (probe, _task) = HistoryWriter::spawn(store.clone(), HistoryConfig::default());
+        // Ids of one length, so every record weighs the same.
+        let s = session("bk-probe", &acct.id, 0, "running");
+        probe.record_session(s.clone()).unwrap();
+        sent.push(s.id);
+        let bytes = probe.backlog_bytes();
+        probe.flush().await.unwrap();
+        bytes
+    };
     let (history, _task) = HistoryWriter::spawn(
         store.clone(),
         HistoryConfig {
             max_batch: 1000,
             max_delay: Duration::from_millis(10),
-            queue: 2,
+            queue_bytes: 2 * one,
         },
     );
     // On this single-threaded runtime the writer task cannot run until we
     // await, so everything sent here stays queued.
     let hard = 2 * dialtone_store::HARD_LIMIT_FACTOR;
-    let mut sent = Vec::new();
     for i in 0..hard {
         assert_eq!(history.congested(), i >= 2, "after {i} records");
-        let s = session(&uid("s"), &acct.id, i as i64, "running");
+        let s = session(&format!("bk-{i:05}"), &acct.id, i as i64, "running");
         history.record_session(s.clone()).unwrap();
         sent.push(s.id);
     }
     assert_eq!(history.backlog(), hard);
+    assert_eq!(history.backlog_bytes(), hard * one);
     let over = session(&uid("s"), &acct.id, 0, "running");
     assert_eq!(
         history.record_session(over),
@@ -386,9 +398,42 @@ async fn a_backlog_congests_before_anything_is_dropped() {
     history.flush().await.unwrap();
     assert!(!history.congested());
     assert_eq!(history.backlog(), 0);
+    assert_eq!(history.backlog_bytes(), 0);
     let mut stored = all(&store, &acct.id).await;
     stored.sort();
     sent.sort();
     assert_eq!(stored, sent);
+    store.close().await;
+}
+
+/// An account that floods the log holds the backlog and is refused; an
+/// account that does not is still admitted.
+#[tokio::test(flavor = "current_thread")]
+async fn congestion_is_charged_to_the_account_that_causes_it() {
+    let (store, _dir) = common::sqlite().await;
+    let (noisy, _) = store.create_account("noisy").await.unwrap();
+    let (quiet, _) = store.create_account("quiet").await.unwrap();
+    let (history, _task) = HistoryWriter::spawn(
+        store.clone(),
+        HistoryConfig {
+            max_batch: 1000,
+            max_delay: Duration::from_millis(10),
+            queue_bytes: 64 * 1024,
+        },
+    );
+    history
+        .record_session(session(&uid("s"), &quiet.id, 0, "running"))
+        .unwrap();
+    let line = "x".repeat(1000);
+    for _ in 0..100 {
+        history
+            .append_log(&noisy.id, "sess", vec![line.clone()])
+            .unwrap();
+    }
+    assert!(history.congested());
+    assert!(history.congested_for(Some(&noisy.id)));
+    assert!(!history.congested_for(Some(&quiet.id)));
+    history.flush().await.unwrap();
+    assert!(!history.congested_for(Some(&noisy.id)));
     store.close().await;
 }

@@ -612,7 +612,7 @@ async fn concurrent_uploads_each_get_a_version(store: &Store) {
         dialtone_store::HistoryConfig {
             max_batch: 10,
             max_delay: std::time::Duration::from_millis(1),
-            queue: 100_000,
+            queue_bytes: 256 * 1024 * 1024,
         },
     );
     let noise = {

@@ -24,6 +24,8 @@ pub struct Knobs {
     pub route: Option<Route>,
     pub owner: Option<RouteOwner>,
     pub congested: bool,
+    /// History is behind with these accounts' records only.
+    pub congested_accounts: Vec<String>,
     /// Binding RTP fails with this.
     pub no_ports: Option<String>,
     pub next_port: u16,
@@ -62,8 +64,9 @@ impl Services for TestServices {
         Ok(knobs.next_port)
     }
 
-    fn congested(&self) -> bool {
-        self.knobs().congested
+    fn congested(&self, account: Option<&str>) -> bool {
+        let knobs = self.knobs();
+        knobs.congested || account.is_some_and(|a| knobs.congested_accounts.iter().any(|c| c == a))
     }
 
     fn wall_ms(&self) -> i64 {
@@ -143,6 +146,14 @@ impl Default for Harness {
 
 impl Harness {
     pub fn new(max_sessions: Option<usize>) -> Harness {
+        Harness::with(max_sessions, dialtone_calls::CallLimits::default())
+    }
+
+    pub fn with_limits(limits: dialtone_calls::CallLimits) -> Harness {
+        Harness::with(None, limits)
+    }
+
+    fn with(max_sessions: Option<usize>, limits: dialtone_calls::CallLimits) -> Harness {
         let knobs = Arc::new(Mutex::new(Knobs::default()));
         let scenario = Arc::new(Scenario {
             name: "test.js".into(),
@@ -156,6 +167,7 @@ impl Harness {
                 recordings_dir: "/rec".into(),
                 recordings_url: "http://h/rec".into(),
                 access_base: "http://h/access".into(),
+                limits,
             },
             Box::new(TestServices {
                 knobs: knobs.clone(),
@@ -196,7 +208,7 @@ impl Harness {
     }
 
     pub fn media(&mut self, event: MediaEvent) -> Vec<Output> {
-        self.core.handle_media_event(event);
+        self.core.handle_media_event(self.now, event);
         self.take()
     }
 

@@ -230,6 +230,11 @@ impl SimMedia {
         }
     }
 
+    /// Whether `unit` is a call with an RTP endpoint.
+    pub fn has_endpoint(&self, unit: UnitId) -> bool {
+        self.endpoints.contains_key(&unit)
+    }
+
     /// A timer of the simulated media fired.
     pub fn due(&mut self, due: MediaDue) -> Option<MediaEvent> {
         match due {

@@ -126,6 +126,7 @@ impl<'a> World<'a> {
                 recordings_dir: "recordings".into(),
                 recordings_url: "sim://recordings".into(),
                 access_base: ACCESS_BASE.into(),
+                limits: dialtone_calls::CallLimits::default(),
             },
             Box::new(SimServices {
                 scenario: scenario.clone(),
@@ -326,7 +327,7 @@ impl<'a> World<'a> {
             }
             Due::Media(due) => {
                 if let Some(event) = self.media.due(due) {
-                    self.core.handle_media_event(event);
+                    self.core.handle_media_event(self.now(), event);
                 }
             }
             Due::Job(result, note) => {
@@ -385,7 +386,7 @@ impl<'a> World<'a> {
             self.schedule(after, Due::Media(due));
         }
         for event in reaction.events {
-            self.core.handle_media_event(event);
+            self.core.handle_media_event(self.now(), event);
         }
     }
 
@@ -483,6 +484,25 @@ impl<'a> World<'a> {
                 }
                 _ => self.note(format!("{who} sends a re-INVITE (no connected call)")),
             },
+            WorldAction::Rtp { flowing } => match self.call_by_label(label) {
+                Some(call) if self.media.has_endpoint(UnitId(call.0)) => {
+                    let unit = dialtone_media::UnitId(call.0);
+                    let (note, event) = if *flowing {
+                        (
+                            "sends RTP again",
+                            dialtone_media::MediaEvent::RtpResumed(unit),
+                        )
+                    } else {
+                        (
+                            "stops sending RTP",
+                            dialtone_media::MediaEvent::RtpStopped(unit),
+                        )
+                    };
+                    self.note(format!("{who} {note}"));
+                    self.core.handle_media_event(self.now(), event);
+                }
+                _ => self.note(format!("{who}: no media to stop or resume")),
+            },
             WorldAction::Info { content_type, body } => match self.leg_by_label(label) {
                 Some(leg) if self.ua.is_confirmed(leg) => {
                     self.note(format!("{who} sends INFO {content_type}"));
@@ -541,7 +561,7 @@ impl<'a> World<'a> {
             Some(events) => {
                 self.note(format!("{who} presses {digits}"));
                 for event in events {
-                    self.core.handle_media_event(event);
+                    self.core.handle_media_event(self.now(), event);
                 }
             }
         }
@@ -622,6 +642,7 @@ impl<'a> World<'a> {
             SessionCommand::StopMedia { .. }
             | SessionCommand::PlayerControl { .. }
             | SessionCommand::HandleTones { .. }
+            | SessionCommand::RtpTimeoutHangup { .. }
             | SessionCommand::RecorderControl { .. }
             | SessionCommand::Ended { .. } => return None,
         })

@@ -116,8 +116,8 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 }
 
 /// Server transaction key (§17.2.3): branch, sent-by and method, where ACK matches
-/// its INVITE. Peers without the magic cookie (RFC 2543) get a key from the
-/// request's identity instead.
+/// its INVITE. Peers without the magic cookie (RFC 2543), or with nothing after
+/// it, get a key from the request's identity instead.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ServerKey {
     branch: String,
@@ -132,7 +132,8 @@ impl ServerKey {
             m => m.clone(),
         };
         let branch = match via.branch() {
-            Some(b) if b.starts_with(MAGIC_COOKIE) => b.to_string(),
+            // The cookie alone identifies nothing (RFC 4475 §3.2.1).
+            Some(b) if b.starts_with(MAGIC_COOKIE) && b.len() > MAGIC_COOKIE.len() => b.to_string(),
             _ => format!(
                 "{}|{}|{}",
                 msg.call_id().unwrap_or_default(),

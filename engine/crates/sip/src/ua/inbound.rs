@@ -12,6 +12,7 @@ use super::{clean_reason, Body, ExtraHeaders, LegId, Peer, UaCore, UaEvent};
 use crate::dialog::{Dialog, DialogError};
 use crate::message::{reason_phrase, Method, SipMessage};
 use crate::transaction::{ServerKey, TxStep};
+use crate::uri::unescape;
 use crate::via::Via;
 
 impl UaCore {
@@ -41,7 +42,7 @@ impl UaCore {
             }
             return;
         };
-        let info = match validate::check_request(&msg, &method) {
+        let info = match validate::check_request(&msg, &method, from.transport) {
             Ok(info) => info,
             Err(rejection) => {
                 tracing::debug!(peer = %from.addr, code = rejection.code, reason = %rejection.reason, "rejecting request");
@@ -158,9 +159,9 @@ impl UaCore {
             leg: leg_id,
             source: from,
             request_uri: msg.request_uri().unwrap_or_default().to_string(),
-            destination: info.request_uri.user_str().to_string(),
+            destination: unescape(info.request_uri.user_str()).into_owned(),
             from_uri: info.from.uri.to_string(),
-            from_user: info.from.uri.user_str().to_string(),
+            from_user: unescape(info.from.uri.user_str()).into_owned(),
             from_display: info.from.display,
             to_uri: info.to.uri.to_string(),
             headers: msg.headers.to_vec(),

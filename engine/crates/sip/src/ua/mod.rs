@@ -507,8 +507,12 @@ impl UaCore {
                     headers: head.headers,
                     body: Vec::new(),
                 };
+                let (code, reason) = match err {
+                    crate::ParseError::BadVersion => (505, "Version Not Supported".to_string()),
+                    _ => (400, err.reason_phrase()),
+                };
                 let tag = self.token();
-                let resp = build::response(&req, &from, 400, &err.reason_phrase(), Some(&tag));
+                let resp = build::response(&req, &from, code, &reason, Some(&tag));
                 self.transmit(from, resp.to_bytes());
                 return;
             }

@@ -36,6 +36,7 @@ impl UaCore {
             body,
             headers,
             auth,
+            max_forwards,
         } = cmd
         else {
             return;
@@ -67,7 +68,9 @@ impl UaCore {
         invite
             .headers
             .push("Via", self.via(target.transport, &branch));
-        invite.headers.push("Max-Forwards", "70");
+        invite
+            .headers
+            .push("Max-Forwards", max_forwards.to_string());
         invite.headers.push(
             "From",
             format!(

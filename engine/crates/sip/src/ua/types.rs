@@ -125,6 +125,9 @@ pub enum UaCommand {
         headers: ExtraHeaders,
         /// (username, password) for one digest retry per challenge.
         auth: Option<(String, String)>,
+        /// The INVITE's Max-Forwards: 70 for a new call; one less than the
+        /// inbound INVITE's for a leg a call forwards, so loops end (483).
+        max_forwards: u8,
     },
     /// Answer to a `ReInvite` event: 2xx with `body`, or an error code.
     AnswerReInvite {
@@ -150,9 +153,10 @@ pub enum UaEvent {
         leg: LegId,
         source: Peer,
         request_uri: String,
-        /// Request-URI user part.
+        /// Request-URI user part, `%HH` escapes decoded (`uri::unescape`).
         destination: String,
         from_uri: String,
+        /// From URI user part, decoded the same way.
         from_user: String,
         from_display: Option<String>,
         to_uri: String,

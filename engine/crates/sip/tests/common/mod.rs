@@ -170,6 +170,7 @@ impl Harness {
                 body,
                 headers: vec![("X-Test".into(), "1".into())],
                 auth: None,
+                max_forwards: 70,
             },
         );
         leg
