@@ -23,7 +23,7 @@ import audio
 import harness
 import mediakit
 from harness import PORTS, SCENARIOS, SCRIPTS, SIPP_DIR, TESTS, Dialtone
-from peers import Agent, Sipp
+from peers import SIPP, Agent, Sipp
 
 
 def pytest_report_header(config):
@@ -32,7 +32,7 @@ def pytest_report_header(config):
     stale = harness.binary_staleness(path)
     if stale:
         lines.append(f"WARNING: {stale}")
-    lines.append(f"sipp: {shutil.which(harness.SIPP) or 'MISSING'}")
+    lines.append(f"sipp: {shutil.which(SIPP) or 'MISSING'}")
     return lines
 
 

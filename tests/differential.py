@@ -858,7 +858,11 @@ class _Serve(Dialtone):
     ADMIN_KEY = "differential-admin-key-0123456789abcdef"
 
     def __init__(self, data_dir: Path, **kwargs):
-        super().__init__(SCRIPTS / "echo.js", env={"DIALTONE_ADMIN_KEY": self.ADMIN_KEY}, **kwargs)
+        # The world's callees and web server live on loopback, which serve
+        # denies to scenarios unless allowed.
+        super().__init__(SCRIPTS / "echo.js", env={"DIALTONE_ADMIN_KEY": self.ADMIN_KEY,
+                                                   "DIALTONE_EGRESS_ALLOW": "127.0.0.0/8"},
+                         **kwargs)
         self.data_dir = data_dir
         self.http_port = PORTS.sip_port()
 

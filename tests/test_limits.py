@@ -42,8 +42,10 @@ def test_a_silent_peer_is_hung_up_by_the_engine(dialtone, sipp):
 
 def test_a_forwarding_loop_ends_with_483():
     port = harness.PORTS.sip_port()
-    # forward.js calls the URI in its custom data: here, dialtone itself.
-    d = harness.Dialtone(FORWARD, sip_port=port, custom_data=f"sip:loop@127.0.0.1:{port}")
+    # forward.js calls the URI in its custom data: here, dialtone itself, which
+    # the egress policy denies unless its own address and port are allowed exactly.
+    d = harness.Dialtone(FORWARD, sip_port=port, custom_data=f"sip:loop@127.0.0.1:{port}",
+                         extra_args=["--egress-allow", f"127.0.0.1:{port}"])
     d.start()
     try:
         hops = 4

@@ -162,6 +162,52 @@ def test_oversized_tcp_header_is_not_buffered_forever(dialtone):
     assert r is not None and r.code == 200, r
 
 
+def test_tcp_connections_from_one_address_are_limited(dialtone):
+    """One address may hold 64 SIP connections: the 65th is closed at once,
+    the first ones keep working, and a slot frees when one closes."""
+    d = dialtone(ECHO)
+    target = (LOOPBACK, d.sip_port)
+    held = []
+    try:
+        for _ in range(64):
+            held.append(socket.create_connection(target, timeout=5))
+        # Every held connection is served: an OPTIONS on the last one works.
+        last = held[-1]
+        last.sendall(sip_request("OPTIONS", target=target, local_port=last.getsockname()[1],
+                                 transport="tcp"))
+        last.settimeout(5)
+        assert last.recv(4096).startswith(b"SIP/2.0 200"), "the 64th connection is served"
+        extra = socket.create_connection(target, timeout=5)
+        extra.settimeout(5)
+        try:
+            closed = extra.recv(1) == b""
+        except (ConnectionResetError, socket.timeout) as e:
+            closed = isinstance(e, ConnectionResetError)
+        extra.close()
+        assert closed, "the 65th connection from one address must be closed"
+        # One goes away: a new one is taken again.
+        held.pop(0).close()
+        again = None
+        for _ in range(50):
+            probe = socket.create_connection(target, timeout=5)
+            probe.sendall(sip_request("OPTIONS", target=target,
+                                      local_port=probe.getsockname()[1], transport="tcp"))
+            probe.settimeout(2)
+            try:
+                again = probe.recv(4096)
+            except (ConnectionResetError, socket.timeout):
+                again = b""
+            probe.close()
+            if again:
+                break
+            time.sleep(0.05)  # the server notices the close asynchronously
+        assert again and again.startswith(b"SIP/2.0 200"), again
+    finally:
+        for sock in held:
+            sock.close()
+    d.assert_alive()
+
+
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 def test_options_gets_200(dialtone, transport):
     d = dialtone(ECHO)

@@ -63,9 +63,14 @@ def claim(d: ServeDialtone, key: str, **what: str) -> dict:
     return body
 
 
-def start_serve(registry, tmp_path) -> ServeDialtone:
-    d = ServeDialtone(tmp_path / "data", env={"DIALTONE_ADMIN_KEY": ADMIN_KEY},
-                      log_path=tmp_path / "serve.log")
+def start_serve(registry, tmp_path, egress_allow: str | None = None) -> ServeDialtone:
+    """``egress_allow``: what scenarios may reach beyond the Internet
+    (``DIALTONE_EGRESS_ALLOW``); serve denies loopback by default, and the
+    test peers live there."""
+    env = {"DIALTONE_ADMIN_KEY": ADMIN_KEY}
+    if egress_allow is not None:
+        env["DIALTONE_EGRESS_ALLOW"] = egress_allow
+    d = ServeDialtone(tmp_path / "data", env=env, log_path=tmp_path / "serve.log")
     registry.add(d)
     return d.start()
 
@@ -132,7 +137,8 @@ def test_rule_custom_data_forwards_invite_to_second_peer(registry, agent, tones,
     a_hz = 440.0
     heard_by_b = tmp_path / "heard_by_b.wav"
     b = agent("answer", name="b", record=heard_by_b, max_time=40)
-    d = start_serve(registry, tmp_path)
+    # Serve denies loopback to scenarios; B lives there.
+    d = start_serve(registry, tmp_path, egress_allow=f"{LOOPBACK}:{b.port}")
     status, acct = call(d, "POST", "/v1/accounts", {"name": "acme"})
     assert status == 201, acct
     key = acct["apiKey"]

@@ -66,7 +66,8 @@ def segment_hz(samples: np.ndarray, rate: int, start_s: float, end_s: float) -> 
 
 
 def test_rest_session_calls_pjsip_and_access_url_steers_it(registry, agent, tmp_path):
-    d = start_serve(registry, tmp_path)
+    # Serve denies loopback to scenarios; the PJSIP callee lives there.
+    d = start_serve(registry, tmp_path, egress_allow="127.0.0.0/8")
     key = new_account(d, "ops")
     other = new_account(d, "intruder")
     upload(d, key, "ctl", "remote", (SCRIPTS / "remote_control.js").read_text())
@@ -238,6 +239,34 @@ def test_access_url_bounds_requests_waiting_on_one_session(registry, tmp_path):
         answers = [f.result(timeout=15) for f in held]
     assert [st for st, _, _ in answers] == [410] * 16, answers
     assert fetch(url, "POST", "release")[0] == 404
+    d.assert_alive()
+
+
+def test_a_wrong_token_is_refused_before_the_body_is_read(registry, tmp_path):
+    """A request to an accessURL with a wrong token (or an unknown session) gets
+    404 at once: its body is never read, so announcing a huge one and sending
+    nothing cannot tie up the listener or the session."""
+    import socket
+    from urllib.parse import urlparse
+
+    d = start_serve(registry, tmp_path)
+    key = new_account(d, "ops")
+    upload(d, key, "app", "holder", HOLDER)
+    status, s = call(d, "POST", "/v1/sessions", {"application": "app", "scenario": "holder"},
+                     key=key)
+    assert status == 201, s
+    url = urlparse(s["accessURL"])
+    wrong = url.path.rsplit("/", 1)[0] + "/" + "0" * 32
+    for path in (wrong, "/access/" + s["id"].replace("-", "")[:8] + "/x"):
+        with socket.create_connection((url.hostname, url.port), timeout=5) as sock:
+            sock.sendall((f"POST {path} HTTP/1.1\r\nHost: {url.netloc}\r\n"
+                          "Content-Type: application/json\r\n"
+                          "Content-Length: 100000000\r\n\r\n").encode())
+            # No body follows: an answer can only come from a check made first.
+            head = sock.recv(4096).decode(errors="replace")
+        assert head.startswith("HTTP/1.1 404"), head
+    # The session was never bothered.
+    assert not d.find_all(r"Application\.HttpRequest"), d.log_text()[-2000:]
     d.assert_alive()
 
 

@@ -4,8 +4,7 @@
 
 use crate::api::ApiError;
 use crate::call::control::SessionControl;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -23,9 +22,13 @@ use std::time::Duration;
 pub const MAX_BODY: usize = 1024 * 1024;
 /// Longest a client waits for the session's answer.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest the request body may take to arrive.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Requests one session may have waiting for answers; more get 429. A
 /// session answers one at a time, so a flood would only queue up.
 pub const MAX_PENDING_PER_SESSION: usize = 16;
+/// Requests waiting for answers across all sessions; more get 503.
+pub const MAX_PENDING: usize = 4096;
 
 #[derive(Clone)]
 struct AccessState {
@@ -39,15 +42,25 @@ struct Pending {
     session: SessionId,
 }
 
+/// Why a request may not wait for an answer.
+enum Busy {
+    Session,
+    Engine,
+}
+
 impl Pending {
-    fn take(state: &AccessState, session: SessionId) -> Option<Pending> {
+    fn take(state: &AccessState, session: SessionId) -> Result<Pending, Busy> {
         let mut map = state.pending.lock();
+        let total: usize = map.values().sum();
+        if total >= MAX_PENDING {
+            return Err(Busy::Engine);
+        }
         let count = map.entry(session).or_insert(0);
         if *count >= MAX_PENDING_PER_SESSION {
-            return None;
+            return Err(Busy::Session);
         }
         *count += 1;
-        Some(Pending {
+        Ok(Pending {
             pending: state.pending.clone(),
             session,
         })
@@ -74,7 +87,9 @@ pub fn routes(control: SessionControl) -> Router {
     Router::new()
         .route("/access/{session}/{token}", any(access))
         .route("/access/{session}/{token}/{*rest}", any(access))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        // The body is read by the handler itself, after the session and
+        // token are checked, with its own limit.
+        .layer(DefaultBodyLimit::disable())
         .with_state(state)
 }
 
@@ -94,16 +109,8 @@ async fn access(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
-    let body = match body {
-        Ok(b) => b,
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            let message = format!("the request body is larger than {MAX_BODY} bytes");
-            return error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", &message);
-        }
-        Err(e) => return error(StatusCode::BAD_REQUEST, "bad_request", &e.body_text()),
-    };
     let not_found = || error(StatusCode::NOT_FOUND, "not_found", "no such session");
     let (Some(session), Some(token)) = (params.get("session"), params.get("token")) else {
         return not_found();
@@ -111,12 +118,42 @@ async fn access(
     let Ok(session) = session.parse::<SessionId>() else {
         return not_found();
     };
-    let Some(_pending) = Pending::take(&state, session) else {
-        return error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_requests",
-            "the session has too many requests waiting for an answer",
-        );
+    // Nothing is read or queued for a session that does not exist or a
+    // token that does not open it.
+    if !state.control.gate().admits(session, token) {
+        return not_found();
+    }
+    let _pending = match Pending::take(&state, session) {
+        Ok(p) => p,
+        Err(Busy::Session) => {
+            return error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "the session has too many requests waiting for an answer",
+            )
+        }
+        Err(Busy::Engine) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "too many requests are waiting for sessions to answer; retry later",
+            )
+        }
+    };
+    let body = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY)).await
+    {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) => {
+            let message = format!("the request body is larger than {MAX_BODY} bytes, or broken");
+            return error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", &message);
+        }
+        Err(_) => {
+            return error(
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                "the request body did not arrive in time",
+            )
+        }
     };
     let (reply, answer) = AccessReplySlot::new();
     let request = AccessRequest {

@@ -27,6 +27,9 @@ pub struct EngineConfig {
     /// Live sessions at most; past it new INVITEs and REST sessions get 503.
     /// `None`: no limit.
     pub max_sessions: Option<usize>,
+    /// Past 90 % of this resident memory (bytes) new sessions get 503 until
+    /// it is back under 85 %. `None`: memory is not watched.
+    pub memory_budget: Option<u64>,
     /// No RTP for this long raises `CallEvents.RtpStopped`.
     pub rtp_timeout: Duration,
     /// A call's latched RTP source must be silent this long before another
@@ -50,6 +53,18 @@ pub struct EngineConfig {
     pub tts_engine: String,
     /// Where the `http` TTS engine POSTs `{text, voice, rate}`.
     pub tts_url: Option<String>,
+    /// Networks and `address:port`s scenarios may reach although the egress
+    /// policy denies them (loopback, private, link-local, …; Dialtone's own
+    /// listeners only by exact `address:port`). Empty in `dialtone serve`
+    /// unless configured; loopback in `dialtone run`.
+    pub egress_allow: Vec<dialtone_egress::Allow>,
+    /// Budget of the download cache on disk (`DATA-DIR/cache/http`), bytes.
+    pub download_cache_bytes: u64,
+    /// Budget of the TTS cache on disk (`DATA-DIR/cache/tts`), bytes.
+    pub tts_cache_bytes: u64,
+    /// Recording bytes per account and their quota (`dialtone serve`);
+    /// `None`: recordings are not counted (sessions of no account).
+    pub recording_usage: Option<std::sync::Arc<crate::recording_usage::RecordingUsage>>,
     /// Serve recordings to anyone with the URL under `/recordings/` (`dialtone
     /// run`). Off in `dialtone serve`, where recording URLs point at the
     /// owner-only `/v1/recordings/{id}`.
@@ -73,6 +88,7 @@ impl EngineConfig {
             max_sessions: Some(crate::memory::default_session_limit(
                 crate::memory::available_bytes(),
             )),
+            memory_budget: crate::overload::default_memory_budget(),
             rtp_timeout: Duration::from_secs(10),
             rtp_relatch_after: dialtone_media::DEFAULT_RELATCH_AFTER,
             limits: dialtone_calls::CallLimits::default(),
@@ -82,6 +98,10 @@ impl EngineConfig {
             media_dir: None,
             tts_engine: "espeak".into(),
             tts_url: None,
+            egress_allow: Vec::new(),
+            download_cache_bytes: dialtone_audio::DEFAULT_DISK_CACHE_BYTES,
+            tts_cache_bytes: dialtone_audio::DEFAULT_DISK_CACHE_BYTES,
+            recording_usage: None,
             public_recordings: true,
         }
     }

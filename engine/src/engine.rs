@@ -6,10 +6,13 @@ use crate::call::{CallDriver, DriverParts, EngineServices};
 use crate::config::EngineConfig;
 use crate::history::{HistorySink, NoHistory};
 use crate::metrics::{Exporter, Metrics};
+use crate::overload::LoadWatch;
 use crate::routing::InboundRouter;
 use crate::signalling::{Inputs, Signalling};
 use dialtone_audio::{AudioConfig, AudioLibrary, TtsConfig};
 use dialtone_calls::{CallCore, CoreConfig};
+use dialtone_egress::http::HttpEgress;
+use dialtone_egress::{EgressPolicy, OwnListeners};
 use dialtone_media::{MediaConfig, MediaEngine};
 use dialtone_script::{ScriptConfig, ScriptHost};
 use dialtone_sip::{UaConfig, UaCore};
@@ -42,6 +45,8 @@ pub enum EngineError {
     },
     #[error("cannot set up audio loading: {0}")]
     Audio(String),
+    #[error("cannot set up HTTP requests: {0}")]
+    Net(String),
 }
 
 /// A running engine. Dropping it does not stop it; call [`Engine::shutdown`].
@@ -141,6 +146,7 @@ impl Engine {
             t1: Duration::from_millis(500),
             t2: Duration::from_secs(4),
             t4: Duration::from_secs(5),
+            max_server_tx_per_source: dialtone_sip::ua::MAX_SERVER_TX_PER_SOURCE,
         });
         let recordings_dir = cfg.data_dir.join("recordings");
         let cache_dir = cfg.data_dir.join("cache");
@@ -151,22 +157,41 @@ impl Engine {
             })?;
         }
         let metrics = Arc::new(Metrics::default());
+        let load = Arc::new(LoadWatch::new(cfg.memory_budget));
+        crate::overload::spawn_monitor(load.clone(), media.clone());
         let (control, control_rx) = SessionControl::new();
         let http_routes = http_routes(&control).merge(crate::access::routes(control.clone()));
+        let exporter = Exporter::new(metrics.clone(), host.clone(), media.clone(), load.clone());
         let http_addr = crate::http::start(
             cfg.http,
             cfg.public_recordings.then_some(recordings_dir.as_path()),
             http_routes,
-            Exporter::new(metrics.clone(), host.clone(), media.clone()),
+            exporter.clone(),
         )
         .await
         .map_err(|source| EngineError::Http {
             addr: cfg.http,
             source,
         })?;
+        // One policy for every connection a scenario makes: `Net`, playback
+        // and TTS downloads, `callSIP`. Our own ports are denied on any
+        // address of this host.
+        let egress = Arc::new(
+            EgressPolicy::new(cfg.egress_allow.clone()).with_own_listeners(OwnListeners::new(
+                [sip_addr.port(), http_addr.port()],
+                [sip_addr.ip(), http_addr.ip(), media_ip],
+            )),
+        );
+        let net_http = HttpEgress::new(egress.clone(), crate::call::NET_CONNECT_TIMEOUT)
+            .map_err(EngineError::Net)?;
+        // The audio library needs the HTTP listener's address (its egress
+        // policy denies it); the exporter reads its caches once it exists.
         let audio = AudioLibrary::new(AudioConfig {
             media_dir: cfg.media_dir.clone(),
             cache_dir,
+            max_download_cache_bytes: cfg.download_cache_bytes,
+            max_tts_cache_bytes: cfg.tts_cache_bytes,
+            egress: egress.clone(),
             tts: TtsConfig {
                 default_engine: cfg.tts_engine.clone(),
                 http_url: cfg.tts_url.clone(),
@@ -175,6 +200,7 @@ impl Engine {
             ..AudioConfig::default()
         })
         .map_err(|e| EngineError::Audio(e.to_string()))?;
+        exporter.set_audio(audio.clone());
         let recordings_url = if cfg.public_recordings {
             format!("{}/recordings", cfg.public_base(http_addr))
         } else {
@@ -194,6 +220,9 @@ impl Engine {
                 router,
                 media: media.clone(),
                 history: history.clone(),
+                egress,
+                load: load.clone(),
+                recording_usage: cfg.recording_usage.clone(),
             }),
         );
         let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
@@ -206,12 +235,14 @@ impl Engine {
                 history,
                 metrics: metrics.clone(),
                 job_results: jobs_tx,
+                http: net_http,
+                access_gate: control.gate().clone(),
             },
         );
         let (tcp_tx, tcp_rx) = mpsc::unbounded_channel();
         crate::signalling::tcp::spawn_listener(tcp, tcp_tx.clone());
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let signalling = Signalling::new(ua, calls, Arc::new(udp), tcp_tx);
+        let signalling = Signalling::new(ua, calls, Arc::new(udp), tcp_tx, load);
         tokio::spawn(signalling.run(
             Inputs {
                 commands: cmd_rx,

@@ -31,10 +31,11 @@ fn direction_str(direction: Direction) -> &'static str {
     }
 }
 
-/// Session statuses as stored and filtered on.
-pub const STATUS_RUNNING: &str = "running";
-pub const STATUS_ENDED: &str = "ended";
-pub const STATUS_FAILED: &str = "failed";
+/// Session statuses as stored and filtered on (`interrupted`: closed at
+/// start after a crash, see `Store::close_interrupted`).
+pub use dialtone_store::{
+    SESSION_STATUSES, STATUS_ENDED, STATUS_FAILED, STATUS_INTERRUPTED, STATUS_RUNNING,
+};
 
 /// Receives the history of sessions and calls. Implementations must return
 /// quickly: they run on the call path.

@@ -2,7 +2,8 @@
 //! run`, Prometheus metrics under `/metrics`, plus whatever routes the caller
 //! merges in (the management API of `dialtone serve`, where recordings are
 //! served to their owner only), all on one port. Every request to any of them
-//! is counted in the metrics.
+//! is counted in the metrics; connections, requests in flight and handler
+//! time are bounded (`http_limits`).
 
 use crate::metrics::{Exporter, Metrics, CONTENT_TYPE};
 use axum::extract::{Request, State};
@@ -28,7 +29,12 @@ pub async fn start(
 ) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let app = routes(public_recordings, extra, metrics);
+    let app = routes(public_recordings, extra, metrics).layer(middleware::from_fn_with_state(
+        crate::http_limits::InFlight::new(crate::http_limits::MAX_IN_FLIGHT),
+        crate::http_limits::bounded,
+    ));
+    let listener =
+        crate::http_limits::BoundedListener::new(listener, crate::http_limits::MAX_CONNECTIONS);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "HTTP listener stopped");

@@ -6,6 +6,10 @@
 //! Every metric is documented in docs/metrics.md; keep the two in step.
 
 use crate::history::Direction;
+use crate::overload::gate::Sample as LoadSample;
+use crate::overload::LoadWatch;
+use dialtone_audio::{AudioLibrary, AudioStats};
+use dialtone_calls::{AdmissionError, Overload};
 use dialtone_core::messages::SessionEnd;
 use dialtone_media::{MediaEngine, MediaStats};
 use dialtone_script::ScriptHost;
@@ -13,7 +17,7 @@ use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// The `Content-Type` of a scrape.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -33,6 +37,8 @@ pub struct Metrics {
     runtime_errors: AtomicU64,
     compile_errors: AtomicU64,
     http_requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    /// New sessions refused, by reason.
+    sessions_refused: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 /// What is read from elsewhere at scrape time.
@@ -40,6 +46,9 @@ pub struct Metrics {
 pub struct Readings {
     pub live_sessions: usize,
     pub media: MediaStats,
+    /// Overload control's readings and verdict.
+    pub load: LoadSample,
+    pub overload: Option<Overload>,
 }
 
 impl Metrics {
@@ -83,6 +92,17 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A new session (INVITE or REST) was refused.
+    pub fn session_refused(&self, why: &AdmissionError) {
+        let reason = match why {
+            AdmissionError::ShuttingDown => "shutdown",
+            AdmissionError::Overloaded => "history",
+            AdmissionError::SessionLimit(_) => "session_limit",
+            AdmissionError::Busy(what) => what.as_str(),
+        };
+        *self.sessions_refused.lock().entry(reason).or_default() += 1;
+    }
+
     /// An HTTP request got a response with `status`.
     pub fn http_request(&self, method: &str, status: u16) {
         *self
@@ -118,6 +138,17 @@ impl Metrics {
             Kind::Counter,
             load(&self.sessions_started),
         );
+        out.family(
+            "dialtone_sessions_refused_total",
+            "New sessions (INVITEs and REST requests) refused with 503, by reason: \
+             overload (media, signalling, memory), history falling behind (history), \
+             the session limit (session_limit), shutdown.",
+            Kind::Counter,
+        );
+        for (reason, n) in self.sessions_refused.lock().iter() {
+            out.sample("dialtone_sessions_refused_total", &[("reason", reason)], *n);
+        }
+        render_load(&mut out, &r.load, r.overload);
         out.family(
             "dialtone_script_errors_total",
             "Sessions ended by a script error: an uncaught exception, the CPU budget or the \
@@ -195,6 +226,45 @@ impl Metrics {
     }
 }
 
+fn render_load(out: &mut Exposition, l: &LoadSample, state: Option<Overload>) {
+    out.family(
+        "dialtone_overloaded",
+        "1 while new sessions are refused to protect the calls already up, with the \
+         resource that is short (media, signalling, memory); 0 otherwise.",
+        Kind::Gauge,
+    );
+    for what in [Overload::Media, Overload::Signalling, Overload::Memory] {
+        let on = u64::from(state == Some(what));
+        out.sample("dialtone_overloaded", &[("resource", what.as_str())], on);
+    }
+    out.single(
+        "dialtone_media_load_permille",
+        "The busiest media worker over its last 200 ms: per mille of its 20 ms clock \
+         spent behind it (wake-up latency plus work).",
+        Kind::Gauge,
+        l.media,
+    );
+    out.single(
+        "dialtone_signalling_load_permille",
+        "The signalling loop's busy share over its last 200 ms, per mille (or the \
+         runtime's scheduling delay, when higher).",
+        Kind::Gauge,
+        l.signalling,
+    );
+    out.single(
+        "dialtone_resident_memory_bytes",
+        "Resident memory of the process, as overload control last read it.",
+        Kind::Gauge,
+        l.rss,
+    );
+    out.single(
+        "dialtone_memory_budget_bytes",
+        "The memory budget overload control keeps to (0: memory is not watched).",
+        Kind::Gauge,
+        l.budget.unwrap_or(0),
+    );
+}
+
 fn render_media(out: &mut Exposition, m: &MediaStats) {
     out.single(
         "dialtone_rtp_endpoints",
@@ -254,6 +324,77 @@ fn render_media(out: &mut Exposition, m: &MediaStats) {
     for (name, help, value) in counters {
         out.single(name, help, Kind::Counter, value);
     }
+}
+
+/// One audio cache's figures, as scraped.
+struct CacheReading {
+    cache: &'static str,
+    bytes: u64,
+    budget: u64,
+    entries: u64,
+    evictions: u64,
+}
+
+/// Which figure of a cache a family reports.
+type CacheField = fn(&CacheReading) -> u64;
+
+/// The audio caches: decoded clips in memory, downloads and speech on disk.
+fn render_audio(a: &AudioStats) -> String {
+    let disk = |cache, d: &dialtone_audio::DiskCacheStats| CacheReading {
+        cache,
+        bytes: d.bytes,
+        budget: d.budget,
+        entries: d.entries as u64,
+        evictions: d.evictions,
+    };
+    let caches = [
+        CacheReading {
+            cache: "memory",
+            bytes: a.cached_samples as u64 * 2,
+            budget: a.memory_budget_samples as u64 * 2,
+            entries: a.cached_clips as u64,
+            evictions: a.memory_evictions,
+        },
+        disk("download", &a.download_cache),
+        disk("tts", &a.tts_cache),
+    ];
+    let families: [(&str, &str, Kind, CacheField); 4] = [
+        (
+            "dialtone_audio_cache_bytes",
+            "Bytes held by each audio cache: decoded clips in memory (memory), playback \
+             downloads on disk (download), synthesized speech on disk (tts).",
+            Kind::Gauge,
+            |c| c.bytes,
+        ),
+        (
+            "dialtone_audio_cache_budget_bytes",
+            "The limit of each audio cache's bytes; past it the least recently used \
+             entries are evicted.",
+            Kind::Gauge,
+            |c| c.budget,
+        ),
+        (
+            "dialtone_audio_cache_entries",
+            "Entries in each audio cache: clips, downloaded URLs, syntheses.",
+            Kind::Gauge,
+            |c| c.entries,
+        ),
+        (
+            "dialtone_audio_cache_evictions_total",
+            "Entries evicted from each audio cache to stay within its budget (on disk, \
+             at start-up too).",
+            Kind::Counter,
+            |c| c.evictions,
+        ),
+    ];
+    let mut out = Exposition::default();
+    for (name, help, kind, value) in families {
+        out.family(name, help, kind);
+        for cache in &caches {
+            out.sample(name, &[("cache", cache.cache)], value(cache));
+        }
+    }
+    out.text
 }
 
 fn load(counter: &AtomicU64) -> u64 {
@@ -331,15 +472,30 @@ pub struct Exporter {
     metrics: Arc<Metrics>,
     host: ScriptHost,
     media: MediaEngine,
+    load: Arc<LoadWatch>,
+    /// Set once the audio library exists (it is made after the listener).
+    audio: Arc<OnceLock<AudioLibrary>>,
 }
 
 impl Exporter {
-    pub fn new(metrics: Arc<Metrics>, host: ScriptHost, media: MediaEngine) -> Exporter {
+    pub fn new(
+        metrics: Arc<Metrics>,
+        host: ScriptHost,
+        media: MediaEngine,
+        load: Arc<LoadWatch>,
+    ) -> Exporter {
         Exporter {
             metrics,
             host,
             media,
+            load,
+            audio: Arc::default(),
         }
+    }
+
+    /// Where the audio cache figures come from.
+    pub fn set_audio(&self, audio: AudioLibrary) {
+        let _ = self.audio.set(audio);
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -348,10 +504,19 @@ impl Exporter {
 
     /// Reads the live figures and renders everything.
     pub fn scrape(&self) -> String {
-        self.metrics.render(&Readings {
+        let audio = self
+            .audio
+            .get()
+            .map(AudioLibrary::stats)
+            .unwrap_or_default();
+        let mut text = self.metrics.render(&Readings {
             live_sessions: self.host.live_sessions(),
             media: self.media.stats(),
-        })
+            load: self.load.reading(),
+            overload: self.load.overload(),
+        });
+        text.push_str(&render_audio(&audio));
+        text
     }
 }
 
@@ -533,7 +698,17 @@ mod tests {
                 packets_foreign: 1,
                 ..MediaStats::default()
             },
+            load: LoadSample {
+                media: 450,
+                signalling: 120,
+                rss: 64 << 20,
+                budget: Some(1 << 30),
+            },
+            overload: Some(Overload::Media),
         };
+        m.session_refused(&AdmissionError::Busy(Overload::Media));
+        m.session_refused(&AdmissionError::Busy(Overload::Media));
+        m.session_refused(&AdmissionError::SessionLimit(10));
         let s = parse(&m.render(&readings));
         let get = |name, labels: &[(&str, &str)]| value(&s, name, labels);
         assert_eq!(
@@ -553,6 +728,29 @@ mod tests {
             Some(1)
         );
         assert_eq!(get("dialtone_calls_ended_total", &[]), Some(1));
+        assert_eq!(
+            get("dialtone_sessions_refused_total", &[("reason", "media")]),
+            Some(2)
+        );
+        assert_eq!(
+            get(
+                "dialtone_sessions_refused_total",
+                &[("reason", "session_limit")]
+            ),
+            Some(1)
+        );
+        assert_eq!(
+            get("dialtone_overloaded", &[("resource", "media")]),
+            Some(1)
+        );
+        assert_eq!(
+            get("dialtone_overloaded", &[("resource", "memory")]),
+            Some(0)
+        );
+        assert_eq!(get("dialtone_media_load_permille", &[]), Some(450));
+        assert_eq!(get("dialtone_signalling_load_permille", &[]), Some(120));
+        assert_eq!(get("dialtone_resident_memory_bytes", &[]), Some(64 << 20));
+        assert_eq!(get("dialtone_memory_budget_bytes", &[]), Some(1 << 30));
         assert_eq!(get("dialtone_live_calls", &[]), Some(3));
         assert_eq!(get("dialtone_live_sessions", &[]), Some(2));
         assert_eq!(get("dialtone_sessions_started_total", &[]), Some(1));
@@ -584,6 +782,48 @@ mod tests {
         assert_eq!(get("dialtone_rtp_packets_lost_total", &[]), Some(3));
         assert_eq!(get("dialtone_rtp_packets_dropped_total", &[]), Some(1));
         assert_eq!(get("dialtone_rtp_packets_foreign_total", &[]), Some(1));
+    }
+
+    #[test]
+    fn audio_caches_scrape_by_cache() {
+        let stats = AudioStats {
+            cached_clips: 3,
+            cached_samples: 1000,
+            memory_budget_samples: 5000,
+            memory_evictions: 2,
+            download_cache: dialtone_audio::DiskCacheStats {
+                bytes: 700,
+                entries: 4,
+                budget: 1 << 20,
+                evictions: 9,
+            },
+            ..AudioStats::default()
+        };
+        let mut text = Metrics::default().render(&Readings::default());
+        text.push_str(&render_audio(&stats));
+        let s = parse(&text);
+        let get = |name, cache| value(&s, name, &[("cache", cache)]);
+        assert_eq!(get("dialtone_audio_cache_bytes", "memory"), Some(2000));
+        assert_eq!(
+            get("dialtone_audio_cache_budget_bytes", "memory"),
+            Some(10_000)
+        );
+        assert_eq!(get("dialtone_audio_cache_entries", "memory"), Some(3));
+        assert_eq!(
+            get("dialtone_audio_cache_evictions_total", "memory"),
+            Some(2)
+        );
+        assert_eq!(get("dialtone_audio_cache_bytes", "download"), Some(700));
+        assert_eq!(
+            get("dialtone_audio_cache_budget_bytes", "download"),
+            Some(1 << 20)
+        );
+        assert_eq!(get("dialtone_audio_cache_entries", "download"), Some(4));
+        assert_eq!(
+            get("dialtone_audio_cache_evictions_total", "download"),
+            Some(9)
+        );
+        assert_eq!(get("dialtone_audio_cache_bytes", "tts"), Some(0));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! axum's extractors.
 
 use axum::extract::rejection::{BytesRejection, JsonRejection};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -40,6 +40,21 @@ pub enum ApiError {
     },
     #[error("internal error")]
     Internal(String),
+    /// 409 `quota_exceeded`: one more would pass the account's quota
+    /// `quota` (the setting `quota_<quota>`) of `limit`.
+    #[error("{message}")]
+    QuotaExceeded {
+        quota: &'static str,
+        limit: u64,
+        message: String,
+    },
+    /// 503: try again after `retry_after` seconds (sent as Retry-After).
+    #[error("{message}")]
+    Unavailable {
+        code: &'static str,
+        message: String,
+        retry_after: u32,
+    },
     /// A failure produced outside the API's handlers, with its own status.
     #[error("{message}")]
     Other {
@@ -67,6 +82,8 @@ impl ApiError {
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             ApiError::Syntax { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "syntax_error"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::QuotaExceeded { .. } => (StatusCode::CONFLICT, "quota_exceeded"),
+            ApiError::Unavailable { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, *code),
             ApiError::Other { status, code, .. } => (*status, *code),
         }
     }
@@ -120,7 +137,17 @@ impl IntoResponse for ApiError {
             error["line"] = json!(line);
             error["column"] = json!(column);
         }
-        (status, Json(json!({ "error": error }))).into_response()
+        if let ApiError::QuotaExceeded { quota, limit, .. } = &self {
+            error["quota"] = json!(quota);
+            error["limit"] = json!(limit);
+        }
+        let mut response = (status, Json(json!({ "error": error }))).into_response();
+        if let ApiError::Unavailable { retry_after, .. } = &self {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        response
     }
 }
 
@@ -177,6 +204,11 @@ impl From<StoreError> for ApiError {
                 ApiError::TooLarge(e.to_string())
             }
             StoreError::Invalid { .. } => ApiError::BadRequest(e.to_string()),
+            StoreError::QuotaExceeded { quota, limit, .. } => ApiError::QuotaExceeded {
+                quota,
+                limit,
+                message: e.to_string(),
+            },
             StoreError::Rule(rule) => ApiError::Invalid(rule.to_string()),
             StoreError::Claim(claim) => claim.into(),
             StoreError::ClaimRefused(message) => ApiError::Other {
@@ -186,6 +218,7 @@ impl From<StoreError> for ApiError {
             },
             StoreError::Database(_)
             | StoreError::UnsupportedUrl(_)
+            | StoreError::Connect(_)
             | StoreError::Corrupt { .. }
             | StoreError::Random(_)
             | StoreError::Task(_) => ApiError::Internal(e.to_string()),

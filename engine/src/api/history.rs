@@ -3,7 +3,7 @@
 
 use super::error::ApiError;
 use super::{ApiState, Caller};
-use crate::history::{STATUS_ENDED, STATUS_FAILED, STATUS_RUNNING};
+use crate::history::SESSION_STATUSES;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -70,7 +70,7 @@ pub async fn list_history(
     query: Result<Query<HistoryQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let statuses = [STATUS_RUNNING, STATUS_ENDED, STATUS_FAILED];
+    let statuses = SESSION_STATUSES;
     if let Some(status) = q.status.as_deref().filter(|s| !s.is_empty()) {
         if !statuses.contains(&status) {
             return Err(ApiError::BadRequest(format!(
@@ -127,7 +127,7 @@ pub async fn get_session(
 }
 
 /// Recording ids are their file names, `<session>-<unit>.<ext>`.
-fn recording_session(id: &str) -> Option<&str> {
+pub fn recording_session(id: &str) -> Option<&str> {
     let plain = id
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');

@@ -11,11 +11,14 @@ mod error;
 mod history;
 mod keys;
 mod openapi;
+mod recordings;
 mod rules;
 mod sessions;
+mod usage;
 
 pub use auth::Caller;
 pub use error::{json_errors, method_not_allowed, ApiError};
+pub use history::recording_session;
 
 use crate::serve::router::StoreRouter;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
@@ -38,6 +41,8 @@ pub struct ApiState {
     pub history: Arc<crate::history::StoreSink>,
     /// Where recordings are written; `GET /v1/recordings/{id}` reads here.
     pub recordings_dir: std::path::PathBuf,
+    /// Recording bytes per account, against their quota.
+    pub recording_usage: Arc<crate::recording_usage::RecordingUsage>,
 }
 
 /// A JSON body whose rejections become [`ApiError`]s.
@@ -106,7 +111,11 @@ pub fn routes(state: ApiState) -> Router {
         )
         .route("/v1/history", get(history::list_history))
         .route("/v1/history/{session}", get(history::get_session))
-        .route("/v1/recordings/{id}", get(history::get_recording))
+        .route(
+            "/v1/recordings/{id}",
+            get(history::get_recording).delete(recordings::delete_recording),
+        )
+        .route("/v1/account/usage", get(usage::get_usage))
         .route("/v1/openapi.json", get(openapi::document))
         .route("/v1/keys", get(keys::list_keys).post(keys::create_key))
         .route("/v1/keys/{id}", axum::routing::delete(keys::revoke_key))

@@ -32,13 +32,13 @@ pub struct NewSession {
 fn unavailable(e: ControlError) -> ApiError {
     let code = match e {
         ControlError::ShuttingDown => "unavailable",
-        ControlError::Overloaded => "overloaded",
+        ControlError::Overloaded | ControlError::Busy(_) => "overloaded",
         ControlError::SessionLimit(_) => "session_limit",
     };
-    ApiError::Other {
-        status: StatusCode::SERVICE_UNAVAILABLE,
+    ApiError::Unavailable {
         code,
         message: e.to_string(),
+        retry_after: e.retry_after(),
     }
 }
 
@@ -179,7 +179,7 @@ pub async fn list_sessions(
 }
 
 /// The caller's live session `id`, if there is one.
-async fn own_live(
+pub(super) async fn own_live(
     state: &ApiState,
     account: &str,
     id: SessionId,

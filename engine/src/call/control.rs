@@ -48,12 +48,20 @@ pub enum Control {
 #[derive(Clone)]
 pub struct SessionControl {
     tx: mpsc::UnboundedSender<Control>,
+    gate: super::access_gate::AccessGate,
 }
 
 impl SessionControl {
     pub fn new() -> (SessionControl, mpsc::UnboundedReceiver<Control>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (SessionControl { tx }, rx)
+        let gate = super::access_gate::AccessGate::default();
+        (SessionControl { tx, gate }, rx)
+    }
+
+    /// The sessions with a live `accessURL`, for checks before a request
+    /// is read.
+    pub fn gate(&self) -> &super::access_gate::AccessGate {
+        &self.gate
     }
 
     async fn ask<T>(

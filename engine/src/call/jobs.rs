@@ -5,11 +5,14 @@
 use dialtone_audio::{AudioLibrary, TtsRequest};
 use dialtone_calls::{Job, JobResult};
 use dialtone_core::messages::PlayerSource;
+use dialtone_egress::http::HttpEgress;
 use dialtone_media::PlayerMedia;
 use tokio::sync::mpsc;
 
 pub struct Jobs {
     pub audio: AudioLibrary,
+    /// `Net` requests' clients, keeping to the egress policy.
+    pub http: HttpEgress,
     pub results: mpsc::UnboundedSender<JobResult>,
 }
 
@@ -34,9 +37,10 @@ impl Jobs {
                 });
             }
             Job::Http(request) => {
+                let http = self.http.clone();
                 tokio::spawn(async move {
                     let (session, id, url) = (request.session, request.id, request.url.clone());
-                    let result = super::net::perform(request).await;
+                    let result = super::net::perform(&http, request).await;
                     tracing::debug!(%session, request = id, %url, code = result.code, "HTTP request done");
                     let _ = results.send(JobResult::Http {
                         session,

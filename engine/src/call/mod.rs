@@ -3,6 +3,7 @@
 //! starts, jobs, history and metrics — with the real user-agent core, media
 //! engine, JS workers and HTTP client. It decides nothing itself.
 
+pub mod access_gate;
 pub mod control;
 mod facts;
 mod jobs;
@@ -24,6 +25,7 @@ use dialtone_script::{ScriptHost, SessionSpec};
 use dialtone_sip::UaCore;
 use tokio::sync::mpsc;
 
+pub use net::CONNECT_TIMEOUT as NET_CONNECT_TIMEOUT;
 pub use services::EngineServices;
 
 use crate::history::HistorySink;
@@ -38,6 +40,10 @@ pub struct DriverParts {
     pub metrics: Arc<Metrics>,
     /// Where job results go; the signalling task reads them back in order.
     pub job_results: mpsc::UnboundedSender<JobResult>,
+    /// Clients for `Net` requests, keeping to the egress policy.
+    pub http: dialtone_egress::http::HttpEgress,
+    /// Live sessions' `accessURL` tokens, for the HTTP side.
+    pub access_gate: access_gate::AccessGate,
 }
 
 pub struct CallDriver {
@@ -48,6 +54,7 @@ pub struct CallDriver {
     events: HashMap<SessionId, EventSender>,
     jobs: jobs::Jobs,
     sinks: facts::Sinks,
+    access_gate: access_gate::AccessGate,
 }
 
 impl CallDriver {
@@ -59,12 +66,14 @@ impl CallDriver {
             events: HashMap::new(),
             jobs: jobs::Jobs {
                 audio: parts.audio,
+                http: parts.http,
                 results: parts.job_results,
             },
             sinks: facts::Sinks {
                 history: parts.history,
                 metrics: parts.metrics,
             },
+            access_gate: parts.access_gate,
         }
     }
 
@@ -88,6 +97,7 @@ impl CallDriver {
                     }
                 }
                 Output::Start(start) => {
+                    self.access_gate.open(start.id, &start.access_url);
                     let events = self.host.spawn_session(SessionSpec {
                         id: start.id,
                         scenario: start.scenario,
@@ -99,6 +109,7 @@ impl CallDriver {
                 }
                 Output::Ended(session) => {
                     self.events.remove(&session);
+                    self.access_gate.close(session);
                 }
                 Output::Job(job) => self.jobs.run(job),
                 Output::Fact(fact) => self.sinks.record(fact),
@@ -114,7 +125,13 @@ impl CallDriver {
     pub fn on_control(&mut self, msg: Control) {
         match msg {
             Control::Start { request, reply } => {
-                let _ = reply.send(self.core.start_session(request));
+                let started = self.core.start_session(request);
+                if let Ok(s) = &started {
+                    // Open before the client learns the URL; the Start
+                    // output opens it again (same token) when drained.
+                    self.access_gate.open(s.id, &s.access_url);
+                }
+                let _ = reply.send(started);
             }
             Control::List { account, reply } => {
                 let _ = reply.send(self.core.list_sessions(account.as_deref()));

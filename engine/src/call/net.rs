@@ -1,42 +1,29 @@
-//! `Net.httpRequestAsync` on the engine side: one process-wide HTTP client;
-//! each request runs as a job in its own task and its result goes back to
-//! the call core, which hands it to the session if it is still live.
+//! `Net.httpRequestAsync` on the engine side: each request runs as a job in
+//! its own task, with a client that keeps to the egress policy (checked
+//! for the URL, for every address its host resolves to and for every
+//! redirect), and its result goes back to the call core, which hands it to
+//! the session if it is still live.
 
-use std::sync::{Once, OnceLock};
 use std::time::Duration;
 
 use dialtone_calls::HttpJob;
 use dialtone_core::messages::{http_codes, Headers, HttpResult};
+use dialtone_egress::http::{denial, EgressError, HttpEgress};
 
 /// VoxEngine's TCP connect timeout.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(6);
-
-/// The client every request shares (connection pool, TLS roots).
-fn client() -> Result<&'static reqwest::Client, String> {
-    static PROVIDER: Once = Once::new();
-    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
-    PROVIDER.call_once(|| {
-        // Fails only if another provider is installed already, which is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-    CLIENT
-        .get_or_init(|| {
-            reqwest::Client::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .user_agent(concat!("dialtone/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .map_err(|e| format!("HTTP client: {e}"))
-        })
-        .as_ref()
-        .map_err(Clone::clone)
-}
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(6);
 
 /// Runs one request to its end; every failure becomes one of VoxEngine's codes.
-pub(super) async fn perform(request: HttpJob) -> HttpResult {
+pub(super) async fn perform(http: &HttpEgress, request: HttpJob) -> HttpResult {
     let timeout = request.timeout;
     // The client's own timeout covers connect, headers and body; this outer
     // one also bounds anything the client does not count.
-    match tokio::time::timeout(timeout + Duration::from_millis(250), exchange(request)).await {
+    match tokio::time::timeout(
+        timeout + Duration::from_millis(250),
+        exchange(http, request),
+    )
+    .await
+    {
         Ok(result) => result,
         Err(_) => HttpResult::failure(
             http_codes::TIMEOUT,
@@ -45,11 +32,7 @@ pub(super) async fn perform(request: HttpJob) -> HttpResult {
     }
 }
 
-async fn exchange(request: HttpJob) -> HttpResult {
-    let client = match client() {
-        Ok(client) => client,
-        Err(e) => return HttpResult::failure(http_codes::INTERNAL, e),
-    };
+async fn exchange(http: &HttpEgress, request: HttpJob) -> HttpResult {
     let url = match reqwest::Url::parse(&request.url) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => url,
         Ok(_) => {
@@ -64,6 +47,19 @@ async fn exchange(request: HttpJob) -> HttpResult {
                 http_codes::INTERNAL,
                 format!("bad method {:?}", request.method),
             )
+        }
+    };
+    let client = match http.client_for(&url) {
+        Ok(client) => client,
+        // A connection error to the script: the address is unreachable to it.
+        Err(EgressError::Denied(denied)) => {
+            return HttpResult::failure(http_codes::CONNECTION, denied.to_string())
+        }
+        Err(EgressError::NotHttp) => {
+            return HttpResult::failure(http_codes::MALFORMED_URL, "not an http(s) URL with a host")
+        }
+        Err(e @ EgressError::Client(_)) => {
+            return HttpResult::failure(http_codes::INTERNAL, e.to_string())
         }
     };
     let mut builder = client.request(method, url).timeout(request.timeout);
@@ -125,8 +121,12 @@ fn too_large() -> HttpResult {
 }
 
 /// Maps a client error to VoxEngine's code, keeping the whole cause chain as
-/// the text.
+/// the text. A destination the egress policy denies (a name's addresses, a
+/// redirect) is a connection error with the policy's reason as the text.
 fn failure_of(error: &reqwest::Error) -> HttpResult {
+    if let Some(denied) = denial(error) {
+        return HttpResult::failure(http_codes::CONNECTION, denied.to_string());
+    }
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
@@ -159,8 +159,22 @@ fn failure_of(error: &reqwest::Error) -> HttpResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dialtone_egress::{parse_allow_list, EgressPolicy};
+    use std::net::SocketAddr;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
+
+    fn egress(allow: &str) -> HttpEgress {
+        let policy = EgressPolicy::new(parse_allow_list(allow).unwrap());
+        HttpEgress::new(Arc::new(policy), CONNECT_TIMEOUT).unwrap()
+    }
+
+    /// The test servers live on loopback.
+    fn loopback() -> HttpEgress {
+        egress("127.0.0.0/8")
+    }
 
     fn get(url: String, timeout: Duration) -> HttpJob {
         HttpJob {
@@ -201,7 +215,7 @@ mod tests {
             b"HTTP/1.1 404 Not Found\r\nX-A: b\r\nContent-Length: 4\r\n\r\nnope".to_vec(),
         )
         .await;
-        let result = perform(get(url, Duration::from_secs(5))).await;
+        let result = perform(&loopback(), get(url, Duration::from_secs(5))).await;
         assert_eq!(result.code, 404);
         assert_eq!(result.text, "nope");
         assert!(result.headers.contains(&("x-a".into(), "b".into())));
@@ -213,7 +227,7 @@ mod tests {
         let mut response = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".to_vec();
         response.resize(response.len() + http_codes::MAX_BODY + 1, b'a');
         let url = serve_once(response).await;
-        let result = perform(get(url, Duration::from_secs(10))).await;
+        let result = perform(&loopback(), get(url, Duration::from_secs(10))).await;
         assert_eq!(result.code, http_codes::TOO_LARGE);
     }
 
@@ -222,9 +236,17 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let result = perform(get(format!("http://{addr}/"), Duration::from_secs(5))).await;
+        let result = perform(
+            &loopback(),
+            get(format!("http://{addr}/"), Duration::from_secs(5)),
+        )
+        .await;
         assert_eq!(result.code, http_codes::CONNECTION, "{result:?}");
-        let result = perform(get("http//nohost".into(), Duration::from_secs(5))).await;
+        let result = perform(
+            &loopback(),
+            get("http//nohost".into(), Duration::from_secs(5)),
+        )
+        .await;
         assert_eq!(result.code, http_codes::MALFORMED_URL);
     }
 
@@ -238,8 +260,109 @@ mod tests {
             std::future::pending::<()>().await;
             drop(socket);
         });
-        let result = perform(get(format!("http://{addr}/"), Duration::from_millis(300))).await;
+        let result = perform(
+            &loopback(),
+            get(format!("http://{addr}/"), Duration::from_millis(300)),
+        )
+        .await;
         assert_eq!(result.code, http_codes::TIMEOUT, "{result:?}");
         held.abort();
+    }
+
+    /// Serves `response` to every connection and counts them.
+    async fn serve_counting(response: String) -> (SocketAddr, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counted = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let response = response.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 2048];
+                    let mut head = Vec::new();
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let _ = socket.write_all(response.as_bytes()).await;
+                    let _ = socket.shutdown().await;
+                });
+            }
+        });
+        (addr, hits)
+    }
+
+    const HELLO: &str = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
+
+    fn assert_denied(result: &HttpResult, what: &str) {
+        assert_eq!(result.code, http_codes::CONNECTION, "{what}: {result:?}");
+        let error = result.error.as_deref().unwrap_or_default();
+        assert!(
+            error.starts_with("denied by the egress policy: "),
+            "{what}: {error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn loopback_metadata_and_names_of_loopback_are_refused_by_default() {
+        let (addr, hits) = serve_counting(HELLO.into()).await;
+        let deny = egress("none");
+        let second = Duration::from_secs(5);
+        for url in [
+            format!("http://{addr}/"),
+            format!("http://localhost:{}/", addr.port()),
+            format!("http://[::ffff:127.0.0.1]:{}/", addr.port()),
+            "http://169.254.169.254/latest/meta-data/".to_string(),
+            "http://[fd00:ec2::254]/latest/meta-data/".to_string(),
+        ] {
+            assert_denied(&perform(&deny, get(url.clone(), second)).await, &url);
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing was sent");
+    }
+
+    #[tokio::test]
+    async fn an_allow_listed_server_is_reached_by_address_and_by_name() {
+        let (addr, hits) = serve_counting(HELLO.into()).await;
+        let allow = egress(&format!("{addr}, [::1]:{}", addr.port()));
+        for url in [
+            format!("http://{addr}/"),
+            format!("http://localhost:{}/", addr.port()),
+        ] {
+            let result = perform(&allow, get(url.clone(), Duration::from_secs(5))).await;
+            assert_eq!((result.code, result.text.as_str()), (200, "hello"), "{url}");
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_redirect_from_an_allowed_server_to_a_denied_one_is_refused() {
+        let (target, target_hits) = serve_counting(HELLO.into()).await;
+        for location in [
+            format!("http://{target}/secret"),
+            format!("http://localhost:{}/secret", target.port()),
+            "http://169.254.169.254/latest/meta-data/".to_string(),
+        ] {
+            let (start, start_hits) = serve_counting(format!(
+                "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            ))
+            .await;
+            // Only the first server's port is allowed.
+            let result = perform(
+                &egress(&start.to_string()),
+                get(format!("http://{start}/"), Duration::from_secs(5)),
+            )
+            .await;
+            assert_denied(&result, &location);
+            assert_eq!(start_hits.load(Ordering::SeqCst), 1);
+        }
+        assert_eq!(
+            target_hits.load(Ordering::SeqCst),
+            0,
+            "the redirect was not followed"
+        );
     }
 }

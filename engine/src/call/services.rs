@@ -1,20 +1,30 @@
 //! The engine's answers to the call core's synchronous questions: routing
 //! from the prepared snapshot, RTP ports from the media engine, history's
-//! congestion, the wall clock.
+//! congestion, overload control's verdict, the wall clock, the egress policy for `callSIP`.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use dialtone_calls::{InboundInfo, Route, Services};
+use dialtone_calls::{InboundInfo, Overload, Route, Services};
 use dialtone_core::UnitId;
+use dialtone_egress::EgressPolicy;
 use dialtone_media::MediaEngine;
 
 use crate::history::HistorySink;
+use crate::overload::LoadWatch;
+use crate::recording_usage::RecordingUsage;
 use crate::routing::InboundRouter;
 
 pub struct EngineServices {
     pub router: Arc<dyn InboundRouter>,
     pub media: MediaEngine,
     pub history: Arc<dyn HistorySink>,
+    /// The same policy `Net` and audio downloads keep to.
+    pub egress: Arc<EgressPolicy>,
+    /// Overload control's verdict (crate::overload).
+    pub load: Arc<LoadWatch>,
+    /// Recording bytes per account (`dialtone serve`).
+    pub recording_usage: Option<Arc<RecordingUsage>>,
 }
 
 impl Services for EngineServices {
@@ -33,7 +43,25 @@ impl Services for EngineServices {
         self.history.congested(account)
     }
 
+    fn overload(&self) -> Option<Overload> {
+        self.load.overload()
+    }
+
     fn wall_ms(&self) -> i64 {
         dialtone_store::now_ms()
+    }
+
+    fn egress(&self, peer: SocketAddr) -> Result<(), String> {
+        self.egress.check(peer).map_err(|denied| denied.reason())
+    }
+
+    fn recording_budget(
+        &self,
+        account: &str,
+    ) -> Result<Option<dialtone_media::RecordingBudget>, String> {
+        match &self.recording_usage {
+            Some(usage) => usage.budget(account).map(Some),
+            None => Ok(None),
+        }
     }
 }

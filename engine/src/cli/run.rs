@@ -45,6 +45,11 @@ pub struct RunArgs {
     /// fit in half the memory at 512 KiB each; 0: no limit).
     #[arg(long)]
     pub max_sessions: Option<usize>,
+    /// Memory budget in MiB: past 90 % of it new calls get 503 until memory
+    /// is back under 85 % (default: 80 % of the machine's or cgroup's
+    /// memory; 0: memory is not watched).
+    #[arg(long)]
+    pub memory_budget_mib: Option<u64>,
     /// No RTP from a call's peer for this long raises CallEvents.RtpStopped.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub rtp_timeout: Duration,
@@ -87,6 +92,35 @@ pub struct RunArgs {
     /// URL the http TTS engine POSTs `{text, voice, rate}` to.
     #[arg(long)]
     pub tts_url: Option<String>,
+    /// Disk budget of the playback download cache, in MiB; least recently
+    /// used downloads go first past it (0: keep none).
+    #[arg(long, default_value_t = 256)]
+    pub download_cache_mib: u64,
+    /// Disk budget of the TTS cache, in MiB; least recently used speech
+    /// goes first past it (0: keep none).
+    #[arg(long, default_value_t = 256)]
+    pub tts_cache_mib: u64,
+    /// What scenarios may reach although the egress policy denies it: a
+    /// network (10.0.0.0/8), an address, or ADDRESS:PORT (127.0.0.1:8090,
+    /// [::1]:8090; the only way to reach Dialtone's own ports). Repeat it or
+    /// separate with commas. Giving it replaces the default, loopback; `none`
+    /// denies loopback too.
+    #[arg(
+        long = "egress-allow",
+        value_name = "NET|ADDR[:PORT]",
+        value_delimiter = ',',
+        default_values = ["127.0.0.0/8", "::1"],
+        value_parser = parse_allow_entry,
+    )]
+    pub egress_allow: Vec<AllowEntry>,
+}
+
+/// One `--egress-allow` value: an entry, or none for `none`.
+#[derive(Debug, Clone)]
+pub struct AllowEntry(Vec<dialtone_egress::Allow>);
+
+fn parse_allow_entry(s: &str) -> Result<AllowEntry, String> {
+    dialtone_egress::parse_allow_list(s).map(AllowEntry)
 }
 
 pub fn main(args: RunArgs) -> ExitCode {
@@ -115,6 +149,9 @@ pub fn main(args: RunArgs) -> ExitCode {
     if let Some(n) = args.max_sessions {
         cfg.max_sessions = (n > 0).then_some(n);
     }
+    if let Some(mib) = args.memory_budget_mib {
+        cfg.memory_budget = (mib > 0).then_some(mib.saturating_mul(1024 * 1024));
+    }
     cfg.rtp_timeout = args.rtp_timeout.max(Duration::from_millis(100));
     let nonzero = |d: Duration| (!d.is_zero()).then_some(d);
     cfg.limits = dialtone_calls::CallLimits {
@@ -136,6 +173,13 @@ pub fn main(args: RunArgs) -> ExitCode {
     cfg.media_dir = args.media_dir.clone();
     cfg.tts_engine = args.tts_engine.clone();
     cfg.tts_url = args.tts_url.clone();
+    cfg.download_cache_bytes = args.download_cache_mib.saturating_mul(1024 * 1024);
+    cfg.tts_cache_bytes = args.tts_cache_mib.saturating_mul(1024 * 1024);
+    cfg.egress_allow = args
+        .egress_allow
+        .iter()
+        .flat_map(|entry| entry.0.iter().copied())
+        .collect();
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -189,5 +233,47 @@ async fn wait_for_signal() {
         Err(_) => {
             let _ = tokio::signal::ctrl_c().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn allowed(args: &[&str]) -> Result<Vec<String>, String> {
+        let argv = ["dialtone", "x.js"].iter().chain(args);
+        let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
+        Ok(cli
+            .run
+            .egress_allow
+            .iter()
+            .flat_map(|e| e.0.iter().map(ToString::to_string))
+            .collect())
+    }
+
+    #[test]
+    fn egress_allow_defaults_to_loopback_and_a_flag_replaces_it() {
+        assert_eq!(allowed(&[]).unwrap(), ["127.0.0.0/8", "::1/128"]);
+        assert_eq!(
+            allowed(&["--egress-allow", "10.0.0.0/8,127.0.0.1:8090"]).unwrap(),
+            ["10.0.0.0/8", "127.0.0.1:8090"]
+        );
+        assert_eq!(
+            allowed(&["--egress-allow", "10.0.0.0/8", "--egress-allow", "::1"]).unwrap(),
+            ["10.0.0.0/8", "::1/128"]
+        );
+        assert!(allowed(&["--egress-allow", "none"]).unwrap().is_empty());
+        let err = allowed(&["--egress-allow", "metadata.internal"]).unwrap_err();
+        assert!(
+            err.contains("--egress-allow") && err.contains("host names are not accepted"),
+            "{err}"
+        );
     }
 }

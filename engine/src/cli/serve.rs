@@ -3,6 +3,7 @@
 //! (`serve::config`) with the same messages.
 
 use crate::serve::config::Overrides;
+use dialtone_store::DatabaseUrl;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -20,9 +21,10 @@ pub struct ServeArgs {
     /// Data directory: database, recordings, cache (default dialtone-data).
     #[arg(long)]
     pub data_dir: Option<String>,
-    /// Database URL (default sqlite://DATA-DIR/dialtone.db).
+    /// Database URL (default sqlite://DATA-DIR/dialtone.db). Held as a
+    /// `DatabaseUrl`: `Debug` masks its password.
     #[arg(long)]
-    pub database: Option<String>,
+    pub database: Option<DatabaseUrl>,
     /// RTP port range, LO-HI.
     #[arg(long)]
     pub rtp_ports: Option<String>,
@@ -47,11 +49,12 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     pub fn overrides(&self) -> Overrides {
+        let database = self.database.as_ref().map(|d| d.expose().to_owned());
         let flags = [
             ("sip", &self.sip),
             ("http", &self.http),
             ("data_dir", &self.data_dir),
-            ("database", &self.database),
+            ("database", &database),
             ("rtp_ports", &self.rtp_ports),
             ("rtp_relatch_after", &self.rtp_relatch_after),
             ("advertise", &self.advertise),

@@ -6,6 +6,7 @@
 use crate::config::{parse_duration, EngineConfig, PortRange, PublicUrl};
 use crate::logging::LogFormat;
 use clap::ValueEnum;
+use dialtone_store::DatabaseUrl;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ pub const KEYS: &[&str] = &[
     "cpu_budget",
     "memory_limit_mib",
     "max_sessions",
+    "memory_budget_mib",
     "rtp_timeout",
     "no_answer_timeout",
     "rtp_hangup_after",
@@ -38,7 +40,31 @@ pub const KEYS: &[&str] = &[
     "tts_engine",
     "tts_url",
     "reserved_domains",
+    "egress_allow",
+    "download_cache_mib",
+    "tts_cache_mib",
+    "quota_rules",
+    "quota_scenarios",
+    "quota_scenario_versions",
+    "quota_recording_mib",
 ];
+
+/// Keys whose value is a list: a config file may give them as an array of
+/// strings as well as one comma-separated string.
+const LIST_KEYS: &[&str] = &["reserved_domains", "egress_allow"];
+
+/// Keys whose values hold a secret (a database URL's password): wherever a
+/// value is shown (errors, `Debug`), it is shown redacted.
+const SECRET_KEYS: &[&str] = &["database"];
+
+/// `value` of `key` as it may be shown.
+fn shown_value(key: &str, value: &str) -> String {
+    if SECRET_KEYS.contains(&key) {
+        dialtone_store::redact_url(value)
+    } else {
+        value.to_owned()
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -55,8 +81,13 @@ pub enum ConfigError {
         key: String,
         known: String,
     },
-    #[error("config file {path}: {key} must be a string, integer or boolean")]
-    BadType { path: PathBuf, key: String },
+    #[error("config file {path}: {key} must be a string, integer or boolean{list}")]
+    BadType {
+        path: PathBuf,
+        key: String,
+        /// ", or an array of strings" for a list key.
+        list: &'static str,
+    },
     #[error("invalid {key} {value:?} (from {origin}): {reason}")]
     Invalid {
         key: &'static str,
@@ -84,24 +115,44 @@ impl std::fmt::Display for Origin {
     }
 }
 
-/// Values given on the command line, by config key.
-#[derive(Debug, Default, Clone)]
+/// Values given on the command line, by config key. `Debug` shows secret
+/// values redacted.
+#[derive(Default, Clone)]
 pub struct Overrides {
     pub config: Option<PathBuf>,
     pub flags: Vec<(&'static str, String)>,
+}
+
+impl std::fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let flags: Vec<(&str, String)> = self
+            .flags
+            .iter()
+            .map(|(k, v)| (*k, shown_value(k, v)))
+            .collect();
+        f.debug_struct("Overrides")
+            .field("config", &self.config)
+            .field("flags", &flags)
+            .finish()
+    }
 }
 
 /// The validated configuration of `dialtone serve`.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub engine: EngineConfig,
-    pub database: String,
+    /// Shown with its password replaced by `***`, in `Debug` too.
+    pub database: DatabaseUrl,
     pub log_format: LogFormat,
     /// How long live sessions may run on after SIGTERM.
     pub shutdown_timeout: Duration,
     /// DNS names the server itself is addressed by: no account may claim
     /// them as a SIP domain (normalized: lower case, no trailing dot).
     pub reserved_domains: Vec<String>,
+    /// Per-account limits the store enforces (rules, scenarios, versions).
+    pub quotas: dialtone_store::Quotas,
+    /// Bytes of recordings an account may keep; `None`: no limit.
+    pub recording_quota: Option<u64>,
 }
 
 struct Settings {
@@ -126,7 +177,7 @@ impl Settings {
             .map(Some)
             .map_err(|reason| ConfigError::Invalid {
                 key,
-                value: value.clone(),
+                value: shown_value(key, value),
                 origin: origin.to_string(),
                 reason,
             })
@@ -156,16 +207,29 @@ fn read_file(path: &Path, settings: &mut Settings) -> Result<(), ConfigError> {
                 known: KEYS.join(", "),
             });
         };
+        let is_list = LIST_KEYS.contains(&known);
+        let bad_type = || ConfigError::BadType {
+            path: path.to_owned(),
+            key: key.clone(),
+            list: if is_list {
+                ", or an array of strings"
+            } else {
+                ""
+            },
+        };
         let text = match value {
             toml::Value::String(s) => s,
             toml::Value::Integer(i) => i.to_string(),
             toml::Value::Boolean(b) => b.to_string(),
-            _ => {
-                return Err(ConfigError::BadType {
-                    path: path.to_owned(),
-                    key,
+            toml::Value::Array(items) if is_list => items
+                .into_iter()
+                .map(|item| match item {
+                    toml::Value::String(s) => Ok(s),
+                    _ => Err(bad_type()),
                 })
-            }
+                .collect::<Result<Vec<_>, _>>()?
+                .join(","),
+            _ => return Err(bad_type()),
         };
         settings
             .values
@@ -179,6 +243,22 @@ fn parse_addr(s: &str) -> Result<SocketAddr, String> {
         .parse()
         .map_err(|_| "expected an address like 127.0.0.1:5060".to_owned())
 }
+
+/// A whole number, 0 included.
+fn parse_amount(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse::<u64>()
+        .map_err(|_| "expected a whole number (0 or more)".to_owned())
+}
+
+/// A quota: a whole number, 0 for no limit.
+fn parse_quota(s: &str) -> Result<Option<u64>, String> {
+    parse_amount(s)
+        .map(|n| (n > 0).then_some(n))
+        .map_err(|_| "expected a whole number (0: no limit)".to_owned())
+}
+
+const MIB: u64 = 1024 * 1024;
 
 fn parse_count(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
@@ -199,10 +279,10 @@ fn parse_domains(s: &str) -> Result<Vec<String>, String> {
         .collect()
 }
 
-fn parse_database(s: &str) -> Result<String, String> {
+fn parse_database(s: &str) -> Result<DatabaseUrl, String> {
     let s = s.trim();
     if s.starts_with("sqlite:") || s.starts_with("postgres://") || s.starts_with("postgresql://") {
-        Ok(s.to_owned())
+        Ok(DatabaseUrl::new(s))
     } else {
         Err("expected sqlite://PATH or postgres://…".to_owned())
     }
@@ -293,6 +373,14 @@ impl ServeConfig {
         if let Some(n) = s.parse("max_sessions", parse_count)? {
             engine.max_sessions = Some(n);
         }
+        // 0: memory is not watched.
+        if let Some(mib) = s.parse("memory_budget_mib", |v| {
+            v.trim()
+                .parse::<u64>()
+                .map_err(|_| "expected a whole number of MiB (0: not watched)".to_owned())
+        })? {
+            engine.memory_budget = (mib > 0).then_some(mib.saturating_mul(1024 * 1024));
+        }
         if let Some(d) = s.parse("rtp_timeout", parse_duration)? {
             engine.rtp_timeout = d.max(Duration::from_millis(100));
         }
@@ -326,10 +414,10 @@ impl ServeConfig {
         engine.tts_url = s.parse("tts_url", |v| Ok(v.to_owned()))?;
         let database = match s.parse("database", parse_database)? {
             Some(url) => url,
-            None => format!(
+            None => DatabaseUrl::new(format!(
                 "sqlite://{}?mode=rwc",
                 engine.data_dir.join("dialtone.db").display()
-            ),
+            )),
         };
         let log_format = s
             .parse("log_format", |v| {
@@ -342,12 +430,38 @@ impl ServeConfig {
         let reserved_domains = s
             .parse("reserved_domains", parse_domains)?
             .unwrap_or_default();
+        if let Some(mib) = s.parse("download_cache_mib", parse_amount)? {
+            engine.download_cache_bytes = mib.saturating_mul(MIB);
+        }
+        if let Some(mib) = s.parse("tts_cache_mib", parse_amount)? {
+            engine.tts_cache_bytes = mib.saturating_mul(MIB);
+        }
+        let mut quotas = dialtone_store::Quotas::default();
+        if let Some(q) = s.parse("quota_rules", parse_quota)? {
+            quotas.rules = q;
+        }
+        if let Some(q) = s.parse("quota_scenarios", parse_quota)? {
+            quotas.scenarios = q;
+        }
+        if let Some(q) = s.parse("quota_scenario_versions", parse_quota)? {
+            quotas.scenario_versions = q;
+        }
+        let recording_quota = s
+            .parse("quota_recording_mib", parse_quota)?
+            .unwrap_or(Some(crate::recording_usage::DEFAULT_RECORDING_QUOTA / MIB))
+            .map(|mib| mib.saturating_mul(MIB));
+        // Nothing beyond the Internet unless the operator says so.
+        engine.egress_allow = s
+            .parse("egress_allow", dialtone_egress::parse_allow_list)?
+            .unwrap_or_default();
         Ok(ServeConfig {
             engine,
             database,
             log_format,
             shutdown_timeout,
             reserved_domains,
+            quotas,
+            recording_quota,
         })
     }
 }
@@ -367,7 +481,10 @@ mod tests {
             flags: vec![("data_dir", "/tmp/dt".into())],
         };
         let cfg = ServeConfig::load(&overrides, no_env).unwrap();
-        assert_eq!(cfg.database, "sqlite:///tmp/dt/dialtone.db?mode=rwc");
+        assert_eq!(
+            cfg.database.expose(),
+            "sqlite:///tmp/dt/dialtone.db?mode=rwc"
+        );
         assert_eq!(cfg.engine.sip.port(), 5060);
     }
 
@@ -532,6 +649,163 @@ mod tests {
             .to_string();
         assert!(
             err.contains("reserved_domains") && err.contains("DIALTONE_RESERVED_DOMAINS"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_database_password_never_shows() {
+        const PASSWORD: &str = "Zq8rT4v1-db";
+        let url = format!("postgres://dialtone:{PASSWORD}@db.example.com:5432/dialtone");
+        let flags = Overrides {
+            config: None,
+            flags: vec![("database", url.clone())],
+        };
+        let cfg = ServeConfig::load(&flags, no_env).unwrap();
+        assert_eq!(cfg.database.expose(), url);
+        for shown in [
+            format!("{cfg:?}"),
+            format!("{flags:?}"),
+            cfg.database.to_string(),
+        ] {
+            assert!(!shown.contains(PASSWORD), "{shown}");
+            assert!(
+                shown.contains("postgres://dialtone:***@db.example.com:5432/dialtone"),
+                "{shown}"
+            );
+        }
+        // A bad URL is named in the error, without its password.
+        let bad = format!("postgress://dialtone:{PASSWORD}@db/dialtone");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.toml");
+        std::fs::write(&path, format!("database = \"{bad}\"\n")).unwrap();
+        let from_file = Overrides {
+            config: Some(path),
+            flags: vec![],
+        };
+        let env = |k: &str| (k == "DIALTONE_DATABASE").then(|| bad.clone());
+        for err in [
+            ServeConfig::load(&from_file, no_env).unwrap_err(),
+            ServeConfig::load(&Overrides::default(), env).unwrap_err(),
+            ServeConfig::load(
+                &Overrides {
+                    config: None,
+                    flags: vec![("database", bad.clone())],
+                },
+                no_env,
+            )
+            .unwrap_err(),
+        ] {
+            for shown in [err.to_string(), format!("{err:?}")] {
+                assert!(!shown.contains(PASSWORD), "{shown}");
+                assert!(
+                    shown.contains("postgress://dialtone:***@db/dialtone"),
+                    "{shown}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn egress_allow_from_a_file_array_or_the_environment() {
+        let cfg = ServeConfig::load(&Overrides::default(), no_env).unwrap();
+        assert!(
+            cfg.engine.egress_allow.is_empty(),
+            "serve denies by default"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.toml");
+        std::fs::write(
+            &path,
+            "egress_allow = [\"10.0.0.0/8\", \"127.0.0.1:8090\"]\n",
+        )
+        .unwrap();
+        let from_file = Overrides {
+            config: Some(path.clone()),
+            flags: vec![],
+        };
+        let cfg = ServeConfig::load(&from_file, no_env).unwrap();
+        let shown: Vec<String> = cfg
+            .engine
+            .egress_allow
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown, ["10.0.0.0/8", "127.0.0.1:8090"]);
+        let env =
+            |k: &str| (k == "DIALTONE_EGRESS_ALLOW").then(|| "fd00::/8, [::1]:9000".to_owned());
+        let cfg = ServeConfig::load(&from_file, env).unwrap();
+        assert_eq!(cfg.engine.egress_allow.len(), 2, "the environment wins");
+        let bad = |k: &str| (k == "DIALTONE_EGRESS_ALLOW").then(|| "metadata.internal".to_owned());
+        let err = ServeConfig::load(&Overrides::default(), bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("egress_allow") && err.contains("DIALTONE_EGRESS_ALLOW"),
+            "{err}"
+        );
+        std::fs::write(&path, "egress_allow = [8080]\n").unwrap();
+        let err = ServeConfig::load(&from_file, no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("array of strings"), "{err}");
+        std::fs::write(&path, "sip = [\"127.0.0.1:5060\"]\n").unwrap();
+        let err = ServeConfig::load(&from_file, no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("string, integer or boolean") && !err.contains("array"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn cache_budgets_and_quotas_default_and_read_from_file_and_env() {
+        let cfg = ServeConfig::load(&Overrides::default(), no_env).unwrap();
+        assert_eq!(cfg.engine.download_cache_bytes, 256 * MIB);
+        assert_eq!(cfg.engine.tts_cache_bytes, 256 * MIB);
+        assert_eq!(cfg.quotas, dialtone_store::Quotas::default());
+        assert_eq!(cfg.recording_quota, Some(10 * 1024 * MIB));
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.toml");
+        std::fs::write(
+            &path,
+            "download_cache_mib = 64
+tts_cache_mib = 0
+quota_rules = 5
+             quota_scenarios = 0
+quota_scenario_versions = 10
+quota_recording_mib = 1
+",
+        )
+        .unwrap();
+        let from_file = Overrides {
+            config: Some(path),
+            flags: vec![],
+        };
+        let cfg = ServeConfig::load(&from_file, no_env).unwrap();
+        assert_eq!(cfg.engine.download_cache_bytes, 64 * MIB);
+        assert_eq!(cfg.engine.tts_cache_bytes, 0, "0 keeps nothing on disk");
+        assert_eq!(
+            cfg.quotas,
+            dialtone_store::Quotas {
+                rules: Some(5),
+                scenarios: None,
+                scenario_versions: Some(10),
+            }
+        );
+        assert_eq!(cfg.recording_quota, Some(MIB));
+        let env = |k: &str| (k == "DIALTONE_QUOTA_RECORDING_MIB").then(|| "0".to_owned());
+        let cfg = ServeConfig::load(&from_file, env).unwrap();
+        assert_eq!(cfg.recording_quota, None, "0: no limit");
+
+        let bad = |k: &str| (k == "DIALTONE_QUOTA_RULES").then(|| "-1".to_owned());
+        let err = ServeConfig::load(&Overrides::default(), bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("quota_rules") && err.contains("DIALTONE_QUOTA_RULES"),
             "{err}"
         );
     }

@@ -10,6 +10,7 @@ use crate::call::control::SessionControl;
 use crate::engine::Engine;
 use crate::history::{HistorySink, SessionLogLayer, SessionLogTarget, StoreSink};
 use crate::logging;
+use crate::recording_usage::RecordingUsage;
 use config::{Overrides, ServeConfig};
 use dialtone_store::{HistoryConfig, HistoryWriter, Store};
 use router::StoreRouter;
@@ -51,17 +52,38 @@ async fn run(cfg: ServeConfig, log_target: SessionLogTarget) -> ExitCode {
         );
         return ExitCode::from(EXIT_CONFIG);
     }
-    let store = match Store::open(&cfg.database).await {
-        Ok(s) => s,
+    // `cfg.database` prints with its password masked; the store's errors
+    // carry none.
+    let store = match Store::open(cfg.database.expose()).await {
+        Ok(s) => s.with_quotas(cfg.quotas),
         Err(e) => {
             eprintln!("dialtone: cannot open database {}: {e}", cfg.database);
             return ExitCode::from(1);
         }
     };
+    // Before anything can start a session: what a crash left running ends now.
+    match store.close_interrupted(dialtone_store::now_ms()).await {
+        Ok(closed) if closed.sessions > 0 || closed.calls > 0 => tracing::warn!(
+            sessions = closed.sessions,
+            calls = closed.calls,
+            "closed sessions and calls the last run left open (it stopped without ending them: \
+             crash or kill); their history says interrupted"
+        ),
+        Ok(_) => {}
+        Err(e) => {
+            eprintln!("dialtone: cannot close the sessions a previous run left open: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    // An `ApiKey` never shows in `Debug`.
     let admin_key = std::env::var("DIALTONE_ADMIN_KEY")
         .ok()
-        .filter(|k| !k.is_empty());
-    let admin = match store.bootstrap_admin(admin_key.as_deref()).await {
+        .filter(|k| !k.is_empty())
+        .map(dialtone_store::ApiKey);
+    let admin = match store
+        .bootstrap_admin(admin_key.as_ref().map(|k| k.as_str()))
+        .await
+    {
         Ok(a) => a,
         Err(e @ dialtone_store::StoreError::Invalid { .. }) => {
             eprintln!("dialtone: invalid configuration: DIALTONE_ADMIN_KEY: {e}");
@@ -89,6 +111,26 @@ async fn run(cfg: ServeConfig, log_target: SessionLogTarget) -> ExitCode {
     let api_store = store.clone();
     let api_router = router.clone();
     let recordings_dir = cfg.engine.data_dir.join("recordings");
+    // What the recordings already on disk hold counts against each
+    // account's quota from the start.
+    let recording_usage = Arc::new(RecordingUsage::new(cfg.recording_quota));
+    match recording_usage
+        .count_existing(&recordings_dir, &store)
+        .await
+    {
+        Ok(counted) => tracing::info!(
+            files = counted.files,
+            bytes = counted.bytes,
+            unowned_bytes = counted.unowned,
+            "recordings on disk counted against their accounts' quotas"
+        ),
+        Err(e) => {
+            eprintln!("dialtone: cannot count the recordings on disk: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    let mut engine_cfg = cfg.engine.clone();
+    engine_cfg.recording_usage = Some(recording_usage.clone());
     let routes = move |sessions: &SessionControl| {
         api::routes(ApiState {
             store: api_store,
@@ -96,10 +138,11 @@ async fn run(cfg: ServeConfig, log_target: SessionLogTarget) -> ExitCode {
             sessions: sessions.clone(),
             history: store_sink,
             recordings_dir,
+            recording_usage,
         })
     };
     let rtp = cfg.engine.rtp_ports.0.clone();
-    let engine = match Engine::start_with_http(cfg.engine.clone(), router, routes, sink).await {
+    let engine = match Engine::start_with_http(engine_cfg, router, routes, sink).await {
         Ok(e) => e,
         Err(e) => {
             eprintln!("dialtone: {e}");
@@ -119,7 +162,7 @@ async fn run(cfg: ServeConfig, log_target: SessionLogTarget) -> ExitCode {
         engine.http_addr,
         rtp.start(),
         rtp.end(),
-        redact(&cfg.database)
+        cfg.database
     );
     wait_for_signal().await;
     eprintln!(
@@ -173,20 +216,6 @@ async fn warn_about_claims(store: &Store, router: &StoreRouter) {
             }
         }
         Err(e) => tracing::warn!(error = %e, "cannot list claims"),
-    }
-}
-
-/// A database URL without its password, for printing.
-fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    match rest.split_once('@') {
-        Some((auth, host)) if auth.contains(':') => {
-            let user = auth.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:***@{host}")
-        }
-        _ => url.to_owned(),
     }
 }
 

@@ -1,12 +1,16 @@
 //! The signalling task: one tokio task that owns the SIP user-agent core and
 //! the call layer, fed by the UDP socket, the TCP connections, session
 //! commands, media events and its own timer. Everything SIP happens here, in
-//! order, without locks.
+//! order, without locks. Each turn's working time is measured for overload
+//! control (crate::overload).
 
+mod framing;
 pub mod tcp;
 
 use crate::call::control::Control;
 use crate::call::CallDriver;
+use crate::overload::meter::BusyMeter;
+use crate::overload::LoadWatch;
 use dialtone_calls::JobResult;
 use dialtone_core::messages::SessionCommand;
 use dialtone_core::SessionId;
@@ -31,12 +35,33 @@ pub struct Inputs {
     pub shutdown: watch::Receiver<bool>,
 }
 
+/// What woke the loop.
+enum Input {
+    Udp(Result<(usize, SocketAddr), String>),
+    Tcp(TcpEvent),
+    Command(SessionId, SessionCommand),
+    Media(MediaEvent),
+    Job(JobResult),
+    Control(Control),
+    Timer,
+    /// Whether the shutdown signal was sent (rather than its sender dropped).
+    Shutdown(bool),
+}
+
+fn udp_peer(addr: SocketAddr) -> Peer {
+    Peer {
+        transport: Transport::Udp,
+        addr,
+    }
+}
+
 pub struct Signalling {
     ua: UaCore,
     calls: CallDriver,
     udp: Arc<UdpSocket>,
     tcp_events_tx: mpsc::UnboundedSender<TcpEvent>,
     tcp_writers: HashMap<SocketAddr, tcp::Writer>,
+    load: Arc<LoadWatch>,
 }
 
 impl Signalling {
@@ -45,6 +70,7 @@ impl Signalling {
         calls: CallDriver,
         udp: Arc<UdpSocket>,
         tcp_events_tx: mpsc::UnboundedSender<TcpEvent>,
+        load: Arc<LoadWatch>,
     ) -> Self {
         Signalling {
             ua,
@@ -52,6 +78,7 @@ impl Signalling {
             udp,
             tcp_events_tx,
             tcp_writers: HashMap::new(),
+            load,
         }
     }
 
@@ -62,6 +89,7 @@ impl Signalling {
     ) {
         let mut buf = vec![0u8; 65536];
         let mut shutting_down = false;
+        let mut busy = BusyMeter::new(Instant::now());
         loop {
             let deadline = match (self.ua.poll_timeout(), self.calls.core.poll_timeout()) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -76,39 +104,55 @@ impl Signalling {
             // Not biased: every ready input gets its turn, so a flood of
             // datagrams cannot starve the commands, media events and timers
             // of calls already up (and overdue timers run below anyway).
-            tokio::select! {
-                r = self.udp.recv_from(&mut buf) => {
-                    let now = Instant::now();
+            let input = tokio::select! {
+                r = self.udp.recv_from(&mut buf) => Input::Udp(r.map_err(|e| e.to_string())),
+                Some(ev) = tcp_events.recv() => Input::Tcp(ev),
+                Some((session, cmd)) = inputs.commands.recv() => Input::Command(session, cmd),
+                Some(ev) = inputs.media.recv() => Input::Media(ev),
+                Some(r) = inputs.jobs.recv() => Input::Job(r),
+                Some(c) = inputs.control.recv() => Input::Control(c),
+                _ = sleep => Input::Timer,
+                r = inputs.shutdown.changed(), if !shutting_down => Input::Shutdown(r.is_ok()),
+            };
+            let start = Instant::now();
+            match input {
+                Input::Udp(r) => {
                     match r {
-                        Ok((n, from)) => self.ua.handle_input(now, Peer { transport: Transport::Udp, addr: from }, &buf[..n]),
+                        Ok((n, from)) => self.ua.handle_input(
+                            start,
+                            udp_peer(from),
+                            buf.get(..n).unwrap_or_default(),
+                        ),
                         Err(e) => tracing::debug!(error = %e, "UDP receive error"),
                     }
                     for _ in 1..UDP_BATCH {
                         match self.udp.try_recv_from(&mut buf) {
-                            Ok((n, from)) => self.ua.handle_input(now, Peer { transport: Transport::Udp, addr: from }, &buf[..n]),
+                            Ok((n, from)) => self.ua.handle_input(
+                                start,
+                                udp_peer(from),
+                                buf.get(..n).unwrap_or_default(),
+                            ),
                             Err(_) => break,
                         }
                     }
                 }
-                Some(ev) = tcp_events.recv() => self.on_tcp(ev),
-                Some((session, cmd)) = inputs.commands.recv() => {
-                    let now = Instant::now();
-                    self.calls.core.handle_command(now, session, cmd);
+                Input::Tcp(ev) => self.on_tcp(ev),
+                Input::Command(session, cmd) => {
+                    self.calls.core.handle_command(start, session, cmd);
                     while let Ok((session, cmd)) = inputs.commands.try_recv() {
-                        self.calls.core.handle_command(now, session, cmd);
+                        self.calls.core.handle_command(start, session, cmd);
                     }
                 }
-                Some(ev) = inputs.media.recv() => self.calls.core.handle_media_event(Instant::now(), ev),
-                Some(r) = inputs.jobs.recv() => self.calls.core.handle_job_result(Instant::now(), r),
-                Some(c) = inputs.control.recv() => self.calls.on_control(c),
-                _ = sleep => {
-                    let now = Instant::now();
-                    self.ua.handle_timeout(now);
-                    self.calls.core.handle_timeout(now);
+                Input::Media(ev) => self.calls.core.handle_media_event(start, ev),
+                Input::Job(r) => self.calls.core.handle_job_result(start, r),
+                Input::Control(c) => self.calls.on_control(c),
+                Input::Timer => {
+                    self.ua.handle_timeout(start);
+                    self.calls.core.handle_timeout(start);
                 }
-                r = inputs.shutdown.changed(), if !shutting_down => {
+                Input::Shutdown(changed) => {
                     shutting_down = true;
-                    if r.is_ok() {
+                    if changed {
                         self.calls.core.terminate_all("engine shutdown");
                     }
                 }
@@ -121,6 +165,9 @@ impl Signalling {
                 self.calls.core.handle_timeout(now);
             }
             self.drain_outputs();
+            if let Some(share) = busy.record(start, Instant::now()) {
+                self.load.publish_signalling(share);
+            }
         }
     }
 
@@ -182,8 +229,17 @@ impl Signalling {
                     .tcp_writers
                     .entry(to.addr)
                     .or_insert_with(|| tcp::connect(to.addr, self.tcp_events_tx.clone()));
-                if writer.send(data).is_err() {
-                    self.tcp_writers.remove(&to.addr);
+                match writer.try_send(data) {
+                    Ok(()) => {}
+                    Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
+                        // A peer that does not read: drop its connection
+                        // rather than queue without bound.
+                        tracing::warn!(peer = %to.addr, "closing TCP connection: peer not reading");
+                        self.tcp_writers.remove(&to.addr);
+                    }
+                    Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => {
+                        self.tcp_writers.remove(&to.addr);
+                    }
                 }
             }
         }

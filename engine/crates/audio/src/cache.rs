@@ -23,6 +23,7 @@ struct Inner {
     total_samples: usize,
     max_samples: usize,
     tick: u64,
+    evictions: u64,
 }
 
 struct Entry {
@@ -44,6 +45,7 @@ impl ClipCache {
                 total_samples: 0,
                 max_samples,
                 tick: 0,
+                evictions: 0,
             }),
         }
     }
@@ -112,6 +114,11 @@ impl ClipCache {
         let inner = self.inner.lock();
         (inner.clips.len(), inner.total_samples)
     }
+
+    /// Clips dropped to make room since the cache was made.
+    pub(crate) fn evictions(&self) -> u64 {
+        self.inner.lock().evictions
+    }
 }
 
 impl Inner {
@@ -142,6 +149,7 @@ impl Inner {
             let Some(oldest) = oldest else { break };
             if let Some(e) = self.clips.remove(&oldest) {
                 self.total_samples -= e.clip.len();
+                self.evictions += 1;
             }
         }
     }

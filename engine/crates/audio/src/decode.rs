@@ -1,5 +1,7 @@
 //! Any supported container/codec (WAV, MP3, Ogg/Vorbis, FLAC) to 8 kHz mono.
 
+mod lengths;
+
 use std::io::Cursor;
 
 use symphonia::core::audio::SampleBuffer;
@@ -29,6 +31,7 @@ pub fn decode(bytes: &[u8], hint: Option<&str>) -> Result<Clip, AudioError> {
 
 /// As [`decode`], taking ownership to avoid copying a large body.
 pub fn decode_owned(bytes: Vec<u8>, hint: Option<&str>) -> Result<Clip, AudioError> {
+    lengths::check(&bytes).map_err(|e| AudioError::Decode(e.into()))?;
     let mss = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
     let mut probe_hint = Hint::new();
     if let Some(h) = hint {

@@ -1,29 +1,34 @@
 //! HTTP downloads with a size limit, a whole-request timeout and an on-disk
-//! cache keyed by URL that is revalidated with ETag / Last-Modified.
+//! cache keyed by URL that is revalidated with ETag / Last-Modified and
+//! bounded in bytes ([`DiskCache`]).
 
-use std::path::{Path, PathBuf};
-use std::sync::Once;
+use std::path::Path;
+use std::sync::{Arc, Once};
 use std::time::Duration;
+
+use dialtone_egress::http::{denial, EgressError, HttpEgress};
+use dialtone_egress::EgressPolicy;
 
 use reqwest::header::{CONTENT_LENGTH, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::disk_cache::{DiskCache, DiskCacheStats, Stored};
 use crate::AudioError;
 
-/// Builds the one HTTP client of the process. rustls runs on `ring`; the
-/// provider is installed once (a no-op if the host program already did).
-pub(crate) fn build_client() -> Result<reqwest::Client, AudioError> {
+/// The files of one download: the body and its URL and validators.
+pub(crate) const DOWNLOAD_FILES: &[&str] = &["body", "json"];
+
+/// Builds the process's maker of HTTP clients that keep to the egress
+/// policy. rustls runs on `ring`; the provider is also installed as the
+/// process default once (a no-op if the host program already did).
+pub(crate) fn build_http(policy: Arc<EgressPolicy>) -> Result<HttpEgress, AudioError> {
     static PROVIDER: Once = Once::new();
     PROVIDER.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .user_agent(concat!("dialtone/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| AudioError::Config(format!("HTTP client: {e}")))
+    HttpEgress::new(policy, Duration::from_secs(5)).map_err(AudioError::Config)
 }
 
 pub(crate) fn sha256_hex(parts: &[&[u8]]) -> String {
@@ -53,22 +58,22 @@ struct Meta {
 }
 
 pub(crate) struct Fetcher {
-    client: reqwest::Client,
-    dir: PathBuf,
+    http: HttpEgress,
+    cache: DiskCache,
     max_bytes: u64,
     timeout: Duration,
 }
 
 impl Fetcher {
     pub(crate) fn new(
-        client: reqwest::Client,
-        dir: PathBuf,
+        http: HttpEgress,
+        cache: DiskCache,
         max_bytes: u64,
         timeout: Duration,
     ) -> Fetcher {
         Fetcher {
-            client,
-            dir,
+            http,
+            cache,
             max_bytes,
             timeout,
         }
@@ -76,12 +81,12 @@ impl Fetcher {
 
     pub(crate) async fn fetch(&self, url: &str) -> Result<(Vec<u8>, Origin), AudioError> {
         let name = sha256_hex(&[url.as_bytes()]);
-        let body_path = self.dir.join(format!("{name}.body"));
-        let meta_path = self.dir.join(format!("{name}.json"));
+        let body_path = self.cache.path(&name, "body");
+        let meta_path = self.cache.path(&name, "json");
         let cached = read_meta(&meta_path, url).await;
         let attempt = tokio::time::timeout(
             self.timeout,
-            self.request(url, cached.as_ref(), &body_path, &meta_path),
+            self.request(url, cached.as_ref(), &name, &body_path),
         )
         .await
         .unwrap_or(Err(AudioError::Timeout));
@@ -91,6 +96,7 @@ impl Fetcher {
                 match tokio::fs::read(&body_path).await {
                     Ok(body) => {
                         tracing::warn!(%url, error = %e, "using cached copy, origin unreachable");
+                        self.cache.touch(&name);
                         Ok((body, Origin::Stale))
                     }
                     Err(_) => Err(e),
@@ -104,10 +110,13 @@ impl Fetcher {
         &self,
         url: &str,
         cached: Option<&Meta>,
+        name: &str,
         body_path: &Path,
-        meta_path: &Path,
     ) -> Result<(Vec<u8>, Origin), AudioError> {
-        let mut req = self.client.get(url).timeout(self.timeout);
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|e| AudioError::Refused(format!("invalid URL: {e}")))?;
+        let client = self.http.client_for(&parsed).map_err(refused)?;
+        let mut req = client.get(parsed).timeout(self.timeout);
         if let Some(m) = cached {
             if let Some(etag) = &m.etag {
                 req = req.header(IF_NONE_MATCH, etag);
@@ -120,10 +129,11 @@ impl Fetcher {
         let status = resp.status();
         if status == StatusCode::NOT_MODIFIED && cached.is_some() {
             if let Ok(body) = tokio::fs::read(body_path).await {
+                self.cache.touch(name);
                 return Ok((body, Origin::NotModified));
             }
-            // Disk copy vanished: fetch it again without validators.
-            return Box::pin(self.request(url, None, body_path, meta_path)).await;
+            // Disk copy vanished (evicted, say): fetch it again without validators.
+            return Box::pin(self.request(url, None, name, body_path)).await;
         }
         if !status.is_success() {
             return Err(AudioError::Http(status.as_u16()));
@@ -140,22 +150,35 @@ impl Fetcher {
             last_modified: header(LAST_MODIFIED),
         };
         let body = read_limited(resp, self.max_bytes).await?;
-        self.store(body_path, meta_path, &body, &meta).await;
+        self.store(name, &body, &meta).await;
         Ok((body, Origin::Downloaded))
     }
 
-    /// Best effort: a full disk costs the cache, not the prompt.
-    async fn store(&self, body_path: &Path, meta_path: &Path, body: &[u8], meta: &Meta) {
-        let result = async {
-            tokio::fs::create_dir_all(&self.dir).await?;
-            write_atomic(body_path, body).await?;
-            let json = serde_json::to_vec(meta).map_err(std::io::Error::other)?;
-            write_atomic(meta_path, &json).await
+    /// Best effort: a full disk costs the cache, not the prompt; a body
+    /// larger than the whole cache is played but not kept.
+    async fn store(&self, name: &str, body: &[u8], meta: &Meta) {
+        let json = match serde_json::to_vec(meta) {
+            Ok(json) => json,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot encode download cache entry");
+                return;
+            }
+        };
+        match self
+            .cache
+            .store(name, &[("body", body), ("json", &json)])
+            .await
+        {
+            Stored::Kept => {}
+            Stored::TooLarge => {
+                tracing::debug!(url = %meta.url, "download larger than the whole cache; not kept")
+            }
+            Stored::Failed(e) => tracing::warn!(error = %e, "cannot write download cache"),
         }
-        .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "cannot write download cache");
-        }
+    }
+
+    pub(crate) fn cache_stats(&self) -> DiskCacheStats {
+        self.cache.stats()
     }
 }
 
@@ -182,8 +205,16 @@ pub(crate) async fn read_limited(
     Ok(body)
 }
 
+/// A URL the egress policy (or its form) rules out: never retried, never
+/// served from a stale copy.
+pub(crate) fn refused(e: EgressError) -> AudioError {
+    AudioError::Refused(e.to_string())
+}
+
 pub(crate) fn net_error(e: reqwest::Error) -> AudioError {
-    if e.is_timeout() {
+    if let Some(denied) = denial(&e) {
+        AudioError::Refused(denied.to_string())
+    } else if e.is_timeout() {
         AudioError::Timeout
     } else {
         AudioError::Network(e.to_string())

@@ -8,6 +8,8 @@
 mod cache;
 mod config;
 mod decode;
+mod disk_cache;
+mod disk_lru;
 mod error;
 mod http;
 mod library;
@@ -15,8 +17,9 @@ mod resample;
 mod source;
 mod tts;
 
-pub use config::{AudioConfig, TtsConfig};
+pub use config::{AudioConfig, TtsConfig, DEFAULT_DISK_CACHE_BYTES};
 pub use decode::{decode, decode_owned, OUTPUT_RATE};
+pub use disk_cache::DiskCacheStats;
 pub use error::AudioError;
 pub use library::{AudioLibrary, AudioStats};
 pub use resample::Resampler;

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use crate::cache::ClipCache;
-use crate::http::{build_client, sha256_hex, write_atomic, Fetcher, Origin};
+use crate::disk_cache::{DiskCache, DiskCacheStats, Stored};
+use crate::http::{build_http, sha256_hex, Fetcher, Origin, DOWNLOAD_FILES};
 use crate::source::{resolve, Source};
 use crate::tts::{EspeakTts, HttpTts, TtsEngine, TtsError, TtsRequest, MAX_TTS_CHARS};
 use crate::{decode_owned, AudioConfig, AudioError, Clip};
@@ -16,6 +17,9 @@ use crate::{decode_owned, AudioConfig, AudioError, Clip};
 /// Largest local file read, so a huge file in the media directory cannot
 /// exhaust memory; decoding also stops at one hour of audio.
 const MAX_LOCAL_FILE: u64 = 256 * 1024 * 1024;
+
+/// The file of one cached synthesis: its decoded PCM.
+const TTS_FILES: &[&str] = &["s16"];
 
 /// Counters since the library was created.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -36,6 +40,14 @@ pub struct AudioStats {
     pub syntheses: u64,
     pub cached_clips: usize,
     pub cached_samples: usize,
+    /// The budget of `cached_samples`.
+    pub memory_budget_samples: usize,
+    /// Clips dropped from memory to make room.
+    pub memory_evictions: u64,
+    /// The download cache on disk.
+    pub download_cache: DiskCacheStats,
+    /// The TTS cache on disk.
+    pub tts_cache: DiskCacheStats,
 }
 
 #[derive(Default)]
@@ -60,13 +72,18 @@ struct Inner {
     media_dir: Option<PathBuf>,
     fetcher: Fetcher,
     clips: ClipCache,
+    /// Decoded speech, `<hash>.s16`.
+    tts_cache: DiskCache,
     engines: RwLock<HashMap<String, Arc<dyn TtsEngine>>>,
     counters: Counters,
 }
 
 impl AudioLibrary {
-    /// Builds the one HTTP client of the process and the built-in engines
-    /// (`espeak`, and `http` when `tts.http_url` is set).
+    /// Builds the HTTP client maker (keeping to `cfg.egress`) and the
+    /// built-in engines (`espeak`, and `http` when `tts.http_url` is set),
+    /// and opens the disk caches: what a previous run left there counts
+    /// against their budgets, and the least recently stored entries past
+    /// them are removed now.
     pub fn new(cfg: AudioConfig) -> Result<AudioLibrary, AudioError> {
         let media_dir = match &cfg.media_dir {
             Some(dir) => Some(std::fs::canonicalize(dir).map_err(|e| {
@@ -74,10 +91,14 @@ impl AudioLibrary {
             })?),
             None => None,
         };
-        let client = build_client()?;
+        let http = build_http(cfg.egress.clone())?;
         let fetcher = Fetcher::new(
-            client.clone(),
-            cfg.cache_dir.join("http"),
+            http.clone(),
+            DiskCache::open(
+                cfg.cache_dir.join("http"),
+                DOWNLOAD_FILES,
+                cfg.max_download_cache_bytes,
+            ),
             cfg.max_download,
             cfg.download_timeout,
         );
@@ -89,7 +110,7 @@ impl AudioLibrary {
         engines.insert(espeak.name().to_string(), espeak);
         if let Some(url) = &cfg.tts.http_url {
             let http = Arc::new(HttpTts::new(
-                client,
+                &http,
                 url.clone(),
                 cfg.max_download,
                 cfg.tts.timeout,
@@ -99,6 +120,11 @@ impl AudioLibrary {
         Ok(AudioLibrary {
             inner: Arc::new(Inner {
                 clips: ClipCache::new(cfg.max_memory_samples),
+                tts_cache: DiskCache::open(
+                    cfg.cache_dir.join("tts"),
+                    TTS_FILES,
+                    cfg.max_tts_cache_bytes,
+                ),
                 cfg,
                 media_dir,
                 fetcher,
@@ -199,10 +225,11 @@ impl AudioLibrary {
         req: &TtsRequest,
         hash: String,
     ) -> Result<Clip, AudioError> {
-        let dir = self.inner.cfg.cache_dir.join("tts");
-        let path = dir.join(format!("{hash}.s16"));
+        let cache = &self.inner.tts_cache;
+        let path = cache.path(&hash, "s16");
         if let Ok(bytes) = tokio::fs::read(&path).await {
             if !bytes.is_empty() && bytes.len() % 2 == 0 {
+                cache.touch(&hash);
                 self.inner
                     .counters
                     .tts_disk_hits
@@ -228,13 +255,15 @@ impl AudioLibrary {
         let clip = self.decode_blocking(audio, None).await?;
         // Decoded PCM is kept, so a restart needs neither the engine nor a decode.
         let bytes: Vec<u8> = clip.iter().flat_map(|s| s.to_le_bytes()).collect();
-        let stored = async {
-            tokio::fs::create_dir_all(&dir).await?;
-            write_atomic(&path, &bytes).await
-        }
-        .await;
-        if let Err(e) = stored {
-            tracing::warn!(error = %e, "cannot write TTS cache");
+        match cache.store(&hash, &[("s16", &bytes)]).await {
+            Stored::Kept => {}
+            Stored::TooLarge => {
+                tracing::debug!(
+                    bytes = bytes.len(),
+                    "speech larger than the whole TTS cache; not kept"
+                )
+            }
+            Stored::Failed(e) => tracing::warn!(error = %e, "cannot write TTS cache"),
         }
         Ok(clip)
     }
@@ -253,6 +282,7 @@ impl AudioLibrary {
     pub fn stats(&self) -> AudioStats {
         let c = &self.inner.counters;
         let (cached_clips, cached_samples) = self.inner.clips.usage();
+        let memory_evictions = self.inner.clips.evictions();
         AudioStats {
             decodes: c.decodes.load(Ordering::Relaxed),
             downloads: c.downloads.load(Ordering::Relaxed),
@@ -263,6 +293,10 @@ impl AudioLibrary {
             syntheses: c.syntheses.load(Ordering::Relaxed),
             cached_clips,
             cached_samples,
+            memory_budget_samples: self.inner.cfg.max_memory_samples,
+            memory_evictions,
+            download_cache: self.inner.fetcher.cache_stats(),
+            tts_cache: self.inner.tts_cache.stats(),
         }
     }
 }

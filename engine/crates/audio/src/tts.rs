@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::process::Stdio;
 use std::time::Duration;
 
+use dialtone_egress::http::{denial, HttpEgress};
 use thiserror::Error;
 use tokio::io::AsyncWriteExt;
 
@@ -134,9 +135,11 @@ impl TtsEngine for EspeakTts {
 }
 
 /// A synthesis server: POST `{"text","voice","rate"}` as JSON, the answer's
-/// body is an audio file.
+/// body is an audio file. The server's URL is the operator's, so its own
+/// host and port are exempt from the egress policy; redirects away from it
+/// are checked like any download.
 pub struct HttpTts {
-    client: reqwest::Client,
+    http: HttpEgress,
     url: String,
     max_bytes: u64,
     timeout: Duration,
@@ -144,14 +147,19 @@ pub struct HttpTts {
 
 impl HttpTts {
     pub fn new(
-        client: reqwest::Client,
+        http: &HttpEgress,
         url: impl Into<String>,
         max_bytes: u64,
         timeout: Duration,
     ) -> HttpTts {
+        let url = url.into();
+        let http = match reqwest::Url::parse(&url) {
+            Ok(parsed) => http.trusting(&parsed),
+            Err(_) => http.clone(),
+        };
         HttpTts {
-            client,
-            url: url.into(),
+            http,
+            url,
             max_bytes,
             timeout,
         }
@@ -163,19 +171,22 @@ impl HttpTts {
             "voice": req.voice,
             "rate": req.rate,
         });
-        let resp = self
-            .client
-            .post(&self.url)
+        let url = reqwest::Url::parse(&self.url)
+            .map_err(|e| TtsError::Unavailable(format!("bad TTS URL {:?}: {e}", self.url)))?;
+        let client = self
+            .http
+            .client_for(&url)
+            .map_err(|e| TtsError::Unavailable(e.to_string()))?;
+        let resp = client
+            .post(url)
             .timeout(self.timeout)
             .json(&body)
             .send()
             .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    TtsError::Timeout
-                } else {
-                    TtsError::Unavailable(e.to_string())
-                }
+            .map_err(|e| match denial(&e) {
+                Some(denied) => TtsError::Unavailable(denied.to_string()),
+                None if e.is_timeout() => TtsError::Timeout,
+                None => TtsError::Unavailable(e.to_string()),
             })?;
         if !resp.status().is_success() {
             return Err(TtsError::Http(resp.status().as_u16()));

@@ -8,12 +8,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dialtone_audio::{AudioConfig, AudioError, AudioLibrary};
+use dialtone_egress::{parse_allow_list, EgressPolicy};
 use support::{assert_tone, wav_16k_440, Reply, TestServer};
+
+/// The test servers live on loopback, which the default policy denies.
+fn loopback_allowed() -> Arc<EgressPolicy> {
+    Arc::new(EgressPolicy::new(parse_allow_list("127.0.0.0/8").unwrap()))
+}
 
 fn library(cache: &std::path::Path) -> AudioLibrary {
     AudioLibrary::new(AudioConfig {
         cache_dir: cache.to_path_buf(),
         download_timeout: Duration::from_millis(500),
+        egress: loopback_allowed(),
         ..AudioConfig::default()
     })
     .unwrap()
@@ -163,6 +170,7 @@ async fn body_over_limit_is_too_large_without_reading_it_all() {
     let lib = AudioLibrary::new(AudioConfig {
         cache_dir: dir.path().to_path_buf(),
         download_timeout: Duration::from_secs(20),
+        egress: loopback_allowed(),
         ..AudioConfig::default()
     })
     .unwrap();

@@ -1,35 +1,72 @@
 //! Whether a new session may start: one check for INVITEs and REST sessions.
 
+use crate::io::Fact;
+use crate::services::Overload;
 use crate::CallCore;
 
-/// Why a new session is refused. INVITEs get 503 for each of these.
+/// Why a new session is refused. INVITEs get 503 for each of these, REST
+/// requests 503 too, both with Retry-After.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AdmissionError {
     #[error("the engine is shutting down")]
     ShuttingDown,
     #[error("the engine is overloaded: history is not keeping up; retry later")]
     Overloaded,
+    #[error("the engine is overloaded ({}): no new sessions until the calls already up are safe; retry later", .0.as_str())]
+    Busy(Overload),
     #[error("the limit of {0} live sessions is reached; retry later")]
     SessionLimit(usize),
 }
 
+impl AdmissionError {
+    /// Seconds a client should wait before trying again (the Retry-After
+    /// of the 503).
+    pub fn retry_after(&self) -> u32 {
+        match self {
+            AdmissionError::ShuttingDown => 30,
+            AdmissionError::Overloaded | AdmissionError::SessionLimit(_) => 5,
+            AdmissionError::Busy(_) => 2,
+        }
+    }
+}
+
 impl CallCore {
-    /// Not while shutting down or at the session limit: checked first, before
-    /// anything is spent on the request.
-    pub(crate) fn admit(&self) -> Result<(), AdmissionError> {
+    /// [`admit`](Self::admit) with the refusal counted.
+    pub(crate) fn admit_counted(&mut self) -> Result<(), AdmissionError> {
+        self.admit()
+            .inspect_err(|e| self.fact(Fact::SessionRefused(e.clone())))
+    }
+
+    /// [`admit_owner`](Self::admit_owner) with the refusal counted.
+    pub(crate) fn admit_owner_counted(
+        &mut self,
+        account: Option<&str>,
+    ) -> Result<(), AdmissionError> {
+        self.admit_owner(account)
+            .inspect_err(|e| self.fact(Fact::SessionRefused(e.clone())))
+    }
+
+    /// Not while shutting down, at the session limit or overloaded: checked
+    /// first, before anything is spent on the request.
+    fn admit(&self) -> Result<(), AdmissionError> {
         if self.closed {
             return Err(AdmissionError::ShuttingDown);
         }
-        match self.cfg.max_sessions {
-            Some(max) if self.sessions.len() >= max => Err(AdmissionError::SessionLimit(max)),
-            _ => Ok(()),
+        if let Some(max) = self.cfg.max_sessions {
+            if self.sessions.len() >= max {
+                return Err(AdmissionError::SessionLimit(max));
+            }
+        }
+        match self.services.overload() {
+            Some(what) => Err(AdmissionError::Busy(what)),
+            None => Ok(()),
         }
     }
 
     /// Not while history is behind with this account's records: once the
     /// owner is known, so an account that floods history is refused and the
     /// others are not.
-    pub(crate) fn admit_owner(&self, account: Option<&str>) -> Result<(), AdmissionError> {
+    fn admit_owner(&self, account: Option<&str>) -> Result<(), AdmissionError> {
         if self.services.congested(account) {
             return Err(AdmissionError::Overloaded);
         }

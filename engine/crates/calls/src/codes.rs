@@ -18,6 +18,9 @@ pub const INVALID_REJECT: u16 = 603;
 pub const UNAVAILABLE: u16 = 503;
 /// A `callSIP` target that cannot be used or resolved.
 pub const BAD_TARGET: u16 = 404;
+/// A `callSIP` target the egress policy denies (loopback, private, link-local,
+/// Dialtone's own listeners, … unless the operator allows it).
+pub const EGRESS_DENIED: u16 = 403;
 /// A call ended by us or by CANCEL before it was answered.
 pub const CANCELLED: u16 = 487;
 /// An INVITE body that is neither SDP nor empty.

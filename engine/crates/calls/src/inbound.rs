@@ -8,6 +8,7 @@ use dialtone_core::messages::{CallEvent, CallState, Headers, IncomingCall, Sessi
 use dialtone_core::{CallId, SessionId};
 use dialtone_sip::{Body, LegId, UaCommand};
 
+use crate::admission::AdmissionError;
 use crate::call::{Call, Phase};
 use crate::codes;
 use crate::headers::custom_only;
@@ -32,9 +33,8 @@ pub(crate) struct IncomingSip {
 impl CallCore {
     pub(crate) fn on_incoming(&mut self, now: Instant, leg: LegId, sip: IncomingSip) {
         self.fact(Fact::CallAttempt(Direction::Inbound));
-        if let Err(e) = self.admit() {
-            tracing::debug!(leg, reason = %e, "INVITE refused with 503");
-            return self.refuse(leg, codes::UNAVAILABLE, codes::reason(codes::UNAVAILABLE));
+        if let Err(e) = self.admit_counted() {
+            return self.refuse_unavailable(leg, &e);
         }
         let offer = match &sip.body {
             Some(b) if is_sdp(b) => match std::str::from_utf8(&b.data) {
@@ -73,9 +73,8 @@ impl CallCore {
             } => (scenario, custom_data, owner),
             Route::Reject { code, reason } => return self.refuse(leg, code, &reason),
         };
-        if let Err(e) = self.admit_owner(owner.as_ref().map(|o| o.account.as_str())) {
-            tracing::debug!(leg, reason = %e, "INVITE refused with 503");
-            return self.refuse(leg, codes::UNAVAILABLE, codes::reason(codes::UNAVAILABLE));
+        if let Err(e) = self.admit_owner_counted(owner.as_ref().map(|o| o.account.as_str())) {
+            return self.refuse_unavailable(leg, &e);
         }
         let session = SessionId::new();
         let id = CallId::next();
@@ -110,6 +109,19 @@ impl CallCore {
     }
 
     /// A final response to an INVITE that never became a call.
+    /// 503 with the Retry-After the refusal asks for.
+    fn refuse_unavailable(&mut self, leg: LegId, why: &AdmissionError) {
+        tracing::debug!(leg, reason = %why, "INVITE refused with 503");
+        let code = codes::UNAVAILABLE;
+        self.ua(UaCommand::Reject {
+            leg,
+            code,
+            reason: Some(codes::reason(code).to_string()),
+            headers: vec![("Retry-After".to_string(), why.retry_after().to_string())],
+        });
+        self.fact(Fact::InviteRefused { code });
+    }
+
     fn refuse(&mut self, leg: LegId, code: u16, reason: &str) {
         self.ua(UaCommand::Reject {
             leg,

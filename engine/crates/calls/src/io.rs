@@ -11,6 +11,7 @@ use dialtone_core::{CallId, Scenario, SessionId, UnitId};
 use dialtone_media::{PlayerMedia, RecorderSpec, RtpParams};
 use dialtone_sip::UaCommand;
 
+use crate::admission::AdmissionError;
 use crate::services::RouteOwner;
 
 /// One thing the driver must do, in the order the core produced them.
@@ -51,7 +52,7 @@ impl std::fmt::Debug for Output {
 }
 
 /// A session to start.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SessionStart {
     pub id: SessionId,
     pub scenario: Arc<Scenario>,
@@ -59,6 +60,21 @@ pub struct SessionStart {
     /// Dispatched right after `AppEvents.Started` (an inbound call's `CallAlerting`).
     pub first_event: Option<SessionEvent>,
     pub access_url: String,
+}
+
+impl std::fmt::Debug for SessionStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionStart")
+            .field("id", &self.id)
+            .field("scenario", &self.scenario)
+            .field("custom_data", &self.custom_data)
+            .field("first_event", &self.first_event)
+            .field(
+                "access_url",
+                &crate::sessions::redacted_access_url(&self.access_url),
+            )
+            .finish()
+    }
 }
 
 /// A media-engine operation. Units are calls (their RTP endpoint, bound
@@ -219,6 +235,8 @@ pub enum Fact {
     InviteRefused {
         code: u16,
     },
+    /// A new session (an INVITE's or a REST request's) refused, and why.
+    SessionRefused(AdmissionError),
     /// `owner` is `None` for sessions that belong to nobody (`dialtone run`).
     SessionStarted {
         session: SessionId,

@@ -53,7 +53,7 @@ pub use admission::AdmissionError;
 pub use call::Phase;
 pub use io::{Direction, Fact, HttpJob, Job, JobResult, MediaCommand, Output, SessionStart};
 pub use limits::{CallLimits, DEFAULT_MAX_FORWARDS};
-pub use services::{InboundInfo, Route, RouteOwner, Services};
+pub use services::{InboundInfo, Overload, Route, RouteOwner, Services};
 pub use sessions::{
     access_not_found, new_access_token, token_matches, LiveCall, LiveSession, StartRequest,
     StartedSession,

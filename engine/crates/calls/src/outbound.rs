@@ -62,7 +62,7 @@ impl CallCore {
             }
         };
         match target.literal_peer() {
-            Some(peer) => self.dial(now, id, *out, target, peer),
+            Some(peer) => self.dial_allowed(now, id, *out, target, peer),
             None => {
                 let (host, port) = (target.host.clone(), target.port);
                 self.resolving.insert(id, (out, target));
@@ -90,9 +90,29 @@ impl CallCore {
                     transport: target.transport,
                     addr,
                 };
-                self.dial(now, id, *out, target, peer);
+                self.dial_allowed(now, id, *out, target, peer);
             }
             Err(e) => self.finish(id, now, failed(codes::BAD_TARGET, e)),
+        }
+    }
+
+    /// Dials `peer` if the egress policy lets a session reach it; else the
+    /// call fails with 403 and nothing is sent.
+    fn dial_allowed(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        out: OutboundCall,
+        target: Target,
+        peer: Peer,
+    ) {
+        match self.services.egress(peer.addr) {
+            Ok(()) => self.dial(now, id, out, target, peer),
+            Err(why) => {
+                tracing::info!(call = %id, peer = %peer.addr, %why, "callSIP refused by the egress policy");
+                let reason = format!("Forbidden (egress policy): {why}");
+                self.finish(id, now, failed(codes::EGRESS_DENIED, reason));
+            }
         }
     }
 

@@ -1,5 +1,7 @@
 //! What the call core asks of its driver and gets answered at once: where an
-//! INVITE goes, an RTP port, whether history keeps up, the wall clock.
+//! INVITE goes, an RTP port, whether history keeps up, whether the engine
+//! has room for another session, the wall clock, and whether a `callSIP` may
+//! go to an address.
 //!
 //! These are queries, not I/O the core waits on: routing reads a prepared
 //! snapshot, and an RTP port must be bound before the SDP that names it can
@@ -35,6 +37,28 @@ pub struct RouteOwner {
     pub rule: Option<String>,
 }
 
+/// Which resource the engine is short of when it refuses new sessions to
+/// keep the ones already up whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overload {
+    /// The media workers run behind their 20 ms clock.
+    Media,
+    /// The signalling loop is busy nearly all the time.
+    Signalling,
+    /// The process is near its memory budget.
+    Memory,
+}
+
+impl Overload {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overload::Media => "media",
+            Overload::Signalling => "signalling",
+            Overload::Memory => "memory",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Route {
     Session {
@@ -63,6 +87,29 @@ pub trait Services: Send {
     fn congested(&self, _account: Option<&str>) -> bool {
         false
     }
+    /// `Some` while the engine is short of media time, signalling time or
+    /// memory: new sessions (INVITEs and REST) are refused with 503 and
+    /// Retry-After so that the calls already up keep their audio.
+    fn overload(&self) -> Option<Overload> {
+        None
+    }
     /// Milliseconds since the Unix epoch (a session's `started_at`).
     fn wall_ms(&self) -> i64;
+    /// Whether a session may send a `callSIP` INVITE to `peer` (the
+    /// operator's egress policy), asked for a literal address before
+    /// anything is sent and for a host name once it has resolved. `Err`
+    /// says why not; the call fails with 403.
+    fn egress(&self, _peer: SocketAddr) -> Result<(), String> {
+        Ok(())
+    }
+    /// The recording budget of `account`, asked when one of its sessions
+    /// starts a recording: its files' bytes are charged to it, and the
+    /// recording stops when it is spent. `Err` (the quota is already spent)
+    /// refuses the recording with that message; `Ok(None)`: not counted.
+    fn recording_budget(
+        &self,
+        _account: &str,
+    ) -> Result<Option<dialtone_media::RecordingBudget>, String> {
+        Ok(None)
+    }
 }

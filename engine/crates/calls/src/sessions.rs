@@ -40,7 +40,7 @@ pub struct StartRequest {
     pub owner: Option<RouteOwner>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct StartedSession {
     pub id: SessionId,
     pub access_url: String,
@@ -48,8 +48,18 @@ pub struct StartedSession {
     pub started_at: i64,
 }
 
+impl std::fmt::Debug for StartedSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartedSession")
+            .field("id", &self.id)
+            .field("access_url", &redacted_access_url(&self.access_url))
+            .field("started_at", &self.started_at)
+            .finish()
+    }
+}
+
 /// A live session as the call core sees it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LiveSession {
     pub id: SessionId,
     pub owner: Option<RouteOwner>,
@@ -62,6 +72,20 @@ pub struct LiveSession {
     pub calls: Vec<LiveCall>,
 }
 
+impl std::fmt::Debug for LiveSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveSession")
+            .field("id", &self.id)
+            .field("owner", &self.owner)
+            .field("scenario", &self.scenario)
+            .field("started_at", &self.started_at)
+            .field("terminating", &self.terminating)
+            .field("access_url", &redacted_access_url(&self.access_url))
+            .field("calls", &self.calls)
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct LiveCall {
     pub id: CallId,
@@ -72,6 +96,15 @@ pub struct LiveCall {
 /// A fresh secret for a session's `accessURL`: 128 random bits in hex.
 pub fn new_access_token() -> String {
     format!("{:032x}", rand::random::<u128>())
+}
+
+/// An `accessURL` as it may be shown (`Debug`, logs): its token, the last
+/// path segment, as `***`.
+pub fn redacted_access_url(url: &str) -> String {
+    match url.rsplit_once('/') {
+        Some((base, _token)) => format!("{base}/***"),
+        None => "***".to_owned(),
+    }
 }
 
 /// Compares tokens in time independent of where they first differ.
@@ -99,8 +132,8 @@ impl CallCore {
         &mut self,
         request: StartRequest,
     ) -> Result<StartedSession, AdmissionError> {
-        self.admit()?;
-        self.admit_owner(request.owner.as_ref().map(|o| o.account.as_str()))?;
+        self.admit_counted()?;
+        self.admit_owner_counted(request.owner.as_ref().map(|o| o.account.as_str()))?;
         let session = SessionId::new();
         tracing::debug!(%session, scenario = %request.scenario.name, "session started without a call");
         Ok(self.spawn(
@@ -322,5 +355,43 @@ mod tests {
         assert!(!token_matches(&a, &b));
         assert!(!token_matches(&a, &a[..31]));
         assert!(!token_matches(&a, ""));
+    }
+
+    #[test]
+    fn debug_output_does_not_show_access_tokens() {
+        let token = new_access_token();
+        let url = format!("http://127.0.0.1:8080/access/s1/{token}");
+        let started = StartedSession {
+            id: SessionId::new(),
+            access_url: url.clone(),
+            started_at: 1,
+        };
+        let live = LiveSession {
+            id: started.id,
+            owner: None,
+            scenario: "a/b".into(),
+            started_at: 1,
+            terminating: false,
+            access_url: url.clone(),
+            calls: Vec::new(),
+        };
+        let start = crate::io::SessionStart {
+            id: started.id,
+            scenario: Arc::new(Scenario {
+                name: "x".into(),
+                source: String::new(),
+            }),
+            custom_data: String::new(),
+            first_event: None,
+            access_url: url,
+        };
+        for shown in [
+            format!("{started:?}"),
+            format!("{live:#?}"),
+            format!("{start:?}"),
+        ] {
+            assert!(!shown.contains(&token), "{shown}");
+            assert!(shown.contains("/access/s1/***"), "{shown}");
+        }
     }
 }

@@ -211,6 +211,18 @@ impl CallCore {
         if call.is_some_and(|c| !self.owns_call(session, c)) {
             return;
         }
+        // The account's recording quota: checked once here, then charged by
+        // the writer as the file grows.
+        let account = self
+            .sessions
+            .get(&session)
+            .and_then(|s| s.owner.as_ref())
+            .map(|o| o.account.clone());
+        let budget = match account.map(|a| self.services.recording_budget(&a)) {
+            None => None,
+            Some(Ok(budget)) => budget,
+            Some(Err(error)) => return self.recording_refused(session, unit, call, error),
+        };
         let ext = match format {
             RecordFormat::Wav => "wav",
             RecordFormat::Mp3 => "mp3",
@@ -225,6 +237,7 @@ impl CallCore {
                 RecordFormat::Wav => dialtone_media::RecordFormat::Wav,
                 RecordFormat::Mp3 => dialtone_media::RecordFormat::Mp3,
             },
+            budget,
         };
         self.units.insert(
             unit,
@@ -244,6 +257,25 @@ impl CallCore {
         });
         let shard = self.shard(session);
         self.media(MediaCommand::AddRecorder { unit, shard, spec });
+    }
+
+    /// A recording that may not start: its error event, and no file, unit
+    /// or history entry.
+    fn recording_refused(
+        &mut self,
+        session: SessionId,
+        unit: UnitId,
+        call: Option<CallId>,
+        error: String,
+    ) {
+        tracing::info!(%session, unit = unit.0, %error, "recording refused");
+        match call {
+            Some(call) => self.emit(session, call, CallEvent::RecordError { error }),
+            None => {
+                let event = RecorderEvent::Error { error };
+                self.event(session, SessionEvent::Recorder { unit, event });
+            }
+        }
     }
 
     pub(crate) fn recorder_control(&mut self, session: SessionId, unit: UnitId, op: RecorderOp) {

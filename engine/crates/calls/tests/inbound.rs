@@ -3,7 +3,7 @@
 
 mod harness;
 
-use dialtone_calls::{Fact, Output, Route, RouteOwner};
+use dialtone_calls::{AdmissionError, Fact, Output, Overload, Route, RouteOwner};
 use dialtone_core::messages::{SessionCommand, SessionEvent};
 use dialtone_sip::{Body, UaCommand, UaEvent};
 use harness::*;
@@ -77,6 +77,28 @@ fn a_shutting_down_engine_refuses_invites_with_503() {
     assert_eq!(refused_code(&out), Some(503));
     assert!(starts(&out).is_empty());
     assert!(facts(&out).contains(&Fact::InviteRefused { code: 503 }));
+}
+
+#[test]
+fn an_overloaded_engine_refuses_invites_with_503_and_retry_after() {
+    let mut h = Harness::default();
+    h.knobs().overload = Some(Overload::Media);
+    let (_, invite) = h.invite_event(Some(peer_offer()));
+    let out = h.ua(invite);
+    let reject = ua_cmds(&out).into_iter().find_map(|c| match c {
+        UaCommand::Reject { code, headers, .. } => Some((code, headers)),
+        _ => None,
+    });
+    let (code, headers) = reject.expect("refused");
+    assert_eq!(code, 503);
+    assert!(headers.iter().any(|(n, v)| n == "Retry-After" && v == "2"));
+    assert!(starts(&out).is_empty());
+    let refused = facts(&out);
+    assert!(refused.contains(&Fact::SessionRefused(AdmissionError::Busy(Overload::Media))));
+    // Calls already up are not touched; new ones are taken once it is over.
+    h.knobs().overload = None;
+    let (_, invite) = h.invite_event(Some(peer_offer()));
+    assert_eq!(starts(&h.ua(invite)).len(), 1);
 }
 
 #[test]

@@ -85,6 +85,75 @@ fn a_name_that_does_not_resolve_fails_with_404() {
 }
 
 #[test]
+fn a_literal_address_the_egress_policy_denies_fails_with_403_before_anything_is_sent() {
+    let mut h = Harness::default();
+    let session = h.session();
+    let denied: SocketAddr = "169.254.169.254:5060".parse().unwrap();
+    let why = "169.254.169.254:5060 is link-local (169.254.0.0/16)";
+    h.knobs().egress_denied.push((denied, why.into()));
+    let (call, out) = h.call_sip(session, "sip:bob@169.254.169.254");
+    assert_eq!(
+        call_events(&out, call),
+        [
+            format!("Failed 403 Forbidden (egress policy): {why}").as_str(),
+            "StateChanged PROGRESSING->TERMINATED"
+        ]
+    );
+    assert!(ua_cmds(&out).is_empty(), "no INVITE: {out:?}");
+    assert!(h.knobs().bound.is_empty(), "no RTP port taken");
+    assert_eq!(h.knobs().egress_asked, [denied]);
+    assert_clean(&h);
+
+    // `localhost` is checked as the address it stands for.
+    let own: SocketAddr = "127.0.0.1:5060".parse().unwrap();
+    h.knobs().egress_denied.push((
+        own,
+        "127.0.0.1:5060 is one of Dialtone's own listeners".into(),
+    ));
+    let (call, out) = h.call_sip(session, "sip:loop@localhost");
+    assert!(call_events(&out, call)[0].starts_with("Failed 403 Forbidden (egress policy)"));
+    assert!(ua_cmds(&out).is_empty());
+    assert_clean(&h);
+}
+
+#[test]
+fn a_name_resolving_to_a_denied_address_fails_with_403_after_resolution() {
+    let mut h = Harness::default();
+    let session = h.session();
+    let resolved: SocketAddr = "10.0.0.7:5070".parse().unwrap();
+    h.knobs()
+        .egress_denied
+        .push((resolved, "10.0.0.7:5070 is private (10.0.0.0/8)".into()));
+    let (call, out) = h.call_sip(session, "sip:bob@pbx.internal.example:5070");
+    assert!(ua_cmds(&out).is_empty());
+    assert!(
+        h.knobs().egress_asked.is_empty(),
+        "a name is checked once it has an address"
+    );
+    assert_eq!(jobs(&out).len(), 1);
+    let out = h.job(JobResult::Resolved {
+        call,
+        result: Ok(resolved),
+    });
+    assert_eq!(
+        call_events(&out, call),
+        [
+            "Failed 403 Forbidden (egress policy): 10.0.0.7:5070 is private (10.0.0.0/8)",
+            "StateChanged PROGRESSING->TERMINATED"
+        ]
+    );
+    assert!(ua_cmds(&out).is_empty());
+    assert_clean(&h);
+    // An allowed address dials as before.
+    let (call, _) = h.call_sip(session, "sip:bob@pbx.example.com:5070");
+    let out = h.job(JobResult::Resolved {
+        call,
+        result: Ok("192.0.2.30:5070".parse().unwrap()),
+    });
+    assert!(matches!(&ua_cmds(&out)[0], UaCommand::Dial { .. }));
+}
+
+#[test]
 fn a_target_that_is_not_a_sip_uri_fails_with_404_at_once() {
     let mut h = Harness::default();
     let session = h.session();

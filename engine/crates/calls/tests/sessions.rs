@@ -3,7 +3,7 @@
 
 mod harness;
 
-use dialtone_calls::{AdmissionError, Fact, Output, RouteOwner, StartRequest};
+use dialtone_calls::{AdmissionError, Fact, Output, Overload, RouteOwner, StartRequest};
 use dialtone_core::messages::{
     AccessReplySlot, AccessRequest, SessionCommand, SessionEnd, SessionEvent,
 };
@@ -75,6 +75,11 @@ fn sessions_without_calls_are_admitted_like_invites() {
         h.core.start_session(request()).unwrap_err(),
         AdmissionError::Overloaded
     );
+    h.knobs().congested = false;
+    h.knobs().overload = Some(Overload::Signalling);
+    let busy = h.core.start_session(request()).unwrap_err();
+    assert_eq!(busy, AdmissionError::Busy(Overload::Signalling));
+    assert_eq!(busy.retry_after(), 2);
     h.core.terminate_all("bye");
     assert_eq!(
         h.core.start_session(request()).unwrap_err(),

@@ -30,7 +30,8 @@ pub enum SessionEvent {
 
 /// An HTTP request made to a session's `accessURL`. The session answers
 /// through `reply`; dropping it unanswered tells the client the session ended.
-#[derive(Debug, Clone)]
+/// `Debug` hides the access token in `path` and the header values.
+#[derive(Clone)]
 pub struct AccessRequest {
     pub method: String,
     /// The path requested, without scheme and host.
@@ -40,6 +41,32 @@ pub struct AccessRequest {
     /// Request headers in received order.
     pub headers: Headers,
     pub reply: AccessReplySlot,
+}
+
+/// What `Debug` prints in place of a secret.
+const REDACTED: &str = "***";
+
+/// `/access/SESSION/TOKEN/…` with the token replaced by `***`.
+fn redact_access_path(path: &str) -> String {
+    let mut parts: Vec<&str> = path.splitn(5, '/').collect();
+    if parts.len() >= 4 && parts[0].is_empty() && parts[1] == "access" {
+        parts[3] = REDACTED;
+    }
+    parts.join("/")
+}
+
+impl std::fmt::Debug for AccessRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Header values may be a client's credentials; their names are enough.
+        let headers: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("AccessRequest")
+            .field("method", &self.method)
+            .field("path", &redact_access_path(&self.path))
+            .field("content", &self.content)
+            .field("headers", &headers)
+            .field("reply", &self.reply)
+            .finish()
+    }
 }
 
 /// The answer to an [`AccessRequest`].
@@ -406,7 +433,8 @@ pub enum SessionCommand {
     },
 }
 
-#[derive(Debug, Clone)]
+/// `Debug` shows the password as `***`.
+#[derive(Clone)]
 pub struct OutboundCall {
     pub call: CallId,
     /// SIP URI (`sip:user@host:port`); see VoxEngine.callSIP.
@@ -416,6 +444,20 @@ pub struct OutboundCall {
     pub headers: Headers,
     pub auth_user: Option<String>,
     pub password: Option<String>,
+}
+
+impl std::fmt::Debug for OutboundCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboundCall")
+            .field("call", &self.call)
+            .field("to", &self.to)
+            .field("callerid", &self.callerid)
+            .field("display_name", &self.display_name)
+            .field("headers", &self.headers)
+            .field("auth_user", &self.auth_user)
+            .field("password", &self.password.as_ref().map(|_| REDACTED))
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -432,3 +474,52 @@ pub enum SessionEnd {
 pub type CommandSender = tokio::sync::mpsc::UnboundedSender<(SessionId, SessionCommand)>;
 /// Where the engine sends a session its events.
 pub type EventSender = tokio::sync::mpsc::UnboundedSender<SessionEvent>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outbound_call_debug_hides_the_password() {
+        let call = OutboundCall {
+            call: CallId::next(),
+            to: "sip:bob@127.0.0.1".into(),
+            callerid: Some("alice".into()),
+            display_name: None,
+            headers: Vec::new(),
+            auth_user: Some("alice".into()),
+            password: Some("Zq8rT4v1-pw".into()),
+        };
+        let command = SessionCommand::CallSip(Box::new(call.clone()));
+        for shown in [
+            format!("{call:?}"),
+            format!("{call:#?}"),
+            format!("{command:?}"),
+        ] {
+            assert!(!shown.contains("Zq8rT4v1-pw"), "{shown}");
+            assert!(shown.contains("***") && shown.contains("alice"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn access_request_debug_hides_the_token_and_header_values() {
+        let (reply, _rx) = AccessReplySlot::new();
+        let request = AccessRequest {
+            method: "POST".into(),
+            path: "/access/0190-abc/9f86d081884c7d65/tone".into(),
+            content: "{}".into(),
+            headers: vec![("authorization".into(), "Bearer Kp2xW9-client".into())],
+            reply,
+        };
+        let event = SessionEvent::Access(request.clone());
+        for shown in [format!("{request:?}"), format!("{event:?}")] {
+            assert!(!shown.contains("9f86d081884c7d65"), "{shown}");
+            assert!(!shown.contains("Kp2xW9-client"), "{shown}");
+            assert!(shown.contains("/access/0190-abc/***/tone"), "{shown}");
+            assert!(shown.contains("authorization"), "{shown}");
+        }
+        assert_eq!(redact_access_path("/access/s/t"), "/access/s/***");
+        assert_eq!(redact_access_path("/access/s"), "/access/s");
+        assert_eq!(redact_access_path("/other/s/t"), "/other/s/t");
+    }
+}

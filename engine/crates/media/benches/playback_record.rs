@@ -82,6 +82,7 @@ fn main() {
                     stereo: true,
                     tap: Some(unit),
                     format: RecordFormat::Wav,
+                    budget: None,
                 },
             )
             .expect("recorder");

@@ -22,11 +22,13 @@ pub mod g711;
 pub mod graph;
 pub mod jitter;
 pub mod latch;
+pub mod load;
 #[cfg(feature = "mp3")]
 pub mod mp3;
 pub mod player;
 pub mod ports;
 pub mod recorder;
+mod recording_budget;
 pub mod rtp;
 pub mod sender;
 mod seq;
@@ -54,6 +56,7 @@ pub use player::{Clip, PlayerMedia};
 use ports::PortPool;
 use recorder::WriterHandle;
 pub use recorder::{RecordFormat, RecorderSpec};
+pub use recording_budget::RecordingBudget;
 use worker::{Command, Unit, Worker, WorkerStats};
 
 /// A media unit in the graph. The engine maps a call's `CallId` to `UnitId(call.0)`.
@@ -428,6 +431,18 @@ impl MediaEngine {
             s.late_ticks += w.late_ticks.load(Ordering::Relaxed);
         }
         s
+    }
+
+    /// The busiest worker's load over its last window, ‰ of its clock spent
+    /// behind (see [`load`]). New sessions land on every worker in turn, so
+    /// the busiest one says whether another call fits.
+    pub fn load_permille(&self) -> u64 {
+        self.shared
+            .stats
+            .iter()
+            .map(|w| w.load_permille.load(Ordering::Relaxed))
+            .max()
+            .unwrap_or(0)
     }
 
     /// Stops every worker (closing all sockets) and waits for them.

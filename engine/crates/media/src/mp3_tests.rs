@@ -171,6 +171,7 @@ fn open(h: &WriterHandle, id: u64, path: &Path, stereo: bool) {
         path: path.to_path_buf(),
         stereo,
         format: RecordFormat::Mp3,
+        budget: None,
     });
 }
 

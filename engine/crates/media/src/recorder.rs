@@ -8,6 +8,10 @@
 //! unbounded channel so they are never lost. A close waits until every frame
 //! sent before it has been written: the worker sends its last frame before the
 //! close, so draining the frame channel once the close is seen is enough.
+//!
+//! A recording with a [`RecordingBudget`] is charged its file's growth at
+//! each refresh (once a second) and when it is finished; one that finds the
+//! budget spent is finished there and reported as a `RecorderError`.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -21,6 +25,7 @@ use crossbeam_channel::{Receiver, Select, Sender, TryRecvError};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::codec::{PcmFrame, FRAME_SAMPLES};
+use crate::recording_budget::RecordingBudget;
 use crate::wav::{WavWriter, SAMPLE_RATE};
 use crate::{MediaEvent, UnitId};
 
@@ -46,6 +51,8 @@ pub struct RecorderSpec {
     /// Record this call's two directions instead of the recorder's input.
     pub tap: Option<UnitId>,
     pub format: RecordFormat,
+    /// Charged with the file's bytes; `None`: not counted.
+    pub budget: Option<RecordingBudget>,
 }
 
 /// One 20 ms frame for one recording: mono uses the first 160 samples,
@@ -63,6 +70,7 @@ pub enum ControlMsg {
         path: PathBuf,
         stereo: bool,
         format: RecordFormat,
+        budget: Option<RecordingBudget>,
     },
     Close {
         id: u64,
@@ -207,6 +215,28 @@ struct Recording {
     since_refresh: u64,
     /// Set after a write error: the file is left as it is and frames ignored.
     failed: bool,
+    meter: Option<Meter>,
+}
+
+/// Charges a recording's file growth to its budget.
+struct Meter {
+    path: PathBuf,
+    budget: RecordingBudget,
+    /// File bytes charged so far.
+    charged: u64,
+}
+
+impl Meter {
+    /// Charges what the file grew by since the last time (its size on disk:
+    /// one `stat`, once a second); false once the budget is spent.
+    fn charge(&mut self) -> bool {
+        let size = std::fs::metadata(&self.path)
+            .map(|m| m.len())
+            .unwrap_or(self.charged);
+        let grown = size.saturating_sub(self.charged);
+        self.charged = self.charged.max(size);
+        self.budget.charge(grown)
+    }
 }
 
 pub struct Writer {
@@ -325,7 +355,8 @@ impl Writer {
                 path,
                 stereo,
                 format,
-            } => self.open(id, unit, path, stereo, format),
+                budget,
+            } => self.open(id, unit, path, stereo, format, budget),
             ControlMsg::Close { id } => self.closing.push(id),
             ControlMsg::Shutdown => {}
         }
@@ -342,10 +373,30 @@ impl Writer {
         let _ = self.events.send(ev);
     }
 
-    fn open(&mut self, id: u64, unit: UnitId, path: PathBuf, stereo: bool, format: RecordFormat) {
+    fn open(
+        &mut self,
+        id: u64,
+        unit: UnitId,
+        path: PathBuf,
+        stereo: bool,
+        format: RecordFormat,
+        budget: Option<RecordingBudget>,
+    ) {
+        if let Some(budget) = budget.as_ref().filter(|b| b.is_exhausted()) {
+            // Asked for just as the budget ran out: no file at all.
+            let error = budget.message().to_owned();
+            tracing::info!(unit = unit.0, %error, "recording refused");
+            self.emit(MediaEvent::RecorderError { unit, error });
+            return;
+        }
         match Sink::create(&path, stereo, format) {
             Ok(sink) => {
                 tracing::debug!(unit = unit.0, path = %path.display(), "recording started");
+                let meter = budget.map(|budget| Meter {
+                    path,
+                    budget,
+                    charged: 0,
+                });
                 self.open.insert(
                     id,
                     Recording {
@@ -353,6 +404,7 @@ impl Writer {
                         sink,
                         since_refresh: 0,
                         failed: false,
+                        meter,
                     },
                 );
                 self.emit(MediaEvent::RecorderStarted(unit));
@@ -380,9 +432,11 @@ impl Writer {
             .sink
             .write_samples(frame.samples.get(..n).unwrap_or(&[]));
         rec.since_refresh += FRAME_SAMPLES as u64;
+        let mut refreshed = false;
         if result.is_ok() && rec.since_refresh >= REFRESH_SAMPLES {
             rec.since_refresh = 0;
             result = rec.sink.refresh().map_err(|e| e.to_string());
+            refreshed = result.is_ok();
         }
         if let Err(e) = result {
             rec.failed = true;
@@ -392,19 +446,61 @@ impl Writer {
                 unit,
                 error: format!("write failed: {e}"),
             });
+            return;
         }
+        let within = !refreshed || rec.meter.as_mut().is_none_or(Meter::charge);
+        if !within {
+            self.stop_over_budget(frame.id);
+        }
+    }
+
+    /// The budget is spent: the file is finished (playable, charged) and
+    /// the recording reported failed with the budget's message.
+    fn stop_over_budget(&mut self, id: u64) {
+        let Some(rec) = self.open.remove(&id) else {
+            return;
+        };
+        let Recording {
+            unit, sink, meter, ..
+        } = rec;
+        let finished = sink.finish();
+        let Some(mut meter) = meter else { return };
+        meter.charge();
+        let mut error = meter.budget.message().to_owned();
+        if let Err(e) = finished {
+            error = format!("{error}; cannot finish recording: {e}");
+        }
+        tracing::info!(unit = unit.0, %error, "recording stopped: budget spent");
+        self.emit(MediaEvent::RecorderError { unit, error });
     }
 
     fn close(&mut self, id: u64) {
         let Some(rec) = self.open.remove(&id) else {
             return;
         };
-        if rec.failed {
+        let Recording {
+            unit,
+            sink,
+            failed,
+            mut meter,
+            ..
+        } = rec;
+        if failed {
+            // What was written stays on disk and counts.
+            drop(sink);
+            if let Some(m) = meter.as_mut() {
+                m.charge();
+            }
             return;
         }
-        let duration = Duration::from_secs_f64(rec.sink.frames() as f64 / f64::from(SAMPLE_RATE));
-        let unit = rec.unit;
-        match rec.sink.finish() {
+        let duration = Duration::from_secs_f64(sink.frames() as f64 / f64::from(SAMPLE_RATE));
+        let finished = sink.finish();
+        if let Some(m) = meter.as_mut() {
+            // The last second and the final header or tag: the recording is
+            // over, so going past the budget here stops nothing.
+            m.charge();
+        }
+        match finished {
             Ok(_) => self.emit(MediaEvent::RecorderStopped { unit, duration }),
             Err(e) => self.emit(MediaEvent::RecorderError {
                 unit,

@@ -74,6 +74,7 @@ fn open(h: &WriterHandle, id: u64, path: &Path, stereo: bool, format: RecordForm
         path: path.to_path_buf(),
         stereo,
         format,
+        budget: None,
     });
 }
 
@@ -257,4 +258,96 @@ fn shutdown_finishes_open_recordings() {
     ));
     let info = parse_header(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(info.data_len, 320);
+}
+
+fn budget(used: u64, limit: Option<u64>) -> RecordingBudget {
+    RecordingBudget::new(
+        Arc::new(AtomicU64::new(used)),
+        limit,
+        "recording quota exceeded",
+    )
+}
+
+fn open_with(h: &WriterHandle, id: u64, path: &Path, budget: RecordingBudget) {
+    h.control(ControlMsg::Open {
+        id,
+        unit: UnitId(id),
+        path: path.to_path_buf(),
+        stereo: false,
+        format: RecordFormat::Wav,
+        budget: Some(budget),
+    });
+}
+
+#[test]
+fn a_budget_is_charged_the_finished_file_exactly() {
+    let path = tmp("charged.wav");
+    let (h, t, mut rx) = writer();
+    let b = budget(1000, None);
+    open_with(&h, 7, &path, b.clone());
+    for _ in 0..120 {
+        h.push(frame(7, false, 5));
+    }
+    h.control(ControlMsg::Close { id: 7 });
+    assert_eq!(next_event(&mut rx), MediaEvent::RecorderStarted(UnitId(7)));
+    assert!(matches!(
+        next_event(&mut rx),
+        MediaEvent::RecorderStopped { .. }
+    ));
+    let len = std::fs::metadata(&path).unwrap().len();
+    assert_eq!(len, HEADER_LEN + 120 * 320);
+    assert_eq!(b.used(), 1000 + len, "what was there plus this file");
+    h.control(ControlMsg::Shutdown);
+    t.join().unwrap();
+}
+
+#[test]
+fn a_spent_budget_stops_the_recording_with_a_playable_file() {
+    let path = tmp("over.wav");
+    let (h, t, mut rx) = writer();
+    // Mono WAV grows 16,000 bytes a second: the second refresh passes 20,000.
+    let b = budget(0, Some(20_000));
+    open_with(&h, 8, &path, b.clone());
+    assert_eq!(next_event(&mut rx), MediaEvent::RecorderStarted(UnitId(8)));
+    for _ in 0..200 {
+        h.push(frame(8, false, 9));
+    }
+    let MediaEvent::RecorderError { unit, error } = next_event(&mut rx) else {
+        panic!("expected RecorderError");
+    };
+    assert_eq!(unit, UnitId(8));
+    assert_eq!(error, "recording quota exceeded");
+    let done = std::fs::read(&path).unwrap();
+    let info = parse_header(&done).unwrap();
+    assert_eq!(info.data_len, 100 * 320, "finished at the second refresh");
+    assert_eq!(done.len() as u64, HEADER_LEN + u64::from(info.data_len));
+    assert_eq!(b.used(), done.len() as u64);
+    assert!(b.is_exhausted());
+    // Frames after the stop and the worker's close change nothing.
+    h.push(frame(8, false, 9));
+    h.control(ControlMsg::Close { id: 8 });
+    h.control(ControlMsg::Shutdown);
+    t.join().unwrap();
+    assert!(rx.try_recv().is_err(), "one event for the stop");
+    assert_eq!(std::fs::read(&path).unwrap(), done);
+}
+
+#[test]
+fn a_recording_opened_with_a_spent_budget_makes_no_file() {
+    let path = tmp("refused.wav");
+    let _ = std::fs::remove_file(&path);
+    let (h, t, mut rx) = writer();
+    open_with(&h, 9, &path, budget(500, Some(500)));
+    h.push(frame(9, false, 1));
+    assert_eq!(
+        next_event(&mut rx),
+        MediaEvent::RecorderError {
+            unit: UnitId(9),
+            error: "recording quota exceeded".to_owned()
+        }
+    );
+    h.control(ControlMsg::Close { id: 9 });
+    h.control(ControlMsg::Shutdown);
+    t.join().unwrap();
+    assert!(!path.exists());
 }

@@ -66,6 +66,7 @@ impl MediaEngine {
             path: spec.path,
             stereo,
             format: spec.format,
+            budget: spec.budget,
         });
         let rec = Unit::Recorder(Box::new(RecorderUnit {
             unit,

@@ -25,6 +25,7 @@ use crate::clock::MediaClock;
 use crate::codec::{EncodedFrame, PcmFrame, FRAME_SAMPLES};
 use crate::endpoint::{Counters, Endpoint, EVENT_PACKET_LEN, PACKET_LEN};
 use crate::graph::MediaGraph;
+use crate::load::LoadMeter;
 use crate::player::Player;
 use crate::recorder::{ControlMsg, RecorderUnit, WriterHandle};
 use crate::rtp::RTP_HEADER_LEN;
@@ -105,6 +106,8 @@ pub struct WorkerStats {
     pub telephone_events: AtomicU64,
     pub send_errors: AtomicU64,
     pub late_ticks: AtomicU64,
+    /// The last window's load, ‰ of the clock spent behind it (`load`).
+    pub load_permille: AtomicU64,
 }
 
 struct Slot {
@@ -128,6 +131,7 @@ pub struct Worker {
     counters: Counters,
     retired_lost: u64,
     late_ticks: u64,
+    load: LoadMeter,
     pending_events: Vec<MediaEvent>,
     recv_buf: Box<[u8; RECV_BUF]>,
     packet: [u8; PACKET_LEN],
@@ -159,6 +163,7 @@ impl Worker {
             counters: Counters::default(),
             retired_lost: 0,
             late_ticks: 0,
+            load: LoadMeter::new(),
             pending_events: Vec::with_capacity(64),
             recv_buf: Box::new([0; RECV_BUF]),
             packet: [0; PACKET_LEN],
@@ -181,8 +186,15 @@ impl Worker {
                     Err(RecvTimeoutError::Disconnected) => break 'clock,
                 }
             }
+            let due = self.clock.deadline();
             self.run_tick(Instant::now());
-            let skipped = self.clock.advance(Instant::now());
+            let done = Instant::now();
+            let skipped = self.clock.advance(done);
+            if let Some(load) = self.load.record(due, done, skipped) {
+                self.stats
+                    .load_permille
+                    .store(u64::from(load), Ordering::Relaxed);
+            }
             if skipped > 0 {
                 self.late_ticks += skipped;
                 tracing::warn!(worker = self.index, skipped, "media worker fell behind");

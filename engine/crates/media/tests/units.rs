@@ -455,6 +455,7 @@ fn tap_recording_puts_the_peer_left_and_what_the_call_sends_right() {
             stereo: true,
             tap: Some(a),
             format: RecordFormat::Wav,
+            budget: None,
         },
     )
     .unwrap();
@@ -514,6 +515,7 @@ fn recorder_fed_through_the_graph_records_its_input() {
             stereo: true,
             tap: None,
             format: RecordFormat::Wav,
+            budget: None,
         },
     )
     .unwrap();

@@ -21,14 +21,34 @@ pub(crate) const HTTP_REQUEST: &str = "Application.HttpRequest";
 const TEXT: &str = "text/plain; charset=utf-8";
 const JSON: &str = "application/json";
 
-/// A line for the session log.
+/// A line for the session log. The access token in the path is left out:
+/// the log goes to stdout and into history, and the token is the secret
+/// that opens the session to anyone.
 pub(crate) fn describe(request: &AccessRequest) -> String {
     format!(
         "{HTTP_REQUEST} method={} path={} bytes={}",
         request.method,
-        request.path,
+        redact_path(&request.path),
         request.content.len()
     )
+}
+
+/// `/access/SESSION/TOKEN/…` with the token replaced by `***`.
+pub(crate) fn redact_path(path: &str) -> String {
+    let mut parts: Vec<&str> = path.splitn(5, '/').collect();
+    if parts.len() >= 4 && parts[0].is_empty() && parts[1] == "access" {
+        parts[3] = "***";
+    }
+    parts.join("/")
+}
+
+/// An `accessURL` (`http://host[/prefix]/access/SESSION/TOKEN`) with the
+/// token replaced by `***`.
+pub(crate) fn redact_url(url: &str) -> String {
+    match url.find("/access/") {
+        Some(at) => format!("{}{}", &url[..at], redact_path(&url[at..])),
+        None => url.to_owned(),
+    }
 }
 
 /// The response for a request whose listener failed.
@@ -194,5 +214,26 @@ mod tests {
             error_json("script_error", "bad \"x\"\n\u{1}"),
             r#"{"error":{"code":"script_error","message":"bad \"x\"\n\u0001"}}"#
         );
+    }
+
+    #[test]
+    fn the_log_line_leaves_the_token_out() {
+        let (reply, _rx) = AccessReplySlot::new();
+        let request = AccessRequest {
+            method: "GET".into(),
+            path: "/access/0190-abc/9f86d081884c7d65/tone".into(),
+            content: String::new(),
+            headers: Vec::new(),
+            reply,
+        };
+        assert_eq!(
+            describe(&request),
+            "Application.HttpRequest method=GET path=/access/0190-abc/***/tone bytes=0"
+        );
+        assert_eq!(
+            redact_url("https://calls.example.com/dt/access/0190-abc/9f86d081884c7d65"),
+            "https://calls.example.com/dt/access/0190-abc/***"
+        );
+        assert_eq!(redact_url(""), "");
     }
 }

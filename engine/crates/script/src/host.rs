@@ -28,8 +28,9 @@ const TRIM_EVERY: usize = 4096;
 /// A worker with no sessions for this long gives freed memory back.
 const TRIM_WHEN_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// What the engine needs to start a session.
-#[derive(Debug, Clone)]
+/// What the engine needs to start a session. `Debug` leaves out the
+/// `accessURL`: its last part is the session's secret.
+#[derive(Clone)]
 pub struct SessionSpec {
     pub id: SessionId,
     pub scenario: Arc<Scenario>,
@@ -41,6 +42,18 @@ pub struct SessionSpec {
     /// `AppEvents.Started`'s `accessURL`: where HTTP requests reach this
     /// session as `AppEvents.HttpRequest`. Empty when there is none.
     pub access_url: String,
+}
+
+impl std::fmt::Debug for SessionSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionSpec")
+            .field("id", &self.id)
+            .field("scenario", &self.scenario)
+            .field("custom_data", &self.custom_data)
+            .field("first_event", &self.first_event)
+            .field("access_url", &crate::access::redact_url(&self.access_url))
+            .finish()
+    }
 }
 
 /// The pool of JS worker threads. Cheap to clone; all clones share the pool.
@@ -290,5 +303,22 @@ mod tests {
     fn the_host_can_be_shared_across_threads() {
         fn shared<T: Send + Sync + Clone>() {}
         shared::<ScriptHost>();
+    }
+
+    #[test]
+    fn spec_debug_hides_the_access_token() {
+        let spec = SessionSpec {
+            id: SessionId::new(),
+            scenario: Arc::new(Scenario {
+                name: "a.js".into(),
+                source: String::new(),
+            }),
+            custom_data: String::new(),
+            first_event: None,
+            access_url: "http://127.0.0.1:8080/access/s1/9f86d081884c7d65".into(),
+        };
+        let shown = format!("{spec:?}");
+        assert!(!shown.contains("9f86d081884c7d65"), "{shown}");
+        assert!(shown.contains("/access/s1/***"), "{shown}");
     }
 }

@@ -174,8 +174,49 @@ fn md5_hex(parts: &[&str]) -> String {
     out
 }
 
-/// Where a digest answer is computed from.
-#[derive(Clone, Copy, Debug)]
+/// What `Debug` prints in place of a secret.
+pub const REDACTED: &str = "***";
+
+/// A username and password to answer digest challenges with. `Debug` shows
+/// the username only: the password cannot reach a log through `{:?}`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    password: String,
+}
+
+impl Credentials {
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Credentials {
+        Credentials {
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+
+    /// The password, to compute a digest with. Never print it.
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+}
+
+impl From<(String, String)> for Credentials {
+    /// From `(username, password)`, as `UaCommand::Dial` carries them.
+    fn from((username, password): (String, String)) -> Credentials {
+        Credentials::new(username, password)
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &REDACTED)
+            .finish()
+    }
+}
+
+/// Where a digest answer is computed from. `Debug` hides the password.
+#[derive(Clone, Copy)]
 pub struct DigestInput<'a> {
     pub username: &'a str,
     pub password: &'a str,
@@ -185,6 +226,19 @@ pub struct DigestInput<'a> {
     pub cnonce: &'a str,
     /// Nonce count; used with qop.
     pub nc: u32,
+}
+
+impl std::fmt::Debug for DigestInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DigestInput")
+            .field("username", &self.username)
+            .field("password", &REDACTED)
+            .field("method", &self.method)
+            .field("uri", &self.uri)
+            .field("cnonce", &self.cnonce)
+            .field("nc", &self.nc)
+            .finish()
+    }
 }
 
 /// The `response` value of RFC 2617 §3.2.2.1.
@@ -312,6 +366,22 @@ mod tests {
             Challenge::parse(r#"Digest realm="r, nonce=1"#),
             Err(AuthError::Malformed)
         );
+    }
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let input = rfc_input();
+        let shown = format!("{input:?} {input:#?}");
+        assert!(!shown.contains("Circle Of Life"), "{shown}");
+        assert!(
+            shown.contains("Mufasa") && shown.contains(REDACTED),
+            "{shown}"
+        );
+        let creds = Credentials::from(("Mufasa".to_owned(), "Circle Of Life".to_owned()));
+        let shown = format!("{creds:?} {:?}", Some(creds.clone()));
+        assert!(!shown.contains("Circle Of Life"), "{shown}");
+        assert!(shown.contains("Mufasa"), "{shown}");
+        assert_eq!(creds.password(), "Circle Of Life");
     }
 
     #[test]

@@ -13,12 +13,35 @@ use crate::parse::{is_sip_version, parse_content_length, MAX_MESSAGE_SIZE};
 ///
 /// A message without Content-Length is taken to have an empty body.
 pub fn frame_stream(buf: &[u8]) -> Result<Option<usize>, ParseError> {
+    Ok(match frame_length(buf)? {
+        Frame::Breaks(n) => Some(n),
+        Frame::Message(total) => (buf.len() >= total).then_some(total),
+        Frame::Head => None,
+    })
+}
+
+/// What the start of a stream holds, for a reader that wants to wait for a
+/// whole message without scanning its bytes again on every read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame {
+    /// Keep-alive line breaks: this many bytes.
+    Breaks(usize),
+    /// A message whose head is complete; it is this many bytes long (the
+    /// buffer may not hold all of them yet).
+    Message(usize),
+    /// The head is not complete yet.
+    Head,
+}
+
+/// Like [`frame_stream`], but once the head is complete it says how long
+/// the whole message is, even before the body has arrived.
+pub fn frame_length(buf: &[u8]) -> Result<Frame, ParseError> {
     let breaks = buf
         .iter()
         .take_while(|b| matches!(b, b'\r' | b'\n'))
         .count();
     if breaks > 0 {
-        return Ok(Some(breaks));
+        return Ok(Frame::Breaks(breaks));
     }
     check_first_line(buf)?;
     let window = &buf[..buf.len().min(MAX_MESSAGE_SIZE)];
@@ -26,14 +49,14 @@ pub fn frame_stream(buf: &[u8]) -> Result<Option<usize>, ParseError> {
         if buf.len() >= MAX_MESSAGE_SIZE {
             return Err(ParseError::TooLarge);
         }
-        return Ok(None);
+        return Ok(Frame::Head);
     };
     let (head, _) = window.split_at(head_len);
     let total = head_len + content_length(head)?;
     if total > MAX_MESSAGE_SIZE {
         return Err(ParseError::TooLarge);
     }
-    Ok((buf.len() >= total).then_some(total))
+    Ok(Frame::Message(total))
 }
 
 /// Offset just past the empty line ending the head (CRLFCRLF, or LF LF).

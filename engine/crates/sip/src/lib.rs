@@ -47,7 +47,7 @@ pub mod uri;
 pub mod via;
 
 pub use error::ParseError;
-pub use framer::frame_stream;
+pub use framer::{frame_length, frame_stream, Frame};
 pub use headers::Headers;
 pub use message::{reason_phrase, Method, SipMessage, StartLine};
 pub use name_addr::NameAddr;

@@ -31,7 +31,9 @@ impl Scheme {
 }
 
 /// A sip:, sips: or tel: URI. For tel: the number is in `user` and `host` is empty.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `Debug` shows a password (`sip:user:password@host`, deprecated but parsed)
+/// as `***`; `Display` writes it, as it goes on the wire.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SipUri {
     pub scheme: Scheme,
     pub user: Option<String>,
@@ -156,6 +158,23 @@ impl SipUri {
             self.ip()?,
             self.port.unwrap_or(default_port),
         ))
+    }
+}
+
+impl fmt::Debug for SipUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SipUri")
+            .field("scheme", &self.scheme)
+            .field("user", &self.user)
+            .field(
+                "password",
+                &self.password.as_ref().map(|_| crate::auth::REDACTED),
+            )
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("params", &self.params)
+            .field("headers", &self.headers)
+            .finish()
     }
 }
 
@@ -361,6 +380,15 @@ mod tests {
             u.to_string(),
             "sip:alice:secret@Example.com:5070;transport=tcp;lr?subject=hi&x=1"
         );
+    }
+
+    #[test]
+    fn debug_hides_a_uri_password() {
+        let u = SipUri::parse("sip:alice:Zq8rT4v1@example.com").unwrap();
+        let shown = format!("{u:?}");
+        assert!(!shown.contains("Zq8rT4v1"), "{shown}");
+        assert!(shown.contains("password: Some(\"***\")"), "{shown}");
+        assert!(shown.contains("\"alice\""), "{shown}");
     }
 
     #[test]

@@ -301,3 +301,87 @@ Content-Length: 0
         assert_eq!(resp.call_id().unwrap(), call_id);
     }
 }
+
+/// Out-of-dialog requests that change nothing are answered without a
+/// transaction: a flood of them leaves nothing behind.
+#[test]
+fn junk_options_and_stray_requests_keep_no_transaction() {
+    let mut raw = Raw::new(Transport::Udp);
+    for i in 0..500 {
+        let out = raw.send(&format!(
+            "OPTIONS sip:127.0.0.1:5070 SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKflood{i}
+From: <sip:probe@127.0.0.1>;tag=p{i}
+To: <sip:127.0.0.1:5070>
+Call-ID: flood-{i}
+CSeq: 1 OPTIONS
+Max-Forwards: 70
+
+"
+        ));
+        assert_eq!(out.only().code(), Some(200));
+        let out = raw.send(&format!(
+            "BYE sip:127.0.0.1:5070 SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKbye{i}
+From: <sip:probe@127.0.0.1>;tag=b{i}
+To: <sip:127.0.0.1:5070>
+Call-ID: stray-{i}
+CSeq: 1 BYE
+Max-Forwards: 70
+
+"
+        ));
+        assert_eq!(out.only().code(), Some(481));
+        let out = raw.send(&format!(
+            "INVITE sip:127.0.0.1:5070 SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKjunk{i}
+From: <sip:probe@127.0.0.1>;tag=j{i}
+To: <sip:127.0.0.1:5070>
+Call-ID: junk-{i}
+CSeq: 1 INVITE
+CSeq: 2 INVITE
+Max-Forwards: 70
+
+"
+        ));
+        assert_eq!(out.only().code(), Some(400));
+    }
+    assert_eq!(raw.ua.transaction_count(), 0);
+    assert_eq!(raw.ua.pending_timer_count(), 0);
+}
+
+/// One address past its share of server transactions gets a stateless 503.
+#[test]
+fn a_source_past_its_transaction_cap_gets_503() {
+    let mut cfg = dialtone_sip::UaConfig::new("127.0.0.1:5070".parse().unwrap(), "test");
+    cfg.max_server_tx_per_source = 3;
+    let mut raw = Raw::new(Transport::Udp);
+    raw.ua = dialtone_sip::UaCore::new(cfg);
+    let invite = |i: usize| {
+        format!(
+            "INVITE sip:bob@127.0.0.1:5070 SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKcap{i}
+From: <sip:alice@127.0.0.1>;tag=c{i}
+To: <sip:bob@127.0.0.1:5070>
+Call-ID: cap-{i}
+CSeq: 1 INVITE
+Contact: <sip:alice@127.0.0.1:5060>
+Max-Forwards: 70
+
+"
+        )
+    };
+    for i in 0..3 {
+        let out = raw.send(&invite(i));
+        assert!(out
+            .events
+            .iter()
+            .any(|e| matches!(e, UaEvent::Incoming { .. })));
+    }
+    let out = raw.send(&invite(3));
+    assert!(out.events.is_empty());
+    let refused = out.only();
+    assert_eq!(refused.code(), Some(503));
+    assert_eq!(refused.headers.get("Retry-After"), Some("5"));
+    assert_eq!(raw.ua.transaction_count(), 3);
+}

@@ -5,6 +5,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::quotas::{check_scenarios, lock_account, prune_versions};
 use crate::{affected, is_unique_violation, new_id, now_ms, Store, StoreError};
 
 /// Largest accepted scenario source, in bytes.
@@ -230,7 +231,10 @@ impl Store {
         }
     }
 
-    /// Save `source` as the next version of scenario `name`.
+    /// Save `source` as the next version of scenario `name`, deleting the
+    /// oldest versions beyond [`crate::Quotas::scenario_versions`]. A new
+    /// scenario name is refused with [`StoreError::QuotaExceeded`] when the
+    /// account has as many as [`crate::Quotas::scenarios`] allows.
     pub async fn put_scenario(
         &self,
         account: &str,
@@ -263,6 +267,11 @@ impl Store {
                 what: "application",
             });
         }
+        if self.quotas.scenarios.is_some() {
+            // Scenarios of other applications count too.
+            lock_account(&mut tx, account).await?;
+            check_scenarios(&mut tx, account, application, name, self.quotas.scenarios).await?;
+        }
         let created_at = now_ms();
         let inserted = sqlx::query_scalar::<_, i64>(
             "INSERT INTO scenario_versions
@@ -288,7 +297,19 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         };
+        let pruned = prune_versions(
+            &mut tx,
+            account,
+            application,
+            name,
+            version,
+            self.quotas.scenario_versions,
+        )
+        .await?;
         tx.commit().await?;
+        if pruned > 0 {
+            tracing::debug!(scenario = name, pruned, "oldest scenario versions pruned");
+        }
         Ok(ScenarioVersion {
             application: application.to_owned(),
             name: name.to_owned(),

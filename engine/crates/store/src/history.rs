@@ -34,10 +34,42 @@ pub struct SessionRecord {
     pub rule: Option<String>,
     pub started_at: i64,
     pub ended_at: Option<i64>,
-    /// e.g. "running", "ended", "failed".
+    /// One of [`SESSION_STATUSES`].
     pub status: String,
-    /// The script error that ended the session, if any.
+    /// The script error that ended the session, if any; for an
+    /// interrupted session, [`SESSION_INTERRUPTED_REASON`].
     pub error: Option<String>,
+}
+
+/// A session that has not ended yet.
+pub const STATUS_RUNNING: &str = "running";
+/// A session that ended normally.
+pub const STATUS_ENDED: &str = "ended";
+/// A session that a script error ended.
+pub const STATUS_FAILED: &str = "failed";
+/// A session that was still running when its server stopped without
+/// ending it (a crash, `kill -9`), closed at the next start
+/// ([`Store::close_interrupted`]).
+pub const STATUS_INTERRUPTED: &str = "interrupted";
+/// Every session status, as stored and filtered on.
+pub const SESSION_STATUSES: [&str; 4] = [
+    STATUS_RUNNING,
+    STATUS_ENDED,
+    STATUS_FAILED,
+    STATUS_INTERRUPTED,
+];
+/// The `error` of an interrupted session.
+pub const SESSION_INTERRUPTED_REASON: &str =
+    "the server stopped before the session ended (crash or kill)";
+/// The `disconnect_reason` of a call closed with an interrupted session.
+pub const CALL_INTERRUPTED_REASON: &str =
+    "the server stopped before the call ended (crash or kill)";
+
+/// What [`Store::close_interrupted`] closed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Interrupted {
+    pub sessions: u64,
+    pub calls: u64,
 }
 
 /// One call leg of a session. Like sessions, a later record with the same
@@ -567,6 +599,46 @@ fn call_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
 }
 
 impl Store {
+    /// Close what a server that stopped without ending its sessions (a
+    /// crash, `kill -9`, a power loss) left open: every session still
+    /// `running` becomes [`STATUS_INTERRUPTED`] with
+    /// [`SESSION_INTERRUPTED_REASON`], and every call without an end gets
+    /// one, with [`CALL_INTERRUPTED_REASON`] and no disconnect code or
+    /// duration (when the call really ended is not known). Both end at `at`,
+    /// the time of the restart. One statement per table, in one
+    /// transaction.
+    ///
+    /// Call it at start, before taking calls: it closes every running
+    /// session in the database, so with several servers on one database it
+    /// also closes the others' live sessions, until their own records
+    /// (which replace the whole row) end them for real.
+    pub async fn close_interrupted(&self, at: i64) -> Result<Interrupted, StoreError> {
+        // The conditions are literals, as in the partial indexes
+        // `sessions_running` and `calls_open` (SQLite uses a partial index
+        // only for a WHERE it can match to the index's own).
+        const _: () = assert!(matches!(STATUS_RUNNING.as_bytes(), b"running"));
+        let mut tx = self.pool.begin().await?;
+        let sessions = sqlx::query(
+            "UPDATE sessions SET status = $1, ended_at = $2, error = $3 WHERE status = 'running'",
+        )
+        .bind(STATUS_INTERRUPTED)
+        .bind(at)
+        .bind(SESSION_INTERRUPTED_REASON)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let calls = sqlx::query(
+            "UPDATE calls SET ended_at = $1, disconnect_reason = $2 WHERE ended_at IS NULL",
+        )
+        .bind(at)
+        .bind(CALL_INTERRUPTED_REASON)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(Interrupted { sessions, calls })
+    }
+
     /// One page of `account`'s sessions matching `filter`, newest first,
     /// each with its calls.
     pub async fn query_history(

@@ -15,8 +15,10 @@
 mod accounts;
 mod apps;
 mod claims;
+mod database_url;
 mod history;
 mod history_backlog;
+mod quotas;
 mod rules;
 mod schema;
 
@@ -28,10 +30,16 @@ use sqlx::{AnyPool, Executor};
 pub use accounts::{Account, AdminBootstrap, ApiKey, ApiKeyInfo};
 pub use apps::{Application, ScenarioInfo, ScenarioVersion, MAX_SCENARIO_BYTES};
 pub use claims::{StoredClaim, MAX_PATTERN_CLAIMS};
+pub use database_url::{redact_url, DatabaseUrl};
 pub use dialtone_routing::{ClaimError, ClaimKind};
 pub use history::{
     CallRecord, HistoryConfig, HistoryEntry, HistoryError, HistoryFilter, HistoryPage,
-    HistoryWriter, Page, SessionRecord, HARD_LIMIT_FACTOR,
+    HistoryWriter, Interrupted, Page, SessionRecord, CALL_INTERRUPTED_REASON, HARD_LIMIT_FACTOR,
+    SESSION_INTERRUPTED_REASON, SESSION_STATUSES, STATUS_ENDED, STATUS_FAILED, STATUS_INTERRUPTED,
+    STATUS_RUNNING,
+};
+pub use quotas::{
+    Quotas, StoredUsage, DEFAULT_MAX_RULES, DEFAULT_MAX_SCENARIOS, DEFAULT_SCENARIO_VERSIONS,
 };
 pub use rules::{NewRule, StoredRule, MAX_CUSTOM_DATA};
 
@@ -39,8 +47,13 @@ pub use rules::{NewRule, StoredRule, MAX_CUSTOM_DATA};
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The URL is shown with its password replaced by `***`.
     #[error("unsupported database url {0:?}: expected sqlite:… or postgres://…")]
     UnsupportedUrl(String),
+    /// Connecting failed; the driver's message with the URL's passwords
+    /// replaced by `***`.
+    #[error("cannot connect: {0}")]
+    Connect(String),
     #[error("{what} not found")]
     NotFound { what: &'static str },
     #[error("{0} already exists")]
@@ -51,6 +64,14 @@ pub enum StoreError {
     CustomDataTooLarge { len: usize, max: usize },
     #[error("invalid {field}: {reason}")]
     Invalid { field: &'static str, reason: String },
+    /// One more would pass a per-account quota ([`Quotas`]); `quota` is
+    /// its name (the setting is `quota_<quota>`).
+    #[error("quota exceeded: an account may have at most {limit} {what} (quota_{quota})")]
+    QuotaExceeded {
+        quota: &'static str,
+        what: &'static str,
+        limit: u64,
+    },
     #[error(transparent)]
     Rule(#[from] dialtone_routing::RuleError),
     #[error(transparent)]
@@ -82,7 +103,7 @@ impl Backend {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Backend::Postgres)
         } else {
-            Err(StoreError::UnsupportedUrl(url.to_owned()))
+            Err(StoreError::UnsupportedUrl(redact_url(url)))
         }
     }
 }
@@ -92,11 +113,13 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    quotas: Quotas,
 }
 
 impl Store {
     /// Connect to `url` (`sqlite://path?mode=rwc`, `sqlite::memory:` or
-    /// `postgres://…`) and bring the schema up to date.
+    /// `postgres://…`) and bring the schema up to date. No error carries
+    /// the URL's password.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
@@ -108,6 +131,11 @@ impl Store {
             options = options.max_connections(1);
         } else if backend == Backend::Sqlite {
             // WAL lets history writes proceed while readers hold snapshots.
+            // With synchronous = NORMAL a commit has reached the WAL file
+            // (the OS's page cache) before it returns, so a transaction that
+            // committed survives the process being killed; only a power loss
+            // or OS crash can take back the last ones (the WAL is synced at
+            // checkpoints), and never leaves the file inconsistent.
             options = options.max_connections(4).after_connect(|conn, _meta| {
                 Box::pin(async move {
                     conn.execute("PRAGMA journal_mode = WAL").await?;
@@ -118,8 +146,16 @@ impl Store {
         } else {
             options = options.max_connections(8);
         }
-        let pool = options.connect(url).await?;
-        let store = Store { pool, backend };
+        let secret = DatabaseUrl::new(url);
+        let pool = options
+            .connect(url)
+            .await
+            .map_err(|e| StoreError::Connect(secret.scrub(&e.to_string())))?;
+        let store = Store {
+            pool,
+            backend,
+            quotas: Quotas::default(),
+        };
         schema::migrate(&store).await?;
         Ok(store)
     }
@@ -158,4 +194,49 @@ fn affected(result: AnyQueryResult) -> bool {
 
 fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What makes a committed history batch survive `kill -9`: the WAL, and
+    /// commits that have reached it before they return.
+    #[tokio::test]
+    async fn sqlite_files_are_opened_in_wal_mode_with_normal_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite_file(&dir.path().join("d.db"))
+            .await
+            .unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(mode.to_ascii_lowercase(), "wal");
+        // 1 = NORMAL (2 would be FULL, 0 OFF).
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(sync, 1);
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn open_errors_never_carry_the_password() {
+        let err = Store::open("mysql://root:Zq8rT4v1@db/x")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("Zq8rT4v1"), "{err}");
+        assert!(err.contains("mysql://root:***@db/x"), "{err}");
+        // A host that cannot resolve fails at once, as a connect error.
+        let err = Store::open("postgres://dialtone:Zq8rT4v1@dialtone-test.invalid:5432/d")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Connect(_)), "{err:?}");
+        for shown in [err.to_string(), format!("{err:?}")] {
+            assert!(!shown.contains("Zq8rT4v1"), "{shown}");
+        }
+    }
 }

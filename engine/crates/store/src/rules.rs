@@ -9,6 +9,7 @@ use dialtone_routing::Rule;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::quotas::{check_rules, lock_account};
 use crate::{affected, new_id, now_ms, Store, StoreError};
 
 /// A rule as a client writes it; the store fills in id and application.
@@ -124,6 +125,9 @@ fn prepare(id: &str, application: &str, new: &NewRule) -> Result<Encoded, StoreE
 }
 
 impl Store {
+    /// Adds a rule to `application`; refused with
+    /// [`StoreError::QuotaExceeded`] when the account already has as many
+    /// rules as [`crate::Quotas::rules`] allows.
     pub async fn create_rule(
         &self,
         account: &str,
@@ -134,6 +138,11 @@ impl Store {
         let id = new_id();
         let encoded = prepare(&id, application, new)?;
         let created_at = now_ms();
+        let mut tx = self.pool.begin().await?;
+        if !lock_account(&mut tx, account).await? {
+            return Err(StoreError::NotFound { what: "account" });
+        }
+        check_rules(&mut tx, account, self.quotas.rules).await?;
         sqlx::query(concat!(
             "INSERT INTO rules (",
             columns!(),
@@ -151,8 +160,9 @@ impl Store {
         .bind(encoded.scenarios)
         .bind(created_at)
         .bind(encoded.custom_data)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         self.get_rule(account, &id)
             .await?
             .ok_or(StoreError::NotFound { what: "rule" })

@@ -114,6 +114,27 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
             "INSERT INTO claim_lock (id, writes) VALUES (1, 0)",
         ],
     ),
+    // What a crash leaves open, found at start without reading all history
+    // (`Store::close_interrupted`). Partial indexes: they hold only the few
+    // live rows, and both backends have them.
+    (
+        4,
+        &[
+            "CREATE INDEX sessions_running ON sessions (id) WHERE status = 'running'",
+            "CREATE INDEX calls_open ON calls (id) WHERE ended_at IS NULL",
+        ],
+    ),
+    // Per-account quotas count an account's rules and scenarios on every
+    // write of one (`quotas.rs`). `IF NOT EXISTS`: tests rebuild older
+    // databases by dropping what later migrations made, not these.
+    (
+        5,
+        &[
+            "CREATE INDEX IF NOT EXISTS rules_account ON rules (account_id)",
+            "CREATE INDEX IF NOT EXISTS scenario_versions_account
+             ON scenario_versions (account_id, application_id, name)",
+        ],
+    ),
 ];
 
 /// Arbitrary constant naming Dialtone's migration lock on PostgreSQL.

@@ -376,7 +376,9 @@ async fn version_2_database_gets_claims_and_no_claim_is_made() {
         for sql in [
             "DROP TABLE claims",
             "DROP TABLE claim_lock",
-            "DELETE FROM dialtone_schema WHERE version = 3",
+            "DROP INDEX sessions_running",
+            "DROP INDEX calls_open",
+            "DELETE FROM dialtone_schema WHERE version >= 3",
             "INSERT INTO accounts VALUES ('acct', 'old', 0, 1)",
             "INSERT INTO applications VALUES ('app', 'acct', 'pbx', 1)",
             "INSERT INTO rules VALUES ('rule', 'acct', 'app', 'old', 0, '1\\d{3}', NULL, NULL,

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use dialtone_calls::{
-    CallCore, CoreConfig, Fact, InboundInfo, Job, JobResult, MediaCommand, Output, Route,
+    CallCore, CoreConfig, Fact, InboundInfo, Job, JobResult, MediaCommand, Output, Overload, Route,
     RouteOwner, Services, SessionStart,
 };
 use dialtone_core::messages::{CallEvent, OutboundCall, SessionCommand, SessionEnd, SessionEvent};
@@ -24,6 +24,8 @@ pub struct Knobs {
     pub route: Option<Route>,
     pub owner: Option<RouteOwner>,
     pub congested: bool,
+    /// Overload control's verdict.
+    pub overload: Option<Overload>,
     /// History is behind with these accounts' records only.
     pub congested_accounts: Vec<String>,
     /// Binding RTP fails with this.
@@ -31,6 +33,16 @@ pub struct Knobs {
     pub next_port: u16,
     /// Units bound, in order.
     pub bound: Vec<UnitId>,
+    /// Addresses the egress policy denies to `callSIP`, with the reason.
+    pub egress_denied: Vec<(SocketAddr, String)>,
+    /// Every address the core asked the egress policy about.
+    pub egress_asked: Vec<SocketAddr>,
+    /// Recordings are refused with this (the account's quota is spent).
+    pub recording_refused: Option<String>,
+    /// The budget recordings get.
+    pub recording_budget: Option<dialtone_media::RecordingBudget>,
+    /// Every account the core asked for a recording budget.
+    pub recording_asked: Vec<String>,
 }
 
 struct TestServices {
@@ -69,8 +81,33 @@ impl Services for TestServices {
         knobs.congested || account.is_some_and(|a| knobs.congested_accounts.iter().any(|c| c == a))
     }
 
+    fn overload(&self) -> Option<Overload> {
+        self.knobs().overload
+    }
+
     fn wall_ms(&self) -> i64 {
         1_700_000_000_000
+    }
+
+    fn egress(&self, peer: SocketAddr) -> Result<(), String> {
+        let mut knobs = self.knobs();
+        knobs.egress_asked.push(peer);
+        match knobs.egress_denied.iter().find(|(addr, _)| *addr == peer) {
+            Some((_, why)) => Err(why.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn recording_budget(
+        &self,
+        account: &str,
+    ) -> Result<Option<dialtone_media::RecordingBudget>, String> {
+        let mut knobs = self.knobs();
+        knobs.recording_asked.push(account.to_owned());
+        match &knobs.recording_refused {
+            Some(why) => Err(why.clone()),
+            None => Ok(knobs.recording_budget.clone()),
+        }
     }
 }
 

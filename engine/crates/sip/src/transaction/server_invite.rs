@@ -99,7 +99,10 @@ impl ServerInviteTx {
     }
 
     /// An ACK matched this transaction by branch. For a non-2xx it is absorbed; in
-    /// Accepted (a peer reusing the INVITE branch) it goes to the TU.
+    /// Accepted (a peer reusing the INVITE branch) it goes to the TU, which calls
+    /// `ack_received` once the dialog has checked it: a branch alone proves
+    /// nothing, and an ACK the dialog drops must not stop the 2xx (the leg would
+    /// then wait for an ACK forever, with neither retransmissions nor Timer L).
     pub fn on_ack(&mut self, now: Instant) -> TxStep {
         match self.state {
             ServerInviteState::Completed => {
@@ -112,10 +115,7 @@ impl ServerInviteTx {
                 }
                 TxStep::default()
             }
-            ServerInviteState::Accepted => {
-                self.ack_received();
-                TxStep::deliver()
-            }
+            ServerInviteState::Accepted => TxStep::deliver(),
             _ => TxStep::default(),
         }
     }

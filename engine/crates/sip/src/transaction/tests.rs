@@ -323,8 +323,27 @@ fn accepted_ack_by_branch_goes_to_the_tu() {
     let mut tx = ServerInviteTx::new(true, TimerConfig::default());
     tx.send_response(t0, 200, b"200".to_vec());
     assert!(tx.on_ack(t0).deliver);
+    // Only the dialog's word stops the 2xx: it may still drop the ACK.
+    tx.ack_received();
     assert_eq!(tx.next_timeout(), Some(t0 + ms(32000)));
     assert!(!tx.on_timeout(t0 + ms(32000)).timed_out);
+}
+
+/// Found by the ua_input fuzz target: an ACK reusing the INVITE's branch that
+/// the dialog then drops (no Call-ID, wrong tag) used to stop the 2xx and
+/// Timer L's timeout, so the leg waited for an ACK forever.
+#[test]
+fn accepted_ack_by_branch_alone_does_not_stop_the_2xx() {
+    let t0 = Instant::now();
+    let mut tx = ServerInviteTx::new(false, TimerConfig::default());
+    tx.send_response(t0, 200, b"200".to_vec());
+    assert!(tx.on_ack(t0).deliver);
+    assert_eq!(tx.next_timeout(), Some(t0 + ms(500)));
+    assert_eq!(
+        tx.on_timeout(t0 + ms(500)).transmit.as_deref(),
+        Some(&b"200"[..])
+    );
+    assert!(tx.on_timeout(t0 + ms(32000)).timed_out);
 }
 
 #[test]

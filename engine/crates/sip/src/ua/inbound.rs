@@ -15,6 +15,11 @@ use crate::transaction::{ServerKey, TxStep};
 use crate::uri::unescape;
 use crate::via::Via;
 
+/// Server transactions one source address may hold at once (a completed
+/// INVITE transaction lingers 32 s, so a trunk at 1,000 calls/s holds about
+/// 32,000); past it its new INVITEs get a stateless 503.
+pub const MAX_SERVER_TX_PER_SOURCE: usize = 50_000;
+
 impl UaCore {
     pub(super) fn on_request(&mut self, now: Instant, from: Peer, msg: SipMessage) {
         let Some(method) = msg.method().cloned() else {
@@ -53,7 +58,9 @@ impl UaCore {
                     &rejection.reason,
                     rejection.headers,
                 );
-                self.reply(now, from, &msg, &via, resp);
+                // No transaction for junk: a retransmission is refused again,
+                // and a flood of it costs no memory.
+                self.reply_stateless(from, resp);
                 return;
             }
         };
@@ -67,8 +74,25 @@ impl UaCore {
             return;
         }
         match method {
-            Method::Invite => self.on_new_invite(now, from, msg, &via, info),
-            Method::Options => self.reply_options(now, from, &msg, &via),
+            Method::Invite => {
+                if self.txs.servers_from(from.addr.ip()) >= self.cfg.max_server_tx_per_source {
+                    // One address holding this many INVITE transactions is a
+                    // flood: refuse without keeping state for it.
+                    tracing::debug!(peer = %from.addr, "INVITE refused: too many transactions from this address");
+                    let mut resp = self.error_response(
+                        &msg,
+                        from,
+                        503,
+                        "Too Many Requests From This Address",
+                        Vec::new(),
+                    );
+                    resp.headers.push("Retry-After", "5");
+                    self.reply_stateless(from, resp);
+                    return;
+                }
+                self.on_new_invite(now, from, msg, &via, info)
+            }
+            Method::Options => self.reply_options(from, &msg),
             _ => {
                 let resp = self.error_response(
                     &msg,
@@ -77,7 +101,7 @@ impl UaCore {
                     "Call/Transaction Does Not Exist",
                     Vec::new(),
                 );
-                self.reply(now, from, &msg, &via, resp);
+                self.reply_stateless(from, resp);
             }
         }
     }
@@ -120,13 +144,20 @@ impl UaCore {
         self.respond(now, id, resp);
     }
 
-    fn reply_options(&mut self, now: Instant, from: Peer, req: &SipMessage, via: &Via) {
+    /// Answers an out-of-dialog request that changes nothing without keeping
+    /// a transaction: a retransmission gets the same answer anyway, and a
+    /// flood of junk or OPTIONS costs no memory for 32 s each.
+    fn reply_stateless(&mut self, from: Peer, resp: SipMessage) {
+        self.transmit(from, resp.to_bytes());
+    }
+
+    fn reply_options(&mut self, from: Peer, req: &SipMessage) {
         let mut resp = self.error_response(req, from, 200, "OK", Vec::new());
         resp.headers.push("Allow", build::ALLOW);
         resp.headers.push("Accept", "application/sdp");
         resp.headers.push("Supported", "");
         self.add_user_agent(&mut resp);
-        self.reply(now, from, req, via, resp);
+        self.reply_stateless(from, resp);
     }
 
     fn on_new_invite(
@@ -333,7 +364,7 @@ impl UaCore {
             Method::Bye => self.on_bye(now, from, msg, via, leg_id),
             Method::Invite => self.on_reinvite(now, from, msg, via, leg_id),
             Method::Info => self.on_info(now, from, msg, via, leg_id),
-            Method::Options => self.reply_options(now, from, &msg, via),
+            Method::Options => self.reply_options(from, &msg),
             _ => {
                 let mut resp = build::response(&msg, &from, 405, "Method Not Allowed", None);
                 resp.headers.push("Allow", build::ALLOW);

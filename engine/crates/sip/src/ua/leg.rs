@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use super::tx_table::TxId;
 use super::types::{ExtraHeaders, Peer};
+use crate::auth::Credentials;
 use crate::dialog::Dialog;
 use crate::message::SipMessage;
 
@@ -64,7 +65,7 @@ pub(crate) struct Leg {
     pub cancel_sent: bool,
     /// A CANCEL was refused once (it overtook its INVITE) and was sent again.
     pub cancel_retried: bool,
-    pub auth: Option<(String, String)>,
+    pub auth: Option<Credentials>,
     /// Nonces already answered, so a rejected answer is not retried forever.
     pub answered_nonces: Vec<String>,
     /// Fingerprint of the last provisional reported, to drop repeats.

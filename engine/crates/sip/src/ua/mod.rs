@@ -14,6 +14,7 @@ mod tx_table;
 mod types;
 mod validate;
 
+pub use inbound::MAX_SERVER_TX_PER_SOURCE;
 pub use types::{
     Body, ExtraHeaders, LegId, Peer, Transport, UaCommand, UaConfig, UaEvent, UaOutput,
     OUTBOUND_LEGS,

@@ -9,7 +9,7 @@ use super::leg::{Direction, Leg, LegState};
 use super::timer_queue::Wake;
 use super::tx_table::{Owner, Tx, TxId, TxKey};
 use super::{route_peer, ExtraHeaders, LegId, UaCommand, UaCore, UaEvent};
-use crate::auth::{self, Challenge, DigestInput};
+use crate::auth::{self, Challenge, Credentials, DigestInput};
 use crate::dialog::Dialog;
 use crate::message::{Method, SipMessage};
 use crate::transaction::{ClientInviteTx, ClientKey, TxStep};
@@ -107,7 +107,7 @@ impl UaCore {
             tx_id,
             1,
         );
-        leg.auth = auth;
+        leg.auth = auth.map(Credentials::from);
         self.dialogs.insert(local_tag, leg_id);
         self.legs.insert(leg_id, leg);
     }
@@ -360,7 +360,7 @@ impl UaCore {
         let Some(leg) = self.legs.get(&leg_id) else {
             return false;
         };
-        let (Some((user, password)), None) = (leg.auth.clone(), leg.hangup.as_ref()) else {
+        let (Some(credentials), None) = (leg.auth.clone(), leg.hangup.as_ref()) else {
             return false;
         };
         let Some(challenge) = resp
@@ -384,8 +384,8 @@ impl UaCore {
         let answer = auth::authorization(
             &challenge,
             &DigestInput {
-                username: &user,
-                password: &password,
+                username: &credentials.username,
+                password: credentials.password(),
                 method: "INVITE",
                 uri: &uri,
                 cnonce: &cnonce,

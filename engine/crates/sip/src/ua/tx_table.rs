@@ -122,6 +122,8 @@ pub(crate) struct TxTable {
     entries: HashMap<TxId, TxEntry>,
     server: HashMap<ServerKey, TxId>,
     client: HashMap<ClientKey, TxId>,
+    /// Server transactions open per source address.
+    servers_by_ip: HashMap<std::net::IpAddr, usize>,
     next_id: TxId,
 }
 
@@ -130,7 +132,10 @@ impl TxTable {
         self.next_id += 1;
         let id = self.next_id;
         match &key {
-            TxKey::Server(k) => self.server.insert(k.clone(), id),
+            TxKey::Server(k) => {
+                *self.servers_by_ip.entry(peer.addr.ip()).or_default() += 1;
+                self.server.insert(k.clone(), id)
+            }
             TxKey::Client(k) => self.client.insert(k.clone(), id),
         };
         self.entries.insert(
@@ -173,6 +178,13 @@ impl TxTable {
                 if self.server.get(&k) == Some(&id) {
                     self.server.remove(&k);
                 }
+                let ip = entry.peer.addr.ip();
+                if let Some(n) = self.servers_by_ip.get_mut(&ip) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        self.servers_by_ip.remove(&ip);
+                    }
+                }
             }
             TxKey::Client(k) => {
                 if self.client.get(&k) == Some(&id) {
@@ -184,6 +196,11 @@ impl TxTable {
 
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// Server transactions open from `ip`.
+    pub fn servers_from(&self, ip: std::net::IpAddr) -> usize {
+        self.servers_by_ip.get(&ip).copied().unwrap_or(0)
     }
 
     /// Client transactions still waiting on `peer`, for a transport failure.

@@ -59,6 +59,9 @@ pub struct UaConfig {
     pub t1: Duration,
     pub t2: Duration,
     pub t4: Duration,
+    /// Server transactions one source address may hold at once; past it its
+    /// new INVITEs get a stateless 503.
+    pub max_server_tx_per_source: usize,
 }
 
 impl UaConfig {
@@ -70,6 +73,7 @@ impl UaConfig {
             t1: Duration::from_millis(500),
             t2: Duration::from_secs(4),
             t4: Duration::from_secs(5),
+            max_server_tx_per_source: super::inbound::MAX_SERVER_TX_PER_SOURCE,
         }
     }
 }
@@ -83,9 +87,9 @@ pub enum UaOutput {
 }
 
 // The variants mirror the call layer's needs one to one; boxing Dial would only
-// move the allocation.
+// move the allocation. `Debug` is written out below: `Dial` carries a password.
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum UaCommand {
     /// Inbound leg: 101–199 (180 or 183 in practice).
     Provisional {
@@ -123,7 +127,8 @@ pub enum UaCommand {
         to_uri: String,
         body: Option<Body>,
         headers: ExtraHeaders,
-        /// (username, password) for one digest retry per challenge.
+        /// (username, password) for one digest retry per challenge. `Debug`
+        /// shows the password as `***`.
         auth: Option<(String, String)>,
         /// The INVITE's Max-Forwards: 70 for a new call; one less than the
         /// inbound INVITE's for a leg a call forwards, so loops end (483).
@@ -143,6 +148,88 @@ pub enum UaCommand {
         body: Body,
         headers: ExtraHeaders,
     },
+}
+
+/// As derived, except that `Dial`'s password shows as `***`.
+impl std::fmt::Debug for UaCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UaCommand::Provisional {
+                leg,
+                code,
+                body,
+                headers,
+            } => f
+                .debug_struct("Provisional")
+                .field("leg", leg)
+                .field("code", code)
+                .field("body", body)
+                .field("headers", headers)
+                .finish(),
+            UaCommand::Answer { leg, body, headers } => f
+                .debug_struct("Answer")
+                .field("leg", leg)
+                .field("body", body)
+                .field("headers", headers)
+                .finish(),
+            UaCommand::Reject {
+                leg,
+                code,
+                reason,
+                headers,
+            } => f
+                .debug_struct("Reject")
+                .field("leg", leg)
+                .field("code", code)
+                .field("reason", reason)
+                .field("headers", headers)
+                .finish(),
+            UaCommand::Hangup { leg, headers } => f
+                .debug_struct("Hangup")
+                .field("leg", leg)
+                .field("headers", headers)
+                .finish(),
+            UaCommand::Dial {
+                leg,
+                target,
+                request_uri,
+                from_uri,
+                from_display,
+                to_uri,
+                body,
+                headers,
+                auth,
+                max_forwards,
+            } => f
+                .debug_struct("Dial")
+                .field("leg", leg)
+                .field("target", target)
+                .field("request_uri", request_uri)
+                .field("from_uri", from_uri)
+                .field("from_display", from_display)
+                .field("to_uri", to_uri)
+                .field("body", body)
+                .field("headers", headers)
+                .field(
+                    "auth",
+                    &auth.as_ref().map(|(user, _)| (user, crate::auth::REDACTED)),
+                )
+                .field("max_forwards", max_forwards)
+                .finish(),
+            UaCommand::AnswerReInvite { leg, code, body } => f
+                .debug_struct("AnswerReInvite")
+                .field("leg", leg)
+                .field("code", code)
+                .field("body", body)
+                .finish(),
+            UaCommand::Info { leg, body, headers } => f
+                .debug_struct("Info")
+                .field("leg", leg)
+                .field("body", body)
+                .field("headers", headers)
+                .finish(),
+        }
+    }
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -209,4 +296,40 @@ pub enum UaEvent {
         reason: String,
         headers: Vec<(String, String)>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dial_debug_hides_the_password() {
+        let dial = UaCommand::Dial {
+            leg: OUTBOUND_LEGS | 7,
+            target: Peer {
+                transport: Transport::Udp,
+                addr: SocketAddr::from(([127, 0, 0, 1], 5060)),
+            },
+            request_uri: "sip:bob@127.0.0.1".into(),
+            from_uri: "sip:alice@127.0.0.1".into(),
+            from_display: None,
+            to_uri: "sip:bob@127.0.0.1".into(),
+            body: None,
+            headers: Vec::new(),
+            auth: Some(("alice".into(), "Zq8rT4v1-pw".into())),
+            max_forwards: 70,
+        };
+        let shown = format!("{dial:?} {dial:#?}");
+        assert!(!shown.contains("Zq8rT4v1-pw"), "{shown}");
+        assert!(
+            shown.contains("\"alice\"") && shown.contains("***"),
+            "{shown}"
+        );
+        assert!(shown.starts_with("Dial { leg: "), "{shown}");
+        let hangup = UaCommand::Hangup {
+            leg: 3,
+            headers: Vec::new(),
+        };
+        assert_eq!(format!("{hangup:?}"), "Hangup { leg: 3, headers: [] }");
+    }
 }
