@@ -80,10 +80,14 @@ def refused(s: dict[str, float]) -> float:
 
 
 def overloaded(s: dict[str, float]) -> str | None:
+    """The resource overload control names, else the reason most new
+    sessions were refused for (e.g. setup_rate)."""
     for k, v in s.items():
         if k.startswith("dialtone_overloaded{") and v == 1:
             return k.split('"')[1]
-    return None
+    reasons = {k.split('"')[1]: v for k, v in s.items()
+               if k.startswith("dialtone_sessions_refused_total{") and v > 0}
+    return max(reasons, key=reasons.get) if reasons else None
 
 
 class Bench(DialtoneUnderTest):
@@ -107,8 +111,7 @@ class Bench(DialtoneUnderTest):
         self.port = free_port()
         self.http_port = free_port()
         self.log = self.work / f"dialtone-{tag}.log"
-        data = self.work / f"data-{tag}"
-        data.mkdir()
+        data = Path(tempfile.mkdtemp(prefix=f"data-{tag}-", dir=self.work))
         argv = [str(self.binary), "run", str(SCENARIO),
                 "--sip", f"{LOOPBACK}:{self.port}",
                 "--rtp-ports", f"{DIALTONE_RTP[0]}-{DIALTONE_RTP[1]}",
@@ -117,6 +120,7 @@ class Bench(DialtoneUnderTest):
         if self.knows("--max-sessions"):
             # Overload control, not the session limit, is what is measured.
             argv += ["--max-sessions", "0"]
+        argv += self.args.dialtone_arg
         self.log_fh = open(self.log, "w")
         self.proc = subprocess.Popen(argv, cwd=str(REPO), stdin=subprocess.DEVNULL,
                                      stdout=self.log_fh, stderr=subprocess.STDOUT,
@@ -221,7 +225,7 @@ class Bench(DialtoneUnderTest):
     def report(self) -> None:
         RESULTS.mkdir(exist_ok=True)
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        lines = [f"binary: `{self.binary}`; {self.args.seconds} s per rate, calls held "
+        lines = [f"binary: `{self.binary}` {' '.join(self.args.dialtone_arg)}; {self.args.seconds} s per rate, calls held "
                  f"{self.args.hold} s", "",
                  "| offered/s | answered | 503 | first 503 at (live calls, resource) | peak live "
                  "| INVITE→200 p50/p99 ms | heard pkt/s per call mean / worst s | late ticks "
@@ -256,6 +260,8 @@ def main() -> None:
     p.add_argument("--seconds", type=int, default=10, help="seconds each rate is offered")
     p.add_argument("--hold", type=int, default=25, help="seconds an answered call is held")
     p.add_argument("--keep-work", action="store_true")
+    p.add_argument("--dialtone-arg", action="append", default=[],
+                   help="an extra argument for `dialtone run` (repeat; e.g. --dialtone-arg=--media-nice=-10)")
     Bench(p.parse_args()).run()
 
 

@@ -13,6 +13,13 @@ fuzz/regressions/<target>/ (the smoke run and the regression tests replay it).
 
     python3 fuzz/campaign.py                           # 30 CPU-min per target
     python3 fuzz/campaign.py --cpu-minutes 1 --targets sdp,rtp
+    python3 fuzz/campaign.py --resume                  # only what campaign.tsv lacks
+    python3 fuzz/campaign.py --report                  # totals per target from campaign.tsv
+
+Do not SIGSTOP a running fuzzer: libFuzzer's -timeout counts wall time, so a
+pause longer than 10 s reads as a hang. To make room for a benchmark, send the
+campaign SIGTERM: it stops its fuzzers, records what they did, and exits;
+`--resume` later goes on from there.
 """
 
 from __future__ import annotations
@@ -30,6 +37,32 @@ FUZZ = Path(__file__).resolve().parent
 TARGETS = ["sip_parse", "sip_framer", "ua_input", "sdp", "rtp", "spec_json", "audio_decode"]
 BIN = FUZZ / "target" / "x86_64-unknown-linux-gnu" / "release"
 TICK = os.sysconf("SC_CLK_TCK")
+TABLE = FUZZ / "target" / "campaign.tsv"
+COLUMNS = ["target", "cpu_s", "wall_s", "execs", "execs_per_cpu_s", "corpus_files", "corpus_kib",
+           "crashed"]
+
+
+def done_so_far() -> dict[str, dict]:
+    """CPU seconds and executions per target over every run in campaign.tsv."""
+    totals: dict[str, dict] = {}
+    if TABLE.exists():
+        for line in TABLE.read_text().splitlines():
+            row = dict(zip(COLUMNS, line.split("\t")))
+            t = totals.setdefault(row["target"], {"runs": 0, "cpu_s": 0, "execs": 0,
+                                                  "crashed": False})
+            t["runs"] += 1
+            t["cpu_s"] += int(row["cpu_s"])
+            t["execs"] += int(row["execs"])
+            t["crashed"] |= row.get("crashed") == "True"
+    return totals
+
+
+def report() -> None:
+    print("| target | runs | CPU min | executions | executions per CPU s | crashes |")
+    print("|---|---:|---:|---:|---:|---|")
+    for target, t in done_so_far().items():
+        print(f"| {target} | {t['runs']} | {t['cpu_s'] / 60:.1f} | {t['execs']:,} | "
+              f"{t['execs'] / max(t['cpu_s'], 1):,.0f} | {'yes' if t['crashed'] else 'none'} |")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -63,6 +96,16 @@ class Run:
                                      start_new_session=True)
         self.cpu = 0.0
         self.started = time.monotonic()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.cpu = cpu_seconds(self.proc.pid)
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
     def poll(self) -> bool:
         """True while it should keep running."""
@@ -108,19 +151,34 @@ def main() -> int:
     ap.add_argument("--targets", default=",".join(TARGETS))
     ap.add_argument("--jobs", type=int, default=2, help="targets at once")
     ap.add_argument("--no-idle", action="store_true", help="normal priority, not SCHED_IDLE")
+    ap.add_argument("--resume", action="store_true",
+                    help="give each target only what campaign.tsv says it still lacks")
+    ap.add_argument("--report", action="store_true", help="print the totals and exit")
     args = ap.parse_args()
+    if args.report:
+        report()
+        return 0
 
     todo = [t for t in args.targets.split(",") if t]
     for t in todo:
         if not (BIN / t).exists():
             sys.exit(f"{BIN / t} missing: run `cargo +nightly fuzz build -O` in fuzz/ first")
     budget = args.cpu_minutes * 60
+    before = done_so_far() if args.resume else {}
+    left = {t: budget - before.get(t, {}).get("cpu_s", 0) for t in todo}
+    todo = [t for t in todo if left[t] > 0]
     running: list[Run] = []
     results = []
-    table = FUZZ / "target" / "campaign.tsv"
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     while todo or running:
+        if stopping:
+            todo = []
+            for run in running:
+                run.stop()
         while todo and len(running) < args.jobs:
-            running.append(Run(todo.pop(0), budget, not args.no_idle))
+            t = todo.pop(0)
+            running.append(Run(t, left[t], not args.no_idle))
         time.sleep(2)
         for run in list(running):
             if not run.poll():
@@ -128,8 +186,9 @@ def main() -> int:
                 r = run.result()
                 results.append(r)
                 print("\t".join(f"{k}={v}" for k, v in r.items()), flush=True)
-                with open(table, "a") as f:
+                with open(TABLE, "a") as f:
                     f.write("\t".join(str(v) for v in r.values()) + "\n")
+    report()
     return 1 if any(r["crashed"] for r in results) else 0
 
 

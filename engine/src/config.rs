@@ -30,12 +30,20 @@ pub struct EngineConfig {
     /// Past 90 % of this resident memory (bytes) new sessions get 503 until
     /// it is back under 85 %. `None`: memory is not watched.
     pub memory_budget: Option<u64>,
+    /// New sessions (INVITEs and REST) per second at most; past it they get
+    /// 503 with `Retry-After: 1` (`dialtone_calls::setup_rate`). Default:
+    /// 1,000 per core. `None`: no limit.
+    pub max_setups_per_second: Option<u32>,
     /// No RTP for this long raises `CallEvents.RtpStopped`.
     pub rtp_timeout: Duration,
     /// A call's latched RTP source must be silent this long before another
     /// source (one steady stream) may take over; until then packets from
     /// other sources are dropped and counted.
     pub rtp_relatch_after: Duration,
+    /// The nice value the media worker threads ask for
+    /// (`dialtone_media::priority`). `None` (`0` in options, the default):
+    /// the process's.
+    pub media_nice: Option<i32>,
     /// How long calls may go on in each way they can get stuck: no answer,
     /// no RTP, too long.
     pub limits: dialtone_calls::CallLimits,
@@ -89,8 +97,10 @@ impl EngineConfig {
                 crate::memory::available_bytes(),
             )),
             memory_budget: crate::overload::default_memory_budget(),
+            max_setups_per_second: Some(default_setup_rate()),
             rtp_timeout: Duration::from_secs(10),
             rtp_relatch_after: dialtone_media::DEFAULT_RELATCH_AFTER,
+            media_nice: None,
             limits: dialtone_calls::CallLimits::default(),
             http: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_url: None,
@@ -199,6 +209,14 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(format!("bad duration {s:?}"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// [`EngineConfig::max_setups_per_second`] by default: 1,000 per core.
+pub fn default_setup_rate() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    u32::try_from(cores)
+        .unwrap_or(u32::MAX)
+        .saturating_mul(dialtone_calls::setup_rate::DEFAULT_SETUPS_PER_SECOND_PER_CORE)
 }
 
 #[cfg(test)]

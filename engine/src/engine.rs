@@ -125,6 +125,7 @@ impl Engine {
                 port_max: *cfg.rtp_ports.0.end(),
                 rtp_timeout: cfg.rtp_timeout,
                 relatch_after: cfg.rtp_relatch_after,
+                thread_nice: cfg.media_nice,
             },
             media_tx,
         )?;
@@ -211,6 +212,7 @@ impl Engine {
                 media_ip,
                 media_workers: cfg.media_workers,
                 max_sessions: cfg.max_sessions,
+                max_setups_per_second: cfg.max_setups_per_second,
                 recordings_dir,
                 recordings_url,
                 limits: cfg.limits.clone(),

@@ -98,6 +98,7 @@ impl Metrics {
             AdmissionError::ShuttingDown => "shutdown",
             AdmissionError::Overloaded => "history",
             AdmissionError::SessionLimit(_) => "session_limit",
+            AdmissionError::SetupRate(_) => "setup_rate",
             AdmissionError::Busy(what) => what.as_str(),
         };
         *self.sessions_refused.lock().entry(reason).or_default() += 1;

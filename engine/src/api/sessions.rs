@@ -32,7 +32,9 @@ pub struct NewSession {
 fn unavailable(e: ControlError) -> ApiError {
     let code = match e {
         ControlError::ShuttingDown => "unavailable",
-        ControlError::Overloaded | ControlError::Busy(_) => "overloaded",
+        ControlError::Overloaded | ControlError::Busy(_) | ControlError::SetupRate(_) => {
+            "overloaded"
+        }
         ControlError::SessionLimit(_) => "session_limit",
     };
     ApiError::Unavailable {

@@ -125,7 +125,7 @@ impl CallDriver {
     pub fn on_control(&mut self, msg: Control) {
         match msg {
             Control::Start { request, reply } => {
-                let started = self.core.start_session(request);
+                let started = self.core.start_session(std::time::Instant::now(), request);
                 if let Ok(s) = &started {
                     // Open before the client learns the URL; the Start
                     // output opens it again (same token) when drained.

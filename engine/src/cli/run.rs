@@ -50,6 +50,10 @@ pub struct RunArgs {
     /// memory; 0: memory is not watched).
     #[arg(long)]
     pub memory_budget_mib: Option<u64>,
+    /// New calls per second at most; past it they get 503 with Retry-After
+    /// (default: 1,000 per core; 0: no limit).
+    #[arg(long)]
+    pub max_setups_per_second: Option<u32>,
     /// No RTP from a call's peer for this long raises CallEvents.RtpStopped.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub rtp_timeout: Duration,
@@ -70,6 +74,11 @@ pub struct RunArgs {
     /// Media worker threads (default: one per core).
     #[arg(long)]
     pub media_workers: Option<usize>,
+    /// Nice value of the media worker threads, -20..19 (e.g. -10; raising
+    /// priority needs CAP_SYS_NICE, else they keep the process's; default
+    /// 0: the process's priority).
+    #[arg(long, allow_hyphen_values = true, value_parser = clap::value_parser!(i32).range(-20..=19))]
+    pub media_nice: Option<i32>,
     /// JS worker threads (default: one per core).
     #[arg(long)]
     pub script_workers: Option<usize>,
@@ -149,6 +158,9 @@ pub fn main(args: RunArgs) -> ExitCode {
     if let Some(n) = args.max_sessions {
         cfg.max_sessions = (n > 0).then_some(n);
     }
+    if let Some(n) = args.max_setups_per_second {
+        cfg.max_setups_per_second = (n > 0).then_some(n);
+    }
     if let Some(mib) = args.memory_budget_mib {
         cfg.memory_budget = (mib > 0).then_some(mib.saturating_mul(1024 * 1024));
     }
@@ -161,6 +173,9 @@ pub fn main(args: RunArgs) -> ExitCode {
     };
     cfg.cpu_budget = args.cpu_budget;
     cfg.memory_limit = args.memory_limit_mib.max(1) * 1024 * 1024;
+    if let Some(n) = args.media_nice {
+        cfg.media_nice = (n != 0).then_some(n);
+    }
     if let Some(n) = args.media_workers {
         cfg.media_workers = n.max(1);
     }

@@ -30,11 +30,13 @@ pub const KEYS: &[&str] = &[
     "memory_limit_mib",
     "max_sessions",
     "memory_budget_mib",
+    "max_setups_per_second",
     "rtp_timeout",
     "no_answer_timeout",
     "rtp_hangup_after",
     "max_call_duration",
     "media_workers",
+    "media_nice",
     "script_workers",
     "media_dir",
     "tts_engine",
@@ -373,6 +375,14 @@ impl ServeConfig {
         if let Some(n) = s.parse("max_sessions", parse_count)? {
             engine.max_sessions = Some(n);
         }
+        // 0: no limit.
+        if let Some(n) = s.parse("max_setups_per_second", |v| {
+            v.trim().parse::<u32>().map_err(|_| {
+                "expected a whole number of sessions per second (0: no limit)".to_owned()
+            })
+        })? {
+            engine.max_setups_per_second = (n > 0).then_some(n);
+        }
         // 0: memory is not watched.
         if let Some(mib) = s.parse("memory_budget_mib", |v| {
             v.trim()
@@ -397,6 +407,15 @@ impl ServeConfig {
         }
         if let Some(mib) = s.parse("memory_limit_mib", parse_count)? {
             engine.memory_limit = mib.saturating_mul(1024 * 1024);
+        }
+        if let Some(n) = s.parse("media_nice", |v| {
+            v.trim()
+                .parse::<i32>()
+                .ok()
+                .filter(|n| (-20..=19).contains(n))
+                .ok_or_else(|| "expected a nice value, -20 to 19 (0: the process's)".to_owned())
+        })? {
+            engine.media_nice = (n != 0).then_some(n);
         }
         if let Some(n) = s.parse("media_workers", parse_count)? {
             engine.media_workers = n;

@@ -1,5 +1,7 @@
 //! Whether a new session may start: one check for INVITEs and REST sessions.
 
+use std::time::Instant;
+
 use crate::io::Fact;
 use crate::services::Overload;
 use crate::CallCore;
@@ -16,6 +18,8 @@ pub enum AdmissionError {
     Busy(Overload),
     #[error("the limit of {0} live sessions is reached; retry later")]
     SessionLimit(usize),
+    #[error("more than {0} new sessions per second; retry later")]
+    SetupRate(u32),
 }
 
 impl AdmissionError {
@@ -26,14 +30,15 @@ impl AdmissionError {
             AdmissionError::ShuttingDown => 30,
             AdmissionError::Overloaded | AdmissionError::SessionLimit(_) => 5,
             AdmissionError::Busy(_) => 2,
+            AdmissionError::SetupRate(_) => 1,
         }
     }
 }
 
 impl CallCore {
     /// [`admit`](Self::admit) with the refusal counted.
-    pub(crate) fn admit_counted(&mut self) -> Result<(), AdmissionError> {
-        self.admit()
+    pub(crate) fn admit_counted(&mut self, now: Instant) -> Result<(), AdmissionError> {
+        self.admit(now)
             .inspect_err(|e| self.fact(Fact::SessionRefused(e.clone())))
     }
 
@@ -46,9 +51,11 @@ impl CallCore {
             .inspect_err(|e| self.fact(Fact::SessionRefused(e.clone())))
     }
 
-    /// Not while shutting down, at the session limit or overloaded: checked
-    /// first, before anything is spent on the request.
-    fn admit(&self) -> Result<(), AdmissionError> {
+    /// Not while shutting down, at the session limit, overloaded or past
+    /// the set-up rate: checked first, before anything is spent on the
+    /// request. Only a request that passes everything else takes a set-up
+    /// token.
+    fn admit(&mut self, now: Instant) -> Result<(), AdmissionError> {
         if self.closed {
             return Err(AdmissionError::ShuttingDown);
         }
@@ -57,10 +64,15 @@ impl CallCore {
                 return Err(AdmissionError::SessionLimit(max));
             }
         }
-        match self.services.overload() {
-            Some(what) => Err(AdmissionError::Busy(what)),
-            None => Ok(()),
+        if let Some(what) = self.services.overload() {
+            return Err(AdmissionError::Busy(what));
         }
+        if let Some(rate) = &mut self.setup_rate {
+            if !rate.take(now) {
+                return Err(AdmissionError::SetupRate(rate.per_second()));
+            }
+        }
+        Ok(())
     }
 
     /// Not while history is behind with this account's records: once the

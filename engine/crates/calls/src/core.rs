@@ -33,6 +33,9 @@ pub struct CoreConfig {
     pub media_workers: usize,
     /// Live sessions at most (`None`: no limit).
     pub max_sessions: Option<usize>,
+    /// New sessions per second at most (`None`: no limit); see
+    /// [`setup_rate`](crate::setup_rate).
+    pub max_setups_per_second: Option<u32>,
     /// Recordings are written here.
     pub recordings_dir: PathBuf,
     /// Recording URLs are this prefix, `/` and the file name.
@@ -57,12 +60,16 @@ pub struct CallCore {
     /// Shutting down: no new sessions.
     pub(crate) closed: bool,
     pub(crate) timers: Timers,
+    pub(crate) setup_rate: Option<crate::setup_rate::SetupRate>,
     out: VecDeque<Output>,
 }
 
 impl CallCore {
     pub fn new(cfg: CoreConfig, services: Box<dyn Services>) -> CallCore {
         CallCore {
+            setup_rate: cfg
+                .max_setups_per_second
+                .map(crate::setup_rate::SetupRate::new),
             cfg,
             services,
             calls: HashMap::new(),

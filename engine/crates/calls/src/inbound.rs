@@ -33,7 +33,7 @@ pub(crate) struct IncomingSip {
 impl CallCore {
     pub(crate) fn on_incoming(&mut self, now: Instant, leg: LegId, sip: IncomingSip) {
         self.fact(Fact::CallAttempt(Direction::Inbound));
-        if let Err(e) = self.admit_counted() {
+        if let Err(e) = self.admit_counted(now) {
             return self.refuse_unavailable(leg, &e);
         }
         let offer = match &sip.body {

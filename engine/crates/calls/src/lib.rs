@@ -44,6 +44,7 @@ mod outbound;
 mod sdp;
 mod services;
 mod sessions;
+pub mod setup_rate;
 pub mod target;
 mod timers;
 mod units;

@@ -130,9 +130,10 @@ impl CallCore {
     /// without an inbound call).
     pub fn start_session(
         &mut self,
+        now: Instant,
         request: StartRequest,
     ) -> Result<StartedSession, AdmissionError> {
-        self.admit_counted()?;
+        self.admit_counted(now)?;
         self.admit_owner_counted(request.owner.as_ref().map(|o| o.account.as_str()))?;
         let session = SessionId::new();
         tracing::debug!(%session, scenario = %request.scenario.name, "session started without a call");

@@ -3,6 +3,8 @@
 
 mod harness;
 
+use std::time::Instant;
+
 use dialtone_calls::{AdmissionError, Fact, Output, Overload, RouteOwner, StartRequest};
 use dialtone_core::messages::{
     AccessReplySlot, AccessRequest, SessionCommand, SessionEnd, SessionEvent,
@@ -38,11 +40,14 @@ fn a_session_without_a_call_starts_with_no_first_event() {
     let mut h = Harness::default();
     let started = h
         .core
-        .start_session(StartRequest {
-            scenario: h.scenario.clone(),
-            custom_data: "cd".into(),
-            owner: None,
-        })
+        .start_session(
+            Instant::now(),
+            StartRequest {
+                scenario: h.scenario.clone(),
+                custom_data: "cd".into(),
+                owner: None,
+            },
+        )
         .expect("admitted");
     let out = h.take();
     let start = starts(&out).pop().expect("a start");
@@ -66,23 +71,23 @@ fn sessions_without_calls_are_admitted_like_invites() {
         owner: None,
     };
     assert_eq!(
-        h.core.start_session(request()).unwrap_err(),
+        h.core.start_session(Instant::now(), request()).unwrap_err(),
         AdmissionError::SessionLimit(1)
     );
     let mut h = Harness::default();
     h.knobs().congested = true;
     assert_eq!(
-        h.core.start_session(request()).unwrap_err(),
+        h.core.start_session(Instant::now(), request()).unwrap_err(),
         AdmissionError::Overloaded
     );
     h.knobs().congested = false;
     h.knobs().overload = Some(Overload::Signalling);
-    let busy = h.core.start_session(request()).unwrap_err();
+    let busy = h.core.start_session(Instant::now(), request()).unwrap_err();
     assert_eq!(busy, AdmissionError::Busy(Overload::Signalling));
     assert_eq!(busy.retry_after(), 2);
     h.core.terminate_all("bye");
     assert_eq!(
-        h.core.start_session(request()).unwrap_err(),
+        h.core.start_session(Instant::now(), request()).unwrap_err(),
         AdmissionError::ShuttingDown
     );
 }
@@ -284,4 +289,27 @@ fn commands_from_a_session_that_ended_are_ignored() {
         },
     );
     assert!(out.is_empty());
+}
+
+#[test]
+fn past_the_setup_rate_new_sessions_get_retry_after_one_second() {
+    let mut h = Harness::with_setup_rate(8);
+    let request = || StartRequest {
+        scenario: std::sync::Arc::new(dialtone_core::Scenario {
+            name: "x".into(),
+            source: String::new(),
+        }),
+        custom_data: String::new(),
+        owner: None,
+    };
+    let t0 = Instant::now();
+    // A burst may spend a quarter of a second's tokens.
+    assert!(h.core.start_session(t0, request()).is_ok());
+    assert!(h.core.start_session(t0, request()).is_ok());
+    let refused = h.core.start_session(t0, request()).unwrap_err();
+    assert_eq!(refused, AdmissionError::SetupRate(8));
+    assert_eq!(refused.retry_after(), 1);
+    // An eighth of a second later there is a token again.
+    let later = t0 + std::time::Duration::from_millis(125);
+    assert!(h.core.start_session(later, request()).is_ok());
 }

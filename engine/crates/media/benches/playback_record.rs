@@ -43,6 +43,7 @@ fn main() {
         port_max: port_min.saturating_add((2 * calls + 200).min(60_000) as u16),
         rtp_timeout: Duration::from_secs(10),
         relatch_after: dialtone_media::DEFAULT_RELATCH_AFTER,
+        thread_nice: None,
     };
     let engine = MediaEngine::start(cfg, tx).expect("start media engine");
     // A 3 s prompt, decoded once and shared by every player.

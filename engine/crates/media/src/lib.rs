@@ -27,6 +27,7 @@ pub mod load;
 pub mod mp3;
 pub mod player;
 pub mod ports;
+pub mod priority;
 pub mod recorder;
 mod recording_budget;
 pub mod rtp;
@@ -77,6 +78,9 @@ pub struct MediaConfig {
     /// packets from other sources are dropped. Zero: a steady stream from
     /// another source takes over at once.
     pub relatch_after: Duration,
+    /// The nice value the worker threads ask for ([`priority`]); `None`
+    /// leaves them at the process's priority.
+    pub thread_nice: Option<i32>,
 }
 
 impl Default for MediaConfig {
@@ -88,6 +92,7 @@ impl Default for MediaConfig {
             port_max: 20_000,
             rtp_timeout: Duration::from_secs(10),
             relatch_after: DEFAULT_RELATCH_AFTER,
+            thread_nice: None,
         }
     }
 }
@@ -248,9 +253,25 @@ impl MediaEngine {
                 cfg.rtp_timeout,
                 writer.clone(),
             );
+            let nice = cfg.thread_nice;
             let handle = std::thread::Builder::new()
                 .name(format!("dialtone-media-{index}"))
-                .spawn(move || worker.run())
+                .spawn(move || {
+                    if let Some(nice) = nice {
+                        match priority::set_thread_nice(nice) {
+                            Ok(()) => {
+                                tracing::debug!(worker = index, nice, "media worker priority")
+                            }
+                            Err(e) if index == 0 => tracing::info!(
+                                nice,
+                                error = %e,
+                                "media workers keep the process's priority"
+                            ),
+                            Err(_) => {}
+                        }
+                    }
+                    worker.run()
+                })
                 .map_err(MediaError::Spawn)?;
             senders.push(tx);
             stats.push(st);

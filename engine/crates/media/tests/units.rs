@@ -32,6 +32,7 @@ fn engine() -> (MediaEngine, UnboundedReceiver<MediaEvent>) {
         port_max: base + 99,
         rtp_timeout: Duration::from_secs(10),
         relatch_after: dialtone_media::DEFAULT_RELATCH_AFTER,
+        thread_nice: None,
     };
     (MediaEngine::start(cfg, tx).unwrap(), rx)
 }

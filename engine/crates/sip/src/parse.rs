@@ -58,6 +58,9 @@ fn parse_head_with(data: &[u8], strict_length: bool) -> Result<Head, ParseError>
         .count();
     let mut lines = Lines { data, pos: skip };
     let line = lines.next_line()?;
+    if has_bare_control(line.as_bytes()) {
+        return Err(ParseError::ControlCharacter);
+    }
     let start = match parse_start_line(line) {
         Ok(start) => start,
         // Lenient: a request line with a bad or missing Request-URI still names a
@@ -130,9 +133,6 @@ impl<'a> Lines<'a> {
         let (line, _) = rest.split_at(nl);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         self.pos += nl + 1;
-        if has_bare_control(line) {
-            return Err(ParseError::ControlCharacter);
-        }
         std::str::from_utf8(line).map_err(|_| ParseError::BadEncoding)
     }
 }
@@ -248,8 +248,11 @@ fn add_header(
     content_length: &mut Option<usize>,
     strict_length: bool,
 ) -> Result<(), ParseError> {
-    if headers.len() >= MAX_HEADERS {
-        return Err(ParseError::TooManyHeaders);
+    // Checked on the whole header, folded lines joined: a quoted string may
+    // run over a fold, and the header is printed (and parsed again) as one
+    // line.
+    if has_bare_control(value.as_bytes()) {
+        return Err(ParseError::ControlCharacter);
     }
     let name = expand_compact(name).unwrap_or(name);
     if name.eq_ignore_ascii_case("Content-Length") {
@@ -258,10 +261,17 @@ fn add_header(
             _ => Ok(n),
         });
         match checked {
+            // A repeat of the same length says nothing new and is not kept.
+            Ok(_) if content_length.is_some() => return Ok(()),
             Ok(n) => *content_length = Some(n),
             Err(e) if strict_length => return Err(e),
             Err(_) => return Ok(()),
         }
+    } else if headers.len() - usize::from(content_length.is_some()) >= MAX_HEADERS {
+        // The limit is on headers other than Content-Length (at most one is
+        // kept), so a message that parsed still parses once printed with
+        // the Content-Length its body needs.
+        return Err(ParseError::TooManyHeaders);
     }
     headers.push(name, value);
     Ok(())

@@ -74,3 +74,64 @@ CSeq:1 INVITE\n\
         "{events:?}"
     );
 }
+
+/// sip_parse, fuzz/regressions/sip_parse/printed-message-too-many-headers: a
+/// request with exactly `MAX_HEADERS` headers and no Content-Length parsed,
+/// but printed with the Content-Length its body needs it had one header too
+/// many to parse again. The limit is now on headers other than
+/// Content-Length, and a repeated Content-Length is kept once.
+#[test]
+fn sip_parse_a_message_at_the_header_limit_parses_again_once_printed() {
+    let found: &[u8] =
+        include_bytes!("../../../../fuzz/regressions/sip_parse/printed-message-too-many-headers");
+    if let Ok(msg) = dialtone_sip::parse_message(found) {
+        let printed = msg.to_bytes();
+        dialtone_sip::parse_message(&printed).expect("printed message parses");
+    }
+
+    let mut text = String::from("OPTIONS sip:a@example.com SIP/2.0\r\n");
+    for n in 0..dialtone_sip::MAX_HEADERS {
+        text.push_str(&format!("X-{n}: v\r\n"));
+    }
+    text.push_str("\r\n");
+    let msg = dialtone_sip::parse_message(text.as_bytes()).expect("at the limit");
+    let again = dialtone_sip::parse_message(&msg.to_bytes()).expect("printed, at the limit");
+    assert_eq!(again.headers.len(), dialtone_sip::MAX_HEADERS + 1);
+
+    let over = text.replacen("\r\n\r\n", "\r\nX-over: v\r\n\r\n", 1);
+    assert!(dialtone_sip::parse_message(over.as_bytes()).is_err());
+
+    let repeated = text.replacen(
+        "\r\n\r\n",
+        "\r\nContent-Length: 0\r\nContent-Length: 0\r\nl: 0\r\n\r\n",
+        1,
+    );
+    let msg = dialtone_sip::parse_message(repeated.as_bytes()).expect("repeats of one length");
+    assert_eq!(msg.headers.len(), dialtone_sip::MAX_HEADERS + 1);
+}
+
+/// sip_parse, fuzz/regressions/sip_parse/quoted-string-across-a-fold: control
+/// characters were looked for line by line, so a quoted string that ran over
+/// a folded line ended at the fold. An escaped control character after the
+/// fold read as bare in the message as received but not once it was printed
+/// (folds joined) and parsed again, or the other way round. The check now
+/// runs over the whole header, folds joined, as it is printed.
+#[test]
+fn sip_parse_a_quoted_string_may_run_over_a_fold() {
+    let found: &[u8] =
+        include_bytes!("../../../../fuzz/regressions/sip_parse/quoted-string-across-a-fold");
+    if let Ok(msg) = dialtone_sip::parse_message(found) {
+        dialtone_sip::parse_message(&msg.to_bytes()).expect("printed message parses");
+    }
+
+    let folded = b"OPTIONS sip:a@example.com SIP/2.0\r\nSubject: \"one\r\n \\\x07two\"\r\n\r\n";
+    let msg = dialtone_sip::parse_message(folded).expect("an escaped BEL in a quoted string");
+    assert_eq!(msg.headers.get("Subject"), Some("\"one \\\x07two\""));
+    dialtone_sip::parse_message(&msg.to_bytes()).expect("printed, it parses again");
+
+    let bare = b"OPTIONS sip:a@example.com SIP/2.0\r\nSubject: \"one\"\r\n \x07two\r\n\r\n";
+    assert!(
+        dialtone_sip::parse_message(bare).is_err(),
+        "a bare BEL after a fold"
+    );
+}

@@ -183,14 +183,27 @@ impl Default for Harness {
 
 impl Harness {
     pub fn new(max_sessions: Option<usize>) -> Harness {
-        Harness::with(max_sessions, dialtone_calls::CallLimits::default())
+        Harness::with(max_sessions, None, dialtone_calls::CallLimits::default())
     }
 
     pub fn with_limits(limits: dialtone_calls::CallLimits) -> Harness {
-        Harness::with(None, limits)
+        Harness::with(None, None, limits)
     }
 
-    fn with(max_sessions: Option<usize>, limits: dialtone_calls::CallLimits) -> Harness {
+    #[allow(dead_code)]
+    pub fn with_setup_rate(per_second: u32) -> Harness {
+        Harness::with(
+            None,
+            Some(per_second),
+            dialtone_calls::CallLimits::default(),
+        )
+    }
+
+    fn with(
+        max_sessions: Option<usize>,
+        max_setups_per_second: Option<u32>,
+        limits: dialtone_calls::CallLimits,
+    ) -> Harness {
         let knobs = Arc::new(Mutex::new(Knobs::default()));
         let scenario = Arc::new(Scenario {
             name: "test.js".into(),
@@ -201,6 +214,7 @@ impl Harness {
                 media_ip: "127.0.0.1".parse().expect("address"),
                 media_workers: 2,
                 max_sessions,
+                max_setups_per_second,
                 recordings_dir: "/rec".into(),
                 recordings_url: "http://h/rec".into(),
                 access_base: "http://h/access".into(),
@@ -330,11 +344,14 @@ impl Harness {
     pub fn session(&mut self) -> SessionId {
         let started = self
             .core
-            .start_session(dialtone_calls::StartRequest {
-                scenario: self.scenario.clone(),
-                custom_data: String::new(),
-                owner: None,
-            })
+            .start_session(
+                std::time::Instant::now(),
+                dialtone_calls::StartRequest {
+                    scenario: self.scenario.clone(),
+                    custom_data: String::new(),
+                    owner: None,
+                },
+            )
             .expect("admitted");
         self.take();
         started.id

@@ -123,6 +123,7 @@ impl<'a> World<'a> {
                 media_ip: std::net::IpAddr::from([127, 0, 0, 1]),
                 media_workers: 1,
                 max_sessions: None,
+                max_setups_per_second: None,
                 recordings_dir: "recordings".into(),
                 recordings_url: "sim://recordings".into(),
                 access_base: ACCESS_BASE.into(),
@@ -181,7 +182,7 @@ impl<'a> World<'a> {
                 };
                 let started = self
                     .core
-                    .start_session(request)
+                    .start_session(now, request)
                     .map_err(|e| Refused(e.to_string()))?;
                 Some(started)
             }
