@@ -37,7 +37,7 @@ const RECV_BUF: usize = 2048;
 
 /// How long commands may hold back a tick that is due (of the 40 ms a
 /// worker may fall behind before it skips ticks).
-const COMMAND_SHARE: Duration = Duration::from_millis(4);
+const COMMAND_SHARE: Duration = Duration::from_millis(1);
 
 /// A unit of the media graph. Endpoints are sources (what their peer says)
 /// and sinks (sent to their peer); players are sources only, recorders sinks
