@@ -210,6 +210,14 @@ class Bench(DialtoneUnderTest):
         }
         late_seen = max((x["s"].get("dialtone_media_late_ticks_total", 0) for x in samples), default=0)
         row["late_ticks"] = max(row["late_ticks"], late_seen)
+        # When ticks were skipped: [second, live calls, ticks skipped in it].
+        when, seen = [], 0.0
+        for x in samples + [{"t": span, "s": last}]:
+            n = x["s"].get("dialtone_media_late_ticks_total", seen)
+            if n > seen:
+                when.append([round(x["t"]), x["s"].get("dialtone_live_calls", 0), n - seen])
+                seen = n
+        row["late_ticks_when"] = when
         print(json.dumps(row), flush=True)
         return row
 

@@ -104,6 +104,47 @@ def sip_seeds() -> tuple[list[bytes], list[bytes]]:
     return messages, scripts
 
 
+def in_dialog_scripts() -> list[bytes]:
+    """ua_input scripts that reach a confirmed dialog, then MESSAGE, UPDATE
+    and re-INVITEs both ways (with glare)."""
+    invite = ("INVITE sip:bob@127.0.0.1:5070 SIP/2.0\n"
+              "Via: SIP/2.0/UDP 127.0.0.2:5060;branch=z9hG4bKd1\n"
+              "From: <sip:alice@127.0.0.2>;tag=f1\nTo: <sip:bob@127.0.0.1>\n"
+              "Call-ID: dlg1\nCSeq: 1 INVITE\nContact: <sip:alice@127.0.0.2:5060>\n"
+              "Content-Type: application/sdp\nContent-Length: 74\n\n"
+              "v=0\no=- 1 1 IN IP4 127.0.0.2\ns=-\nc=IN IP4 127.0.0.2\nt=0 0\n"
+              "m=audio 4000 RTP/AVP 0\n")
+
+    def in_dialog(method: str, seq: int, body: str = "", ctype: str = "") -> str:
+        extra = f"Content-Type: {ctype}\n" if body else ""
+        return (f"{method} sip:bob@127.0.0.1:5070 SIP/2.0\n"
+                f"Via: SIP/2.0/UDP 127.0.0.2:5060;branch=z9hG4bKd{seq}{method}\n"
+                "From: <sip:alice@127.0.0.2>;tag=f1\nTo: <sip:bob@127.0.0.1>;tag=$T\n"
+                f"Call-ID: dlg1\nCSeq: {seq} {method}\n{extra}Content-Length: {len(body)}\n\n{body}")
+
+    ok_to_ours = ("SIP/2.0 200 OK\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=$B\n"
+                  "From: <sip:bob@127.0.0.1>;tag=$T\nTo: <sip:alice@127.0.0.2>;tag=f1\n"
+                  "Call-ID: dlg1\nCSeq: $S INVITE\nContact: <sip:alice@127.0.0.2:5060>\n"
+                  "Content-Length: 0\n\n")
+    sdp = "v=0\no=- 1 2 IN IP4 127.0.0.2\ns=-\nc=IN IP4 0.0.0.0\nt=0 0\nm=audio 4000 RTP/AVP 0\n"
+    steps = [
+        ("u1", invite), ("ca", None), ("u1", in_dialog("ACK", 1)),
+        ("u1", in_dialog("MESSAGE", 2, "hi", "text/plain")),
+        ("u1", in_dialog("UPDATE", 3, sdp, "application/sdp")), ("cR", None),
+        ("u1", in_dialog("UPDATE", 4)),
+        ("cv", None), ("u1", in_dialog("INVITE", 5, sdp, "application/sdp")),
+        ("u1", ok_to_ours.replace("200 OK", "491 Request Pending")), ("w3000", None),
+        ("cv", None), ("u1", ok_to_ours), ("u1", ok_to_ours),
+        ("cm", None), ("ch", None), ("w40000", None),
+    ]
+    script = b""
+    for head, text in steps:
+        script += b"%%" + head.encode() + b"\n"
+        if text is not None:
+            script += text.replace("\n", "\r\n").encode() + b"\n"
+    return [script]
+
+
 def torture() -> list[bytes]:
     return [rfc4475.decode(p.read_text(encoding="utf-8"))
             for p in sorted((ROOT / "tests" / "sip" / "rfc4475").glob("*.sip"))]
@@ -207,7 +248,7 @@ def main() -> None:
     # The framer sees a stream: messages back to back, with keep-alives.
     for i, m in enumerate(messages):
         write("sip_framer", bytes([i % 4]) + bytes(range(7, 7 + i % 4)) + m + b"\r\n\r\n" + m)
-    for s in scripts:
+    for s in scripts + in_dialog_scripts():
         write("ua_input", s)
     for i, m in enumerate(messages):
         write("ua_input", b"%%" + (b"u0" if i % 2 else b"t1") + b"\n" + m + b"\n%%cp\n%%ca\n%%w1000\n")

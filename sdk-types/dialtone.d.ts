@@ -479,6 +479,68 @@ declare class Call {
   record(parameters?: VoxEngine.RecorderParameters): void;
 
   /**
+   * Sends a SIP INFO inside the call. Its answer raises no event. INFO the peer sends arrives
+   * as {@link CallEvents.InfoReceived} (DTMF INFO as {@link CallEvents.ToneReceived}).
+   * @param mimeType the body's content type, e.g. `"application/json"`.
+   * @param body at most 8192 bytes.
+   * @param headers `X-` headers to add.
+   * @throws TypeError without a mimeType; RangeError for a longer body; Error if the call is
+   *   not connected.
+   */
+  sendInfo(mimeType: string, body: string, headers?: { [header: string]: string }): void;
+
+  /**
+   * Sends a SIP MESSAGE (`text/plain`) inside the call. MESSAGE the peer sends arrives as
+   * {@link CallEvents.MessageReceived}.
+   * @param text at most 8192 bytes.
+   * @throws RangeError for a longer text; Error if the call is not connected.
+   */
+  sendMessage(text: string): void;
+
+  /**
+   * Answers the re-INVITE of the last {@link CallEvents.ReInviteReceived} with 200. Once a
+   * listener for that event is added, the scenario answers the call's re-INVITEs (within 10 s,
+   * or Dialtone answers itself); without one, Dialtone answers them. Media stays with
+   * Dialtone: the peer's offer is answered with the call's own media, and an SDP `body`
+   * (e.g. the other leg's answer, relayed) only sets the direction, so hold carries across.
+   * @param headers `X-` headers (not sent on the 200 yet).
+   * @param mimeType `"application/sdp"` for an SDP body.
+   * @throws Error if the call is not connected.
+   */
+  acceptReInvite(headers?: { [header: string]: string }, mimeType?: string, body?: string): void;
+
+  /**
+   * Answers the re-INVITE of the last {@link CallEvents.ReInviteReceived} with 488; the media
+   * stays as it was.
+   * @throws Error if the call is not connected.
+   */
+  rejectReInvite(headers?: { [header: string]: string }): void;
+
+  /**
+   * Sends a re-INVITE offering the call's media; {@link CallEvents.ReInviteAccepted} or
+   * {@link CallEvents.ReInviteRejected} follows. An SDP `body` (e.g. the offer of another
+   * leg's {@link CallEvents.ReInviteReceived}, relayed) sets the direction offered
+   * (`sendonly` puts the peer on hold). A 491 (glare) is retried after RFC 3261's back-off.
+   * @param headers `X-` headers to add.
+   * @throws Error if the call is not connected.
+   */
+  reInvite(headers?: { [header: string]: string }, mimeType?: string, body?: string): void;
+
+  /**
+   * Puts the peer on hold: a `sendonly` re-INVITE. What the call is fed (e.g. music on hold
+   * from a player with `player.sendMediaTo(call)`) still reaches the peer; the call is never
+   * hung up for RTP silence while on hold. A Dialtone extension, not in VoxEngine.
+   * @throws Error if the call is not connected.
+   */
+  hold(): void;
+
+  /**
+   * Takes the peer off hold: a `sendrecv` re-INVITE. A Dialtone extension, not in VoxEngine.
+   * @throws Error if the call is not connected.
+   */
+  unhold(): void;
+
+  /**
    * Adds a handler for one of this call's events. Handlers run in the order they were
    * added, each with the event object.
    * @param event a {@link CallEvents} member or its string value, e.g. `"Call.Connected"`.
@@ -539,15 +601,15 @@ declare enum CallEvents {
   FirstVideoPacketReceived = "Call.FirstVideoPacketReceived",
   /** The call is being forwarded (181). Not emitted yet. */
   Forwarding = "Call.Forwarding",
-  /** A SIP INFO arrived. Not emitted yet. */
+  /** A SIP INFO arrived (DTMF INFO arrives as ToneReceived instead). */
   InfoReceived = "Call.InfoReceived",
-  /** A SIP MESSAGE arrived in the dialog. Not emitted yet. */
+  /** A SIP MESSAGE arrived in the dialog. */
   MessageReceived = "Call.MessageReceived",
   /** The peer's microphone went active or silent. Not emitted yet. */
   MicStatusChange = "Call.MicStatusChange",
-  /** The peer took the call off hold. Not emitted yet. */
+  /** The peer took the call off hold (a `sendrecv` re-INVITE or UPDATE). */
   OffHold = "Call.OffHold",
-  /** The peer put the call on hold. Not emitted yet. */
+  /** The peer put the call on hold (`sendonly`, `inactive` or `c=0.0.0.0`). */
   OnHold = "Call.OnHold",
   /** A playback on the call played to its end or failed (not after `stopPlayback`). */
   PlaybackFinished = "Call.PlaybackFinished",
@@ -557,11 +619,11 @@ declare enum CallEvents {
   PlaybackStarted = "Call.PlaybackStarted",
   /** A push notification was sent. Not emitted (Dialtone sends no pushes). */
   PushSent = "Call.PushSent",
-  /** The peer accepted a re-INVITE. Not emitted yet. */
+  /** The peer accepted the re-INVITE of {@link Call.reInvite}. */
   ReInviteAccepted = "Call.ReInviteAccepted",
-  /** The peer sent a re-INVITE. Not emitted yet. */
+  /** The peer sent a re-INVITE or UPDATE; with a listener, the scenario answers it ({@link Call.acceptReInvite}). */
   ReInviteReceived = "Call.ReInviteReceived",
-  /** The peer rejected a re-INVITE. Not emitted yet. */
+  /** The peer rejected the re-INVITE of {@link Call.reInvite} (or it timed out). */
   ReInviteRejected = "Call.ReInviteRejected",
   /** Recording failed; the call goes on. */
   RecordError = "Call.RecordError",
@@ -684,7 +746,10 @@ declare namespace CallEvents {
     mimeType: string;
     body: string;
   }
-  type ReInviteRejectedEvent = _SIPCallEvent<"Call.ReInviteRejected">;
+  interface ReInviteRejectedEvent extends _SIPCallEvent<"Call.ReInviteRejected"> {
+    /** The SIP status of the refusal (408 when no answer came). A Dialtone extension. */
+    code: number;
+  }
   interface RecordErrorEvent extends _CallEvent<"Call.RecordError"> {
     error: string;
   }

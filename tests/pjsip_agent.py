@@ -16,6 +16,10 @@ stdout carries only JSON lines, one per event, so a test can wait on them:
   {"event": "disconnected", "call": 0, "code": 486, "reason": "Busy Here", "connected": false}
   {"event": "dtmf_sent", "call": 0, "digit": "5", "method": "rfc2833"}      (--dtmf)
   {"event": "dtmf", "call": 0, "digit": "5", "method": "rfc2833"}           (one per digit received)
+  {"event": "media", ..., "status": 3, "status_name": "REMOTE_HOLD"}           (hold seen by this agent)
+  {"event": "info", "call": 0, "content_type": "...", "body": "..."}        (INFO received)
+  {"event": "message", "call": 0, "content_type": "...", "body": "..."}     (MESSAGE received)
+  {"event": "answered", "call": 0, "method": "UPDATE", "code": 200, ...}    (our in-dialog request answered)
   {"event": "exit", "status": 0}
 PJSIP's own log goes to stderr.
 
@@ -23,6 +27,11 @@ With --control, stdin takes one command per line, for a test that times the
 agent's actions on what it observes elsewhere (acted on within ~20 ms):
   dtmf DIGITS     queue digits on the current call (sent --dtmf-gap apart)
   hangup          hang up the current call (or cancel/reject it)
+  hold            put the current call on hold (re-INVITE, --hold-type style)
+  unhold          take it off hold (re-INVITE with sendrecv)
+  update          send an UPDATE with a fresh offer
+  info TYPE BODY  send an INFO with that content type and body
+  message TEXT    send a MESSAGE (text/plain) inside the current call
 each acknowledged with {"event": "command", "command": "...", "ok": true}.
 
 PJSIP runs single-threaded here (threadCnt=0, mainThreadOnly) on the null audio
@@ -72,6 +81,16 @@ STATE_NAMES = {
 }
 
 
+def _header(message: str, name: str) -> str:
+    """The first value of header ``name`` (lower case) in a raw message."""
+    head = message.replace("\r\n", "\n").partition("\n\n")[0]
+    for line in head.split("\n")[1:]:
+        key, _, value = line.partition(":")
+        if key.strip().lower() == name:
+            return value.strip()
+    return ""
+
+
 def strip_telephone_event(sdp: str) -> str:
     """Remove RFC 4733 telephone-event payload types from every m= line."""
     lines = sdp.replace("\r\n", "\n").split("\n")
@@ -100,6 +119,12 @@ DTMF_METHODS = {
     "info": pj.PJSUA_DTMF_METHOD_SIP_INFO,
 }
 DTMF_METHOD_NAMES = {v: k for k, v in DTMF_METHODS.items()}
+MEDIA_STATUS_NAMES = {
+    pj.PJSUA_CALL_MEDIA_NONE: "NONE",
+    pj.PJSUA_CALL_MEDIA_ACTIVE: "ACTIVE",
+    pj.PJSUA_CALL_MEDIA_LOCAL_HOLD: "LOCAL_HOLD",
+    pj.PJSUA_CALL_MEDIA_REMOTE_HOLD: "REMOTE_HOLD",
+}
 
 
 class AgentCall(pj.Call):
@@ -134,6 +159,38 @@ class AgentCall(pj.Call):
         # PJSIP calls this once per digit, whatever the method it came by.
         method = DTMF_METHOD_NAMES.get(prm.method, str(prm.method))
         emit("dtmf", call=self.index, digit=str(prm.digit), method=method)
+
+    def onInstantMessage(self, prm):
+        emit("message", call=self.index, content_type=prm.contentType, body=prm.msgBody)
+
+    def onCallTsxState(self, prm):
+        self._guard(self._on_tsx, prm)
+
+    def _on_tsx(self, prm):
+        # An INFO the peer sent (pjsua answers it 200 itself).
+        e = prm.e
+        if e.type != pj.PJSIP_EVENT_TSX_STATE:
+            return
+        ts = e.body.tsxState
+        tsx = ts.tsx
+        if (tsx.role != pj.PJSIP_ROLE_UAS and tsx.method in ("INVITE", "UPDATE")
+                and ts.type == pj.PJSIP_EVENT_RX_MSG and tsx.statusCode >= 200
+                and self.connected_at is not None):
+            # The answer to a request of ours in the dialog (a re-INVITE,
+            # an UPDATE: hold, unhold, session refresh).
+            emit("answered", call=self.index, method=tsx.method, code=int(tsx.statusCode),
+                 session_expires=_header(ts.src.rdata.wholeMsg, "session-expires"))
+        if (tsx.role == pj.PJSIP_ROLE_UAS and tsx.method == "INFO"
+                and ts.type == pj.PJSIP_EVENT_RX_MSG):
+            whole = ts.src.rdata.wholeMsg
+            head, _, body = whole.replace("\r\n", "\n").partition("\n\n")
+            ctype = ""
+            for line in head.split("\n"):
+                name, _, value = line.partition(":")
+                if name.strip().lower() in ("content-type", "c"):
+                    ctype = value.strip()
+            if "dtmf" not in ctype:
+                emit("info", call=self.index, content_type=ctype, body=body)
 
     def onCallSdpCreated(self, prm):
         if self.agent.args.no_telephone_event:
@@ -172,8 +229,12 @@ class AgentCall(pj.Call):
                 # port, for a test that aims packets at it).
                 si = self.getStreamInfo(mi.index)
                 extra = {"remote_rtp": si.remoteRtpAddress, "tx_pt": int(si.txPt)}
-            emit("media", call=self.index, active=active, status=int(mi.status), **extra)
-            if active and not self.media_linked:
+            emit("media", call=self.index, active=active, status=int(mi.status),
+                 status_name=MEDIA_STATUS_NAMES.get(mi.status, str(mi.status)), **extra)
+            if active or mi.status == pj.PJSUA_CALL_MEDIA_REMOTE_HOLD:
+                # Linked again after every media update: a hold and unhold
+                # may give the call a new audio port. Held by the peer, the
+                # call still receives (music on hold).
                 self.media_linked = True
                 aud = self.getAudioMedia(mi.index)
                 player, recorder = self.agent.media_units()
@@ -273,8 +334,16 @@ class Agent:
             quoted = args.display_name.replace("\\", "\\\\").replace('"', '\\"')
             acfg.idUri = f'"{quoted}" <{acfg.idUri}>'
         acfg.sipConfig.transportId = self.tid
-        acfg.callConfig.timerUse = pj.PJSUA_SIP_TIMER_INACTIVE
+        if args.session_expires:
+            # RFC 4028: ask for (and require) a session timer of that length.
+            acfg.callConfig.timerUse = pj.PJSUA_SIP_TIMER_ALWAYS
+            acfg.callConfig.timerSessExpiresSec = args.session_expires
+            acfg.callConfig.timerMinSESec = min(90, args.session_expires)
+        else:
+            acfg.callConfig.timerUse = pj.PJSUA_SIP_TIMER_INACTIVE
         acfg.callConfig.prackUse = pj.PJSUA_100REL_NOT_USED
+        acfg.callConfig.holdType = (pj.PJSUA_CALL_HOLD_TYPE_RFC2543 if args.hold_type == "rfc2543"
+                                    else pj.PJSUA_CALL_HOLD_TYPE_RFC3264)
         acfg.natConfig.contactRewriteUse = 0
         acfg.natConfig.viaRewriteUse = 0
         acfg.natConfig.sdpNatRewriteUse = 0
@@ -377,9 +446,37 @@ class Agent:
             elif verb == "hangup":
                 emit("hangup", call=call.index)
                 call.hangup_now()
+            elif verb in ("hold", "unhold", "update", "info", "message"):
+                try:
+                    self.in_dialog(call, verb, rest)
+                except pj.Error as exc:
+                    ok, why = False, exc.info()
             else:
                 ok, why = False, "unknown command"
             emit("command", command=line, ok=ok, **({"error": why} if why else {}))
+
+    @staticmethod
+    def in_dialog(call: AgentCall, verb: str, rest: str) -> None:
+        if verb == "hold":
+            call.setHold(pj.CallOpParam(True))
+        elif verb == "unhold":
+            op = pj.CallOpParam(True)
+            op.opt.flag = pj.PJSUA_CALL_UNHOLD
+            call.reinvite(op)
+        elif verb == "update":
+            call.update(pj.CallOpParam(True))
+        elif verb == "info":
+            ctype, _, body = rest.strip().partition(" ")
+            prm = pj.CallSendRequestParam()
+            prm.method = "INFO"
+            prm.txOption.contentType = ctype
+            prm.txOption.msgBody = body
+            call.sendRequest(prm)
+        else:
+            prm = pj.SendInstantMessageParam()
+            prm.contentType = "text/plain"
+            prm.content = rest.strip()
+            call.sendInstantMessage(prm)
 
     def done(self) -> bool:
         if self.stop_requested:
@@ -466,6 +563,10 @@ def parse_args(argv):
     p.add_argument("--display-name", help="display name in From (and Contact)")
     p.add_argument("--control", action="store_true",
                    help="take commands on stdin: 'dtmf DIGITS', 'hangup' (see the module doc)")
+    p.add_argument("--session-expires", type=int, default=0,
+                   help="use RFC 4028 session timers with this interval (seconds)")
+    p.add_argument("--hold-type", choices=("rfc3264", "rfc2543"), default="rfc3264",
+                   help="how hold is offered: a=sendonly, or c=0.0.0.0")
     p.add_argument("--clock-rate", type=int, default=16000)
     p.add_argument("--log-level", type=int, default=1)
     sub = p.add_subparsers(dest="mode", required=True)

@@ -6,6 +6,10 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// The media worker threads' default nice value: ahead of signalling and
+/// scripts, as FreeSWITCH runs its media (a late tick is heard; a set-up a
+/// few milliseconds late is not).
+pub const DEFAULT_MEDIA_NICE: i32 = -10;
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// SIP listens on UDP and TCP at this address.
@@ -41,8 +45,8 @@ pub struct EngineConfig {
     /// other sources are dropped and counted.
     pub rtp_relatch_after: Duration,
     /// The nice value the media worker threads ask for
-    /// (`dialtone_media::priority`). `None` (`0` in options, the default):
-    /// the process's.
+    /// (`dialtone_media::priority`), [`DEFAULT_MEDIA_NICE`] by default.
+    /// `None` (`0` in options): the process's.
     pub media_nice: Option<i32>,
     /// How long calls may go on in each way they can get stuck: no answer,
     /// no RTP, too long.
@@ -100,7 +104,7 @@ impl EngineConfig {
             max_setups_per_second: Some(default_setup_rate()),
             rtp_timeout: Duration::from_secs(10),
             rtp_relatch_after: dialtone_media::DEFAULT_RELATCH_AFTER,
-            media_nice: None,
+            media_nice: Some(DEFAULT_MEDIA_NICE),
             limits: dialtone_calls::CallLimits::default(),
             http: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_url: None,

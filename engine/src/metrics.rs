@@ -49,6 +49,8 @@ pub struct Readings {
     /// Overload control's readings and verdict.
     pub load: LoadSample,
     pub overload: Option<Overload>,
+    /// The share of the set-up rate new sessions may use, ‰.
+    pub setup_share: u64,
 }
 
 impl Metrics {
@@ -149,7 +151,7 @@ impl Metrics {
         for (reason, n) in self.sessions_refused.lock().iter() {
             out.sample("dialtone_sessions_refused_total", &[("reason", reason)], *n);
         }
-        render_load(&mut out, &r.load, r.overload);
+        render_load(&mut out, &r.load, r.overload, r.setup_share);
         out.family(
             "dialtone_script_errors_total",
             "Sessions ended by a script error: an uncaught exception, the CPU budget or the \
@@ -227,7 +229,7 @@ impl Metrics {
     }
 }
 
-fn render_load(out: &mut Exposition, l: &LoadSample, state: Option<Overload>) {
+fn render_load(out: &mut Exposition, l: &LoadSample, state: Option<Overload>, share: u64) {
     out.family(
         "dialtone_overloaded",
         "1 while new sessions are refused to protect the calls already up, with the \
@@ -251,6 +253,13 @@ fn render_load(out: &mut Exposition, l: &LoadSample, state: Option<Overload>) {
          runtime's scheduling delay, when higher).",
         Kind::Gauge,
         l.signalling,
+    );
+    out.single(
+        "dialtone_setup_share_permille",
+        "The share of the set-up rate new sessions may use, per mille: 1000 while media \
+         and signalling are below their low marks, falling to 0 at their high marks.",
+        Kind::Gauge,
+        share,
     );
     out.single(
         "dialtone_resident_memory_bytes",
@@ -515,6 +524,7 @@ impl Exporter {
             media: self.media.stats(),
             load: self.load.reading(),
             overload: self.load.overload(),
+            setup_share: self.load.setup_share(),
         });
         text.push_str(&render_audio(&audio));
         text
@@ -706,6 +716,7 @@ mod tests {
                 budget: Some(1 << 30),
             },
             overload: Some(Overload::Media),
+            setup_share: 0,
         };
         m.session_refused(&AdmissionError::Busy(Overload::Media));
         m.session_refused(&AdmissionError::Busy(Overload::Media));
@@ -750,6 +761,7 @@ mod tests {
         );
         assert_eq!(get("dialtone_media_load_permille", &[]), Some(450));
         assert_eq!(get("dialtone_signalling_load_permille", &[]), Some(120));
+        assert_eq!(get("dialtone_setup_share_permille", &[]), Some(0));
         assert_eq!(get("dialtone_resident_memory_bytes", &[]), Some(64 << 20));
         assert_eq!(get("dialtone_memory_budget_bytes", &[]), Some(1 << 30));
         assert_eq!(get("dialtone_live_calls", &[]), Some(3));

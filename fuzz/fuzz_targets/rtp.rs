@@ -98,6 +98,7 @@ fuzz_target!(|data: &[u8]| {
             96
         },
         telephone_event_pt: (config & 4 == 0).then_some(101),
+        send: true,
     };
     let start = Instant::now();
     let mut now = start;

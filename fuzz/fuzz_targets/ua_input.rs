@@ -9,7 +9,8 @@
 //! %%w250        advance the clock 250 ms and run due timers
 //! %%ca          a command on the latest leg: a answer, A answer without SDP,
 //!               p 180, P 183 with SDP, r reject 486, h hang up, i INFO,
-//!               R re-INVITE 200, E re-INVITE 488; d dials peer 0
+//!               R re-INVITE 200, E re-INVITE 488, m MESSAGE, v our
+//!               re-INVITE; d dials peer 0
 //! %%e2          a transport error towards peer 2
 //! ```
 //!
@@ -195,6 +196,19 @@ impl Run {
                 leg,
                 code: 488,
                 body: None,
+            },
+            b'm' => UaCommand::Message {
+                leg,
+                body: Body {
+                    content_type: "text/plain".into(),
+                    data: b"hello".to_vec(),
+                },
+                headers: vec![],
+            },
+            b'v' => UaCommand::ReInvite {
+                leg,
+                body: sdp(),
+                headers: vec![],
             },
             b'd' => return self.dial(),
             _ => return,

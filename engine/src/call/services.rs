@@ -47,6 +47,10 @@ impl Services for EngineServices {
         self.load.overload()
     }
 
+    fn setup_share(&self) -> u64 {
+        self.load.setup_share()
+    }
+
     fn wall_ms(&self) -> i64 {
         dialtone_store::now_ms()
     }

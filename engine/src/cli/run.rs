@@ -74,8 +74,8 @@ pub struct RunArgs {
     /// Media worker threads (default: one per core).
     #[arg(long)]
     pub media_workers: Option<usize>,
-    /// Nice value of the media worker threads, -20..19 (e.g. -10; raising
-    /// priority needs CAP_SYS_NICE, else they keep the process's; default
+    /// Nice value of the media worker threads, -20..19 (default -10;
+    /// raising priority needs CAP_SYS_NICE, else they keep the process's;
     /// 0: the process's priority).
     #[arg(long, allow_hyphen_values = true, value_parser = clap::value_parser!(i32).range(-20..=19))]
     pub media_nice: Option<i32>,

@@ -110,6 +110,10 @@ impl Gate {
     /// Takes a reading at `now`; says when the gate closed or opened.
     pub fn update(&mut self, now: Instant, s: &Sample) -> Option<Change> {
         let m = &self.marks;
+        // Memory past its mark, or a media worker behind by twice its high
+        // mark over a whole window (not one late wake-up: the window
+        // averages ten ticks), closes the gate at once.
+        let severe = s.memory() >= m.memory.high || s.media >= m.media.high.saturating_mul(2);
         let hot = if s.memory() >= m.memory.high {
             Some(Overload::Memory)
         } else if s.media >= m.media.high {
@@ -126,7 +130,7 @@ impl Gate {
                 return None;
             }
             let since = *self.hot_since.get_or_insert(now);
-            if what != Overload::Memory && now.saturating_duration_since(since) < m.trip {
+            if !severe && now.saturating_duration_since(since) < m.trip {
                 return None;
             }
             self.closed = Some(what);
@@ -149,6 +153,35 @@ impl Gate {
         self.calm_since = None;
         Some(Change::Opened)
     }
+
+    /// The share of the set-up rate new sessions may use, ‰ (Kamailio's
+    /// `ratelimit` feedback, in its simplest form): all of it while media
+    /// and signalling are below their low marks, none while the gate is
+    /// closed, and in between a share that falls linearly from the low
+    /// mark to the high one. Calls admitted while a worker is getting
+    /// busier arrive ever more slowly, so the pipeline of calls whose cost
+    /// has not shown yet stays short when the gate closes.
+    pub fn share(&self, s: &Sample) -> u64 {
+        if self.closed.is_some() {
+            return 0;
+        }
+        let m = &self.marks;
+        let media = headroom(s.media, m.media);
+        let signalling = headroom(s.signalling, m.signalling);
+        media.min(signalling)
+    }
+}
+
+/// 1000 ‰ at or below the low mark, 0 at or above the high one, linear
+/// between.
+fn headroom(value: u64, marks: Marks) -> u64 {
+    if value <= marks.low {
+        return 1000;
+    }
+    if value >= marks.high || marks.high <= marks.low {
+        return 0;
+    }
+    (marks.high - value) * 1000 / (marks.high - marks.low)
 }
 
 #[cfg(test)]
@@ -187,6 +220,30 @@ mod tests {
         assert_eq!(g.state(), Some(Overload::Signalling));
         assert_eq!(g.update(t0 + ms(900), &sample(10, 10, 950)), None);
         assert_eq!(g.state(), Some(Overload::Memory));
+    }
+
+    #[test]
+    fn a_media_worker_far_behind_closes_the_gate_at_once() {
+        let mut g = Gate::new(Thresholds::default());
+        assert_eq!(g.update(Instant::now(), &sample(999, 0, 0)), None);
+        let mut g = Gate::new(Thresholds::default());
+        assert_eq!(
+            g.update(Instant::now(), &sample(1000, 0, 0)),
+            Some(Change::Closed(Overload::Media))
+        );
+    }
+
+    #[test]
+    fn the_set_up_share_falls_between_the_marks() {
+        let mut g = Gate::new(Thresholds::default());
+        assert_eq!(g.share(&sample(0, 0, 0)), 1000);
+        assert_eq!(g.share(&sample(250, 600, 0)), 1000);
+        assert_eq!(g.share(&sample(375, 0, 0)), 500);
+        assert_eq!(g.share(&sample(0, 725, 0)), 500);
+        assert_eq!(g.share(&sample(375, 800, 0)), 200);
+        assert_eq!(g.share(&sample(500, 0, 0)), 0);
+        g.update(Instant::now(), &sample(0, 0, 950));
+        assert_eq!(g.share(&sample(0, 0, 0)), 0, "closed");
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub const PERIOD: Duration = Duration::from_millis(100);
 #[derive(Debug, Default)]
 pub struct LoadWatch {
     state: AtomicU8,
+    /// The share of the set-up rate new sessions may use, ‰ ([`Gate::share`]).
+    share: AtomicU64,
     media: AtomicU64,
     signalling: AtomicU64,
     rss: AtomicU64,
@@ -42,6 +44,7 @@ impl LoadWatch {
     /// `budget`: the memory budget in bytes (`None`: not watched).
     pub fn new(budget: Option<u64>) -> LoadWatch {
         let w = LoadWatch::default();
+        w.share.store(1000, Ordering::Relaxed);
         w.budget.store(budget.unwrap_or(0), Ordering::Relaxed);
         w
     }
@@ -64,6 +67,11 @@ impl LoadWatch {
             Some(Overload::Memory) => 3,
         };
         self.state.store(v, Ordering::Relaxed);
+    }
+
+    /// The share of the set-up rate new sessions may use now, ‰.
+    pub fn setup_share(&self) -> u64 {
+        self.share.load(Ordering::Relaxed)
     }
 
     /// The signalling loop's busy share over its last window, ‰.
@@ -129,6 +137,7 @@ pub fn spawn_monitor(watch: Arc<LoadWatch>, media: MediaEngine) {
                 None => {}
             }
             watch.set_state(gate.state());
+            watch.share.store(gate.share(&sample), Ordering::Relaxed);
         }
     });
 }
@@ -176,6 +185,11 @@ mod tests {
     fn the_state_round_trips_and_readings_carry_the_budget() {
         let w = LoadWatch::new(Some(1 << 30));
         assert_eq!(w.overload(), None);
+        assert_eq!(
+            w.setup_share(),
+            1000,
+            "all of it until the monitor says otherwise"
+        );
         for s in [Overload::Media, Overload::Signalling, Overload::Memory] {
             w.set_state(Some(s));
             assert_eq!(w.overload(), Some(s));

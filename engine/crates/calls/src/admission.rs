@@ -67,9 +67,10 @@ impl CallCore {
         if let Some(what) = self.services.overload() {
             return Err(AdmissionError::Busy(what));
         }
+        let share = self.services.setup_share();
         if let Some(rate) = &mut self.setup_rate {
-            if !rate.take(now) {
-                return Err(AdmissionError::SetupRate(rate.per_second()));
+            if !rate.take(now, share) {
+                return Err(AdmissionError::SetupRate(rate.effective(share)));
             }
         }
         Ok(())

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use dialtone_core::messages::CallState;
 use dialtone_core::{CallId, SessionId, UnitId};
-use dialtone_sdp::Negotiated;
+use dialtone_sdp::{Direction, Negotiated};
 use dialtone_sip::LegId;
 
 /// Where the SIP side of a call stands.
@@ -74,6 +74,33 @@ pub(crate) struct Call {
     pub rtp_silence: u32,
     /// Why the engine ended the call itself; the last event says so.
     pub end_note: Option<&'static str>,
+    /// The peer has the call on hold: its last offer does not take our audio.
+    pub held_by_peer: bool,
+    /// The direction we want on this leg, offered in our re-INVITEs and the
+    /// most our answers allow: `sendonly` while we hold the peer
+    /// (`call.hold()`), or what a relayed re-INVITE asked for.
+    pub wish: Direction,
+    /// `ReInviteReceived` has a listener: the scenario answers re-INVITEs.
+    pub handle_reinvites: bool,
+    /// A peer's re-INVITE waiting for the scenario's answer: its offer
+    /// (`None` for an offerless one).
+    pub reinvite_offer: Option<Option<String>>,
+    /// Our re-INVITE in flight, and why it was sent.
+    pub our_reinvite: Option<OwnReInvite>,
+    /// 491s our re-INVITE has met in a row (glare, RFC 3261 §14.1).
+    pub glare_retries: u8,
+    /// `hold()`/`unhold()` while a re-INVITE was in flight: another goes
+    /// out once it is answered.
+    pub reoffer: bool,
+}
+
+/// Why we sent a re-INVITE: the answer goes back to the scenario, or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OwnReInvite {
+    /// `call.reInvite(...)`: `ReInviteAccepted` or `ReInviteRejected` follows.
+    Script { headers: Vec<(String, String)> },
+    /// `call.hold()` / `call.unhold()`, or a retry of either.
+    Hold,
 }
 
 impl Call {
@@ -108,6 +135,13 @@ impl Call {
             rtp_hangup: true,
             rtp_silence: 0,
             end_note: None,
+            held_by_peer: false,
+            wish: Direction::SendRecv,
+            handle_reinvites: false,
+            reinvite_offer: None,
+            our_reinvite: None,
+            glare_retries: 0,
+            reoffer: false,
         }
     }
 
@@ -119,6 +153,11 @@ impl Call {
         self.connected_at
             .map(|t| now.saturating_duration_since(t))
             .unwrap_or_default()
+    }
+
+    /// On hold either way: no RTP is expected from the peer.
+    pub fn on_hold(&self) -> bool {
+        self.held_by_peer || !self.wish.receives()
     }
 
     /// The call is an inbound call with no final response yet.

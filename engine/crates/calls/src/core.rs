@@ -130,13 +130,26 @@ impl CallCore {
                 reason,
                 headers,
             } => self.on_leg_ended(now, leg, true, code, reason, headers),
-            UaEvent::ReInvite { leg, body } => self.on_reinvite(leg, body),
+            UaEvent::ReInvite { leg, body, headers } => self.on_reinvite(now, leg, body, headers),
+            UaEvent::ReInviteAnswered {
+                leg,
+                code,
+                reason: _,
+                body,
+                headers,
+            } => self.on_reinvite_answered(now, leg, code, body, headers),
             UaEvent::Info {
                 leg,
                 content_type,
                 body,
-                headers: _,
-            } => self.on_info(leg, &content_type, &body),
+                headers,
+            } => self.on_info(leg, &content_type, &body, &headers),
+            UaEvent::Message {
+                leg,
+                content_type: _,
+                body,
+                headers,
+            } => self.on_message(leg, &body, &headers),
             UaEvent::Terminated {
                 leg,
                 by_remote: _,
@@ -214,6 +227,36 @@ impl CallCore {
                     timeout,
                 },
             ),
+            SessionCommand::SendInfo {
+                call,
+                mime_type,
+                body,
+                headers,
+            } => self.send_info(session, call, mime_type, body, sanitize(headers)),
+            SessionCommand::SendMessage {
+                call,
+                text,
+                headers,
+            } => self.send_message(session, call, text, sanitize(headers)),
+            SessionCommand::HandleReInvites { call, enable } => {
+                self.handle_reinvites(session, call, enable)
+            }
+            SessionCommand::AcceptReInvite {
+                call,
+                mime_type,
+                body,
+                headers: _,
+            } => self.accept_reinvite(session, call, &mime_type, &body),
+            SessionCommand::RejectReInvite { call, headers: _ } => {
+                self.reject_reinvite(session, call)
+            }
+            SessionCommand::ReInvite {
+                call,
+                mime_type,
+                body,
+                headers,
+            } => self.script_reinvite(session, call, &mime_type, &body, sanitize(headers)),
+            SessionCommand::Hold { call, hold } => self.hold(session, call, hold),
             SessionCommand::Ended { reason } => self.session_ended(now, session, reason),
         }
     }
@@ -275,6 +318,8 @@ impl CallCore {
                 Timer::NoAnswer(call) => self.on_no_answer(now, call),
                 Timer::RtpSilence(call, generation) => self.on_rtp_silence(now, call, generation),
                 Timer::MaxDuration(call) => self.on_max_duration(now, call),
+                Timer::ReInviteAnswer(call) => self.on_reinvite_answer_timeout(call),
+                Timer::ReInviteRetry(call) => self.on_reinvite_retry(call),
             }
         }
     }

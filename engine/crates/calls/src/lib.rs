@@ -18,7 +18,8 @@
 //! Layout: the core and its dispatch (`core`), what goes in and out (`io`),
 //! what it asks of its driver synchronously (`services`), one call
 //! (`call`), inbound legs (`inbound`), outbound legs (`outbound`), the end
-//! of a call (`ending`), in-dialog requests (`dialog`), media wiring
+//! of a call (`ending`), re-INVITEs and hold (`dialog`), INFO and MESSAGE
+//! (`messaging`), media wiring
 //! (`bridge`), players and recorders (`units`), DTMF (`dtmf`), the session
 //! table (`sessions`), admission (`admission`), what makes every call end
 //! (`limits`), SIP codes (`codes`), SDP (`sdp`), headers (`headers`),
@@ -40,6 +41,7 @@ pub mod headers;
 mod inbound;
 mod io;
 mod limits;
+mod messaging;
 mod outbound;
 mod sdp;
 mod services;
@@ -52,8 +54,10 @@ mod units;
 pub use crate::core::{CallCore, CoreConfig};
 pub use admission::AdmissionError;
 pub use call::Phase;
+pub use dialog::REINVITE_ANSWER_TIMEOUT;
 pub use io::{Direction, Fact, HttpJob, Job, JobResult, MediaCommand, Output, SessionStart};
 pub use limits::{CallLimits, DEFAULT_MAX_FORWARDS};
+pub use messaging::MAX_BODY as MAX_MESSAGE_BODY;
 pub use services::{InboundInfo, Overload, Route, RouteOwner, Services};
 pub use sessions::{
     access_not_found, new_access_token, token_matches, LiveCall, LiveSession, StartRequest,

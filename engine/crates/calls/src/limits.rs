@@ -107,7 +107,9 @@ impl CallCore {
             .negotiated
             .as_ref()
             .is_some_and(|n| n.direction.receives());
-        let watch = call.rtp_hangup && call.phase == Phase::Confirmed && peer_sends;
+        // A call on hold may well be silent (RFC 3264 §8.4).
+        let watch =
+            call.rtp_hangup && call.phase == Phase::Confirmed && peer_sends && !call.on_hold();
         let generation = call.rtp_silence;
         if let (true, Some(after)) = (watch, self.cfg.limits.rtp_hangup_after) {
             self.timers
@@ -148,7 +150,10 @@ impl CallCore {
 
     pub(crate) fn on_rtp_silence(&mut self, now: Instant, id: CallId, generation: u32) {
         let silent = self.calls.get(&id).is_some_and(|c| {
-            c.rtp_silence == generation && c.rtp_hangup && c.phase == Phase::Confirmed
+            c.rtp_silence == generation
+                && c.rtp_hangup
+                && c.phase == Phase::Confirmed
+                && !c.on_hold()
         });
         if silent {
             tracing::info!(call = %id, "no RTP from the peer: hanging up");

@@ -103,6 +103,7 @@ impl CallCore {
             codec,
             payload_type: n.payload_type,
             telephone_event_pt: n.telephone_event_pt,
+            send: n.direction.sends(),
         };
         let unit = call.unit();
         call.negotiated = Some(n);

@@ -93,6 +93,12 @@ pub trait Services: Send {
     fn overload(&self) -> Option<Overload> {
         None
     }
+    /// The share of the set-up rate ([`crate::setup_rate`]) new sessions
+    /// may use now, ‰: less than all of it while the engine is getting
+    /// busier, so calls whose cost has not shown yet arrive more slowly.
+    fn setup_share(&self) -> u64 {
+        1000
+    }
     /// Milliseconds since the Unix epoch (a session's `started_at`).
     fn wall_ms(&self) -> i64;
     /// Whether a session may send a `callSIP` INVITE to `peer` (the

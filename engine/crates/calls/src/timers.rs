@@ -19,6 +19,10 @@ pub(crate) enum Timer {
     RtpSilence(CallId, u32),
     /// A connected call reached its maximum length.
     MaxDuration(CallId),
+    /// The scenario's time to answer a re-INVITE is up.
+    ReInviteAnswer(CallId),
+    /// Our re-INVITE met glare; its back-off is over.
+    ReInviteRetry(CallId),
 }
 
 #[derive(Default)]

@@ -32,6 +32,7 @@ fn a_reinvite_with_a_new_offer_is_answered_and_repoints_media() {
     let out = h.ua(UaEvent::ReInvite {
         leg: inbound.leg,
         body: Some(sdp(dialtone_sdp::make_offer(&moved))),
+        headers: Vec::new(),
     });
     let (code, body) = reinvite_answer(&out).expect("answered");
     assert_eq!(code, 200);
@@ -52,6 +53,7 @@ fn a_hold_reinvite_is_answered_recvonly() {
     let out = h.ua(UaEvent::ReInvite {
         leg: inbound.leg,
         body: Some(sdp(hold)),
+        headers: Vec::new(),
     });
     let (code, body) = reinvite_answer(&out).expect("answered");
     assert_eq!(code, 200);
@@ -65,6 +67,7 @@ fn an_offerless_reinvite_gets_our_offer() {
     let out = h.ua(UaEvent::ReInvite {
         leg: inbound.leg,
         body: None,
+        headers: Vec::new(),
     });
     let (code, body) = reinvite_answer(&out).expect("answered");
     assert_eq!(code, 200);
@@ -79,6 +82,7 @@ fn a_reinvite_we_cannot_answer_gets_488() {
     let out = h.ua(UaEvent::ReInvite {
         leg: inbound.leg,
         body: Some(g722_offer()),
+        headers: Vec::new(),
     });
     assert_eq!(reinvite_answer(&out), Some((488, None)));
     // The call goes on.
@@ -91,6 +95,7 @@ fn a_reinvite_on_an_unknown_leg_gets_481() {
     let out = h.ua(UaEvent::ReInvite {
         leg: 77,
         body: None,
+        headers: Vec::new(),
     });
     assert_eq!(reinvite_answer(&out), Some((481, None)));
 }
@@ -102,6 +107,7 @@ fn a_reinvite_before_media_exists_gets_488() {
     let out = h.ua(UaEvent::ReInvite {
         leg: inbound.leg,
         body: None,
+        headers: Vec::new(),
     });
     assert_eq!(reinvite_answer(&out), Some((488, None)));
 }

@@ -200,6 +200,7 @@ fn a_peer_on_hold_is_never_hung_up_for_silence() {
     h.ua(UaEvent::ReInvite {
         leg: inbound.leg,
         body: Some(sdp(hold)),
+        headers: Vec::new(),
     });
     h.media(MediaEvent::RtpStopped(media_unit(inbound.call)));
     assert!(h.advance(10 * MINUTE).is_empty());

@@ -312,4 +312,12 @@ fn past_the_setup_rate_new_sessions_get_retry_after_one_second() {
     // An eighth of a second later there is a token again.
     let later = t0 + std::time::Duration::from_millis(125);
     assert!(h.core.start_session(later, request()).is_ok());
+    // While overload control lends half the rate, the next token takes
+    // twice as long, and the refusal names the rate lent.
+    h.knobs().setup_share = Some(500);
+    let sooner = later + std::time::Duration::from_millis(125);
+    let refused = h.core.start_session(sooner, request()).unwrap_err();
+    assert_eq!(refused, AdmissionError::SetupRate(4));
+    let later = later + std::time::Duration::from_millis(250);
+    assert!(h.core.start_session(later, request()).is_ok());
 }

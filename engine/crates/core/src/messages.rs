@@ -323,6 +323,40 @@ pub enum CallEvent {
     RecordError {
         error: String,
     },
+    /// The peer put the call on hold (`sendonly`, `inactive` or `c=0.0.0.0`
+    /// in a re-INVITE or UPDATE).
+    OnHold,
+    /// The peer took the call off hold.
+    OffHold,
+    /// An INFO arrived (DTMF INFO becomes `ToneReceived` instead).
+    InfoReceived {
+        mime_type: String,
+        body: String,
+        headers: Headers,
+    },
+    /// A MESSAGE arrived inside the call.
+    MessageReceived {
+        text: String,
+        headers: Headers,
+    },
+    /// The peer sent a re-INVITE (or UPDATE) and the scenario listens for
+    /// it: it answers with `AcceptReInvite` or `RejectReInvite`.
+    ReInviteReceived {
+        mime_type: String,
+        body: String,
+        headers: Headers,
+    },
+    /// Our `ReInvite` was answered 2xx.
+    ReInviteAccepted {
+        mime_type: String,
+        body: String,
+        headers: Headers,
+    },
+    /// Our `ReInvite` was refused (or timed out).
+    ReInviteRejected {
+        code: u16,
+        headers: Headers,
+    },
 }
 
 /// What a session asks of the engine. Every command travels with the id of the
@@ -413,6 +447,53 @@ pub enum SessionCommand {
     RecorderControl {
         unit: UnitId,
         op: RecorderOp,
+    },
+    /// `call.sendInfo(mimeType, body, headers)`: an in-dialog INFO.
+    SendInfo {
+        call: CallId,
+        mime_type: String,
+        body: String,
+        headers: Headers,
+    },
+    /// `call.sendMessage(text)`: an in-dialog MESSAGE (`text/plain`).
+    SendMessage {
+        call: CallId,
+        text: String,
+        headers: Headers,
+    },
+    /// Whether the scenario answers the call's re-INVITEs itself
+    /// (`ReInviteReceived` has a listener); otherwise the engine answers.
+    HandleReInvites {
+        call: CallId,
+        enable: bool,
+    },
+    /// `call.acceptReInvite(headers, mimeType, body)`: answers the pending
+    /// re-INVITE 200. An SDP body says which direction to answer with; the
+    /// engine answers the peer's offer with its own media.
+    AcceptReInvite {
+        call: CallId,
+        mime_type: String,
+        body: String,
+        headers: Headers,
+    },
+    /// `call.rejectReInvite(headers)`: answers the pending re-INVITE 488.
+    RejectReInvite {
+        call: CallId,
+        headers: Headers,
+    },
+    /// `call.reInvite(headers, mimeType, body)`: our re-INVITE. An SDP body
+    /// says which direction to offer (the engine offers its own media).
+    ReInvite {
+        call: CallId,
+        mime_type: String,
+        body: String,
+        headers: Headers,
+    },
+    /// `call.hold()` / `call.unhold()` (Dialtone extension): a `sendonly`
+    /// re-INVITE, or a `sendrecv` one to take the peer off hold.
+    Hold {
+        call: CallId,
+        hold: bool,
     },
     /// `Net.httpRequestAsync`: perform the request and answer with
     /// `SessionEvent::HttpResponse` carrying the same `id`.

@@ -68,6 +68,7 @@ fn main() {
                 codec: Codec::Pcmu,
                 payload_type: 0,
                 telephone_event_pt: Some(101),
+                send: true,
             },
         );
         engine

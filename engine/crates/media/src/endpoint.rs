@@ -403,6 +403,9 @@ impl Endpoint {
         let (Some(params), Some(to)) = (self.params, self.send_to) else {
             return false;
         };
+        if !params.send {
+            return false;
+        }
         let Some(pt) = params.telephone_event_pt else {
             return false;
         };
@@ -503,7 +506,7 @@ impl Endpoint {
     /// Fills in the RTP header of `packet` (whose payload is already in place)
     /// for media tick `tick`. Returns where to send it, if anywhere.
     pub fn stamp_packet(&mut self, tick: u64, packet: &mut [u8; PACKET_LEN]) -> Option<SocketAddr> {
-        let params = self.params?;
+        let params = self.params.filter(|p| p.send)?;
         let to = self.send_to?;
         let stamp = self.sender.stamp(tick);
         let header = RtpHeader {

@@ -22,6 +22,7 @@ fn params(codec: Codec) -> RtpParams {
         codec,
         payload_type: codec.payload_type(),
         telephone_event_pt: Some(101),
+        send: true,
     }
 }
 

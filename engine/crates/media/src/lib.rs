@@ -108,6 +108,9 @@ pub struct RtpParams {
     pub codec: Codec,
     pub payload_type: u8,
     pub telephone_event_pt: Option<u8>,
+    /// Whether we send to the peer: false while the negotiated direction is
+    /// `recvonly` or `inactive` from our side (the peer put the call on hold).
+    pub send: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,10 +8,12 @@
 //! Raising priority needs `CAP_SYS_NICE` or an `RLIMIT_NICE` that allows it;
 //! without either the workers stay at the process's priority and say so once.
 //!
-//! It is off by default: overload control reads how late the media ticks
-//! run, and a prioritised worker stops showing the squeeze until it is out
-//! of CPU itself, so a surge of set-ups is refused later, when more calls
-//! are up (docs/PERFORMANCE.md, "Overload control").
+//! The engine asks for it by default (nice -10): a surge of set-ups would
+//! otherwise take the CPU from the calls already up in its first second,
+//! before any load figure could close the gate. A prioritised worker shows
+//! the squeeze late, so overload control does not wait for its lateness
+//! alone: the set-up rate it lends shrinks as media or signalling get busy
+//! (docs/PERFORMANCE.md, "Overload control").
 
 /// Sets the calling thread's nice value.
 #[cfg(target_os = "linux")]

@@ -51,6 +51,7 @@ fn params(remote: SocketAddr, codec: Codec) -> RtpParams {
         codec,
         payload_type: codec.payload_type(),
         telephone_event_pt: Some(101),
+        send: true,
     }
 }
 

@@ -54,6 +54,7 @@ fn call(eng: &MediaEngine, unit: UnitId, codec: Codec, te: Option<u8>) -> (Socke
             codec,
             payload_type: codec.payload_type(),
             telephone_event_pt: te,
+            send: true,
         },
     );
     (local, p)

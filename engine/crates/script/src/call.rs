@@ -48,6 +48,8 @@ pub(crate) struct Call<'js> {
     status: Cell<Status>,
     custom_data: RefCell<String>,
     listeners: Listeners<'js>,
+    /// The engine was told that the scenario answers this call's re-INVITEs.
+    reinvites_handled: Cell<bool>,
 }
 
 // SAFETY: `Changed` is the same type with only the `'js` lifetime replaced.
@@ -86,6 +88,7 @@ impl<'js> Call<'js> {
                 }),
                 custom_data: RefCell::new(String::new()),
                 listeners: Listeners::default(),
+                reinvites_handled: Cell::new(false),
             },
         )
     }
@@ -111,6 +114,36 @@ impl<'js> Call<'js> {
         self.status.set(status);
     }
 
+    pub(crate) fn state_now(&self) -> CallState {
+        self.status.get().state
+    }
+
+    pub(crate) fn send_command(&self, ctx: &Ctx<'js>, cmd: SessionCommand) -> rquickjs::Result<()> {
+        self.core.send(ctx, cmd)
+    }
+
+    /// Adds a listener; the first for `ReInviteReceived` tells the engine
+    /// that the scenario answers this call's re-INVITEs itself.
+    pub(crate) fn add_listener(
+        &self,
+        ctx: &Ctx<'js>,
+        name: String,
+        listener: Listener<'js>,
+    ) -> rquickjs::Result<()> {
+        let reinvites = name == crate::events::names::REINVITE_RECEIVED;
+        self.listeners.add(ctx, name, listener)?;
+        if reinvites && !self.reinvites_handled.replace(true) {
+            self.core.send(
+                ctx,
+                SessionCommand::HandleReInvites {
+                    call: self.id,
+                    enable: true,
+                },
+            )?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn listeners(&self) -> &Listeners<'js> {
         &self.listeners
     }
@@ -134,7 +167,7 @@ impl<'js> Call<'js> {
         s.state != CallState::Terminated && !s.end_sent
     }
 
-    fn fail(&self, ctx: &Ctx<'js>, what: &str, why: &str) -> rquickjs::Error {
+    pub(crate) fn fail(&self, ctx: &Ctx<'js>, what: &str, why: &str) -> rquickjs::Error {
         Exception::throw_message(ctx, &format!("call.{what}(): call {} {why}", self.id))
     }
 
@@ -225,7 +258,7 @@ impl<'js> Call<'js> {
     }
 
     /// Media actions need a call that has not ended and is not ending.
-    fn require_up(&self, ctx: &Ctx<'js>, what: &str) -> rquickjs::Result<()> {
+    pub(crate) fn require_up(&self, ctx: &Ctx<'js>, what: &str) -> rquickjs::Result<()> {
         let s = self.status.get();
         if s.state == CallState::Terminated {
             return Err(self.fail(ctx, what, "has ended"));
@@ -543,7 +576,7 @@ impl<'js> Call<'js> {
         callback: Value<'js>,
     ) -> rquickjs::Result<()> {
         let (name, function) = parse_listener(&ctx, "call.addEventListener()", &event, &callback)?;
-        self.listeners.add(&ctx, name, Listener::Script(function))
+        self.add_listener(&ctx, name, Listener::Script(function))
     }
 
     pub fn remove_event_listener(
@@ -554,7 +587,94 @@ impl<'js> Call<'js> {
     ) -> rquickjs::Result<()> {
         let name = event_name(&ctx, "call.removeEventListener()", &event)?;
         self.listeners.remove(&name, callback.0.as_ref());
+        if name == crate::events::names::REINVITE_RECEIVED
+            && self.listeners.snapshot(&name).is_empty()
+            && self.reinvites_handled.replace(false)
+        {
+            self.core.send(
+                &ctx,
+                SessionCommand::HandleReInvites {
+                    call: self.id,
+                    enable: false,
+                },
+            )?;
+        }
         Ok(())
+    }
+
+    /// `sendInfo(mimeType, body, headers?)`: an INFO inside the call
+    /// (body at most 8 KiB).
+    pub fn send_info(
+        &self,
+        ctx: Ctx<'js>,
+        mime_type: Opt<Value<'js>>,
+        body: Opt<Value<'js>>,
+        extra_headers: Opt<Value<'js>>,
+    ) -> rquickjs::Result<()> {
+        let headers = self.headers(&ctx, "sendInfo", &extra_headers)?;
+        self.do_send_info(&ctx, mime_type, body, headers)
+    }
+
+    /// `sendMessage(text)`: a MESSAGE inside the call (at most 8 KiB).
+    pub fn send_message(
+        &self,
+        ctx: Ctx<'js>,
+        text: Value<'js>,
+        extra_headers: Opt<Value<'js>>,
+    ) -> rquickjs::Result<()> {
+        let headers = self.headers(&ctx, "sendMessage", &extra_headers)?;
+        self.do_send_message(&ctx, text, headers)
+    }
+
+    /// `acceptReInvite(headers?, mimeType?, body?)`: answers the re-INVITE
+    /// of the last `ReInviteReceived` 200.
+    #[qjs(rename = "acceptReInvite")]
+    pub fn accept_reinvite(
+        &self,
+        ctx: Ctx<'js>,
+        extra_headers: Opt<Value<'js>>,
+        mime_type: Opt<Value<'js>>,
+        body: Opt<Value<'js>>,
+    ) -> rquickjs::Result<()> {
+        let headers = self.headers(&ctx, "acceptReInvite", &extra_headers)?;
+        self.do_accept_reinvite(&ctx, headers, mime_type, body)
+    }
+
+    /// `rejectReInvite(headers?)`: answers it 488.
+    #[qjs(rename = "rejectReInvite")]
+    pub fn reject_reinvite(
+        &self,
+        ctx: Ctx<'js>,
+        extra_headers: Opt<Value<'js>>,
+    ) -> rquickjs::Result<()> {
+        let headers = self.headers(&ctx, "rejectReInvite", &extra_headers)?;
+        self.do_reject_reinvite(&ctx, headers)
+    }
+
+    /// `reInvite(headers?, mimeType?, body?)`: a re-INVITE to the peer;
+    /// `ReInviteAccepted` or `ReInviteRejected` follows.
+    #[qjs(rename = "reInvite")]
+    pub fn reinvite(
+        &self,
+        ctx: Ctx<'js>,
+        extra_headers: Opt<Value<'js>>,
+        mime_type: Opt<Value<'js>>,
+        body: Opt<Value<'js>>,
+    ) -> rquickjs::Result<()> {
+        let headers = self.headers(&ctx, "reInvite", &extra_headers)?;
+        self.do_reinvite(&ctx, headers, mime_type, body)
+    }
+
+    /// `hold()` (Dialtone extension): puts the peer on hold with a
+    /// `sendonly` re-INVITE; what the call is fed (music on hold from a
+    /// player) still reaches it.
+    pub fn hold(&self, ctx: Ctx<'js>) -> rquickjs::Result<()> {
+        self.do_hold(&ctx, true)
+    }
+
+    /// `unhold()` (Dialtone extension): takes the peer off hold.
+    pub fn unhold(&self, ctx: Ctx<'js>) -> rquickjs::Result<()> {
+        self.do_hold(&ctx, false)
     }
 }
 

@@ -31,6 +31,13 @@ pub(crate) mod names {
     pub(crate) const RECORD_STARTED: &str = "Call.RecordStarted";
     pub(crate) const RECORD_STOPPED: &str = "Call.RecordStopped";
     pub(crate) const RECORD_ERROR: &str = "Call.RecordError";
+    pub(crate) const ON_HOLD: &str = "Call.OnHold";
+    pub(crate) const OFF_HOLD: &str = "Call.OffHold";
+    pub(crate) const INFO_RECEIVED: &str = "Call.InfoReceived";
+    pub(crate) const MESSAGE_RECEIVED: &str = "Call.MessageReceived";
+    pub(crate) const REINVITE_RECEIVED: &str = "Call.ReInviteReceived";
+    pub(crate) const REINVITE_ACCEPTED: &str = "Call.ReInviteAccepted";
+    pub(crate) const REINVITE_REJECTED: &str = "Call.ReInviteRejected";
 }
 
 const APP_EVENTS: &[(&str, &str)] = &[
@@ -70,18 +77,18 @@ const CALL_EVENTS: &[(&str, &str)] = &[
     ("FirstVideoPacket", "Call.FirstVideoPacket"),
     ("FirstVideoPacketReceived", "Call.FirstVideoPacketReceived"),
     ("Forwarding", "Call.Forwarding"),
-    ("InfoReceived", "Call.InfoReceived"),
-    ("MessageReceived", "Call.MessageReceived"),
+    ("InfoReceived", names::INFO_RECEIVED),
+    ("MessageReceived", names::MESSAGE_RECEIVED),
     ("MicStatusChange", "Call.MicStatusChange"),
-    ("OffHold", "Call.OffHold"),
-    ("OnHold", "Call.OnHold"),
+    ("OffHold", names::OFF_HOLD),
+    ("OnHold", names::ON_HOLD),
     ("PlaybackFinished", names::PLAYBACK_FINISHED),
     ("PlaybackReady", names::PLAYBACK_READY),
     ("PlaybackStarted", names::PLAYBACK_STARTED),
     ("PushSent", "Call.PushSent"),
-    ("ReInviteAccepted", "Call.ReInviteAccepted"),
-    ("ReInviteReceived", "Call.ReInviteReceived"),
-    ("ReInviteRejected", "Call.ReInviteRejected"),
+    ("ReInviteAccepted", names::REINVITE_ACCEPTED),
+    ("ReInviteReceived", names::REINVITE_RECEIVED),
+    ("ReInviteRejected", names::REINVITE_REJECTED),
     ("RecordError", names::RECORD_ERROR),
     ("RecordStarted", names::RECORD_STARTED),
     ("RecordStopped", names::RECORD_STOPPED),
@@ -133,6 +140,13 @@ pub(crate) fn call_event_name(event: &CallEvent) -> &'static str {
         CallEvent::RecordStarted { .. } => names::RECORD_STARTED,
         CallEvent::RecordStopped { .. } => names::RECORD_STOPPED,
         CallEvent::RecordError { .. } => names::RECORD_ERROR,
+        CallEvent::OnHold => names::ON_HOLD,
+        CallEvent::OffHold => names::OFF_HOLD,
+        CallEvent::InfoReceived { .. } => names::INFO_RECEIVED,
+        CallEvent::MessageReceived { .. } => names::MESSAGE_RECEIVED,
+        CallEvent::ReInviteReceived { .. } => names::REINVITE_RECEIVED,
+        CallEvent::ReInviteAccepted { .. } => names::REINVITE_ACCEPTED,
+        CallEvent::ReInviteRejected { .. } => names::REINVITE_REJECTED,
     }
 }
 
@@ -190,7 +204,36 @@ pub(crate) fn call_event_object<'js>(
             object.set("url", url.as_str())?;
             object.set("duration", duration.as_secs_f64())?;
         }
+        CallEvent::InfoReceived {
+            mime_type,
+            body,
+            headers: h,
+        }
+        | CallEvent::ReInviteReceived {
+            mime_type,
+            body,
+            headers: h,
+        }
+        | CallEvent::ReInviteAccepted {
+            mime_type,
+            body,
+            headers: h,
+        } => {
+            object.set("mimeType", mime_type.as_str())?;
+            object.set("body", body.as_str())?;
+            object.set("headers", headers::to_js(ctx, h)?)?;
+        }
+        CallEvent::MessageReceived { text, headers: h } => {
+            object.set("text", text.as_str())?;
+            object.set("headers", headers::to_js(ctx, h)?)?;
+        }
+        CallEvent::ReInviteRejected { code, headers: h } => {
+            object.set("code", *code)?;
+            object.set("headers", headers::to_js(ctx, h)?)?;
+        }
         CallEvent::FirstAudioPacketReceived
+        | CallEvent::OnHold
+        | CallEvent::OffHold
         | CallEvent::RtpStopped
         | CallEvent::RtpResumed
         | CallEvent::PlaybackReady
@@ -225,6 +268,16 @@ pub(crate) fn describe_call_event(call: CallId, event: &CallEvent) -> String {
             format!("{name} call={call} error={error:?}")
         }
         CallEvent::ToneReceived { tone } => format!("{name} call={call} tone={tone}"),
+        CallEvent::InfoReceived {
+            mime_type, body, ..
+        } => format!(
+            "{name} call={call} mimeType={mime_type} bytes={}",
+            body.len()
+        ),
+        CallEvent::MessageReceived { text, .. } => {
+            format!("{name} call={call} bytes={}", text.len())
+        }
+        CallEvent::ReInviteRejected { code, .. } => format!("{name} call={call} code={code}"),
         CallEvent::RecordStarted { url } => format!("{name} call={call} url={url}"),
         CallEvent::RecordStopped { url, duration } => format!(
             "{name} call={call} url={url} duration={:.3}s",

@@ -46,6 +46,7 @@
 mod access;
 mod bytecode;
 mod call;
+mod call_dialog;
 mod data;
 mod events;
 mod headers;

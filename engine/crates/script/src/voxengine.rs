@@ -1,7 +1,7 @@
 //! The `VoxEngine` namespace: application listeners, outbound calls, media
 //! wiring between calls, `easyProcess`, custom data and `terminate`.
 
-use dialtone_core::messages::{CallEvent, OutboundCall, SessionCommand};
+use dialtone_core::messages::{CallEvent, CallState, OutboundCall, SessionCommand};
 use dialtone_core::{CallId, UnitId};
 use rquickjs::class::{Trace, Tracer};
 use rquickjs::function::{Opt, Rest};
@@ -343,8 +343,11 @@ fn easy_process<'js>(
             names::CONNECTED,
             names::FAILED,
             names::DISCONNECTED,
-        ] {
-            out.listeners().add(
+        ]
+        .into_iter()
+        .chain(RELAYED)
+        {
+            out.add_listener(
                 &ctx,
                 event.to_string(),
                 Listener::Bridge(to_inbound.clone()),
@@ -357,12 +360,25 @@ fn easy_process<'js>(
         on_established: None,
     };
     let inbound = inbound.borrow();
-    inbound.listeners().add(
-        &ctx,
-        names::DISCONNECTED.to_string(),
-        Listener::Bridge(to_outbound),
-    )
+    for event in [names::DISCONNECTED].into_iter().chain(RELAYED) {
+        inbound.add_listener(
+            &ctx,
+            event.to_string(),
+            Listener::Bridge(to_outbound.clone()),
+        )?;
+    }
+    Ok(())
 }
+
+/// What `easyProcess` relays between its two calls either way, as
+/// VoxEngine does: a re-INVITE (hold, unhold) goes on to the other call,
+/// and its answer comes back; INFO goes across as it came.
+const RELAYED: [&str; 4] = [
+    names::REINVITE_RECEIVED,
+    names::REINVITE_ACCEPTED,
+    names::REINVITE_REJECTED,
+    names::INFO_RECEIVED,
+];
 
 /// Runs a bridge listener of `call` for `event`.
 pub(crate) fn run_bridge<'js>(
@@ -405,6 +421,76 @@ pub(crate) fn run_bridge<'js>(
             peer.send_hangup(ctx, Vec::new())?;
             registry(ctx)?.core.request_terminate();
         }
+        (
+            _,
+            CallEvent::ReInviteReceived {
+                mime_type,
+                body,
+                headers,
+            },
+        ) => {
+            if peer.state_now() == CallState::Connected {
+                peer.send_command(
+                    ctx,
+                    SessionCommand::ReInvite {
+                        call: peer.call_id(),
+                        mime_type: mime_type.clone(),
+                        body: body.clone(),
+                        headers: headers.clone(),
+                    },
+                )?;
+            } else {
+                // Nobody to relay to: the call answers for itself.
+                call.borrow().send_command(
+                    ctx,
+                    SessionCommand::AcceptReInvite {
+                        call: call.borrow().call_id(),
+                        mime_type: String::new(),
+                        body: String::new(),
+                        headers: Vec::new(),
+                    },
+                )?;
+            }
+        }
+        (
+            _,
+            CallEvent::ReInviteAccepted {
+                mime_type,
+                body,
+                headers,
+            },
+        ) => peer.send_command(
+            ctx,
+            SessionCommand::AcceptReInvite {
+                call: peer.call_id(),
+                mime_type: mime_type.clone(),
+                body: body.clone(),
+                headers: headers.clone(),
+            },
+        )?,
+        (_, CallEvent::ReInviteRejected { headers, .. }) => peer.send_command(
+            ctx,
+            SessionCommand::RejectReInvite {
+                call: peer.call_id(),
+                headers: headers.clone(),
+            },
+        )?,
+        (
+            _,
+            CallEvent::InfoReceived {
+                mime_type,
+                body,
+                headers,
+            },
+        ) if peer.state_now() == CallState::Connected => peer.send_command(
+            ctx,
+            SessionCommand::SendInfo {
+                call: peer.call_id(),
+                mime_type: mime_type.clone(),
+                body: body.clone(),
+                headers: headers.clone(),
+            },
+        )?,
         _ => {}
     }
     Ok(())

@@ -15,7 +15,10 @@ mod payload;
 use std::net::{IpAddr, SocketAddr};
 
 pub use description::{Attribute, Connection, Field, MediaDescription, Origin, SessionDescription};
-pub use negotiate::{accept_answer, answer_offer, make_offer, TELEPHONE_EVENT_PT};
+pub use negotiate::{
+    accept_answer, answer_offer, answer_offer_directed, make_offer, make_offer_directed,
+    stated_direction, TELEPHONE_EVENT_PT,
+};
 pub use payload::{static_payload, RtpMap};
 
 /// An audio codec the media layer can encode and decode.
@@ -94,7 +97,7 @@ impl Direction {
         .find(|d| name.eq_ignore_ascii_case(d.as_str()))
     }
 
-    fn from_flags(sends: bool, receives: bool) -> Direction {
+    pub fn from_flags(sends: bool, receives: bool) -> Direction {
         match (sends, receives) {
             (true, true) => Direction::SendRecv,
             (true, false) => Direction::SendOnly,

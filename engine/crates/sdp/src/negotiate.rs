@@ -31,6 +31,12 @@ struct Choice {
 /// Builds our SDP offer: one sendrecv audio stream with our codecs in our order
 /// of preference, then telephone-event on [`TELEPHONE_EVENT_PT`] if enabled.
 pub fn make_offer(local: &LocalMedia) -> String {
+    make_offer_directed(local, Direction::SendRecv)
+}
+
+/// [`make_offer`] with another direction: `sendonly` puts the peer on hold
+/// (RFC 3264 §8.4), `sendrecv` takes it off.
+pub fn make_offer_directed(local: &LocalMedia, direction: Direction) -> String {
     let mut formats: Vec<(u8, Payload)> = local_codecs(local)
         .into_iter()
         .map(|c| (c.payload_type(), Payload::Codec(c)))
@@ -38,7 +44,7 @@ pub fn make_offer(local: &LocalMedia) -> String {
     if local.telephone_event {
         formats.push((TELEPHONE_EVENT_PT, Payload::TelephoneEvent));
     }
-    let audio = audio_section(local.port, &formats, Direction::SendRecv);
+    let audio = audio_section(local.port, &formats, direction);
     local_description(local, vec![audio]).to_string()
 }
 
@@ -51,6 +57,17 @@ pub fn make_offer(local: &LocalMedia) -> String {
 /// sides use it. The answer's direction mirrors the offer's; an offer with
 /// `c=0.0.0.0` (hold, RFC 2543 style) is treated as sendonly from the offerer.
 pub fn answer_offer(offer: &str, local: &LocalMedia) -> Result<(String, Negotiated), SdpError> {
+    answer_offer_directed(offer, local, Direction::SendRecv)
+}
+
+/// [`answer_offer`] by a side that wants at most `wish`: the answer's
+/// direction is what the offer allows and `wish` allows both (a call we hold
+/// answers a `sendrecv` offer `sendonly`, RFC 3264 §6.1).
+pub fn answer_offer_directed(
+    offer: &str,
+    local: &LocalMedia,
+    wish: Direction,
+) -> Result<(String, Negotiated), SdpError> {
     let offer = SessionDescription::parse(offer)?;
     let supported = local_codecs(local);
 
@@ -73,7 +90,11 @@ pub fn answer_offer(offer: &str, local: &LocalMedia) -> Result<(String, Negotiat
         None => return Err(SdpError::NoAudio),
     };
 
-    let negotiated = negotiated(&offer, media, connection, &choice);
+    let mut negotiated = negotiated(&offer, media, connection, &choice);
+    negotiated.direction = Direction::from_flags(
+        negotiated.direction.sends() && wish.sends(),
+        negotiated.direction.receives() && wish.receives(),
+    );
     let sections = offer
         .media
         .iter()
@@ -94,6 +115,19 @@ pub fn answer_offer(offer: &str, local: &LocalMedia) -> Result<(String, Negotiat
         .collect();
     let answer = local_description(local, sections).to_string();
     Ok((answer, negotiated))
+}
+
+/// The direction of the first audio stream of `sdp` as its author wrote it
+/// (`c=0.0.0.0` takes receiving away): what a relayed offer or answer asks
+/// of the other leg. `None` when it does not parse or has no audio.
+pub fn stated_direction(sdp: &str) -> Option<Direction> {
+    let description = SessionDescription::parse(sdp).ok()?;
+    let media = description.media.iter().find(|m| is_audio_avp(m))?;
+    let mut direction = description.direction_for(media);
+    if audio_connection(&description, media).is_ok_and(|c| c.is_hold()) {
+        direction = Direction::from_flags(direction.sends(), false);
+    }
+    Some(direction)
 }
 
 /// Reads the answer to an offer made with [`make_offer`].

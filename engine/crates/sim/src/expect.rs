@@ -31,6 +31,20 @@ pub enum Action {
         to: String,
     },
     Log(String),
+    /// `call.hold()` (true) or `call.unhold()` (false) on this call.
+    Hold {
+        call: String,
+        hold: bool,
+    },
+    /// `call.reInvite(...)` on this call.
+    ReInvite(String),
+    /// `call.sendInfo(mimeType, body)`.
+    Info {
+        mime_type: String,
+        body: String,
+    },
+    /// `call.sendMessage(text)`.
+    Message(String),
     /// A `Net` request: method, URL and body (as text, empty when none).
     Http {
         method: String,
@@ -90,6 +104,11 @@ impl fmt::Display for Action {
             Action::Record(what) => write!(f, "record {what}"),
             Action::Media { from, to } => write!(f, "media {from} -> {to}"),
             Action::Log(line) => write!(f, "log {line:?}"),
+            Action::Hold { call, hold: true } => write!(f, "hold {call}"),
+            Action::Hold { call, hold: false } => write!(f, "unhold {call}"),
+            Action::ReInvite(call) => write!(f, "re-INVITE {call}"),
+            Action::Info { mime_type, body } => write!(f, "info {mime_type}: {}", one_line(body)),
+            Action::Message(text) => write!(f, "message {}", one_line(text)),
             Action::Http { method, url, body } if body.is_empty() => {
                 write!(f, "http {method} {url}")
             }
@@ -128,6 +147,12 @@ pub enum Expectation {
     Record,
     Hangup,
     Reject(u16),
+    Hold,
+    Unhold,
+    /// Substring of `mimeType: body` of an INFO sent.
+    Info(String),
+    /// Substring of a MESSAGE sent.
+    Message(String),
     Log(TextMatch),
     /// A `Net` request matching every part given.
     Http(HttpExpectation),
@@ -232,6 +257,10 @@ impl fmt::Display for Expectation {
             Expectation::Record => write!(f, "record"),
             Expectation::Hangup => write!(f, "hangup"),
             Expectation::Reject(code) => write!(f, "reject {code}"),
+            Expectation::Hold => write!(f, "hold"),
+            Expectation::Unhold => write!(f, "unhold"),
+            Expectation::Info(text) => write!(f, "info {text:?}"),
+            Expectation::Message(text) => write!(f, "message {text:?}"),
             Expectation::Log(text) => write!(f, "log {text}"),
             Expectation::Http(http) => write!(f, "{http}"),
             Expectation::Response { status, body } => {
@@ -357,6 +386,10 @@ impl Expectation {
             "record" => want_true(key, value).map(|()| Expectation::Record)?,
             "hangup" => want_true(key, value).map(|()| Expectation::Hangup)?,
             "terminated" => want_true(key, value).map(|()| Expectation::Terminated)?,
+            "hold" => want_true(key, value).map(|()| Expectation::Hold)?,
+            "unhold" => want_true(key, value).map(|()| Expectation::Unhold)?,
+            "info" => Expectation::Info(want_text(key, value)?),
+            "message" => Expectation::Message(want_text(key, value)?),
             "say" => Expectation::Say(want_text(key, value)?),
             "play" => Expectation::Play(want_text(key, value)?),
             "tone" => Expectation::Tone(want_text(key, value)?),
@@ -403,6 +436,12 @@ impl Expectation {
             (Expectation::Digits(want), Action::Digits(sent)) => sent == want,
             (Expectation::CallSip(want), Action::CallSip(to)) => to == want,
             (Expectation::Reject(want), Action::Rejected(code)) => code == want,
+            (Expectation::Hold, Action::Hold { hold, .. }) => *hold,
+            (Expectation::Unhold, Action::Hold { hold, .. }) => !*hold,
+            (Expectation::Info(part), Action::Info { mime_type, body }) => {
+                format!("{mime_type}: {body}").contains(part.as_str())
+            }
+            (Expectation::Message(part), Action::Message(text)) => text.contains(part.as_str()),
             (Expectation::Log(want), Action::Log(line)) => want.matches(line),
             (Expectation::Error(want), Action::Error(text)) => want.matches(text),
             (Expectation::Http(want), Action::Http { method, url, body }) => {

@@ -94,6 +94,8 @@ pub enum WorldAction {
     ReInvite(String),
     /// An INFO from the far end.
     Info { content_type: String, body: String },
+    /// A MESSAGE (`text/plain`) from the far end.
+    Message(String),
     /// The far end stops sending RTP (the media engine reports `RtpStopped`
     /// as after its RTP timeout), or starts again.
     Rtp { flowing: bool },
@@ -265,6 +267,8 @@ struct RawEvent {
     rtp: Option<String>,
     #[serde(default)]
     info: Option<RawInfo>,
+    #[serde(default)]
+    message: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -412,6 +416,9 @@ impl Spec {
                     body: info.body,
                 });
             }
+            if let Some(text) = event.message {
+                actions.push(WorldAction::Message(text));
+            }
             if event.hangup == Some(true) {
                 actions.push(WorldAction::Hangup);
             }
@@ -432,7 +439,7 @@ impl Spec {
                 actions.push(WorldAction::Request(request));
             }
             if actions.len() != 1 {
-                let message = "needs exactly one of \"dtmf\", \"hangup\": true, \"terminate\", \"request\", \"reinvite\", \"info\", \"rtp\"";
+                let message = "needs exactly one of \"dtmf\", \"hangup\": true, \"terminate\", \"request\", \"reinvite\", \"info\", \"message\", \"rtp\"";
                 return Err(SpecError::Event {
                     index,
                     message: message.into(),

@@ -54,7 +54,7 @@ pub use name_addr::NameAddr;
 pub use parse::{parse_message, MAX_HEADERS, MAX_MESSAGE_SIZE};
 pub use ua::{
     Body, ExtraHeaders, LegId, Peer, Transport, UaCommand, UaConfig, UaCore, UaEvent, UaOutput,
-    OUTBOUND_LEGS,
+    MAX_MESSAGE_BODY, OUTBOUND_LEGS,
 };
 pub use uri::{Scheme, SipUri};
 pub use via::{CSeq, Via};

@@ -356,7 +356,11 @@ fn second_reinvite_while_one_is_pending_gets_500() {
     raw.send(&in_dialog("ACK", "z9hG4bKrack", "r-1", &tag, 1));
     let out = raw.send(&in_dialog("INVITE", "z9hG4bKre1", "r-1", &tag, 2));
     assert_eq!(out.codes(), vec![100]);
-    assert_eq!(out.events, vec![UaEvent::ReInvite { leg, body: None }]);
+    assert!(
+        matches!(&out.events[..], [UaEvent::ReInvite { leg: l, body: None, .. }] if *l == leg),
+        "{:?}",
+        out.events
+    );
     let out = raw.send(&in_dialog("INVITE", "z9hG4bKre2", "r-1", &tag, 3));
     assert_eq!(out.codes(), vec![500]);
     assert!(out.only().headers.get("Retry-After").is_some());

@@ -26,6 +26,8 @@ pub struct Knobs {
     pub congested: bool,
     /// Overload control's verdict.
     pub overload: Option<Overload>,
+    /// The share of the set-up rate lent, ‰ (`None`: all of it).
+    pub setup_share: Option<u64>,
     /// History is behind with these accounts' records only.
     pub congested_accounts: Vec<String>,
     /// Binding RTP fails with this.
@@ -83,6 +85,10 @@ impl Services for TestServices {
 
     fn overload(&self) -> Option<Overload> {
         self.knobs().overload
+    }
+
+    fn setup_share(&self) -> u64 {
+        self.knobs().setup_share.unwrap_or(1000)
     }
 
     fn wall_ms(&self) -> i64 {
@@ -498,6 +504,15 @@ pub fn describe(event: &CallEvent) -> String {
         CallEvent::RecordStarted { .. } => "RecordStarted".into(),
         CallEvent::RecordStopped { .. } => "RecordStopped".into(),
         CallEvent::RecordError { error } => format!("RecordError {error}"),
+        CallEvent::OnHold => "OnHold".into(),
+        CallEvent::OffHold => "OffHold".into(),
+        CallEvent::InfoReceived {
+            mime_type, body, ..
+        } => format!("InfoReceived {mime_type} {body}"),
+        CallEvent::MessageReceived { text, .. } => format!("MessageReceived {text}"),
+        CallEvent::ReInviteReceived { mime_type, .. } => format!("ReInviteReceived {mime_type}"),
+        CallEvent::ReInviteAccepted { mime_type, .. } => format!("ReInviteAccepted {mime_type}"),
+        CallEvent::ReInviteRejected { code, .. } => format!("ReInviteRejected {code}"),
     }
 }
 
@@ -513,6 +528,8 @@ pub fn ua_names(out: &[Output]) -> Vec<String> {
             UaCommand::Dial { .. } => "Dial".into(),
             UaCommand::AnswerReInvite { code, .. } => format!("AnswerReInvite {code}"),
             UaCommand::Info { .. } => "Info".into(),
+            UaCommand::Message { .. } => "Message".into(),
+            UaCommand::ReInvite { .. } => "ReInvite".into(),
         })
         .collect()
 }
@@ -524,8 +541,9 @@ pub fn ua_body(out: &[Output]) -> Option<String> {
             UaCommand::Provisional { body, .. }
             | UaCommand::Answer { body, .. }
             | UaCommand::Dial { body, .. }
-            | UaCommand::AnswerReInvite { body, .. } => body,
-            UaCommand::Info { body, .. } => Some(body),
+            | UaCommand::AnswerReInvite { body, .. }
+            | UaCommand::ReInvite { body, .. } => body,
+            UaCommand::Info { body, .. } | UaCommand::Message { body, .. } => Some(body),
             _ => None,
         }?;
         String::from_utf8(body.data).ok()

@@ -98,8 +98,20 @@ impl FakeEngine {
         TestSession { id, events }
     }
 
-    /// The next command of session `id`.
+    /// The next command of session `id`, leaving out `HandleReInvites`
+    /// (bookkeeping that `easyProcess` and re-INVITE listeners send; see
+    /// [`FakeEngine::next_raw`]).
     pub async fn next(&mut self, id: SessionId) -> SessionCommand {
+        loop {
+            match self.next_raw(id).await {
+                SessionCommand::HandleReInvites { .. } => continue,
+                command => return command,
+            }
+        }
+    }
+
+    /// The next command of session `id`, whatever it is.
+    pub async fn next_raw(&mut self, id: SessionId) -> SessionCommand {
         if let Some(command) = self.buffered.get_mut(&id).and_then(|q| q.pop_front()) {
             return command;
         }

@@ -480,8 +480,14 @@ impl<'a> World<'a> {
                         content_type: "application/sdp".into(),
                         data: offer.into_bytes(),
                     });
-                    self.core
-                        .handle_ua_event(self.now(), UaEvent::ReInvite { leg, body });
+                    self.core.handle_ua_event(
+                        self.now(),
+                        UaEvent::ReInvite {
+                            leg,
+                            body,
+                            headers: Vec::new(),
+                        },
+                    );
                 }
                 _ => self.note(format!("{who} sends a re-INVITE (no connected call)")),
             },
@@ -518,6 +524,21 @@ impl<'a> World<'a> {
                     );
                 }
                 _ => self.note(format!("{who} sends INFO (no connected call)")),
+            },
+            WorldAction::Message(text) => match self.leg_by_label(label) {
+                Some(leg) if self.ua.is_confirmed(leg) => {
+                    self.note(format!("{who} sends MESSAGE {text:?}"));
+                    self.core.handle_ua_event(
+                        self.now(),
+                        UaEvent::Message {
+                            leg,
+                            content_type: "text/plain".into(),
+                            body: text.clone().into_bytes(),
+                            headers: Vec::new(),
+                        },
+                    );
+                }
+                _ => self.note(format!("{who} sends MESSAGE (no connected call)")),
             },
         }
     }
@@ -640,7 +661,22 @@ impl<'a> World<'a> {
                     .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
                     .unwrap_or_default(),
             },
+            SessionCommand::Hold { call, hold } => Action::Hold {
+                call: self.label(UnitId(call.0)),
+                hold: *hold,
+            },
+            SessionCommand::ReInvite { call, .. } => Action::ReInvite(self.label(UnitId(call.0))),
+            SessionCommand::SendInfo {
+                mime_type, body, ..
+            } => Action::Info {
+                mime_type: mime_type.clone(),
+                body: body.clone(),
+            },
+            SessionCommand::SendMessage { text, .. } => Action::Message(text.clone()),
             SessionCommand::StopMedia { .. }
+            | SessionCommand::HandleReInvites { .. }
+            | SessionCommand::AcceptReInvite { .. }
+            | SessionCommand::RejectReInvite { .. }
             | SessionCommand::PlayerControl { .. }
             | SessionCommand::HandleTones { .. }
             | SessionCommand::RtpTimeoutHangup { .. }

@@ -222,6 +222,46 @@ impl SimUa {
                         .push(format!("{} gets INFO {}", end.label, text.trim()));
                 }
             }
+            UaCommand::Message { leg, body, .. } => {
+                if let Some(end) = self.ends.get(&leg).filter(|e| e.state == State::Confirmed) {
+                    let text = String::from_utf8_lossy(&body.data).replace("\r\n", " ");
+                    r.notes
+                        .push(format!("{} gets MESSAGE {}", end.label, text.trim()));
+                }
+            }
+            UaCommand::ReInvite { leg, body, .. } => {
+                let Some(end) = self.ends.get(&leg).filter(|e| e.state == State::Confirmed) else {
+                    r.events.push(UaEvent::ReInviteAnswered {
+                        leg,
+                        code: 481,
+                        reason: dialtone_sip::reason_phrase(481).into(),
+                        body: None,
+                        headers: Vec::new(),
+                    });
+                    return r;
+                };
+                // A phone answers an offer it can take, mirroring its
+                // direction (sendonly becomes recvonly); 488 otherwise.
+                let offer = body.and_then(|b| String::from_utf8(b.data).ok());
+                let answer = offer.as_deref().and_then(sdp::callee_answer);
+                let code = if answer.is_some() || offer.is_none() {
+                    200
+                } else {
+                    488
+                };
+                r.notes
+                    .push(format!("{} gets a re-INVITE, answers {code}", end.label));
+                r.events.push(UaEvent::ReInviteAnswered {
+                    leg,
+                    code,
+                    reason: dialtone_sip::reason_phrase(code).into(),
+                    body: answer.map(|a| dialtone_sip::Body {
+                        content_type: "application/sdp".into(),
+                        data: a.into_bytes(),
+                    }),
+                    headers: Vec::new(),
+                });
+            }
         }
         r
     }

@@ -7,7 +7,10 @@ use crate::name_addr::{tag_of, write_quoted};
 use crate::via::Via;
 
 /// The methods the core handles; sent in Allow.
-pub(crate) const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO";
+pub(crate) const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, MESSAGE";
+
+/// What a request outside any dialog may be (MESSAGE is taken in calls only).
+pub(crate) const ALLOW_OUT_OF_DIALOG: &str = "INVITE, ACK, CANCEL, OPTIONS";
 
 /// Headers the core writes itself; callers cannot add or override them.
 const OWNED_HEADERS: [&str; 10] = [

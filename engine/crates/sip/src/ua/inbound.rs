@@ -6,6 +6,7 @@ use rand::Rng;
 
 use super::build::{self, take_body};
 use super::leg::{Direction, Leg, LegState, PendingReInvite};
+use super::session_timer::{supports_timer, Refresher, SessionExpires, SessionTimer, MIN_SE};
 use super::tx_table::{Owner, Tx, TxId};
 use super::validate::{self, RequestInfo};
 use super::{clean_reason, Body, ExtraHeaders, LegId, Peer, UaCore, UaEvent};
@@ -93,6 +94,17 @@ impl UaCore {
                 self.on_new_invite(now, from, msg, &via, info)
             }
             Method::Options => self.reply_options(from, &msg),
+            Method::Message => {
+                // No page-mode messages: MESSAGE is taken inside calls only.
+                let resp = self.error_response(
+                    &msg,
+                    from,
+                    405,
+                    "Method Not Allowed",
+                    vec![("Allow".into(), build::ALLOW_OUT_OF_DIALOG.into())],
+                );
+                self.reply_stateless(from, resp);
+            }
             _ => {
                 let resp = self.error_response(
                     &msg,
@@ -139,7 +151,14 @@ impl UaCore {
 
     /// Answers `req` through a new server transaction, so retransmissions of it get
     /// the same answer.
-    fn reply(&mut self, now: Instant, from: Peer, req: &SipMessage, via: &Via, resp: SipMessage) {
+    pub(super) fn reply(
+        &mut self,
+        now: Instant,
+        from: Peer,
+        req: &SipMessage,
+        via: &Via,
+        resp: SipMessage,
+    ) {
         let id = self.open_server_tx(from, req, via, Owner::Nobody);
         self.respond(now, id, resp);
     }
@@ -181,6 +200,20 @@ impl UaCore {
                 return;
             }
         };
+        let asked = SessionExpires::of(&msg);
+        if asked.is_some_and(|se| se.seconds < MIN_SE) {
+            // RFC 4028 §8.1: too short an interval.
+            let resp = self.error_response(
+                &msg,
+                from,
+                422,
+                "Session Interval Too Small",
+                vec![("Min-SE".into(), MIN_SE.to_string())],
+            );
+            self.reply(now, from, &msg, via, resp);
+            return;
+        }
+        let peer_timer = supports_timer(&msg);
         let leg_id = self.new_leg_id();
         let tx = self.open_server_tx(from, &msg, via, Owner::Invite(leg_id));
         let trying = build::response(&msg, &from, 100, "Trying", None);
@@ -211,6 +244,7 @@ impl UaCore {
         leg.remote_seq = Some(info.cseq.seq);
         leg.dialog = Some(dialog);
         leg.request = Some(msg);
+        leg.asked_expires = asked.map(|se| (se, peer_timer));
         self.dialogs.insert(local_tag, leg_id);
         self.legs.insert(leg_id, leg);
         self.emit(event);
@@ -364,6 +398,8 @@ impl UaCore {
             Method::Bye => self.on_bye(now, from, msg, via, leg_id),
             Method::Invite => self.on_reinvite(now, from, msg, via, leg_id),
             Method::Info => self.on_info(now, from, msg, via, leg_id),
+            Method::Message => self.on_message(now, from, msg, via, leg_id),
+            Method::Update => self.on_update(now, from, msg, via, leg_id),
             Method::Options => self.reply_options(from, &msg),
             _ => {
                 let mut resp = build::response(&msg, &from, 405, "Method Not Allowed", None);
@@ -424,7 +460,10 @@ impl UaCore {
         let Some(leg) = self.legs.get(&leg_id) else {
             return;
         };
-        let refusal = if leg.reinvite.is_some() || leg.state == LegState::Ringing {
+        let refusal = if leg.our_reinvite.is_some() {
+            // §14.2: our own re-INVITE is open (glare).
+            Some((491, "Request Pending"))
+        } else if leg.reinvite.is_some() || leg.state == LegState::Ringing {
             // §14.2: an INVITE is still open on this dialog.
             Some((500, "Server Internal Error"))
         } else {
@@ -446,6 +485,7 @@ impl UaCore {
         let tx = self.open_server_tx(from, &msg, via, Owner::Invite(leg_id));
         let trying = build::response(&msg, &from, 100, "Trying", None);
         self.respond(now, tx, trying);
+        let headers = msg.headers.to_vec();
         let body = take_body(&mut msg);
         let seq = msg.cseq().map(|c| c.seq).unwrap_or_default();
         if let Some(leg) = self.legs.get_mut(&leg_id) {
@@ -454,9 +494,14 @@ impl UaCore {
                 request: msg,
                 seq,
                 answered: false,
+                update: false,
             });
         }
-        self.emit(UaEvent::ReInvite { leg: leg_id, body });
+        self.emit(UaEvent::ReInvite {
+            leg: leg_id,
+            body,
+            headers,
+        });
     }
 
     /// The inbound leg still waiting for a final response, with what a response
@@ -511,8 +556,26 @@ impl UaCore {
         self.add_dialog_headers(&mut resp, peer.transport);
         build::add_extra(&mut resp, &headers);
         build::set_body(&mut resp, body);
+        let mut timer = None;
         if let Some(leg) = self.legs.get_mut(&leg_id) {
             leg.state = LegState::AwaitingAck;
+            if let Some((se, peer_timer)) = leg.asked_expires.take() {
+                // §9: the UAS names the refresher; the caller refreshes when
+                // it can, else we do.
+                let refresher = se.refresher.unwrap_or(if peer_timer {
+                    Refresher::Uac
+                } else {
+                    Refresher::Uas
+                });
+                resp.headers.push("Session-Expires", se.header(refresher));
+                if peer_timer {
+                    resp.headers.push("Require", "timer");
+                }
+                timer = Some(SessionTimer::new(now, se, refresher, false));
+            }
+        }
+        if timer.is_some() {
+            self.set_session_timer(leg_id, timer);
         }
         self.respond(now, tx, resp);
     }
@@ -557,15 +620,20 @@ impl UaCore {
             tracing::debug!(leg = leg_id, "no re-INVITE to answer");
             return;
         };
-        let (tx, peer) = (re.tx, leg.peer);
+        let (tx, peer, update) = (re.tx, leg.peer, re.update);
         if (200..=299).contains(&code) {
             let mut resp = build::response(&re.request, &peer, code, reason_phrase(code), None);
             self.add_dialog_headers(&mut resp, peer.transport);
             build::set_body(&mut resp, body);
+            self.session_refreshed(now, leg_id, &mut resp);
             if let Some(leg) = self.legs.get_mut(&leg_id) {
                 if let (Some(dialog), Some(re)) = (leg.dialog.as_mut(), leg.reinvite.as_mut()) {
                     dialog.refresh_target(&re.request);
                     re.answered = true;
+                }
+                if update {
+                    // An UPDATE's 2xx is not ACKed.
+                    leg.reinvite = None;
                 }
             }
             self.respond(now, tx, resp);

@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use super::session_timer::{SessionExpires, SessionTimer};
 use super::tx_table::TxId;
 use super::types::{ExtraHeaders, Peer};
 use crate::auth::Credentials;
@@ -38,6 +39,8 @@ pub(crate) struct PendingReInvite {
     pub seq: u32,
     /// 2xx sent; waiting for its ACK.
     pub answered: bool,
+    /// An UPDATE (RFC 3311): answered on its non-INVITE transaction, no ACK.
+    pub update: bool,
 }
 
 #[derive(Debug)]
@@ -59,6 +62,13 @@ pub(crate) struct Leg {
     /// Highest CSeq the peer used in the dialog.
     pub remote_seq: Option<u32>,
     pub reinvite: Option<PendingReInvite>,
+    /// Our own re-INVITE, until its final response.
+    pub our_reinvite: Option<TxId>,
+    /// Inbound: the session interval the INVITE asked for, and whether its
+    /// sender supports timers; applied when we answer.
+    pub asked_expires: Option<(SessionExpires, bool)>,
+    /// The dialog's session timer (RFC 4028), once negotiated.
+    pub session_timer: Option<SessionTimer>,
     /// Hangup asked for but not yet carried out: outbound, waiting for a
     /// provisional to CANCEL or a 2xx to BYE; inbound, waiting for the ACK.
     pub hangup: Option<ExtraHeaders>,
@@ -97,6 +107,9 @@ impl Leg {
             request: None,
             remote_seq: None,
             reinvite: None,
+            our_reinvite: None,
+            asked_expires: None,
+            session_timer: None,
             hangup: None,
             cancel_sent: false,
             cancel_retried: false,

@@ -6,21 +6,25 @@
 //! one queue, and tables shrink back as calls end.
 
 mod build;
+mod in_dialog;
 mod inbound;
 mod leg;
 mod outbound;
+mod session_timer;
 mod timer_queue;
 mod tx_table;
 mod types;
 mod validate;
 
+pub use in_dialog::MAX_MESSAGE_BODY;
 pub use inbound::MAX_SERVER_TX_PER_SOURCE;
+pub use session_timer::{MIN_SE, OUR_SESSION_EXPIRES};
 pub use types::{
     Body, ExtraHeaders, LegId, Peer, Transport, UaCommand, UaConfig, UaEvent, UaOutput,
     OUTBOUND_LEGS,
 };
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -52,6 +56,11 @@ pub struct UaCore {
     dialogs: HashMap<String, LegId>,
     txs: TxTable,
     wakeups: TimerQueue,
+    /// Session timers (RFC 4028) by when they are due. Kept apart from
+    /// `wakeups` because a call's entry lives for half an hour: it is
+    /// removed when the call ends or its clock moves, so nothing is left
+    /// behind.
+    sessions: BTreeSet<(Instant, LegId)>,
     out: VecDeque<UaOutput>,
 }
 
@@ -81,6 +90,7 @@ impl UaCore {
             dialogs: HashMap::new(),
             txs: TxTable::default(),
             wakeups: TimerQueue::default(),
+            sessions: BTreeSet::new(),
             out: VecDeque::new(),
         }
     }
@@ -130,28 +140,23 @@ impl UaCore {
             UaCommand::AnswerReInvite { leg, code, body } => {
                 self.answer_reinvite(now, leg, code, body)
             }
-            UaCommand::Info { leg, body, headers } => self.send_info(now, leg, body, headers),
+            UaCommand::Info { leg, body, headers } => {
+                self.send_in_dialog(now, leg, Method::Info, body, headers)
+            }
+            UaCommand::Message { leg, body, headers } => {
+                self.send_in_dialog(now, leg, Method::Message, body, headers)
+            }
+            UaCommand::ReInvite { leg, body, headers } => {
+                self.send_reinvite(now, leg, body, headers)
+            }
         }
-    }
-
-    fn send_info(&mut self, now: Instant, leg_id: LegId, body: Body, headers: ExtraHeaders) {
-        let established = self
-            .legs
-            .get(&leg_id)
-            .is_some_and(|l| matches!(l.state, LegState::AwaitingAck | LegState::Confirmed));
-        if !established {
-            tracing::debug!(leg = leg_id, "INFO not sent: the leg is not established");
-            return;
-        }
-        let Some((mut info, to, branch)) = self.dialog_request(leg_id, Method::Info) else {
-            return;
-        };
-        build::add_extra(&mut info, &headers);
-        build::set_body(&mut info, Some(body));
-        self.start_client_non_invite(now, info, branch, to, Owner::Nobody);
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&(due, leg)) = self.sessions.first().filter(|(due, _)| *due <= now) {
+            self.sessions.remove(&(due, leg));
+            self.wake_session(now, leg);
+        }
         while let Some((at, wake)) = self.wakeups.pop_due(now) {
             match wake {
                 Wake::Tx(id) => self.wake_tx(now, id, at),
@@ -178,7 +183,11 @@ impl UaCore {
     /// Earliest instant `handle_timeout` has work (possibly none: wake-ups are not
     /// withdrawn when a transaction ends early).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.wakeups.peek()
+        let session = self.sessions.first().map(|(due, _)| *due);
+        match (self.wakeups.peek(), session) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     pub fn poll_output(&mut self) -> Option<UaOutput> {
@@ -194,7 +203,22 @@ impl UaCore {
     }
 
     pub fn pending_timer_count(&self) -> usize {
-        self.wakeups.len()
+        self.wakeups.len() + self.sessions.len()
+    }
+
+    /// Sets or moves a leg's session timer (`None`: it has none any more),
+    /// keeping `sessions` in step.
+    fn set_session_timer(&mut self, leg_id: LegId, timer: Option<session_timer::SessionTimer>) {
+        let Some(leg) = self.legs.get_mut(&leg_id) else {
+            return;
+        };
+        if let Some(old) = leg.session_timer.take() {
+            self.sessions.remove(&(old.due, leg_id));
+        }
+        if let Some(new) = timer {
+            self.sessions.insert((new.due, leg_id));
+            leg.session_timer = Some(new);
+        }
     }
 
     fn transmit(&mut self, to: Peer, data: Vec<u8>) {
@@ -239,7 +263,7 @@ impl UaCore {
     fn add_dialog_headers(&self, msg: &mut SipMessage, transport: Transport) {
         msg.headers.push("Contact", self.contact(transport));
         msg.headers.push("Allow", build::ALLOW);
-        msg.headers.push("Supported", "");
+        msg.headers.push("Supported", "timer");
         self.add_user_agent(msg);
     }
 
@@ -352,6 +376,8 @@ impl UaCore {
                     }
                 }
             }
+            Owner::ReInvite(leg_id) => self.reinvite_failed(tx_id, leg_id, code, reason),
+            Owner::Refresh(leg_id) => self.refresh_failed(now, leg_id, code),
             Owner::Bye(leg_id) => {
                 if self.legs.contains_key(&leg_id) {
                     self.remove_leg(now, leg_id);
@@ -392,12 +418,20 @@ impl UaCore {
         let Some(leg) = self.legs.remove(&leg_id) else {
             return;
         };
+        if let Some(timer) = leg.session_timer {
+            self.sessions.remove(&(timer.due, leg_id));
+        }
         if self.dialogs.get(&leg.local_tag) == Some(&leg_id) {
             self.dialogs.remove(&leg.local_tag);
         }
         if let Some(re) = &leg.reinvite {
             if !re.answered {
-                let resp = build::response(&re.request, &leg.peer, 487, "Request Terminated", None);
+                let (code, reason) = if re.update {
+                    (481, "Call/Transaction Does Not Exist")
+                } else {
+                    (487, "Request Terminated")
+                };
+                let resp = build::response(&re.request, &leg.peer, code, reason, None);
                 self.respond(now, re.tx, resp);
             }
         }

@@ -82,6 +82,10 @@ impl UaCore {
         invite.headers.push("Call-ID", call_id.as_str());
         invite.headers.push("CSeq", "1 INVITE");
         self.add_dialog_headers(&mut invite, target.transport);
+        invite.headers.push(
+            "Session-Expires",
+            super::session_timer::OUR_SESSION_EXPIRES.to_string(),
+        );
         build::add_extra(&mut invite, &headers);
         build::set_body(&mut invite, body);
 
@@ -145,6 +149,10 @@ impl UaCore {
         let code = msg.code().unwrap_or_default();
         match owner {
             Some(Owner::Invite(leg_id)) => self.on_invite_response(now, id, leg_id, msg),
+            Some(Owner::ReInvite(leg_id)) => self.on_reinvite_response(id, leg_id, msg),
+            Some(Owner::Refresh(leg_id)) if code >= 200 => {
+                self.on_refresh_response(now, leg_id, code)
+            }
             Some(Owner::Cancel(leg_id)) if code >= 300 => self.cancel_refused(now, leg_id),
             Some(Owner::Bye(leg_id)) if code >= 200 && self.legs.contains_key(&leg_id) => {
                 self.remove_leg(now, leg_id);
@@ -245,6 +253,15 @@ impl UaCore {
         leg.dialog = Some(dialog);
         leg.deadline = None;
         leg.state = LegState::Confirmed;
+        if let Some(se) = super::session_timer::SessionExpires::of(&msg) {
+            // §7.2: the 2xx names the refresher; if it does not, we are.
+            let refresher = se.refresher.unwrap_or(super::session_timer::Refresher::Uac);
+            let timer = super::session_timer::SessionTimer::new(now, se, refresher, true);
+            self.set_session_timer(leg_id, Some(timer));
+        }
+        let Some(leg) = self.legs.get_mut(&leg_id) else {
+            return;
+        };
         if let Some(headers) = leg.hangup.take() {
             // We hung up while the 2xx was on its way: end the dialog it made.
             self.send_bye(now, leg_id, headers, Owner::Bye(leg_id));
@@ -286,7 +303,7 @@ impl UaCore {
         })
     }
 
-    fn send_2xx_ack(
+    pub(super) fn send_2xx_ack(
         &mut self,
         tx_id: TxId,
         dialog: &Dialog,

@@ -95,6 +95,10 @@ pub(crate) enum Owner {
     Nobody,
     /// The leg's INVITE or re-INVITE (client or server).
     Invite(LegId),
+    /// Our re-INVITE on an established leg.
+    ReInvite(LegId),
+    /// Our session refresh (UPDATE, RFC 4028).
+    Refresh(LegId),
     Bye(LegId),
     Cancel(LegId),
 }

@@ -148,6 +148,21 @@ pub enum UaCommand {
         body: Body,
         headers: ExtraHeaders,
     },
+    /// An in-dialog MESSAGE (RFC 3428) on an established leg; as `Info`.
+    Message {
+        leg: LegId,
+        body: Body,
+        headers: ExtraHeaders,
+    },
+    /// Our re-INVITE on an established leg (hold, unhold, a relayed media
+    /// change). Exactly one `ReInviteAnswered` follows: the final response,
+    /// 408 when none came, 491 at once when an INVITE is already open on
+    /// the dialog either way.
+    ReInvite {
+        leg: LegId,
+        body: Option<Body>,
+        headers: ExtraHeaders,
+    },
 }
 
 /// As derived, except that `Dial`'s password shows as `***`.
@@ -228,6 +243,18 @@ impl std::fmt::Debug for UaCommand {
                 .field("body", body)
                 .field("headers", headers)
                 .finish(),
+            UaCommand::Message { leg, body, headers } => f
+                .debug_struct("Message")
+                .field("leg", leg)
+                .field("body", body)
+                .field("headers", headers)
+                .finish(),
+            UaCommand::ReInvite { leg, body, headers } => f
+                .debug_struct("ReInvite")
+                .field("leg", leg)
+                .field("body", body)
+                .field("headers", headers)
+                .finish(),
         }
     }
 }
@@ -277,8 +304,29 @@ pub enum UaEvent {
         reason: String,
         headers: Vec<(String, String)>,
     },
-    /// In-dialog INVITE; answer with `AnswerReInvite`.
-    ReInvite { leg: LegId, body: Option<Body> },
+    /// In-dialog INVITE, or UPDATE with a body (RFC 3311); answer with
+    /// `AnswerReInvite`. An offerless UPDATE (a session refresh) is answered
+    /// 200 by the UA and not reported.
+    ReInvite {
+        leg: LegId,
+        body: Option<Body>,
+        headers: Vec<(String, String)>,
+    },
+    /// The final outcome of our `ReInvite` command.
+    ReInviteAnswered {
+        leg: LegId,
+        code: u16,
+        reason: String,
+        body: Option<Body>,
+        headers: Vec<(String, String)>,
+    },
+    /// In-dialog MESSAGE, already answered 200.
+    Message {
+        leg: LegId,
+        content_type: String,
+        body: Vec<u8>,
+        headers: Vec<(String, String)>,
+    },
     /// In-dialog INFO, already answered 200.
     Info {
         leg: LegId,

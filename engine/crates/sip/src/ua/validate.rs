@@ -49,6 +49,8 @@ pub(crate) fn is_supported(method: &Method) -> bool {
             | Method::Cancel
             | Method::Options
             | Method::Info
+            | Method::Update
+            | Method::Message
     )
 }
 
@@ -118,7 +120,12 @@ pub(crate) fn check_request(
         return Err(Rejection::new(483, "Too Many Hops"));
     }
     if *method != Method::Cancel {
-        let required: Vec<&str> = msg.headers.values("Require").collect();
+        // Session timers (RFC 4028) are the one extension we take.
+        let required: Vec<&str> = msg
+            .headers
+            .values("Require")
+            .filter(|t| !t.eq_ignore_ascii_case("timer"))
+            .collect();
         if !required.is_empty() {
             let mut rejection = Rejection::new(420, "Bad Extension");
             rejection
