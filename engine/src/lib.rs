@@ -23,3 +23,4 @@ pub mod recording_usage;
 pub mod routing;
 pub mod serve;
 pub mod signalling;
+pub mod stop_signal;

@@ -446,5 +446,6 @@ fn invites_go_to_the_account_that_claims_them() {
     };
     assert_eq!(log.matches("claims no number").count(), 1, "{log}");
     assert!(log.contains("name=carol") || log.contains("carol"), "{log}");
-    assert!(again.stop().success());
+    let st = again.stop();
+    assert!(st.success(), "{st:?}");
 }

@@ -206,6 +206,7 @@ pub fn main(args: RunArgs) -> ExitCode {
         }
     };
     rt.block_on(async move {
+        let stop = crate::stop_signal::StopSignal::install();
         let rtp = cfg.rtp_ports.0.clone();
         let engine = match Engine::start(cfg, router).await {
             Ok(e) => e,
@@ -222,7 +223,7 @@ pub fn main(args: RunArgs) -> ExitCode {
             rtp.end(),
             args.scenario.display()
         );
-        wait_for_signal().await;
+        stop.wait().await;
         engine.shutdown(Duration::from_secs(2)).await;
         let a = engine.audio.stats();
         let m = engine.media.stats();
@@ -236,20 +237,6 @@ pub fn main(args: RunArgs) -> ExitCode {
     })
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

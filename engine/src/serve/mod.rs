@@ -45,6 +45,7 @@ pub fn main(overrides: Overrides) -> ExitCode {
 }
 
 async fn run(cfg: ServeConfig, log_target: SessionLogTarget) -> ExitCode {
+    let stop = crate::stop_signal::StopSignal::install();
     if let Err(e) = std::fs::create_dir_all(&cfg.engine.data_dir) {
         eprintln!(
             "dialtone: invalid configuration: cannot create data directory {}: {e}",
@@ -164,7 +165,7 @@ async fn run(cfg: ServeConfig, log_target: SessionLogTarget) -> ExitCode {
         rtp.end(),
         cfg.database
     );
-    wait_for_signal().await;
+    stop.wait().await;
     eprintln!(
         "dialtone: stopping; live sessions get up to {:?} to finish",
         cfg.shutdown_timeout
@@ -219,18 +220,3 @@ async fn warn_about_claims(store: &Store, router: &StoreRouter) {
     }
 }
 
-/// SIGTERM or Ctrl-C.
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
