@@ -135,7 +135,11 @@ def in_dialog_scripts() -> list[bytes]:
         ("cv", None), ("u1", in_dialog("INVITE", 5, sdp, "application/sdp")),
         ("u1", ok_to_ours.replace("200 OK", "491 Request Pending")), ("w3000", None),
         ("cv", None), ("u1", ok_to_ours), ("u1", ok_to_ours),
-        ("cm", None), ("ch", None), ("w40000", None),
+        ("cm", None),
+        ("u1", in_dialog("REFER", 6).replace("Content-Length", "Refer-To: <sip:c@127.0.0.3>\nContent-Length")),
+        ("cF", None), ("cn", None), ("cf", None),
+        ("u1", in_dialog("NOTIFY", 7, "SIP/2.0 200 OK\n", "message/sipfrag")),
+        ("ch", None), ("w40000", None),
     ]
     script = b""
     for head, text in steps:

@@ -499,8 +499,8 @@ declare class Call {
 
   /**
    * Answers the re-INVITE of the last {@link CallEvents.ReInviteReceived} with 200. Once a
-   * listener for that event is added, the scenario answers the call's re-INVITEs (within 10 s,
-   * or Dialtone answers itself); without one, Dialtone answers them. Media stays with
+   * listener for that event is added, the scenario answers the re-INVITEs that put the call on
+   * or off hold (within 10 s, or Dialtone answers itself); Dialtone answers all others. Media stays with
    * Dialtone: the peer's offer is answered with the call's own media, and an SDP `body`
    * (e.g. the other leg's answer, relayed) only sets the direction, so hold carries across.
    * @param headers `X-` headers (not sent on the 200 yet).
@@ -533,6 +533,34 @@ declare class Call {
    * @throws Error if the call is not connected.
    */
   hold(): void;
+
+  /**
+   * Turns the peer's blind transfers (REFER) into {@link CallEvents.BlindTransferRequested}:
+   * Dialtone accepts the REFER (202) and the scenario places the new call, then reports with
+   * {@link Call.notifyBlindTransferSuccess} or {@link Call.notifyBlindTransferFailed}. Without
+   * it, REFERs are declined with 603.
+   * @param handle default true.
+   */
+  handleBlindTransfer(handle?: boolean): void;
+
+  /** Tells the peer that asked for a blind transfer that it worked: a NOTIFY `200 OK`. */
+  notifyBlindTransferSuccess(): void;
+
+  /**
+   * Tells the peer that asked for a blind transfer that it failed: a NOTIFY with the code.
+   * @param code a 300-699 SIP code (480 by default).
+   * @param reason its phrase (the standard one by default).
+   */
+  notifyBlindTransferFailed(code: number, reason: string): void;
+
+  /**
+   * Asks the peer to call `uri` itself (a blind transfer: REFER); the peer's reports arrive as
+   * {@link CallEvents.TransferComplete} or {@link CallEvents.TransferFailed}, and the call stays up
+   * until someone hangs it up. A Dialtone extension.
+   * @param uri a SIP URI, e.g. `sip:carol@192.0.2.7`.
+   * @throws TypeError if `uri` is not a SIP URI; Error if the call is not connected.
+   */
+  transferTo(uri: string, headers?: { [header: string]: string }): void;
 
   /**
    * Takes the peer off hold: a `sendrecv` re-INVITE. A Dialtone extension, not in VoxEngine.
@@ -585,7 +613,7 @@ declare enum CallEvents {
   AudioQualityDetected = "Call.AudioQualityDetected",
   /** Media flows: the peer answered or sent early media (outbound), or `answer()`/`startEarlyMedia()` (inbound). */
   AudioStarted = "Call.AudioStarted",
-  /** The peer asked for a blind transfer (REFER). Not emitted yet. */
+  /** The peer asked for a blind transfer (REFER), after {@link Call.handleBlindTransfer}. */
   BlindTransferRequested = "Call.BlindTransferRequested",
   /** The call is up: inbound after `answer()` and the ACK, outbound on 200 OK. */
   Connected = "Call.Connected",
@@ -621,7 +649,7 @@ declare enum CallEvents {
   PushSent = "Call.PushSent",
   /** The peer accepted the re-INVITE of {@link Call.reInvite}. */
   ReInviteAccepted = "Call.ReInviteAccepted",
-  /** The peer sent a re-INVITE or UPDATE; with a listener, the scenario answers it ({@link Call.acceptReInvite}). */
+  /** The peer sent a re-INVITE or UPDATE that puts the call on or off hold; with a listener, the scenario answers it ({@link Call.acceptReInvite}). Others (refreshes, codec changes) Dialtone answers itself. */
   ReInviteReceived = "Call.ReInviteReceived",
   /** The peer rejected the re-INVITE of {@link Call.reInvite} (or it timed out). */
   ReInviteRejected = "Call.ReInviteRejected",
@@ -650,9 +678,9 @@ declare enum CallEvents {
   ToneDetected = "Call.ToneDetected",
   /** A DTMF digit arrived, once per key press, after `handleTones(true)`. */
   ToneReceived = "Call.ToneReceived",
-  /** A transfer completed. Not emitted yet. */
+  /** The transfer of {@link Call.transferTo} reached its target. */
   TransferComplete = "Call.TransferComplete",
-  /** A transfer failed. Not emitted yet. */
+  /** The transfer of {@link Call.transferTo} failed (refused, or the target did not answer). */
   TransferFailed = "Call.TransferFailed",
   /** A video track was created for a recording. Not emitted yet. */
   VideoTrackCreated = "Call.Video.TrackCreated",
@@ -681,8 +709,10 @@ declare namespace CallEvents {
   type AudioQualityDetectedEvent = _CallEvent<"Call.AudioQualityDetected">;
   type AudioStartedEvent = _SIPCallEvent<"Call.AudioStarted">;
   interface BlindTransferRequestedEvent extends _SIPCallEvent<"Call.BlindTransferRequested"> {
-    /** Where the peer asks the call to go. */
+    /** Where the peer asks the call to go: the user part of the Refer-To URI. */
     transferTo: string;
+    /** The whole Refer-To URI, e.g. `sip:carol@192.0.2.7:5060`. A Dialtone extension. */
+    referTo: string;
   }
   interface ConnectedEvent extends _SIPCallEvent<"Call.Connected"> {
     /** VoxEngine's SDK custom data; SIP peers send none. */

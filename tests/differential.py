@@ -158,6 +158,13 @@ ANCHORS: dict[str, dict[int, Anchor]] = {
         0: Anchor(r"^Call\.RecordStarted call={inbound}\b", 3500,
                   "'#' is pressed a capped 16.5 s after recording started; the prompt is espeak's"),
     },
+    "hold_music": {
+        # The caller's own hold and the rest come after the scenario's 3 s
+        # hold (a script timer) has ended; its music player stops then.
+        i: Anchor(r"^Player\.Stopped\b", 4000,
+                  "after the scenario's timed hold ends (its music player stops)")
+        for i in range(1, 6)
+    },
     "remote_control": {
         # The requests steer a connected call (the script ignores a tone change
         # before Connected): tie them to the callee's answer (spec: 1000 ms).
@@ -206,8 +213,14 @@ def unsupported(spec: dict) -> str | None:
         if "terminate" in ev:
             return ("a 'terminate' event (the engine ending the session) cannot be caused from "
                     "outside a `dialtone run`")
-        if ev.get("call") and ("dtmf" in ev or "hangup" in ev):
+        if ev.get("call"):
             return f"event at {ev.get('at')} acts on callee {ev['call']}: the SIPp callees only follow their own timeline"
+        if ev.get("reinvite") in ("recvonly", "inactive"):
+            return (f"event at {ev.get('at')}: a {ev['reinvite']} re-INVITE; the real caller (PJSIP) "
+                    "holds with sendonly and resumes with sendrecv only")
+        if "rtp" in ev or "refer" in ev:
+            return (f"event at {ev.get('at')}: the real caller cannot be made to "
+                    f"{'stop its RTP' if 'rtp' in ev else 'send a REFER'} on cue")
     for uri in spec.get("callees", {}):
         if uri not in spec.get("customData", ""):
             return f"callee {uri} is not in customData, so the script's call cannot be redirected to a local peer"
@@ -979,6 +992,12 @@ def real_run(script: Path, workdir: Path, binary: Path | None = None,
                 agent.command(f"dtmf {ev['dtmf']}")
             elif "hangup" in ev:
                 agent.command("hangup")
+            elif "reinvite" in ev:
+                agent.command("hold" if ev["reinvite"] == "sendonly" else "unhold")
+            elif "info" in ev:
+                agent.command(f"info {ev['info']['contentType']} {ev['info'].get('body', '')}")
+            elif "message" in ev:
+                agent.command(f"message {ev['message']}")
             elif "request" in ev:
                 t = threading.Thread(target=_access_request, args=(access_url, ev["request"], responses, lock),
                                      daemon=True)

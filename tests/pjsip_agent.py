@@ -20,6 +20,8 @@ stdout carries only JSON lines, one per event, so a test can wait on them:
   {"event": "info", "call": 0, "content_type": "...", "body": "..."}        (INFO received)
   {"event": "message", "call": 0, "content_type": "...", "body": "..."}     (MESSAGE received)
   {"event": "answered", "call": 0, "method": "UPDATE", "code": 200, ...}    (our in-dialog request answered)
+  {"event": "xfer_status", "call": 0, "code": 200, "final": true}          (NOTIFY about our REFER; 2xx final hangs up)
+  {"event": "xfer_request", "call": 0, "new_call": 1, "dst": "..."}        (the peer's REFER: we call dst)
   {"event": "exit", "status": 0}
 PJSIP's own log goes to stderr.
 
@@ -32,6 +34,7 @@ agent's actions on what it observes elsewhere (acted on within ~20 ms):
   update          send an UPDATE with a fresh offer
   info TYPE BODY  send an INFO with that content type and body
   message TEXT    send a MESSAGE (text/plain) inside the current call
+  xfer URI        blind-transfer the current call's peer to URI (REFER)
 each acknowledged with {"event": "command", "command": "...", "ok": true}.
 
 PJSIP runs single-threaded here (threadCnt=0, mainThreadOnly) on the null audio
@@ -159,6 +162,21 @@ class AgentCall(pj.Call):
         # PJSIP calls this once per digit, whatever the method it came by.
         method = DTMF_METHOD_NAMES.get(prm.method, str(prm.method))
         emit("dtmf", call=self.index, digit=str(prm.digit), method=method)
+
+    def onCallTransferStatus(self, prm):
+        emit("xfer_status", call=self.index, code=int(prm.statusCode), reason=prm.reason,
+             final=bool(prm.finalNotify))
+        if prm.finalNotify and 200 <= prm.statusCode < 300:
+            # As pjsua does: the transfer is done, this call has no more use.
+            self.hangup_at = time.monotonic()
+
+    def onCallTransferRequest(self, prm):
+        # Accept (202) and place the new call with an object we keep, so its
+        # media is linked and its events reported like any other call.
+        new = AgentCall(self.agent, self.agent.acc)
+        self.agent.calls.append(new)
+        prm.newCall = new
+        emit("xfer_request", call=self.index, new_call=new.index, dst=prm.dstUri)
 
     def onInstantMessage(self, prm):
         emit("message", call=self.index, content_type=prm.contentType, body=prm.msgBody)
@@ -446,7 +464,7 @@ class Agent:
             elif verb == "hangup":
                 emit("hangup", call=call.index)
                 call.hangup_now()
-            elif verb in ("hold", "unhold", "update", "info", "message"):
+            elif verb in ("hold", "unhold", "update", "info", "message", "xfer"):
                 try:
                     self.in_dialog(call, verb, rest)
                 except pj.Error as exc:
@@ -465,6 +483,8 @@ class Agent:
             call.reinvite(op)
         elif verb == "update":
             call.update(pj.CallOpParam(True))
+        elif verb == "xfer":
+            call.xfer(rest.strip(), pj.CallOpParam(True))
         elif verb == "info":
             ctype, _, body = rest.strip().partition(" ")
             prm = pj.CallSendRequestParam()

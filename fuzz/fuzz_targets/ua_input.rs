@@ -10,7 +10,8 @@
 //! %%ca          a command on the latest leg: a answer, A answer without SDP,
 //!               p 180, P 183 with SDP, r reject 486, h hang up, i INFO,
 //!               R re-INVITE 200, E re-INVITE 488, m MESSAGE, v our
-//!               re-INVITE; d dials peer 0
+//!               re-INVITE, f our REFER, F REFER 202, n NOTIFY; d dials
+//!               peer 0
 //! %%e2          a transport error towards peer 2
 //! ```
 //!
@@ -209,6 +210,17 @@ impl Run {
                 leg,
                 body: sdp(),
                 headers: vec![],
+            },
+            b'f' => UaCommand::Refer {
+                leg,
+                refer_to: "sip:carol@127.0.0.3:5060".into(),
+                headers: vec![],
+            },
+            b'F' => UaCommand::AnswerRefer { leg, code: 202 },
+            b'n' => UaCommand::Notify {
+                leg,
+                sipfrag: "SIP/2.0 200 OK".into(),
+                terminated: true,
             },
             b'd' => return self.dial(),
             _ => return,

@@ -237,7 +237,6 @@ pub fn main(args: RunArgs) -> ExitCode {
     })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -219,4 +219,3 @@ async fn warn_about_claims(store: &Store, router: &StoreRouter) {
         Err(e) => tracing::warn!(error = %e, "cannot list claims"),
     }
 }
-

@@ -92,6 +92,12 @@ pub(crate) struct Call {
     /// `hold()`/`unhold()` while a re-INVITE was in flight: another goes
     /// out once it is answered.
     pub reoffer: bool,
+    /// `handleBlindTransfer(true)`: REFERs are the scenario's to carry out.
+    pub handle_blind_transfer: bool,
+    /// A REFER we accepted still waits for its final NOTIFY.
+    pub refer_pending: bool,
+    /// Our REFER (`transferTo`) has not reported its outcome yet.
+    pub transferring: bool,
 }
 
 /// Why we sent a re-INVITE: the answer goes back to the scenario, or not.
@@ -142,6 +148,9 @@ impl Call {
             our_reinvite: None,
             glare_retries: 0,
             reoffer: false,
+            handle_blind_transfer: false,
+            refer_pending: false,
+            transferring: false,
         }
     }
 

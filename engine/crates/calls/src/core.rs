@@ -150,6 +150,21 @@ impl CallCore {
                 body,
                 headers,
             } => self.on_message(leg, &body, &headers),
+            UaEvent::Refer {
+                leg,
+                refer_to,
+                subscription,
+                headers,
+            } => self.on_refer(leg, &refer_to, subscription, &headers),
+            UaEvent::ReferAnswered { leg, code, reason } => {
+                self.on_refer_answered(leg, code, &reason)
+            }
+            UaEvent::Notify {
+                leg,
+                event,
+                state: _,
+                body,
+            } => self.on_notify(leg, &event, &body),
             UaEvent::Terminated {
                 leg,
                 by_remote: _,
@@ -257,6 +272,17 @@ impl CallCore {
                 headers,
             } => self.script_reinvite(session, call, &mime_type, &body, sanitize(headers)),
             SessionCommand::Hold { call, hold } => self.hold(session, call, hold),
+            SessionCommand::HandleBlindTransfer { call, enable } => {
+                self.handle_blind_transfer(session, call, enable)
+            }
+            SessionCommand::NotifyBlindTransfer { call, code, reason } => {
+                self.notify_blind_transfer(session, call, code, &reason)
+            }
+            SessionCommand::TransferTo {
+                call,
+                target,
+                headers,
+            } => self.transfer_to(session, call, target, sanitize(headers)),
             SessionCommand::Ended { reason } => self.session_ended(now, session, reason),
         }
     }

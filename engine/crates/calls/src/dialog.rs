@@ -30,9 +30,11 @@ const MAX_GLARE_RETRIES: u8 = 3;
 const SDP: &str = "application/sdp";
 
 impl CallCore {
-    /// A peer's re-INVITE or UPDATE. The scenario answers it when it listens
-    /// for `ReInviteReceived`; otherwise the engine answers at once with the
-    /// call's own media, at most in the direction the call wants.
+    /// A peer's re-INVITE or UPDATE. The scenario answers one that puts the
+    /// call on or off hold when it listens for `ReInviteReceived` (as
+    /// VoxEngine raises it for hold, not for refreshes or a phone locking
+    /// its codec); the engine answers every other at once with the call's
+    /// own media, at most in the direction the call wants.
     pub(crate) fn on_reinvite(
         &mut self,
         now: Instant,
@@ -56,7 +58,12 @@ impl CallCore {
             return;
         }
         let offer = sdp_text(body);
-        if call.handle_reinvites {
+        let changes_hold = offer
+            .as_deref()
+            .and_then(dialtone_sdp::stated_direction)
+            // Held means the peer takes no audio from us.
+            .is_some_and(|d| d.receives() == call.held_by_peer);
+        if call.handle_reinvites && changes_hold {
             let text = offer.clone().unwrap_or_default();
             call.reinvite_offer = Some(offer);
             self.timers

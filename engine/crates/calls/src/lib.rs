@@ -19,7 +19,7 @@
 //! what it asks of its driver synchronously (`services`), one call
 //! (`call`), inbound legs (`inbound`), outbound legs (`outbound`), the end
 //! of a call (`ending`), re-INVITEs and hold (`dialog`), INFO and MESSAGE
-//! (`messaging`), media wiring
+//! (`messaging`), transfers (`transfer`), media wiring
 //! (`bridge`), players and recorders (`units`), DTMF (`dtmf`), the session
 //! table (`sessions`), admission (`admission`), what makes every call end
 //! (`limits`), SIP codes (`codes`), SDP (`sdp`), headers (`headers`),
@@ -49,6 +49,7 @@ mod sessions;
 pub mod setup_rate;
 pub mod target;
 mod timers;
+mod transfer;
 mod units;
 
 pub use crate::core::{CallCore, CoreConfig};

@@ -205,9 +205,10 @@ fn accepting_with_a_relayed_body_answers_in_its_direction() {
             enable: true,
         },
     );
-    h.ua(reinvite(inbound.leg, Some(offer("sendrecv"))));
-    // The other leg answered recvonly (it is held): this leg answers so too.
-    let relayed = String::from_utf8(offer("recvonly").data).expect("utf-8");
+    h.ua(reinvite(inbound.leg, Some(offer("sendonly"))));
+    // The other leg went quiet both ways: this leg answers inactive, not
+    // recvonly as it would by itself.
+    let relayed = String::from_utf8(offer("inactive").data).expect("utf-8");
     let out = h.cmd(
         inbound.session,
         SessionCommand::AcceptReInvite {
@@ -218,11 +219,31 @@ fn accepting_with_a_relayed_body_answers_in_its_direction() {
         },
     );
     let (_, body) = answer(&out).expect("answered");
-    assert!(body.contains("a=recvonly"), "{body}");
+    assert!(body.contains("a=inactive"), "{body}");
     assert!(
         body.contains("c=IN IP4 127.0.0.1"),
         "our own media, not the relayed one"
     );
+}
+
+#[test]
+fn a_reinvite_that_changes_no_hold_is_answered_without_asking_the_scenario() {
+    // A refresh, or a phone locking its codec after the answer: nothing for
+    // the scenario to decide, even when it listens.
+    let mut h = Harness::default();
+    let inbound = h.connected();
+    h.cmd(
+        inbound.session,
+        SessionCommand::HandleReInvites {
+            call: inbound.call,
+            enable: true,
+        },
+    );
+    let out = h.ua(reinvite(inbound.leg, Some(offer("sendrecv"))));
+    assert_eq!(answer(&out).expect("answered at once").0, 200);
+    assert!(events(&out).is_empty(), "{:?}", events(&out));
+    let out = h.ua(reinvite(inbound.leg, None));
+    assert_eq!(answer(&out).expect("answered at once").0, 200);
 }
 
 #[test]

@@ -357,6 +357,24 @@ pub enum CallEvent {
         code: u16,
         headers: Headers,
     },
+    /// The peer asked for a blind transfer (REFER) and the scenario handles
+    /// them: `transfer_to` is the Refer-To user, `refer_to` the whole URI.
+    BlindTransferRequested {
+        transfer_to: String,
+        refer_to: String,
+        headers: Headers,
+    },
+    /// The transfer this call was asked for (`transferTo`) reached its
+    /// target.
+    TransferComplete {
+        headers: Headers,
+    },
+    /// The transfer failed: refused, or the target did not answer.
+    TransferFailed {
+        code: u16,
+        reason: String,
+        headers: Headers,
+    },
 }
 
 /// What a session asks of the engine. Every command travels with the id of the
@@ -487,6 +505,26 @@ pub enum SessionCommand {
         call: CallId,
         mime_type: String,
         body: String,
+        headers: Headers,
+    },
+    /// `call.handleBlindTransfer(enable)`: REFERs become
+    /// `BlindTransferRequested` (202) instead of being declined (603).
+    HandleBlindTransfer {
+        call: CallId,
+        enable: bool,
+    },
+    /// `notifyBlindTransferSuccess()` (200) / `notifyBlindTransferFailed(code,
+    /// reason)`: the final NOTIFY of the peer's transfer.
+    NotifyBlindTransfer {
+        call: CallId,
+        code: u16,
+        reason: String,
+    },
+    /// `call.transferTo(uri)` (Dialtone extension): a REFER asking the peer
+    /// to call `target`; `TransferComplete` or `TransferFailed` follows.
+    TransferTo {
+        call: CallId,
+        target: String,
         headers: Headers,
     },
     /// `call.hold()` / `call.unhold()` (Dialtone extension): a `sendonly`

@@ -676,6 +676,53 @@ impl<'js> Call<'js> {
     pub fn unhold(&self, ctx: Ctx<'js>) -> rquickjs::Result<()> {
         self.do_hold(&ctx, false)
     }
+
+    /// `handleBlindTransfer(handle)`: the peer's REFERs become
+    /// `BlindTransferRequested` instead of being declined.
+    pub fn handle_blind_transfer(
+        &self,
+        ctx: Ctx<'js>,
+        handle: Opt<Value<'js>>,
+    ) -> rquickjs::Result<()> {
+        let enable = handle.0.as_ref().is_none_or(truthy);
+        self.do_handle_blind_transfer(&ctx, enable)
+    }
+
+    /// `notifyBlindTransferSuccess()`: tells the transferor "200 OK".
+    pub fn notify_blind_transfer_success(&self, ctx: Ctx<'js>) -> rquickjs::Result<()> {
+        self.do_notify_blind_transfer(&ctx, "notifyBlindTransferSuccess", 200, "OK".into())
+    }
+
+    /// `notifyBlindTransferFailed(code, reason)`.
+    pub fn notify_blind_transfer_failed(
+        &self,
+        ctx: Ctx<'js>,
+        code: Opt<Value<'js>>,
+        reason: Opt<Value<'js>>,
+    ) -> rquickjs::Result<()> {
+        let code = reject_code(&ctx, "notifyBlindTransferFailed", code.0.as_ref(), 480)?;
+        let reason = match reason
+            .0
+            .as_ref()
+            .filter(|v| !v.is_undefined() && !v.is_null())
+        {
+            Some(v) => text_arg(&ctx, "call.notifyBlindTransferFailed()", "reason", v, 128)?,
+            None => String::new(),
+        };
+        self.do_notify_blind_transfer(&ctx, "notifyBlindTransferFailed", code, reason)
+    }
+
+    /// `transferTo(uri, headers?)` (Dialtone extension): asks the peer to
+    /// call `uri` (a REFER); `TransferComplete` or `TransferFailed` follows.
+    pub fn transfer_to(
+        &self,
+        ctx: Ctx<'js>,
+        target: Value<'js>,
+        extra_headers: Opt<Value<'js>>,
+    ) -> rquickjs::Result<()> {
+        let headers = self.headers(&ctx, "transferTo", &extra_headers)?;
+        self.do_transfer_to(&ctx, target, headers)
+    }
 }
 
 /// The Call a script passed where one is required.

@@ -167,4 +167,64 @@ impl<'js> Call<'js> {
             },
         )
     }
+
+    pub(crate) fn do_handle_blind_transfer(
+        &self,
+        ctx: &Ctx<'js>,
+        enable: bool,
+    ) -> rquickjs::Result<()> {
+        self.require_up(ctx, "handleBlindTransfer")?;
+        self.send_command(
+            ctx,
+            SessionCommand::HandleBlindTransfer {
+                call: self.call_id(),
+                enable,
+            },
+        )
+    }
+
+    pub(crate) fn do_notify_blind_transfer(
+        &self,
+        ctx: &Ctx<'js>,
+        what: &str,
+        code: u16,
+        reason: String,
+    ) -> rquickjs::Result<()> {
+        self.require_connected(ctx, what)?;
+        self.send_command(
+            ctx,
+            SessionCommand::NotifyBlindTransfer {
+                call: self.call_id(),
+                code,
+                reason,
+            },
+        )
+    }
+
+    pub(crate) fn do_transfer_to(
+        &self,
+        ctx: &Ctx<'js>,
+        target: Value<'js>,
+        headers: Headers,
+    ) -> rquickjs::Result<()> {
+        const WHAT: &str = "call.transferTo()";
+        let target = text_arg(ctx, WHAT, "target", &target, MAX_MIME_TYPE * 8)?;
+        let uri_ok = (target.starts_with("sip:") || target.starts_with("sips:"))
+            && !target.contains(['<', '>', '\r', '\n', ' ']);
+        if !uri_ok {
+            return Err(Exception::throw_type(
+                ctx,
+                &format!("{WHAT}: the target must be a SIP URI (sip:user@host), not {target:?}"),
+            ));
+        }
+        self.require_connected(ctx, "transferTo")?;
+        self.send_command(
+            ctx,
+            SessionCommand::TransferTo {
+                call: self.call_id(),
+                target,
+                headers,
+            },
+        )
+    }
 }

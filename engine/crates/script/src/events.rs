@@ -38,6 +38,9 @@ pub(crate) mod names {
     pub(crate) const REINVITE_RECEIVED: &str = "Call.ReInviteReceived";
     pub(crate) const REINVITE_ACCEPTED: &str = "Call.ReInviteAccepted";
     pub(crate) const REINVITE_REJECTED: &str = "Call.ReInviteRejected";
+    pub(crate) const BLIND_TRANSFER_REQUESTED: &str = "Call.BlindTransferRequested";
+    pub(crate) const TRANSFER_COMPLETE: &str = "Call.TransferComplete";
+    pub(crate) const TRANSFER_FAILED: &str = "Call.TransferFailed";
 }
 
 const APP_EVENTS: &[(&str, &str)] = &[
@@ -66,7 +69,7 @@ const CALL_EVENTS: &[(&str, &str)] = &[
     ),
     ("AudioQualityDetected", "Call.AudioQualityDetected"),
     ("AudioStarted", names::AUDIO_STARTED),
-    ("BlindTransferRequested", "Call.BlindTransferRequested"),
+    ("BlindTransferRequested", names::BLIND_TRANSFER_REQUESTED),
     ("Connected", names::CONNECTED),
     ("Disconnected", names::DISCONNECTED),
     ("Failed", names::FAILED),
@@ -99,8 +102,8 @@ const CALL_EVENTS: &[(&str, &str)] = &[
     ("Statistics", "Call.Statistics"),
     ("ToneDetected", "Call.ToneDetected"),
     ("ToneReceived", names::TONE_RECEIVED),
-    ("TransferComplete", "Call.TransferComplete"),
-    ("TransferFailed", "Call.TransferFailed"),
+    ("TransferComplete", names::TRANSFER_COMPLETE),
+    ("TransferFailed", names::TRANSFER_FAILED),
     ("VideoTrackCreated", "Call.Video.TrackCreated"),
 ];
 
@@ -147,6 +150,9 @@ pub(crate) fn call_event_name(event: &CallEvent) -> &'static str {
         CallEvent::ReInviteReceived { .. } => names::REINVITE_RECEIVED,
         CallEvent::ReInviteAccepted { .. } => names::REINVITE_ACCEPTED,
         CallEvent::ReInviteRejected { .. } => names::REINVITE_REJECTED,
+        CallEvent::BlindTransferRequested { .. } => names::BLIND_TRANSFER_REQUESTED,
+        CallEvent::TransferComplete { .. } => names::TRANSFER_COMPLETE,
+        CallEvent::TransferFailed { .. } => names::TRANSFER_FAILED,
     }
 }
 
@@ -231,6 +237,29 @@ pub(crate) fn call_event_object<'js>(
             object.set("code", *code)?;
             object.set("headers", headers::to_js(ctx, h)?)?;
         }
+        CallEvent::BlindTransferRequested {
+            transfer_to,
+            refer_to,
+            headers: h,
+        } => {
+            object.set("transferTo", transfer_to.as_str())?;
+            object.set("referTo", refer_to.as_str())?;
+            object.set("headers", headers::to_js(ctx, h)?)?;
+        }
+        CallEvent::TransferComplete { headers: h } => {
+            object.set("role", "transferor")?;
+            object.set("headers", headers::to_js(ctx, h)?)?;
+        }
+        CallEvent::TransferFailed {
+            code,
+            reason,
+            headers: h,
+        } => {
+            object.set("code", *code)?;
+            object.set("reason", reason.as_str())?;
+            object.set("role", "transferor")?;
+            object.set("headers", headers::to_js(ctx, h)?)?;
+        }
         CallEvent::FirstAudioPacketReceived
         | CallEvent::OnHold
         | CallEvent::OffHold
@@ -278,6 +307,12 @@ pub(crate) fn describe_call_event(call: CallId, event: &CallEvent) -> String {
             format!("{name} call={call} bytes={}", text.len())
         }
         CallEvent::ReInviteRejected { code, .. } => format!("{name} call={call} code={code}"),
+        CallEvent::BlindTransferRequested { refer_to, .. } => {
+            format!("{name} call={call} referTo={refer_to}")
+        }
+        CallEvent::TransferFailed { code, reason, .. } => {
+            format!("{name} call={call} code={code} reason={reason:?}")
+        }
         CallEvent::RecordStarted { url } => format!("{name} call={call} url={url}"),
         CallEvent::RecordStopped { url, duration } => format!(
             "{name} call={call} url={url} duration={:.3}s",

@@ -207,3 +207,80 @@ async fn easy_process_relays_reinvites_and_info_between_its_calls() {
         SessionCommand::SendInfo { call, mime_type, body, .. }
             if call == outbound && mime_type == "application/x-app" && body == "ping"));
 }
+
+#[tokio::test]
+async fn transfers_send_commands_and_their_events_carry_voxengine_fields() {
+    let mut engine = FakeEngine::start(config());
+    let call = CallId::next();
+    let s = engine.spawn(
+        "transfer.js",
+        r#"
+        VoxEngine.addEventListener(AppEvents.CallAlerting, function (e) {
+            var call = e.call;
+            call.handleBlindTransfer(true);
+            call.addEventListener(CallEvents.BlindTransferRequested, function (t) {
+                Logger.write("asked " + t.transferTo + " " + t.referTo + " " + t.headers["X-W"]);
+                call.notifyBlindTransferFailed(486, "Busy Here");
+                try { call.transferTo("carol"); } catch (err) { Logger.write("bad target: " + err.name); }
+                call.transferTo("sip:carol@192.0.2.7", {"X-T": "1"});
+            });
+            call.addEventListener(CallEvents.TransferComplete, function (t) { Logger.write("complete " + t.role); });
+            call.addEventListener(CallEvents.TransferFailed, function (t) {
+                Logger.write("failed " + t.code + " " + t.reason + " " + t.role);
+                call.notifyBlindTransferSuccess();
+            });
+            call.addEventListener(CallEvents.Disconnected, function () { VoxEngine.terminate(); });
+            call.answer();
+        });
+        "#,
+        "",
+        Some(alerting(call)),
+    );
+    assert!(matches!(engine.next(s.id).await,
+        SessionCommand::HandleBlindTransfer { call: c, enable: true } if c == call));
+    assert!(matches!(
+        engine.next(s.id).await,
+        SessionCommand::Answer { .. }
+    ));
+    s.call_event(call, connected());
+    s.call_event(
+        call,
+        CallEvent::BlindTransferRequested {
+            transfer_to: "carol".into(),
+            refer_to: "sip:carol@192.0.2.7".into(),
+            headers: headers(&[("X-W", "w")]),
+        },
+    );
+    assert!(matches!(engine.next(s.id).await,
+        SessionCommand::NotifyBlindTransfer { code: 486, reason, .. } if reason == "Busy Here"));
+    assert!(matches!(engine.next(s.id).await,
+        SessionCommand::TransferTo { target, headers: h, .. }
+            if target == "sip:carol@192.0.2.7" && h == headers(&[("X-T", "1")])));
+    s.call_event(
+        call,
+        CallEvent::TransferComplete {
+            headers: Vec::new(),
+        },
+    );
+    s.call_event(
+        call,
+        CallEvent::TransferFailed {
+            code: 603,
+            reason: "Decline".into(),
+            headers: Vec::new(),
+        },
+    );
+    assert!(matches!(engine.next(s.id).await,
+        SessionCommand::NotifyBlindTransfer { code: 200, reason, .. } if reason == "OK"));
+    s.call_event(call, disconnected(200));
+    assert_eq!(engine.ended(s.id).await, SessionEnd::Normal);
+    assert_eq!(
+        messages(s.id, "log"),
+        [
+            "asked carol sip:carol@192.0.2.7 w",
+            "bad target: TypeError",
+            "complete transferor",
+            "failed 603 Decline transferor",
+        ]
+    );
+}

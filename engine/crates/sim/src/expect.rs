@@ -45,6 +45,10 @@ pub enum Action {
     },
     /// `call.sendMessage(text)`.
     Message(String),
+    /// `call.transferTo(uri)`.
+    Transfer(String),
+    /// `notifyBlindTransferSuccess` (200) / `notifyBlindTransferFailed(code)`.
+    TransferNotified(u16),
     /// A `Net` request: method, URL and body (as text, empty when none).
     Http {
         method: String,
@@ -109,6 +113,8 @@ impl fmt::Display for Action {
             Action::ReInvite(call) => write!(f, "re-INVITE {call}"),
             Action::Info { mime_type, body } => write!(f, "info {mime_type}: {}", one_line(body)),
             Action::Message(text) => write!(f, "message {}", one_line(text)),
+            Action::Transfer(to) => write!(f, "transfer to {to}"),
+            Action::TransferNotified(code) => write!(f, "transfer notified {code}"),
             Action::Http { method, url, body } if body.is_empty() => {
                 write!(f, "http {method} {url}")
             }
@@ -153,6 +159,10 @@ pub enum Expectation {
     Info(String),
     /// Substring of a MESSAGE sent.
     Message(String),
+    /// Substring of a `transferTo` target.
+    Transfer(String),
+    /// The code a blind transfer was notified with.
+    TransferNotified(u16),
     Log(TextMatch),
     /// A `Net` request matching every part given.
     Http(HttpExpectation),
@@ -261,6 +271,8 @@ impl fmt::Display for Expectation {
             Expectation::Unhold => write!(f, "unhold"),
             Expectation::Info(text) => write!(f, "info {text:?}"),
             Expectation::Message(text) => write!(f, "message {text:?}"),
+            Expectation::Transfer(text) => write!(f, "transfer {text:?}"),
+            Expectation::TransferNotified(code) => write!(f, "transferNotified {code}"),
             Expectation::Log(text) => write!(f, "log {text}"),
             Expectation::Http(http) => write!(f, "{http}"),
             Expectation::Response { status, body } => {
@@ -390,6 +402,11 @@ impl Expectation {
             "unhold" => want_true(key, value).map(|()| Expectation::Unhold)?,
             "info" => Expectation::Info(want_text(key, value)?),
             "message" => Expectation::Message(want_text(key, value)?),
+            "transfer" => Expectation::Transfer(want_text(key, value)?),
+            "transferNotified" => match value.as_u64().and_then(|c| u16::try_from(c).ok()) {
+                Some(code) => Expectation::TransferNotified(code),
+                None => return Err("\"transferNotified\" takes a SIP code".into()),
+            },
             "say" => Expectation::Say(want_text(key, value)?),
             "play" => Expectation::Play(want_text(key, value)?),
             "tone" => Expectation::Tone(want_text(key, value)?),
@@ -442,6 +459,8 @@ impl Expectation {
                 format!("{mime_type}: {body}").contains(part.as_str())
             }
             (Expectation::Message(part), Action::Message(text)) => text.contains(part.as_str()),
+            (Expectation::Transfer(part), Action::Transfer(to)) => to.contains(part.as_str()),
+            (Expectation::TransferNotified(want), Action::TransferNotified(code)) => code == want,
             (Expectation::Log(want), Action::Log(line)) => want.matches(line),
             (Expectation::Error(want), Action::Error(text)) => want.matches(text),
             (Expectation::Http(want), Action::Http { method, url, body }) => {

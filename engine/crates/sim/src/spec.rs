@@ -96,6 +96,8 @@ pub enum WorldAction {
     Info { content_type: String, body: String },
     /// A MESSAGE (`text/plain`) from the far end.
     Message(String),
+    /// A REFER from the far end: a blind transfer to this URI.
+    Refer(String),
     /// The far end stops sending RTP (the media engine reports `RtpStopped`
     /// as after its RTP timeout), or starts again.
     Rtp { flowing: bool },
@@ -269,6 +271,8 @@ struct RawEvent {
     info: Option<RawInfo>,
     #[serde(default)]
     message: Option<String>,
+    #[serde(default)]
+    refer: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -419,6 +423,9 @@ impl Spec {
             if let Some(text) = event.message {
                 actions.push(WorldAction::Message(text));
             }
+            if let Some(uri) = event.refer {
+                actions.push(WorldAction::Refer(uri));
+            }
             if event.hangup == Some(true) {
                 actions.push(WorldAction::Hangup);
             }
@@ -439,7 +446,7 @@ impl Spec {
                 actions.push(WorldAction::Request(request));
             }
             if actions.len() != 1 {
-                let message = "needs exactly one of \"dtmf\", \"hangup\": true, \"terminate\", \"request\", \"reinvite\", \"info\", \"message\", \"rtp\"";
+                let message = "needs exactly one of \"dtmf\", \"hangup\": true, \"terminate\", \"request\", \"reinvite\", \"info\", \"message\", \"refer\", \"rtp\"";
                 return Err(SpecError::Event {
                     index,
                     message: message.into(),

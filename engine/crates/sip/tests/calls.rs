@@ -148,7 +148,7 @@ fn clean_udp_call() {
     );
     assert_eq!(
         ok.headers.get("Allow"),
-        Some("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, MESSAGE")
+        Some("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, MESSAGE, REFER, NOTIFY")
     );
     assert_eq!(ok.headers.get("User-Agent"), Some("dialtone-test"));
     assert_eq!(ok.headers.get("Content-Type"), Some("application/sdp"));

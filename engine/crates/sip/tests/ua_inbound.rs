@@ -25,7 +25,7 @@ Max-Forwards: 0
     assert_eq!(resp.code(), Some(200));
     assert_eq!(
         resp.headers.get("Allow"),
-        Some("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, MESSAGE")
+        Some("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, MESSAGE, REFER, NOTIFY")
     );
     assert_eq!(resp.headers.get("Accept"), Some("application/sdp"));
     assert!(resp.to_tag().is_some());
@@ -62,7 +62,7 @@ CSeq: 1 {method}
         let allow = if method == "MESSAGE" {
             "INVITE, ACK, CANCEL, OPTIONS"
         } else {
-            "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, MESSAGE"
+            "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, MESSAGE, REFER, NOTIFY"
         };
         assert_eq!(resp.headers.get("Allow"), Some(allow), "{method}");
     }

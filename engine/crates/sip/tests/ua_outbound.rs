@@ -55,7 +55,7 @@ fn invite_is_well_formed() {
     assert_eq!(invite.headers.get("User-Agent"), Some("dialtone-test"));
     assert_eq!(
         invite.headers.get("Allow"),
-        Some("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, MESSAGE")
+        Some("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, MESSAGE, REFER, NOTIFY")
     );
     assert_eq!(invite.headers.get("Content-Type"), Some("application/sdp"));
     assert_eq!(invite.headers.get("X-Campaign"), Some("7"));

@@ -513,6 +513,11 @@ pub fn describe(event: &CallEvent) -> String {
         CallEvent::ReInviteReceived { mime_type, .. } => format!("ReInviteReceived {mime_type}"),
         CallEvent::ReInviteAccepted { mime_type, .. } => format!("ReInviteAccepted {mime_type}"),
         CallEvent::ReInviteRejected { code, .. } => format!("ReInviteRejected {code}"),
+        CallEvent::BlindTransferRequested { refer_to, .. } => {
+            format!("BlindTransferRequested {refer_to}")
+        }
+        CallEvent::TransferComplete { .. } => "TransferComplete".into(),
+        CallEvent::TransferFailed { code, .. } => format!("TransferFailed {code}"),
     }
 }
 
@@ -530,6 +535,9 @@ pub fn ua_names(out: &[Output]) -> Vec<String> {
             UaCommand::Info { .. } => "Info".into(),
             UaCommand::Message { .. } => "Message".into(),
             UaCommand::ReInvite { .. } => "ReInvite".into(),
+            UaCommand::AnswerRefer { code, .. } => format!("AnswerRefer {code}"),
+            UaCommand::Notify { sipfrag, .. } => format!("Notify {sipfrag}"),
+            UaCommand::Refer { .. } => "Refer".into(),
         })
         .collect()
 }

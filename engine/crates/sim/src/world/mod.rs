@@ -540,6 +540,21 @@ impl<'a> World<'a> {
                 }
                 _ => self.note(format!("{who} sends MESSAGE (no connected call)")),
             },
+            WorldAction::Refer(uri) => match self.leg_by_label(label) {
+                Some(leg) if self.ua.is_confirmed(leg) => {
+                    self.note(format!("{who} sends REFER to {uri}"));
+                    self.core.handle_ua_event(
+                        self.now(),
+                        UaEvent::Refer {
+                            leg,
+                            refer_to: uri.clone(),
+                            subscription: true,
+                            headers: Vec::new(),
+                        },
+                    );
+                }
+                _ => self.note(format!("{who} sends REFER (no connected call)")),
+            },
         }
     }
 
@@ -673,8 +688,11 @@ impl<'a> World<'a> {
                 body: body.clone(),
             },
             SessionCommand::SendMessage { text, .. } => Action::Message(text.clone()),
+            SessionCommand::TransferTo { target, .. } => Action::Transfer(target.clone()),
+            SessionCommand::NotifyBlindTransfer { code, .. } => Action::TransferNotified(*code),
             SessionCommand::StopMedia { .. }
             | SessionCommand::HandleReInvites { .. }
+            | SessionCommand::HandleBlindTransfer { .. }
             | SessionCommand::AcceptReInvite { .. }
             | SessionCommand::RejectReInvite { .. }
             | SessionCommand::PlayerControl { .. }

@@ -229,6 +229,44 @@ impl SimUa {
                         .push(format!("{} gets MESSAGE {}", end.label, text.trim()));
                 }
             }
+            UaCommand::AnswerRefer { leg, code } => {
+                if let Some(end) = self.ends.get(&leg) {
+                    r.notes
+                        .push(format!("{}'s REFER is answered {code}", end.label));
+                }
+            }
+            UaCommand::Notify { leg, sipfrag, .. } => {
+                if let Some(end) = self.ends.get(&leg) {
+                    r.notes.push(format!("{} gets NOTIFY {sipfrag}", end.label));
+                }
+            }
+            UaCommand::Refer { leg, refer_to, .. } => {
+                // A phone takes the transfer and reports its new call up.
+                let confirmed = self.ends.get(&leg).filter(|e| e.state == State::Confirmed);
+                let Some(end) = confirmed else {
+                    r.events.push(UaEvent::ReferAnswered {
+                        leg,
+                        code: 481,
+                        reason: dialtone_sip::reason_phrase(481).into(),
+                    });
+                    return r;
+                };
+                r.notes.push(format!(
+                    "{} gets a REFER to {refer_to}, calls it",
+                    end.label
+                ));
+                r.events.push(UaEvent::ReferAnswered {
+                    leg,
+                    code: 202,
+                    reason: "Accepted".into(),
+                });
+                r.events.push(UaEvent::Notify {
+                    leg,
+                    event: "refer".into(),
+                    state: "terminated;reason=noresource".into(),
+                    body: b"SIP/2.0 200 OK\r\n".to_vec(),
+                });
+            }
             UaCommand::ReInvite { leg, body, .. } => {
                 let Some(end) = self.ends.get(&leg).filter(|e| e.state == State::Confirmed) else {
                     r.events.push(UaEvent::ReInviteAnswered {

@@ -7,7 +7,8 @@ use crate::name_addr::{tag_of, write_quoted};
 use crate::via::Via;
 
 /// The methods the core handles; sent in Allow.
-pub(crate) const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, MESSAGE";
+pub(crate) const ALLOW: &str =
+    "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, MESSAGE, REFER, NOTIFY";
 
 /// What a request outside any dialog may be (MESSAGE is taken in calls only).
 pub(crate) const ALLOW_OUT_OF_DIALOG: &str = "INVITE, ACK, CANCEL, OPTIONS";

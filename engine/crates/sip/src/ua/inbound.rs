@@ -400,6 +400,8 @@ impl UaCore {
             Method::Info => self.on_info(now, from, msg, via, leg_id),
             Method::Message => self.on_message(now, from, msg, via, leg_id),
             Method::Update => self.on_update(now, from, msg, via, leg_id),
+            Method::Refer => self.on_refer(now, from, msg, via, leg_id),
+            Method::Notify => self.on_notify(now, from, msg, via, leg_id),
             Method::Options => self.reply_options(from, &msg),
             _ => {
                 let mut resp = build::response(&msg, &from, 405, "Method Not Allowed", None);

@@ -69,6 +69,11 @@ pub(crate) struct Leg {
     pub asked_expires: Option<(SessionExpires, bool)>,
     /// The dialog's session timer (RFC 4028), once negotiated.
     pub session_timer: Option<SessionTimer>,
+    /// The peer's REFER waiting for `AnswerRefer`: its transaction and the
+    /// request to answer.
+    pub pending_refer: Option<(TxId, SipMessage)>,
+    /// NOTIFYs of an accepted REFER go out (no `Refer-Sub: false`).
+    pub refer_subscription: bool,
     /// Hangup asked for but not yet carried out: outbound, waiting for a
     /// provisional to CANCEL or a 2xx to BYE; inbound, waiting for the ACK.
     pub hangup: Option<ExtraHeaders>,
@@ -110,6 +115,8 @@ impl Leg {
             our_reinvite: None,
             asked_expires: None,
             session_timer: None,
+            pending_refer: None,
+            refer_subscription: false,
             hangup: None,
             cancel_sent: false,
             cancel_retried: false,

@@ -10,6 +10,7 @@ mod in_dialog;
 mod inbound;
 mod leg;
 mod outbound;
+mod refer;
 mod session_timer;
 mod timer_queue;
 mod tx_table;
@@ -149,6 +150,17 @@ impl UaCore {
             UaCommand::ReInvite { leg, body, headers } => {
                 self.send_reinvite(now, leg, body, headers)
             }
+            UaCommand::AnswerRefer { leg, code } => self.answer_refer(now, leg, code),
+            UaCommand::Notify {
+                leg,
+                sipfrag,
+                terminated,
+            } => self.send_notify(now, leg, &sipfrag, terminated),
+            UaCommand::Refer {
+                leg,
+                refer_to,
+                headers,
+            } => self.send_refer(now, leg, &refer_to, headers),
         }
     }
 
@@ -378,6 +390,7 @@ impl UaCore {
             }
             Owner::ReInvite(leg_id) => self.reinvite_failed(tx_id, leg_id, code, reason),
             Owner::Refresh(leg_id) => self.refresh_failed(now, leg_id, code),
+            Owner::Refer(leg_id) => self.refer_answered(leg_id, code, reason),
             Owner::Bye(leg_id) => {
                 if self.legs.contains_key(&leg_id) {
                     self.remove_leg(now, leg_id);

@@ -153,6 +153,10 @@ impl UaCore {
             Some(Owner::Refresh(leg_id)) if code >= 200 => {
                 self.on_refresh_response(now, leg_id, code)
             }
+            Some(Owner::Refer(leg_id)) if code >= 200 => {
+                let reason = msg.reason().unwrap_or_default().to_string();
+                self.refer_answered(leg_id, code, &reason)
+            }
             Some(Owner::Cancel(leg_id)) if code >= 300 => self.cancel_refused(now, leg_id),
             Some(Owner::Bye(leg_id)) if code >= 200 && self.legs.contains_key(&leg_id) => {
                 self.remove_leg(now, leg_id);

@@ -99,6 +99,8 @@ pub(crate) enum Owner {
     ReInvite(LegId),
     /// Our session refresh (UPDATE, RFC 4028).
     Refresh(LegId),
+    /// Our REFER.
+    Refer(LegId),
     Bye(LegId),
     Cancel(LegId),
 }

@@ -154,6 +154,26 @@ pub enum UaCommand {
         body: Body,
         headers: ExtraHeaders,
     },
+    /// Answer to a `Refer` event: 202 to accept the transfer (NOTIFYs
+    /// follow with `Notify`, unless the REFER said `Refer-Sub: false`), or
+    /// an error code.
+    AnswerRefer { leg: LegId, code: u16 },
+    /// A NOTIFY of the transfer the peer asked for (RFC 3515): `sipfrag` is
+    /// the status line of the new call (`SIP/2.0 200 OK`); `terminated`
+    /// ends the subscription.
+    Notify {
+        leg: LegId,
+        sipfrag: String,
+        terminated: bool,
+    },
+    /// Our REFER on an established leg (a blind transfer to `refer_to`, a
+    /// URI). Exactly one `ReferAnswered` follows; then the peer's NOTIFYs
+    /// arrive as `Notify` events.
+    Refer {
+        leg: LegId,
+        refer_to: String,
+        headers: ExtraHeaders,
+    },
     /// Our re-INVITE on an established leg (hold, unhold, a relayed media
     /// change). Exactly one `ReInviteAnswered` follows: the final response,
     /// 408 when none came, 491 at once when an INVITE is already open on
@@ -249,6 +269,31 @@ impl std::fmt::Debug for UaCommand {
                 .field("body", body)
                 .field("headers", headers)
                 .finish(),
+            UaCommand::AnswerRefer { leg, code } => f
+                .debug_struct("AnswerRefer")
+                .field("leg", leg)
+                .field("code", code)
+                .finish(),
+            UaCommand::Notify {
+                leg,
+                sipfrag,
+                terminated,
+            } => f
+                .debug_struct("Notify")
+                .field("leg", leg)
+                .field("sipfrag", sipfrag)
+                .field("terminated", terminated)
+                .finish(),
+            UaCommand::Refer {
+                leg,
+                refer_to,
+                headers,
+            } => f
+                .debug_struct("Refer")
+                .field("leg", leg)
+                .field("refer_to", refer_to)
+                .field("headers", headers)
+                .finish(),
             UaCommand::ReInvite { leg, body, headers } => f
                 .debug_struct("ReInvite")
                 .field("leg", leg)
@@ -319,6 +364,29 @@ pub enum UaEvent {
         reason: String,
         body: Option<Body>,
         headers: Vec<(String, String)>,
+    },
+    /// In-dialog REFER (RFC 3515); answer with `AnswerRefer`.
+    Refer {
+        leg: LegId,
+        /// The Refer-To URI, without its angle brackets.
+        refer_to: String,
+        /// Whether the peer wants NOTIFYs (no `Refer-Sub: false`).
+        subscription: bool,
+        headers: Vec<(String, String)>,
+    },
+    /// The final response to our `Refer` (408 when none came).
+    ReferAnswered {
+        leg: LegId,
+        code: u16,
+        reason: String,
+    },
+    /// An in-dialog NOTIFY, already answered 200: `event` is its Event
+    /// header (`refer`), `state` its Subscription-State.
+    Notify {
+        leg: LegId,
+        event: String,
+        state: String,
+        body: Vec<u8>,
     },
     /// In-dialog MESSAGE, already answered 200.
     Message {

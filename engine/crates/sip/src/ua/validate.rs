@@ -51,6 +51,8 @@ pub(crate) fn is_supported(method: &Method) -> bool {
             | Method::Info
             | Method::Update
             | Method::Message
+            | Method::Refer
+            | Method::Notify
     )
 }
 

@@ -1,0 +1,167 @@
+//! REFER and NOTIFY (RFC 3515, RFC 4488) on one core with a scripted peer.
+
+mod common;
+
+use common::raw::*;
+use common::*;
+use dialtone_sip::{SipMessage, Transport, UaCommand, UaEvent};
+
+fn confirmed(raw: &mut Raw, call_id: &str) -> (u64, String) {
+    let (leg, tag) = answered(raw, "z9hG4bKinv", call_id);
+    raw.send(&in_dialog("ACK", "z9hG4bKack", call_id, &tag, 1));
+    (leg, tag)
+}
+
+fn refer(call_id: &str, tag: &str, seq: u32, extra: &str) -> String {
+    in_dialog("REFER", &format!("z9hG4bKref{seq}"), call_id, tag, seq)
+        .replace("Content-Length: 0", &format!("{extra}Content-Length: 0"))
+}
+
+fn sent<'a>(out: &'a Out, method: &str) -> Option<&'a SipMessage> {
+    out.sent
+        .iter()
+        .map(|(_, m)| m)
+        .find(|m| m.method().is_some_and(|x| x.as_str() == method))
+}
+
+#[test]
+fn a_refer_is_reported_answered_and_followed_by_notifies() {
+    let mut raw = Raw::new(Transport::Udp);
+    let (leg, tag) = confirmed(&mut raw, "rf-1");
+    let out = raw.send(&refer(
+        "rf-1",
+        &tag,
+        2,
+        "Refer-To: <sip:carol@192.0.2.7:5060>\nX-Why: busy\n",
+    ));
+    assert!(out.sent.is_empty(), "the call layer answers");
+    match &out.events[..] {
+        [UaEvent::Refer {
+            leg: l,
+            refer_to,
+            subscription: true,
+            headers,
+        }] => {
+            assert_eq!(*l, leg);
+            assert_eq!(refer_to, "sip:carol@192.0.2.7:5060");
+            assert!(headers.iter().any(|(n, v)| n == "X-Why" && v == "busy"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let out = raw.command(UaCommand::AnswerRefer { leg, code: 202 });
+    assert_eq!(out.codes(), vec![202]);
+    let out = raw.command(UaCommand::Notify {
+        leg,
+        sipfrag: "SIP/2.0 100 Trying".into(),
+        terminated: false,
+    });
+    let notify = sent(&out, "NOTIFY").expect("a NOTIFY").clone();
+    assert_eq!(notify.headers.get("Event"), Some("refer"));
+    assert_eq!(
+        notify.headers.get("Subscription-State"),
+        Some("active;expires=60")
+    );
+    assert_eq!(
+        notify.headers.get("Content-Type"),
+        Some("message/sipfrag;version=2.0")
+    );
+    assert_eq!(notify.body, b"SIP/2.0 100 Trying\r\n");
+    let out = raw.command(UaCommand::Notify {
+        leg,
+        sipfrag: "SIP/2.0 200 OK".into(),
+        terminated: true,
+    });
+    let last = sent(&out, "NOTIFY").expect("the final NOTIFY");
+    assert!(last
+        .headers
+        .get("Subscription-State")
+        .unwrap()
+        .starts_with("terminated"));
+    // The subscription is over: nothing more goes out.
+    let out = raw.command(UaCommand::Notify {
+        leg,
+        sipfrag: "SIP/2.0 200 OK".into(),
+        terminated: true,
+    });
+    assert!(sent(&out, "NOTIFY").is_none());
+}
+
+#[test]
+fn refer_sub_false_gets_no_notifies_and_bad_refers_are_refused() {
+    let mut raw = Raw::new(Transport::Udp);
+    let (leg, tag) = confirmed(&mut raw, "rf-2");
+    raw.send(&refer(
+        "rf-2",
+        &tag,
+        2,
+        "Refer-To: sip:carol@192.0.2.7\nRefer-Sub: false\n",
+    ));
+    let out = raw.command(UaCommand::AnswerRefer { leg, code: 202 });
+    assert_eq!(out.only().headers.get("Refer-Sub"), Some("false"));
+    let out = raw.command(UaCommand::Notify {
+        leg,
+        sipfrag: "SIP/2.0 200 OK".into(),
+        terminated: true,
+    });
+    assert!(sent(&out, "NOTIFY").is_none());
+    // No Refer-To: 400. Two at once: the second gets 491.
+    let out = raw.send(&refer("rf-2", &tag, 3, ""));
+    assert_eq!(out.codes(), vec![400]);
+    raw.send(&refer("rf-2", &tag, 4, "Refer-To: <sip:a@h>\n"));
+    let out = raw.send(&refer("rf-2", &tag, 5, "Refer-To: <sip:b@h>\n"));
+    assert_eq!(out.codes(), vec![491]);
+    let out = raw.command(UaCommand::AnswerRefer { leg, code: 603 });
+    assert_eq!(out.codes(), vec![603]);
+}
+
+#[test]
+fn our_refer_reports_its_answer_and_the_peers_notifies() {
+    let mut raw = Raw::new(Transport::Udp);
+    let (leg, tag) = confirmed(&mut raw, "rf-3");
+    let out = raw.command(UaCommand::Refer {
+        leg,
+        refer_to: "sip:carol@192.0.2.7:5060".into(),
+        headers: vec![("X-Transfer".into(), "1".into())],
+    });
+    let req = sent(&out, "REFER").expect("a REFER").clone();
+    assert_eq!(
+        req.headers.get("Refer-To"),
+        Some("<sip:carol@192.0.2.7:5060>")
+    );
+    assert!(req.headers.get("Referred-By").is_some());
+    assert_eq!(req.headers.get("X-Transfer"), Some("1"));
+    let out = raw.send(&response_to(&req, 202, "Accepted", None, ""));
+    assert!(matches!(
+        &out.events[..],
+        [UaEvent::ReferAnswered { code: 202, .. }]
+    ));
+    let notify = in_dialog("NOTIFY", "z9hG4bKn1", "rf-3", &tag, 2).replace(
+        "Content-Length: 0\n\n",
+        "Event: refer\nSubscription-State: terminated;reason=noresource\n\
+         Content-Type: message/sipfrag;version=2.0\nContent-Length: 16\n\nSIP/2.0 200 OK\r\n",
+    );
+    let out = raw.send(&notify);
+    assert_eq!(out.codes(), vec![200]);
+    match &out.events[..] {
+        [UaEvent::Notify {
+            event, state, body, ..
+        }] => {
+            assert_eq!(event, "refer");
+            assert!(state.starts_with("terminated"));
+            assert_eq!(body, b"SIP/2.0 200 OK\r\n");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A REFER that gets no answer at all is reported as 408.
+    let out = raw.command(UaCommand::Refer {
+        leg,
+        refer_to: "sip:dave@192.0.2.8".into(),
+        headers: vec![],
+    });
+    assert!(sent(&out, "REFER").is_some());
+    let log = raw.run_timers(secs(40));
+    assert!(log
+        .iter()
+        .flat_map(|(_, _, e)| e)
+        .any(|e| matches!(e, UaEvent::ReferAnswered { code: 408, .. })));
+}
