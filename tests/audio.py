@@ -205,6 +205,28 @@ DTMF_COLS = (1209.0, 1336.0, 1477.0, 1633.0)
 DTMF_KEYS = ("123A", "456B", "789C", "*0#D")
 
 
+def tone_between(path: str | Path, start_s: float, end_s: float,
+                 floor_dbfs: float = -45.0) -> tuple[float, float]:
+    """(dominant Hz, level dBFS) of a recording between two of its seconds;
+    0 Hz when the level is below ``floor_dbfs`` (silence has no pitch)."""
+    samples, rate = read_wav(path)
+    part = samples[int(max(0.0, start_s) * rate):int(end_s * rate)]
+    if len(part) <= rate // 10:
+        raise AssertionError(f"{path}: nothing between {start_s:.2f} and {end_s:.2f} s")
+    level = dbfs(rms(part))
+    if level < floor_dbfs:
+        return 0.0, level
+    return dominant_frequency(part, rate), level
+
+
+def tone_at_end(path: str | Path, seconds: float, skip_end: float = 0.1) -> tuple[float, float]:
+    """:func:`tone_between` over the recording's last ``seconds`` before its
+    last ``skip_end``."""
+    samples, rate = read_wav(path)
+    end = len(samples) / rate - skip_end
+    return tone_between(path, end - seconds, end)
+
+
 def dtmf_freqs(digit: str) -> tuple[float, float]:
     for r, row in enumerate(DTMF_KEYS):
         c = row.find(digit.upper())

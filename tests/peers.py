@@ -94,6 +94,16 @@ class Agent:
             raise AssertionError(f"{self.name}: cannot send {line!r}: {exc}; events:\n"
                                  f"{self.describe_events()}") from None
 
+    def run(self, line: str, timeout: float = 10.0) -> float:
+        """Sends a ``--control`` command and waits until the agent has carried
+        it out; returns the agent's time (``t``) of it."""
+        start = len(self.events)
+        self.command(line)
+        ack = self.wait_event("command", timeout, start=start, command=line)
+        if not ack.get("ok"):
+            raise AssertionError(f"{self.name}: {line!r} failed: {ack}")
+        return ack["t"]
+
     @property
     def events(self) -> list[dict]:
         return list(self.pump.lines)

@@ -31,38 +31,9 @@ MUSIC_HZ = 700.0
 TALK_S = 1.5
 
 
-def window(path, start_s: float, end_s: float) -> tuple[float, float]:
-    """(dominant Hz, level dBFS) of the recording between two of its seconds."""
-    samples, rate = audio.read_wav(path)
-    part = samples[int(start_s * rate):int(end_s * rate)]
-    assert len(part) > rate // 10, f"{path}: nothing between {start_s:.2f} and {end_s:.2f} s"
-    level = audio.dbfs(audio.rms(part))
-    if level < -45:
-        return 0.0, level
-    return audio.dominant_frequency(part, rate), level
-
-
-def tail(path, seconds: float, skip_end: float = 0.1) -> tuple[float, float]:
-    """(dominant Hz, level dBFS) of the recording's last ``seconds`` before
-    its last ``skip_end`` (PJSIP's recorder stops while its own side holds,
-    so only the ends of a recording have a known place in time)."""
-    samples, rate = audio.read_wav(path)
-    end = len(samples) / rate - skip_end
-    return window(path, max(0.0, end - seconds), end)
-
-
 def media_start(agent) -> float:
     """When the agent's recording began (its first active media)."""
     return agent.wait_event("media", 10, active=True)["t"]
-
-
-def command(agent, line: str) -> float:
-    """Sends a control command; returns when the agent carried it out."""
-    start = len(agent.events)
-    agent.command(line)
-    ack = agent.wait_event("command", 10, start=start, command=line)
-    assert ack["ok"], ack
-    return ack["t"]
 
 
 def media_status(agent, name: str, start: int, timeout: float = 10.0) -> dict:
@@ -80,24 +51,24 @@ def test_the_callers_hold_reaches_the_scenario_and_audio_comes_back(
     t0 = media_start(a)
     time.sleep(TALK_S)
     mark = len(a.events)
-    t_hold = command(a, "hold")
+    t_hold = a.run("hold")
     media_status(a, "LOCAL_HOLD", mark)
     d.wait_for(r"the caller put us on hold", 10)
     time.sleep(TALK_S)
     mark = len(a.events)
-    t_unhold = command(a, "unhold")
+    t_unhold = a.run("unhold")
     media_status(a, "ACTIVE", mark)
     d.wait_for(r"the caller is back", 10)
     time.sleep(TALK_S + 0.5)
-    t_end = command(a, "hangup")
+    t_end = a.run("hangup")
     a.wait_event("disconnected", 10)
     assert a.wait_exit(10) == 0
     d.wait_for(r"Disconnected", 10)
 
     log = d.log_text()
     assert log.index("the caller put us on hold") < log.index("the caller is back"), log
-    before = window(rec, 0.5, t_hold - t0 - 0.1)
-    after = tail(rec, t_end - t_unhold - 0.7)
+    before = audio.tone_between(rec, 0.5, t_hold - t0 - 0.1)
+    after = audio.tone_at_end(rec, t_end - t_unhold - 0.7)
     print(f"{hold_type}: before {before}, after {after}")
     assert abs(before[0] - A_HZ) < A_HZ * 0.05, before
     # The echo is back after the unhold.
@@ -116,18 +87,18 @@ def test_the_scenario_holds_the_caller_with_music(dialtone, agent, tones, tmp_pa
     t0 = media_start(a)
     time.sleep(TALK_S)
     mark = len(a.events)
-    t_hold = command(a, "dtmf 1")
+    t_hold = a.run("dtmf 1")
     media_status(a, "REMOTE_HOLD", mark)
     d.wait_for(r"holding the caller", 10)
     t_unhold = media_status(a, "ACTIVE", mark, timeout=10)["t"]
     d.wait_for(r"back to the caller", 5)
     time.sleep(TALK_S + 0.5)
-    t_end = command(a, "hangup")
+    t_end = a.run("hangup")
     a.wait_event("disconnected", 10)
     assert a.wait_exit(10) == 0
 
-    held = window(rec, t_hold - t0 + 0.8, t_unhold - t0 - 0.1)
-    after = tail(rec, t_end - t_unhold - 0.8)
+    held = audio.tone_between(rec, t_hold - t0 + 0.8, t_unhold - t0 - 0.1)
+    after = audio.tone_at_end(rec, t_end - t_unhold - 0.8)
     print(f"on hold {held}, after {after}")
     assert abs(held[0] - MUSIC_HZ) < MUSIC_HZ * 0.05, held
     assert abs(after[0] - A_HZ) < A_HZ * 0.05, after
@@ -147,23 +118,23 @@ def test_easy_process_relays_a_hold_to_the_other_party(dialtone, agent, tones, t
     tb0 = media_start(b)
     time.sleep(TALK_S)
     mark_a, mark_b = len(a.events), len(b.events)
-    command(a, "hold")
+    a.run("hold")
     media_status(a, "LOCAL_HOLD", mark_a)
     # B is told: Dialtone put it on hold on A's behalf.
     media_status(b, "REMOTE_HOLD", mark_b)
     mark_a, mark_b = len(a.events), len(b.events)
-    command(a, "unhold")
+    a.run("unhold")
     media_status(a, "ACTIVE", mark_a)
     t_b_back = media_status(b, "ACTIVE", mark_b)["t"]
     time.sleep(TALK_S + 0.5)
-    t_end = command(a, "hangup")
+    t_end = a.run("hangup")
     a.wait_event("disconnected", 10)
     t_b_end = b.wait_event("disconnected", 10)["t"]
     assert a.wait_exit(10) == 0
     assert b.wait_exit(10) == 0
 
-    heard_a = tail(rec_a, TALK_S - 0.3)
-    heard_b = window(rec_b, t_b_back - tb0 + 0.6, t_b_end - tb0 - 0.2)
+    heard_a = audio.tone_at_end(rec_a, TALK_S - 0.3)
+    heard_b = audio.tone_between(rec_b, t_b_back - tb0 + 0.6, t_b_end - tb0 - 0.2)
     print(f"after unhold: A heard {heard_a}, B heard {heard_b}")
     assert abs(heard_a[0] - B_HZ) < B_HZ * 0.05, heard_a
     assert abs(heard_b[0] - A_HZ) < A_HZ * 0.05, heard_b
@@ -176,24 +147,24 @@ def test_info_message_and_update_inside_a_call(dialtone, agent, tones):
               control=True, max_time=40)
     a.wait_event("confirmed", 15)
     mark = len(a.events)
-    command(a, "info application/x-test hello")
+    a.run("info application/x-test hello")
     d.wait_for(r"hold_music: info application/x-test hello", 10)
     got = a.wait_event("info", 10, start=mark)
     assert got["body"].strip() == "echo hello", got
     assert got["content_type"].startswith("application/x-test"), got
 
     mark = len(a.events)
-    command(a, "message hi there")
+    a.run("message hi there")
     d.wait_for(r"hold_music: message hi there", 10)
     got = a.wait_event("message", 10, start=mark)
     assert got["body"] == "echo hi there", got
 
     # An UPDATE with a new offer is answered and the call goes on.
     mark = len(a.events)
-    command(a, "update")
+    a.run("update")
     a.wait_event("media", 10, start=mark, status_name="ACTIVE")
     assert not [e for e in a.events if e["event"] == "disconnected"]
-    command(a, "hangup")
+    a.run("hangup")
     a.wait_event("disconnected", 10)
     d.wait_for(r"Disconnected", 10)
     assert "panicked" not in d.log_text()
@@ -254,7 +225,7 @@ def test_a_caller_with_session_timers_refreshes_and_stays_up(dialtone, agent, to
     except AssertionError:
         ended = None
     assert ended is None, f"the call ended early: {ended}"
-    command(a, "hangup")
+    a.run("hangup")
     a.wait_event("disconnected", 10)
     d.wait_for(r"Disconnected call=\d+ code=200", 10)
     d.assert_alive()

@@ -20,21 +20,6 @@ C_HZ, A_HZ, B_HZ = 440.0, 1200.0, 700.0
 TALK_S = 2.0
 
 
-def window(path, start_s: float, end_s: float) -> tuple[float, float]:
-    samples, rate = audio.read_wav(path)
-    part = samples[int(start_s * rate):int(end_s * rate)]
-    assert len(part) > rate // 10, f"{path}: nothing between {start_s:.2f} and {end_s:.2f} s"
-    level = audio.dbfs(audio.rms(part))
-    return (audio.dominant_frequency(part, rate) if level > -45 else 0.0), level
-
-
-def command(agent, line: str) -> None:
-    start = len(agent.events)
-    agent.command(line)
-    ack = agent.wait_event("command", 10, start=start, command=line)
-    assert ack["ok"], ack
-
-
 def test_the_desk_transfers_the_caller_with_its_phone(dialtone, agent, tones, tmp_path):
     rec_c, rec_b = tmp_path / "heard_by_c.wav", tmp_path / "heard_by_b.wav"
     b = agent("answer", name="b", play=tones.wav(B_HZ, rate=16000), record=rec_b,
@@ -46,7 +31,7 @@ def test_the_desk_transfers_the_caller_with_its_phone(dialtone, agent, tones, tm
               codec="PCMU", control=True, max_time=40)
     c.wait_event("confirmed", 15)
     a.wait_event("confirmed", 10)
-    command(a, f"xfer sip:b@{LOOPBACK}:{b.port}")
+    a.run(f"xfer sip:b@{LOOPBACK}:{b.port}")
     d.wait_for(r"transfer_desk: transfer to sip:b@", 10)
     b_up = b.wait_event("confirmed", 10)
     # The desk hears that the transfer went through and leaves.
@@ -54,14 +39,13 @@ def test_the_desk_transfers_the_caller_with_its_phone(dialtone, agent, tones, tm
     assert status["code"] == 200, status
     a.wait_event("disconnected", 10)
     time.sleep(TALK_S)
-    command(c, "hangup")
+    c.run("hangup")
     c.wait_event("disconnected", 10)
     b_end = b.wait_event("disconnected", 10)
     assert c.wait_exit(10) == 0 and b.wait_exit(10) == 0 and a.wait_exit(10) == 0
 
-    heard_b = window(rec_b, 0.5, b_end["t"] - b_up["t"] - 0.2)
-    heard_c = window(rec_c, audio.read_wav(rec_c)[0].size / 16000 - TALK_S + 0.5,
-                     audio.read_wav(rec_c)[0].size / 16000 - 0.1)
+    heard_b = audio.tone_between(rec_b, 0.5, b_end["t"] - b_up["t"] - 0.2)
+    heard_c = audio.tone_at_end(rec_c, TALK_S - 0.6)
     print(f"B heard {heard_b}; C heard at the end {heard_c}")
     assert abs(heard_b[0] - C_HZ) < C_HZ * 0.05, heard_b
     assert abs(heard_c[0] - B_HZ) < B_HZ * 0.05, heard_c
@@ -76,11 +60,11 @@ def test_a_refer_the_scenario_does_not_handle_is_declined(dialtone, agent, tones
     c = agent("call", d.uri("600"), name="c", play=tones.wav(C_HZ), codec="PCMU",
               control=True, max_time=30)
     c.wait_event("confirmed", 15)
-    command(c, f"xfer sip:b@{LOOPBACK}:{b.port}")
+    c.run(f"xfer sip:b@{LOOPBACK}:{b.port}")
     status = c.wait_event("xfer_status", 10)
     assert status["code"] == 603, status
     assert not b.find_event("incoming")
-    command(c, "hangup")
+    c.run("hangup")
     c.wait_event("disconnected", 10)
     d.assert_alive()
 
@@ -100,11 +84,9 @@ def test_transfer_to_asks_the_callers_phone_to_call_the_target(dialtone, agent, 
     d.wait_for(r"transfer_out: complete", 10)
     c.wait_event("disconnected", 10, call=0)
     time.sleep(TALK_S)
-    command(c, "hangup")
+    c.run("hangup")
     b.wait_event("disconnected", 10)
     assert c.wait_exit(10) == 0
-    samples, rate = audio.read_wav(rec_c)
-    end = samples.size / rate
-    heard = window(rec_c, end - TALK_S + 0.5, end - 0.1)
+    heard = audio.tone_at_end(rec_c, TALK_S - 0.6)
     assert abs(heard[0] - B_HZ) < B_HZ * 0.05, heard
     d.assert_alive()

@@ -64,17 +64,13 @@ impl CallCore {
             // Held means the peer takes no audio from us.
             .is_some_and(|d| d.receives() == call.held_by_peer);
         if call.handle_reinvites && changes_hold {
-            let text = offer.clone().unwrap_or_default();
+            let (mime_type, body) = sdp_event_body(offer.clone());
             call.reinvite_offer = Some(offer);
             self.timers
                 .set(now + REINVITE_ANSWER_TIMEOUT, Timer::ReInviteAnswer(id));
             let event = CallEvent::ReInviteReceived {
-                mime_type: if text.is_empty() {
-                    String::new()
-                } else {
-                    SDP.into()
-                },
-                body: text,
+                mime_type,
+                body,
                 headers: custom_only(&headers),
             };
             self.emit(session, id, event);
@@ -318,14 +314,10 @@ impl CallCore {
                 None => {}
             }
             if let OwnReInvite::Script { .. } = why {
-                let text = answer.unwrap_or_default();
+                let (mime_type, body) = sdp_event_body(answer);
                 let event = CallEvent::ReInviteAccepted {
-                    mime_type: if text.is_empty() {
-                        String::new()
-                    } else {
-                        SDP.into()
-                    },
-                    body: text,
+                    mime_type,
+                    body,
                     headers: custom_only(&headers),
                 };
                 self.emit(session, id, event);
@@ -372,6 +364,14 @@ impl CallCore {
             None => return,
         };
         self.send_own_reinvite(id, headers);
+    }
+}
+
+/// `(mimeType, body)` of an event carrying an SDP body, or nothing.
+fn sdp_event_body(sdp: Option<String>) -> (String, String) {
+    match sdp.filter(|t| !t.is_empty()) {
+        Some(text) => (SDP.into(), text),
+        None => (String::new(), String::new()),
     }
 }
 

@@ -637,7 +637,7 @@ impl<'js> Call<'js> {
         body: Opt<Value<'js>>,
     ) -> rquickjs::Result<()> {
         let headers = self.headers(&ctx, "acceptReInvite", &extra_headers)?;
-        self.do_accept_reinvite(&ctx, headers, mime_type, body)
+        self.do_reinvite_command(&ctx, true, headers, mime_type, body)
     }
 
     /// `rejectReInvite(headers?)`: answers it 488.
@@ -662,7 +662,7 @@ impl<'js> Call<'js> {
         body: Opt<Value<'js>>,
     ) -> rquickjs::Result<()> {
         let headers = self.headers(&ctx, "reInvite", &extra_headers)?;
-        self.do_reinvite(&ctx, headers, mime_type, body)
+        self.do_reinvite_command(&ctx, false, headers, mime_type, body)
     }
 
     /// `hold()` (Dialtone extension): puts the peer on hold with a

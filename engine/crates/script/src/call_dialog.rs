@@ -100,25 +100,37 @@ impl<'js> Call<'js> {
         )
     }
 
-    pub(crate) fn do_accept_reinvite(
+    /// `acceptReInvite` (`accept`) or `reInvite`: both carry headers, a MIME
+    /// type and an optional SDP body whose direction the engine applies.
+    pub(crate) fn do_reinvite_command(
         &self,
         ctx: &Ctx<'js>,
+        accept: bool,
         headers: Headers,
         mime_type: Opt<Value<'js>>,
         body: Opt<Value<'js>>,
     ) -> rquickjs::Result<()> {
-        let what = "call.acceptReInvite()";
-        let (mime_type, body) = mime_and_body(ctx, what, &mime_type, &body, MAX_SDP, true)?;
-        self.require_connected(ctx, "acceptReInvite")?;
-        self.send_command(
-            ctx,
+        let name = if accept { "acceptReInvite" } else { "reInvite" };
+        let what = format!("call.{name}()");
+        let (mime_type, body) = mime_and_body(ctx, &what, &mime_type, &body, MAX_SDP, true)?;
+        self.require_connected(ctx, name)?;
+        let call = self.call_id();
+        let cmd = if accept {
             SessionCommand::AcceptReInvite {
-                call: self.call_id(),
+                call,
                 mime_type,
                 body,
                 headers,
-            },
-        )
+            }
+        } else {
+            SessionCommand::ReInvite {
+                call,
+                mime_type,
+                body,
+                headers,
+            }
+        };
+        self.send_command(ctx, cmd)
     }
 
     pub(crate) fn do_reject_reinvite(
@@ -131,27 +143,6 @@ impl<'js> Call<'js> {
             ctx,
             SessionCommand::RejectReInvite {
                 call: self.call_id(),
-                headers,
-            },
-        )
-    }
-
-    pub(crate) fn do_reinvite(
-        &self,
-        ctx: &Ctx<'js>,
-        headers: Headers,
-        mime_type: Opt<Value<'js>>,
-        body: Opt<Value<'js>>,
-    ) -> rquickjs::Result<()> {
-        let what = "call.reInvite()";
-        let (mime_type, body) = mime_and_body(ctx, what, &mime_type, &body, MAX_SDP, true)?;
-        self.require_connected(ctx, "reInvite")?;
-        self.send_command(
-            ctx,
-            SessionCommand::ReInvite {
-                call: self.call_id(),
-                mime_type,
-                body,
                 headers,
             },
         )

@@ -53,7 +53,7 @@ impl UaCore {
         &mut self,
         now: Instant,
         from: Peer,
-        mut msg: SipMessage,
+        msg: SipMessage,
         via: &Via,
         leg_id: LegId,
     ) {
@@ -62,15 +62,12 @@ impl UaCore {
             self.reply(now, from, &msg, via, resp);
             return;
         }
-        let resp = build::response(&msg, &from, 200, "OK", None);
-        self.reply(now, from, &msg, via, resp);
-        let content_type = msg.content_type().unwrap_or_default().to_string();
-        let body = std::mem::take(&mut msg.body);
+        let (content_type, body, headers) = self.accept_request(now, from, msg, via);
         self.emit(UaEvent::Message {
             leg: leg_id,
             content_type,
             body,
-            headers: msg.headers.to_vec(),
+            headers,
         });
     }
 
@@ -277,7 +274,7 @@ impl UaCore {
                 leg = leg_id,
                 "session timer expired: the peer did not refresh"
             );
-            self.end_expired(now, leg_id, 408, "Session Timer Expired");
+            self.end_leg(now, leg_id, Vec::new(), 408, "Session Timer Expired");
             return;
         }
         let Some((mut update, to, branch)) = self.dialog_request(leg_id, Method::Update) else {
@@ -321,7 +318,7 @@ impl UaCore {
                     self.set_session_timer(leg_id, Some(timer));
                 }
             }
-            408 | 481 => self.end_expired(now, leg_id, code, "Session Refresh Failed"),
+            408 | 481 => self.end_leg(now, leg_id, Vec::new(), code, "Session Refresh Failed"),
             _ => {
                 tracing::info!(
                     leg = leg_id,
@@ -331,17 +328,5 @@ impl UaCore {
                 self.set_session_timer(leg_id, None);
             }
         }
-    }
-
-    fn end_expired(&mut self, now: Instant, leg_id: LegId, code: u16, reason: &str) {
-        self.send_bye(now, leg_id, Vec::new(), Owner::Nobody);
-        self.remove_leg(now, leg_id);
-        self.emit(UaEvent::Terminated {
-            leg: leg_id,
-            by_remote: false,
-            code,
-            reason: reason.into(),
-            headers: Vec::new(),
-        });
     }
 }

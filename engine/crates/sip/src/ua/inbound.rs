@@ -438,17 +438,30 @@ impl UaCore {
         });
     }
 
-    fn on_info(&mut self, now: Instant, from: Peer, mut msg: SipMessage, via: &Via, leg_id: LegId) {
-        let resp = build::response(&msg, &from, 200, "OK", None);
-        self.reply(now, from, &msg, via, resp);
-        let content_type = msg.content_type().unwrap_or_default().to_string();
-        let body = std::mem::take(&mut msg.body);
+    fn on_info(&mut self, now: Instant, from: Peer, msg: SipMessage, via: &Via, leg_id: LegId) {
+        let (content_type, body, headers) = self.accept_request(now, from, msg, via);
         self.emit(UaEvent::Info {
             leg: leg_id,
             content_type,
             body,
-            headers: msg.headers.to_vec(),
+            headers,
         });
+    }
+
+    /// Answers an in-dialog request 200 and hands back what it carried:
+    /// its content type, body and headers.
+    pub(super) fn accept_request(
+        &mut self,
+        now: Instant,
+        from: Peer,
+        mut msg: SipMessage,
+        via: &Via,
+    ) -> (String, Vec<u8>, Vec<(String, String)>) {
+        let resp = build::response(&msg, &from, 200, "OK", None);
+        self.reply(now, from, &msg, via, resp);
+        let content_type = msg.content_type().unwrap_or_default().to_string();
+        let body = std::mem::take(&mut msg.body);
+        (content_type, body, msg.headers.to_vec())
     }
 
     fn on_reinvite(

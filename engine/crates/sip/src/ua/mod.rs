@@ -414,13 +414,26 @@ impl UaCore {
             .get_mut(&leg_id)
             .and_then(|l| l.hangup.take())
             .unwrap_or_default();
+        self.end_leg(now, leg_id, headers, 408, "ACK timeout");
+    }
+
+    /// Ends a dialog for a reason of our own: BYE (nobody waits for its
+    /// answer), the leg forgotten, `Terminated` with `code` and `reason`.
+    fn end_leg(
+        &mut self,
+        now: Instant,
+        leg_id: LegId,
+        headers: ExtraHeaders,
+        code: u16,
+        reason: &str,
+    ) {
         self.send_bye(now, leg_id, headers, Owner::Nobody);
         self.remove_leg(now, leg_id);
         self.emit(UaEvent::Terminated {
             leg: leg_id,
             by_remote: false,
-            code: 408,
-            reason: "ACK timeout".into(),
+            code,
+            reason: reason.into(),
             headers: Vec::new(),
         });
     }

@@ -185,19 +185,17 @@ impl UaCore {
         &mut self,
         now: Instant,
         from: Peer,
-        mut msg: SipMessage,
+        msg: SipMessage,
         via: &Via,
         leg_id: LegId,
     ) {
-        let resp = build::response(&msg, &from, 200, "OK", None);
-        self.reply(now, from, &msg, via, resp);
         let event = msg.headers.get("Event").unwrap_or_default().to_string();
         let state = msg
             .headers
             .get("Subscription-State")
             .unwrap_or_default()
             .to_string();
-        let body = std::mem::take(&mut msg.body);
+        let (_, body, _) = self.accept_request(now, from, msg, via);
         self.emit(UaEvent::Notify {
             leg: leg_id,
             event,
