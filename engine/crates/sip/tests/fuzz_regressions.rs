@@ -1,6 +1,11 @@
 //! Inputs the fuzz targets (fuzz/, see fuzz/README.md) found, replayed through
 //! the same entry points so `cargo test` keeps them fixed without cargo-fuzz.
 //! Each input is also kept under fuzz/regressions/<target>/.
+//!
+//! ua_input, fuzz/regressions/ua_input/unanswered-refer-outlives-its-leg (a
+//! REFER the call layer never answered kept its transaction after the call
+//! ended) is replayed as `ua_refer.rs`'s
+//! `a_refer_left_unanswered_when_the_call_ends_gets_481_and_leaves_nothing`.
 
 use std::time::{Duration, Instant};
 

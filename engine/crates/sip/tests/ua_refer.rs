@@ -165,3 +165,23 @@ fn our_refer_reports_its_answer_and_the_peers_notifies() {
         .flat_map(|(_, _, e)| e)
         .any(|e| matches!(e, UaEvent::ReferAnswered { code: 408, .. })));
 }
+
+#[test]
+fn a_refer_left_unanswered_when_the_call_ends_gets_481_and_leaves_nothing() {
+    // Found by the ua_input fuzzer: the REFER's transaction outlived its leg.
+    let mut raw = Raw::new(Transport::Udp);
+    let (leg, tag) = confirmed(&mut raw, "rf-6");
+    raw.send(&refer("rf-6", &tag, 2, "Refer-To: <sip:c@h>\n"));
+    raw.command(UaCommand::Hangup {
+        leg,
+        headers: vec![],
+    });
+    // Our BYE goes unanswered; once it gives up the leg is gone, and the
+    // REFER gets its final answer with it.
+    let log = raw.run_timers(secs(100));
+    assert!(
+        log.iter().any(|(_, m, _)| m.code() == Some(481)),
+        "no 481 to the REFER"
+    );
+    assert!(raw.idle(), "a transaction or leg was left behind");
+}

@@ -450,6 +450,13 @@ impl UaCore {
         if self.dialogs.get(&leg.local_tag) == Some(&leg_id) {
             self.dialogs.remove(&leg.local_tag);
         }
+        if let Some((tx, req)) = &leg.pending_refer {
+            // A REFER the call layer never answered: its transaction would
+            // otherwise wait for a final response for ever.
+            let resp =
+                build::response(req, &leg.peer, 481, "Call/Transaction Does Not Exist", None);
+            self.respond(now, *tx, resp);
+        }
         if let Some(re) = &leg.reinvite {
             if !re.answered {
                 let (code, reason) = if re.update {
