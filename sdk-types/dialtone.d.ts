@@ -554,13 +554,16 @@ declare class Call {
   notifyBlindTransferFailed(code: number, reason: string): void;
 
   /**
-   * Asks the peer to call `uri` itself (a blind transfer: REFER); the peer's reports arrive as
+   * Asks the peer to call `target` itself (REFER); the peer's reports arrive as
    * {@link CallEvents.TransferComplete} or {@link CallEvents.TransferFailed}, and the call stays up
    * until someone hangs it up. A Dialtone extension.
-   * @param uri a SIP URI, e.g. `sip:carol@192.0.2.7`.
-   * @throws TypeError if `uri` is not a SIP URI; Error if the call is not connected.
+   * @param target a SIP URI, e.g. `sip:carol@192.0.2.7` (a blind transfer), or another
+   *   connected call of this session (an attended transfer: the REFER carries `Replaces`
+   *   naming that call's dialog, so the peer's new call takes its place and the two peers talk
+   *   directly).
+   * @throws TypeError if `target` is neither; Error if the call is not connected.
    */
-  transferTo(uri: string, headers?: { [header: string]: string }): void;
+  transferTo(target: string | Call, headers?: { [header: string]: string }): void;
 
   /**
    * Takes the peer off hold: a `sendrecv` re-INVITE. A Dialtone extension, not in VoxEngine.

@@ -22,6 +22,7 @@ stdout carries only JSON lines, one per event, so a test can wait on them:
   {"event": "answered", "call": 0, "method": "UPDATE", "code": 200, ...}    (our in-dialog request answered)
   {"event": "xfer_status", "call": 0, "code": 200, "final": true}          (NOTIFY about our REFER; 2xx final hangs up)
   {"event": "xfer_request", "call": 0, "new_call": 1, "dst": "..."}        (the peer's REFER: we call dst)
+  {"event": "replaced", "call": 0, "new_call": 1}                          (an INVITE with Replaces took call 0's place)
   {"event": "exit", "status": 0}
 PJSIP's own log goes to stderr.
 
@@ -177,6 +178,14 @@ class AgentCall(pj.Call):
         self.agent.calls.append(new)
         prm.newCall = new
         emit("xfer_request", call=self.index, new_call=new.index, dst=prm.dstUri)
+
+    def onCallReplaced(self, prm):
+        # An INVITE with Replaces took this call's place (an attended
+        # transfer): the new call gets an object we keep, like any other.
+        new = AgentCall(self.agent, self.agent.acc, prm.newCallId)
+        self.agent.calls.append(new)
+        prm.newCall = new
+        emit("replaced", call=self.index, new_call=new.index)
 
     def onInstantMessage(self, prm):
         emit("message", call=self.index, content_type=prm.contentType, body=prm.msgBody)

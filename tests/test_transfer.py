@@ -90,3 +90,33 @@ def test_transfer_to_asks_the_callers_phone_to_call_the_target(dialtone, agent, 
     heard = audio.tone_at_end(rec_c, TALK_S - 0.6)
     assert abs(heard[0] - B_HZ) < B_HZ * 0.05, heard
     d.assert_alive()
+
+
+def test_an_attended_transfer_leaves_the_two_phones_talking(dialtone, agent, tones, tmp_path):
+    """The caller's phone calls B with Replaces (from Dialtone's REFER) and
+    takes the place of Dialtone's call to B; Dialtone leaves both calls and
+    the two phones talk directly."""
+    rec_c, rec_b = tmp_path / "heard_by_c.wav", tmp_path / "heard_by_b.wav"
+    b = agent("answer", name="b", play=tones.wav(B_HZ, rate=16000), record=rec_b,
+              codec="PCMU", max_time=40, mode_opts=["--calls", "2"])
+    d = dialtone(SCENARIOS / "attended.js", custom_data=f"sip:b@{LOOPBACK}:{b.port}")
+    c = agent("call", d.uri("900"), name="c", play=tones.wav(C_HZ), record=rec_c,
+              codec="PCMU", control=True, max_time=40)
+    c.wait_event("confirmed", 15)
+    b.wait_event("confirmed", 10)
+    c.run("dtmf 1")
+    req = c.wait_event("xfer_request", 10)
+    assert "Replaces=" in req["dst"], req
+    b.wait_event("replaced", 10)
+    d.wait_for(r"attended: complete", 10)
+    d.wait_for(r"Application\.Terminated", 10)
+    time.sleep(TALK_S)
+    c.run("hangup")
+    assert c.wait_exit(10) == 0
+    assert b.wait_exit(10) == 0
+    heard_c = audio.tone_at_end(rec_c, TALK_S - 0.6)
+    heard_b = audio.tone_at_end(rec_b, TALK_S - 0.6)
+    print(f"C heard {heard_c}; B heard {heard_b}")
+    assert abs(heard_c[0] - B_HZ) < B_HZ * 0.05, heard_c
+    assert abs(heard_b[0] - C_HZ) < C_HZ * 0.05, heard_b
+    d.assert_alive()

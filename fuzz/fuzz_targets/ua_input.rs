@@ -10,8 +10,8 @@
 //! %%ca          a command on the latest leg: a answer, A answer without SDP,
 //!               p 180, P 183 with SDP, r reject 486, h hang up, i INFO,
 //!               R re-INVITE 200, E re-INVITE 488, m MESSAGE, v our
-//!               re-INVITE, f our REFER, F REFER 202, n NOTIFY; d dials
-//!               peer 0
+//!               re-INVITE, f our REFER, g our REFER replacing the first
+//!               leg, F REFER 202, n NOTIFY; d dials peer 0
 //! %%e2          a transport error towards peer 2
 //! ```
 //!
@@ -217,6 +217,11 @@ impl Run {
                 headers: vec![],
             },
             b'F' => UaCommand::AnswerRefer { leg, code: 202 },
+            b'g' => UaCommand::ReferReplacing {
+                leg,
+                target: self.legs.first().copied().unwrap_or(leg),
+                headers: vec![],
+            },
             b'n' => UaCommand::Notify {
                 leg,
                 sipfrag: "SIP/2.0 200 OK".into(),

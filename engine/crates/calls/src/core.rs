@@ -283,6 +283,11 @@ impl CallCore {
                 target,
                 headers,
             } => self.transfer_to(session, call, target, sanitize(headers)),
+            SessionCommand::TransferToCall {
+                call,
+                other,
+                headers,
+            } => self.transfer_to_call(session, call, other, sanitize(headers)),
             SessionCommand::Ended { reason } => self.session_ended(now, session, reason),
         }
     }

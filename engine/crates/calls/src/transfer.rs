@@ -131,6 +131,46 @@ impl CallCore {
         });
     }
 
+    /// `call.transferTo(otherCall)`: an attended transfer. Both calls must be
+    /// this session's and connected.
+    pub(crate) fn transfer_to_call(
+        &mut self,
+        session: SessionId,
+        id: CallId,
+        other: CallId,
+        headers: Headers,
+    ) {
+        let target = self
+            .calls
+            .get(&other)
+            .filter(|c| c.session == session && c.phase == Phase::Confirmed && other != id)
+            .map(|c| c.leg);
+        let Some(call) = self.owned_mut(session, id) else {
+            return;
+        };
+        let ready = call.phase == Phase::Confirmed && !call.transferring;
+        let Some(target) = target.filter(|_| ready) else {
+            let session = call.session;
+            self.emit(
+                session,
+                id,
+                CallEvent::TransferFailed {
+                    code: 481,
+                    reason: "Both calls must be connected, and no transfer under way".into(),
+                    headers: Vec::new(),
+                },
+            );
+            return;
+        };
+        call.transferring = true;
+        let leg = call.leg;
+        self.ua(UaCommand::ReferReplacing {
+            leg,
+            target,
+            headers,
+        });
+    }
+
     /// The answer to our REFER: a refusal ends the transfer.
     pub(crate) fn on_refer_answered(&mut self, leg: LegId, code: u16, reason: &str) {
         if (200..300).contains(&code) {

@@ -159,3 +159,38 @@ fn transfer_to_before_the_call_is_up_fails_at_once() {
     assert!(ua_cmds(&out).is_empty());
     assert_eq!(call_events(&out, inbound.call), ["TransferFailed 481"]);
 }
+
+#[test]
+fn transfer_to_another_call_refers_with_replaces_to_it() {
+    let mut h = Harness::default();
+    let inbound = h.connected();
+    let (other, other_leg) = h.outbound_connected(inbound.session);
+    let out = h.cmd(
+        inbound.session,
+        SessionCommand::TransferToCall {
+            call: inbound.call,
+            other,
+            headers: Vec::new(),
+        },
+    );
+    match &ua_cmds(&out)[..] {
+        [UaCommand::ReferReplacing { leg, target, .. }] => {
+            assert_eq!((*leg, *target), (inbound.leg, other_leg));
+        }
+        other => panic!("{other:?}"),
+    }
+    let out = h.ua(notify(inbound.leg, "SIP/2.0 200 OK\r\n"));
+    assert_eq!(call_events(&out, inbound.call), ["TransferComplete"]);
+    // A call of another session, or one not connected, cannot be the target.
+    let elsewhere = h.connected();
+    let out = h.cmd(
+        inbound.session,
+        SessionCommand::TransferToCall {
+            call: inbound.call,
+            other: elsewhere.call,
+            headers: Vec::new(),
+        },
+    );
+    assert!(ua_cmds(&out).is_empty());
+    assert_eq!(call_events(&out, inbound.call), ["TransferFailed 481"]);
+}

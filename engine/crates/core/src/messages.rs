@@ -527,6 +527,14 @@ pub enum SessionCommand {
         target: String,
         headers: Headers,
     },
+    /// `call.transferTo(otherCall)` (Dialtone extension): an attended
+    /// transfer, a REFER asking this call's peer to call `other`'s peer and
+    /// take `other`'s place (Replaces); events as for `TransferTo`.
+    TransferToCall {
+        call: CallId,
+        other: CallId,
+        headers: Headers,
+    },
     /// `call.hold()` / `call.unhold()` (Dialtone extension): a `sendonly`
     /// re-INVITE, or a `sendrecv` one to take the peer off hold.
     Hold {

@@ -721,6 +721,18 @@ impl<'js> Call<'js> {
         extra_headers: Opt<Value<'js>>,
     ) -> rquickjs::Result<()> {
         let headers = self.headers(&ctx, "transferTo", &extra_headers)?;
+        if let Ok(other) = Class::<Call>::from_value(&target) {
+            let other = other.borrow().call_id();
+            self.require_connected(&ctx, "transferTo")?;
+            return self.core.send(
+                &ctx,
+                SessionCommand::TransferToCall {
+                    call: self.id,
+                    other,
+                    headers,
+                },
+            );
+        }
         self.do_transfer_to(&ctx, target, headers)
     }
 }

@@ -284,3 +284,32 @@ async fn transfers_send_commands_and_their_events_carry_voxengine_fields() {
         ]
     );
 }
+
+#[tokio::test]
+async fn transfer_to_another_call_is_an_attended_transfer() {
+    let mut engine = FakeEngine::start(config());
+    let call = CallId::next();
+    let s = engine.spawn(
+        "attended.js",
+        r#"
+        VoxEngine.addEventListener(AppEvents.CallAlerting, function (e) {
+            var other = VoxEngine.callSIP("sip:bob@127.0.0.1:5070");
+            other.addEventListener(CallEvents.Connected, function () { e.call.answer(); });
+            e.call.addEventListener(CallEvents.Connected, function () { e.call.transferTo(other); });
+        });
+        "#,
+        "",
+        Some(alerting(call)),
+    );
+    let SessionCommand::CallSip(out) = engine.next(s.id).await else {
+        panic!("expected CallSip")
+    };
+    s.call_event(out.call, connected());
+    assert!(matches!(
+        engine.next(s.id).await,
+        SessionCommand::Answer { .. }
+    ));
+    s.call_event(call, connected());
+    assert!(matches!(engine.next(s.id).await,
+        SessionCommand::TransferToCall { call: c, other, .. } if c == call && other == out.call));
+}

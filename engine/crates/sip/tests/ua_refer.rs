@@ -185,3 +185,46 @@ fn a_refer_left_unanswered_when_the_call_ends_gets_481_and_leaves_nothing() {
     );
     assert!(raw.idle(), "a transaction or leg was left behind");
 }
+
+#[test]
+fn an_attended_transfer_names_the_other_dialog_in_replaces() {
+    let mut raw = Raw::new(Transport::Udp);
+    let (a, _) = confirmed(&mut raw, "rf-a");
+    let out = raw.send(&invite("z9hG4bKinvb", "rf-b", ""));
+    let b = match &out.events[..] {
+        [UaEvent::Incoming { leg, .. }] => *leg,
+        other => panic!("{other:?}"),
+    };
+    let out = raw.command(UaCommand::Answer {
+        leg: b,
+        body: Some(sdp("answer")),
+        headers: vec![],
+    });
+    let b_tag = out.only().to_tag().expect("tag").to_string();
+    raw.send(&in_dialog("ACK", "z9hG4bKackb", "rf-b", &b_tag, 1));
+    let out = raw.command(UaCommand::ReferReplacing {
+        leg: a,
+        target: b,
+        headers: vec![],
+    });
+    let req = sent(&out, "REFER").expect("a REFER");
+    assert_eq!(
+        req.headers.get("Refer-To"),
+        Some(
+            format!(
+                "<sip:alice@127.0.0.1:5060?Replaces=rf-b%3Bto-tag%3Dftag%3Bfrom-tag%3D{b_tag}>"
+            )
+            .as_str()
+        )
+    );
+    // A leg that is gone cannot be replaced.
+    let out = raw.command(UaCommand::ReferReplacing {
+        leg: a,
+        target: 999,
+        headers: vec![],
+    });
+    assert!(matches!(
+        &out.events[..],
+        [UaEvent::ReferAnswered { code: 481, .. }]
+    ));
+}

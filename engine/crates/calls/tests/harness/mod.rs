@@ -538,6 +538,7 @@ pub fn ua_names(out: &[Output]) -> Vec<String> {
             UaCommand::AnswerRefer { code, .. } => format!("AnswerRefer {code}"),
             UaCommand::Notify { sipfrag, .. } => format!("Notify {sipfrag}"),
             UaCommand::Refer { .. } => "Refer".into(),
+            UaCommand::ReferReplacing { .. } => "ReferReplacing".into(),
         })
         .collect()
 }

@@ -689,6 +689,9 @@ impl<'a> World<'a> {
             },
             SessionCommand::SendMessage { text, .. } => Action::Message(text.clone()),
             SessionCommand::TransferTo { target, .. } => Action::Transfer(target.clone()),
+            SessionCommand::TransferToCall { other, .. } => {
+                Action::Transfer(self.label(UnitId(other.0)))
+            }
             SessionCommand::NotifyBlindTransfer { code, .. } => Action::TransferNotified(*code),
             SessionCommand::StopMedia { .. }
             | SessionCommand::HandleReInvites { .. }

@@ -240,6 +240,18 @@ impl SimUa {
                     r.notes.push(format!("{} gets NOTIFY {sipfrag}", end.label));
                 }
             }
+            UaCommand::ReferReplacing { leg, target, .. } => {
+                let label = self.ends.get(&target).map(|e| e.label.clone());
+                let refer_to = format!("{} (replacing its call)", label.unwrap_or_default());
+                return self.command(
+                    spec,
+                    UaCommand::Refer {
+                        leg,
+                        refer_to,
+                        headers: Vec::new(),
+                    },
+                );
+            }
             UaCommand::Refer { leg, refer_to, .. } => {
                 // A phone takes the transfer and reports its new call up.
                 let confirmed = self.ends.get(&leg).filter(|e| e.state == State::Confirmed);

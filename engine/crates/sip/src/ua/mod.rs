@@ -161,6 +161,14 @@ impl UaCore {
                 refer_to,
                 headers,
             } => self.send_refer(now, leg, &refer_to, headers),
+            UaCommand::ReferReplacing {
+                leg,
+                target,
+                headers,
+            } => match self.replaces_uri(target) {
+                Some(uri) => self.send_refer(now, leg, &uri, headers),
+                None => self.refer_answered(leg, 481, "No Dialog To Replace"),
+            },
         }
     }
 

@@ -171,6 +171,24 @@ impl UaCore {
         self.start_client_non_invite(now, refer, branch, to, Owner::Refer(leg_id));
     }
 
+    /// `target`'s remote target with a `Replaces` header naming its dialog
+    /// as its peer sees it (RFC 3891 §3: to-tag is the peer's own tag).
+    pub(super) fn replaces_uri(&self, target: LegId) -> Option<String> {
+        let leg = self
+            .legs
+            .get(&target)
+            .filter(|l| l.state == LegState::Confirmed)?;
+        let dialog = leg.dialog.as_ref()?;
+        let mut uri = dialog.remote_target.clone();
+        uri.headers.clear();
+        Some(format!(
+            "{uri}?Replaces={}%3Bto-tag%3D{}%3Bfrom-tag%3D{}",
+            escape_header_value(&dialog.id.call_id),
+            escape_header_value(&dialog.id.remote_tag),
+            escape_header_value(&dialog.id.local_tag),
+        ))
+    }
+
     pub(super) fn refer_answered(&mut self, leg_id: LegId, code: u16, reason: &str) {
         self.emit(UaEvent::ReferAnswered {
             leg: leg_id,
@@ -205,9 +223,29 @@ impl UaCore {
     }
 }
 
+/// A URI header value (RFC 3261 §19.1.1 `hvalue`): unreserved characters as
+/// they are, everything else %HH.
+fn escape_header_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() * 3);
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()[]/?:+$".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replaces_values_are_escaped() {
+        assert_eq!(escape_header_value("a1b2@127.0.0.1"), "a1b2%40127.0.0.1");
+        assert_eq!(escape_header_value("x;y=z"), "x%3By%3Dz");
+    }
 
     #[test]
     fn refer_to_loses_its_brackets() {

@@ -174,6 +174,14 @@ pub enum UaCommand {
         refer_to: String,
         headers: ExtraHeaders,
     },
+    /// Our REFER asking the peer of `leg` to call the peer of `target`
+    /// with `Replaces` naming `target`'s dialog (RFC 3891): an attended
+    /// transfer. As `Refer`.
+    ReferReplacing {
+        leg: LegId,
+        target: LegId,
+        headers: ExtraHeaders,
+    },
     /// Our re-INVITE on an established leg (hold, unhold, a relayed media
     /// change). Exactly one `ReInviteAnswered` follows: the final response,
     /// 408 when none came, 491 at once when an INVITE is already open on
@@ -292,6 +300,16 @@ impl std::fmt::Debug for UaCommand {
                 .debug_struct("Refer")
                 .field("leg", leg)
                 .field("refer_to", refer_to)
+                .field("headers", headers)
+                .finish(),
+            UaCommand::ReferReplacing {
+                leg,
+                target,
+                headers,
+            } => f
+                .debug_struct("ReferReplacing")
+                .field("leg", leg)
+                .field("target", target)
                 .field("headers", headers)
                 .finish(),
             UaCommand::ReInvite { leg, body, headers } => f
