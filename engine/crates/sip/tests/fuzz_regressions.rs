@@ -5,7 +5,10 @@
 //! ua_input, fuzz/regressions/ua_input/unanswered-refer-outlives-its-leg (a
 //! REFER the call layer never answered kept its transaction after the call
 //! ended) is replayed as `ua_refer.rs`'s
-//! `a_refer_left_unanswered_when_the_call_ends_gets_481_and_leaves_nothing`.
+//! `a_refer_left_unanswered_when_the_call_ends_gets_481_and_leaves_nothing`;
+//! ua_input/reinvite-after-100-outlives-its-dialog (our re-INVITE, answered
+//! only 100, waited for ever: Timer B stops at the first 1xx) as
+//! `ua_in_dialog.rs`'s `our_reinvite_answered_only_1xx_gives_up_and_leaves_nothing`.
 
 use std::time::{Duration, Instant};
 

@@ -252,3 +252,39 @@ fn our_message_and_info_go_out_in_the_dialog() {
         Some("application/json")
     );
 }
+
+#[test]
+fn our_reinvite_answered_only_1xx_gives_up_and_leaves_nothing() {
+    // Found by the ua_input fuzzer: after a 100 Trying, Timer B no longer
+    // runs, so the re-INVITE waited for ever and outlived its dialog.
+    let mut raw = Raw::new(Transport::Udp);
+    let (leg, _tag) = confirmed(&mut raw, "p-1");
+    let out = raw.command(UaCommand::ReInvite {
+        leg,
+        body: Some(sdp("ours")),
+        headers: vec![],
+    });
+    let invite = sent_request(&out, "INVITE").clone();
+    raw.send(&response_to(&invite, 100, "Trying", None, ""));
+    let log = raw.run_timers(secs(40));
+    let events: Vec<_> = log.into_iter().flat_map(|(_, _, e)| e).collect();
+    assert!(
+        matches!(&events[..], [UaEvent::ReInviteAnswered { code: 408, .. }]),
+        "{events:?}"
+    );
+    // The call goes on and can send another.
+    let out = raw.command(UaCommand::ReInvite {
+        leg,
+        body: Some(sdp("again")),
+        headers: vec![],
+    });
+    let again = sent_request(&out, "INVITE").clone();
+    raw.send(&response_to(&again, 100, "Trying", None, ""));
+    // Hung up while the second waits: nothing is left once the timers run.
+    raw.command(UaCommand::Hangup {
+        leg,
+        headers: vec![],
+    });
+    raw.run_timers(secs(200));
+    assert!(raw.idle(), "a transaction or leg was left behind");
+}

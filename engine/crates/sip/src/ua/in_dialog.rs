@@ -6,6 +6,7 @@ use std::time::Instant;
 use super::build::{self, take_body};
 use super::leg::{LegState, PendingReInvite};
 use super::route_peer;
+use super::timer_queue::Wake;
 use super::tx_table::{Owner, Tx, TxId, TxKey};
 use super::types::{Body, ExtraHeaders, LegId, Peer, UaEvent};
 use super::UaCore;
@@ -175,9 +176,12 @@ impl UaCore {
         );
         self.transmit(to, bytes);
         self.touch(tx_id);
+        let deadline = now + self.timers.long();
         if let Some(leg) = self.legs.get_mut(&leg_id) {
             leg.our_reinvite = Some(tx_id);
+            leg.reinvite_deadline = Some(deadline);
         }
+        self.wakeups.push(deadline, Wake::Leg(leg_id));
     }
 
     /// A response to our re-INVITE: 2xx is ACKed (and its retransmissions,
@@ -210,6 +214,7 @@ impl UaCore {
         }
         if let Some(leg) = self.legs.get_mut(&leg_id) {
             leg.our_reinvite = None;
+            leg.reinvite_deadline = None;
         }
         let body = take_body(&mut msg);
         self.emit(UaEvent::ReInviteAnswered {
@@ -229,7 +234,24 @@ impl UaCore {
             .filter(|l| l.our_reinvite == Some(tx_id));
         if let Some(leg) = current {
             leg.our_reinvite = None;
+            leg.reinvite_deadline = None;
             self.reinvite_answered(leg_id, code, reason);
+        }
+    }
+
+    /// Our re-INVITE got a provisional response and then nothing for 64·T1:
+    /// it is given up as 408, so the call can send another.
+    pub(super) fn reinvite_deadline_passed(&mut self, now: Instant, leg_id: LegId) {
+        let Some(leg) = self.legs.get_mut(&leg_id) else {
+            return;
+        };
+        if leg.reinvite_deadline.is_none_or(|d| d > now) {
+            return;
+        }
+        leg.reinvite_deadline = None;
+        if let Some(tx) = leg.our_reinvite.take() {
+            self.txs.remove(tx);
+            self.reinvite_answered(leg_id, 408, "Request Timeout");
         }
     }
 

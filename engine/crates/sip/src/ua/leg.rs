@@ -62,8 +62,11 @@ pub(crate) struct Leg {
     /// Highest CSeq the peer used in the dialog.
     pub remote_seq: Option<u32>,
     pub reinvite: Option<PendingReInvite>,
-    /// Our own re-INVITE, until its final response.
+    /// Our own re-INVITE, until its final response, and when we give up
+    /// on it (a peer that answered 1xx may never send a final response, and
+    /// Timer B stops at the first 1xx).
     pub our_reinvite: Option<TxId>,
+    pub reinvite_deadline: Option<Instant>,
     /// Inbound: the session interval the INVITE asked for, and whether its
     /// sender supports timers; applied when we answer.
     pub asked_expires: Option<(SessionExpires, bool)>,
@@ -113,6 +116,7 @@ impl Leg {
             remote_seq: None,
             reinvite: None,
             our_reinvite: None,
+            reinvite_deadline: None,
             asked_expires: None,
             session_timer: None,
             pending_refer: None,

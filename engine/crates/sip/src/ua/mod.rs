@@ -347,6 +347,7 @@ impl UaCore {
     }
 
     fn wake_leg(&mut self, now: Instant, leg_id: LegId) {
+        self.reinvite_deadline_passed(now, leg_id);
         let Some(leg) = self.legs.get(&leg_id) else {
             return;
         };
@@ -457,6 +458,10 @@ impl UaCore {
         }
         if self.dialogs.get(&leg.local_tag) == Some(&leg_id) {
             self.dialogs.remove(&leg.local_tag);
+        }
+        if let Some(tx) = leg.our_reinvite {
+            // Our re-INVITE dies with its dialog.
+            self.txs.remove(tx);
         }
         if let Some((tx, req)) = &leg.pending_refer {
             // A REFER the call layer never answered: its transaction would
