@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use super::build::{self, take_body};
-use super::leg::{LegState, PendingReInvite};
+use super::leg::LegState;
 use super::route_peer;
 use super::timer_queue::Wake;
 use super::tx_table::{Owner, Tx, TxId, TxKey};
@@ -80,7 +80,7 @@ impl UaCore {
         &mut self,
         now: Instant,
         from: Peer,
-        mut msg: SipMessage,
+        msg: SipMessage,
         via: &Via,
         leg_id: LegId,
     ) {
@@ -113,23 +113,7 @@ impl UaCore {
             return;
         }
         let tx = self.open_server_tx(from, &msg, via, Owner::Invite(leg_id));
-        let headers = msg.headers.to_vec();
-        let body = take_body(&mut msg);
-        let seq = msg.cseq().map(|c| c.seq).unwrap_or_default();
-        if let Some(leg) = self.legs.get_mut(&leg_id) {
-            leg.reinvite = Some(PendingReInvite {
-                tx,
-                request: msg,
-                seq,
-                answered: false,
-                update: true,
-            });
-        }
-        self.emit(UaEvent::ReInvite {
-            leg: leg_id,
-            body,
-            headers,
-        });
+        self.offer_to_answer(tx, msg, leg_id, true);
     }
 
     /// Our re-INVITE (§14.1): one at a time per dialog, none while the

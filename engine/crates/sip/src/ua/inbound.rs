@@ -464,14 +464,7 @@ impl UaCore {
         (content_type, body, msg.headers.to_vec())
     }
 
-    fn on_reinvite(
-        &mut self,
-        now: Instant,
-        from: Peer,
-        mut msg: SipMessage,
-        via: &Via,
-        leg_id: LegId,
-    ) {
+    fn on_reinvite(&mut self, now: Instant, from: Peer, msg: SipMessage, via: &Via, leg_id: LegId) {
         let Some(leg) = self.legs.get(&leg_id) else {
             return;
         };
@@ -500,6 +493,18 @@ impl UaCore {
         let tx = self.open_server_tx(from, &msg, via, Owner::Invite(leg_id));
         let trying = build::response(&msg, &from, 100, "Trying", None);
         self.respond(now, tx, trying);
+        self.offer_to_answer(tx, msg, leg_id, false);
+    }
+
+    /// The peer's re-INVITE or UPDATE (`update`) with its transaction open:
+    /// kept until the call layer answers it (`AnswerReInvite`), and reported.
+    pub(super) fn offer_to_answer(
+        &mut self,
+        tx: TxId,
+        mut msg: SipMessage,
+        leg_id: LegId,
+        update: bool,
+    ) {
         let headers = msg.headers.to_vec();
         let body = take_body(&mut msg);
         let seq = msg.cseq().map(|c| c.seq).unwrap_or_default();
@@ -509,7 +514,7 @@ impl UaCore {
                 request: msg,
                 seq,
                 answered: false,
-                update: false,
+                update,
             });
         }
         self.emit(UaEvent::ReInvite {
