@@ -36,6 +36,9 @@ agent's actions on what it observes elsewhere (acted on within ~20 ms):
   info TYPE BODY  send an INFO with that content type and body
   message TEXT    send a MESSAGE (text/plain) inside the current call
   xfer URI        blind-transfer the current call's peer to URI (REFER)
+  dial URI        place one more call (its index follows the last one's)
+  xfer_replaces I J  attended transfer: REFER on call I naming call J's
+                  dialog (Replaces), so call I's peer takes call J's place
 each acknowledged with {"event": "command", "command": "...", "ok": true}.
 
 PJSIP runs single-threaded here (threadCnt=0, mainThreadOnly) on the null audio
@@ -473,6 +476,16 @@ class Agent:
             elif verb == "hangup":
                 emit("hangup", call=call.index)
                 call.hangup_now()
+            elif verb == "dial" and rest.strip():
+                self.place_call(rest.strip())
+            elif verb == "xfer_replaces":
+                try:
+                    i, j = (int(x) for x in rest.split())
+                    self.calls[i].xferReplaces(self.calls[j], pj.CallOpParam(True))
+                except (ValueError, IndexError) as exc:
+                    ok, why = False, repr(exc)
+                except pj.Error as exc:
+                    ok, why = False, exc.info()
             elif verb in ("hold", "unhold", "update", "info", "message", "xfer"):
                 try:
                     self.in_dialog(call, verb, rest)

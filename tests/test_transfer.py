@@ -120,3 +120,43 @@ def test_an_attended_transfer_leaves_the_two_phones_talking(dialtone, agent, ton
     assert abs(heard_c[0] - B_HZ) < B_HZ * 0.05, heard_c
     assert abs(heard_b[0] - C_HZ) < C_HZ * 0.05, heard_b
     d.assert_alive()
+
+
+def test_a_phone_hands_its_call_over_with_replaces(dialtone, agent, tones, tmp_path):
+    """A talks to C through Dialtone and calls B directly; A's attended
+    transfer (REFER to B with Replaces naming A's dialog with Dialtone) makes
+    B's INVITE take A's place in the session: C and B then talk through
+    Dialtone, and A's leg ends with BYE."""
+    rec_c, rec_b = tmp_path / "heard_by_c.wav", tmp_path / "heard_by_b.wav"
+    c = agent("answer", name="c", play=tones.wav(C_HZ, rate=16000), record=rec_c,
+              codec="PCMU", control=True, max_time=40)
+    d = dialtone(DESK, custom_data=f"sip:desk@{LOOPBACK}:{c.port}")
+    b = agent("answer", name="b", play=tones.wav(B_HZ, rate=16000), record=rec_b,
+              codec="PCMU", max_time=40, mode_opts=["--calls", "2"])
+    a = agent("call", d.uri("700"), name="a", play=tones.wav(A_HZ), codec="PCMU",
+              control=True, max_time=40)
+    a.wait_event("confirmed", 15, call=0)
+    c.wait_event("confirmed", 10)
+    a.run(f"dial sip:b@{LOOPBACK}:{b.port}")
+    a.wait_event("confirmed", 10, call=1)
+    a.run("xfer_replaces 1 0")
+    req = b.wait_event("xfer_request", 10)
+    assert "Replaces=" in req["dst"], req
+    b_up = b.wait_event("confirmed", 10, call=1)
+    # Dialtone ends A's old dialog; A's phone ends its call to B once B's
+    # NOTIFY says the new call is up.
+    gone = a.wait_event("disconnected", 10, call=0)
+    assert gone["connected"], gone
+    assert a.wait_exit(15) == 0
+    time.sleep(TALK_S)
+    c.run("hangup")
+    c.wait_event("disconnected", 10)
+    b_end = b.wait_event("disconnected", 10, call=1)
+    assert b.wait_exit(10) == 0 and c.wait_exit(10) == 0
+    assert b_end["t"] - b_up["t"] > TALK_S
+    heard_b = audio.tone_at_end(rec_b, TALK_S - 0.6)
+    heard_c = audio.tone_at_end(rec_c, TALK_S - 0.6)
+    print(f"B heard {heard_b}; C heard at the end {heard_c}")
+    assert abs(heard_c[0] - B_HZ) < B_HZ * 0.05, heard_c
+    assert abs(heard_b[0] - C_HZ) < C_HZ * 0.05, heard_b
+    d.assert_alive()

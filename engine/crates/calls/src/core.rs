@@ -114,6 +114,12 @@ impl CallCore {
                     body,
                 },
             ),
+            UaEvent::Replacing {
+                leg,
+                replaces,
+                headers: _,
+                body,
+            } => self.on_replacing(now, leg, replaces, body),
             UaEvent::Cancelled { leg } => self.on_cancelled(now, leg),
             UaEvent::Acked { leg, body } => self.on_acked(now, leg, body),
             UaEvent::Provisional {

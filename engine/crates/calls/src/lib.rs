@@ -43,6 +43,7 @@ mod io;
 mod limits;
 mod messaging;
 mod outbound;
+mod replaces;
 mod sdp;
 mod services;
 mod sessions;

@@ -228,3 +228,67 @@ fn an_attended_transfer_names_the_other_dialog_in_replaces() {
         [UaEvent::ReferAnswered { code: 481, .. }]
     ));
 }
+
+fn replacing_invite(branch: &str, call_id: &str, replaces: &str) -> String {
+    invite(
+        branch,
+        call_id,
+        &format!("Replaces: {replaces}\nRequire: replaces\n"),
+    )
+}
+
+#[test]
+fn an_invite_with_replaces_names_the_confirmed_leg_it_takes_over() {
+    let mut raw = Raw::new(Transport::Udp);
+    let (old, tag) = confirmed(&mut raw, "rp-1");
+    // The peer's From tag in `invite()` is the dialog's remote tag.
+    let remote = "ftag";
+    let out = raw.send(&replacing_invite(
+        "z9hG4bKrp2",
+        "rp-2",
+        &format!("rp-1;to-tag={tag};from-tag={remote}"),
+    ));
+    assert_eq!(out.codes(), vec![100]);
+    match &out.events[..] {
+        [UaEvent::Replacing { replaces, .. }] => assert_eq!(*replaces, old),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_invite_replacing_no_dialog_gets_481_and_early_only_486() {
+    let mut raw = Raw::new(Transport::Udp);
+    let (_, tag) = confirmed(&mut raw, "rp-3");
+    let remote = "ftag";
+    for (branch, call_id, replaces, code) in [
+        (
+            "z9hG4bKn1",
+            "rp-4",
+            format!("nope;to-tag={tag};from-tag={remote}"),
+            481,
+        ),
+        (
+            "z9hG4bKn2",
+            "rp-5",
+            format!("rp-3;to-tag=other;from-tag={remote}"),
+            481,
+        ),
+        (
+            "z9hG4bKn3",
+            "rp-6",
+            format!("rp-3;to-tag={tag};from-tag=wrong"),
+            481,
+        ),
+        ("z9hG4bKn4", "rp-7", "rp-3;to-tag=x".to_string(), 400),
+        (
+            "z9hG4bKn5",
+            "rp-8",
+            format!("rp-3;to-tag={tag};from-tag={remote};early-only"),
+            486,
+        ),
+    ] {
+        let out = raw.send(&replacing_invite(branch, call_id, &replaces));
+        assert_eq!(out.codes(), vec![code], "{replaces}");
+        assert!(out.events.is_empty(), "{replaces}: {:?}", out.events);
+    }
+}

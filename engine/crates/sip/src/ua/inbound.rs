@@ -213,23 +213,42 @@ impl UaCore {
             self.reply(now, from, &msg, via, resp);
             return;
         }
+        let replaces = match msg.headers.get("Replaces").map(|v| self.replaced_leg(v)) {
+            None => None,
+            Some(Ok(old)) => Some(old),
+            Some(Err(refusal)) => {
+                let (code, reason) = refusal.code();
+                tracing::debug!(peer = %from.addr, code, "INVITE with Replaces refused");
+                let resp = self.error_response(&msg, from, code, reason, Vec::new());
+                self.reply(now, from, &msg, via, resp);
+                return;
+            }
+        };
         let peer_timer = supports_timer(&msg);
         let leg_id = self.new_leg_id();
         let tx = self.open_server_tx(from, &msg, via, Owner::Invite(leg_id));
         let trying = build::response(&msg, &from, 100, "Trying", None);
         self.respond(now, tx, trying);
         let body = take_body(&mut msg);
-        let event = UaEvent::Incoming {
-            leg: leg_id,
-            source: from,
-            request_uri: msg.request_uri().unwrap_or_default().to_string(),
-            destination: unescape(info.request_uri.user_str()).into_owned(),
-            from_uri: info.from.uri.to_string(),
-            from_user: unescape(info.from.uri.user_str()).into_owned(),
-            from_display: info.from.display,
-            to_uri: info.to.uri.to_string(),
-            headers: msg.headers.to_vec(),
-            body,
+        let event = match replaces {
+            Some(old) => UaEvent::Replacing {
+                leg: leg_id,
+                replaces: old,
+                headers: msg.headers.to_vec(),
+                body,
+            },
+            None => UaEvent::Incoming {
+                leg: leg_id,
+                source: from,
+                request_uri: msg.request_uri().unwrap_or_default().to_string(),
+                destination: unescape(info.request_uri.user_str()).into_owned(),
+                from_uri: info.from.uri.to_string(),
+                from_user: unescape(info.from.uri.user_str()).into_owned(),
+                from_display: info.from.display,
+                to_uri: info.to.uri.to_string(),
+                headers: msg.headers.to_vec(),
+                body,
+            },
         };
         let mut leg = Leg::new(
             Direction::Inbound,

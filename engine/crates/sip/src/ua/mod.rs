@@ -11,6 +11,7 @@ mod inbound;
 mod leg;
 mod outbound;
 mod refer;
+mod replaces;
 mod session_timer;
 mod timer_queue;
 mod tx_table;
@@ -283,7 +284,7 @@ impl UaCore {
     fn add_dialog_headers(&self, msg: &mut SipMessage, transport: Transport) {
         msg.headers.push("Contact", self.contact(transport));
         msg.headers.push("Allow", build::ALLOW);
-        msg.headers.push("Supported", "timer");
+        msg.headers.push("Supported", "timer, replaces");
         self.add_user_agent(msg);
     }
 

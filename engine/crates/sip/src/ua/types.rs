@@ -341,6 +341,15 @@ pub enum UaEvent {
         headers: Vec<(String, String)>,
         body: Option<Body>,
     },
+    /// A new INVITE whose `Replaces` header names our confirmed leg
+    /// `replaces` (RFC 3891); 100 Trying is already sent. `Answer` it to
+    /// take that dialog's place (then hang the old leg up), or `Reject` it.
+    Replacing {
+        leg: LegId,
+        replaces: LegId,
+        headers: Vec<(String, String)>,
+        body: Option<Body>,
+    },
     /// CANCEL received: 200 to the CANCEL and 487 to the INVITE are sent.
     Cancelled { leg: LegId },
     /// The ACK for our 2xx; `body` is the answer to a late offer.

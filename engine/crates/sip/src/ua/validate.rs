@@ -122,11 +122,12 @@ pub(crate) fn check_request(
         return Err(Rejection::new(483, "Too Many Hops"));
     }
     if *method != Method::Cancel {
-        // Session timers (RFC 4028) are the one extension we take.
+        // The extensions we take: session timers (RFC 4028) and Replaces
+        // (RFC 3891).
         let required: Vec<&str> = msg
             .headers
             .values("Require")
-            .filter(|t| !t.eq_ignore_ascii_case("timer"))
+            .filter(|t| !t.eq_ignore_ascii_case("timer") && !t.eq_ignore_ascii_case("replaces"))
             .collect();
         if !required.is_empty() {
             let mut rejection = Rejection::new(420, "Bad Extension");
