@@ -23,6 +23,7 @@ pub mod graph;
 pub mod jitter;
 pub mod latch;
 pub mod load;
+pub mod mixer;
 #[cfg(feature = "mp3")]
 pub mod mp3;
 pub mod player;

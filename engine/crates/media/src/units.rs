@@ -1,8 +1,9 @@
-//! The engine's calls for players, recorders and DTMF.
+//! The engine's calls for players, recorders, mixers and DTMF.
 
 use std::sync::atomic::Ordering;
 
 use crate::dtmf::DtmfSender;
+use crate::mixer::{MemberSpec, Mixer};
 use crate::player::{Player, PlayerMedia};
 use crate::recorder::{ControlMsg, RecorderSpec, RecorderUnit};
 use crate::worker::{Command, Unit};
@@ -25,6 +26,40 @@ impl MediaEngine {
         self.place(unit, worker, None, player)?;
         tracing::debug!(unit = unit.0, worker, looped, "player added");
         Ok(())
+    }
+
+    /// A conference mixer on worker `shard % workers` ([`crate::mixer`]).
+    /// Units hear it through the graph (`connect(mixer, unit)`); they speak
+    /// into it as members ([`MediaEngine::set_member`]).
+    pub fn add_mixer(&self, unit: UnitId, shard: usize) -> Result<(), MediaError> {
+        let worker = shard % self.shared.workers.len();
+        self.place(unit, worker, None, Unit::Mixer(Box::new(Mixer::new(unit))))?;
+        tracing::debug!(unit = unit.0, worker, "mixer added");
+        Ok(())
+    }
+
+    /// Adds a member to a mixer, or changes what it does. A member must be
+    /// on the mixer's worker (the engine places a session's units on one
+    /// worker); one elsewhere is kept but contributes nothing.
+    pub fn set_member(&self, mixer: UnitId, spec: MemberSpec) {
+        {
+            let control = self.shared.control.lock();
+            let worker = |u: &UnitId| control.placed.get(u).map(|p| p.worker);
+            if let (Some(a), Some(b)) = (worker(&mixer), worker(&spec.unit)) {
+                if a != b {
+                    tracing::warn!(
+                        mixer = mixer.0,
+                        member = spec.unit.0,
+                        "conference member on another media worker is not mixed"
+                    );
+                }
+            }
+        }
+        self.to_worker_of(mixer, Command::SetMember { mixer, spec });
+    }
+
+    pub fn remove_member(&self, mixer: UnitId, unit: UnitId) {
+        self.to_worker_of(mixer, Command::RemoveMember { mixer, unit });
     }
 
     /// A paused player sends nothing and does not advance.

@@ -26,6 +26,7 @@ use crate::codec::{EncodedFrame, PcmFrame, FRAME_SAMPLES};
 use crate::endpoint::{Counters, Endpoint, EVENT_PACKET_LEN, PACKET_LEN};
 use crate::graph::MediaGraph;
 use crate::load::LoadMeter;
+use crate::mixer::{MemberSpec, Mixer};
 use crate::player::Player;
 use crate::recorder::{ControlMsg, RecorderUnit, WriterHandle};
 use crate::rtp::RTP_HEADER_LEN;
@@ -41,11 +42,12 @@ const COMMAND_SHARE: Duration = Duration::from_millis(1);
 
 /// A unit of the media graph. Endpoints are sources (what their peer says)
 /// and sinks (sent to their peer); players are sources only, recorders sinks
-/// only.
+/// only; a mixer is a source whose inputs are its members.
 pub enum Unit {
     Endpoint(Box<Endpoint>),
     Player(Box<Player>),
     Recorder(Box<RecorderUnit>),
+    Mixer(Box<Mixer>),
 }
 
 impl Unit {
@@ -54,6 +56,7 @@ impl Unit {
             Unit::Endpoint(e) => e.unit(),
             Unit::Player(p) => p.unit(),
             Unit::Recorder(r) => r.unit,
+            Unit::Mixer(m) => m.unit(),
         }
     }
 }
@@ -95,6 +98,15 @@ pub enum Command {
         unit: UnitId,
         digits: String,
     },
+    /// Adds a member to a mixer or changes what it does.
+    SetMember {
+        mixer: UnitId,
+        spec: MemberSpec,
+    },
+    RemoveMember {
+        mixer: UnitId,
+        unit: UnitId,
+    },
     Shutdown,
 }
 
@@ -129,6 +141,10 @@ pub struct Worker {
     slots: Vec<Option<Slot>>,
     free: Vec<usize>,
     by_unit: HashMap<UnitId, usize>,
+    /// Slots holding mixers, mixed each tick before anything is sent.
+    mixers: Vec<usize>,
+    /// Scratch frame for mixers.
+    mix_pcm: PcmFrame,
     /// Edges into this worker's endpoints (and those awaiting allocation).
     graph: MediaGraph,
     clock: MediaClock,
@@ -162,6 +178,8 @@ impl Worker {
             slots: Vec::new(),
             free: Vec::new(),
             by_unit: HashMap::new(),
+            mixers: Vec::new(),
+            mix_pcm: [0; FRAME_SAMPLES],
             graph: MediaGraph::new(),
             clock: MediaClock::new(Instant::now()),
             counters: Counters::default(),
@@ -275,6 +293,15 @@ impl Worker {
                     }
                 }
             }
+            Command::SetMember { mixer, spec } => match self.unit_mut(mixer) {
+                Some(Unit::Mixer(m)) => m.set_member(spec),
+                _ => tracing::debug!(mixer = mixer.0, "member for an unknown mixer"),
+            },
+            Command::RemoveMember { mixer, unit } => {
+                if let Some(Unit::Mixer(m)) = self.unit_mut(mixer) {
+                    m.remove_member(unit);
+                }
+            }
             Command::Shutdown => {}
         }
     }
@@ -330,6 +357,7 @@ impl Worker {
                 }
             }
             Unit::Player(_) => {}
+            Unit::Mixer(_) => self.mixers.push(idx),
         }
         if let Some(slot) = self.slots.get_mut(idx) {
             *slot = Some(Slot { unit: new, input });
@@ -368,7 +396,18 @@ impl Worker {
                 // the file once every earlier frame is written.
                 self.writer.control(ControlMsg::Close { id: rec.id });
             }
+            Some(Unit::Mixer(_)) => self.mixers.retain(|&m| m != idx),
             Some(Unit::Player(_)) | None => {}
+        }
+        // A unit that leaves speaks in no conference any more.
+        for &m in &self.mixers {
+            if let Some(Slot {
+                unit: Unit::Mixer(mixer),
+                ..
+            }) = self.slots.get_mut(m).and_then(Option::as_mut)
+            {
+                mixer.remove_member(unit);
+            }
         }
         self.free.push(idx);
     }
@@ -415,19 +454,59 @@ impl Worker {
                     lost += ep.lost();
                 }
                 Unit::Player(p) => p.tick(&mut self.pending_events),
-                Unit::Recorder(_) => {}
+                Unit::Recorder(_) | Unit::Mixer(_) => {}
             }
         }
+        self.mix_all();
         self.send_all();
         self.record_all();
         self.publish(lost);
+    }
+
+    /// Every mixer takes this tick's frame of each of its speaking members
+    /// (on this worker) and makes its full mix.
+    fn mix_all(&mut self) {
+        for k in 0..self.mixers.len() {
+            let Some(&idx) = self.mixers.get(k) else {
+                continue;
+            };
+            // The mixer leaves its slot while it reads the others.
+            let Some(mut slot) = self.slots.get_mut(idx).and_then(Option::take) else {
+                continue;
+            };
+            if let Unit::Mixer(mixer) = &mut slot.unit {
+                mixer.begin_tick();
+                for n in 0..mixer.member_count() {
+                    let Some(member) = mixer.sender_at(n) else {
+                        continue;
+                    };
+                    match unit_at(&self.slots, self.by_unit.get(&member).copied()) {
+                        Some(Unit::Endpoint(ep)) => {
+                            if ep.frame_pcm(&mut self.mix_pcm) {
+                                mixer.contribute(member, &self.mix_pcm);
+                            }
+                        }
+                        Some(Unit::Player(p)) => {
+                            if let Some(pcm) = p.pcm() {
+                                mixer.contribute(member, pcm);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                mixer.finish_tick();
+            }
+            if let Some(place) = self.slots.get_mut(idx) {
+                *place = Some(slot);
+            }
+        }
     }
 
     /// Every endpoint sends its DTMF event packet or its input's frame.
     fn send_all(&mut self) {
         let tick = self.clock.tick();
         for i in 0..self.slots.len() {
-            let (src, dst) = match self.slots.get_mut(i).and_then(Option::as_mut) {
+            let (src, dst, dst_unit) = match self.slots.get_mut(i).and_then(Option::as_mut) {
                 Some(Slot {
                     unit: Unit::Endpoint(ep),
                     input,
@@ -436,7 +515,7 @@ impl Worker {
                         continue;
                     }
                     match (*input, ep.codec()) {
-                        (Some(src), Some(codec)) => (src, codec),
+                        (Some(src), Some(codec)) => (src, codec, ep.unit()),
                         _ => continue,
                     }
                 }
@@ -454,6 +533,10 @@ impl Worker {
                     unit: Unit::Player(player),
                     ..
                 }) => player.render(dst, payload),
+                Some(Slot {
+                    unit: Unit::Mixer(mixer),
+                    ..
+                }) => mixer.render(dst_unit, dst, payload, &mut self.mix_pcm),
                 _ => false,
             };
             if !rendered {
@@ -493,6 +576,7 @@ impl Worker {
                         rec.frame(heard.then_some(&*pcm), None)
                     }
                     Some(Unit::Player(p)) => rec.frame(p.pcm(), None),
+                    Some(Unit::Mixer(m)) => rec.frame(Some(m.full_pcm()), None),
                     _ => rec.frame(None, None),
                 },
             };
