@@ -480,18 +480,15 @@ impl Worker {
                     let Some(member) = mixer.sender_at(n) else {
                         continue;
                     };
-                    match unit_at(&self.slots, self.by_unit.get(&member).copied()) {
+                    let pcm = match unit_at(&self.slots, self.by_unit.get(&member).copied()) {
                         Some(Unit::Endpoint(ep)) => {
-                            if ep.frame_pcm(&mut self.mix_pcm) {
-                                mixer.contribute(member, &self.mix_pcm);
-                            }
+                            ep.frame_pcm(&mut self.mix_pcm).then_some(&self.mix_pcm)
                         }
-                        Some(Unit::Player(p)) => {
-                            if let Some(pcm) = p.pcm() {
-                                mixer.contribute(member, pcm);
-                            }
-                        }
-                        _ => {}
+                        Some(Unit::Player(p)) => p.pcm(),
+                        _ => None,
+                    };
+                    if let Some(pcm) = pcm {
+                        mixer.contribute(member, pcm);
                     }
                 }
                 mixer.finish_tick();
