@@ -17,7 +17,7 @@ type CallState = "ALERTING" | "PROGRESSING" | "CONNECTED" | "TERMINATED";
 type VoxMediaUnit = Call | Player | Recorder;
 
 /** A unit that can take an audio input: a call or a recorder. */
-type VoxMediaSink = Call | Recorder;
+type VoxMediaSink = Call | Recorder | Conference;
 
 // ---------------------------------------------------------------------------
 // VoxEngine
@@ -103,10 +103,30 @@ declare namespace VoxEngine {
    * Connects audio both ways: each unit's audio input becomes the other, replacing any
    * input either had. No event follows.
    */
-  function sendMediaBetween(mediaUnit1: Call, mediaUnit2: Call): void;
+  function sendMediaBetween(mediaUnit1: Call | Conference, mediaUnit2: Call | Conference): void;
 
-  /** Undoes {@link VoxEngine.sendMediaBetween}: neither unit hears the other any more. */
-  function stopMediaBetween(mediaUnit1: Call, mediaUnit2: Call): void;
+  /** Undoes {@link VoxEngine.sendMediaBetween}: neither unit hears the other any more
+   * (with a conference: the call leaves it). */
+  function stopMediaBetween(mediaUnit1: Call | Conference, mediaUnit2: Call | Conference): void;
+
+  /**
+   * Creates a conference in this session: a mixer in which every endpoint hears the others
+   * and not itself. Join calls with {@link VoxEngine.sendMediaBetween}`(call, conference)`
+   * or {@link Conference.add}; `call.sendMediaTo(conference)` speaks only,
+   * `conference.sendMediaTo(call)` listens only; players speak into it. Events:
+   * {@link ConferenceEvents.Started} first, then EndpointAdded / EndpointUpdated /
+   * EndpointManaged / EndpointRemoved, and Stopped after {@link Conference.stop}.
+   * @throws RangeError past 100 conferences in one session.
+   */
+  function createConference(parameters?: ConferenceParameters): Conference;
+
+  /** Options of {@link VoxEngine.createConference}. */
+  interface ConferenceParameters {
+    /** The conference's id ({@link Conference.id}); its unit number when left out. */
+    id?: string;
+    /** Accepted for VoxEngine scenarios; conferences mix at 8 kHz today. */
+    hd_audio?: boolean;
+  }
 
   /**
    * Creates a player of an audio file: `http(s)://` (downloaded once and cached), `file://`
@@ -1113,3 +1133,124 @@ declare function setInterval(callback: (...args: any[]) => void, ms?: number, ..
 
 /** Cancels a timer from {@link setInterval} (or {@link setTimeout}); unknown ids are ignored. */
 declare function clearInterval(id?: number): void;
+
+/** Parameters of {@link Conference.add}. */
+interface EndpointParameters {
+  /** The call (or a Player, direction SEND) to add. */
+  call?: Call | Player;
+  player?: Player;
+  /** MIX (default): hears everyone else mixed; FORWARD: hears the loudest other speaker. */
+  mode?: "MIX" | "FORWARD";
+  /** SEND: speaks only; RECEIVE: listens only; BOTH (default). */
+  direction?: "SEND" | "RECEIVE" | "BOTH";
+  displayName?: string;
+}
+
+/**
+ * Which endpoints an endpoint hears ({@link Endpoint.manageEndpoint}): keys are endpoint
+ * ids, `all` (every endpoint now in the conference) or `new` (endpoints added later).
+ */
+type ReceiveParameters = { [endpointIdOrAllOrNew: string]: { audio?: boolean } };
+
+/** A conference from {@link VoxEngine.createConference}. */
+declare class Conference {
+  /** The conference's id. */
+  id(): string;
+  /**
+   * Adds a call (or a player) as an endpoint, or changes the one it already is; returns
+   * it. {@link ConferenceEvents.EndpointAdded} (or EndpointUpdated) follows.
+   * @throws TypeError for a stopped conference or bad parameters; RangeError past 1,000 endpoints.
+   */
+  add(parameters: EndpointParameters): Endpoint;
+  /** The endpoint with this id, or null. */
+  get(id: string): Endpoint | null;
+  /** Every endpoint now in the conference. */
+  getList(): Endpoint[];
+  /** The target hears the conference: a call joins as a RECEIVE endpoint (or widens its
+   * direction), a recorder records the full mix. */
+  sendMediaTo(targetMediaUnit: Call | Recorder): void;
+  /** Undoes {@link Conference.sendMediaTo}. */
+  stopMediaTo(targetMediaUnit: Call | Recorder): void;
+  /** Every endpoint leaves and the mixer goes; {@link ConferenceEvents.Stopped} follows. */
+  stop(): void;
+  addEventListener<E extends keyof _ConferenceEventMap>(
+    event: E,
+    handler: (event: _ConferenceEventMap[E]) => any,
+  ): void;
+  removeEventListener<E extends keyof _ConferenceEventMap>(
+    event: E,
+    handler?: (event: _ConferenceEventMap[E]) => any,
+  ): void;
+  toString(): string;
+}
+
+/** One member of a {@link Conference}: a call or a player. */
+declare class Endpoint {
+  id(): string;
+  /** The endpoint's call; null for a player. */
+  getCall(): Call | null;
+  getMode(): "MIX" | "FORWARD";
+  getDirection(): "SEND" | "RECEIVE" | "BOTH";
+  getDisplayName(): string;
+  /** Sets the display name; {@link ConferenceEvents.EndpointUpdated} follows. */
+  setDisplayName(displayName: string): void;
+  /**
+   * Which endpoints this one hears (whisper: the customer's endpoint stops hearing the
+   * supervisor's). Applied at once, without any re-INVITE;
+   * {@link ConferenceEvents.EndpointManaged} follows.
+   * @throws RangeError for an id that is not in the conference.
+   */
+  manageEndpoint(parameters: ReceiveParameters): Promise<void>;
+  /** Dialtone extension: change the direction without any re-INVITE (listen ↔ barge). */
+  setDirection(direction: "SEND" | "RECEIVE" | "BOTH"): void;
+  /** Dialtone extension: change the mode. */
+  setMode(mode: "MIX" | "FORWARD"): void;
+  toString(): string;
+}
+
+/** Events of a {@link Conference}. */
+declare enum ConferenceEvents {
+  /** Not emitted yet. */
+  ConferenceError = "Conference.Error",
+  /** Not emitted yet. */
+  Error = "Conference.Error",
+  EndpointAdded = "Conference.EndpointAdded",
+  /** {@link Endpoint.manageEndpoint} was applied. */
+  EndpointManaged = "Conference.EndpointManaged",
+  /** The endpoint left: its call ended, `stopMediaBetween`, or the conference stopped. */
+  EndpointRemoved = "Conference.EndpointRemoved",
+  /** Direction, mode or display name changed. */
+  EndpointUpdated = "Conference.EndpointUpdated",
+  Started = "Conference.Started",
+  Stopped = "Conference.Stopped",
+}
+
+declare namespace ConferenceEvents {
+  interface _ConferenceEvent<N extends string> {
+    name: N;
+    conference: Conference;
+  }
+  interface EndpointEvent<N extends string> extends _ConferenceEvent<N> {
+    endpoint: Endpoint;
+    endpointId: string;
+    mode: "MIX" | "FORWARD";
+    direction: "SEND" | "RECEIVE" | "BOTH";
+  }
+  type StartedEvent = _ConferenceEvent<"Conference.Started">;
+  type StoppedEvent = _ConferenceEvent<"Conference.Stopped">;
+  interface ErrorEvent extends _ConferenceEvent<"Conference.Error"> {
+    code?: number;
+    error?: string;
+    endpointId?: string;
+  }
+}
+
+interface _ConferenceEventMap {
+  "Conference.Started": ConferenceEvents.StartedEvent;
+  "Conference.Stopped": ConferenceEvents.StoppedEvent;
+  "Conference.EndpointAdded": ConferenceEvents.EndpointEvent<"Conference.EndpointAdded">;
+  "Conference.EndpointRemoved": ConferenceEvents.EndpointEvent<"Conference.EndpointRemoved">;
+  "Conference.EndpointUpdated": ConferenceEvents.EndpointEvent<"Conference.EndpointUpdated">;
+  "Conference.EndpointManaged": ConferenceEvents.EndpointEvent<"Conference.EndpointManaged">;
+  "Conference.Error": ConferenceEvents.ErrorEvent;
+}

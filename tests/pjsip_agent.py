@@ -37,6 +37,7 @@ agent's actions on what it observes elsewhere (acted on within ~20 ms):
   message TEXT    send a MESSAGE (text/plain) inside the current call
   xfer URI        blind-transfer the current call's peer to URI (REFER)
   dial URI        place one more call (its index follows the last one's)
+  ping            nothing; its acknowledgement tells the agent's clock (t)
   xfer_replaces I J  attended transfer: REFER on call I naming call J's
                   dialog (Replaces), so call I's peer takes call J's place
 each acknowledged with {"event": "command", "command": "...", "ok": true}.
@@ -465,7 +466,9 @@ class Agent:
             live = [c for c in self.calls if not c.disconnected]
             call = live[-1] if live else None
             ok, why = True, ""
-            if call is None:
+            if verb == "ping":
+                pass  # the acknowledgement carries the agent's clock
+            elif call is None:
                 ok, why = False, "no live call"
             elif verb == "dtmf" and rest.strip():
                 call.dtmf_queue.extend(rest.strip())

@@ -43,6 +43,19 @@ pub fn apply(media: &MediaEngine, cmd: MediaCommand) -> Result<(), (UnitId, Stri
                 tracing::warn!(call = u.0, error = %e, "sendDigits failed");
             }
         }
+        MediaCommand::AddMixer { unit: u, shard } => media
+            .add_mixer(unit(u), shard)
+            .map_err(|e| (u, e.to_string()))?,
+        MediaCommand::SetMember { mixer, spec } => media.set_member(
+            unit(mixer),
+            dialtone_media::mixer::MemberSpec {
+                unit: unit(spec.unit),
+                send: spec.send,
+                forward: spec.forward,
+                deaf_to: spec.deaf_to.into_iter().map(unit).collect(),
+            },
+        ),
+        MediaCommand::RemoveMember { mixer, unit: u } => media.remove_member(unit(mixer), unit(u)),
     }
     Ok(())
 }

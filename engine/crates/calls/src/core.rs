@@ -203,6 +203,27 @@ impl CallCore {
             SessionCommand::CallSip(out) => self.call_sip(now, session, out),
             SessionCommand::SendMedia { from, to } => self.send_media(session, from, to),
             SessionCommand::StopMedia { from, to } => self.stop_media(session, from, to),
+            SessionCommand::CreateConference { unit } => self.create_conference(session, unit),
+            SessionCommand::ConferenceMember {
+                conference,
+                member,
+                send,
+                forward,
+                deaf_to,
+            } => self.conference_member(
+                session,
+                conference,
+                crate::io::Member {
+                    unit: member,
+                    send,
+                    forward,
+                    deaf_to,
+                },
+            ),
+            SessionCommand::ConferenceRemove { conference, member } => {
+                self.conference_remove(session, conference, member)
+            }
+            SessionCommand::StopConference { unit } => self.stop_conference(session, unit),
             SessionCommand::CreatePlayer {
                 unit,
                 source,

@@ -134,6 +134,22 @@ pub enum MediaCommand {
         unit: UnitId,
         digits: String,
     },
+    /// A conference mixer on media worker `shard`.
+    AddMixer {
+        unit: UnitId,
+        shard: usize,
+    },
+    /// A member of a mixer, or a change in what it does: it speaks into
+    /// the mix (`send`), hears the loudest other speaker instead of the mix
+    /// (`forward`), and does not hear `deaf_to`.
+    SetMember {
+        mixer: UnitId,
+        spec: Member,
+    },
+    RemoveMember {
+        mixer: UnitId,
+        unit: UnitId,
+    },
 }
 
 impl std::fmt::Debug for MediaCommand {
@@ -170,8 +186,30 @@ impl std::fmt::Debug for MediaCommand {
             MediaCommand::SendDigits { unit, digits } => {
                 write!(f, "SendDigits({}, {digits:?})", unit.0)
             }
+            MediaCommand::AddMixer { unit, .. } => write!(f, "AddMixer({})", unit.0),
+            MediaCommand::SetMember { mixer, spec } => write!(
+                f,
+                "SetMember({} <- {}, send {}, forward {}, deaf to {})",
+                mixer.0,
+                spec.unit.0,
+                spec.send,
+                spec.forward,
+                spec.deaf_to.len()
+            ),
+            MediaCommand::RemoveMember { mixer, unit } => {
+                write!(f, "RemoveMember({} <- {})", mixer.0, unit.0)
+            }
         }
     }
+}
+
+/// What one conference member does ([`MediaCommand::SetMember`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub unit: UnitId,
+    pub send: bool,
+    pub forward: bool,
+    pub deaf_to: Vec<UnitId>,
 }
 
 /// Work the driver runs off the core; each ends in one [`JobResult`].

@@ -33,6 +33,7 @@ mod admission;
 mod bridge;
 mod call;
 pub mod codes;
+mod conference;
 mod core;
 mod dialog;
 mod dtmf;

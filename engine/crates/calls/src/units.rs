@@ -39,6 +39,8 @@ pub(crate) enum Kind {
     Recorder {
         url: String,
     },
+    /// A conference's mixer.
+    Conference,
 }
 
 impl CallCore {
@@ -167,7 +169,7 @@ impl CallCore {
                 pending: Some(ops), ..
             } if op != PlayerOp::Stop => ops.push(op),
             Kind::Player { .. } => self.apply_player_op(session, unit, op),
-            Kind::Recorder { .. } => {}
+            Kind::Recorder { .. } | Kind::Conference => {}
         }
     }
 

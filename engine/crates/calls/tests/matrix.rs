@@ -69,6 +69,9 @@ fn media_names(out: &[Output]) -> Vec<&'static str> {
             MediaCommand::MuteRecorder { .. } => "MuteRecorder",
             MediaCommand::ToneDetection { .. } => "ToneDetection",
             MediaCommand::SendDigits { .. } => "SendDigits",
+            MediaCommand::AddMixer { .. } => "AddMixer",
+            MediaCommand::SetMember { .. } => "SetMember",
+            MediaCommand::RemoveMember { .. } => "RemoveMember",
         })
         .collect()
 }

@@ -418,6 +418,29 @@ pub enum SessionCommand {
         from: UnitId,
         to: UnitId,
     },
+    /// `VoxEngine.createConference()`: a mixer unit (id from the host).
+    /// Units hear it with `SendMedia { from: unit, .. }`.
+    CreateConference {
+        unit: UnitId,
+    },
+    /// A call or player of the session speaks into the conference (`send`)
+    /// or only listens; `forward`: it hears the loudest other speaker
+    /// instead of the mix; it does not hear the members in `deaf_to`.
+    ConferenceMember {
+        conference: UnitId,
+        member: UnitId,
+        send: bool,
+        forward: bool,
+        deaf_to: Vec<UnitId>,
+    },
+    ConferenceRemove {
+        conference: UnitId,
+        member: UnitId,
+    },
+    /// `conference.stop()`.
+    StopConference {
+        unit: UnitId,
+    },
     /// A player unit (allocated by the host with `UnitId` from `CallId::next()`).
     /// With `owner`, it is that call's playback: it becomes the call's audio input
     /// once loaded (replacing any earlier playback or input) and its events arrive

@@ -441,12 +441,30 @@ impl<'js> Call<'js> {
         target: Value<'js>,
         _options: Opt<Value<'js>>,
     ) -> rquickjs::Result<()> {
+        if let Some(conf) = crate::conference::as_conference(&target) {
+            let me = crate::registry::registry(&ctx)?.call(self.id);
+            if let Some(me) = me {
+                let me = me.into_value();
+                conf.borrow().join(
+                    &ctx,
+                    "call.sendMediaTo()",
+                    &me,
+                    crate::conference::Direction::Send,
+                    None,
+                    None,
+                )?;
+            }
+            return Ok(());
+        }
         let to = media_sink(&ctx, "call.sendMediaTo()", &target)?;
         let from = UnitId::from(self.id);
         self.core.send(&ctx, SessionCommand::SendMedia { from, to })
     }
 
     pub fn stop_media_to(&self, ctx: Ctx<'js>, target: Value<'js>) -> rquickjs::Result<()> {
+        if let Some(conf) = crate::conference::as_conference(&target) {
+            return conf.borrow().stop_sending(&ctx, UnitId::from(self.id));
+        }
         let to = media_sink(&ctx, "call.stopMediaTo()", &target)?;
         let from = UnitId::from(self.id);
         self.core.send(&ctx, SessionCommand::StopMedia { from, to })

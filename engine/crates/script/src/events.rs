@@ -114,6 +114,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, globals: &Object<'js>) -> rquickjs::R
         ("CallEvents", CALL_EVENTS),
         ("PlayerEvents", crate::player::PLAYER_EVENTS),
         ("RecorderEvents", crate::recorder::RECORDER_EVENTS),
+        ("ConferenceEvents", crate::conference::CONFERENCE_EVENTS),
     ] {
         let object = Object::new(ctx.clone())?;
         for (key, value) in table {

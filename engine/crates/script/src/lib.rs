@@ -47,6 +47,7 @@ mod access;
 mod bytecode;
 mod call;
 mod call_dialog;
+mod conference;
 mod data;
 mod events;
 mod headers;

@@ -108,6 +108,19 @@ impl<'js> Player<'js> {
         target: Value<'js>,
         _options: Opt<Value<'js>>,
     ) -> rquickjs::Result<()> {
+        if let Some(conf) = crate::conference::as_conference(&target) {
+            if let Some(me) = registry(&ctx)?.player(self.unit) {
+                conf.borrow().join(
+                    &ctx,
+                    "player.sendMediaTo()",
+                    &me.into_value(),
+                    crate::conference::Direction::Send,
+                    None,
+                    None,
+                )?;
+            }
+            return Ok(());
+        }
         let to = media_sink(&ctx, "player.sendMediaTo()", &target)?;
         self.core.send(
             &ctx,
@@ -119,6 +132,9 @@ impl<'js> Player<'js> {
     }
 
     pub fn stop_media_to(&self, ctx: Ctx<'js>, target: Value<'js>) -> rquickjs::Result<()> {
+        if let Some(conf) = crate::conference::as_conference(&target) {
+            return conf.borrow().stop_sending(&ctx, self.unit);
+        }
         let to = media_sink(&ctx, "player.stopMediaTo()", &target)?;
         self.core.send(
             &ctx,

@@ -17,6 +17,7 @@ use rquickjs::runtime::UserDataGuard;
 use rquickjs::{Class, Ctx, Exception, JsLifetime};
 
 use crate::call::Call;
+use crate::conference::{Conference, Note};
 use crate::limits::{MAX_COMMANDS_PER_CALLBACK, MAX_MEDIA_UNITS};
 use crate::listeners::Listeners;
 use crate::net::Requests;
@@ -36,6 +37,8 @@ pub(crate) struct SessionCore {
     sent_this_callback: Cell<u32>,
     /// Players whose `Created` the host still has to dispatch.
     created_players: RefCell<VecDeque<UnitId>>,
+    /// Conference events the host still has to dispatch.
+    conference_notes: RefCell<VecDeque<Note>>,
     /// `Logger.write` lines and bytes per second.
     log_budget: RefCell<crate::log_budget::LogBudget>,
 }
@@ -57,6 +60,7 @@ impl SessionCore {
             terminate: Cell::new(false),
             sent_this_callback: Cell::new(0),
             created_players: RefCell::new(VecDeque::new()),
+            conference_notes: RefCell::new(VecDeque::new()),
             log_budget: RefCell::new(crate::log_budget::LogBudget::new(
                 tokio::time::Instant::now().into_std(),
             )),
@@ -124,6 +128,14 @@ impl SessionCore {
         self.created_players.borrow_mut().pop_front()
     }
 
+    pub(crate) fn queue_conference_note(&self, note: Note) {
+        self.conference_notes.borrow_mut().push_back(note);
+    }
+
+    pub(crate) fn take_conference_note(&self) -> Option<Note> {
+        self.conference_notes.borrow_mut().pop_front()
+    }
+
     pub(crate) fn request_terminate(&self) {
         self.terminate.set(true);
     }
@@ -170,6 +182,7 @@ pub(crate) struct Registry<'js> {
     calls: RefCell<HashMap<CallId, Class<'js, Call<'js>>>>,
     players: RefCell<HashMap<UnitId, Class<'js, Player<'js>>>>,
     recorders: RefCell<HashMap<UnitId, Class<'js, Recorder<'js>>>>,
+    conferences: RefCell<HashMap<UnitId, Class<'js, Conference<'js>>>>,
 }
 
 // SAFETY: `Changed` is the same type with only the `'js` lifetime replaced.
@@ -187,6 +200,7 @@ impl<'js> Registry<'js> {
             calls: RefCell::new(HashMap::new()),
             players: RefCell::new(HashMap::new()),
             recorders: RefCell::new(HashMap::new()),
+            conferences: RefCell::new(HashMap::new()),
         }
     }
 
@@ -228,6 +242,22 @@ impl<'js> Registry<'js> {
         self.recorders.borrow().get(&unit).cloned()
     }
 
+    pub(crate) fn add_conference(&self, unit: UnitId, conference: Class<'js, Conference<'js>>) {
+        self.conferences.borrow_mut().insert(unit, conference);
+    }
+
+    pub(crate) fn conference(&self, unit: UnitId) -> Option<Class<'js, Conference<'js>>> {
+        self.conferences.borrow().get(&unit).cloned()
+    }
+
+    pub(crate) fn conferences(&self) -> Vec<Class<'js, Conference<'js>>> {
+        self.conferences.borrow().values().cloned().collect()
+    }
+
+    pub(crate) fn conference_count(&self) -> usize {
+        self.conferences.borrow().len()
+    }
+
     /// Drops every JS value the session holds, ahead of the runtime.
     pub(crate) fn clear(&self) {
         self.app_listeners.clear();
@@ -249,6 +279,15 @@ impl<'js> Registry<'js> {
             .collect();
         for recorder in &recorders {
             recorder.borrow().listeners().clear();
+        }
+        let conferences: Vec<_> = self
+            .conferences
+            .borrow_mut()
+            .drain()
+            .map(|(_, c)| c)
+            .collect();
+        for conference in &conferences {
+            conference.borrow().clear();
         }
     }
 }

@@ -23,7 +23,7 @@ use crate::limits::{self, CpuBudget, MemoryMeter};
 use crate::listeners::Listener;
 use crate::registry::{registry, Registry, SessionCore};
 use crate::voxengine;
-use crate::{access, bytecode, quickjs};
+use crate::{access, bytecode, conference, quickjs};
 use crate::{logger, net, player, recorder, timers, Scenario};
 
 /// Runs one session to its end and reports how it ended.
@@ -281,10 +281,16 @@ impl Session {
         }
     }
 
-    /// Dispatches one queued `PlayerEvents.Created`, if any; true if it did.
+    /// Dispatches one queued `PlayerEvents.Created` or conference event,
+    /// if any; true if it did.
     fn dispatch_created(&self) -> Result<bool, SessionEnd> {
         let Some(unit) = self.core.take_player_created() else {
-            return Ok(false);
+            let Some(note) = self.core.take_conference_note() else {
+                return Ok(false);
+            };
+            self.log_event(&conference::describe_note(&note));
+            self.callback(note.name, |ctx| conference::dispatch(ctx, &note))?;
+            return Ok(true);
         };
         let name = player::names::CREATED;
         self.log_event(&format!("{name} player={}", unit.0));
@@ -361,6 +367,12 @@ impl Session {
                     Listener::Script(f) => f.call::<_, ()>((object.clone(),))?,
                     Listener::Bridge(b) => voxengine::run_bridge(ctx, &b, &call, event)?,
                 }
+            }
+            if matches!(
+                event,
+                CallEvent::Disconnected { .. } | CallEvent::Failed { .. }
+            ) {
+                conference::call_gone(ctx, id)?;
             }
             Ok(())
         })

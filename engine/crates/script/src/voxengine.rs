@@ -42,6 +42,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, globals: &Object<'js>) -> rquickjs::R
     f("customData", Function::new(ctx.clone(), custom_data)?)?;
     crate::player::install(ctx, &vox)?;
     crate::recorder::install(ctx, &vox)?;
+    crate::conference::install(ctx, &vox)?;
     globals.set("VoxEngine", vox)
 }
 
@@ -252,7 +253,21 @@ fn media_pair<'js>(
 }
 
 fn send_media_between<'js>(ctx: Ctx<'js>, a: Value<'js>, b: Value<'js>) -> rquickjs::Result<()> {
-    let (a, b) = media_pair(&ctx, "VoxEngine.sendMediaBetween()", &a, &b)?;
+    const WHAT: &str = "VoxEngine.sendMediaBetween()";
+    // A call (or player) and a conference, either way round: it joins.
+    for (conf, other) in [(&a, &b), (&b, &a)] {
+        if let Some(conf) = crate::conference::as_conference(conf) {
+            let direction = if Class::<crate::player::Player>::from_value(other).is_ok() {
+                crate::conference::Direction::Send
+            } else {
+                crate::conference::Direction::Both
+            };
+            conf.borrow()
+                .join(&ctx, WHAT, other, direction, None, None)?;
+            return Ok(());
+        }
+    }
+    let (a, b) = media_pair(&ctx, WHAT, &a, &b)?;
     connect_media(&ctx, a, b)
 }
 
@@ -263,6 +278,11 @@ fn connect_media(ctx: &Ctx<'_>, a: UnitId, b: UnitId) -> rquickjs::Result<()> {
 }
 
 fn stop_media_between<'js>(ctx: Ctx<'js>, a: Value<'js>, b: Value<'js>) -> rquickjs::Result<()> {
+    for (conf, other) in [(&a, &b), (&b, &a)] {
+        if let Some(conf) = crate::conference::as_conference(conf) {
+            return conf.borrow().leave_value(&ctx, other);
+        }
+    }
     let (a, b) = media_pair(&ctx, "VoxEngine.stopMediaBetween()", &a, &b)?;
     let core = registry(&ctx)?.core.clone();
     core.send(&ctx, SessionCommand::StopMedia { from: a, to: b })?;

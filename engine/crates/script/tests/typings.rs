@@ -42,10 +42,13 @@ VoxEngine.addEventListener(AppEvents.CallAlerting, function (e) {
             Logger.write("O " + name);
         }
     });
+    var conference = VoxEngine.createConference();
     var instances = {
         Call: e.call,
         Player: VoxEngine.createURLPlayer("http://example.com/a.wav"),
         Recorder: VoxEngine.createRecorder(),
+        Conference: conference,
+        Endpoint: conference.add({ call: e.call }),
     };
     Object.keys(instances).forEach(function (cls) {
         methods(instances[cls]).forEach(function (m) { Logger.write("C " + cls + " " + m); });
@@ -366,7 +369,7 @@ fn check_features(
 async fn runtime_typings_and_features_agree() {
     let runtime = runtime_api().await;
     // The inventory itself must have found the API, or every comparison passes vacuously.
-    for class in ["Call", "Player", "Recorder"] {
+    for class in ["Call", "Player", "Recorder", "Conference", "Endpoint"] {
         assert!(
             runtime.classes.get(class).is_some_and(|m| m.contains("id")),
             "no {class} methods found: {runtime:?}"

@@ -130,7 +130,11 @@ impl SimMedia {
                     });
                 }
             }
-            MediaCommand::Connect { .. } | MediaCommand::Disconnect { .. } => {}
+            MediaCommand::Connect { .. }
+            | MediaCommand::Disconnect { .. }
+            | MediaCommand::AddMixer { .. }
+            | MediaCommand::SetMember { .. }
+            | MediaCommand::RemoveMember { .. } => {}
             MediaCommand::AddPlayer { unit, looped, .. } => {
                 // The spec's length, else the media's own, else the default.
                 let source = self.sources.get(&unit);

@@ -693,7 +693,25 @@ impl<'a> World<'a> {
                 Action::Transfer(self.label(UnitId(other.0)))
             }
             SessionCommand::NotifyBlindTransfer { code, .. } => Action::TransferNotified(*code),
+            SessionCommand::CreateConference { unit } => {
+                self.unit_labels
+                    .insert(*unit, format!("conference#{}", unit.0));
+                return None;
+            }
+            // A member that speaks into a conference sends it its media.
+            SessionCommand::ConferenceMember {
+                conference,
+                member,
+                send: true,
+                ..
+            } => Action::Media {
+                from: self.unit_label(*member),
+                to: self.unit_label(*conference),
+            },
             SessionCommand::StopMedia { .. }
+            | SessionCommand::ConferenceMember { .. }
+            | SessionCommand::ConferenceRemove { .. }
+            | SessionCommand::StopConference { .. }
             | SessionCommand::HandleReInvites { .. }
             | SessionCommand::HandleBlindTransfer { .. }
             | SessionCommand::AcceptReInvite { .. }
