@@ -119,3 +119,35 @@ def test_a_supervisor_listens_whispers_and_barges_in(dialtone, agent, tones, tmp
     hears(got["barge", "c"], (A_HZ, B_HZ), (), "the customer after the barge")
     hears(got["barge", "a"], (C_HZ, B_HZ), (), "the agent after the barge")
     d.assert_alive()
+
+
+def test_callers_in_separate_sessions_meet_in_a_conference_session(dialtone, agent, tones,
+                                                                   tmp_path):
+    """Each caller has its own session, which reaches the conference session
+    with VoxEngine.callConference: units of different sessions (and media
+    workers) meet, and each caller hears the two others."""
+    hz = {"c": C_HZ, "a": A_HZ, "b": B_HZ}
+    recs = {k: tmp_path / f"heard_by_{k}.wav" for k in hz}
+    d = dialtone(SCRIPTS / "meet.js", extra_args=["--media-workers", "2"])
+    callers = {}
+    for k, f in hz.items():
+        callers[k] = agent("call", d.uri(f"70{len(callers)}"), name=k, play=tones.wav(f),
+                           record=recs[k], codec="PCMU", control=True, max_time=40)
+        callers[k].wait_event("confirmed", 15)
+        d.wait_for(rf"meet: {len(callers)} in the room", 10)
+    clocks = {k: Clock(p) for k, p in callers.items()}
+    start = time.monotonic()
+    time.sleep(PHASE_S)
+    end = time.monotonic()
+    for p in callers.values():
+        p.run("hangup")
+        p.wait_event("disconnected", 10)
+    d.wait_for(r"meet: 0 left in the room", 10)
+    for p in callers.values():
+        assert p.wait_exit(10) == 0
+    got = {k: levels(recs[k], clocks[k], start + 0.5, end - 0.2) for k in hz}
+    print(f"band shares heard: {got}")
+    for k, own in hz.items():
+        others = tuple(f for j, f in hz.items() if j != k)
+        hears(got[k], others, (own,), k)
+    d.assert_alive()

@@ -11,6 +11,9 @@ pub use dialtone_calls::{InboundInfo, Route, RouteOwner};
 /// file (`dialtone run`). Called on the signalling task; must not block.
 pub trait InboundRouter: Send + Sync {
     fn route(&self, info: &InboundInfo<'_>) -> Route;
+    /// Where `VoxEngine.callConference(name)` from a session of `owner`
+    /// goes (`None`: `dialtone run`, no accounts).
+    fn route_conference(&self, owner: Option<&RouteOwner>, name: &str) -> Route;
 }
 
 /// `dialtone run`: every INVITE runs one scenario file. The file is read again
@@ -49,7 +52,19 @@ impl SingleScenario {
 }
 
 impl InboundRouter for SingleScenario {
+    /// The one scenario runs conference sessions too; its `CallAlerting`
+    /// tells them apart by `destination` (the conference id).
+    fn route_conference(&self, _owner: Option<&RouteOwner>, _name: &str) -> Route {
+        self.route_any()
+    }
+
     fn route(&self, _info: &InboundInfo<'_>) -> Route {
+        self.route_any()
+    }
+}
+
+impl SingleScenario {
+    fn route_any(&self) -> Route {
         match self.load() {
             Ok(scenario) => Route::Session {
                 scenario,

@@ -32,6 +32,10 @@ impl Services for EngineServices {
         self.router.route(info)
     }
 
+    fn route_conference(&self, owner: Option<&dialtone_calls::RouteOwner>, name: &str) -> Route {
+        self.router.route_conference(owner, name)
+    }
+
     fn bind_rtp(&mut self, unit: UnitId, shard: usize) -> Result<u16, String> {
         self.media
             .allocate(dialtone_media::UnitId(unit.0), shard)

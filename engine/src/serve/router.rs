@@ -197,6 +197,26 @@ fn request_host(info: &InboundInfo<'_>) -> Option<String> {
 }
 
 impl InboundRouter for StoreRouter {
+    /// The calling session's account's rules, with the conference id as the
+    /// number; a session of no account reaches no conference.
+    fn route_conference(&self, owner: Option<&RouteOwner>, name: &str) -> Route {
+        let snapshot = self.snapshot();
+        let not_found = Route::Reject {
+            code: 404,
+            reason: "Not Found".into(),
+        };
+        let Some(owner) = owner else {
+            return not_found;
+        };
+        let Some(rule) = snapshot
+            .rules_of(&owner.account)
+            .match_invite(name, "", &[])
+        else {
+            return not_found;
+        };
+        self.route_to_rule(&snapshot, &rule.id)
+    }
+
     fn route(&self, info: &InboundInfo<'_>) -> Route {
         let snapshot = self.snapshot();
         let not_found = || Route::Reject {
@@ -214,7 +234,13 @@ impl InboundRouter for StoreRouter {
         ) else {
             return not_found();
         };
-        match snapshot.targets.get(&rule.id) {
+        self.route_to_rule(&snapshot, &rule.id)
+    }
+}
+
+impl StoreRouter {
+    fn route_to_rule(&self, snapshot: &Snapshot, rule_id: &str) -> Route {
+        match snapshot.targets.get(rule_id) {
             Some(Target {
                 scenario: Some(scenario),
                 account,
@@ -227,12 +253,12 @@ impl InboundRouter for StoreRouter {
                 owner: Some(RouteOwner {
                     account: account.clone(),
                     application: application.clone(),
-                    rule: Some(rule.id.clone()),
+                    rule: Some(rule_id.to_string()),
                 }),
             },
             other => {
                 tracing::error!(
-                    rule = %rule.id,
+                    rule = %rule_id,
                     missing = ?other.map(|t| &t.missing),
                     "the matching rule names scenarios that do not exist"
                 );

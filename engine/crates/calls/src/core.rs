@@ -61,6 +61,8 @@ pub struct CallCore {
     pub(crate) closed: bool,
     pub(crate) timers: Timers,
     pub(crate) setup_rate: Option<crate::setup_rate::SetupRate>,
+    /// Calls between sessions (`callConference`).
+    pub(crate) links: crate::link::Links,
     out: VecDeque<Output>,
 }
 
@@ -79,6 +81,7 @@ impl CallCore {
             units: HashMap::new(),
             closed: false,
             timers: Timers::default(),
+            links: crate::link::Links::default(),
             out: VecDeque::new(),
         }
     }
@@ -87,6 +90,7 @@ impl CallCore {
 
     /// An event of the user-agent core.
     pub fn handle_ua_event(&mut self, now: Instant, ev: UaEvent) {
+        self.links.now = Some(now);
         match ev {
             UaEvent::Incoming {
                 leg,
@@ -184,6 +188,7 @@ impl CallCore {
     /// A command from `session`. Commands for calls or units the session
     /// does not own are ignored.
     pub fn handle_command(&mut self, now: Instant, session: SessionId, cmd: SessionCommand) {
+        self.links.now = Some(now);
         match cmd {
             SessionCommand::Answer { call, headers } => {
                 self.answer(now, session, call, sanitize(headers))
@@ -201,6 +206,7 @@ impl CallCore {
                 self.hangup(now, session, call, sanitize(headers))
             }
             SessionCommand::CallSip(out) => self.call_sip(now, session, out),
+            SessionCommand::CallConference(out) => self.call_conference(now, session, out),
             SessionCommand::SendMedia { from, to } => self.send_media(session, from, to),
             SessionCommand::StopMedia { from, to } => self.stop_media(session, from, to),
             SessionCommand::CreateConference { unit } => self.create_conference(session, unit),
@@ -321,6 +327,7 @@ impl CallCore {
 
     /// An event of the media engine.
     pub fn handle_media_event(&mut self, now: Instant, ev: MediaEvent) {
+        self.links.now = Some(now);
         match ev {
             MediaEvent::FirstAudioPacket(u) => {
                 self.call_media_event(u, CallEvent::FirstAudioPacketReceived)
@@ -357,6 +364,7 @@ impl CallCore {
 
     /// The result of a [`Job`](crate::Job).
     pub fn handle_job_result(&mut self, now: Instant, result: JobResult) {
+        self.links.now = Some(now);
         match result {
             JobResult::Resolved { call, result } => self.on_resolved(now, call, result),
             JobResult::Loaded { unit, result } => self.on_loaded(unit, result),
@@ -370,6 +378,7 @@ impl CallCore {
 
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.links.now = Some(now);
         while let Some(timer) = self.timers.pop_due(now) {
             match timer {
                 Timer::InfoDigit(call) => self.next_info_digit(now, call),
@@ -390,6 +399,9 @@ impl CallCore {
     }
 
     pub fn poll_output(&mut self) -> Option<Output> {
+        if !self.links.looped.is_empty() {
+            self.run_links();
+        }
         self.out.pop_front()
     }
 
@@ -421,7 +433,11 @@ impl CallCore {
     // ---- helpers for the handlers ----------------------------------------
 
     pub(crate) fn ua(&mut self, cmd: UaCommand) {
-        self.out.push_back(Output::Ua(cmd));
+        if crate::link::is_link(ua_leg(&cmd)) {
+            self.link_command(cmd);
+        } else {
+            self.out.push_back(Output::Ua(cmd));
+        }
     }
 
     pub(crate) fn media(&mut self, cmd: MediaCommand) {
@@ -506,5 +522,24 @@ impl CallCore {
         if let Some(session) = self.calls.get(&id).map(|c| c.session) {
             self.emit(session, id, event);
         }
+    }
+}
+
+/// The leg a SIP command is for.
+pub(crate) fn ua_leg(cmd: &UaCommand) -> LegId {
+    match cmd {
+        UaCommand::Answer { leg, .. }
+        | UaCommand::Reject { leg, .. }
+        | UaCommand::Provisional { leg, .. }
+        | UaCommand::Hangup { leg, .. }
+        | UaCommand::Info { leg, .. }
+        | UaCommand::Message { leg, .. }
+        | UaCommand::ReInvite { leg, .. }
+        | UaCommand::AnswerReInvite { leg, .. }
+        | UaCommand::Refer { leg, .. }
+        | UaCommand::ReferReplacing { leg, .. }
+        | UaCommand::AnswerRefer { leg, .. }
+        | UaCommand::Notify { leg, .. }
+        | UaCommand::Dial { leg, .. } => *leg,
     }
 }

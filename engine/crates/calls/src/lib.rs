@@ -42,6 +42,7 @@ pub mod headers;
 mod inbound;
 mod io;
 mod limits;
+mod link;
 mod messaging;
 mod outbound;
 mod replaces;

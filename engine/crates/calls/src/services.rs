@@ -77,6 +77,14 @@ pub enum Route {
 pub trait Services: Send {
     /// Which session an INVITE starts, or how to refuse it.
     fn route(&self, info: &InboundInfo<'_>) -> Route;
+    /// Where `VoxEngine.callConference(name)` from a session of `owner`
+    /// goes: that account's rules, as for an INVITE to `name`.
+    fn route_conference(&self, _owner: Option<&RouteOwner>, _name: &str) -> Route {
+        Route::Reject {
+            code: 404,
+            reason: "Not Found".into(),
+        }
+    }
     /// Binds an RTP port for a call's `unit` on media worker `shard` and
     /// returns the port.
     fn bind_rtp(&mut self, unit: UnitId, shard: usize) -> Result<u16, String>;

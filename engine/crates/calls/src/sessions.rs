@@ -289,6 +289,7 @@ impl CallCore {
         };
         self.output(Output::Ended(session));
         self.release_session_units(session);
+        self.forget_conference_session(session);
         let unanswered = match &reason {
             SessionEnd::Normal => codes::UNANSWERED_HANGUP,
             SessionEnd::ScriptError(_) | SessionEnd::CompileError(_) => codes::SCRIPT_ERROR,

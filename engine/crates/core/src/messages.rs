@@ -408,6 +408,10 @@ pub enum SessionCommand {
     },
     /// New outbound leg. `call` was allocated by the script host with `CallId::next()`.
     CallSip(Box<OutboundCall>),
+    /// `VoxEngine.callConference(id, ...)`: a call to the conference session
+    /// `to` names (started by the account's rules if none runs). Only
+    /// `callerid`, `display_name` and `headers` are used.
+    CallConference(Box<OutboundCall>),
     /// `to`'s audio input becomes `from` (replacing any earlier input).
     SendMedia {
         from: UnitId,

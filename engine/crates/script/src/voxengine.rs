@@ -29,6 +29,14 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, globals: &Object<'js>) -> rquickjs::R
         Function::new(ctx.clone(), remove_event_listener)?,
     )?;
     f("callSIP", Function::new(ctx.clone(), call_sip)?)?;
+    f(
+        "callConference",
+        Function::new(ctx.clone(), call_conference)?,
+    )?;
+    f(
+        "destroyConference",
+        Function::new(ctx.clone(), destroy_conference)?,
+    )?;
     f("easyProcess", Function::new(ctx.clone(), easy_process)?)?;
     f(
         "sendMediaBetween",
@@ -164,6 +172,78 @@ fn call_sip<'js>(
     core.call_started(id);
     registry(&ctx)?.add_call(id, call.clone());
     Ok(call)
+}
+
+/// `callConference(conferenceId, callerid?, displayName?, headers?)`: a
+/// call to the conference session of that id (started by the account's
+/// rules when none runs); it behaves as an outbound call.
+fn call_conference<'js>(
+    ctx: Ctx<'js>,
+    id: Value<'js>,
+    callerid: Opt<Value<'js>>,
+    display_name: Opt<Value<'js>>,
+    headers: Opt<Value<'js>>,
+) -> rquickjs::Result<Class<'js, Call<'js>>> {
+    const WHAT: &str = "VoxEngine.callConference()";
+    let conference = crate::media::text_arg(&ctx, WHAT, "the conference id", &id, 256)?;
+    if conference.trim().is_empty() {
+        return Err(Exception::throw_type(
+            &ctx,
+            &format!("{WHAT}: the conference id is empty"),
+        ));
+    }
+    let callerid = optional_string(&ctx, "callerid", callerid.0)?;
+    let display_name = optional_string(&ctx, "displayName", display_name.0)?;
+    let core = registry(&ctx)?.core.clone();
+    let headers = headers::from_js(&ctx, &core, WHAT, headers.0.as_ref())?;
+    if core.outbound_calls() >= MAX_OUTBOUND_CALLS {
+        return Err(Exception::throw_range(
+            &ctx,
+            &format!("{WHAT}: more than {MAX_OUTBOUND_CALLS} calls in one session"),
+        ));
+    }
+    let id = CallId::next();
+    let call = Call::create(
+        &ctx,
+        core.clone(),
+        id,
+        CallInfo {
+            incoming: false,
+            callerid: callerid.clone().unwrap_or_default(),
+            display_name: display_name.clone().unwrap_or_default(),
+            number: conference.clone(),
+        },
+    )?;
+    core.send(
+        &ctx,
+        SessionCommand::CallConference(Box::new(OutboundCall {
+            call: id,
+            to: conference,
+            callerid,
+            display_name,
+            headers,
+            auth_user: None,
+            password: None,
+        })),
+    )?;
+    core.count_outbound_call();
+    core.call_started(id);
+    registry(&ctx)?.add_call(id, call.clone());
+    Ok(call)
+}
+
+/// `destroyConference(conference)`: as `conference.stop()`.
+fn destroy_conference<'js>(ctx: Ctx<'js>, conference: Value<'js>) -> rquickjs::Result<()> {
+    match crate::conference::as_conference(&conference) {
+        Some(c) => c.borrow().stop(ctx),
+        None => Err(Exception::throw_type(
+            &ctx,
+            &format!(
+                "VoxEngine.destroyConference(): expected a Conference, not {}",
+                conference.type_name()
+            ),
+        )),
+    }
 }
 
 fn options_from_object<'js>(

@@ -628,6 +628,11 @@ impl<'a> World<'a> {
                 self.labels.insert(out.call, out.to.clone());
                 Action::CallSip(out.to.clone())
             }
+            SessionCommand::CallConference(out) => {
+                let label = format!("conference:{}", out.to);
+                self.labels.insert(out.call, label.clone());
+                Action::CallSip(label)
+            }
             SessionCommand::SendMedia { from, to } => Action::Media {
                 from: self.unit_label(*from),
                 to: self.unit_label(*to),
