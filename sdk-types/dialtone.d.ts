@@ -120,6 +120,26 @@ declare namespace VoxEngine {
    */
   function createConference(parameters?: ConferenceParameters): Conference;
 
+  /**
+   * Calls the conference session of `conferenceId`: the one this account runs for that id,
+   * or a new one started by the account's rules as an INVITE to that number would be (with
+   * `dialtone run`, the same scenario, whose `CallAlerting` has `destination` set to the
+   * id). The conference session gets the call as {@link AppEvents.CallAlerting}; here it
+   * behaves as an outbound call (`Connected`, `Failed` 404 without a route, `Disconnected`).
+   * Media crosses sessions and media workers. Hold, re-INVITEs and transfers do not cross:
+   * they are refused as by a peer without them; INFO and MESSAGE do.
+   * @throws RangeError past 100 outbound calls in one session.
+   */
+  function callConference(
+    conferenceId: string,
+    callerid?: string,
+    displayName?: string,
+    headers?: { [name: string]: string },
+  ): Call;
+
+  /** Stops a conference of this session, as {@link Conference.stop}. */
+  function destroyConference(conference: Conference): void;
+
   /** Options of {@link VoxEngine.createConference}. */
   interface ConferenceParameters {
     /** The conference's id ({@link Conference.id}); its unit number when left out. */

@@ -67,12 +67,7 @@ impl CallCore {
     }
 
     /// `VoxEngine.callConference(id, ...)`: `out.to` is the conference id.
-    pub(crate) fn call_conference(
-        &mut self,
-        now: Instant,
-        session: SessionId,
-        out: Box<OutboundCall>,
-    ) {
+    pub(crate) fn call_conference(&mut self, now: Instant, session: SessionId, out: OutboundCall) {
         let x = out.call;
         let Some(entry) = self.sessions.get_mut(&session) else {
             return;

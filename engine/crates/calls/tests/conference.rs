@@ -4,9 +4,9 @@
 
 mod harness;
 
-use dialtone_calls::MediaCommand;
-use dialtone_core::messages::{SessionCommand, SessionEnd};
-use dialtone_core::UnitId;
+use dialtone_calls::{MediaCommand, Output};
+use dialtone_core::messages::{OutboundCall, SessionCommand, SessionEnd, SessionEvent};
+use dialtone_core::{CallId, SessionId, UnitId};
 use harness::*;
 
 fn member(conference: UnitId, member: UnitId, deaf_to: Vec<UnitId>) -> SessionCommand {
@@ -77,4 +77,144 @@ fn stopping_a_conference_releases_its_mixer_once() {
     assert!(
         media_cmds(&h.cmd(a.session, SessionCommand::StopConference { unit: conf })).is_empty()
     );
+}
+
+fn call_conference(h: &mut Harness, session: SessionId, room: &str) -> (CallId, Vec<Output>) {
+    let call = CallId::next();
+    let out = h.cmd(
+        session,
+        SessionCommand::CallConference(Box::new(OutboundCall {
+            call,
+            to: room.into(),
+            callerid: Some("alice".into()),
+            display_name: None,
+            headers: vec![("X-Room".into(), "1".into())],
+            auth_user: None,
+            password: None,
+        })),
+    );
+    (call, out)
+}
+
+/// The conference session a link started, and its call.
+fn alerting(out: &[Output]) -> (SessionId, CallId) {
+    let start = starts(out)
+        .into_iter()
+        .next()
+        .expect("a conference session starts");
+    match start.first_event {
+        Some(SessionEvent::CallAlerting(incoming)) => {
+            assert_eq!(incoming.destination, "room");
+            assert!(incoming.headers.iter().any(|(n, _)| n == "X-Room"));
+            (start.id, incoming.call)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn call_conference_links_two_sessions_through_the_call_states() {
+    let mut h = Harness::new(None);
+    let caller = h.connected();
+    let (x, out) = call_conference(&mut h, caller.session, "room");
+    // No SIP at all: both halves are ours.
+    assert!(ua_cmds(&out).is_empty(), "{:?}", ua_cmds(&out));
+    let (room, y) = alerting(&out);
+    assert_ne!(room, caller.session);
+    // A second caller reaches the same conference session while it lives.
+    let other = h.connected();
+    let (x2, out) = call_conference(&mut h, other.session, "room");
+    assert!(starts(&out).is_empty());
+    let y2 = events(&out)
+        .into_iter()
+        .find_map(|e| match e {
+            SessionEvent::CallAlerting(i) => Some(i.call),
+            _ => None,
+        })
+        .expect("CallAlerting in the running conference session");
+    // The conference session rings and answers: the caller's half connects.
+    let out = h.cmd(
+        room,
+        SessionCommand::Ring {
+            call: y,
+            headers: Vec::new(),
+        },
+    );
+    assert!(call_events(&out, x)[0].starts_with("Ringing"), "{out:?}");
+    let out = h.cmd(
+        room,
+        SessionCommand::Answer {
+            call: y,
+            headers: Vec::new(),
+        },
+    );
+    assert!(
+        call_events(&out, x).contains(&"Connected".to_string()),
+        "{out:?}"
+    );
+    assert!(call_events(&out, y).contains(&"Connected".to_string()));
+    assert!(ua_cmds(&out).is_empty());
+    // Both halves have RTP pointed at each other.
+    let remotes = media_cmds(&out)
+        .iter()
+        .filter(|c| matches!(c, MediaCommand::SetRemote { .. }))
+        .count();
+    assert_eq!(remotes, 2);
+    // INFO crosses the link.
+    let out = h.cmd(
+        caller.session,
+        SessionCommand::SendInfo {
+            call: x,
+            mime_type: "text/plain".into(),
+            body: "hi".into(),
+            headers: Vec::new(),
+        },
+    );
+    assert_eq!(call_events(&out, y), ["InfoReceived text/plain hi"]);
+    // The caller hangs up: both halves disconnect.
+    let out = h.cmd(
+        caller.session,
+        SessionCommand::Hangup {
+            call: x,
+            headers: Vec::new(),
+        },
+    );
+    assert!(
+        call_events(&out, x)[0].starts_with("Disconnected"),
+        "{out:?}"
+    );
+    assert!(call_events(&out, y)[0].starts_with("Disconnected"));
+    // The other caller's session ends before the answer: its half is
+    // cancelled and the conference session hears so.
+    let out = h.end_session(other.session, SessionEnd::Normal);
+    assert!(
+        call_events(&out, y2)[0].starts_with("Disconnected 487"),
+        "{out:?}"
+    );
+    let _ = x2;
+    // Once the conference session ends, the next call starts a new one.
+    h.end_session(room, SessionEnd::Normal);
+    let third = h.connected();
+    let (_, out) = call_conference(&mut h, third.session, "room");
+    let (again, _) = alerting(&out);
+    assert_ne!(again, room);
+}
+
+#[test]
+fn a_conference_call_without_a_route_or_refused_fails() {
+    let mut h = Harness::new(None);
+    let caller = h.connected();
+    let (x, out) = call_conference(&mut h, caller.session, "nowhere");
+    assert!(call_events(&out, x)[0].starts_with("Failed 404"));
+    let (x, out) = call_conference(&mut h, caller.session, "room");
+    let (room, y) = alerting(&out);
+    let out = h.cmd(
+        room,
+        SessionCommand::Reject {
+            call: y,
+            code: 486,
+            headers: Vec::new(),
+        },
+    );
+    assert!(call_events(&out, x)[0].starts_with("Failed 486"), "{out:?}");
 }

@@ -68,6 +68,21 @@ impl Services for TestServices {
         })
     }
 
+    /// Every conference id but "nowhere" has a route (the same scenario).
+    fn route_conference(&self, owner: Option<&RouteOwner>, name: &str) -> Route {
+        if name == "nowhere" {
+            return Route::Reject {
+                code: 404,
+                reason: "Not Found".into(),
+            };
+        }
+        Route::Session {
+            scenario: self.scenario.clone(),
+            custom_data: format!("conference {name}"),
+            owner: owner.cloned(),
+        }
+    }
+
     fn bind_rtp(&mut self, unit: UnitId, _shard: usize) -> Result<u16, String> {
         let mut knobs = self.knobs();
         if let Some(e) = &knobs.no_ports {
