@@ -334,6 +334,31 @@ fn render_media(out: &mut Exposition, m: &MediaStats) {
     for (name, help, value) in counters {
         out.single(name, help, Kind::Counter, value);
     }
+    out.single(
+        "dialtone_mixer_ticks_total",
+        "Media worker ticks that mixed at least one conference.",
+        Kind::Counter,
+        m.mix_ticks,
+    );
+    out.single(
+        "dialtone_mixer_nanoseconds_total",
+        "Time those ticks spent mixing (members' frames summed, what each hears rendered).",
+        Kind::Counter,
+        m.mix_nanos,
+    );
+    let name = "dialtone_mixer_ticks_by_time_total";
+    out.family(
+        name,
+        "Mixing ticks by the time mixing took in them: at most le_us microseconds \
+         (le_us=\"inf\": longer than the largest bound). Not cumulative.",
+        Kind::Counter,
+    );
+    for (i, count) in m.mix_buckets.iter().enumerate() {
+        let bound = dialtone_media::MIX_BUCKETS_US
+            .get(i)
+            .map_or_else(|| "inf".to_string(), u64::to_string);
+        out.sample(name, &[("le_us", &bound)], *count);
+    }
 }
 
 /// One audio cache's figures, as scraped.

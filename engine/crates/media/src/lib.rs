@@ -59,6 +59,7 @@ use ports::PortPool;
 use recorder::WriterHandle;
 pub use recorder::{RecordFormat, RecorderSpec};
 pub use recording_budget::RecordingBudget;
+pub use worker::MIX_BUCKETS_US;
 use worker::{Command, Unit, Worker, WorkerStats};
 
 /// A media unit in the graph. The engine maps a call's `CallId` to `UnitId(call.0)`.
@@ -195,6 +196,12 @@ pub struct MediaStats {
     pub late_ticks: u64,
     /// Recording frames dropped because the writer thread fell behind.
     pub recorder_frames_dropped: u64,
+    /// Worker ticks that mixed at least one conference, the time mixing
+    /// took in them (ns), and those ticks by mixing time
+    /// ([`MIX_BUCKETS_US`]; the last bucket counts the longer ones).
+    pub mix_ticks: u64,
+    pub mix_nanos: u64,
+    pub mix_buckets: [u64; MIX_BUCKETS_US.len() + 1],
 }
 
 #[derive(Clone, Copy)]
@@ -454,6 +461,11 @@ impl MediaEngine {
             s.telephone_event_packets += w.telephone_events.load(Ordering::Relaxed);
             s.send_errors += w.send_errors.load(Ordering::Relaxed);
             s.late_ticks += w.late_ticks.load(Ordering::Relaxed);
+            s.mix_ticks += w.mix_ticks.load(Ordering::Relaxed);
+            s.mix_nanos += w.mix_nanos.load(Ordering::Relaxed);
+            for (sum, b) in s.mix_buckets.iter_mut().zip(&w.mix_buckets) {
+                *sum += b.load(Ordering::Relaxed);
+            }
         }
         s
     }

@@ -124,7 +124,17 @@ pub struct WorkerStats {
     pub late_ticks: AtomicU64,
     /// The last window's load, ‰ of the clock spent behind it (`load`).
     pub load_permille: AtomicU64,
+    /// Ticks in which at least one mixer ran, and the time mixing took in
+    /// them (summing members' frames and rendering what each hears), in ns.
+    pub mix_ticks: AtomicU64,
+    pub mix_nanos: AtomicU64,
+    /// Mixing time per tick by bucket: ≤ `MIX_BUCKETS_US[i]` µs (the last
+    /// counts everything longer).
+    pub mix_buckets: [AtomicU64; MIX_BUCKETS_US.len() + 1],
 }
+
+/// Upper bounds of the mixing-time buckets, in µs.
+pub const MIX_BUCKETS_US: [u64; 8] = [50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000];
 
 struct Slot {
     unit: Unit,
@@ -158,6 +168,11 @@ pub struct Worker {
     event_packet: [u8; EVENT_PACKET_LEN],
     pcm: PcmFrame,
     writer: WriterHandle,
+    /// This tick's mixing time so far.
+    mix_time: Duration,
+    mix_ticks: u64,
+    mix_nanos: u64,
+    mix_buckets: [u64; MIX_BUCKETS_US.len() + 1],
 }
 
 impl Worker {
@@ -192,6 +207,10 @@ impl Worker {
             event_packet: [0; EVENT_PACKET_LEN],
             pcm: [0; FRAME_SAMPLES],
             writer,
+            mix_time: Duration::ZERO,
+            mix_ticks: 0,
+            mix_nanos: 0,
+            mix_buckets: [0; MIX_BUCKETS_US.len() + 1],
         }
     }
 
@@ -459,6 +478,7 @@ impl Worker {
         }
         self.mix_all();
         self.send_all();
+        self.count_mixing();
         self.record_all();
         self.publish(lost);
     }
@@ -466,6 +486,11 @@ impl Worker {
     /// Every mixer takes this tick's frame of each of its speaking members
     /// (on this worker) and makes its full mix.
     fn mix_all(&mut self) {
+        self.mix_time = Duration::ZERO;
+        if self.mixers.is_empty() {
+            return;
+        }
+        let started = Instant::now();
         for k in 0..self.mixers.len() {
             let Some(&idx) = self.mixers.get(k) else {
                 continue;
@@ -496,6 +521,25 @@ impl Worker {
             if let Some(place) = self.slots.get_mut(idx) {
                 *place = Some(slot);
             }
+        }
+        self.mix_time = started.elapsed();
+    }
+
+    /// Adds this tick's mixing time to the figures.
+    fn count_mixing(&mut self) {
+        if self.mixers.is_empty() {
+            return;
+        }
+        let nanos = self.mix_time.as_nanos() as u64;
+        self.mix_ticks += 1;
+        self.mix_nanos += nanos;
+        let us = nanos / 1_000;
+        let bucket = MIX_BUCKETS_US
+            .iter()
+            .position(|&b| us <= b)
+            .unwrap_or(MIX_BUCKETS_US.len());
+        if let Some(b) = self.mix_buckets.get_mut(bucket) {
+            *b += 1;
         }
     }
 
@@ -533,7 +577,12 @@ impl Worker {
                 Some(Slot {
                     unit: Unit::Mixer(mixer),
                     ..
-                }) => mixer.render(dst_unit, dst, payload, &mut self.mix_pcm),
+                }) => {
+                    let started = Instant::now();
+                    let r = mixer.render(dst_unit, dst, payload, &mut self.mix_pcm);
+                    self.mix_time += started.elapsed();
+                    r
+                }
                 _ => false,
             };
             if !rendered {
@@ -597,6 +646,13 @@ impl Worker {
         s.send_errors.store(c.send_errors, Ordering::Relaxed);
         s.packets_lost.store(lost, Ordering::Relaxed);
         s.late_ticks.store(self.late_ticks, Ordering::Relaxed);
+        if self.mix_ticks > 0 {
+            s.mix_ticks.store(self.mix_ticks, Ordering::Relaxed);
+            s.mix_nanos.store(self.mix_nanos, Ordering::Relaxed);
+            for (a, v) in s.mix_buckets.iter().zip(self.mix_buckets) {
+                a.store(v, Ordering::Relaxed);
+            }
+        }
     }
 }
 
