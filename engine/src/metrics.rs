@@ -359,6 +359,20 @@ fn render_media(out: &mut Exposition, m: &MediaStats) {
             .map_or_else(|| "inf".to_string(), u64::to_string);
         out.sample(name, &[("le_us", &bound)], *count);
     }
+    let name = "dialtone_media_ticks_by_lateness_total";
+    out.family(
+        name,
+        "Media ticks (of workers with units) by how late they started after their 20 ms \
+         deadline: at most le_us microseconds (le_us=\"inf\": later). Every packet of a \
+         tick goes out that late. Not cumulative.",
+        Kind::Counter,
+    );
+    for (i, count) in m.lateness_buckets.iter().enumerate() {
+        let bound = dialtone_media::MIX_BUCKETS_US
+            .get(i)
+            .map_or_else(|| "inf".to_string(), u64::to_string);
+        out.sample(name, &[("le_us", &bound)], *count);
+    }
 }
 
 /// One audio cache's figures, as scraped.

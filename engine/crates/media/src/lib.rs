@@ -202,6 +202,9 @@ pub struct MediaStats {
     pub mix_ticks: u64,
     pub mix_nanos: u64,
     pub mix_buckets: [u64; MIX_BUCKETS_US.len() + 1],
+    /// Ticks by how late they started after their deadline, in the same
+    /// buckets.
+    pub lateness_buckets: [u64; MIX_BUCKETS_US.len() + 1],
 }
 
 #[derive(Clone, Copy)]
@@ -464,6 +467,9 @@ impl MediaEngine {
             s.mix_ticks += w.mix_ticks.load(Ordering::Relaxed);
             s.mix_nanos += w.mix_nanos.load(Ordering::Relaxed);
             for (sum, b) in s.mix_buckets.iter_mut().zip(&w.mix_buckets) {
+                *sum += b.load(Ordering::Relaxed);
+            }
+            for (sum, b) in s.lateness_buckets.iter_mut().zip(&w.lateness_buckets) {
                 *sum += b.load(Ordering::Relaxed);
             }
         }

@@ -131,6 +131,10 @@ pub struct WorkerStats {
     /// Mixing time per tick by bucket: ≤ `MIX_BUCKETS_US[i]` µs (the last
     /// counts everything longer).
     pub mix_buckets: [AtomicU64; MIX_BUCKETS_US.len() + 1],
+    /// Ticks (of a worker with units) by how late they started after their
+    /// 20 ms deadline: ≤ `MIX_BUCKETS_US[i]` µs, the last counts the later
+    /// ones. Every packet of a tick goes out that much late.
+    pub lateness_buckets: [AtomicU64; MIX_BUCKETS_US.len() + 1],
 }
 
 /// Upper bounds of the mixing-time buckets, in µs.
@@ -173,6 +177,7 @@ pub struct Worker {
     mix_ticks: u64,
     mix_nanos: u64,
     mix_buckets: [u64; MIX_BUCKETS_US.len() + 1],
+    lateness_buckets: [u64; MIX_BUCKETS_US.len() + 1],
 }
 
 impl Worker {
@@ -211,6 +216,7 @@ impl Worker {
             mix_ticks: 0,
             mix_nanos: 0,
             mix_buckets: [0; MIX_BUCKETS_US.len() + 1],
+            lateness_buckets: [0; MIX_BUCKETS_US.len() + 1],
         }
     }
 
@@ -248,7 +254,11 @@ impl Worker {
                 }
             }
             let due = self.clock.deadline();
-            self.run_tick(Instant::now());
+            let started = Instant::now();
+            if !self.by_unit.is_empty() {
+                self.count_lateness(started.saturating_duration_since(due));
+            }
+            self.run_tick(started);
             let done = Instant::now();
             let skipped = self.clock.advance(done);
             // With no units a late tick costs nobody anything: on a busy
@@ -525,6 +535,13 @@ impl Worker {
         self.mix_time = started.elapsed();
     }
 
+    fn count_lateness(&mut self, late: Duration) {
+        let bucket = bucket_of(late);
+        if let Some(b) = self.lateness_buckets.get_mut(bucket) {
+            *b += 1;
+        }
+    }
+
     /// Adds this tick's mixing time to the figures.
     fn count_mixing(&mut self) {
         if self.mixers.is_empty() {
@@ -533,11 +550,7 @@ impl Worker {
         let nanos = self.mix_time.as_nanos() as u64;
         self.mix_ticks += 1;
         self.mix_nanos += nanos;
-        let us = nanos / 1_000;
-        let bucket = MIX_BUCKETS_US
-            .iter()
-            .position(|&b| us <= b)
-            .unwrap_or(MIX_BUCKETS_US.len());
+        let bucket = bucket_of(self.mix_time);
         if let Some(b) = self.mix_buckets.get_mut(bucket) {
             *b += 1;
         }
@@ -646,6 +659,9 @@ impl Worker {
         s.send_errors.store(c.send_errors, Ordering::Relaxed);
         s.packets_lost.store(lost, Ordering::Relaxed);
         s.late_ticks.store(self.late_ticks, Ordering::Relaxed);
+        for (a, v) in s.lateness_buckets.iter().zip(self.lateness_buckets) {
+            a.store(v, Ordering::Relaxed);
+        }
         if self.mix_ticks > 0 {
             s.mix_ticks.store(self.mix_ticks, Ordering::Relaxed);
             s.mix_nanos.store(self.mix_nanos, Ordering::Relaxed);
@@ -654,6 +670,15 @@ impl Worker {
             }
         }
     }
+}
+
+/// The bucket of [`MIX_BUCKETS_US`] a duration falls in.
+fn bucket_of(d: Duration) -> usize {
+    let us = d.as_micros() as u64;
+    MIX_BUCKETS_US
+        .iter()
+        .position(|&b| us <= b)
+        .unwrap_or(MIX_BUCKETS_US.len())
 }
 
 fn unit_at(slots: &[Option<Slot>], idx: Option<usize>) -> Option<&Unit> {
