@@ -715,7 +715,10 @@ declare enum CallEvents {
   RtpStopped = "Call.RtpStopped",
   /** `call.state()` changed. */
   StateChanged = "Call.StateChanged",
-  /** Media statistics were updated. Not emitted yet. */
+  /**
+   * The call's media figures, every 5 s while this event has a listener (measured only
+   * then): packets, loss, jitter, and the round-trip time from RTCP.
+   */
   Statistics = "Call.Statistics",
   /** A progress or voicemail tone was detected. Not emitted yet. */
   ToneDetected = "Call.ToneDetected",
@@ -844,7 +847,22 @@ declare namespace CallEvents {
     oldState: CallState;
     newState: CallState;
   }
-  type StatisticsEvent = _CallEvent<"Call.Statistics">;
+  interface StatisticsEvent extends _CallEvent<"Call.Statistics"> {
+    /** RTP packets sent to and received from the peer since the call began. */
+    packetsSent: number;
+    packetsReceived: number;
+    /** Packets never received since the call began (by sequence number). */
+    packetsLost: number;
+    /** % of the packets expected since the last report that were lost. */
+    lossRate: number;
+    /** Interarrival jitter of what the call receives (RFC 3550), in ms. */
+    jitter: number;
+    /** Round-trip time from the peer's RTCP reports, in ms; null until it reports. */
+    rtt: number | null;
+    /** What the peer's RTCP says of the stream it receives from us: loss % and jitter ms. */
+    remoteLossRate: number | null;
+    remoteJitter: number | null;
+  }
   interface ToneDetectedEvent extends _CallEvent<"Call.ToneDetected"> {
     /** Whether the tone is a progress (dial or busy) tone. */
     ProgressTone: boolean;

@@ -43,6 +43,7 @@ pub fn apply(media: &MediaEngine, cmd: MediaCommand) -> Result<(), (UnitId, Stri
                 tracing::warn!(call = u.0, error = %e, "sendDigits failed");
             }
         }
+        MediaCommand::Statistics { unit: u, interval } => media.set_statistics(unit(u), interval),
         MediaCommand::AddMixer { unit: u, shard } => media
             .add_mixer(unit(u), shard)
             .map_err(|e| (u, e.to_string()))?,

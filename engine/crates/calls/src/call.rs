@@ -98,6 +98,8 @@ pub(crate) struct Call {
     pub refer_pending: bool,
     /// Our REFER (`transferTo`) has not reported its outcome yet.
     pub transferring: bool,
+    /// `CallEvents.Statistics` has a listener.
+    pub statistics: bool,
 }
 
 /// Why we sent a re-INVITE: the answer goes back to the scenario, or not.
@@ -151,6 +153,7 @@ impl Call {
             handle_blind_transfer: false,
             refer_pending: false,
             transferring: false,
+            statistics: false,
         }
     }
 

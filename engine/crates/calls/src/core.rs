@@ -305,6 +305,9 @@ impl CallCore {
                 headers,
             } => self.script_reinvite(session, call, &mime_type, &body, sanitize(headers)),
             SessionCommand::Hold { call, hold } => self.hold(session, call, hold),
+            SessionCommand::CallStatistics { call, enable } => {
+                self.call_statistics(session, call, enable)
+            }
             SessionCommand::HandleBlindTransfer { call, enable } => {
                 self.handle_blind_transfer(session, call, enable)
             }
@@ -348,6 +351,19 @@ impl CallCore {
             }
             MediaEvent::RecorderError { unit, error } => {
                 self.recorder_failed(UnitId(unit.0), error)
+            }
+            MediaEvent::Statistics { unit, stats } => {
+                let s = dialtone_core::messages::CallStatistics {
+                    packets_sent: stats.packets_sent,
+                    packets_received: stats.packets_received,
+                    packets_lost: stats.packets_lost,
+                    loss_ppm: stats.loss_ppm,
+                    jitter_us: stats.jitter_us,
+                    rtt_us: stats.rtt_us,
+                    remote_loss_ppm: stats.remote_loss_ppm,
+                    remote_jitter_us: stats.remote_jitter_us,
+                };
+                self.call_media_event(unit, CallEvent::Statistics(s))
             }
         }
     }

@@ -134,6 +134,11 @@ pub enum MediaCommand {
         unit: UnitId,
         digits: String,
     },
+    /// Statistics of a call's endpoint every `interval` (`None`: stop).
+    Statistics {
+        unit: UnitId,
+        interval: Option<Duration>,
+    },
     /// A conference mixer on media worker `shard`.
     AddMixer {
         unit: UnitId,
@@ -187,6 +192,9 @@ impl std::fmt::Debug for MediaCommand {
                 write!(f, "SendDigits({}, {digits:?})", unit.0)
             }
             MediaCommand::AddMixer { unit, .. } => write!(f, "AddMixer({})", unit.0),
+            MediaCommand::Statistics { unit, interval } => {
+                write!(f, "Statistics({}, {interval:?})", unit.0)
+            }
             MediaCommand::SetMember { mixer, spec } => write!(
                 f,
                 "SetMember({} <- {}, send {}, forward {}, deaf to {})",

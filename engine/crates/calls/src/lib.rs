@@ -59,6 +59,9 @@ pub use crate::core::{CallCore, CoreConfig};
 pub use admission::AdmissionError;
 pub use call::Phase;
 pub use dialog::REINVITE_ANSWER_TIMEOUT;
+/// How often `CallEvents.Statistics` reports a call's media.
+pub const STATISTICS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub use io::{Direction, Fact, HttpJob, Job, JobResult, MediaCommand, Output, SessionStart};
 pub use limits::{CallLimits, DEFAULT_MAX_FORWARDS};
 pub use messaging::MAX_BODY as MAX_MESSAGE_BODY;

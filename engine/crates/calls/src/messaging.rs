@@ -111,3 +111,26 @@ impl CallCore {
         Some(call.leg)
     }
 }
+
+impl CallCore {
+    /// `CallEvents.Statistics` has (or no longer has) a listener: measure
+    /// the call's media (at once if its RTP is up, else once it is).
+    pub(crate) fn call_statistics(
+        &mut self,
+        session: dialtone_core::SessionId,
+        id: dialtone_core::CallId,
+        enable: bool,
+    ) {
+        let Some(call) = self.owned_mut(session, id) else {
+            return;
+        };
+        call.statistics = enable;
+        if call.negotiated.is_some() {
+            let unit = call.unit();
+            self.media(crate::io::MediaCommand::Statistics {
+                unit,
+                interval: enable.then_some(crate::STATISTICS_INTERVAL),
+            });
+        }
+    }
+}

@@ -106,7 +106,14 @@ impl CallCore {
             send: n.direction.sends(),
         };
         let unit = call.unit();
+        let statistics = call.statistics;
         call.negotiated = Some(n);
         self.media(MediaCommand::SetRemote { unit, params });
+        if statistics {
+            self.media(MediaCommand::Statistics {
+                unit,
+                interval: Some(crate::STATISTICS_INTERVAL),
+            });
+        }
     }
 }

@@ -375,6 +375,27 @@ pub enum CallEvent {
         reason: String,
         headers: Headers,
     },
+    /// The call's media figures, every few seconds while the scenario
+    /// listens for them.
+    Statistics(CallStatistics),
+}
+
+/// What `CallEvent::Statistics` reports, in whole units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CallStatistics {
+    pub packets_sent: u64,
+    pub packets_received: u64,
+    /// Never received since the call began (by sequence number).
+    pub packets_lost: u64,
+    /// Of the packets expected since the last report, the share lost (ppm).
+    pub loss_ppm: u32,
+    /// Interarrival jitter of what the call receives (µs).
+    pub jitter_us: u32,
+    /// Round-trip time from RTCP (µs), once the peer has reported.
+    pub rtt_us: Option<u32>,
+    /// What the peer's RTCP says of the stream it receives from us.
+    pub remote_loss_ppm: Option<u32>,
+    pub remote_jitter_us: Option<u32>,
 }
 
 /// What a session asks of the engine. Every command travels with the id of the
@@ -533,6 +554,12 @@ pub enum SessionCommand {
         mime_type: String,
         body: String,
         headers: Headers,
+    },
+    /// `CallEvents.Statistics` has (or no longer has) a listener: the call's
+    /// media figures are measured and reported every few seconds.
+    CallStatistics {
+        call: CallId,
+        enable: bool,
     },
     /// `call.handleBlindTransfer(enable)`: REFERs become
     /// `BlindTransferRequested` (202) instead of being declined (603).

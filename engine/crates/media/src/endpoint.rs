@@ -10,8 +10,10 @@
 //! Anything else (unconfigured endpoint, malformed packet, foreign payload
 //! type) is dropped and counted.
 //!
-//! RTCP is not handled: the odd port next to each RTP port is kept free in the
-//! port range but not bound, so peers' RTCP draws an ICMP port unreachable.
+//! RTCP is handled only for calls that asked for statistics ([`crate::rtcp`]):
+//! they bind the odd port next to their RTP port, read the peer's reports
+//! and send their own every report interval. Other endpoints leave that port
+//! unbound (peers' RTCP draws an ICMP port unreachable) and pay nothing.
 //!
 //! Packet handling (`on_datagram`, `on_tick`, `render`, `stamp_packet`) is
 //! plain state with time passed in; only `receive` and `send` touch the socket.
@@ -24,6 +26,7 @@ use crate::codec::{Codec, EncodedFrame, PcmFrame, FRAME_SAMPLES};
 use crate::dtmf::{DtmfError, DtmfReceiver, DtmfSender, InbandDetector, SenderStep};
 use crate::jitter::{JitterBuffer, JitterConfig, Playout, PushOutcome};
 use crate::latch::{Latch, Verdict};
+use crate::rtcp::Stats;
 use crate::rtp::{RtpHeader, RtpPacket, RTP_HEADER_LEN};
 use crate::sender::RtpSender;
 use crate::{MediaEvent, RtpParams, UnitId};
@@ -93,7 +96,24 @@ pub struct Endpoint {
     /// RTP timestamp of the event being sent (fixed at its first packet).
     event_ts: u32,
     capture: Option<Box<Capture>>,
+    stats: Option<Box<StatsState>>,
 }
+
+/// Statistics of a call that asked for them, and its RTCP socket.
+struct StatsState {
+    stats: Stats,
+    /// The odd port next to the RTP port; `None` if it could not be bound
+    /// (the figures then have no round-trip time).
+    rtcp: Option<UdpSocket>,
+    interval: Duration,
+    next_report: Instant,
+    packets_sent: u64,
+    octets_sent: u64,
+    buf: Vec<u8>,
+}
+
+/// RTCP is read every this many ticks (reports come every few seconds).
+const RTCP_READ_TICKS: u64 = 10;
 
 impl Endpoint {
     /// `relatch_after`: how long the latched source must have been silent
@@ -122,7 +142,92 @@ impl Endpoint {
             dtmf_out: None,
             event_ts: 0,
             capture: None,
+            stats: None,
         }
+    }
+
+    /// Starts (`Some(interval)`) or stops measuring the call: a
+    /// `Statistics` event every interval, RTCP reports to and from the peer.
+    pub fn set_statistics(&mut self, interval: Option<Duration>, now: Instant) {
+        let Some(interval) = interval else {
+            self.stats = None;
+            return;
+        };
+        if let Some(st) = self.stats.as_mut() {
+            st.interval = interval;
+            return;
+        }
+        let rtcp_addr = SocketAddr::new(self.local.ip(), self.local.port().wrapping_add(1));
+        let rtcp = UdpSocket::bind(rtcp_addr)
+            .and_then(|s| s.set_nonblocking(true).map(|()| s))
+            .inspect(|s| {
+                // The first call turns the kernel's time-stamping on.
+                let _ = crate::stamp::last_arrival(s);
+            })
+            .map_err(|e| {
+                tracing::info!(unit = self.unit.0, %rtcp_addr, error = %e,
+                    "RTCP port not bound: statistics without round-trip time");
+            })
+            .ok();
+        self.stats = Some(Box::new(StatsState {
+            stats: Stats::new(),
+            rtcp,
+            interval,
+            next_report: now + interval,
+            packets_sent: 0,
+            octets_sent: 0,
+            buf: Vec::with_capacity(64),
+        }));
+    }
+
+    /// Statistics work of tick `tick`: the peer's reports read, ours sent
+    /// and a `Statistics` event raised when the interval is up.
+    pub fn tick_statistics(&mut self, tick: u64, now: Instant, events: &mut Vec<MediaEvent>) {
+        let Some(st) = self.stats.as_mut() else {
+            return;
+        };
+        let wall = std::time::SystemTime::now();
+        let ssrc = self.sender.ssrc();
+        if tick.is_multiple_of(RTCP_READ_TICKS) {
+            if let Some(sock) = &st.rtcp {
+                let mut buf = [0u8; 1500];
+                for _ in 0..MAX_READS_PER_TICK {
+                    match sock.recv_from(&mut buf) {
+                        Ok((n, _)) => {
+                            // Read up to RTCP_READ_TICKS ticks late: the
+                            // kernel's receive time keeps the RTT exact.
+                            let at = crate::stamp::last_arrival(sock).unwrap_or(wall);
+                            st.stats.on_rtcp(buf.get(..n).unwrap_or(&[]), ssrc, at);
+                        }
+                        Err(_) => break,
+                    }
+                }
+            }
+        }
+        if now < st.next_report {
+            return;
+        }
+        st.next_report = now + st.interval;
+        let timestamp = self.sender.timestamp_at(tick);
+        st.stats.build_report(
+            ssrc,
+            wall,
+            timestamp,
+            st.packets_sent,
+            st.octets_sent,
+            &mut st.buf,
+        );
+        if let (Some(sock), Some(to)) = (&st.rtcp, self.send_to) {
+            let to = SocketAddr::new(to.ip(), to.port().wrapping_add(1));
+            if let Err(e) = sock.send_to(&st.buf, to) {
+                tracing::trace!(unit = self.unit.0, error = %e, "RTCP send failed");
+            }
+        }
+        let stats = st.stats.report(st.packets_sent);
+        events.push(MediaEvent::Statistics {
+            unit: self.unit,
+            stats,
+        });
     }
 
     pub fn unit(&self) -> UnitId {
@@ -209,6 +314,9 @@ impl Endpoint {
                 Ok((n, from)) => {
                     let data = buf.get(..n).unwrap_or(&[]);
                     self.on_datagram(data, from, now, c, events);
+                    if self.stats.is_some() {
+                        self.measure(data, from);
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -219,6 +327,26 @@ impl Endpoint {
                 }
             }
         }
+    }
+
+    /// Statistics of one received datagram, if it is audio from the peer.
+    fn measure(&mut self, data: &[u8], from: SocketAddr) {
+        let (Some(st), Some(params)) = (self.stats.as_mut(), self.params) else {
+            return;
+        };
+        if self.send_to != Some(from) {
+            return;
+        }
+        let Ok(pkt) = RtpPacket::parse(data) else {
+            return;
+        };
+        if pkt.payload_type() != params.payload_type {
+            return;
+        }
+        let arrival =
+            crate::stamp::last_arrival(&self.socket).unwrap_or_else(std::time::SystemTime::now);
+        st.stats
+            .on_packet(pkt.ssrc(), pkt.sequence(), pkt.timestamp(), arrival);
     }
 
     pub fn on_datagram(
@@ -534,7 +662,13 @@ impl Endpoint {
             }
         }
         match self.socket.send_to(packet, to) {
-            Ok(_) => c.packets_out += 1,
+            Ok(n) => {
+                c.packets_out += 1;
+                if let Some(st) = self.stats.as_mut() {
+                    st.packets_sent += 1;
+                    st.octets_sent += n.saturating_sub(RTP_HEADER_LEN) as u64;
+                }
+            }
             Err(e) => {
                 c.send_errors += 1;
                 tracing::trace!(unit = self.unit.0, %to, error = %e, "RTP send failed");

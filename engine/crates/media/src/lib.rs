@@ -31,9 +31,11 @@ pub mod ports;
 pub mod priority;
 pub mod recorder;
 mod recording_budget;
+pub mod rtcp;
 pub mod rtp;
 pub mod sender;
 mod seq;
+mod stamp;
 pub mod tones;
 mod units;
 pub mod wav;
@@ -140,6 +142,12 @@ pub enum MediaEvent {
     },
     /// The recording file is open.
     RecorderStarted(UnitId),
+    /// A call's statistics, every interval while they are asked for
+    /// ([`MediaEngine::set_statistics`]).
+    Statistics {
+        unit: UnitId,
+        stats: rtcp::CallStats,
+    },
     /// The recording was released and its file finished.
     RecorderStopped {
         unit: UnitId,

@@ -129,6 +129,12 @@ impl MediaEngine {
         self.to_worker_of(unit, Command::ToneDetection { unit, enabled });
     }
 
+    /// A `Statistics` event for the call's endpoint every `interval`, with
+    /// RTCP to and from its peer (`None`: stop).
+    pub fn set_statistics(&self, unit: UnitId, interval: Option<std::time::Duration>) {
+        self.to_worker_of(unit, Command::Statistics { unit, interval });
+    }
+
     /// Sends `digits` (`0-9 * # A-D`, `p` = pause) as RFC 4733 events. An
     /// error means nothing was queued: the unit is unknown, its peer has no
     /// telephone-event payload type (use SIP INFO instead), or a digit is

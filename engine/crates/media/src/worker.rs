@@ -98,6 +98,11 @@ pub enum Command {
         unit: UnitId,
         digits: String,
     },
+    /// Statistics every `interval` (`None`: none).
+    Statistics {
+        unit: UnitId,
+        interval: Option<Duration>,
+    },
     /// Adds a member to a mixer or changes what it does.
     SetMember {
         mixer: UnitId,
@@ -322,6 +327,11 @@ impl Worker {
                     }
                 }
             }
+            Command::Statistics { unit, interval } => {
+                if let Some(Unit::Endpoint(ep)) = self.unit_mut(unit) {
+                    ep.set_statistics(interval, now);
+                }
+            }
             Command::SetMember { mixer, spec } => match self.unit_mut(mixer) {
                 Some(Unit::Mixer(m)) => m.set_member(spec),
                 _ => tracing::debug!(mixer = mixer.0, "member for an unknown mixer"),
@@ -470,6 +480,7 @@ impl Worker {
     /// One media tick at `now`.
     pub fn run_tick(&mut self, now: Instant) {
         let mut lost = self.retired_lost;
+        let tick = self.clock.tick();
         for slot in self.slots.iter_mut().flatten() {
             match &mut slot.unit {
                 Unit::Endpoint(ep) => {
@@ -480,6 +491,7 @@ impl Worker {
                         &mut self.pending_events,
                     );
                     ep.on_tick(now, self.rtp_timeout, &mut self.pending_events);
+                    ep.tick_statistics(tick, now, &mut self.pending_events);
                     lost += ep.lost();
                 }
                 Unit::Player(p) => p.tick(&mut self.pending_events),

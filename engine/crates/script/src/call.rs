@@ -50,6 +50,8 @@ pub(crate) struct Call<'js> {
     listeners: Listeners<'js>,
     /// The engine was told that the scenario answers this call's re-INVITEs.
     reinvites_handled: Cell<bool>,
+    /// `Statistics` has a listener: the engine measures the call.
+    statistics_on: Cell<bool>,
 }
 
 // SAFETY: `Changed` is the same type with only the `'js` lifetime replaced.
@@ -89,6 +91,7 @@ impl<'js> Call<'js> {
                 custom_data: RefCell::new(String::new()),
                 listeners: Listeners::default(),
                 reinvites_handled: Cell::new(false),
+                statistics_on: Cell::new(false),
             },
         )
     }
@@ -131,7 +134,17 @@ impl<'js> Call<'js> {
         listener: Listener<'js>,
     ) -> rquickjs::Result<()> {
         let reinvites = name == crate::events::names::REINVITE_RECEIVED;
+        let statistics = name == crate::events::names::STATISTICS;
         self.listeners.add(ctx, name, listener)?;
+        if statistics && !self.statistics_on.replace(true) {
+            self.core.send(
+                ctx,
+                SessionCommand::CallStatistics {
+                    call: self.id,
+                    enable: true,
+                },
+            )?;
+        }
         if reinvites && !self.reinvites_handled.replace(true) {
             self.core.send(
                 ctx,
@@ -605,6 +618,18 @@ impl<'js> Call<'js> {
     ) -> rquickjs::Result<()> {
         let name = event_name(&ctx, "call.removeEventListener()", &event)?;
         self.listeners.remove(&name, callback.0.as_ref());
+        if name == crate::events::names::STATISTICS
+            && self.listeners.snapshot(&name).is_empty()
+            && self.statistics_on.replace(false)
+        {
+            self.core.send(
+                &ctx,
+                SessionCommand::CallStatistics {
+                    call: self.id,
+                    enable: false,
+                },
+            )?;
+        }
         if name == crate::events::names::REINVITE_RECEIVED
             && self.listeners.snapshot(&name).is_empty()
             && self.reinvites_handled.replace(false)

@@ -3,7 +3,7 @@
 
 use dialtone_core::messages::{CallEvent, IncomingCall};
 use dialtone_core::CallId;
-use rquickjs::{Class, Ctx, Function, Object};
+use rquickjs::{Class, Ctx, Function, Object, Value};
 
 use crate::call::Call;
 use crate::headers;
@@ -37,6 +37,7 @@ pub(crate) mod names {
     pub(crate) const MESSAGE_RECEIVED: &str = "Call.MessageReceived";
     pub(crate) const REINVITE_RECEIVED: &str = "Call.ReInviteReceived";
     pub(crate) const REINVITE_ACCEPTED: &str = "Call.ReInviteAccepted";
+    pub(crate) const STATISTICS: &str = "Call.Statistics";
     pub(crate) const REINVITE_REJECTED: &str = "Call.ReInviteRejected";
     pub(crate) const BLIND_TRANSFER_REQUESTED: &str = "Call.BlindTransferRequested";
     pub(crate) const TRANSFER_COMPLETE: &str = "Call.TransferComplete";
@@ -99,7 +100,7 @@ const CALL_EVENTS: &[(&str, &str)] = &[
     ("RtpResumed", names::RTP_RESUMED),
     ("RtpStopped", names::RTP_STOPPED),
     ("StateChanged", names::STATE_CHANGED),
-    ("Statistics", "Call.Statistics"),
+    ("Statistics", names::STATISTICS),
     ("ToneDetected", "Call.ToneDetected"),
     ("ToneReceived", names::TONE_RECEIVED),
     ("TransferComplete", names::TRANSFER_COMPLETE),
@@ -150,6 +151,7 @@ pub(crate) fn call_event_name(event: &CallEvent) -> &'static str {
         CallEvent::MessageReceived { .. } => names::MESSAGE_RECEIVED,
         CallEvent::ReInviteReceived { .. } => names::REINVITE_RECEIVED,
         CallEvent::ReInviteAccepted { .. } => names::REINVITE_ACCEPTED,
+        CallEvent::Statistics(_) => names::STATISTICS,
         CallEvent::ReInviteRejected { .. } => names::REINVITE_REJECTED,
         CallEvent::BlindTransferRequested { .. } => names::BLIND_TRANSFER_REQUESTED,
         CallEvent::TransferComplete { .. } => names::TRANSFER_COMPLETE,
@@ -260,6 +262,26 @@ pub(crate) fn call_event_object<'js>(
             object.set("reason", reason.as_str())?;
             object.set("role", "transferor")?;
             object.set("headers", headers::to_js(ctx, h)?)?;
+        }
+        CallEvent::Statistics(s) => {
+            let or_null = |v: Option<f64>| match v {
+                Some(v) => Value::new_float(ctx.clone(), v),
+                None => Value::new_null(ctx.clone()),
+            };
+            object.set("packetsSent", s.packets_sent as f64)?;
+            object.set("packetsReceived", s.packets_received as f64)?;
+            object.set("packetsLost", s.packets_lost as f64)?;
+            object.set("lossRate", f64::from(s.loss_ppm) / 10_000.0)?;
+            object.set("jitter", f64::from(s.jitter_us) / 1000.0)?;
+            object.set("rtt", or_null(s.rtt_us.map(|v| f64::from(v) / 1000.0)))?;
+            object.set(
+                "remoteLossRate",
+                or_null(s.remote_loss_ppm.map(|v| f64::from(v) / 10_000.0)),
+            )?;
+            object.set(
+                "remoteJitter",
+                or_null(s.remote_jitter_us.map(|v| f64::from(v) / 1000.0)),
+            )?;
         }
         CallEvent::FirstAudioPacketReceived
         | CallEvent::OnHold

@@ -533,6 +533,7 @@ pub fn describe(event: &CallEvent) -> String {
         }
         CallEvent::TransferComplete { .. } => "TransferComplete".into(),
         CallEvent::TransferFailed { code, .. } => format!("TransferFailed {code}"),
+        CallEvent::Statistics(s) => format!("Statistics {}", s.packets_received),
     }
 }
 

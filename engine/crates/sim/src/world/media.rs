@@ -133,6 +133,7 @@ impl SimMedia {
             MediaCommand::Connect { .. }
             | MediaCommand::Disconnect { .. }
             | MediaCommand::AddMixer { .. }
+            | MediaCommand::Statistics { .. }
             | MediaCommand::SetMember { .. }
             | MediaCommand::RemoveMember { .. } => {}
             MediaCommand::AddPlayer { unit, looped, .. } => {

@@ -716,6 +716,7 @@ impl<'a> World<'a> {
             SessionCommand::StopMedia { .. }
             | SessionCommand::ConferenceMember { .. }
             | SessionCommand::ConferenceRemove { .. }
+            | SessionCommand::CallStatistics { .. }
             | SessionCommand::StopConference { .. }
             | SessionCommand::HandleReInvites { .. }
             | SessionCommand::HandleBlindTransfer { .. }
