@@ -143,14 +143,17 @@ fn has_name(path: &str, text: &str, name: &str) -> bool {
 }
 
 /// Where a part's paths may point: `JS` into the script host, `core` into
-/// the call core, `tests` at test files and specs.
+/// the call core, `media` into the media engine, `tests` at test files
+/// (unit-test modules `*_tests.rs` included) and specs.
 fn part_allows(label: &str, path: &str) -> bool {
     match label {
         "JS" => path.starts_with("engine/crates/script/src/"),
         "core" => path.starts_with("engine/crates/calls/src/"),
+        "media" => path.starts_with("engine/crates/media/src/"),
         "tests" => {
             path.contains("/tests/")
                 || path.starts_with("tests/test_")
+                || path.ends_with("_tests.rs")
                 || (path.starts_with("scripts/") && path.ends_with(".spec.json"))
         }
         _ => false,
@@ -223,9 +226,9 @@ fn check(text: &str, root: &Path) -> (usize, usize, Vec<String>) {
                 for part in place.split("; ") {
                     let (label, body) = part.split_once(' ').unwrap_or((part, ""));
                     labels.push(label);
-                    if !["JS", "core", "tests"].contains(&label) {
+                    if !["JS", "core", "media", "tests"].contains(&label) {
                         bad(format!(
-                            "Where part {part:?} does not start with JS, core or tests"
+                            "Where part {part:?} does not start with JS, core, media or tests"
                         ));
                         continue;
                     }

@@ -293,10 +293,10 @@ impl CallCore {
                 call,
                 mime_type,
                 body,
-                headers: _,
-            } => self.accept_reinvite(session, call, &mime_type, &body),
-            SessionCommand::RejectReInvite { call, headers: _ } => {
-                self.reject_reinvite(session, call)
+                headers,
+            } => self.accept_reinvite(session, call, &mime_type, &body, sanitize(headers)),
+            SessionCommand::RejectReInvite { call, headers } => {
+                self.reject_reinvite(session, call, sanitize(headers))
             }
             SessionCommand::ReInvite {
                 call,

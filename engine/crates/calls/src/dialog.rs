@@ -44,17 +44,17 @@ impl CallCore {
     ) {
         let call = self.call_of_leg(leg).and_then(|id| self.calls.get_mut(&id));
         let Some(call) = call else {
-            self.answer_reinvite(leg, 481, None);
+            self.answer_reinvite(leg, 481, None, Vec::new());
             return;
         };
         if call.local_rtp.is_none() {
-            self.answer_reinvite(leg, 488, None);
+            self.answer_reinvite(leg, 488, None, Vec::new());
             return;
         }
         let (id, session) = (call.id, call.session);
         if body.as_ref().is_some_and(|b| !is_sdp(b)) {
             tracing::info!(call = %id, "re-INVITE with a body that is not SDP refused");
-            self.answer_reinvite(leg, 415, None);
+            self.answer_reinvite(leg, 415, None, Vec::new());
             return;
         }
         let offer = sdp_text(body);
@@ -76,13 +76,13 @@ impl CallCore {
             self.emit(session, id, event);
             return;
         }
-        self.answer_offer_now(id, offer);
+        self.answer_offer_now(id, offer, Vec::new());
     }
 
     /// Answers the call's pending re-INVITE with its own media: 200 with our
     /// answer to `offer` (or our offer, for an offerless one), at most in
     /// the direction the call wants.
-    fn answer_offer_now(&mut self, id: CallId, offer: Option<String>) {
+    fn answer_offer_now(&mut self, id: CallId, offer: Option<String>, headers: Headers) {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
@@ -106,11 +106,16 @@ impl CallCore {
             // ACK changes nothing on our side).
             None => (200, Some(dialtone_sdp::make_offer_directed(&local, wish))),
         };
-        self.answer_reinvite(leg, code, answer.map(sdp_body));
+        self.answer_reinvite(leg, code, answer.map(sdp_body), headers);
     }
 
-    fn answer_reinvite(&mut self, leg: LegId, code: u16, body: Option<Body>) {
-        self.ua(UaCommand::AnswerReInvite { leg, code, body });
+    fn answer_reinvite(&mut self, leg: LegId, code: u16, body: Option<Body>, headers: Headers) {
+        self.ua(UaCommand::AnswerReInvite {
+            leg,
+            code,
+            body,
+            headers,
+        });
     }
 
     /// Emits `OnHold` / `OffHold` when the peer's hold changes.
@@ -140,14 +145,14 @@ impl CallCore {
     }
 
     /// `call.acceptReInvite(headers, mimeType, body)`: an SDP body sets the
-    /// direction the call wants from now on. (The 200 carries no custom
-    /// headers.)
+    /// direction the call wants from now on; the headers go in the 200.
     pub(crate) fn accept_reinvite(
         &mut self,
         session: SessionId,
         id: CallId,
         mime_type: &str,
         body: &str,
+        headers: Headers,
     ) {
         let Some(call) = self.owned_mut(session, id) else {
             return;
@@ -159,11 +164,11 @@ impl CallCore {
         if let Some(direction) = relayed_direction(mime_type, body) {
             call.wish = direction;
         }
-        self.answer_offer_now(id, offer);
+        self.answer_offer_now(id, offer, headers);
     }
 
     /// `call.rejectReInvite(headers)`: 488, the media stays as it was.
-    pub(crate) fn reject_reinvite(&mut self, session: SessionId, id: CallId) {
+    pub(crate) fn reject_reinvite(&mut self, session: SessionId, id: CallId, headers: Headers) {
         let Some(call) = self.owned_mut(session, id) else {
             return;
         };
@@ -172,7 +177,7 @@ impl CallCore {
             return;
         }
         let leg = call.leg;
-        self.answer_reinvite(leg, 488, None);
+        self.answer_reinvite(leg, 488, None, headers);
     }
 
     /// The scenario did not answer a re-INVITE in time: the engine does.
@@ -184,7 +189,7 @@ impl CallCore {
             return;
         };
         tracing::info!(call = %id, "the scenario did not answer a re-INVITE in time; answered by the engine");
-        self.answer_offer_now(id, offer);
+        self.answer_offer_now(id, offer, Vec::new());
     }
 
     /// `call.reInvite(headers, mimeType, body)`: offers the call's media in

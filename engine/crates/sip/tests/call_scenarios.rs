@@ -314,6 +314,7 @@ Content-Type: application/sdp\r\n\r\nv=0\r\n",
             leg: a_leg,
             code: 200,
             body: Some(sdp("re-answer")),
+            headers: Vec::new(),
         },
     );
     let ok2 = match h.sides[A].ua.poll_output() {

@@ -325,6 +325,7 @@ fn random_command_sequences_drain() {
                             leg,
                             code: 200,
                             body: None,
+                            headers: Vec::new(),
                         },
                     };
                     h.command(side, cmd);

@@ -103,11 +103,17 @@ fn an_update_without_a_body_is_a_refresh_and_one_with_an_offer_is_reported() {
         leg,
         code: 200,
         body: Some(sdp("answer")),
+        headers: vec![("X-Held".into(), "1".into())],
     });
     let ok = out.only();
     assert_eq!(ok.code(), Some(200));
     assert_eq!(ok.cseq().unwrap().method.as_str(), "UPDATE");
     assert!(!ok.body.is_empty());
+    assert_eq!(
+        ok.headers.get("X-Held"),
+        Some("1"),
+        "the scenario's header is in the 200"
+    );
     // No ACK is awaited: the next re-INVITE is taken, not refused 500.
     let out = raw.send(&in_dialog("INVITE", "z9hG4bKre", "u-1", &tag, 4));
     assert_eq!(out.codes(), vec![100]);

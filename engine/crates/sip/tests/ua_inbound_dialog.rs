@@ -368,6 +368,7 @@ fn second_reinvite_while_one_is_pending_gets_500() {
         leg,
         code: 488,
         body: None,
+        headers: Vec::new(),
     });
     assert_eq!(out.codes(), vec![488]);
     // A BYE with a pending re-INVITE answers it with 487 first.

@@ -169,3 +169,57 @@ fn our_invites_ask_for_a_timer_and_refresh_when_the_callee_says_so() {
         Some("90;refresher=uac")
     );
 }
+
+#[test]
+fn a_422_to_our_invite_is_retried_once_with_the_callees_min_se() {
+    let mut raw = Raw::new(Transport::Udp);
+    let leg = raw.ua.new_leg_id();
+    let out = raw.command(UaCommand::Dial {
+        leg,
+        target: raw.peer,
+        request_uri: "sip:bob@127.0.0.1:5060".into(),
+        from_uri: "sip:dialtone@127.0.0.1:5070".into(),
+        from_display: None,
+        to_uri: "sip:bob@127.0.0.1:5060".into(),
+        body: Some(sdp("offer")),
+        headers: vec![],
+        auth: None,
+        max_forwards: 70,
+    });
+    let invite = out.only().clone();
+    let too_small = response_to(
+        &invite,
+        422,
+        "Session Interval Too Small",
+        Some("callee"),
+        "Min-SE: 3600\n",
+    );
+    let out = raw.send(&too_small);
+    assert!(out.events.is_empty(), "no failure: {:?}", out.events);
+    let again = out
+        .sent
+        .iter()
+        .map(|(_, m)| m)
+        .find(|m| m.method().is_some_and(|x| x.as_str() == "INVITE"))
+        .expect("the INVITE again")
+        .clone();
+    assert_eq!(again.headers.get("Session-Expires"), Some("3600"));
+    assert_eq!(again.headers.get("Min-SE"), Some("3600"));
+    assert_eq!(again.cseq().unwrap().seq, invite.cseq().unwrap().seq + 1);
+    assert_ne!(
+        again.top_via().unwrap().branch(),
+        invite.top_via().unwrap().branch()
+    );
+    // A second 422 ends the attempt.
+    let out = raw.send(&response_to(
+        &again,
+        422,
+        "Session Interval Too Small",
+        Some("callee"),
+        "Min-SE: 7200\n",
+    ));
+    assert!(out
+        .events
+        .iter()
+        .any(|e| matches!(e, UaEvent::Failed { code: 422, .. })));
+}

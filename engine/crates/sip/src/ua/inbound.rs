@@ -651,6 +651,7 @@ impl UaCore {
         leg_id: LegId,
         code: u16,
         body: Option<Body>,
+        headers: &ExtraHeaders,
     ) {
         let Some(leg) = self.legs.get(&leg_id) else {
             return;
@@ -663,6 +664,7 @@ impl UaCore {
         if (200..=299).contains(&code) {
             let mut resp = build::response(&re.request, &peer, code, reason_phrase(code), None);
             self.add_dialog_headers(&mut resp, peer.transport);
+            build::add_extra(&mut resp, headers);
             build::set_body(&mut resp, body);
             self.session_refreshed(now, leg_id, &mut resp);
             if let Some(leg) = self.legs.get_mut(&leg_id) {
@@ -677,7 +679,8 @@ impl UaCore {
             }
             self.respond(now, tx, resp);
         } else if (300..=699).contains(&code) {
-            let resp = build::response(&re.request, &peer, code, reason_phrase(code), None);
+            let mut resp = build::response(&re.request, &peer, code, reason_phrase(code), None);
+            build::add_extra(&mut resp, headers);
             if let Some(leg) = self.legs.get_mut(&leg_id) {
                 leg.reinvite = None;
             }

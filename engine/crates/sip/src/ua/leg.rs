@@ -86,6 +86,8 @@ pub(crate) struct Leg {
     pub auth: Option<Credentials>,
     /// Nonces already answered, so a rejected answer is not retried forever.
     pub answered_nonces: Vec<String>,
+    /// The INVITE went again after a 422 (once at most).
+    pub min_se_retried: bool,
     /// Fingerprint of the last provisional reported, to drop repeats.
     pub last_provisional: Option<u64>,
     /// Gives up on the INVITE 64·T1 after our CANCEL (§9.1).
@@ -126,6 +128,7 @@ impl Leg {
             cancel_retried: false,
             auth: None,
             answered_nonces: Vec::new(),
+            min_se_retried: false,
             last_provisional: None,
             deadline: None,
         }

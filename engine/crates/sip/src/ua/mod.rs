@@ -139,9 +139,12 @@ impl UaCore {
             } => self.reject(now, leg, code, reason, headers),
             UaCommand::Hangup { leg, headers } => self.hangup(now, leg, headers),
             cmd @ UaCommand::Dial { .. } => self.dial(now, cmd),
-            UaCommand::AnswerReInvite { leg, code, body } => {
-                self.answer_reinvite(now, leg, code, body)
-            }
+            UaCommand::AnswerReInvite {
+                leg,
+                code,
+                body,
+                headers,
+            } => self.answer_reinvite(now, leg, code, body, &headers),
             UaCommand::Info { leg, body, headers } => {
                 self.send_in_dialog(now, leg, Method::Info, body, headers)
             }

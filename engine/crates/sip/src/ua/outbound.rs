@@ -360,6 +360,9 @@ impl UaCore {
         if (code == 401 || code == 407) && self.retry_with_auth(now, leg_id, &msg) {
             return;
         }
+        if code == 422 && self.retry_with_min_se(now, leg_id, &msg) {
+            return;
+        }
         self.remove_leg(now, leg_id);
         self.emit(UaEvent::Failed {
             leg: leg_id,
@@ -398,9 +401,7 @@ impl UaCore {
         let Some(Tx::ClientInvite(old)) = self.txs.get(leg.invite_tx).map(|e| &e.tx) else {
             return false;
         };
-        let mut invite = old.request().clone();
-        let (peer, seq) = (leg.peer, leg.invite_seq + 1);
-        let uri = invite.request_uri().unwrap_or_default().to_string();
+        let uri = old.request().request_uri().unwrap_or_default().to_string();
         let cnonce = self.token();
         let answer = auth::authorization(
             &challenge,
@@ -413,13 +414,66 @@ impl UaCore {
                 nc: 1,
             },
         );
+        let nonce = challenge.nonce;
+        self.resend_invite(now, leg_id, |invite| {
+            invite.headers.remove(answer_name);
+            invite.headers.push(answer_name, answer);
+        });
+        if let Some(leg) = self.legs.get_mut(&leg_id) {
+            leg.answered_nonces.push(nonce);
+        }
+        true
+    }
+
+    /// RFC 4028 §7.4: a 422 names the shortest interval the callee takes
+    /// (Min-SE); the INVITE goes again once with that interval.
+    fn retry_with_min_se(&mut self, now: Instant, leg_id: LegId, resp: &SipMessage) -> bool {
+        /// A Min-SE above this is not worth a call (a day).
+        const MAX_MIN_SE: u32 = 86_400;
+        let Some(leg) = self.legs.get(&leg_id) else {
+            return false;
+        };
+        if leg.min_se_retried || leg.hangup.is_some() {
+            return false;
+        }
+        let Some(min_se) = resp
+            .headers
+            .get("Min-SE")
+            .and_then(|v| v.split(';').next())
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .filter(|s| (super::session_timer::MIN_SE..=MAX_MIN_SE).contains(s))
+        else {
+            return false;
+        };
+        self.resend_invite(now, leg_id, |invite| {
+            invite
+                .headers
+                .replace("Session-Expires", min_se.to_string());
+            invite.headers.replace("Min-SE", min_se.to_string());
+        });
+        if let Some(leg) = self.legs.get_mut(&leg_id) {
+            leg.min_se_retried = true;
+        }
+        true
+    }
+
+    /// Sends the leg's INVITE again in a new transaction (new branch, CSeq+1),
+    /// changed by `edit`, and waits for its responses from scratch.
+    fn resend_invite(&mut self, now: Instant, leg_id: LegId, edit: impl FnOnce(&mut SipMessage)) {
+        let Some(leg) = self.legs.get(&leg_id) else {
+            return;
+        };
+        let Some(Tx::ClientInvite(old)) = self.txs.get(leg.invite_tx).map(|e| &e.tx) else {
+            return;
+        };
+        let mut invite = old.request().clone();
+        let (peer, seq) = (leg.peer, leg.invite_seq + 1);
         let branch = self.branch();
         invite
             .headers
             .replace("Via", self.via(peer.transport, &branch));
         invite.headers.replace("CSeq", format!("{seq} INVITE"));
-        invite.headers.remove(answer_name);
-        invite.headers.push(answer_name, answer);
+        edit(&mut invite);
         let (tx, bytes) =
             ClientInviteTx::new(now, invite, peer.transport.is_reliable(), self.timers);
         let tx_id = self.txs.insert(
@@ -439,9 +493,7 @@ impl UaCore {
             leg.state = LegState::Calling;
             leg.remote_tag = None;
             leg.last_provisional = None;
-            leg.answered_nonces.push(challenge.nonce);
         }
-        true
     }
 
     /// A CANCEL that overtook its INVITE gets 481. Once the callee has seen the

@@ -139,6 +139,8 @@ pub enum UaCommand {
         leg: LegId,
         code: u16,
         body: Option<Body>,
+        /// Extra headers for the response (the scenario's custom headers).
+        headers: ExtraHeaders,
     },
     /// An in-dialog INFO (e.g. DTMF as `application/dtmf-relay`) on an
     /// established leg. Its response is not reported; nothing is sent when the
@@ -259,11 +261,17 @@ impl std::fmt::Debug for UaCommand {
                 )
                 .field("max_forwards", max_forwards)
                 .finish(),
-            UaCommand::AnswerReInvite { leg, code, body } => f
+            UaCommand::AnswerReInvite {
+                leg,
+                code,
+                body,
+                headers,
+            } => f
                 .debug_struct("AnswerReInvite")
                 .field("leg", leg)
                 .field("code", code)
                 .field("body", body)
+                .field("headers", headers)
                 .finish(),
             UaCommand::Info { leg, body, headers } => f
                 .debug_struct("Info")
