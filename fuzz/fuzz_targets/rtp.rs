@@ -1,7 +1,9 @@
 //! RTP in: `RtpPacket::parse`, RFC 4733 `EventPayload::parse` and
 //! `DtmfReceiver`, SIP INFO digits (`parse_info`), and a live `Endpoint`'s
-//! receive path (`on_datagram`: parse, latch, jitter buffer, DTMF) with ticks.
-//! (RTCP is not parsed anywhere in Dialtone: its port is left unbound.)
+//! receive path (`on_datagram`: parse, latch, jitter buffer, DTMF) with ticks;
+//! and the statistics (`rtcp::Stats`): every record is also read as RTCP
+//! from the peer, and as RTP arriving at some time, and our own reports are
+//! built and read back.
 //!
 //! Input: one configuration byte, then records `[control][length]` + bytes.
 //! Control: bits 0-1 the source address, 2-4 the time step before the packet,
@@ -18,6 +20,7 @@ use std::time::{Duration, Instant};
 use dialtone_media::codec::{EncodedFrame, PcmFrame, FRAME_SAMPLES};
 use dialtone_media::dtmf::{parse_info, DtmfReceiver, EventPayload};
 use dialtone_media::endpoint::{Counters, Endpoint};
+use dialtone_media::rtcp::Stats;
 use dialtone_media::rtp::{RtpExtension, RtpHeader, RtpPacket};
 use dialtone_media::{Codec, RtpParams, UnitId};
 use libfuzzer_sys::fuzz_target;
@@ -116,6 +119,10 @@ fuzz_target!(|data: &[u8]| {
     let mut events = Vec::new();
     let mut receiver = DtmfReceiver::new();
     let mut remote = 0u8;
+    let mut stats = Stats::new();
+    let mut peer = Stats::new();
+    let mut report = Vec::new();
+    let epoch = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
 
     while let [control, len, tail @ ..] = rest {
         let len = usize::from(*len).min(tail.len());
@@ -136,6 +143,21 @@ fuzz_target!(|data: &[u8]| {
             ep.configure(params(source(remote)), now);
         }
         ep.on_datagram(packet, source(*control), now, &mut counters, &mut events);
+        let wall = epoch + now.duration_since(start);
+        stats.on_rtcp(packet, 0x1234, wall);
+        if let Ok(pkt) = RtpPacket::parse(packet) {
+            stats.on_packet(pkt.ssrc(), pkt.sequence(), pkt.timestamp(), wall);
+            peer.on_packet(0x1234, pkt.sequence(), pkt.timestamp(), wall);
+        }
+        if control & 0x80 != 0 {
+            // Our report, read by the peer, and the peer's read by us.
+            stats.build_report(0x1234, wall, 0, u64::from(*control), 1000, &mut report);
+            peer.on_rtcp(&report, 0x9999, wall);
+            peer.build_report(0x9999, wall, 0, 0, 0, &mut report);
+            stats.on_rtcp(&report, 0x1234, wall);
+            let r = stats.report(1);
+            assert!(r.loss_ppm <= 1_000_000);
+        }
         if control & 0x20 != 0 {
             ep.on_tick(now, Duration::from_secs(1), &mut events);
             let mut pcm: PcmFrame = [0; FRAME_SAMPLES];

@@ -192,11 +192,13 @@ impl Run {
                 leg,
                 code: 200,
                 body: sdp(),
+                headers: vec![("X-Held".into(), "1".into())],
             },
             b'E' => UaCommand::AnswerReInvite {
                 leg,
                 code: 488,
                 body: None,
+                headers: vec![],
             },
             b'm' => UaCommand::Message {
                 leg,
