@@ -41,7 +41,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -50,27 +49,12 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(REPO / "tests"))
 import audio  # noqa: E402
 from echo_load import (DIALTONE_RTP, LOOPBACK, DialtoneUnderTest, SippRun, Window,  # noqa: E402
-                       free_port, percentile, raise_nofile, release_binary, rss_kib, stop,
-                       wait_for_line)
+                       free_port, percentile, raise_nofile, release_binary, stop, wait_for_line)
+from overload import scrape  # noqa: E402
 
 RESULTS = BENCH / "results"
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)')
 BUCKETS_US = [50, 100, 200, 500, 1000, 2000, 5000, 10000]
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
-
-
-def scrape(port: int) -> dict[str, float]:
-    try:
-        with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/metrics", timeout=2) as r:
-            text = r.read().decode()
-    except OSError:
-        return {}
-    out = {}
-    for line in text.splitlines():
-        m = SAMPLE.match(line)
-        if m:
-            out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
-    return out
 
 
 def mixing(before: dict[str, float], after: dict[str, float]) -> dict:

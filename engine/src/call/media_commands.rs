@@ -44,6 +44,14 @@ pub fn apply(media: &MediaEngine, cmd: MediaCommand) -> Result<(), (UnitId, Stri
             }
         }
         MediaCommand::Statistics { unit: u, interval } => media.set_statistics(unit(u), interval),
+        MediaCommand::AddLink {
+            a,
+            a_shard,
+            b,
+            b_shard,
+        } => media
+            .add_link(unit(a), a_shard, unit(b), b_shard)
+            .map_err(|e| (a, e.to_string()))?,
         MediaCommand::AddMixer { unit: u, shard } => media
             .add_mixer(unit(u), shard)
             .map_err(|e| (u, e.to_string()))?,

@@ -139,6 +139,14 @@ pub enum MediaCommand {
         unit: UnitId,
         interval: Option<Duration>,
     },
+    /// The two halves of a call between sessions (`a` on worker `a_shard`,
+    /// `b` on `b_shard`), joined in memory.
+    AddLink {
+        a: UnitId,
+        a_shard: usize,
+        b: UnitId,
+        b_shard: usize,
+    },
     /// A conference mixer on media worker `shard`.
     AddMixer {
         unit: UnitId,
@@ -192,6 +200,7 @@ impl std::fmt::Debug for MediaCommand {
                 write!(f, "SendDigits({}, {digits:?})", unit.0)
             }
             MediaCommand::AddMixer { unit, .. } => write!(f, "AddMixer({})", unit.0),
+            MediaCommand::AddLink { a, b, .. } => write!(f, "AddLink({} <-> {})", a.0, b.0),
             MediaCommand::Statistics { unit, interval } => {
                 write!(f, "Statistics({}, {interval:?})", unit.0)
             }

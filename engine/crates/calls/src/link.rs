@@ -10,9 +10,11 @@
 //! events), so a linked call goes through exactly the states, timers and
 //! events of a SIP call, and the scenario cannot tell them apart.
 //!
-//! Media: each half has an RTP endpoint of its own, negotiated with the
-//! other half's SDP as any call is, so two sessions on different media
-//! workers meet over the loopback path of the media address. A conference
+//! Media: the two halves are a pair of link units in the media engine
+//! (`dialtone_media::link`), joined in memory across media workers: what
+//! one half is given to hear, the other gives to whoever hears it. The
+//! halves still exchange SDP (for a placeholder address, port 9) so that
+//! every step of a SIP call applies unchanged. A conference
 //! session is found by its id within the calling session's account: the
 //! first `callConference` to an id starts a session by the account's rules
 //! (as an INVITE to that number would), later ones join it while it lives.
@@ -27,7 +29,7 @@ use dialtone_sip::{LegId, UaCommand, UaEvent};
 use crate::call::{Call, Phase};
 use crate::codes;
 use crate::ending::failed;
-use crate::io::{Direction, Fact};
+use crate::io::{Direction, Fact, MediaCommand};
 use crate::sdp::local_media;
 use crate::services::Route;
 use crate::CallCore;
@@ -88,14 +90,12 @@ impl CallCore {
             from: out.callerid.clone().unwrap_or_default(),
             to: format!("conference:{}", out.to),
         });
-        if let Err(e) = self.ensure_rtp(x) {
-            tracing::error!(call = %x, error = %e, "no media port for a conference call");
-            self.finish(x, now, failed(codes::UNAVAILABLE, "No Media Port"));
-            return;
-        }
+        // No RTP port: the media engine joins the halves in memory.
+        let placeholder = std::net::SocketAddr::new(self.cfg.media_ip, 9);
         let Some(call) = self.calls.get_mut(&x) else {
             return;
         };
+        call.local_rtp = Some(placeholder);
         let offer = dialtone_sdp::make_offer(&local_media(call));
         call.phase = Phase::Dialing;
         let account = owner.as_ref().map(|o| o.account.clone());
@@ -120,6 +120,7 @@ impl CallCore {
         };
         let mut callee = Call::new(y, ly, SessionId::new(), true);
         callee.remote_offer = Some(offer);
+        callee.local_rtp = Some(placeholder);
         let target = match existing {
             Some(s) => {
                 callee.session = s;
@@ -166,6 +167,13 @@ impl CallCore {
             }
         };
         self.legs.insert(ly, y);
+        let (a_shard, b_shard) = (self.shard(session), self.shard(target));
+        self.media(MediaCommand::AddLink {
+            a: x.into(),
+            a_shard,
+            b: y.into(),
+            b_shard,
+        });
         self.links.halves.insert(
             lx,
             LinkHalf {

@@ -101,34 +101,13 @@ impl CallCore {
         target: String,
         headers: Headers,
     ) {
-        let Some(call) = self.owned_mut(session, id) else {
-            return;
-        };
-        if call.phase != Phase::Confirmed || call.transferring {
-            let session = call.session;
-            let (code, reason) = if call.transferring {
-                (491, "A transfer is already under way")
-            } else {
-                (481, "The call is not connected")
-            };
-            self.emit(
-                session,
-                id,
-                CallEvent::TransferFailed {
-                    code,
-                    reason: reason.into(),
-                    headers: Vec::new(),
-                },
-            );
-            return;
+        if let Some(leg) = self.start_transfer(session, id, None) {
+            self.ua(UaCommand::Refer {
+                leg,
+                refer_to: target,
+                headers,
+            });
         }
-        call.transferring = true;
-        let leg = call.leg;
-        self.ua(UaCommand::Refer {
-            leg,
-            refer_to: target,
-            headers,
-        });
     }
 
     /// `call.transferTo(otherCall)`: an attended transfer. Both calls must be
@@ -145,30 +124,56 @@ impl CallCore {
             .get(&other)
             .filter(|c| c.session == session && c.phase == Phase::Confirmed && other != id)
             .map(|c| c.leg);
-        let Some(call) = self.owned_mut(session, id) else {
+        let Some(leg) = self.start_transfer(session, id, Some(target)) else {
             return;
         };
-        let ready = call.phase == Phase::Confirmed && !call.transferring;
-        let Some(target) = target.filter(|_| ready) else {
-            let session = call.session;
+        // start_transfer refused an unusable target.
+        if let Some(target) = target {
+            self.ua(UaCommand::ReferReplacing {
+                leg,
+                target,
+                headers,
+            });
+        }
+    }
+
+    /// Marks the call as transferring and returns its leg, or raises
+    /// `TransferFailed` (no REFER goes out): 491 while a transfer is under
+    /// way, 481 when the call (or the other call `target` of an attended
+    /// transfer, `Some(None)` when unusable) is not connected.
+    fn start_transfer(
+        &mut self,
+        session: SessionId,
+        id: CallId,
+        target: Option<Option<LegId>>,
+    ) -> Option<LegId> {
+        let call = self.owned_mut(session, id)?;
+        let refusal = if call.transferring {
+            Some((491, "A transfer is already under way"))
+        } else if call.phase != Phase::Confirmed {
+            Some((481, "The call is not connected"))
+        } else if target == Some(None) {
+            Some((
+                481,
+                "The other call is not a connected call of this session",
+            ))
+        } else {
+            None
+        };
+        if let Some((code, reason)) = refusal {
             self.emit(
                 session,
                 id,
                 CallEvent::TransferFailed {
-                    code: 481,
-                    reason: "Both calls must be connected, and no transfer under way".into(),
+                    code,
+                    reason: reason.into(),
                     headers: Vec::new(),
                 },
             );
-            return;
-        };
+            return None;
+        }
         call.transferring = true;
-        let leg = call.leg;
-        self.ua(UaCommand::ReferReplacing {
-            leg,
-            target,
-            headers,
-        });
+        Some(call.leg)
     }
 
     /// The answer to our REFER: a refusal ends the transfer.

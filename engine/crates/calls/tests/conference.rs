@@ -117,9 +117,13 @@ fn call_conference_links_two_sessions_through_the_call_states() {
     let mut h = Harness::new(None);
     let caller = h.connected();
     let (x, out) = call_conference(&mut h, caller.session, "room");
-    // No SIP at all: both halves are ours.
+    // No SIP at all: both halves are ours, joined in the media engine.
     assert!(ua_cmds(&out).is_empty(), "{:?}", ua_cmds(&out));
     let (room, y) = alerting(&out);
+    assert!(media_cmds(&out).iter().any(|c| matches!(
+        c,
+        MediaCommand::AddLink { a, b, .. } if *a == UnitId(x.0) && *b == UnitId(y.0)
+    )));
     assert_ne!(room, caller.session);
     // A second caller reaches the same conference session while it lives.
     let other = h.connected();

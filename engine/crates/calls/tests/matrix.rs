@@ -70,6 +70,7 @@ fn media_names(out: &[Output]) -> Vec<&'static str> {
             MediaCommand::ToneDetection { .. } => "ToneDetection",
             MediaCommand::SendDigits { .. } => "SendDigits",
             MediaCommand::AddMixer { .. } => "AddMixer",
+            MediaCommand::AddLink { .. } => "AddLink",
             MediaCommand::Statistics { .. } => "Statistics",
             MediaCommand::SetMember { .. } => "SetMember",
             MediaCommand::RemoveMember { .. } => "RemoveMember",

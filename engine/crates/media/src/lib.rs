@@ -22,6 +22,7 @@ pub mod g711;
 pub mod graph;
 pub mod jitter;
 pub mod latch;
+pub mod link;
 pub mod load;
 pub mod mixer;
 #[cfg(feature = "mp3")]

@@ -238,14 +238,36 @@ impl Mixer {
         out: &mut EncodedFrame,
         pcm: &mut PcmFrame,
     ) -> bool {
+        if self.mix_for(dst, pcm) {
+            codec.encode_frame(pcm, out);
+            self.own_renders += 1;
+        } else {
+            self.render_full(codec, out);
+        }
+        true
+    }
+
+    /// What `dst` hears this tick as PCM (for a unit that is no RTP
+    /// endpoint: the half of a call between sessions).
+    pub fn render_pcm(&mut self, dst: UnitId, pcm: &mut PcmFrame) {
+        if self.mix_for(dst, pcm) {
+            self.own_renders += 1;
+        } else {
+            pcm.copy_from_slice(&self.full);
+            self.shared_renders += 1;
+        }
+    }
+
+    /// Fills `pcm` with what `dst` hears and returns true, or returns false
+    /// when that is the full mix (shared, not written).
+    fn mix_for(&self, dst: UnitId, pcm: &mut PcmFrame) -> bool {
         let member = self
             .index
             .get(&dst)
             .and_then(|&i| self.members.get(i))
             .map(|m| &m.spec);
         let Some(spec) = member else {
-            self.render_full(codec, out);
-            return true;
+            return false;
         };
         let hears = |u: UnitId| u != dst && !spec.deaf_to.contains(&u);
         if spec.forward {
@@ -255,16 +277,13 @@ impl Mixer {
                 .filter(|s| hears(s.unit))
                 .max_by_key(|s| s.energy);
             match loudest {
-                Some(s) => codec.encode_frame(&s.pcm, out),
-                None => out.fill(codec.silence_byte()),
+                Some(s) => pcm.copy_from_slice(&s.pcm),
+                None => pcm.fill(0),
             }
-            self.own_renders += 1;
             return true;
         }
-        let left_out = self.spoken().iter().any(|s| !hears(s.unit));
-        if !left_out {
-            self.render_full(codec, out);
-            return true;
+        if !self.spoken().iter().any(|s| !hears(s.unit)) {
+            return false;
         }
         let mut sum = self.sum;
         for s in self.spoken().iter().filter(|s| !hears(s.unit)) {
@@ -275,8 +294,6 @@ impl Mixer {
         for (o, s) in pcm.iter_mut().zip(&sum) {
             *o = soft_limit(*s);
         }
-        codec.encode_frame(pcm, out);
-        self.own_renders += 1;
         true
     }
 

@@ -38,6 +38,27 @@ impl MediaEngine {
         Ok(())
     }
 
+    /// The two halves of a call between sessions, `a` on worker
+    /// `a_shard % workers` and `b` on `b_shard`'s: what each is given to
+    /// hear reaches the other ([`crate::link`]). Either goes with `release`.
+    pub fn add_link(
+        &self,
+        a: UnitId,
+        a_shard: usize,
+        b: UnitId,
+        b_shard: usize,
+    ) -> Result<(), MediaError> {
+        let n = self.shared.workers.len();
+        let (ea, eb) = crate::link::pair(a, b);
+        self.place(a, a_shard % n, None, Unit::Link(Box::new(ea)))?;
+        if let Err(e) = self.place(b, b_shard % n, None, Unit::Link(Box::new(eb))) {
+            self.release(a);
+            return Err(e);
+        }
+        tracing::debug!(a = a.0, b = b.0, "link added");
+        Ok(())
+    }
+
     /// Adds a member to a mixer, or changes what it does. A member must be
     /// on the mixer's worker (the engine places a session's units on one
     /// worker); one elsewhere is kept but contributes nothing.

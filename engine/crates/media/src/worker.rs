@@ -25,6 +25,7 @@ use crate::clock::MediaClock;
 use crate::codec::{EncodedFrame, PcmFrame, FRAME_SAMPLES};
 use crate::endpoint::{Counters, Endpoint, EVENT_PACKET_LEN, PACKET_LEN};
 use crate::graph::MediaGraph;
+use crate::link::LinkEnd;
 use crate::load::LoadMeter;
 use crate::mixer::{MemberSpec, Mixer};
 use crate::player::Player;
@@ -42,12 +43,14 @@ const COMMAND_SHARE: Duration = Duration::from_millis(1);
 
 /// A unit of the media graph. Endpoints are sources (what their peer says)
 /// and sinks (sent to their peer); players are sources only, recorders sinks
-/// only; a mixer is a source whose inputs are its members.
+/// only; a mixer is a source whose inputs are its members; a link end is a
+/// sink and a source, for the other half of a call between sessions.
 pub enum Unit {
     Endpoint(Box<Endpoint>),
     Player(Box<Player>),
     Recorder(Box<RecorderUnit>),
     Mixer(Box<Mixer>),
+    Link(Box<LinkEnd>),
 }
 
 impl Unit {
@@ -57,6 +60,7 @@ impl Unit {
             Unit::Player(p) => p.unit(),
             Unit::Recorder(r) => r.unit,
             Unit::Mixer(m) => m.unit(),
+            Unit::Link(l) => l.unit(),
         }
     }
 }
@@ -296,6 +300,8 @@ impl Worker {
             Command::Add { unit, input } => self.add(unit, input),
             Command::SetRemote { unit, params } => match self.unit_mut(unit) {
                 Some(Unit::Endpoint(ep)) => ep.configure(params, now),
+                // A call between sessions has no RTP peer.
+                Some(Unit::Link(_)) => {}
                 _ => tracing::warn!(unit = unit.0, "set_remote for an unknown media unit"),
             },
             Command::Remove { unit } => self.remove(unit),
@@ -395,7 +401,7 @@ impl Worker {
                     ep.tap(true);
                 }
             }
-            Unit::Player(_) => {}
+            Unit::Player(_) | Unit::Link(_) => {}
             Unit::Mixer(_) => self.mixers.push(idx),
         }
         if let Some(slot) = self.slots.get_mut(idx) {
@@ -436,7 +442,7 @@ impl Worker {
                 self.writer.control(ControlMsg::Close { id: rec.id });
             }
             Some(Unit::Mixer(_)) => self.mixers.retain(|&m| m != idx),
-            Some(Unit::Player(_)) | None => {}
+            Some(Unit::Player(_)) | Some(Unit::Link(_)) | None => {}
         }
         // A unit that leaves speaks in no conference any more.
         for &m in &self.mixers {
@@ -495,6 +501,7 @@ impl Worker {
                     lost += ep.lost();
                 }
                 Unit::Player(p) => p.tick(&mut self.pending_events),
+                Unit::Link(l) => l.tick(),
                 Unit::Recorder(_) | Unit::Mixer(_) => {}
             }
         }
@@ -532,6 +539,7 @@ impl Worker {
                             ep.frame_pcm(&mut self.mix_pcm).then_some(&self.mix_pcm)
                         }
                         Some(Unit::Player(p)) => p.pcm(),
+                        Some(Unit::Link(l)) => l.pcm(),
                         _ => None,
                     };
                     if let Some(pcm) = pcm {
@@ -568,10 +576,20 @@ impl Worker {
         }
     }
 
-    /// Every endpoint sends its DTMF event packet or its input's frame.
+    /// Every endpoint sends its DTMF event packet or its input's frame;
+    /// every link end passes its input's frame to its other half.
     fn send_all(&mut self) {
         let tick = self.clock.tick();
         for i in 0..self.slots.len() {
+            if let Some(Slot {
+                unit: Unit::Link(_),
+                input: Some(src),
+            }) = self.slots.get(i).and_then(Option::as_ref)
+            {
+                let src = *src;
+                self.feed_link(i, src);
+                continue;
+            }
             let (src, dst, dst_unit) = match self.slots.get_mut(i).and_then(Option::as_mut) {
                 Some(Slot {
                     unit: Unit::Endpoint(ep),
@@ -608,6 +626,10 @@ impl Worker {
                     self.mix_time += started.elapsed();
                     r
                 }
+                Some(Slot {
+                    unit: Unit::Link(link),
+                    ..
+                }) => link.render(dst, payload),
                 _ => false,
             };
             if !rendered {
@@ -619,6 +641,57 @@ impl Worker {
             }) = self.slots.get_mut(i).and_then(Option::as_mut)
             {
                 ep.send(tick, &mut self.packet, &mut self.counters);
+            }
+        }
+    }
+
+    /// The link end in slot `i` takes this tick's frame of its input (slot
+    /// `src`) for its other half.
+    fn feed_link(&mut self, i: usize, src: usize) {
+        let link_unit = match unit_at(&self.slots, Some(i)) {
+            Some(Unit::Link(l)) => l.unit(),
+            _ => return,
+        };
+        let pcm = &mut self.pcm;
+        let has = match self.slots.get_mut(src).and_then(Option::as_mut) {
+            Some(Slot {
+                unit: Unit::Endpoint(ep),
+                ..
+            }) => ep.frame_pcm(pcm),
+            Some(Slot {
+                unit: Unit::Player(p),
+                ..
+            }) => match p.pcm() {
+                Some(f) => {
+                    pcm.copy_from_slice(f);
+                    true
+                }
+                None => false,
+            },
+            Some(Slot {
+                unit: Unit::Mixer(m),
+                ..
+            }) => {
+                let started = Instant::now();
+                m.render_pcm(link_unit, pcm);
+                self.mix_time += started.elapsed();
+                true
+            }
+            Some(Slot {
+                unit: Unit::Link(l),
+                ..
+            }) => match l.pcm() {
+                Some(f) => {
+                    pcm.copy_from_slice(f);
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        };
+        if has {
+            if let Some(Unit::Link(l)) = unit_at(&self.slots, Some(i)) {
+                l.push(&self.pcm);
             }
         }
     }
@@ -648,6 +721,7 @@ impl Worker {
                     }
                     Some(Unit::Player(p)) => rec.frame(p.pcm(), None),
                     Some(Unit::Mixer(m)) => rec.frame(Some(m.full_pcm()), None),
+                    Some(Unit::Link(l)) => rec.frame(l.pcm(), None),
                     _ => rec.frame(None, None),
                 },
             };

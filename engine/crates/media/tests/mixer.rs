@@ -16,13 +16,17 @@ const WAIT: Duration = Duration::from_secs(5);
 static NEXT_BLOCK: AtomicU16 = AtomicU16::new(0);
 
 fn engine() -> MediaEngine {
+    engine_with(1)
+}
+
+fn engine_with(workers: usize) -> MediaEngine {
     let block = NEXT_BLOCK.fetch_add(1, Ordering::Relaxed);
     let base = 45_000 + 100 * block;
     let (tx, rx) = unbounded_channel();
     // Events are not looked at here; the receiver must live as long as the engine.
     std::mem::forget(rx);
     let cfg = MediaConfig {
-        workers: 1,
+        workers,
         bind_ip: LO,
         port_min: base,
         port_max: base + 99,
@@ -41,8 +45,12 @@ struct Party {
 }
 
 fn party(eng: &MediaEngine, unit: u64, level: i16) -> Party {
+    party_on(eng, unit, level, 0)
+}
+
+fn party_on(eng: &MediaEngine, unit: u64, level: i16, shard: usize) -> Party {
     let unit = UnitId(unit);
-    let local = eng.allocate(unit, 0).unwrap();
+    let local = eng.allocate(unit, shard).unwrap();
     let sock = UdpSocket::bind((LO, 0)).unwrap();
     sock.set_read_timeout(Some(Duration::from_millis(20)))
         .unwrap();
@@ -249,5 +257,35 @@ fn a_player_speaks_into_the_conference() {
     eng.connect(conf, a.unit);
     let got = steady(&talk(&[&a], 30)[0]);
     assert!(near(got, 3000), "A hears the music and not itself: {got}");
+    eng.shutdown();
+}
+
+#[test]
+fn a_link_joins_units_of_two_workers_both_ways() {
+    let eng = engine_with(2);
+    // P on worker 0 talks through the link to a conference on worker 1.
+    let p = party_on(&eng, 31, 1000, 0);
+    let q = party_on(&eng, 32, 2000, 1);
+    let r = party_on(&eng, 33, 4000, 1);
+    let (a, b, conf) = (UnitId(41), UnitId(42), UnitId(43));
+    eng.add_link(a, 0, b, 1).unwrap();
+    eng.connect(p.unit, a);
+    eng.connect(a, p.unit);
+    eng.add_mixer(conf, 1).unwrap();
+    for u in [b, q.unit, r.unit] {
+        eng.set_member(conf, member(u, true));
+        eng.connect(conf, u);
+    }
+    let got: Vec<i32> = talk(&[&p, &q, &r], 50).iter().map(|h| steady(h)).collect();
+    println!("heard {got:?}");
+    assert!(
+        near(got[0], 6000),
+        "P hears Q and R through the link: {got:?}"
+    );
+    assert!(
+        near(got[1], 5000),
+        "Q hears P (through the link) and R: {got:?}"
+    );
+    assert!(near(got[2], 3000), "R hears P and Q: {got:?}");
     eng.shutdown();
 }

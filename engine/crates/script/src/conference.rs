@@ -19,7 +19,7 @@ use rquickjs::function::Opt;
 use rquickjs::{Class, Ctx, Exception, Function, JsLifetime, Object, Value};
 
 use crate::call::Call;
-use crate::listeners::{event_name, parse_listener, Listener, Listeners};
+use crate::listeners::{Listener, Listeners};
 use crate::media::{self, text_arg};
 use crate::player::Player;
 use crate::recorder::Recorder;
@@ -481,23 +481,14 @@ impl<'js> Conference<'js> {
             self.join(&ctx, WHAT, &target, Direction::Receive, None, None)?;
             return Ok(());
         }
-        if let Ok(recorder) = Class::<Recorder>::from_value(&target) {
-            let to = recorder.borrow().unit();
-            return self.core.send(
-                &ctx,
-                SessionCommand::SendMedia {
-                    from: self.unit,
-                    to,
-                },
-            );
-        }
-        Err(Exception::throw_type(
+        let to = recorder_of(&ctx, WHAT, &target)?;
+        self.core.send(
             &ctx,
-            &format!(
-                "{WHAT}: expected a Call or a Recorder, not {}",
-                target.type_name()
-            ),
-        ))
+            SessionCommand::SendMedia {
+                from: self.unit,
+                to,
+            },
+        )
     }
 
     pub fn stop_media_to(&self, ctx: Ctx<'js>, target: Value<'js>) -> rquickjs::Result<()> {
@@ -506,23 +497,14 @@ impl<'js> Conference<'js> {
             let unit = UnitId::from(call.borrow().call_id());
             return self.narrow(&ctx, unit, Direction::Receive);
         }
-        if let Ok(recorder) = Class::<Recorder>::from_value(&target) {
-            let to = recorder.borrow().unit();
-            return self.core.send(
-                &ctx,
-                SessionCommand::StopMedia {
-                    from: self.unit,
-                    to,
-                },
-            );
-        }
-        Err(Exception::throw_type(
+        let to = recorder_of(&ctx, WHAT, &target)?;
+        self.core.send(
             &ctx,
-            &format!(
-                "{WHAT}: expected a Call or a Recorder, not {}",
-                target.type_name()
-            ),
-        ))
+            SessionCommand::StopMedia {
+                from: self.unit,
+                to,
+            },
+        )
     }
 
     /// Ends the conference: every endpoint leaves, `Stopped` follows.
@@ -551,9 +533,8 @@ impl<'js> Conference<'js> {
         event: Value<'js>,
         callback: Value<'js>,
     ) -> rquickjs::Result<()> {
-        let (name, function) =
-            parse_listener(&ctx, "conference.addEventListener()", &event, &callback)?;
-        self.listeners.add(&ctx, name, Listener::Script(function))
+        self.listeners
+            .add_script(&ctx, "conference", &event, &callback)
     }
 
     pub fn remove_event_listener(
@@ -562,9 +543,8 @@ impl<'js> Conference<'js> {
         event: Value<'js>,
         callback: Opt<Value<'js>>,
     ) -> rquickjs::Result<()> {
-        let name = event_name(&ctx, "conference.removeEventListener()", &event)?;
-        self.listeners.remove(&name, callback.0.as_ref());
-        Ok(())
+        self.listeners
+            .remove_script(&ctx, "conference", &event, callback.0.as_ref())
     }
 
     #[qjs(rename = "toString")]
@@ -747,6 +727,21 @@ impl<'js> Endpoint<'js> {
     #[qjs(rename = "toString")]
     pub fn describe(&self) -> String {
         format!("Endpoint(id={})", self.id)
+    }
+}
+
+/// The unit of the recorder `target` is; a TypeError for anything but a
+/// Call (handled by the caller) or a Recorder.
+fn recorder_of<'js>(ctx: &Ctx<'js>, what: &str, target: &Value<'js>) -> rquickjs::Result<UnitId> {
+    match Class::<Recorder>::from_value(target) {
+        Ok(recorder) => Ok(recorder.borrow().unit()),
+        Err(_) => Err(Exception::throw_type(
+            ctx,
+            &format!(
+                "{what}: expected a Call or a Recorder, not {}",
+                target.type_name()
+            ),
+        )),
     }
 }
 

@@ -41,6 +41,33 @@ impl<'js> Listeners<'js> {
         Ok(())
     }
 
+    /// `owner.addEventListener(event, callback)` of a player, recorder or
+    /// conference: a script listener.
+    pub(crate) fn add_script(
+        &self,
+        ctx: &Ctx<'js>,
+        owner: &str,
+        event: &Value<'js>,
+        callback: &Value<'js>,
+    ) -> rquickjs::Result<()> {
+        let what = format!("{owner}.addEventListener()");
+        let (name, function) = parse_listener(ctx, &what, event, callback)?;
+        self.add(ctx, name, Listener::Script(function))
+    }
+
+    /// `owner.removeEventListener(event, callback?)`.
+    pub(crate) fn remove_script(
+        &self,
+        ctx: &Ctx<'js>,
+        owner: &str,
+        event: &Value<'js>,
+        callback: Option<&Value<'js>>,
+    ) -> rquickjs::Result<()> {
+        let name = event_name(ctx, &format!("{owner}.removeEventListener()"), event)?;
+        self.remove(&name, callback);
+        Ok(())
+    }
+
     /// Removes `callback` from `event`, or every listener of `event` when no
     /// callback is given.
     pub(crate) fn remove(&self, event: &str, callback: Option<&Value<'js>>) {

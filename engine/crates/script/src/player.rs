@@ -14,7 +14,7 @@ use rquickjs::class::{Trace, Tracer};
 use rquickjs::function::Opt;
 use rquickjs::{Class, Ctx, Exception, Function, JsLifetime, Object, Value};
 
-use crate::listeners::{event_name, parse_listener, Listener, Listeners};
+use crate::listeners::{Listener, Listeners};
 use crate::media::{self, loop_option, media_sink, text_arg, MAX_SOURCE_TEXT};
 use crate::registry::{registry, SessionCore};
 
@@ -189,9 +189,7 @@ impl<'js> Player<'js> {
         event: Value<'js>,
         callback: Value<'js>,
     ) -> rquickjs::Result<()> {
-        let (name, function) =
-            parse_listener(&ctx, "player.addEventListener()", &event, &callback)?;
-        self.listeners.add(&ctx, name, Listener::Script(function))
+        self.listeners.add_script(&ctx, "player", &event, &callback)
     }
 
     pub fn remove_event_listener(
@@ -200,9 +198,8 @@ impl<'js> Player<'js> {
         event: Value<'js>,
         callback: Opt<Value<'js>>,
     ) -> rquickjs::Result<()> {
-        let name = event_name(&ctx, "player.removeEventListener()", &event)?;
-        self.listeners.remove(&name, callback.0.as_ref());
-        Ok(())
+        self.listeners
+            .remove_script(&ctx, "player", &event, callback.0.as_ref())
     }
 
     #[qjs(rename = "toString")]

@@ -10,7 +10,7 @@ use rquickjs::class::{Trace, Tracer};
 use rquickjs::function::Opt;
 use rquickjs::{Class, Ctx, Function, JsLifetime, Object, Value};
 
-use crate::listeners::{event_name, parse_listener, Listener, Listeners};
+use crate::listeners::{Listener, Listeners};
 use crate::media::{self, record_options, truthy};
 use crate::registry::{registry, SessionCore};
 
@@ -105,9 +105,8 @@ impl<'js> Recorder<'js> {
         event: Value<'js>,
         callback: Value<'js>,
     ) -> rquickjs::Result<()> {
-        let (name, function) =
-            parse_listener(&ctx, "recorder.addEventListener()", &event, &callback)?;
-        self.listeners.add(&ctx, name, Listener::Script(function))
+        self.listeners
+            .add_script(&ctx, "recorder", &event, &callback)
     }
 
     pub fn remove_event_listener(
@@ -116,9 +115,8 @@ impl<'js> Recorder<'js> {
         event: Value<'js>,
         callback: Opt<Value<'js>>,
     ) -> rquickjs::Result<()> {
-        let name = event_name(&ctx, "recorder.removeEventListener()", &event)?;
-        self.listeners.remove(&name, callback.0.as_ref());
-        Ok(())
+        self.listeners
+            .remove_script(&ctx, "recorder", &event, callback.0.as_ref())
     }
 
     #[qjs(rename = "toString")]

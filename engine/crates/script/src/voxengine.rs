@@ -138,39 +138,49 @@ fn call_sip<'js>(
     // Reading the headers object may run script getters; no registry borrow
     // is held meanwhile.
     let headers = headers::from_js(&ctx, &core, WHAT, options.headers.as_ref())?;
+    let out = OutboundCall {
+        call: CallId::next(),
+        to,
+        callerid: options.callerid,
+        display_name: options.display_name,
+        headers,
+        auth_user: options.auth_user,
+        password: options.password,
+    };
+    place_call(&ctx, WHAT, out, SessionCommand::CallSip)
+}
+
+/// Creates the `Call` of an outbound call and asks the engine for it with
+/// `command` (`CallSip` or `CallConference`), within the session's limit.
+fn place_call<'js>(
+    ctx: &Ctx<'js>,
+    what: &str,
+    out: OutboundCall,
+    command: fn(Box<OutboundCall>) -> SessionCommand,
+) -> rquickjs::Result<Class<'js, Call<'js>>> {
+    let core = registry(ctx)?.core.clone();
     if core.outbound_calls() >= MAX_OUTBOUND_CALLS {
         return Err(Exception::throw_range(
-            &ctx,
-            &format!("{WHAT}: more than {MAX_OUTBOUND_CALLS} calls in one session"),
+            ctx,
+            &format!("{what}: more than {MAX_OUTBOUND_CALLS} calls in one session"),
         ));
     }
-    let id = CallId::next();
+    let id = out.call;
     let call = Call::create(
-        &ctx,
+        ctx,
         core.clone(),
         id,
         CallInfo {
             incoming: false,
-            callerid: options.callerid.clone().unwrap_or_default(),
-            display_name: options.display_name.clone().unwrap_or_default(),
-            number: to.clone(),
+            callerid: out.callerid.clone().unwrap_or_default(),
+            display_name: out.display_name.clone().unwrap_or_default(),
+            number: out.to.clone(),
         },
     )?;
-    core.send(
-        &ctx,
-        SessionCommand::CallSip(Box::new(OutboundCall {
-            call: id,
-            to,
-            callerid: options.callerid,
-            display_name: options.display_name,
-            headers,
-            auth_user: options.auth_user,
-            password: options.password,
-        })),
-    )?;
+    core.send(ctx, command(Box::new(out)))?;
     core.count_outbound_call();
     core.call_started(id);
-    registry(&ctx)?.add_call(id, call.clone());
+    registry(ctx)?.add_call(id, call.clone());
     Ok(call)
 }
 
@@ -196,40 +206,16 @@ fn call_conference<'js>(
     let display_name = optional_string(&ctx, "displayName", display_name.0)?;
     let core = registry(&ctx)?.core.clone();
     let headers = headers::from_js(&ctx, &core, WHAT, headers.0.as_ref())?;
-    if core.outbound_calls() >= MAX_OUTBOUND_CALLS {
-        return Err(Exception::throw_range(
-            &ctx,
-            &format!("{WHAT}: more than {MAX_OUTBOUND_CALLS} calls in one session"),
-        ));
-    }
-    let id = CallId::next();
-    let call = Call::create(
-        &ctx,
-        core.clone(),
-        id,
-        CallInfo {
-            incoming: false,
-            callerid: callerid.clone().unwrap_or_default(),
-            display_name: display_name.clone().unwrap_or_default(),
-            number: conference.clone(),
-        },
-    )?;
-    core.send(
-        &ctx,
-        SessionCommand::CallConference(Box::new(OutboundCall {
-            call: id,
-            to: conference,
-            callerid,
-            display_name,
-            headers,
-            auth_user: None,
-            password: None,
-        })),
-    )?;
-    core.count_outbound_call();
-    core.call_started(id);
-    registry(&ctx)?.add_call(id, call.clone());
-    Ok(call)
+    let out = OutboundCall {
+        call: CallId::next(),
+        to: conference,
+        callerid,
+        display_name,
+        headers,
+        auth_user: None,
+        password: None,
+    };
+    place_call(&ctx, WHAT, out, SessionCommand::CallConference)
 }
 
 /// `destroyConference(conference)`: as `conference.stop()`.

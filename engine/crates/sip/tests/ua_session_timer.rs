@@ -126,9 +126,8 @@ fn a_call_without_session_expires_has_no_timer() {
     assert!(out.sent.is_empty() && terminated(&out.events).is_none());
 }
 
-#[test]
-fn our_invites_ask_for_a_timer_and_refresh_when_the_callee_says_so() {
-    let mut raw = Raw::new(Transport::Udp);
+/// Our INVITE to the scripted peer.
+fn dial(raw: &mut Raw) -> SipMessage {
     let leg = raw.ua.new_leg_id();
     let out = raw.command(UaCommand::Dial {
         leg,
@@ -142,7 +141,13 @@ fn our_invites_ask_for_a_timer_and_refresh_when_the_callee_says_so() {
         auth: None,
         max_forwards: 70,
     });
-    let invite = out.only().clone();
+    out.only().clone()
+}
+
+#[test]
+fn our_invites_ask_for_a_timer_and_refresh_when_the_callee_says_so() {
+    let mut raw = Raw::new(Transport::Udp);
+    let invite = dial(&mut raw);
     assert_eq!(invite.headers.get("Session-Expires"), Some("1800"));
     assert!(invite.headers.values("Supported").any(|t| t == "timer"));
     let ok = response_to(
@@ -173,20 +178,7 @@ fn our_invites_ask_for_a_timer_and_refresh_when_the_callee_says_so() {
 #[test]
 fn a_422_to_our_invite_is_retried_once_with_the_callees_min_se() {
     let mut raw = Raw::new(Transport::Udp);
-    let leg = raw.ua.new_leg_id();
-    let out = raw.command(UaCommand::Dial {
-        leg,
-        target: raw.peer,
-        request_uri: "sip:bob@127.0.0.1:5060".into(),
-        from_uri: "sip:dialtone@127.0.0.1:5070".into(),
-        from_display: None,
-        to_uri: "sip:bob@127.0.0.1:5060".into(),
-        body: Some(sdp("offer")),
-        headers: vec![],
-        auth: None,
-        max_forwards: 70,
-    });
-    let invite = out.only().clone();
+    let invite = dial(&mut raw);
     let too_small = response_to(
         &invite,
         422,

@@ -133,6 +133,7 @@ impl SimMedia {
             MediaCommand::Connect { .. }
             | MediaCommand::Disconnect { .. }
             | MediaCommand::AddMixer { .. }
+            | MediaCommand::AddLink { .. }
             | MediaCommand::Statistics { .. }
             | MediaCommand::SetMember { .. }
             | MediaCommand::RemoveMember { .. } => {}
