@@ -1,9 +1,10 @@
 """Conferences with PJSIP parties, checked by frequency.
 
 scripts/conference.js puts a caller and two called parties in one
-conference: each hears the other two and not itself. tests/scenarios/
-supervise.js adds a supervisor to a customer-agent conference and switches it
-between listen, whisper and barge without any re-INVITE.
+conference: each hears the other two and not itself. scripts/supervise.js
+adds a supervisor to a customer-agent conference and switches it between
+listen, whisper and barge without any re-INVITE. scripts/meet.js joins callers
+of separate sessions in a conference session (callConference).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def test_a_supervisor_listens_whispers_and_barges_in(dialtone, agent, tones, tmp
               codec="PCMU", control=True, max_time=60)
     s = agent("answer", name="supervisor", play=tones.wav(B_HZ, rate=16000),
               record=recs["s"], codec="PCMU", control=True, max_time=60)
-    d = dialtone(SCENARIOS / "supervise.js",
+    d = dialtone(SCRIPTS / "supervise.js",
                  custom_data=f"sip:agent@{LOOPBACK}:{a.port},sip:sup@{LOOPBACK}:{s.port}")
     c = agent("call", d.uri("900"), name="customer", play=tones.wav(C_HZ), record=recs["c"],
               codec="PCMU", control=True, max_time=60)
