@@ -141,12 +141,29 @@ def in_dialog_scripts() -> list[bytes]:
         ("u1", in_dialog("NOTIFY", 7, "SIP/2.0 200 OK\n", "message/sipfrag")),
         ("ch", None), ("w40000", None),
     ]
-    script = b""
-    for head, text in steps:
-        script += b"%%" + head.encode() + b"\n"
-        if text is not None:
-            script += text.replace("\n", "\r\n").encode() + b"\n"
-    return [script]
+    replacing = ("INVITE sip:bob@127.0.0.1:5070 SIP/2.0\n"
+                 "Via: SIP/2.0/UDP 127.0.0.3:5060;branch=z9hG4bKr1\n"
+                 "From: <sip:carol@127.0.0.3>;tag=r1\nTo: <sip:bob@127.0.0.1>\n"
+                 "Call-ID: dlg2\nCSeq: 1 INVITE\nContact: <sip:carol@127.0.0.3:5060>\n"
+                 "Replaces: dlg1;to-tag=$T;from-tag=f1\nRequire: replaces\n"
+                 "Content-Type: application/sdp\nContent-Length: 74\n\n"
+                 "v=0\no=- 1 1 IN IP4 127.0.0.3\ns=-\nc=IN IP4 127.0.0.3\nt=0 0\n"
+                 "m=audio 4000 RTP/AVP 0\n")
+    # An attended transfer's far end: an INVITE with Replaces takes the
+    # confirmed dialog's place.
+    replaces_steps = [
+        ("u1", invite), ("ca", None), ("u1", in_dialog("ACK", 1)),
+        ("u2", replacing), ("ca", None), ("ch", None), ("w40000", None),
+    ]
+    scripts = []
+    for plan in (steps, replaces_steps):
+        script = b""
+        for head, text in plan:
+            script += b"%%" + head.encode() + b"\n"
+            if text is not None:
+                script += text.replace("\n", "\r\n").encode() + b"\n"
+        scripts.append(script)
+    return scripts
 
 
 def torture() -> list[bytes]:

@@ -134,7 +134,9 @@ impl Run {
                     });
                     self.last.learn(&msg);
                 }
-                UaOutput::Event(UaEvent::Incoming { leg, .. }) => self.legs.push(leg),
+                UaOutput::Event(UaEvent::Incoming { leg, .. } | UaEvent::Replacing { leg, .. }) => {
+                    self.legs.push(leg)
+                }
                 UaOutput::Event(_) => {}
             }
         }
