@@ -1248,9 +1248,9 @@ declare class Endpoint {
 
 /** Events of a {@link Conference}. */
 declare enum ConferenceEvents {
-  /** Not emitted yet. */
+  /** A call that has ended was added (`code` 404, `error`, `endpointId`): it never joins. */
   ConferenceError = "Conference.Error",
-  /** Not emitted yet. */
+  /** The same as {@link ConferenceEvents.ConferenceError}. */
   Error = "Conference.Error",
   EndpointAdded = "Conference.EndpointAdded",
   /** {@link Endpoint.manageEndpoint} was applied. */

@@ -58,6 +58,10 @@ pub(crate) struct Note {
     pub conference: UnitId,
     pub name: &'static str,
     pub endpoint: Option<String>,
+    /// `Error`'s code and text.
+    pub error: Option<(u16, String)>,
+    /// The endpoint's mode and direction when the event happened.
+    pub state: Option<(&'static str, &'static str)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,11 +215,13 @@ impl<'js> Conference<'js> {
             .cloned()
     }
 
-    fn queue(&self, name: &'static str, endpoint: Option<&str>) {
+    fn queue(&self, name: &'static str, endpoint: Option<&Endpoint<'js>>) {
         self.core.queue_conference_note(Note {
             conference: self.unit,
             name,
-            endpoint: endpoint.map(str::to_owned),
+            endpoint: endpoint.map(|e| e.id.clone()),
+            error: None,
+            state: endpoint.map(|e| (e.get_mode(), e.get_direction())),
         });
     }
 
@@ -298,27 +304,54 @@ impl<'js> Conference<'js> {
                 }
                 self.sync(ctx, &e)?;
             }
-            self.queue(names::ENDPOINT_UPDATED, Some(&existing.borrow().id));
+            self.queue(names::ENDPOINT_UPDATED, Some(&existing.borrow()));
             return Ok(existing);
         }
-        if self.endpoints.borrow().len() >= MAX_ENDPOINTS {
+        let ended = call.as_ref().is_some_and(|c| !c.borrow().is_up());
+        if !ended && self.endpoints.borrow().len() >= MAX_ENDPOINTS {
             return Err(Exception::throw_range(
                 ctx,
                 &format!("{what}: more than {MAX_ENDPOINTS} endpoints in one conference"),
             ));
         }
         // Those that said they hear no newcomers do not hear this one.
-        for other in self.endpoints.borrow().iter() {
+        for other in self.endpoints.borrow().iter().filter(|_| !ended) {
             let o = other.borrow();
             if !o.hears_new.get() {
                 o.deaf_to.borrow_mut().insert(unit);
                 self.sync(ctx, &o)?;
             }
         }
+        let id = media::new_unit().0.to_string();
+        if ended {
+            // The call ended (or is being hung up) before it could join: the
+            // endpoint is made but never joins, and the conference says why.
+            self.core.queue_conference_note(Note {
+                conference: self.unit,
+                name: names::ERROR,
+                endpoint: Some(id.clone()),
+                error: Some((404, "the call has ended".into())),
+                state: None,
+            });
+            return Class::instance(
+                ctx.clone(),
+                Endpoint {
+                    id,
+                    conference: self.unit,
+                    unit,
+                    call,
+                    forward: Cell::new(forward.unwrap_or(false)),
+                    direction: Cell::new(direction),
+                    display_name: RefCell::new(display_name.unwrap_or_default()),
+                    deaf_to: RefCell::new(BTreeSet::new()),
+                    hears_new: Cell::new(true),
+                },
+            );
+        }
         let endpoint = Class::instance(
             ctx.clone(),
             Endpoint {
-                id: media::new_unit().0.to_string(),
+                id,
                 conference: self.unit,
                 unit,
                 call,
@@ -331,7 +364,7 @@ impl<'js> Conference<'js> {
         )?;
         self.sync(ctx, &endpoint.borrow())?;
         self.endpoints.borrow_mut().push(endpoint.clone());
-        self.queue(names::ENDPOINT_ADDED, Some(&endpoint.borrow().id));
+        self.queue(names::ENDPOINT_ADDED, Some(&endpoint.borrow()));
         Ok(endpoint)
     }
 
@@ -362,9 +395,8 @@ impl<'js> Conference<'js> {
             });
         }
         let _ = ctx;
-        let id = endpoint.borrow().id.clone();
+        self.queue(names::ENDPOINT_REMOVED, Some(&endpoint.borrow()));
         self.departed.borrow_mut().push(endpoint);
-        self.queue(names::ENDPOINT_REMOVED, Some(&id));
         Ok(true)
     }
 
@@ -402,7 +434,7 @@ impl<'js> Conference<'js> {
             Some(d) => {
                 endpoint.borrow().direction.set(d);
                 self.sync(ctx, &endpoint.borrow())?;
-                self.queue(names::ENDPOINT_UPDATED, Some(&endpoint.borrow().id));
+                self.queue(names::ENDPOINT_UPDATED, Some(&endpoint.borrow()));
             }
         }
         Ok(())
@@ -570,7 +602,7 @@ impl<'js> Endpoint<'js> {
             let conf = conf.borrow();
             if conf.find_by_id(&self.id).is_some() {
                 conf.sync(ctx, self)?;
-                conf.queue(event, Some(&self.id));
+                conf.queue(event, Some(self));
             }
         }
         Ok(())
@@ -719,7 +751,7 @@ impl<'js> Endpoint<'js> {
         let conf_ref = conf.borrow();
         if conf_ref.find_by_id(&self.id).is_some() {
             conf_ref.sync(&ctx, self)?;
-            conf_ref.queue(names::ENDPOINT_MANAGED, Some(&self.id));
+            conf_ref.queue(names::ENDPOINT_MANAGED, Some(self));
         }
         resolved(&ctx)
     }
@@ -830,19 +862,18 @@ pub(crate) fn dispatch(ctx: &Ctx<'_>, note: &Note) -> rquickjs::Result<()> {
     let Some(conf) = registry(ctx)?.conference(note.conference) else {
         return Ok(());
     };
+    // An endpoint may have left by the time its earlier events are
+    // dispatched: those still carry it. `EndpointRemoved` lets it go.
     let endpoint = match &note.endpoint {
         None => None,
         Some(id) => {
             let c = conf.borrow();
-            let live = c.find_by_id(id);
-            let departed = || {
-                let mut d = c.departed.borrow_mut();
-                let pos = d.iter().position(|e| e.borrow().id == *id)?;
-                Some(d.remove(pos))
-            };
-            match note.name {
-                names::ENDPOINT_REMOVED => departed().or(live),
-                _ => live,
+            let mut departed = c.departed.borrow_mut();
+            let gone = departed.iter().position(|e| e.borrow().id == *id);
+            match (note.name, gone) {
+                (names::ENDPOINT_REMOVED, Some(pos)) => Some(departed.remove(pos)),
+                (_, Some(pos)) if c.find_by_id(id).is_none() => departed.get(pos).cloned(),
+                _ => c.find_by_id(id),
             }
         }
     };
@@ -857,8 +888,16 @@ pub(crate) fn dispatch(ctx: &Ctx<'_>, note: &Note) -> rquickjs::Result<()> {
         let b = e.borrow();
         object.set("endpoint", e.clone())?;
         object.set("endpointId", b.id.as_str())?;
-        object.set("mode", b.get_mode())?;
-        object.set("direction", b.get_direction())?;
+        let (mode, direction) = note.state.unwrap_or((b.get_mode(), b.get_direction()));
+        object.set("mode", mode)?;
+        object.set("direction", direction)?;
+    }
+    if let Some((code, error)) = &note.error {
+        object.set("code", *code)?;
+        object.set("error", error.as_str())?;
+        if endpoint.is_none() {
+            object.set("endpointId", note.endpoint.as_deref().unwrap_or_default())?;
+        }
     }
     for listener in listeners {
         if let Listener::Script(f) = listener {
