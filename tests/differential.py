@@ -165,6 +165,14 @@ ANCHORS: dict[str, dict[int, Anchor]] = {
                   "after the scenario's timed hold ends (its music player stops)")
         for i in range(1, 6)
     },
+    "supervise": {
+        # The keys switch the supervisor's mode, so they come after it joined
+        # (its endpoint is the conference's third, spec: at 1500 ms); a real
+        # callee answers when its process gets to it.
+        i: Anchor(r"^Conference\.EndpointAdded\b", 1500,
+                  "the keys follow the supervisor joining the conference", nth=3)
+        for i in range(0, 4)
+    },
     "remote_control": {
         # The requests steer a connected call (the script ignores a tone change
         # before Connected): tie them to the callee's answer (spec: 1000 ms).

@@ -322,36 +322,10 @@ impl<'js> Conference<'js> {
                 self.sync(ctx, &o)?;
             }
         }
-        let id = media::new_unit().0.to_string();
-        if ended {
-            // The call ended (or is being hung up) before it could join: the
-            // endpoint is made but never joins, and the conference says why.
-            self.core.queue_conference_note(Note {
-                conference: self.unit,
-                name: names::ERROR,
-                endpoint: Some(id.clone()),
-                error: Some((404, "the call has ended".into())),
-                state: None,
-            });
-            return Class::instance(
-                ctx.clone(),
-                Endpoint {
-                    id,
-                    conference: self.unit,
-                    unit,
-                    call,
-                    forward: Cell::new(forward.unwrap_or(false)),
-                    direction: Cell::new(direction),
-                    display_name: RefCell::new(display_name.unwrap_or_default()),
-                    deaf_to: RefCell::new(BTreeSet::new()),
-                    hears_new: Cell::new(true),
-                },
-            );
-        }
         let endpoint = Class::instance(
             ctx.clone(),
             Endpoint {
-                id,
+                id: media::new_unit().0.to_string(),
                 conference: self.unit,
                 unit,
                 call,
@@ -362,6 +336,18 @@ impl<'js> Conference<'js> {
                 hears_new: Cell::new(true),
             },
         )?;
+        if ended {
+            // The call ended (or is being hung up) before it could join: the
+            // endpoint is made but never joins, and the conference says why.
+            self.core.queue_conference_note(Note {
+                conference: self.unit,
+                name: names::ERROR,
+                endpoint: Some(endpoint.borrow().id.clone()),
+                error: Some((404, "the call has ended".into())),
+                state: None,
+            });
+            return Ok(endpoint);
+        }
         self.sync(ctx, &endpoint.borrow())?;
         self.endpoints.borrow_mut().push(endpoint.clone());
         self.queue(names::ENDPOINT_ADDED, Some(&endpoint.borrow()));
