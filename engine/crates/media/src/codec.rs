@@ -83,6 +83,56 @@ impl Codec {
     }
 }
 
+/// One tick's frame encoded at most once per codec, for a source that many
+/// units hear (a player, a conference's full mix, a call between sessions).
+#[derive(Debug, Clone)]
+pub struct EncodedOnce {
+    frames: [EncodedFrame; 2],
+    done: [bool; 2],
+}
+
+impl Default for EncodedOnce {
+    fn default() -> Self {
+        EncodedOnce {
+            frames: [[0; FRAME_SAMPLES]; 2],
+            done: [false; 2],
+        }
+    }
+}
+
+impl EncodedOnce {
+    /// A new tick: nothing encoded yet.
+    pub fn clear(&mut self) {
+        self.done = [false; 2];
+    }
+
+    /// Which codecs (PCMU, PCMA) were encoded this tick.
+    pub fn done(&self) -> [bool; 2] {
+        self.done
+    }
+
+    /// Copies the frame encoded as `codec` into `out`; `encode` makes it the
+    /// first time it is asked for this tick.
+    pub fn copy_into(
+        &mut self,
+        codec: Codec,
+        out: &mut EncodedFrame,
+        encode: impl FnOnce(&mut EncodedFrame),
+    ) {
+        let k = match codec {
+            Codec::Pcmu => 0,
+            Codec::Pcma => 1,
+        };
+        if let (Some(frame), Some(done)) = (self.frames.get_mut(k), self.done.get_mut(k)) {
+            if !*done {
+                encode(frame);
+                *done = true;
+            }
+            out.copy_from_slice(frame);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

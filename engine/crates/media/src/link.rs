@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::codec::{Codec, EncodedFrame, PcmFrame};
+use crate::codec::{Codec, EncodedFrame, EncodedOnce, PcmFrame};
 use crate::UnitId;
 
 /// Frames a direction holds at most.
@@ -36,8 +36,7 @@ pub struct LinkEnd {
     heard: PcmFrame,
     has_heard: bool,
     /// This tick's frame encoded, per codec, once asked for.
-    encoded: [EncodedFrame; 2],
-    encoded_ok: [bool; 2],
+    encoded: EncodedOnce,
 }
 
 /// The two halves of a new link, for units `a` and `b`.
@@ -49,13 +48,6 @@ pub fn pair(a: UnitId, b: UnitId) -> (LinkEnd, LinkEnd) {
     )
 }
 
-fn codec_slot(codec: Codec) -> usize {
-    match codec {
-        Codec::Pcmu => 0,
-        Codec::Pcma => 1,
-    }
-}
-
 impl LinkEnd {
     fn new(unit: UnitId, side: usize, shared: Arc<LinkShared>) -> LinkEnd {
         LinkEnd {
@@ -64,8 +56,7 @@ impl LinkEnd {
             shared,
             heard: [0; crate::codec::FRAME_SAMPLES],
             has_heard: false,
-            encoded: [[0; crate::codec::FRAME_SAMPLES]; 2],
-            encoded_ok: [false; 2],
+            encoded: EncodedOnce::default(),
         }
     }
 
@@ -75,7 +66,7 @@ impl LinkEnd {
 
     /// Start of a tick: takes the other half's next frame, if one came.
     pub fn tick(&mut self) {
-        self.encoded_ok = [false; 2];
+        self.encoded.clear();
         let from = 1 - self.side;
         let next = self
             .shared
@@ -98,14 +89,9 @@ impl LinkEnd {
         if !self.has_heard {
             return false;
         }
-        let k = codec_slot(dst);
-        if let (Some(enc), Some(ok)) = (self.encoded.get_mut(k), self.encoded_ok.get_mut(k)) {
-            if !*ok {
-                dst.encode_frame(&self.heard, enc);
-                *ok = true;
-            }
-            out.copy_from_slice(enc);
-        }
+        let heard = &self.heard;
+        self.encoded
+            .copy_into(dst, out, |enc| dst.encode_frame(heard, enc));
         true
     }
 

@@ -24,7 +24,7 @@
 
 use std::collections::HashMap;
 
-use crate::codec::{Codec, EncodedFrame, PcmFrame, FRAME_SAMPLES};
+use crate::codec::{Codec, EncodedFrame, EncodedOnce, PcmFrame, FRAME_SAMPLES};
 use crate::UnitId;
 
 /// Peak amplitude at or below which a member's frame counts as silence
@@ -89,19 +89,11 @@ pub struct Mixer {
     sum: [i32; FRAME_SAMPLES],
     full: PcmFrame,
     /// The full mix encoded, per codec, once asked for this tick.
-    encoded: [EncodedFrame; 2],
-    encoded_ok: [bool; 2],
+    encoded: EncodedOnce,
     /// How many renders this tick reused the shared encoding (for tests and
     /// the benchmark's counters).
     shared_renders: u64,
     own_renders: u64,
-}
-
-fn codec_slot(codec: Codec) -> usize {
-    match codec {
-        Codec::Pcmu => 0,
-        Codec::Pcma => 1,
-    }
 }
 
 impl Mixer {
@@ -114,8 +106,7 @@ impl Mixer {
             speakers: 0,
             sum: [0; FRAME_SAMPLES],
             full: [0; FRAME_SAMPLES],
-            encoded: [[0; FRAME_SAMPLES]; 2],
-            encoded_ok: [false; 2],
+            encoded: EncodedOnce::default(),
             shared_renders: 0,
             own_renders: 0,
         }
@@ -170,7 +161,7 @@ impl Mixer {
     pub fn begin_tick(&mut self) {
         self.speakers = 0;
         self.sum.fill(0);
-        self.encoded_ok = [false; 2];
+        self.encoded.clear();
     }
 
     /// A sending member's frame this tick. Silence is left out.
@@ -298,18 +289,14 @@ impl Mixer {
     }
 
     fn render_full(&mut self, codec: Codec, out: &mut EncodedFrame) {
-        let k = codec_slot(codec);
-        if let (Some(enc), Some(ok)) = (self.encoded.get_mut(k), self.encoded_ok.get_mut(k)) {
-            if !*ok {
-                if self.speakers == 0 {
-                    enc.fill(codec.silence_byte());
-                } else {
-                    codec.encode_frame(&self.full, enc);
-                }
-                *ok = true;
+        let (full, silent) = (&self.full, self.speakers == 0);
+        self.encoded.copy_into(codec, out, |enc| {
+            if silent {
+                enc.fill(codec.silence_byte());
+            } else {
+                codec.encode_frame(full, enc);
             }
-            out.copy_from_slice(enc);
-        }
+        });
         self.shared_renders += 1;
     }
 }

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::codec::{Codec, EncodedFrame, PcmFrame, FRAME_SAMPLES};
+use crate::codec::{Codec, EncodedFrame, EncodedOnce, PcmFrame, FRAME_SAMPLES};
 use crate::tones::{ToneGenerator, ToneScript};
 use crate::{MediaEvent, UnitId};
 
@@ -47,15 +47,7 @@ pub struct Player {
     markers: Vec<Marker>,
     pcm: PcmFrame,
     has_frame: bool,
-    encoded: [EncodedFrame; 2],
-    encoded_ok: [bool; 2],
-}
-
-fn codec_slot(c: Codec) -> usize {
-    match c {
-        Codec::Pcmu => 0,
-        Codec::Pcma => 1,
-    }
+    encoded: EncodedOnce,
 }
 
 impl Player {
@@ -86,8 +78,7 @@ impl Player {
             markers: Vec::new(),
             pcm: [0; FRAME_SAMPLES],
             has_frame: false,
-            encoded: [[0; FRAME_SAMPLES]; 2],
-            encoded_ok: [false; 2],
+            encoded: EncodedOnce::default(),
         }
     }
 
@@ -126,7 +117,7 @@ impl Player {
 
     /// Produces this tick's frame and the events it causes.
     pub fn tick(&mut self, events: &mut Vec<MediaEvent>) {
-        self.encoded_ok = [false; 2];
+        self.encoded.clear();
         self.has_frame = false;
         if self.paused || self.finished {
             return;
@@ -177,15 +168,9 @@ impl Player {
         if !self.has_frame {
             return false;
         }
-        let k = codec_slot(dst);
-        let (Some(enc), Some(ok)) = (self.encoded.get_mut(k), self.encoded_ok.get_mut(k)) else {
-            return false;
-        };
-        if !*ok {
-            dst.encode_frame(&self.pcm, enc);
-            *ok = true;
-        }
-        out.copy_from_slice(enc);
+        let pcm = &self.pcm;
+        self.encoded
+            .copy_into(dst, out, |enc| dst.encode_frame(pcm, enc));
         true
     }
 }

@@ -190,12 +190,12 @@ fn render_encodes_once_per_codec_per_tick() {
     Codec::Pcmu.encode_frame(&[1000; FRAME_SAMPLES], &mut want);
     assert!(p.render(Codec::Pcmu, &mut out));
     assert_eq!(out, want);
-    assert!(p.encoded_ok[0] && !p.encoded_ok[1]);
+    assert!(p.encoded.done()[0] && !p.encoded.done()[1]);
     assert!(p.render(Codec::Pcma, &mut out));
     Codec::Pcma.encode_frame(&[1000; FRAME_SAMPLES], &mut want);
     assert_eq!(out, want);
     run(&mut p, 1);
-    assert_eq!(p.encoded_ok, [false; 2], "the cache lives for one tick");
+    assert_eq!(p.encoded.done(), [false; 2], "the cache lives for one tick");
 }
 
 #[test]

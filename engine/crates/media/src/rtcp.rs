@@ -119,6 +119,13 @@ impl Stats {
         }
     }
 
+    /// Packets expected and lost since the last report.
+    fn interval(&self) -> (u32, u64) {
+        let expected = self.expected().wrapping_sub(self.expected_prior);
+        let received = self.received.saturating_sub(self.received_prior);
+        (expected, u64::from(expected).saturating_sub(received))
+    }
+
     pub fn lost(&self) -> u64 {
         u64::from(self.expected()).saturating_sub(self.received)
     }
@@ -130,11 +137,8 @@ impl Stats {
     /// The figures for a report, and the interval's loss (which moves the
     /// interval on).
     pub fn report(&mut self, packets_sent: u64) -> CallStats {
-        let expected = self.expected();
-        let expected_interval = expected.wrapping_sub(self.expected_prior);
-        let received_interval = self.received.saturating_sub(self.received_prior);
-        let lost_interval = u64::from(expected_interval).saturating_sub(received_interval);
-        self.expected_prior = expected;
+        let (expected_interval, lost_interval) = self.interval();
+        self.expected_prior = self.expected();
         self.received_prior = self.received;
         CallStats {
             packets_sent,
@@ -180,10 +184,7 @@ impl Stats {
             out.extend_from_slice(&(octets_sent as u32).to_be_bytes());
         }
         if blocks == 1 {
-            let expected = self.expected();
-            let expected_interval = expected.wrapping_sub(self.expected_prior);
-            let received_interval = self.received.saturating_sub(self.received_prior);
-            let lost_interval = u64::from(expected_interval).saturating_sub(received_interval);
+            let (expected_interval, lost_interval) = self.interval();
             let fraction = if expected_interval == 0 {
                 0
             } else {

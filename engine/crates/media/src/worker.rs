@@ -534,15 +534,8 @@ impl Worker {
                     let Some(member) = mixer.sender_at(n) else {
                         continue;
                     };
-                    let pcm = match unit_at(&self.slots, self.by_unit.get(&member).copied()) {
-                        Some(Unit::Endpoint(ep)) => {
-                            ep.frame_pcm(&mut self.mix_pcm).then_some(&self.mix_pcm)
-                        }
-                        Some(Unit::Player(p)) => p.pcm(),
-                        Some(Unit::Link(l)) => l.pcm(),
-                        _ => None,
-                    };
-                    if let Some(pcm) = pcm {
+                    let unit = unit_at(&self.slots, self.by_unit.get(&member).copied());
+                    if let Some(pcm) = source_pcm(unit, &mut self.mix_pcm) {
                         mixer.contribute(member, pcm);
                     }
                 }
@@ -652,47 +645,24 @@ impl Worker {
             Some(Unit::Link(l)) => l.unit(),
             _ => return,
         };
-        let pcm = &mut self.pcm;
-        let has = match self.slots.get_mut(src).and_then(Option::as_mut) {
-            Some(Slot {
-                unit: Unit::Endpoint(ep),
-                ..
-            }) => ep.frame_pcm(pcm),
-            Some(Slot {
-                unit: Unit::Player(p),
-                ..
-            }) => match p.pcm() {
-                Some(f) => {
-                    pcm.copy_from_slice(f);
-                    true
-                }
-                None => false,
-            },
-            Some(Slot {
-                unit: Unit::Mixer(m),
-                ..
-            }) => {
-                let started = Instant::now();
-                m.render_pcm(link_unit, pcm);
-                self.mix_time += started.elapsed();
-                true
-            }
-            Some(Slot {
-                unit: Unit::Link(l),
-                ..
-            }) => match l.pcm() {
-                Some(f) => {
-                    pcm.copy_from_slice(f);
-                    true
-                }
-                None => false,
-            },
-            _ => false,
-        };
-        if has {
+        // A mixer gives each listener its own mix.
+        if let Some(Slot {
+            unit: Unit::Mixer(m),
+            ..
+        }) = self.slots.get_mut(src).and_then(Option::as_mut)
+        {
+            let started = Instant::now();
+            m.render_pcm(link_unit, &mut self.pcm);
+            self.mix_time += started.elapsed();
             if let Some(Unit::Link(l)) = unit_at(&self.slots, Some(i)) {
                 l.push(&self.pcm);
             }
+            return;
+        }
+        let slots = &self.slots;
+        let frame = source_pcm(unit_at(slots, Some(src)), &mut self.pcm);
+        if let (Some(Unit::Link(l)), Some(frame)) = (unit_at(slots, Some(i)), frame) {
+            l.push(frame);
         }
     }
 
@@ -715,14 +685,8 @@ impl Worker {
                     _ => rec.frame(None, None),
                 },
                 None => match unit_at(slots, slot.input) {
-                    Some(Unit::Endpoint(ep)) => {
-                        let heard = ep.frame_pcm(pcm);
-                        rec.frame(heard.then_some(&*pcm), None)
-                    }
-                    Some(Unit::Player(p)) => rec.frame(p.pcm(), None),
                     Some(Unit::Mixer(m)) => rec.frame(Some(m.full_pcm()), None),
-                    Some(Unit::Link(l)) => rec.frame(l.pcm(), None),
-                    _ => rec.frame(None, None),
+                    input => rec.frame(source_pcm(input, pcm), None),
                 },
             };
             self.writer.push(msg);
@@ -765,6 +729,18 @@ fn bucket_of(d: Duration) -> usize {
         .iter()
         .position(|&b| us <= b)
         .unwrap_or(MIX_BUCKETS_US.len())
+}
+
+/// This tick's audio of a unit that gives the same to everyone who hears
+/// it (a call's received audio, decoded into `scratch`; a player's; a link
+/// end's), if it has any. Mixers render per listener and are not covered.
+fn source_pcm<'a>(unit: Option<&'a Unit>, scratch: &'a mut PcmFrame) -> Option<&'a PcmFrame> {
+    match unit {
+        Some(Unit::Endpoint(ep)) => ep.frame_pcm(scratch).then_some(&*scratch),
+        Some(Unit::Player(p)) => p.pcm(),
+        Some(Unit::Link(l)) => l.pcm(),
+        _ => None,
+    }
 }
 
 fn unit_at(slots: &[Option<Slot>], idx: Option<usize>) -> Option<&Unit> {
