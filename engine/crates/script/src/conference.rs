@@ -356,14 +356,14 @@ impl<'js> Conference<'js> {
 
     /// Takes the endpoint of `unit` out (its call ended, or the script said
     /// so); `EndpointRemoved` follows.
-    pub(crate) fn leave(&self, ctx: &Ctx<'js>, unit: UnitId) -> rquickjs::Result<bool> {
+    pub(crate) fn leave(&self, unit: UnitId) {
         let Some(pos) = self
             .endpoints
             .borrow()
             .iter()
             .position(|e| e.borrow().unit == unit)
         else {
-            return Ok(false);
+            return;
         };
         let endpoint = self.endpoints.borrow_mut().remove(pos);
         for other in self.endpoints.borrow().iter() {
@@ -380,10 +380,8 @@ impl<'js> Conference<'js> {
                 to: unit,
             });
         }
-        let _ = ctx;
         self.queue(names::ENDPOINT_REMOVED, Some(&endpoint.borrow()));
         self.departed.borrow_mut().push(endpoint);
-        Ok(true)
     }
 
     /// `call.stopMediaTo(conference)`: the unit no longer speaks into it.
@@ -392,13 +390,13 @@ impl<'js> Conference<'js> {
     }
 
     /// `stopMediaBetween(conference, x)`: `x` leaves it.
-    pub(crate) fn leave_value(&self, ctx: &Ctx<'js>, value: &Value<'js>) -> rquickjs::Result<()> {
+    pub(crate) fn leave_value(&self, value: &Value<'js>) {
         let unit = match source_of(value) {
             Some(Source::Call(call)) => UnitId::from(call.borrow().call_id()),
             Some(Source::Player(unit)) => unit,
-            None => return Ok(()),
+            None => return,
         };
-        self.leave(ctx, unit).map(|_| ())
+        self.leave(unit);
     }
 
     /// Drops the direction `gone` from `unit`'s endpoint: it leaves when
@@ -415,7 +413,7 @@ impl<'js> Conference<'js> {
         };
         match left {
             None => {
-                self.leave(ctx, unit)?;
+                self.leave(unit);
             }
             Some(d) => {
                 endpoint.borrow().direction.set(d);
@@ -537,7 +535,7 @@ impl<'js> Conference<'js> {
             .map(|e| e.borrow().unit)
             .collect();
         for unit in units {
-            self.leave(&ctx, unit)?;
+            self.leave(unit);
         }
         self.core
             .send(&ctx, SessionCommand::StopConference { unit: self.unit })?;
@@ -838,7 +836,7 @@ pub(crate) fn as_conference<'js>(value: &Value<'js>) -> Option<Class<'js, Confer
 pub(crate) fn call_gone(ctx: &Ctx<'_>, call: CallId) -> rquickjs::Result<()> {
     let unit = UnitId::from(call);
     for conf in registry(ctx)?.conferences() {
-        conf.borrow().leave(ctx, unit)?;
+        conf.borrow().leave(unit);
     }
     Ok(())
 }

@@ -346,7 +346,8 @@ fn connect_media(ctx: &Ctx<'_>, a: UnitId, b: UnitId) -> rquickjs::Result<()> {
 fn stop_media_between<'js>(ctx: Ctx<'js>, a: Value<'js>, b: Value<'js>) -> rquickjs::Result<()> {
     for (conf, other) in [(&a, &b), (&b, &a)] {
         if let Some(conf) = crate::conference::as_conference(conf) {
-            return conf.borrow().leave_value(&ctx, other);
+            conf.borrow().leave_value(other);
+            return Ok(());
         }
     }
     let (a, b) = media_pair(&ctx, "VoxEngine.stopMediaBetween()", &a, &b)?;
