@@ -39,7 +39,9 @@ class Agent:
                  mode_opts: Iterable[str] = (), play_once: bool = False,
                  dtmf: str | None = None, dtmf_method: str = "rfc2833",
                  dtmf_delay: float | None = None, dtmf_gap: float | None = None,
-                 control: bool = False):
+                 control: bool = False, register: str | None = None,
+                 registrar: str | None = None, password: str = "",
+                 reg_expires: int | None = None):
         self.name = name
         self.workdir = Path(workdir)
         rtp_lo, _ = PORTS.block(20)
@@ -68,6 +70,10 @@ class Agent:
                 argv += ["--dtmf-gap", str(dtmf_gap)]
         if control:
             argv.append("--control")
+        if register:
+            argv += ["--register", register, "--registrar", registrar or "", "--password", password]
+            if reg_expires is not None:
+                argv += ["--reg-expires", str(reg_expires)]
         argv += list(extra)
         argv += [mode, *mode_opts, *mode_args]
         self.argv = argv

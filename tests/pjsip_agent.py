@@ -23,6 +23,7 @@ stdout carries only JSON lines, one per event, so a test can wait on them:
   {"event": "xfer_status", "call": 0, "code": 200, "final": true}          (NOTIFY about our REFER; 2xx final hangs up)
   {"event": "xfer_request", "call": 0, "new_call": 1, "dst": "..."}        (the peer's REFER: we call dst)
   {"event": "replaced", "call": 0, "new_call": 1}                          (an INVITE with Replaces took call 0's place)
+  {"event": "reg_state", "code": 200, "reason": "OK", "expiration": 300}      (--register)
   {"event": "exit", "status": 0}
 PJSIP's own log goes to stderr.
 
@@ -309,6 +310,9 @@ class AgentAccount(pj.Account):
         super().__init__()
         self.agent = agent
 
+    def onRegState(self, prm):
+        emit("reg_state", code=prm.code, reason=prm.reason, expiration=prm.expiration)
+
     def onIncomingCall(self, prm):
         try:
             self.agent.on_incoming(self, prm)
@@ -365,6 +369,15 @@ class Agent:
             quoted = args.display_name.replace("\\", "\\\\").replace('"', '\\"')
             acfg.idUri = f'"{quoted}" <{acfg.idUri}>'
         acfg.sipConfig.transportId = self.tid
+        if args.register:
+            # A registered phone: its address of record, the registrar, and
+            # digest credentials for any realm.
+            acfg.idUri = args.register
+            acfg.regConfig.registrarUri = args.registrar
+            acfg.regConfig.timeoutSec = args.reg_expires
+            acfg.regConfig.retryIntervalSec = 0
+            auth_user = args.auth_user or re.sub(r"^sips?:([^@]+)@.*$", r"\1", args.register)
+            acfg.sipConfig.authCreds.append(pj.AuthCredInfo("digest", "*", auth_user, 0, args.password))
         if args.session_expires:
             # RFC 4028: ask for (and require) a session timer of that length.
             acfg.callConfig.timerUse = pj.PJSUA_SIP_TIMER_ALWAYS
@@ -606,6 +619,11 @@ def parse_args(argv):
     p.add_argument("--header", action="append",
                    help="'Name: value' header for the outgoing INVITE (call mode); repeatable")
     p.add_argument("--display-name", help="display name in From (and Contact)")
+    p.add_argument("--register", help="register this address of record (sip:user@domain) at --registrar")
+    p.add_argument("--registrar", help="registrar URI, e.g. sip:127.0.0.1:5060")
+    p.add_argument("--password", default="", help="digest password for --register")
+    p.add_argument("--auth-user", help="digest user name (default: the user part of --register)")
+    p.add_argument("--reg-expires", type=int, default=300, help="REGISTER expiry asked for, seconds")
     p.add_argument("--control", action="store_true",
                    help="take commands on stdin: 'dtmf DIGITS', 'hangup' (see the module doc)")
     p.add_argument("--session-expires", type=int, default=0,

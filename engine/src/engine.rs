@@ -148,6 +148,7 @@ impl Engine {
             t2: Duration::from_secs(4),
             t4: Duration::from_secs(5),
             max_server_tx_per_source: dialtone_sip::ua::MAX_SERVER_TX_PER_SOURCE,
+            registrar: router.registrar(),
         });
         let recordings_dir = cfg.data_dir.join("recordings");
         let cache_dir = cfg.data_dir.join("cache");
@@ -217,6 +218,7 @@ impl Engine {
                 recordings_url,
                 limits: cfg.limits.clone(),
                 access_base: format!("{}/access", cfg.public_base(http_addr)),
+                registrar: dialtone_calls::RegistrarConfig::default(),
             },
             Box::new(EngineServices {
                 router,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-pub use dialtone_calls::{InboundInfo, Route, RouteOwner};
+pub use dialtone_calls::{InboundInfo, Route, RouteOwner, UserAuth};
 
 /// Which scenario an INVITE starts: a rule table (`dialtone serve`) or one
 /// file (`dialtone run`). Called on the signalling task; must not block.
@@ -14,6 +14,14 @@ pub trait InboundRouter: Send + Sync {
     /// Where `VoxEngine.callConference(name)` from a session of `owner`
     /// goes (`None`: `dialtone run`, no accounts).
     fn route_conference(&self, owner: Option<&RouteOwner>, name: &str) -> Route;
+    /// Whether the engine takes REGISTER (there are users to register).
+    fn registrar(&self) -> bool {
+        false
+    }
+    /// The user `name` of the application whose SIP domain is `domain`.
+    fn user(&self, _domain: &str, _name: &str) -> Option<Arc<UserAuth>> {
+        None
+    }
 }
 
 /// `dialtone run`: every INVITE runs one scenario file. The file is read again

@@ -15,6 +15,7 @@ mod recordings;
 mod rules;
 mod sessions;
 mod usage;
+mod users;
 
 pub use auth::Caller;
 pub use error::{json_errors, method_not_allowed, ApiError};
@@ -91,6 +92,13 @@ pub fn routes(state: ApiState) -> Router {
             get(rules::get_rule)
                 .put(rules::update_rule)
                 .delete(rules::delete_rule),
+        )
+        .route("/v1/applications/{app}/users", get(users::list_users))
+        .route(
+            "/v1/applications/{app}/users/{name}",
+            put(users::put_user)
+                .get(users::get_user)
+                .delete(users::delete_user),
         )
         .route("/v1/rules/match", post(rules::match_rule))
         .route(

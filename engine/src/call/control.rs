@@ -11,7 +11,7 @@ use dialtone_core::SessionId;
 use tokio::sync::{mpsc, oneshot};
 
 pub use dialtone_calls::AdmissionError as ControlError;
-pub use dialtone_calls::{LiveCall, LiveSession, StartRequest, StartedSession};
+pub use dialtone_calls::{Binding, LiveCall, LiveSession, StartRequest, StartedSession, UserKey};
 
 pub enum Control {
     Start {
@@ -34,6 +34,15 @@ pub enum Control {
         account: Option<String>,
         reply: oneshot::Sender<bool>,
     },
+    /// The registered users of `account` (and `application`) with their
+    /// live bindings.
+    Bindings {
+        account: String,
+        application: Option<String>,
+        reply: oneshot::Sender<Vec<(UserKey, Vec<Binding>)>>,
+    },
+    /// A user was deleted: its bindings go.
+    ForgetUser { user: UserKey },
     /// An HTTP request to `accessURL`; the call layer answers 404 itself
     /// when the session or token is unknown.
     Access {
@@ -98,6 +107,23 @@ impl SessionControl {
             reply,
         })
         .await
+    }
+
+    pub async fn bindings(
+        &self,
+        account: String,
+        application: Option<String>,
+    ) -> Result<Vec<(UserKey, Vec<Binding>)>, ControlError> {
+        self.ask(|reply| Control::Bindings {
+            account,
+            application,
+            reply,
+        })
+        .await
+    }
+
+    pub fn forget_user(&self, user: UserKey) {
+        let _ = self.tx.send(Control::ForgetUser { user });
     }
 
     /// Hands a request to the session; its answer arrives on the receiver

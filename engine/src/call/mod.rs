@@ -139,6 +139,19 @@ impl CallDriver {
             Control::Get { session, reply } => {
                 let _ = reply.send(self.core.session(session));
             }
+            Control::Bindings {
+                account,
+                application,
+                reply,
+            } => {
+                let now = std::time::Instant::now();
+                let _ = reply.send(self.core.registered_users(
+                    now,
+                    &account,
+                    application.as_deref(),
+                ));
+            }
+            Control::ForgetUser { user } => self.core.forget_user(&user),
             Control::Terminate {
                 session,
                 account,

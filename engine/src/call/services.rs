@@ -36,6 +36,10 @@ impl Services for EngineServices {
         self.router.route_conference(owner, name)
     }
 
+    fn user(&self, domain: &str, name: &str) -> Option<std::sync::Arc<dialtone_calls::UserAuth>> {
+        self.router.user(domain, name)
+    }
+
     fn bind_rtp(&mut self, unit: UnitId, shard: usize) -> Result<u16, String> {
         self.media
             .allocate(dialtone_media::UnitId(unit.0), shard)

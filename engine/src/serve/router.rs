@@ -7,7 +7,7 @@
 //! [`StoreRouter::reload`] after every change to claims, applications,
 //! scenarios or rules, which builds a new snapshot and swaps it in.
 
-use crate::routing::{InboundInfo, InboundRouter, Route, RouteOwner};
+use crate::routing::{InboundInfo, InboundRouter, Route, RouteOwner, UserAuth};
 use dialtone_routing::{host_of_uri, Claim, ClaimError, ClaimKind, ClaimSet, RuleError, RuleSet};
 use dialtone_script::Scenario;
 use dialtone_store::{Store, StoreError};
@@ -54,6 +54,12 @@ pub struct Snapshot {
     pub scenarios: HashMap<(String, String), Arc<Scenario>>,
     /// Rule id by (application id, rule name).
     pub rule_names: HashMap<(String, String), String>,
+    /// Users by (SIP domain, name): `alice@support.acme.example` for user
+    /// `alice` of application `support` of the account that claims
+    /// `acme.example`.
+    pub users: HashMap<(String, String), Arc<UserAuth>>,
+    /// The SIP domains of each (account, application name).
+    pub user_domains: HashMap<(String, String), Vec<String>>,
 }
 
 impl Snapshot {
@@ -114,6 +120,7 @@ impl StoreRouter {
             .filter(|c| !(c.kind == ClaimKind::Domain && self.is_reserved(&c.value)))
             .collect();
         let apps = self.store.all_applications().await?;
+        let (users, user_domains) = users_by_domain(&claims, &apps, self.store.all_users().await?);
         let app_names: HashMap<String, String> = apps
             .iter()
             .map(|a| (a.id.clone(), a.name.clone()))
@@ -185,10 +192,77 @@ impl StoreRouter {
             applications,
             scenarios,
             rule_names,
+            users,
+            user_domains,
         };
         *self.snapshot.write() = Arc::new(snapshot);
         Ok(())
     }
+}
+
+type UserIndex = (
+    HashMap<(String, String), Arc<UserAuth>>,
+    HashMap<(String, String), Vec<String>>,
+);
+
+/// Each user under every SIP domain of its application: the application's
+/// name (when it is a DNS label) under each domain its account claims.
+fn users_by_domain(
+    claims: &[Claim],
+    apps: &[dialtone_store::Application],
+    users: Vec<dialtone_store::StoredUser>,
+) -> UserIndex {
+    let mut domains: HashMap<&str, Vec<&str>> = HashMap::new();
+    for claim in claims.iter().filter(|c| c.kind == ClaimKind::Domain) {
+        domains
+            .entry(&claim.account)
+            .or_default()
+            .push(&claim.value);
+    }
+    let mut app_domains: HashMap<String, (String, String, Vec<String>)> = HashMap::new();
+    let mut by_name = HashMap::new();
+    for app in apps {
+        let label = app.name.to_ascii_lowercase();
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-');
+        let list: Vec<String> = if ok {
+            domains
+                .get(app.account.as_str())
+                .map(|ds| ds.iter().map(|d| format!("{label}.{d}")).collect())
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        by_name.insert((app.account.clone(), app.name.clone()), list.clone());
+        app_domains.insert(
+            app.id.clone(),
+            (app.account.clone(), app.name.clone(), list),
+        );
+    }
+    let mut index = HashMap::new();
+    for user in users {
+        let Some((account, app_name, list)) = app_domains.get(&user.application) else {
+            continue;
+        };
+        let auth = Arc::new(UserAuth {
+            account: account.clone(),
+            application: app_name.clone(),
+            name: user.name.clone(),
+            display_name: user.display_name,
+            realm: user.realm,
+            ha1_md5: user.ha1_md5,
+            ha1_sha256: user.ha1_sha256,
+        });
+        for domain in list {
+            index.insert((domain.clone(), user.name.clone()), auth.clone());
+        }
+    }
+    (index, by_name)
 }
 
 /// The host an INVITE was addressed to (its Request-URI's), for domain claims.
@@ -197,6 +271,17 @@ fn request_host(info: &InboundInfo<'_>) -> Option<String> {
 }
 
 impl InboundRouter for StoreRouter {
+    fn registrar(&self) -> bool {
+        true
+    }
+
+    fn user(&self, domain: &str, name: &str) -> Option<Arc<UserAuth>> {
+        self.snapshot()
+            .users
+            .get(&(domain.to_string(), name.to_string()))
+            .cloned()
+    }
+
     /// The calling session's account's rules, with the conference id as the
     /// number; a session of no account reaches no conference.
     fn route_conference(&self, owner: Option<&RouteOwner>, name: &str) -> Route {

@@ -44,6 +44,8 @@ pub struct CoreConfig {
     pub access_base: String,
     /// How long calls may go on in each way they can get stuck.
     pub limits: crate::CallLimits,
+    /// Binding lifetimes and limits, and the nonce key.
+    pub registrar: crate::RegistrarConfig,
 }
 
 /// The call core. See the crate documentation.
@@ -63,11 +65,17 @@ pub struct CallCore {
     pub(crate) setup_rate: Option<crate::setup_rate::SetupRate>,
     /// Calls between sessions (`callConference`).
     pub(crate) links: crate::link::Links,
+    /// Users' bindings (REGISTER).
+    pub(crate) registrar: crate::registrar::Registrar,
+    pub(crate) nonces: dialtone_sip::digest_server::Nonces,
+    /// What nonce times count from.
+    pub(crate) nonce_epoch: Option<Instant>,
     out: VecDeque<Output>,
 }
 
 impl CallCore {
     pub fn new(cfg: CoreConfig, services: Box<dyn Services>) -> CallCore {
+        let nonces = dialtone_sip::digest_server::Nonces::new(cfg.registrar.nonce_key);
         CallCore {
             setup_rate: cfg
                 .max_setups_per_second
@@ -82,6 +90,9 @@ impl CallCore {
             closed: false,
             timers: Timers::default(),
             links: crate::link::Links::default(),
+            registrar: Default::default(),
+            nonces,
+            nonce_epoch: None,
             out: VecDeque::new(),
         }
     }
@@ -92,6 +103,7 @@ impl CallCore {
     pub fn handle_ua_event(&mut self, now: Instant, ev: UaEvent) {
         self.links.now = Some(now);
         match ev {
+            UaEvent::Register { request, reply } => self.on_register(now, request, reply),
             UaEvent::Incoming {
                 leg,
                 request_uri,
@@ -449,7 +461,7 @@ impl CallCore {
     // ---- helpers for the handlers ----------------------------------------
 
     pub(crate) fn ua(&mut self, cmd: UaCommand) {
-        if crate::link::is_link(ua_leg(&cmd)) {
+        if ua_leg(&cmd).is_some_and(crate::link::is_link) {
             self.link_command(cmd);
         } else {
             self.out.push_back(Output::Ua(cmd));
@@ -542,8 +554,8 @@ impl CallCore {
 }
 
 /// The leg a SIP command is for.
-pub(crate) fn ua_leg(cmd: &UaCommand) -> LegId {
-    match cmd {
+pub(crate) fn ua_leg(cmd: &UaCommand) -> Option<LegId> {
+    Some(match cmd {
         UaCommand::Answer { leg, .. }
         | UaCommand::Reject { leg, .. }
         | UaCommand::Provisional { leg, .. }
@@ -557,5 +569,6 @@ pub(crate) fn ua_leg(cmd: &UaCommand) -> LegId {
         | UaCommand::AnswerRefer { leg, .. }
         | UaCommand::Notify { leg, .. }
         | UaCommand::Dial { leg, .. } => *leg,
-    }
+        UaCommand::Respond { .. } => return None,
+    })
 }

@@ -45,6 +45,8 @@ mod limits;
 mod link;
 mod messaging;
 mod outbound;
+mod register;
+mod registrar;
 mod replaces;
 mod sdp;
 mod services;
@@ -65,7 +67,8 @@ pub const STATISTICS_INTERVAL: std::time::Duration = std::time::Duration::from_s
 pub use io::{Direction, Fact, HttpJob, Job, JobResult, MediaCommand, Output, SessionStart};
 pub use limits::{CallLimits, DEFAULT_MAX_FORWARDS};
 pub use messaging::MAX_BODY as MAX_MESSAGE_BODY;
-pub use services::{InboundInfo, Overload, Route, RouteOwner, Services};
+pub use registrar::{Binding, RegistrarConfig, UserKey};
+pub use services::{InboundInfo, Overload, Route, RouteOwner, Services, UserAuth};
 pub use sessions::{
     access_not_found, new_access_token, token_matches, LiveCall, LiveSession, StartRequest,
     StartedSession,

@@ -201,7 +201,9 @@ impl CallCore {
 
     /// A SIP command for a linked leg becomes the events of both halves.
     pub(crate) fn link_command(&mut self, cmd: UaCommand) {
-        let leg = crate::core::ua_leg(&cmd);
+        let Some(leg) = crate::core::ua_leg(&cmd) else {
+            return;
+        };
         let Some(half) = self.links.halves.get(&leg).copied() else {
             return;
         };
@@ -307,7 +309,8 @@ impl CallCore {
             UaCommand::AnswerReInvite { .. }
             | UaCommand::AnswerRefer { .. }
             | UaCommand::Notify { .. }
-            | UaCommand::Dial { .. } => {}
+            | UaCommand::Dial { .. }
+            | UaCommand::Respond { .. } => {}
         }
         self.links.looped.extend(looped);
     }

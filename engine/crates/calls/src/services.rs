@@ -37,6 +37,32 @@ pub struct RouteOwner {
     pub rule: Option<String>,
 }
 
+/// A user of an application, as the registrar authenticates it: the digest
+/// HA1s of its password in its realm, never the password. `Debug` leaves
+/// the hashes out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserAuth {
+    pub account: String,
+    /// Application name.
+    pub application: String,
+    pub name: String,
+    pub display_name: Option<String>,
+    pub realm: String,
+    pub ha1_md5: String,
+    pub ha1_sha256: String,
+}
+
+impl std::fmt::Debug for UserAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserAuth")
+            .field("account", &self.account)
+            .field("application", &self.application)
+            .field("name", &self.name)
+            .field("realm", &self.realm)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Which resource the engine is short of when it refuses new sessions to
 /// keep the ones already up whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +110,11 @@ pub trait Services: Send {
             code: 404,
             reason: "Not Found".into(),
         }
+    }
+    /// The user `name` of the application whose SIP domain is `domain` (a
+    /// REGISTER's or an INVITE's From address), if there is one.
+    fn user(&self, _domain: &str, _name: &str) -> Option<Arc<UserAuth>> {
+        None
     }
     /// Binds an RTP port for a call's `unit` on media worker `shard` and
     /// returns the port.

@@ -107,12 +107,12 @@ impl Challenge {
 }
 
 /// `name=value` pairs separated by commas; values are tokens or quoted strings.
-struct AuthParams<'a> {
+pub(crate) struct AuthParams<'a> {
     rest: &'a str,
 }
 
 impl<'a> AuthParams<'a> {
-    fn new(s: &'a str) -> Self {
+    pub(crate) fn new(s: &'a str) -> Self {
         AuthParams { rest: s }
     }
 }

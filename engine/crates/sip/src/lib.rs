@@ -35,6 +35,7 @@
 
 pub mod auth;
 pub mod dialog;
+pub mod digest_server;
 mod error;
 pub mod framer;
 pub mod headers;
@@ -53,8 +54,8 @@ pub use message::{reason_phrase, Method, SipMessage, StartLine};
 pub use name_addr::NameAddr;
 pub use parse::{parse_message, MAX_HEADERS, MAX_MESSAGE_SIZE};
 pub use ua::{
-    Body, ExtraHeaders, LegId, Peer, Transport, UaCommand, UaConfig, UaCore, UaEvent, UaOutput,
-    MAX_MESSAGE_BODY, OUTBOUND_LEGS,
+    Body, ExtraHeaders, LegId, Peer, RegisterRequest, Reply, Transport, UaCommand, UaConfig,
+    UaCore, UaEvent, UaOutput, MAX_CONTACTS, MAX_MESSAGE_BODY, OUTBOUND_LEGS,
 };
 pub use uri::{Scheme, SipUri};
 pub use via::{CSeq, Via};

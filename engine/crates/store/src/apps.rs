@@ -207,6 +207,7 @@ impl Store {
         for sql in [
             "DELETE FROM scenario_versions WHERE application_id = $1 AND account_id = $2",
             "DELETE FROM rules WHERE application_id = $1 AND account_id = $2",
+            "DELETE FROM users WHERE application_id = $1 AND account_id = $2",
         ] {
             sqlx::query(sql)
                 .bind(id)

@@ -21,6 +21,7 @@ mod history_backlog;
 mod quotas;
 mod rules;
 mod schema;
+mod users;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -42,6 +43,9 @@ pub use quotas::{
     Quotas, StoredUsage, DEFAULT_MAX_RULES, DEFAULT_MAX_SCENARIOS, DEFAULT_SCENARIO_VERSIONS,
 };
 pub use rules::{NewRule, StoredRule, MAX_CUSTOM_DATA};
+pub use users::{
+    check_user_name, StoredUser, UserChange, DEFAULT_REALM, MAX_USERS_PER_ACCOUNT, MIN_PASSWORD_LEN,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -135,6 +135,25 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
              ON scenario_versions (account_id, application_id, name)",
         ],
     ),
+    // Users of applications (`users.rs`): digest HA1s, never passwords.
+    // `IF NOT EXISTS` as for version 5.
+    (
+        6,
+        &[
+            "CREATE TABLE IF NOT EXISTS users (
+            account_id TEXT NOT NULL,
+            application_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            display_name TEXT NOT NULL,
+            realm TEXT NOT NULL,
+            ha1_md5 TEXT NOT NULL,
+            ha1_sha256 TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (application_id, name))",
+            "CREATE INDEX IF NOT EXISTS users_account ON users (account_id)",
+        ],
+    ),
 ];
 
 /// Arbitrary constant naming Dialtone's migration lock on PostgreSQL.

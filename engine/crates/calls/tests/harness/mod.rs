@@ -45,6 +45,8 @@ pub struct Knobs {
     pub recording_budget: Option<dialtone_media::RecordingBudget>,
     /// Every account the core asked for a recording budget.
     pub recording_asked: Vec<String>,
+    /// Users by (domain, name).
+    pub users: Vec<(String, std::sync::Arc<dialtone_calls::UserAuth>)>,
 }
 
 struct TestServices {
@@ -59,6 +61,14 @@ impl TestServices {
 }
 
 impl Services for TestServices {
+    fn user(&self, domain: &str, name: &str) -> Option<std::sync::Arc<dialtone_calls::UserAuth>> {
+        self.knobs()
+            .users
+            .iter()
+            .find(|(d, u)| d == domain && u.name == name)
+            .map(|(_, u)| u.clone())
+    }
+
     fn route(&self, _info: &InboundInfo<'_>) -> Route {
         let knobs = self.knobs();
         knobs.route.clone().unwrap_or_else(|| Route::Session {
@@ -240,6 +250,7 @@ impl Harness {
                 recordings_url: "http://h/rec".into(),
                 access_base: "http://h/access".into(),
                 limits,
+                registrar: dialtone_calls::RegistrarConfig::default(),
             },
             Box::new(TestServices {
                 knobs: knobs.clone(),
@@ -555,6 +566,7 @@ pub fn ua_names(out: &[Output]) -> Vec<String> {
             UaCommand::Notify { sipfrag, .. } => format!("Notify {sipfrag}"),
             UaCommand::Refer { .. } => "Refer".into(),
             UaCommand::ReferReplacing { .. } => "ReferReplacing".into(),
+            UaCommand::Respond { code, .. } => format!("Respond {code}"),
         })
         .collect()
 }

@@ -128,6 +128,7 @@ impl<'a> World<'a> {
                 recordings_url: "sim://recordings".into(),
                 access_base: ACCESS_BASE.into(),
                 limits: dialtone_calls::CallLimits::default(),
+                registrar: dialtone_calls::RegistrarConfig::default(),
             },
             Box::new(SimServices {
                 scenario: scenario.clone(),

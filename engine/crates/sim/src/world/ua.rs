@@ -279,6 +279,9 @@ impl SimUa {
                     body: b"SIP/2.0 200 OK\r\n".to_vec(),
                 });
             }
+            // No REGISTERs reach the simulated world: its phones are bound
+            // directly.
+            UaCommand::Respond { .. } => {}
             UaCommand::ReInvite { leg, body, .. } => {
                 let Some(end) = self.ends.get(&leg).filter(|e| e.state == State::Confirmed) else {
                     r.events.push(UaEvent::ReInviteAnswered {

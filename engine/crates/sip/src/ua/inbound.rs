@@ -48,7 +48,8 @@ impl UaCore {
             }
             return;
         };
-        let info = match validate::check_request(&msg, &method, from.transport) {
+        let info = match validate::check_request(&msg, &method, from.transport, self.cfg.registrar)
+        {
             Ok(info) => info,
             Err(rejection) => {
                 tracing::debug!(peer = %from.addr, code = rejection.code, reason = %rejection.reason, "rejecting request");
@@ -94,6 +95,10 @@ impl UaCore {
                 self.on_new_invite(now, from, msg, &via, info)
             }
             Method::Options => self.reply_options(from, &msg),
+            Method::Register => {
+                let call_id = info.call_id;
+                self.on_register(from, msg, info.cseq, call_id)
+            }
             Method::Message => {
                 // No page-mode messages: MESSAGE is taken inside calls only.
                 let resp = self.error_response(

@@ -11,6 +11,7 @@ mod inbound;
 mod leg;
 mod outbound;
 mod refer;
+mod register;
 mod replaces;
 mod session_timer;
 mod timer_queue;
@@ -20,10 +21,11 @@ mod validate;
 
 pub use in_dialog::MAX_MESSAGE_BODY;
 pub use inbound::MAX_SERVER_TX_PER_SOURCE;
+pub use register::MAX_CONTACTS;
 pub use session_timer::{MIN_SE, OUR_SESSION_EXPIRES};
 pub use types::{
-    Body, ExtraHeaders, LegId, Peer, Transport, UaCommand, UaConfig, UaEvent, UaOutput,
-    OUTBOUND_LEGS,
+    Body, ExtraHeaders, LegId, Peer, RegisterRequest, Reply, Transport, UaCommand, UaConfig,
+    UaEvent, UaOutput, OUTBOUND_LEGS,
 };
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -173,6 +175,12 @@ impl UaCore {
                 Some(uri) => self.send_refer(now, leg, &uri, headers),
                 None => self.refer_answered(leg, 481, "No Dialog To Replace"),
             },
+            UaCommand::Respond {
+                reply,
+                code,
+                contacts,
+                headers,
+            } => self.respond_register(reply, code, &contacts, headers, ""),
         }
     }
 

@@ -62,6 +62,9 @@ pub struct UaConfig {
     /// Server transactions one source address may hold at once; past it its
     /// new INVITEs get a stateless 503.
     pub max_server_tx_per_source: usize,
+    /// Take REGISTER (reported as [`UaEvent::Register`]); without a
+    /// registrar it gets 405.
+    pub registrar: bool,
 }
 
 impl UaConfig {
@@ -74,6 +77,7 @@ impl UaConfig {
             t2: Duration::from_secs(4),
             t4: Duration::from_secs(5),
             max_server_tx_per_source: super::inbound::MAX_SERVER_TX_PER_SOURCE,
+            registrar: false,
         }
     }
 }
@@ -193,6 +197,45 @@ pub enum UaCommand {
         body: Option<Body>,
         headers: ExtraHeaders,
     },
+    /// The final response to a request reported with a [`Reply`] (a
+    /// REGISTER), sent without a transaction: a retransmitted request is
+    /// reported again and answered again.
+    Respond {
+        reply: Reply,
+        code: u16,
+        /// Contact header values (a registrar's current bindings).
+        contacts: Vec<String>,
+        headers: ExtraHeaders,
+    },
+}
+
+/// Where the answer to a reported out-of-dialog request goes, and what it
+/// copies from the request (Via with `received`/`rport`, From, To with our
+/// tag, Call-ID, CSeq). Opaque: only the UA core reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    pub(crate) to: Peer,
+    pub(crate) skeleton: crate::message::SipMessage,
+}
+
+/// A REGISTER (RFC 3261 §10) as the registrar needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegisterRequest {
+    /// Where it came from: bindings are reached there (NAT: the address
+    /// seen, not the one in Contact).
+    pub source: Peer,
+    pub request_uri: String,
+    /// The address of record.
+    pub to_uri: String,
+    pub call_id: String,
+    pub cseq: u32,
+    /// Each Contact entry (`<sip:…>;expires=N`, or `*`), lists split.
+    pub contacts: Vec<String>,
+    /// The Expires header.
+    pub expires: Option<u32>,
+    /// Authorization header values.
+    pub authorization: Vec<String>,
+    pub user_agent: Option<String>,
 }
 
 /// As derived, except that `Dial`'s password shows as `***`.
@@ -326,6 +369,18 @@ impl std::fmt::Debug for UaCommand {
                 .field("body", body)
                 .field("headers", headers)
                 .finish(),
+            UaCommand::Respond {
+                reply,
+                code,
+                contacts,
+                headers,
+            } => f
+                .debug_struct("Respond")
+                .field("to", &reply.to)
+                .field("code", code)
+                .field("contacts", contacts)
+                .field("headers", headers)
+                .finish(),
         }
     }
 }
@@ -333,6 +388,12 @@ impl std::fmt::Debug for UaCommand {
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UaEvent {
+    /// An out-of-dialog REGISTER (only with `UaConfig::registrar`); answer
+    /// it with `Respond`.
+    Register {
+        request: Box<RegisterRequest>,
+        reply: Reply,
+    },
     /// A new inbound INVITE; 100 Trying is already sent.
     Incoming {
         leg: LegId,

@@ -40,20 +40,21 @@ pub(crate) struct RequestInfo {
     pub request_uri: SipUri,
 }
 
-pub(crate) fn is_supported(method: &Method) -> bool {
-    matches!(
-        method,
-        Method::Invite
-            | Method::Ack
-            | Method::Bye
-            | Method::Cancel
-            | Method::Options
-            | Method::Info
-            | Method::Update
-            | Method::Message
-            | Method::Refer
-            | Method::Notify
-    )
+pub(crate) fn is_supported(method: &Method, registrar: bool) -> bool {
+    (registrar && *method == Method::Register)
+        || matches!(
+            method,
+            Method::Invite
+                | Method::Ack
+                | Method::Bye
+                | Method::Cancel
+                | Method::Options
+                | Method::Info
+                | Method::Update
+                | Method::Message
+                | Method::Refer
+                | Method::Notify
+        )
 }
 
 /// Headers a request carries at most once (RFC 4475 §3.3.8).
@@ -69,13 +70,14 @@ pub(crate) fn check_request(
     msg: &SipMessage,
     method: &Method,
     transport: Transport,
+    registrar: bool,
 ) -> Result<RequestInfo, Rejection> {
     if let Some(name) = SINGLE.iter().find(|n| msg.headers.get_all(n).count() > 1) {
         return Err(Rejection::new(400, format!("Multiple {name} headers")));
     }
     let call_id = msg.call_id().map_err(Rejection::bad)?.to_string();
     let cseq = msg.cseq().map_err(Rejection::bad)?;
-    if !is_supported(method) {
+    if !is_supported(method, registrar) {
         // §21.5.2: 501 for a method the core does not know at all, 405 for one it
         // knows and does not take (REGISTER, SUBSCRIBE…).
         let mut rejection = match method {
