@@ -78,6 +78,59 @@ declare namespace VoxEngine {
   ): Call;
 
   /**
+   * Calls a user of this session's application: every phone the user has registered
+   * (REGISTER with digest authentication, `dialtone serve`) rings at once; the first to
+   * answer takes the call and the others get CANCEL. `Ringing` follows each phone's 180;
+   * `Failed` comes only when every phone has failed, with the most telling code (a 6xx,
+   * then 486, then other 4xx, then 5xx); 480 "User Not Registered" at once when the user
+   * has no phone registered.
+   * @param parameters `username` and who is calling.
+   * @throws TypeError if the user name is missing or longer than 64 characters;
+   *   RangeError past 100 outbound calls in one session.
+   */
+  function callUser(parameters: CallUserParameters): Call;
+  /** The positional form: `callUser(username, callerid?, displayName?, extraHeaders?)`;
+   * VoxEngine's `video` and `scheme` arguments are accepted and ignored. */
+  function callUser(
+    username: string,
+    callerid?: string | number,
+    displayName?: string,
+    extraHeaders?: SIPHeaders,
+    video?: boolean,
+    scheme?: unknown,
+  ): Call;
+
+  /**
+   * As {@link VoxEngine.callUser}, taking the caller id and display name from
+   * `incomingCall` unless `parameters` gives them. VoxEngine sends the media peer to peer;
+   * Dialtone always relays it (the session log says so once).
+   */
+  function callUserDirect(
+    incomingCall: Call,
+    username: string,
+    parameters?: CallUserDirectParameters,
+  ): Call;
+
+  /**
+   * Every inbound call of the session calls the user its dialled number names
+   * ({@link VoxEngine.callUser} with the caller's id and display name) and the two calls
+   * are joined as {@link VoxEngine.easyProcess} joins them. Call it at the top level of
+   * the scenario, instead of an {@link AppEvents.CallAlerting} listener.
+   * @param onEstablishedCallback called with both calls once the user answers.
+   * @param video accepted and ignored (audio only).
+   */
+  function forwardCallToUser(
+    onEstablishedCallback?: (call1: Call, call2: Call) => void,
+    video?: boolean,
+  ): void;
+
+  /** As {@link VoxEngine.forwardCallToUser}; media is relayed. */
+  function forwardCallToUserDirect(
+    onEstablishedCallback?: (call1: Call, call2: Call) => void,
+    video?: boolean,
+  ): void;
+
+  /**
    * Bridges an inbound call to an outbound one with the usual wiring: the outbound call's
    * Ringing rings the inbound one (180); its Connected answers the inbound one, connects
    * the audio both ways and calls `onEstablishedCallback`; its Failed rejects the inbound
@@ -237,6 +290,26 @@ declare namespace VoxEngine {
     ttsOptions?: { rate?: number | string; [option: string]: any };
     /** Name of a configured TTS engine; the default engine when left out. */
     engine?: string;
+  }
+
+  /** Options of {@link VoxEngine.callUser}. */
+  interface CallUserParameters {
+    /** The user's name in this application. */
+    username: string;
+    /** The From user of the INVITEs (default `dialtone`). */
+    callerid?: string | number;
+    displayName?: string;
+    /** Extra `X-` headers of the INVITEs. */
+    extraHeaders?: SIPHeaders;
+    /** Accepted and ignored (audio only). */
+    video?: boolean;
+  }
+
+  /** Options of {@link VoxEngine.callUserDirect}. */
+  interface CallUserDirectParameters {
+    callerid?: string | number;
+    displayName?: string;
+    extraHeaders?: SIPHeaders;
   }
 
   /** Options of {@link VoxEngine.callSIP}. */

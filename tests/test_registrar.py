@@ -67,3 +67,53 @@ def test_two_phones_register_as_one_user_and_a_wrong_password_gets_403(registry,
     status, listed = call(d, "GET", "/v1/applications/support/users", key=key)
     assert status == 200 and listed == {"users": []}, listed
     d.assert_alive()
+
+
+def test_call_user_rings_both_phones_and_the_first_answer_wins(registry, agent, tones, tmp_path):
+    """Two PJSIP phones register as alice; a caller reaches scripts/call_user.js,
+    which calls alice: both phones ring, the first to answer is bridged (each
+    side hears the other's tone) and the other gets CANCEL."""
+    import audio
+    from test_serve import SCRIPTS
+
+    a_hz, b_hz = 440.0, 1200.0
+    d = start_serve(registry, tmp_path)
+    key = setup_user(d)
+    assert call(d, "PUT", "/v1/applications/support/scenarios/call_user",
+                (SCRIPTS / "call_user.js").read_text(), "application/javascript", key)[0] == 201
+    status, rule = call(d, "POST", "/v1/applications/support/rules",
+                        {"name": "users", "pattern": "alice", "scenarios": ["call_user"]}, key=key)
+    assert status == 201, rule
+    claim(d, key, number="alice")
+    registrar = f"sip:127.0.0.1:{d.sip_port}"
+    aor = "sip:alice@support.acme.test"
+    heard_by_desk = tmp_path / "heard_by_desk.wav"
+    heard_by_caller = tmp_path / "heard_by_caller.wav"
+    desk = agent("answer", name="desk", register=aor, registrar=registrar, password=PASSWORD,
+                 play=tones.wav(b_hz, rate=16000), record=heard_by_desk, max_time=40,
+                 mode_opts=["--answer-delay", "1.5"])
+    mobile = agent("answer", name="mobile", register=aor, registrar=registrar, password=PASSWORD,
+                   max_time=40, mode_opts=["--answer-delay", "8"])
+    for phone in (desk, mobile):
+        assert phone.wait_event("reg_state", timeout=10)["code"] == 200, phone.describe_events()
+    assert wait_until(lambda: len(bindings(d, key)) == 2, timeout=5)
+
+    caller = agent("call", f"sip:alice@{d.sip_uri_host}", name="caller", play=tones.wav(a_hz),
+                   record=heard_by_caller, no_telephone_event=True, duration=3.0, max_time=40)
+    desk.wait_event("incoming", 10)
+    mobile.wait_event("incoming", 10)
+    caller.wait_event("confirmed", 15)
+    desk.wait_event("confirmed", 5)
+    # The phone that lost the race is cancelled, never connected.
+    lost = mobile.wait_event("disconnected", 10)
+    assert not lost["connected"] and lost["code"] == 487, lost
+    ended = caller.wait_event("disconnected", 20)
+    assert ended["connected"], ended
+    assert desk.wait_event("disconnected", 10)["connected"]
+    assert caller.wait_exit(10) == 0
+    print("caller heard:", audio.assert_tone(heard_by_caller, b_hz))
+    desk.stop()
+    print("desk heard:", audio.assert_tone(heard_by_desk, a_hz))
+    d.wait_for(r"call_user: .* -> alice", timeout=5)
+    d.wait_for(r"call_user: alice answered", timeout=5)
+    d.assert_alive()

@@ -100,6 +100,10 @@ pub(crate) struct Call {
     pub transferring: bool,
     /// `CallEvents.Statistics` has a listener.
     pub statistics: bool,
+    /// `callUser`: the other legs still ringing besides `leg`.
+    pub forks: Vec<LegId>,
+    /// The most telling failure of the forks that failed so far.
+    pub fork_failure: Option<(u16, String)>,
 }
 
 /// Why we sent a re-INVITE: the answer goes back to the scenario, or not.
@@ -154,6 +158,8 @@ impl Call {
             refer_pending: false,
             transferring: false,
             statistics: false,
+            forks: Vec::new(),
+            fork_failure: None,
         }
     }
 

@@ -51,6 +51,7 @@ impl CallCore {
             }
             Phase::Answering | Phase::Confirmed | Phase::Dialing => {
                 call.phase = Phase::Ending;
+                self.cancel_forks(id);
                 self.ua(UaCommand::Hangup { leg, headers });
             }
             Phase::Resolving => {
@@ -105,6 +106,15 @@ impl CallCore {
         reason: String,
         headers: Vec<(String, String)>,
     ) {
+        let (code, reason) = if failed {
+            match self.fork_failed(leg, code, reason) {
+                Some(last) => last,
+                // Other forks of this `callUser` still ring.
+                None => return,
+            }
+        } else {
+            (code, reason)
+        };
         let Some(call) = self.call_of_leg(leg).and_then(|id| self.calls.get(&id)) else {
             return;
         };
@@ -160,6 +170,13 @@ impl CallCore {
         });
         self.release_call_units(&call);
         self.legs.remove(&call.leg);
+        for fork in &call.forks {
+            self.legs.remove(fork);
+            self.ua(UaCommand::Hangup {
+                leg: *fork,
+                headers: Vec::new(),
+            });
+        }
         self.resolving.remove(&id);
         if call.local_rtp.is_some() {
             self.media(MediaCommand::Release(call.unit()));

@@ -32,6 +32,7 @@
 mod admission;
 mod bridge;
 mod call;
+mod call_user;
 pub mod codes;
 mod conference;
 mod core;
@@ -60,6 +61,7 @@ mod units;
 pub use crate::core::{CallCore, CoreConfig};
 pub use admission::AdmissionError;
 pub use call::Phase;
+pub use call_user::MAX_FORKS;
 pub use dialog::REINVITE_ANSWER_TIMEOUT;
 /// How often `CallEvents.Statistics` reports a call's media.
 pub const STATISTICS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);

@@ -25,34 +25,9 @@ pub(crate) fn outbound_leg(call: CallId) -> LegId {
 
 impl CallCore {
     pub(crate) fn call_sip(&mut self, now: Instant, session: SessionId, out: Box<OutboundCall>) {
-        let id = out.call;
-        let Some(entry) = self.sessions.get_mut(&session) else {
+        let Some(id) = self.begin_outbound(now, session, &out) else {
             return;
         };
-        if self.calls.contains_key(&id) {
-            tracing::warn!(%session, call = %id, "callSIP with a call id already in use");
-            return;
-        }
-        entry.calls.push(id);
-        let max_forwards = entry.max_forwards;
-        let leg = outbound_leg(id);
-        self.legs.insert(leg, id);
-        self.calls.insert(id, Call::new(id, leg, session, false));
-        self.fact(Fact::CallAttempt(Direction::Outbound));
-        self.fact(Fact::CallStarted {
-            session,
-            call: id,
-            direction: Direction::Outbound,
-            from: out.callerid.clone().unwrap_or_default(),
-            to: out.to.clone(),
-        });
-        if max_forwards == 0 {
-            // The INVITE that started this session came through too many
-            // hops already: a forwarding loop ends here (RFC 3261 §16.3).
-            tracing::info!(%session, call = %id, "callSIP refused: Max-Forwards exhausted");
-            self.finish(id, now, failed(483, codes::reason(483)));
-            return;
-        }
         let target = match parse_target(&out.to) {
             Ok(t) => t,
             Err(e) => {
@@ -73,6 +48,44 @@ impl CallCore {
                 }));
             }
         }
+    }
+
+    /// The `Call` of a new outbound call of `session`, counted and
+    /// reported; `None` when it cannot go (the id is taken, or the session's
+    /// Max-Forwards is spent: it failed with 483).
+    pub(crate) fn begin_outbound(
+        &mut self,
+        now: Instant,
+        session: SessionId,
+        out: &OutboundCall,
+    ) -> Option<CallId> {
+        let id = out.call;
+        let entry = self.sessions.get_mut(&session)?;
+        if self.calls.contains_key(&id) {
+            tracing::warn!(%session, call = %id, "outbound call with a call id already in use");
+            return None;
+        }
+        entry.calls.push(id);
+        let max_forwards = entry.max_forwards;
+        let leg = outbound_leg(id);
+        self.legs.insert(leg, id);
+        self.calls.insert(id, Call::new(id, leg, session, false));
+        self.fact(Fact::CallAttempt(Direction::Outbound));
+        self.fact(Fact::CallStarted {
+            session,
+            call: id,
+            direction: Direction::Outbound,
+            from: out.callerid.clone().unwrap_or_default(),
+            to: out.to.clone(),
+        });
+        if max_forwards == 0 {
+            // The INVITE that started this session came through too many
+            // hops already: a forwarding loop ends here (RFC 3261 §16.3).
+            tracing::info!(%session, call = %id, "outbound call refused: Max-Forwards exhausted");
+            self.finish(id, now, failed(483, codes::reason(483)));
+            return None;
+        }
+        Some(id)
     }
 
     pub(crate) fn on_resolved(
@@ -214,6 +227,9 @@ impl CallCore {
         body: Option<Body>,
         headers: Vec<(String, String)>,
     ) {
+        if let Some((id, _)) = self.dialing(leg) {
+            self.fork_answered(id, leg);
+        }
         let Some((id, call)) = self.dialing(leg) else {
             return;
         };

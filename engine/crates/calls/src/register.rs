@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use dialtone_sip::digest_server::{challenge, DigestAlgorithm, DigestAuthorization, NonceState};
 use dialtone_sip::{NameAddr, RegisterRequest, Reply, UaCommand};
 
-use crate::registrar::{BindingError, ContactChange, UserKey};
+use crate::registrar::{BindingError, ContactChange, Registration, UserKey};
 use crate::services::UserAuth;
 use crate::CallCore;
 
@@ -122,16 +122,17 @@ impl CallCore {
         req: &RegisterRequest,
     ) -> Result<Vec<crate::registrar::Binding>, BindingError> {
         let max = self.cfg.registrar.max_bindings_per_user;
-        self.registrar.apply(
-            now,
-            key,
-            changes,
-            req.source,
-            &req.call_id,
-            req.cseq,
-            req.user_agent.as_deref(),
-            max,
-        )
+        let aor = NameAddr::parse(&req.to_uri)
+            .map(|a| a.uri.to_string())
+            .unwrap_or_default();
+        let reg = Registration {
+            source: req.source,
+            call_id: &req.call_id,
+            cseq: req.cseq,
+            user_agent: req.user_agent.as_deref(),
+            aor: &aor,
+        };
+        self.registrar.apply(now, key, changes, &reg, max)
     }
 
     /// Checks `credentials` (Authorization or Proxy-Authorization values)
@@ -231,16 +232,16 @@ impl CallCore {
             expires,
         };
         let call_id = format!("bind-{contact}");
-        let _ = self.registrar.apply(
-            now,
-            key,
-            Some(vec![change]),
+        let reg = Registration {
             source,
-            &call_id,
-            1,
-            None,
-            usize::MAX,
-        );
+            call_id: &call_id,
+            cseq: 1,
+            user_agent: None,
+            aor: contact,
+        };
+        let _ = self
+            .registrar
+            .apply(now, key, Some(vec![change]), &reg, usize::MAX);
     }
 }
 

@@ -33,6 +33,19 @@ pub struct Binding {
     pub user_agent: Option<String>,
     /// When it was first made.
     pub since: Instant,
+    /// The address of record it was registered for (`sip:alice@domain`):
+    /// the To of requests to it.
+    pub aor: String,
+}
+
+/// Who sent a REGISTER, and in which dialog of registrations.
+#[derive(Debug, Clone)]
+pub struct Registration<'a> {
+    pub source: Peer,
+    pub call_id: &'a str,
+    pub cseq: u32,
+    pub user_agent: Option<&'a str>,
+    pub aor: &'a str,
 }
 
 /// How long bindings last, and how many a user may have.
@@ -135,18 +148,16 @@ impl Registrar {
 
     /// Applies one REGISTER's changes (`None`: `Contact: *`, remove all)
     /// and returns the user's bindings after it.
-    #[allow(clippy::too_many_arguments)]
     pub fn apply(
         &mut self,
         now: Instant,
         key: &UserKey,
         changes: Option<Vec<ContactChange>>,
-        source: Peer,
-        call_id: &str,
-        cseq: u32,
-        user_agent: Option<&str>,
+        reg: &Registration<'_>,
         max_bindings: usize,
     ) -> Result<Vec<Binding>, BindingError> {
+        let (source, call_id, cseq, user_agent) =
+            (reg.source, reg.call_id, reg.cseq, reg.user_agent);
         self.expire(now);
         let list = self.users.entry(key.clone()).or_default();
         let Some(changes) = changes else {
@@ -194,6 +205,7 @@ impl Registrar {
                     b.call_id = call_id.to_string();
                     b.cseq = cseq;
                     b.user_agent = user_agent.map(str::to_string);
+                    b.aor = reg.aor.to_string();
                 }
                 None => {
                     if list.len() >= max_bindings.max(1) {
@@ -210,6 +222,7 @@ impl Registrar {
                         cseq,
                         user_agent: user_agent.map(str::to_string),
                         since: now,
+                        aor: reg.aor.to_string(),
                     });
                 }
             }
@@ -283,6 +296,16 @@ mod tests {
         }
     }
 
+    fn reg(source: Peer, call_id: &str, cseq: u32) -> Registration<'_> {
+        Registration {
+            source,
+            call_id,
+            cseq,
+            user_agent: None,
+            aor: "sip:alice@support.acme.test",
+        }
+    }
+
     fn key() -> UserKey {
         UserKey {
             account: "acc".into(),
@@ -310,10 +333,7 @@ mod tests {
                 t0,
                 &k,
                 Some(vec![change(a, 60)]),
-                peer(1),
-                "c1",
-                1,
-                None,
+                &reg(peer(1), "c1", 1),
                 10,
             )
             .unwrap();
@@ -323,10 +343,7 @@ mod tests {
                 t0,
                 &k,
                 Some(vec![change(b, 120)]),
-                peer(2),
-                "c2",
-                1,
-                None,
+                &reg(peer(2), "c2", 1),
                 10,
             )
             .unwrap();
@@ -337,10 +354,7 @@ mod tests {
             t1,
             &k,
             Some(vec![change("SIP:alice@10.0.0.1:5060", 60)]),
-            peer(3),
-            "c1",
-            2,
-            None,
+            &reg(peer(3), "c1", 2),
             10,
         )
         .unwrap();
@@ -354,10 +368,7 @@ mod tests {
                 t1,
                 &k,
                 Some(vec![change(a, 60)]),
-                peer(3),
-                "c1",
-                1,
-                None,
+                &reg(peer(3), "c1", 1),
                 10
             ),
             Err(BindingError::OutOfOrder)
@@ -367,10 +378,7 @@ mod tests {
                 t1,
                 &k,
                 Some(vec![change(a, 60)]),
-                peer(3),
-                "c1",
-                2,
-                None,
+                &reg(peer(3), "c1", 2),
                 10
             )
             .is_ok());
@@ -384,19 +392,16 @@ mod tests {
             t1,
             &k,
             Some(vec![change(a, 60), change(b, 60)]),
-            peer(1),
-            "c3",
-            1,
-            None,
+            &reg(peer(1), "c3", 1),
             10,
         )
         .unwrap();
         let out = r
-            .apply(t1, &k, Some(vec![change(a, 0)]), peer(1), "c3", 2, None, 10)
+            .apply(t1, &k, Some(vec![change(a, 0)]), &reg(peer(1), "c3", 2), 10)
             .unwrap();
         assert_eq!(out.len(), 1);
         assert!(r
-            .apply(t1, &k, None, peer(1), "c3", 3, None, 10)
+            .apply(t1, &k, None, &reg(peer(1), "c3", 3), 10)
             .unwrap()
             .is_empty());
         assert_eq!(r.len(), 0);
@@ -414,10 +419,7 @@ mod tests {
                 t0,
                 &k,
                 Some(vec![change(&c, 60)]),
-                peer(1),
-                &format!("c{i}"),
-                1,
-                None,
+                &reg(peer(1), &format!("c{i}"), 1),
                 3,
             )
             .unwrap();

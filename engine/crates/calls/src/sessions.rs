@@ -319,6 +319,7 @@ impl CallCore {
                     // The SIP layer reports the end later; the session is
                     // gone, so the call is cleaned up then without an event.
                     call.phase = Phase::Ending;
+                    self.cancel_forks(id);
                     self.ua(UaCommand::Hangup {
                         leg,
                         headers: Vec::new(),

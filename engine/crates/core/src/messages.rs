@@ -429,6 +429,11 @@ pub enum SessionCommand {
     },
     /// New outbound leg. `call` was allocated by the script host with `CallId::next()`.
     CallSip(Box<OutboundCall>),
+    /// `VoxEngine.callUser(...)`: `to` is a user name of the session's
+    /// application; every binding of the user rings at once and the first
+    /// to answer takes the call. Only `callerid`, `display_name` and
+    /// `headers` are used.
+    CallUser(Box<OutboundCall>),
     /// `VoxEngine.callConference(id, ...)`: a call to the conference session
     /// `to` names (started by the account's rules if none runs). Only
     /// `callerid`, `display_name` and `headers` are used.

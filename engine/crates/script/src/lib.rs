@@ -65,6 +65,7 @@ mod recorder;
 mod registry;
 mod session;
 mod timers;
+mod users;
 mod voxengine;
 
 use std::time::Duration;

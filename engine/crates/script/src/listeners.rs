@@ -15,6 +15,8 @@ use crate::voxengine::Bridge;
 pub(crate) enum Listener<'js> {
     Script(Function<'js>),
     Bridge(Bridge<'js>),
+    /// `VoxEngine.forwardCallToUser()` and its kin, on `CallAlerting`.
+    Forward(crate::users::Forward<'js>),
 }
 
 /// Listeners in registration order, each under its event name.
@@ -78,7 +80,7 @@ impl<'js> Listeners<'js> {
             match (callback, listener) {
                 (None, _) => false,
                 (Some(cb), Listener::Script(f)) => f.as_value() != cb,
-                (Some(_), Listener::Bridge(_)) => true,
+                (Some(_), Listener::Bridge(_) | Listener::Forward(_)) => true,
             }
         });
     }
@@ -108,6 +110,7 @@ impl<'js> Trace<'js> for Listeners<'js> {
                 match listener {
                     Listener::Script(f) => f.trace(tracer),
                     Listener::Bridge(b) => b.trace(tracer),
+                    Listener::Forward(f) => f.trace(tracer),
                 }
             }
         }

@@ -366,6 +366,7 @@ impl Session {
                 match listener {
                     Listener::Script(f) => f.call::<_, ()>((object.clone(),))?,
                     Listener::Bridge(b) => voxengine::run_bridge(ctx, &b, &call, event)?,
+                    Listener::Forward(_) => {}
                 }
             }
             if matches!(
@@ -518,8 +519,10 @@ fn install(ctx: &Ctx<'_>, core: Rc<SessionCore>) -> rquickjs::Result<()> {
 fn run_app_listeners<'js>(ctx: &Ctx<'js>, name: &str, event: Value<'js>) -> rquickjs::Result<()> {
     let listeners = registry(ctx)?.app_listeners.snapshot(name);
     for listener in listeners {
-        if let Listener::Script(f) = listener {
-            f.call::<_, ()>((event.clone(),))?;
+        match listener {
+            Listener::Script(f) => f.call::<_, ()>((event.clone(),))?,
+            Listener::Forward(forward) => crate::users::run_forward(ctx, &forward, &event)?,
+            Listener::Bridge(_) => {}
         }
     }
     Ok(())

@@ -51,6 +51,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, globals: &Object<'js>) -> rquickjs::R
     crate::player::install(ctx, &vox)?;
     crate::recorder::install(ctx, &vox)?;
     crate::conference::install(ctx, &vox)?;
+    crate::users::install(ctx, &vox)?;
     globals.set("VoxEngine", vox)
 }
 
@@ -152,7 +153,7 @@ fn call_sip<'js>(
 
 /// Creates the `Call` of an outbound call and asks the engine for it with
 /// `command` (`CallSip` or `CallConference`), within the session's limit.
-fn place_call<'js>(
+pub(crate) fn place_call<'js>(
     ctx: &Ctx<'js>,
     what: &str,
     out: OutboundCall,
@@ -251,7 +252,7 @@ fn options_from_object<'js>(
     })
 }
 
-fn optional_string<'js>(
+pub(crate) fn optional_string<'js>(
     ctx: &Ctx<'js>,
     field: &str,
     value: Option<Value<'js>>,
@@ -418,6 +419,16 @@ fn easy_process<'js>(
             .core
             .note("VoxEngine.easyProcess(): direct (P2P) mode is not supported; media is relayed");
     }
+    easy_process_calls(&ctx, inbound, outbound, on_established)
+}
+
+/// The wiring of `easyProcess` between two calls.
+pub(crate) fn easy_process_calls<'js>(
+    ctx: &Ctx<'js>,
+    inbound: Class<'js, Call<'js>>,
+    outbound: Class<'js, Call<'js>>,
+    on_established: Option<Function<'js>>,
+) -> rquickjs::Result<()> {
     let to_inbound = Bridge {
         side: Side::Outbound,
         peer: inbound.clone(),
@@ -434,11 +445,7 @@ fn easy_process<'js>(
         .into_iter()
         .chain(RELAYED)
         {
-            out.add_listener(
-                &ctx,
-                event.to_string(),
-                Listener::Bridge(to_inbound.clone()),
-            )?;
+            out.add_listener(ctx, event.to_string(), Listener::Bridge(to_inbound.clone()))?;
         }
     }
     let to_outbound = Bridge {
@@ -449,7 +456,7 @@ fn easy_process<'js>(
     let inbound = inbound.borrow();
     for event in [names::DISCONNECTED].into_iter().chain(RELAYED) {
         inbound.add_listener(
-            &ctx,
+            ctx,
             event.to_string(),
             Listener::Bridge(to_outbound.clone()),
         )?;

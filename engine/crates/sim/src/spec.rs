@@ -38,6 +38,9 @@ pub struct Spec {
     /// Sorted by time.
     pub events: Vec<WorldEvent>,
     pub callees: BTreeMap<String, Callee>,
+    /// Registered users of the session's application and the contacts of
+    /// their phones (each contact behaves as the callee of that URI).
+    pub users: BTreeMap<String, Vec<String>>,
     pub playback: Playback,
     /// Answers to `Net` requests, tried in order: exact URLs, then patterns.
     pub http: Vec<(UrlMatch, HttpReply)>,
@@ -225,6 +228,8 @@ struct RawSpec {
     events: Vec<RawEvent>,
     #[serde(default)]
     callees: BTreeMap<String, RawCallee>,
+    #[serde(default)]
+    users: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     playback: BTreeMap<String, u64>,
     #[serde(default)]
@@ -532,6 +537,7 @@ impl Spec {
             call: raw.call,
             events,
             callees,
+            users: raw.users,
             playback,
             http,
             expect,

@@ -169,6 +169,23 @@ impl<'a> World<'a> {
     /// through the call core, or a session with no call (as over REST).
     pub(crate) fn start(&mut self) -> Result<SessionStart, Refused> {
         let now = self.now();
+        // Simulated phones are registered before the session starts. The
+        // session has no owner, so its users are those of no account.
+        for (user, contacts) in &self.spec.users {
+            let key = dialtone_calls::UserKey {
+                account: String::new(),
+                application: String::new(),
+                user: user.clone(),
+            };
+            for (i, contact) in contacts.iter().enumerate() {
+                let source = dialtone_sip::Peer {
+                    transport: dialtone_sip::Transport::Udp,
+                    addr: std::net::SocketAddr::from(([192, 0, 2, 1], 5060 + i as u16)),
+                };
+                self.core
+                    .bind(now, &key, contact, source, Duration::from_secs(3600));
+            }
+        }
         let started = match &self.spec.call {
             Some(call) => {
                 let invite = self.ua.incoming(call);
@@ -628,6 +645,10 @@ impl<'a> World<'a> {
             SessionCommand::CallSip(out) => {
                 self.labels.insert(out.call, out.to.clone());
                 Action::CallSip(out.to.clone())
+            }
+            SessionCommand::CallUser(out) => {
+                self.labels.insert(out.call, format!("user:{}", out.to));
+                Action::CallUser(out.to.clone())
             }
             SessionCommand::CallConference(out) => {
                 let label = format!("conference:{}", out.to);

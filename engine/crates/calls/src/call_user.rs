@@ -1,0 +1,237 @@
+//! `VoxEngine.callUser`: one call that rings every binding of a user at
+//! once (parallel forking, one SIP leg per binding, all with the same
+//! offer). The first 2xx takes the call; the other legs get CANCEL with
+//! `Reason: SIP;cause=200` (RFC 3326), and a 2xx that crosses its CANCEL
+//! is ended with BYE by the SIP layer. The call fails only when every leg
+//! has failed, with the most telling of their answers (RFC 3261 §16.7:
+//! a 6xx, then busy, then other client errors, then server errors).
+//!
+//! The scenario sees one `Call`: `Ringing` as legs ring, early media from
+//! the first leg that sends it, `Connected` from the winner.
+
+use std::time::Instant;
+
+use dialtone_core::messages::OutboundCall;
+use dialtone_core::{CallId, SessionId};
+use dialtone_sip::{LegId, UaCommand, OUTBOUND_LEGS};
+
+use crate::call::Phase;
+use crate::codes;
+use crate::ending::failed;
+use crate::headers::sanitize;
+use crate::outbound::{escape_user, host_for_uri, outbound_leg};
+use crate::registrar::UserKey;
+use crate::sdp::{local_media, sdp_body};
+use crate::CallCore;
+
+/// Leg ids of a call's second and later forks carry this bit (with the
+/// outbound bit); the first fork is the call's own outbound leg.
+pub(crate) const FORK_LEGS: LegId = 1 << 61;
+/// Legs one `callUser` rings at most.
+pub const MAX_FORKS: usize = 16;
+
+/// The leg of fork `index` of `call`.
+fn fork_leg(call: CallId, index: usize) -> LegId {
+    if index == 0 {
+        outbound_leg(call)
+    } else {
+        OUTBOUND_LEGS | FORK_LEGS | (call.0 << 4) | index as u64
+    }
+}
+
+/// CANCEL's reason for the forks that lost (RFC 3326).
+fn completed_elsewhere() -> Vec<(String, String)> {
+    vec![(
+        "Reason".into(),
+        "SIP;cause=200;text=\"Call completed elsewhere\"".into(),
+    )]
+}
+
+/// How telling a failure is, for picking the one a forked call reports.
+fn rank(code: u16) -> u8 {
+    match code {
+        600..=699 => 6,
+        486 => 5,
+        408 | 480 | 487 => 1,
+        400..=499 => 4,
+        500..=599 => 3,
+        _ => 2,
+    }
+}
+
+impl CallCore {
+    pub(crate) fn call_user(&mut self, now: Instant, session: SessionId, out: Box<OutboundCall>) {
+        let Some(id) = self.begin_outbound(now, session, &out) else {
+            return;
+        };
+        let (account, application) = self
+            .sessions
+            .get(&session)
+            .and_then(|s| s.owner.as_ref())
+            .map(|o| (o.account.clone(), o.application.clone()))
+            .unwrap_or_default();
+        let key = UserKey {
+            account,
+            application,
+            user: out.to.clone(),
+        };
+        let mut bindings = self.registrar.bindings(&key, now);
+        // The most recently registered phones first, when there are too many.
+        bindings.sort_by_key(|b| std::cmp::Reverse(b.since));
+        bindings.truncate(MAX_FORKS);
+        if bindings.is_empty() {
+            tracing::info!(%session, call = %id, user = %key.user, "callUser: no registered phone");
+            self.finish(id, now, failed(480, "User Not Registered"));
+            return;
+        }
+        if let Err(e) = self.ensure_rtp(id) {
+            tracing::error!(call = %id, error = %e, "no media port for callUser");
+            self.finish(id, now, failed(codes::UNAVAILABLE, "No Media Port"));
+            return;
+        }
+        let max_forwards = self
+            .sessions
+            .get(&session)
+            .map_or(crate::DEFAULT_MAX_FORWARDS, |s| s.max_forwards);
+        let media_ip = self.cfg.media_ip;
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let offer = dialtone_sdp::make_offer(&local_media(call));
+        call.phase = Phase::Dialing;
+        let user = out
+            .callerid
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .unwrap_or("dialtone");
+        let from_uri = format!("sip:{}@{}", escape_user(user), host_for_uri(media_ip));
+        let headers = sanitize(out.headers);
+        let display = out.display_name.filter(|d| !d.is_empty());
+        let mut dials = Vec::with_capacity(bindings.len());
+        for (index, binding) in bindings.iter().enumerate() {
+            let leg = fork_leg(id, index);
+            if index > 0 {
+                call.forks.push(leg);
+            }
+            // Bindings are where an authenticated phone registered from:
+            // they are reached even on private addresses, with no egress
+            // check (a scenario cannot choose them).
+            dials.push(UaCommand::Dial {
+                leg,
+                target: binding.source,
+                request_uri: binding.contact.clone(),
+                from_uri: from_uri.clone(),
+                from_display: display.clone(),
+                to_uri: binding.aor.clone(),
+                body: Some(sdp_body(offer.clone())),
+                headers: headers.clone(),
+                auth: None,
+                max_forwards,
+            });
+        }
+        for cmd in dials {
+            if let Some(leg) = crate::core::ua_leg(&cmd) {
+                self.legs.insert(leg, id);
+            }
+            self.ua(cmd);
+        }
+    }
+
+    /// A fork of call `id` answered: it becomes the call's leg and every
+    /// other fork is cancelled.
+    pub(crate) fn fork_answered(&mut self, id: CallId, leg: LegId) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if call.forks.is_empty() {
+            return;
+        }
+        let mut losers = std::mem::take(&mut call.forks);
+        if call.leg != leg {
+            losers.retain(|l| *l != leg);
+            losers.push(call.leg);
+            call.leg = leg;
+        }
+        call.fork_failure = None;
+        for loser in losers {
+            // Its end is the SIP layer's business now: nothing of it
+            // reaches the call any more.
+            self.legs.remove(&loser);
+            self.ua(UaCommand::Hangup {
+                leg: loser,
+                headers: completed_elsewhere(),
+            });
+        }
+    }
+
+    /// A fork of a ringing call failed. `None`: other forks still ring and
+    /// the call goes on. `Some`: this was the last; the code and reason the
+    /// call fails with (the most telling of all its forks').
+    pub(crate) fn fork_failed(
+        &mut self,
+        leg: LegId,
+        code: u16,
+        reason: String,
+    ) -> Option<(u16, String)> {
+        let Some(call) = self.call_of_leg(leg).and_then(|id| self.calls.get_mut(&id)) else {
+            return Some((code, reason));
+        };
+        let best = match call.fork_failure.take() {
+            Some((c, r)) if rank(c) >= rank(code) => (c, r),
+            _ => (code, reason),
+        };
+        if call.forks.is_empty() || call.phase != Phase::Dialing {
+            return Some(best);
+        }
+        if call.leg == leg {
+            call.leg = call.forks.remove(0);
+        } else {
+            call.forks.retain(|l| *l != leg);
+        }
+        call.fork_failure = Some(best);
+        self.legs.remove(&leg);
+        None
+    }
+
+    /// Ends every fork of `id` but its current leg (the call is hung up
+    /// while ringing, or forgotten).
+    pub(crate) fn cancel_forks(&mut self, id: CallId) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        for leg in std::mem::take(&mut call.forks) {
+            self.legs.remove(&leg);
+            self.ua(UaCommand::Hangup {
+                leg,
+                headers: Vec::new(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fork_legs_are_distinct_and_outbound() {
+        let a = fork_leg(CallId(7), 0);
+        let b = fork_leg(CallId(7), 1);
+        let c = fork_leg(CallId(8), 1);
+        assert_eq!(a, outbound_leg(CallId(7)));
+        assert!(b != a && b != c && c != fork_leg(CallId(7), 2));
+        for leg in [b, c] {
+            assert!(leg & OUTBOUND_LEGS != 0 && leg & FORK_LEGS != 0);
+            assert!(!crate::link::is_link(leg));
+        }
+    }
+
+    #[test]
+    fn the_most_telling_failure_wins() {
+        assert!(rank(603) > rank(486));
+        assert!(rank(486) > rank(404));
+        assert!(rank(404) > rank(503));
+        assert!(rank(503) > rank(480));
+        assert_eq!(rank(408), rank(487));
+    }
+}
