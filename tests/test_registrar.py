@@ -117,3 +117,38 @@ def test_call_user_rings_both_phones_and_the_first_answer_wins(registry, agent, 
     d.wait_for(r"call_user: .* -> alice", timeout=5)
     d.wait_for(r"call_user: alice answered", timeout=5)
     d.assert_alive()
+
+
+def test_a_registered_phone_calls_through_its_applications_rules(registry, agent, tones, tmp_path):
+    """A PJSIP phone registered as alice dials 1234: its INVITE is challenged
+    (407), sent again with credentials, and runs the echo scenario of alice's
+    application without any claim on 1234. The same From without the password
+    gets nowhere."""
+    import audio
+    from test_serve import SCRIPTS
+
+    d = start_serve(registry, tmp_path)
+    key = setup_user(d)
+    assert call(d, "PUT", "/v1/applications/support/scenarios/echo",
+                (SCRIPTS / "echo.js").read_text(), "application/javascript", key)[0] == 201
+    status, rule = call(d, "POST", "/v1/applications/support/rules",
+                        {"name": "internal", "pattern": r"\d{4}", "scenarios": ["echo"]}, key=key)
+    assert status == 201, rule
+    registrar = f"sip:127.0.0.1:{d.sip_port}"
+    heard = tmp_path / "heard.wav"
+    phone = agent("call", f"sip:1234@{d.sip_uri_host}", name="phone",
+                  register="sip:alice@support.acme.test", registrar=registrar, password=PASSWORD,
+                  play=tones.wav(700.0), record=heard, no_telephone_event=True, duration=2.5,
+                  max_time=30)
+    ended = phone.wait_event("disconnected", 20)
+    assert ended["connected"], phone.describe_events()
+    assert phone.wait_exit(10) == 0
+    print("phone heard its echo:", audio.assert_tone(heard, 700.0))
+    d.wait_for(r"echo: incoming call from alice to 1234", timeout=5)
+
+    impostor = agent("call", f"sip:1234@{d.sip_uri_host}", name="impostor",
+                     register="sip:alice@support.acme.test", registrar=registrar,
+                     password="not the password", duration=2.0, max_time=30)
+    ended = impostor.wait_event("disconnected", 20)
+    assert not ended["connected"] and ended["code"] in (401, 403, 407), ended
+    d.assert_alive()

@@ -18,6 +18,13 @@ pub trait InboundRouter: Send + Sync {
     fn registrar(&self) -> bool {
         false
     }
+    /// Where an authenticated call from `user` goes.
+    fn route_user(&self, _user: &UserAuth, _info: &InboundInfo<'_>) -> Route {
+        Route::Reject {
+            code: 404,
+            reason: "Not Found".into(),
+        }
+    }
     /// The user `name` of the application whose SIP domain is `domain`.
     fn user(&self, _domain: &str, _name: &str) -> Option<Arc<UserAuth>> {
         None

@@ -36,6 +36,10 @@ impl Services for EngineServices {
         self.router.route_conference(owner, name)
     }
 
+    fn route_user(&self, user: &dialtone_calls::UserAuth, info: &InboundInfo<'_>) -> Route {
+        self.router.route_user(user, info)
+    }
+
     fn user(&self, domain: &str, name: &str) -> Option<std::sync::Arc<dialtone_calls::UserAuth>> {
         self.router.user(domain, name)
     }

@@ -60,6 +60,9 @@ pub struct Snapshot {
     pub users: HashMap<(String, String), Arc<UserAuth>>,
     /// The SIP domains of each (account, application name).
     pub user_domains: HashMap<(String, String), Vec<String>>,
+    /// Each application's own rules, by (account, application name): what
+    /// a call from one of its users meets.
+    pub app_rules: HashMap<(String, String), RuleSet>,
 }
 
 impl Snapshot {
@@ -143,6 +146,7 @@ impl StoreRouter {
         let mut targets = HashMap::new();
         let mut rule_names = HashMap::new();
         let mut rules: HashMap<String, Vec<dialtone_routing::Rule>> = HashMap::new();
+        let mut app_rules: HashMap<(String, String), Vec<dialtone_routing::Rule>> = HashMap::new();
         for s in stored {
             let app_id = s.rule.application.clone();
             let app_name = app_names.get(&app_id).cloned().unwrap_or(app_id.clone());
@@ -179,11 +183,19 @@ impl StoreRouter {
                     custom_data: s.custom_data,
                 },
             );
+            app_rules
+                .entry((s.account.clone(), targets[&s.rule.id].application.clone()))
+                .or_default()
+                .push(s.rule.clone());
             rules.entry(s.account).or_default().push(s.rule);
         }
         let rules = rules
             .into_iter()
             .map(|(account, rules)| Ok((account, RuleSet::compile(rules)?)))
+            .collect::<Result<HashMap<_, _>, RuleError>>()?;
+        let app_rules = app_rules
+            .into_iter()
+            .map(|(key, rules)| Ok((key, RuleSet::compile(rules)?)))
             .collect::<Result<HashMap<_, _>, RuleError>>()?;
         let snapshot = Snapshot {
             claims: ClaimSet::compile(claims)?,
@@ -194,6 +206,7 @@ impl StoreRouter {
             rule_names,
             users,
             user_domains,
+            app_rules,
         };
         *self.snapshot.write() = Arc::new(snapshot);
         Ok(())
@@ -273,6 +286,23 @@ fn request_host(info: &InboundInfo<'_>) -> Option<String> {
 impl InboundRouter for StoreRouter {
     fn registrar(&self) -> bool {
         true
+    }
+
+    /// The user's application's rules, whatever number is dialled: no claim
+    /// is needed for a user's own calls.
+    fn route_user(&self, user: &UserAuth, info: &InboundInfo<'_>) -> Route {
+        let snapshot = self.snapshot();
+        let rule = snapshot
+            .app_rules
+            .get(&(user.account.clone(), user.application.clone()))
+            .and_then(|rules| rules.match_invite(info.destination, info.from_user, info.headers));
+        match rule {
+            Some(rule) => self.route_to_rule(&snapshot, &rule.id),
+            None => Route::Reject {
+                code: 404,
+                reason: "Not Found".into(),
+            },
+        }
     }
 
     fn user(&self, domain: &str, name: &str) -> Option<Arc<UserAuth>> {

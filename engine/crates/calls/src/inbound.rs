@@ -13,6 +13,7 @@ use crate::call::{Call, Phase};
 use crate::codes;
 use crate::headers::custom_only;
 use crate::io::{Direction, Fact};
+use crate::register::AuthOutcome;
 use crate::sdp::{is_sdp, local_media, sdp_body, sdp_error_status, sdp_text};
 use crate::services::{InboundInfo, Route};
 use crate::CallCore;
@@ -65,7 +66,50 @@ impl CallCore {
             headers: &sip.headers,
             source: sip.source,
         };
-        let (scenario, custom_data, owner) = match self.services.route(&info) {
+        let route = match self.caller_user(&sip) {
+            // A call from one of our users: only with its password, and
+            // then by its application's rules.
+            Some(user) => {
+                let credentials: Vec<String> = sip
+                    .headers
+                    .iter()
+                    .filter(|(n, _)| n.eq_ignore_ascii_case("Proxy-Authorization"))
+                    .map(|(_, v)| v.clone())
+                    .collect();
+                let outcome = self.authenticate(
+                    now,
+                    "INVITE",
+                    &credentials,
+                    &user.name,
+                    Some(&user),
+                    &user.realm,
+                );
+                match outcome {
+                    AuthOutcome::Authorized => self.services.route_user(&user, &info),
+                    AuthOutcome::Challenge { stale } => {
+                        let headers = self
+                            .challenges(now, &user.realm, stale)
+                            .into_iter()
+                            .map(|c| ("Proxy-Authenticate".to_string(), c))
+                            .collect();
+                        self.ua(UaCommand::Reject {
+                            leg,
+                            code: 407,
+                            reason: None,
+                            headers,
+                        });
+                        self.fact(Fact::InviteRefused { code: 407 });
+                        return;
+                    }
+                    AuthOutcome::Forbidden => {
+                        tracing::info!(leg, source = %sip.source, user = %user.name, "INVITE refused: wrong credentials");
+                        return self.refuse(leg, 403, "Forbidden");
+                    }
+                }
+            }
+            None => self.services.route(&info),
+        };
+        let (scenario, custom_data, owner) = match route {
             Route::Session {
                 scenario,
                 custom_data,
@@ -106,6 +150,12 @@ impl CallCore {
             from: sip.from_user,
             to: sip.destination,
         });
+    }
+
+    /// The user of ours the INVITE's From names, if any.
+    fn caller_user(&self, sip: &IncomingSip) -> Option<std::sync::Arc<crate::UserAuth>> {
+        let (user, domain) = crate::register::address_of_record(&sip.from_uri)?;
+        self.services.user(&domain, &user)
     }
 
     /// A final response to an INVITE that never became a call.

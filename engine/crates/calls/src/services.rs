@@ -116,6 +116,14 @@ pub trait Services: Send {
     fn user(&self, _domain: &str, _name: &str) -> Option<Arc<UserAuth>> {
         None
     }
+    /// Where an INVITE from `user` (authenticated) goes: that user's
+    /// application's rules, whatever number it dials.
+    fn route_user(&self, _user: &UserAuth, _info: &InboundInfo<'_>) -> Route {
+        Route::Reject {
+            code: 404,
+            reason: "Not Found".into(),
+        }
+    }
     /// Binds an RTP port for a call's `unit` on media worker `shard` and
     /// returns the port.
     fn bind_rtp(&mut self, unit: UnitId, shard: usize) -> Result<u16, String>;

@@ -268,3 +268,70 @@ fn expiry_limits_unregister_and_wildcard() {
     assert!(p.bindings().is_empty());
     assert_eq!(p.h.core.binding_count(), 0);
 }
+
+/// An INVITE from alice@support.acme.test with `headers`.
+fn invite_from_alice(p: &mut Phone, headers: Vec<(String, String)>) -> Vec<Output> {
+    let leg = p.h.new_leg();
+    p.h.ua(dialtone_sip::UaEvent::Incoming {
+        leg,
+        source: p.peer,
+        request_uri: "sip:1234@127.0.0.1".into(),
+        destination: "1234".into(),
+        from_uri: "sip:alice@support.acme.test".into(),
+        from_user: "alice".into(),
+        from_display: None,
+        to_uri: "sip:1234@127.0.0.1".into(),
+        headers,
+        body: Some(harness::peer_offer()),
+    })
+}
+
+#[test]
+fn a_users_invite_is_challenged_then_routed_by_its_application() {
+    let mut p = Phone::new();
+    let out = invite_from_alice(&mut p, vec![]);
+    let Some(dialtone_sip::UaCommand::Reject {
+        code: 407, headers, ..
+    }) = harness::ua_cmds(&out).into_iter().next()
+    else {
+        panic!("no 407: {out:?}");
+    };
+    assert!(harness::starts(&out).is_empty());
+    let challenge = headers
+        .iter()
+        .find(|(n, v)| n == "Proxy-Authenticate" && v.contains("MD5"))
+        .map(|(_, v)| v.clone())
+        .expect("an MD5 challenge");
+    let answer = |password: &str| {
+        let ch = Challenge::parse(&challenge).unwrap();
+        authorization(
+            &ch,
+            &DigestInput {
+                username: "alice",
+                password,
+                method: "INVITE",
+                uri: "sip:1234@127.0.0.1",
+                cnonce: "abc",
+                nc: 1,
+            },
+        )
+    };
+    let out = invite_from_alice(
+        &mut p,
+        vec![("Proxy-Authorization".into(), answer("wrong password"))],
+    );
+    assert!(matches!(
+        harness::ua_cmds(&out).into_iter().next(),
+        Some(dialtone_sip::UaCommand::Reject { code: 403, .. })
+    ));
+    let out = invite_from_alice(
+        &mut p,
+        vec![("Proxy-Authorization".into(), answer(PASSWORD))],
+    );
+    let starts = harness::starts(&out);
+    assert_eq!(starts.len(), 1, "{out:?}");
+    assert_eq!(starts[0].custom_data, "user alice");
+    let live = p.h.core.list_sessions(Some("acc"));
+    let owner = live[0].owner.clone().expect("an owner");
+    assert_eq!(owner.application, "support");
+}

@@ -78,6 +78,19 @@ impl Services for TestServices {
         })
     }
 
+    /// A user's call runs the test scenario as the user's application.
+    fn route_user(&self, user: &dialtone_calls::UserAuth, _info: &InboundInfo<'_>) -> Route {
+        Route::Session {
+            scenario: self.scenario.clone(),
+            custom_data: format!("user {}", user.name),
+            owner: Some(RouteOwner {
+                account: user.account.clone(),
+                application: user.application.clone(),
+                rule: None,
+            }),
+        }
+    }
+
     /// Every conference id but "nowhere" has a route (the same scenario).
     fn route_conference(&self, owner: Option<&RouteOwner>, name: &str) -> Route {
         if name == "nowhere" {
