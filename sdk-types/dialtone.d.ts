@@ -1245,6 +1245,113 @@ declare function setInterval(callback: (...args: any[]) => void, ms?: number, ..
 /** Cancels a timer from {@link setInterval} (or {@link setTimeout}); unknown ids are ignored. */
 declare function clearInterval(id?: number): void;
 
+// ---------------------------------------------------------------------------
+// Modules, require and the global helpers
+// ---------------------------------------------------------------------------
+
+/**
+ * VoxEngine's optional modules, for {@link require}. Dialtone loads the modules it provides
+ * from the start; `require` of one of those does nothing, and `require` of one it does not
+ * provide throws an `Error` naming the module at the line of the `require`.
+ */
+declare enum Modules {
+  /** ACD v1 queues (VoxEngine recommends SmartQueue instead). Not provided: `require` throws an Error naming it. */
+  ACD = "ACD",
+  /** AI helpers (dialogflow and the like). Not provided: `require` throws an Error naming it. */
+  AI = "AI",
+  /** Answering machine detection. Not provided: `require` throws an Error naming it. */
+  AMD = "AMD",
+  /** Speech recognition. Not provided: `require` throws an Error naming it. */
+  ASR = "ASR",
+  /** Key-value storage per application. Not provided: `require` throws an Error naming it. */
+  ApplicationStorage = "ApplicationStorage",
+  /** Voximplant Avatar. Not provided: `require` throws an Error naming it. */
+  Avatar = "Avatar",
+  /** Call lists. Not provided: `require` throws an Error naming it. */
+  CallList = "CallList",
+  /** The Cartesia connector. Not provided: `require` throws an Error naming it. */
+  Cartesia = "Cartesia",
+  /** Audio conferences: {@link VoxEngine.createConference}. Loaded already: `require` does nothing. */
+  Conference = "Conference",
+  /** The Deepgram connector. Not provided: `require` throws an Error naming it. */
+  Deepgram = "Deepgram",
+  /** The ElevenLabs connector. Not provided: `require` throws an Error naming it. */
+  ElevenLabs = "ElevenLabs",
+  /** The Gemini connector. Not provided: `require` throws an Error naming it. */
+  Gemini = "Gemini",
+  /** The Grok connector. Not provided: `require` throws an Error naming it. */
+  Grok = "Grok",
+  /** IVR menus (IVRState). Not provided: `require` throws an Error naming it. */
+  IVR = "IVR",
+  /** The Inworld connector. Not provided: `require` throws an Error naming it. */
+  Inworld = "Inworld",
+  /** Google Analytics Measurement Protocol. Not provided: `require` throws an Error naming it. */
+  MeasurementProtocol = "MeasurementProtocol",
+  /** The OpenAI connector. Not provided: `require` throws an Error naming it. */
+  OpenAI = "OpenAI",
+  /** Players: {@link VoxEngine.createURLPlayer} and kin. Loaded already: `require` does nothing. */
+  Player = "Player",
+  /** Push notifications. Not provided: `require` throws an Error naming it. */
+  PushService = "PushService",
+  /** Recorders: {@link VoxEngine.createRecorder}. Loaded already: `require` does nothing. */
+  Recorder = "Recorder",
+  /** SmartQueue contact-centre queues. Not provided: `require` throws an Error naming it. */
+  SmartQueue = "SmartQueue",
+  /** Media streaming to a WebSocket. Not provided: `require` throws an Error naming it. */
+  StreamingAgent = "StreamingAgent",
+  /** The Ultravox connector. Not provided: `require` throws an Error naming it. */
+  Ultravox = "Ultravox",
+  /** Voximplant Avatar (newer API). Not provided: `require` throws an Error naming it. */
+  VoximplantAvatar = "VoximplantAvatar",
+  /** WebSockets from scenarios. Not provided: `require` throws an Error naming it. */
+  WebSocket = "WebSocket",
+  /** The Yandex connector. Not provided: `require` throws an Error naming it. */
+  Yandex = "Yandex",
+}
+
+/**
+ * Loads a VoxEngine module: does nothing for a module Dialtone provides.
+ * @throws Error for a module Dialtone does not provide; TypeError for anything that is
+ *   not a member of {@link Modules} (a misspelt `Modules.X` is `undefined`).
+ */
+declare function require(module: Modules): void;
+
+/** Base64 (RFC 4648) of a string's UTF-8 bytes or of an array of bytes (0-255). */
+declare function base64_encode(data: string | number[]): string;
+/**
+ * The bytes base64 text stands for (standard or URL-safe alphabet, padding optional).
+ * @throws TypeError if the text is not base64.
+ */
+declare function base64_decode(data: string): number[];
+/** A string's bytes in `encoding`: `"utf-8"` (default) or `"iso-8859-1"` (alias `latin1`). */
+declare function str2bytes(data: string, encoding?: string): number[];
+/** The string bytes make in `encoding` (`"utf-8"` default, invalid sequences replaced, or `"iso-8859-1"`). */
+declare function bytes2str(data: number[], encoding?: string): string;
+/** Hex of bytes, lower case unless `toUpperCase`. */
+declare function bytes2hex(data: number[], toUpperCase?: boolean): string;
+/** The bytes of a hex string such as `"cafec0de"`. @throws TypeError if it is not hex. */
+declare function hex2bytes(data: string): number[];
+/** A random (version 4) UUID. */
+declare function uuidgen(): string;
+/** MD5 of a string's UTF-8 bytes or of bytes, as lower-case hex. */
+declare function md5(data: string | number[]): string;
+/** SHA-1, as {@link md5}. */
+declare function sha1(data: string | number[]): string;
+/** SHA-256, as {@link md5}. */
+declare function sha256(data: string | number[]): string;
+
+/** Hashes and MACs; each takes a string (its UTF-8 bytes) or an array of bytes. */
+declare namespace Crypto {
+  /** MD5, lower-case hex. */
+  function md5(data: string | number[]): string;
+  /** SHA-1, lower-case hex. */
+  function sha1(data: string | number[]): string;
+  /** SHA-256, lower-case hex. */
+  function sha256(data: string | number[]): string;
+  /** HMAC-SHA-256 (RFC 2104) of `data` under `key`, lower-case hex. */
+  function hmac_sha256(key: string | number[], data: string | number[]): string;
+}
+
 /** Parameters of {@link Conference.add}. */
 interface EndpointParameters {
   /** The call (or a Player, direction SEND) to add. */

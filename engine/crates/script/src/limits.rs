@@ -227,6 +227,9 @@ pub(crate) fn truncate(text: &mut String, max: usize) {
     }
 }
 
+/// Largest input of the global byte helpers (`base64_encode`, `md5`…).
+pub(crate) const MAX_HELPER_BYTES: usize = 4 * 1024 * 1024;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,7 @@ use crate::listeners::Listener;
 use crate::registry::{registry, Registry, SessionCore};
 use crate::voxengine;
 use crate::{access, bytecode, conference, quickjs};
+use crate::{globals, modules};
 use crate::{logger, net, player, recorder, timers, Scenario};
 
 /// Runs one session to its end and reports how it ended.
@@ -513,6 +514,8 @@ fn install(ctx: &Ctx<'_>, core: Rc<SessionCore>) -> rquickjs::Result<()> {
     voxengine::install(ctx, &globals)?;
     net::install(ctx, &globals)?;
     logger::install(ctx, &globals)?;
+    globals::install(ctx, &globals)?;
+    modules::install(ctx, &globals)?;
     timers::install(ctx, &globals)
 }
 

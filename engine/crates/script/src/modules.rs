@@ -1,0 +1,79 @@
+//! `Modules` and `require(Modules.X)`. VoxEngine loads optional APIs on
+//! `require`; Dialtone has the ones it provides loaded from the start, so
+//! `require` of those does nothing. A module it does not provide throws an
+//! `Error` naming the module at the line of the `require` (the session log
+//! shows `scenario.js:LINE:COL`), instead of failing later on the first use.
+
+use rquickjs::{Ctx, Exception, Function, Object, Value};
+
+/// Every VoxEngine module name, and whether Dialtone provides it.
+pub(crate) const MODULES: &[(&str, bool)] = &[
+    ("ACD", false),
+    ("AI", false),
+    ("AMD", false),
+    ("ASR", false),
+    ("ApplicationStorage", false),
+    ("Avatar", false),
+    ("CallList", false),
+    ("Cartesia", false),
+    ("Conference", true),
+    ("Deepgram", false),
+    ("ElevenLabs", false),
+    ("Gemini", false),
+    ("Grok", false),
+    ("IVR", false),
+    ("Inworld", false),
+    ("MeasurementProtocol", false),
+    ("OpenAI", false),
+    ("Player", true),
+    ("PushService", false),
+    ("Recorder", true),
+    ("SmartQueue", false),
+    ("StreamingAgent", false),
+    ("Ultravox", false),
+    ("VoximplantAvatar", false),
+    ("WebSocket", false),
+    ("Yandex", false),
+];
+
+pub(crate) fn install<'js>(ctx: &Ctx<'js>, globals: &Object<'js>) -> rquickjs::Result<()> {
+    let modules = Object::new(ctx.clone())?;
+    for (name, _) in MODULES {
+        modules.set(*name, *name)?;
+    }
+    globals.set("Modules", modules)?;
+    globals.set(
+        "require",
+        Function::new(ctx.clone(), require)?.with_name("require")?,
+    )
+}
+
+fn require<'js>(ctx: Ctx<'js>, module: Value<'js>) -> rquickjs::Result<()> {
+    let name = module.as_string().map(|s| s.to_string()).transpose()?;
+    match name
+        .as_deref()
+        .and_then(|n| MODULES.iter().find(|(m, _)| *m == n))
+    {
+        Some((_, true)) => Ok(()),
+        Some((m, false)) => Err(Exception::throw_message(
+            &ctx,
+            &format!(
+                "require(Modules.{m}): the {m} module is not provided by Dialtone; \
+                 see docs/FEATURES.md for what is"
+            ),
+        )),
+        None => {
+            let shown = match &name {
+                Some(n) => format!("{n:?}"),
+                None => module.type_name().to_string(),
+            };
+            Err(Exception::throw_type(
+                &ctx,
+                &format!(
+                    "require({shown}): not a VoxEngine module; use a member of Modules, \
+                     such as Modules.Conference"
+                ),
+            ))
+        }
+    }
+}
