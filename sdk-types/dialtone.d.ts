@@ -1263,7 +1263,7 @@ declare enum Modules {
   AMD = "AMD",
   /** Speech recognition. Not provided: `require` throws an Error naming it. */
   ASR = "ASR",
-  /** Key-value storage per application. Not provided: `require` throws an Error naming it. */
+  /** Key-value storage per application: {@link ApplicationStorage}. Loaded already: `require` does nothing. */
   ApplicationStorage = "ApplicationStorage",
   /** Voximplant Avatar. Not provided: `require` throws an Error naming it. */
   Avatar = "Avatar",
@@ -1339,6 +1339,47 @@ declare function md5(data: string | number[]): string;
 declare function sha1(data: string | number[]): string;
 /** SHA-256, as {@link md5}. */
 declare function sha256(data: string | number[]): string;
+
+/** A stored pair, as {@link ApplicationStorage} returns it. */
+interface StorageKey {
+  key: string;
+  value: string;
+  /** When the pair expires, seconds since the Unix epoch. */
+  expireAt: number;
+}
+
+/** What {@link ApplicationStorage.keys} resolves with. */
+interface StoragePage {
+  /** Matching keys in ascending order. */
+  keys: string[];
+}
+
+/**
+ * Key-value pairs of this session's application, each with a time to live. `dialtone serve`
+ * keeps them in its database: they outlive sessions and restarts, every session of the
+ * application sees them, and no other application or account does. `dialtone run` keeps
+ * them in memory; `dialtone test` starts from the spec's `storage`. A failure of the store
+ * rejects the promise with an `Error`. (A class of static methods only because `delete` cannot
+ * name a namespace function in TypeScript; scenarios use it as VoxEngine's namespace.)
+ */
+declare class ApplicationStorage {
+  private constructor();
+  /** The pair of `key`, or `null`. @throws RangeError for an empty key or one over 200 characters. */
+  static get(key: string): Promise<StorageKey | null>;
+  /**
+   * Creates or replaces the pair of `key` (up to 200 characters; a namespace before `:`,
+   * as in `mask:1234`, is what {@link ApplicationStorage.keys} finds) with `value` (up to
+   * 2000 characters).
+   * @param ttl seconds until it expires, up to 7,776,000 (90 days); 30 days when 0 or left out.
+   * @throws RangeError for a key, value or ttl out of range. An application holds at most
+   *   100,000 keys; one more is rejected.
+   */
+  static put(key: string, value: string, ttl?: number): Promise<StorageKey>;
+  /** Deletes the pair of `key`; resolves with it, or `null` if there was none. */
+  static delete(key: string): Promise<StorageKey | null>;
+  /** Keys that start with `pattern` (all when left out), in order, at most `count` (1000). */
+  static keys(pattern?: string, count?: number): Promise<StoragePage>;
+}
 
 /** Hashes and MACs; each takes a string (its UTF-8 bytes) or an array of bytes. */
 declare namespace Crypto {

@@ -68,7 +68,14 @@ impl Engine {
         cfg: EngineConfig,
         router: Arc<dyn InboundRouter>,
     ) -> Result<Engine, EngineError> {
-        Engine::start_with_http(cfg, router, |_| axum::Router::new(), Arc::new(NoHistory)).await
+        Engine::start_with_http(
+            cfg,
+            router,
+            |_| axum::Router::new(),
+            Arc::new(NoHistory),
+            Arc::new(crate::app_storage::MemoryAppStorage::default()),
+        )
+        .await
     }
 
     /// Like [`Engine::start`], with the routes `http_routes` makes (given the
@@ -80,6 +87,7 @@ impl Engine {
         router: Arc<dyn InboundRouter>,
         http_routes: impl FnOnce(&SessionControl) -> axum::Router,
         history: Arc<dyn HistorySink>,
+        storage: Arc<dyn crate::app_storage::AppStorage>,
     ) -> Result<Engine, EngineError> {
         let udp = UdpSocket::bind(cfg.sip)
             .await
@@ -241,6 +249,7 @@ impl Engine {
                 job_results: jobs_tx,
                 http: net_http,
                 access_gate: control.gate().clone(),
+                storage,
             },
         );
         let (tcp_tx, tcp_rx) = mpsc::unbounded_channel();

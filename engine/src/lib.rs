@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod api;
+pub mod app_storage;
 pub mod call;
 pub mod cli;
 pub mod config;

@@ -14,6 +14,8 @@ pub struct Jobs {
     /// `Net` requests' clients, keeping to the egress policy.
     pub http: HttpEgress,
     pub results: mpsc::UnboundedSender<JobResult>,
+    /// `ApplicationStorage`'s store.
+    pub storage: std::sync::Arc<dyn crate::app_storage::AppStorage>,
 }
 
 impl Jobs {
@@ -34,6 +36,22 @@ impl Jobs {
                 tokio::spawn(async move {
                     let result = load(&audio, source).await.map(PlayerMedia::Clip);
                     let _ = results.send(JobResult::Loaded { unit, result });
+                });
+            }
+            Job::Storage {
+                session,
+                id,
+                scope,
+                op,
+            } => {
+                let pending = self.storage.run(scope, op);
+                tokio::spawn(async move {
+                    let result = pending.await;
+                    let _ = results.send(JobResult::Storage {
+                        session,
+                        id,
+                        result,
+                    });
                 });
             }
             Job::Http(request) => {

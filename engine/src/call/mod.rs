@@ -44,6 +44,8 @@ pub struct DriverParts {
     pub http: dialtone_egress::http::HttpEgress,
     /// Live sessions' `accessURL` tokens, for the HTTP side.
     pub access_gate: access_gate::AccessGate,
+    /// Where `ApplicationStorage` keeps its pairs.
+    pub storage: Arc<dyn crate::app_storage::AppStorage>,
 }
 
 pub struct CallDriver {
@@ -68,6 +70,7 @@ impl CallDriver {
                 audio: parts.audio,
                 http: parts.http,
                 results: parts.job_results,
+                storage: parts.storage,
             },
             sinks: facts::Sinks {
                 history: parts.history,

@@ -143,7 +143,15 @@ async fn run(cfg: ServeConfig, log_target: SessionLogTarget) -> ExitCode {
         })
     };
     let rtp = cfg.engine.rtp_ports.0.clone();
-    let engine = match Engine::start_with_http(engine_cfg, router, routes, sink).await {
+    let engine = match Engine::start_with_http(
+        engine_cfg,
+        router,
+        routes,
+        sink,
+        Arc::new(crate::app_storage::StoreAppStorage(store.clone())),
+    )
+    .await
+    {
         Ok(e) => e,
         Err(e) => {
             eprintln!("dialtone: {e}");

@@ -269,6 +269,7 @@ impl CallCore {
             SessionCommand::RecorderControl { unit, op } => {
                 self.recorder_control(session, unit, op)
             }
+            SessionCommand::Storage { id, op } => self.storage(session, id, op),
             SessionCommand::HttpRequest {
                 id,
                 url,
@@ -402,6 +403,11 @@ impl CallCore {
                 id,
                 result,
             } => self.event(session, SessionEvent::HttpResponse { id, result }),
+            JobResult::Storage {
+                session,
+                id,
+                result,
+            } => self.event(session, SessionEvent::StorageResult { id, result }),
         }
     }
 

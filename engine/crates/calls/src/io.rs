@@ -243,6 +243,13 @@ pub enum Job {
     Load { unit: UnitId, source: PlayerSource },
     /// `Net.httpRequestAsync` for a session.
     Http(HttpJob),
+    /// `ApplicationStorage` for a session: `op` on `scope`'s pairs.
+    Storage {
+        session: SessionId,
+        id: u64,
+        scope: dialtone_core::storage::StorageScope,
+        op: dialtone_core::storage::StorageOp,
+    },
 }
 
 /// One `Net` request as the session asked for it.
@@ -271,6 +278,11 @@ pub enum JobResult {
         session: SessionId,
         id: u64,
         result: HttpResult,
+    },
+    Storage {
+        session: SessionId,
+        id: u64,
+        result: Result<dialtone_core::storage::StorageReply, String>,
     },
 }
 

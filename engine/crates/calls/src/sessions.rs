@@ -281,6 +281,33 @@ impl CallCore {
         }
     }
 
+    /// `ApplicationStorage`: the driver runs it on the store of the
+    /// session's application; the result comes back as a job result.
+    pub(crate) fn storage(
+        &mut self,
+        session: SessionId,
+        id: u64,
+        op: dialtone_core::storage::StorageOp,
+    ) {
+        let Some(entry) = self.sessions.get(&session) else {
+            return;
+        };
+        let scope = entry
+            .owner
+            .as_ref()
+            .map(|o| dialtone_core::storage::StorageScope {
+                account: o.account.clone(),
+                application: o.application.clone(),
+            })
+            .unwrap_or_default();
+        self.output(Output::Job(Job::Storage {
+            session,
+            id,
+            scope,
+            op,
+        }));
+    }
+
     /// The session has ended: its units go, its calls are hung up (BYE, or a
     /// final response to an unanswered INVITE), and nothing more reaches it.
     pub(crate) fn session_ended(&mut self, now: Instant, session: SessionId, reason: SessionEnd) {

@@ -4,6 +4,7 @@
 pub mod ids;
 pub mod messages;
 mod scenario;
+pub mod storage;
 
 pub use ids::{CallId, SessionId, UnitId};
 pub use scenario::Scenario;

@@ -26,6 +26,11 @@ pub enum SessionEvent {
     HttpResponse { id: u64, result: HttpResult },
     /// An HTTP request to the session's `accessURL` (`AppEvents.HttpRequest`).
     Access(AccessRequest),
+    /// The outcome of the session's `SessionCommand::Storage` with this id.
+    StorageResult {
+        id: u64,
+        result: Result<crate::storage::StorageReply, String>,
+    },
 }
 
 /// An HTTP request made to a session's `accessURL`. The session answers
@@ -599,6 +604,12 @@ pub enum SessionCommand {
     Hold {
         call: CallId,
         hold: bool,
+    },
+    /// `ApplicationStorage`: run `op` on the session's application's store
+    /// and answer with `SessionEvent::StorageResult` carrying the same `id`.
+    Storage {
+        id: u64,
+        op: crate::storage::StorageOp,
     },
     /// `Net.httpRequestAsync`: perform the request and answer with
     /// `SessionEvent::HttpResponse` carrying the same `id`.

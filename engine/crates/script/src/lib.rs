@@ -66,6 +66,7 @@ mod quickjs;
 mod recorder;
 mod registry;
 mod session;
+mod storage;
 mod timers;
 mod users;
 mod voxengine;

@@ -12,7 +12,7 @@ pub(crate) const MODULES: &[(&str, bool)] = &[
     ("AI", false),
     ("AMD", false),
     ("ASR", false),
-    ("ApplicationStorage", false),
+    ("ApplicationStorage", true),
     ("Avatar", false),
     ("CallList", false),
     ("Cartesia", false),

@@ -179,6 +179,8 @@ pub(crate) struct Registry<'js> {
     pub(crate) timers: Timers<'js>,
     /// `Net` requests in flight.
     pub(crate) http: Requests<'js>,
+    /// `ApplicationStorage` requests in flight.
+    pub(crate) storage: crate::storage::Pending<'js>,
     calls: RefCell<HashMap<CallId, Class<'js, Call<'js>>>>,
     players: RefCell<HashMap<UnitId, Class<'js, Player<'js>>>>,
     recorders: RefCell<HashMap<UnitId, Class<'js, Recorder<'js>>>>,
@@ -197,6 +199,7 @@ impl<'js> Registry<'js> {
             app_listeners: Listeners::default(),
             timers: Timers::default(),
             http: Requests::default(),
+            storage: Default::default(),
             calls: RefCell::new(HashMap::new()),
             players: RefCell::new(HashMap::new()),
             recorders: RefCell::new(HashMap::new()),
@@ -263,6 +266,7 @@ impl<'js> Registry<'js> {
         self.app_listeners.clear();
         self.timers.clear();
         self.http.clear();
+        self.storage.clear();
         let calls: Vec<_> = self.calls.borrow_mut().drain().map(|(_, c)| c).collect();
         for call in &calls {
             call.borrow().clear_listeners();

@@ -273,6 +273,12 @@ impl Session {
                 self.log_event(&net::describe_response(id, &result));
                 self.callback("an HTTP response", |ctx| net::dispatch(ctx, id, &result))
             }
+            SessionEvent::StorageResult { id, result } => {
+                self.log_event(&crate::storage::describe(id, &result));
+                self.callback("a storage result", |ctx| {
+                    crate::storage::dispatch(ctx, id, &result)
+                })
+            }
             SessionEvent::Terminate { reason } => {
                 self.core
                     .note(&format!("the engine ends the session: {reason}"));
@@ -516,6 +522,7 @@ fn install(ctx: &Ctx<'_>, core: Rc<SessionCore>) -> rquickjs::Result<()> {
     logger::install(ctx, &globals)?;
     globals::install(ctx, &globals)?;
     modules::install(ctx, &globals)?;
+    crate::storage::install(ctx, &globals)?;
     timers::install(ctx, &globals)
 }
 

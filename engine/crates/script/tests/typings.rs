@@ -235,7 +235,16 @@ fn parse_dts(text: &str) -> Declared {
                     }
                 }
                 Block::Class(class) => {
-                    if let Some((name, rest)) = ident(line) {
+                    if let Some((name, rest)) = line.strip_prefix("static ").and_then(ident) {
+                        // Statics are called as `Class.member(...)`, like a
+                        // namespace's functions.
+                        if rest.starts_with('(') {
+                            api.namespaces
+                                .entry(class.clone())
+                                .or_default()
+                                .insert(name.to_string());
+                        }
+                    } else if let Some((name, rest)) = ident(line) {
                         if rest.starts_with('(') || rest.starts_with('<') {
                             api.classes.get_mut(class).unwrap().insert(name.to_string());
                         }

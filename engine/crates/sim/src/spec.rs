@@ -41,6 +41,9 @@ pub struct Spec {
     /// Registered users of the session's application and the contacts of
     /// their phones (each contact behaves as the callee of that URI).
     pub users: BTreeMap<String, Vec<String>>,
+    /// `ApplicationStorage` pairs present when the session starts (30-day
+    /// time to live).
+    pub storage: BTreeMap<String, String>,
     pub playback: Playback,
     /// Answers to `Net` requests, tried in order: exact URLs, then patterns.
     pub http: Vec<(UrlMatch, HttpReply)>,
@@ -230,6 +233,8 @@ struct RawSpec {
     callees: BTreeMap<String, RawCallee>,
     #[serde(default)]
     users: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    storage: BTreeMap<String, String>,
     #[serde(default)]
     playback: BTreeMap<String, u64>,
     #[serde(default)]
@@ -538,6 +543,7 @@ impl Spec {
             events,
             callees,
             users: raw.users,
+            storage: raw.storage,
             playback,
             http,
             expect,

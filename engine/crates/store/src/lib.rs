@@ -13,6 +13,7 @@
 //! accounts' claims overlap).
 
 mod accounts;
+mod app_storage;
 mod apps;
 mod claims;
 mod database_url;

@@ -154,6 +154,18 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
             "CREATE INDEX IF NOT EXISTS users_account ON users (account_id)",
         ],
     ),
+    // `ApplicationStorage` pairs (`app_storage.rs`), by account and
+    // application name.
+    (
+        7,
+        &["CREATE TABLE IF NOT EXISTS app_storage (
+            account_id TEXT NOT NULL,
+            application TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            expire_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, application, key))"],
+    ),
 ];
 
 /// Arbitrary constant naming Dialtone's migration lock on PostgreSQL.

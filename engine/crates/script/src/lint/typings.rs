@@ -176,11 +176,12 @@ impl Typings {
     /// How many arguments `Owner.member` (or a global function) takes.
     pub fn arity(&self, qualified: &str) -> Option<Arity> {
         let member = match qualified.split_once('.') {
+            // A class's statics are in `namespaces` under its name.
             Some((owner, name)) => self
                 .namespaces
                 .get(owner)
-                .or_else(|| self.classes.get(owner))?
-                .get(name)?,
+                .and_then(|m| m.get(name))
+                .or_else(|| self.classes.get(owner).and_then(|m| m.get(name)))?,
             None => self.globals.get(qualified)?,
         };
         match member {

@@ -38,6 +38,10 @@ pub(crate) use access::ACCESS_BASE;
 /// How long the session gets to end after the spec's timeout told it to,
 /// before its event channel is closed.
 const GRACE: Duration = Duration::from_secs(60);
+/// The wall clock `ApplicationStorage` sees at virtual time zero, seconds
+/// since the Unix epoch (2024-01-01).
+const STORAGE_EPOCH: i64 = 1_704_067_200;
+
 /// Where `callSIP` host names resolve to.
 const CALLEE_IP: [u8; 4] = [192, 0, 2, 2];
 
@@ -103,6 +107,8 @@ pub(crate) struct World<'a> {
     /// Requests to the `accessURL` the session has not answered yet.
     answers: HashMap<u64, oneshot::Receiver<AccessResponse>>,
     next_request: u64,
+    /// `ApplicationStorage` of the session.
+    storage: dialtone_core::storage::MemoryStorage,
     pub(crate) timeline: Vec<Entry>,
     pub(crate) timed_out: bool,
     /// Virtual time at which the session ended.
@@ -155,6 +161,7 @@ impl<'a> World<'a> {
             inbox,
             answers: HashMap::new(),
             next_request: 0,
+            storage: Default::default(),
             timeline: Vec::new(),
             timed_out: false,
             ended_at: None,
@@ -169,6 +176,14 @@ impl<'a> World<'a> {
     /// through the call core, or a session with no call (as over REST).
     pub(crate) fn start(&mut self) -> Result<SessionStart, Refused> {
         let now = self.now();
+        for (key, value) in &self.spec.storage {
+            let op = dialtone_core::storage::StorageOp::Put {
+                key: key.clone(),
+                value: value.clone(),
+                ttl_secs: dialtone_core::storage::DEFAULT_TTL_SECS,
+            };
+            let _ = self.storage.run(&Default::default(), op, STORAGE_EPOCH);
+        }
         // Simulated phones are registered before the session starts. The
         // session has no owner, so its users are those of no account.
         for (user, contacts) in &self.spec.users {
@@ -432,6 +447,22 @@ impl<'a> World<'a> {
                 let (result, delay, note) = http::answer(self.spec, &request);
                 self.schedule(delay, Due::Job(result, Some(note)));
             }
+            Job::Storage {
+                session,
+                id,
+                scope,
+                op,
+            } => {
+                // Virtual wall clock: the spec's epoch plus virtual time.
+                let now_secs = STORAGE_EPOCH + self.start.elapsed().as_secs() as i64;
+                let result = self.storage.run(&scope, op, now_secs);
+                let result = JobResult::Storage {
+                    session,
+                    id,
+                    result,
+                };
+                self.schedule(Duration::ZERO, Due::Job(result, None));
+            }
         }
     }
 
@@ -693,6 +724,7 @@ impl<'a> World<'a> {
                     None => Action::Record("recorder".into()),
                 }
             }
+            SessionCommand::Storage { .. } => return None,
             SessionCommand::HttpRequest {
                 url, method, body, ..
             } => Action::Http {

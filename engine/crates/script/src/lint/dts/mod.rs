@@ -329,7 +329,16 @@ impl Reader {
                 None
             };
             self.eat(";");
-            let Some(member) = member.filter(|m| !is_static && m != "constructor") else {
+            if is_static {
+                // `Name.member(...)`: read as a namespace function (a class of
+                // statics is how TypeScript names a member `delete`).
+                if let (Some(member), Some(Err(sig))) = (member.clone(), entry.clone()) {
+                    let statics = self.out.namespaces.entry(name.clone()).or_default();
+                    add_overload(statics, member, sig);
+                }
+                continue;
+            }
+            let Some(member) = member.filter(|m| m != "constructor") else {
                 continue;
             };
             match entry {
@@ -476,6 +485,8 @@ declare function top(cb: (...args: any[]) => void, ms?: number, ...args: any[]):
                 "Cl.m",
                 "Cl.n",
                 "Cl.prop",
+                // A static is called as `Cl.s()`: read as a namespace function.
+                "Cl.s",
                 "En.A",
                 "En.B",
                 "Ns.f",

@@ -1,0 +1,95 @@
+//! Users and `ApplicationStorage` on both backends: the SQL of each is the
+//! same for SQLite and PostgreSQL.
+
+mod common;
+
+use dialtone_core::storage::{StorageOp, StorageReply};
+use dialtone_store::{Store, UserChange};
+
+async fn users_round_trip(store: &Store) {
+    let (account, _) = store.create_account("users").await.unwrap();
+    let app = store.put_application(&account.id, "support").await.unwrap();
+    let change = UserChange {
+        password: Some("long enough".into()),
+        display_name: Some("Alice".into()),
+    };
+    let (user, created) = store
+        .put_user(&account.id, &app.id, "alice", change)
+        .await
+        .unwrap();
+    assert!(created && user.ha1_sha256.len() == 64 && user.ha1_md5.len() == 32);
+    let again = store
+        .put_user(&account.id, &app.id, "alice", UserChange::default())
+        .await
+        .unwrap();
+    assert!(!again.1);
+    assert_eq!(
+        store.list_users(&account.id, &app.id).await.unwrap().len(),
+        1
+    );
+    assert!(store
+        .all_users()
+        .await
+        .unwrap()
+        .iter()
+        .any(|u| u.account == account.id && u.name == "alice"));
+    assert!(store
+        .delete_user(&account.id, &app.id, "alice")
+        .await
+        .unwrap());
+    assert!(store
+        .get_user(&account.id, &app.id, "alice")
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn storage_round_trip(store: &Store) {
+    let (account, _) = store.create_account("storage").await.unwrap();
+    let put = |k: &str, v: &str| StorageOp::Put {
+        key: k.into(),
+        value: v.into(),
+        ttl_secs: 60,
+    };
+    store
+        .storage_run(&account.id, "x", put("ns:a", "1"), 100)
+        .await
+        .unwrap();
+    store
+        .storage_run(&account.id, "x", put("ns:b", "2"), 100)
+        .await
+        .unwrap();
+    store
+        .storage_run(&account.id, "x", put("ns:a", "3"), 101)
+        .await
+        .unwrap();
+    store
+        .storage_run(&account.id, "x", put("other", "4"), 101)
+        .await
+        .unwrap();
+    let keys = store
+        .storage_run(
+            &account.id,
+            "x",
+            StorageOp::Keys {
+                pattern: "ns:".into(),
+                count: 100,
+            },
+            102,
+        )
+        .await
+        .unwrap();
+    assert_eq!(keys, StorageReply::Keys(vec!["ns:a".into(), "ns:b".into()]));
+    let got = store
+        .storage_run(&account.id, "x", StorageOp::Get { key: "ns:a".into() }, 102)
+        .await
+        .unwrap();
+    assert!(matches!(got, StorageReply::Item(Some(i)) if i.value == "3" && i.expire_at == 161));
+    let expired = store
+        .storage_run(&account.id, "x", StorageOp::Get { key: "ns:b".into() }, 161)
+        .await
+        .unwrap();
+    assert_eq!(expired, StorageReply::Item(None));
+}
+
+on_both_backends!(users_round_trip, storage_round_trip);
