@@ -164,7 +164,7 @@ mod tests {
         s.run(&a, put("mask:2", "556", 10), 1000).unwrap();
         s.run(&a, put("other", "x", 60), 1000).unwrap();
         assert_eq!(
-            s.run(&a, get("mask:1"), 1059).unwrap(),
+            s.run(&a, get("mask:1"), 1002).unwrap(),
             StorageReply::Item(Some(StorageItem {
                 key: "mask:1".into(),
                 value: "555".into(),
