@@ -1281,7 +1281,7 @@ declare enum Modules {
   Gemini = "Gemini",
   /** The Grok connector. Not provided: `require` throws an Error naming it. */
   Grok = "Grok",
-  /** IVR menus (IVRState). Not provided: `require` throws an Error naming it. */
+  /** IVR menus: `require(Modules.IVR)` defines {@link IVRState} and {@link IVR}. */
   IVR = "IVR",
   /** The Inworld connector. Not provided: `require` throws an Error naming it. */
   Inworld = "Inworld",
@@ -1339,6 +1339,61 @@ declare function md5(data: string | number[]): string;
 declare function sha1(data: string | number[]): string;
 /** SHA-256, as {@link md5}. */
 declare function sha256(data: string | number[]): string;
+
+/** What an {@link IVRState} says or plays when it is entered. */
+interface IVRPrompt {
+  /** Text to speak, with `lang` as the voice ({@link Call.say}'s second argument). */
+  say?: string;
+  lang?: string | VoxEngine.TTSParameters;
+  /** A URL or media file to play instead of `say`. */
+  play?: string;
+}
+
+/** Settings of an {@link IVRState}. */
+interface IVRSettings {
+  /**
+   * `select`: one key; `nextStates[key]` is entered, or `onInputComplete` runs.
+   * `inputfixed`: `inputLength` keys. `inputunknown`: keys until `terminateOn` (not part of
+   * the input) or until `inputValidator(input)` is true. `noinput`: the prompt only, then
+   * `nextState` or `onInputComplete`.
+   */
+  type: "select" | "inputfixed" | "inputunknown" | "noinput";
+  prompt?: IVRPrompt;
+  /** Milliseconds to wait for a key after the prompt and between keys (5000). */
+  timeout?: number;
+  inputLength?: number;
+  terminateOn?: string;
+  inputValidator?: (input: string) => boolean;
+  nextStates?: { [key: string]: IVRState };
+  nextState?: IVRState | null;
+}
+
+/**
+ * One state of an IVR menu (`require(Modules.IVR)`). Entering it says or plays its prompt
+ * and collects keys (a key stops the prompt); the callbacks get the state, whose `input`
+ * holds what was entered. A call is in one state at a time.
+ */
+declare class IVRState {
+  constructor(
+    name: string,
+    settings: IVRSettings,
+    onInputComplete?: (state: IVRState) => void,
+    onInputTimeout?: (state: IVRState) => void,
+  );
+  name: string;
+  settings: IVRSettings;
+  /** The keys entered in this state, once it is left. */
+  input: string;
+  /** Starts the menu at this state for `call`. */
+  enter(call: Call): void;
+  toString(): string;
+}
+
+/** The IVR module's functions (`require(Modules.IVR)`). */
+declare namespace IVR {
+  /** Stops every IVR of the session: no prompt ends or key moves a state any more. */
+  function reset(): void;
+}
 
 /** A stored pair, as {@link ApplicationStorage} returns it. */
 interface StorageKey {

@@ -1,6 +1,8 @@
 //! `Modules` and `require(Modules.X)`. VoxEngine loads optional APIs on
 //! `require`; Dialtone has the ones it provides loaded from the start, so
-//! `require` of those does nothing. A module it does not provide throws an
+//! `require` of those does nothing (`Modules.IVR` defines `IVRState` and
+//! `IVR` on its first `require`, as VoxEngine does). A module it does not
+//! provide throws an
 //! `Error` naming the module at the line of the `require` (the session log
 //! shows `scenario.js:LINE:COL`), instead of failing later on the first use.
 
@@ -21,7 +23,7 @@ pub(crate) const MODULES: &[(&str, bool)] = &[
     ("ElevenLabs", false),
     ("Gemini", false),
     ("Grok", false),
-    ("IVR", false),
+    ("IVR", true),
     ("Inworld", false),
     ("MeasurementProtocol", false),
     ("OpenAI", false),
@@ -48,12 +50,25 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, globals: &Object<'js>) -> rquickjs::R
     )
 }
 
+/// `IVRState` and `IVR`, defined in a session on its first
+/// `require(Modules.IVR)`.
+const IVR_JS: &str = include_str!("ivr.js");
+
 fn require<'js>(ctx: Ctx<'js>, module: Value<'js>) -> rquickjs::Result<()> {
     let name = module.as_string().map(|s| s.to_string()).transpose()?;
     match name
         .as_deref()
         .and_then(|n| MODULES.iter().find(|(m, _)| *m == n))
     {
+        Some(("IVR", true)) => {
+            let first = !crate::registry::registry(&ctx)?.ivr_loaded.replace(true);
+            if first {
+                let mut options = rquickjs::context::EvalOptions::default();
+                options.filename = Some("dialtone:ivr.js".into());
+                ctx.eval_with_options::<(), _>(IVR_JS, options)?;
+            }
+            Ok(())
+        }
         Some((_, true)) => Ok(()),
         Some((m, false)) => Err(Exception::throw_message(
             &ctx,

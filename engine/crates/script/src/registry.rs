@@ -181,6 +181,8 @@ pub(crate) struct Registry<'js> {
     pub(crate) http: Requests<'js>,
     /// `ApplicationStorage` requests in flight.
     pub(crate) storage: crate::storage::Pending<'js>,
+    /// `require(Modules.IVR)` has defined `IVRState`.
+    pub(crate) ivr_loaded: Cell<bool>,
     calls: RefCell<HashMap<CallId, Class<'js, Call<'js>>>>,
     players: RefCell<HashMap<UnitId, Class<'js, Player<'js>>>>,
     recorders: RefCell<HashMap<UnitId, Class<'js, Recorder<'js>>>>,
@@ -200,6 +202,7 @@ impl<'js> Registry<'js> {
             timers: Timers::default(),
             http: Requests::default(),
             storage: Default::default(),
+            ivr_loaded: Cell::new(false),
             calls: RefCell::new(HashMap::new()),
             players: RefCell::new(HashMap::new()),
             recorders: RefCell::new(HashMap::new()),

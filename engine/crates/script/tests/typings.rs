@@ -17,6 +17,7 @@ use dialtone_core::CallId;
 /// Items go out 100 to a log line, `|`-separated, within the session's
 /// log budget.
 const INVENTORY: &str = r#"
+require(Modules.IVR);
 VoxEngine.addEventListener(AppEvents.CallAlerting, function (e) {
     var items = [];
     function item(text) { items.push(text); }
@@ -53,6 +54,7 @@ VoxEngine.addEventListener(AppEvents.CallAlerting, function (e) {
         Recorder: VoxEngine.createRecorder(),
         Conference: conference,
         Endpoint: conference.add({ call: e.call }),
+        IVRState: new IVRState("inventory", { type: "noinput" }),
     };
     Object.keys(instances).forEach(function (cls) {
         methods(instances[cls]).forEach(function (m) { item("C " + cls + " " + m); });
@@ -215,6 +217,11 @@ fn parse_dts(text: &str) -> Declared {
                         block = Block::Enum(name);
                     }
                     "class" => {
+                        // A class with a public constructor is a global
+                        // function too (`new IVRState(...)`).
+                        if text_of_class(text, &name).contains("\n  constructor(") {
+                            api.functions.insert(name.clone());
+                        }
                         api.classes.entry(name.clone()).or_default();
                         block = Block::Class(name);
                     }
@@ -244,7 +251,9 @@ fn parse_dts(text: &str) -> Declared {
                                 .or_default()
                                 .insert(name.to_string());
                         }
-                    } else if let Some((name, rest)) = ident(line) {
+                    } else if let Some((name, rest)) =
+                        ident(line).filter(|(name, _)| *name != "constructor")
+                    {
                         if rest.starts_with('(') || rest.starts_with('<') {
                             api.classes.get_mut(class).unwrap().insert(name.to_string());
                         }
@@ -279,6 +288,16 @@ fn parse_dts(text: &str) -> Declared {
 /// `a` minus `b`, as `"label: item"` lines.
 fn missing(label: &str, a: &BTreeSet<String>, b: &BTreeSet<String>) -> Vec<String> {
     a.difference(b).map(|x| format!("{label}: {x}")).collect()
+}
+
+/// The body of `declare class name`, up to its closing brace.
+fn text_of_class<'a>(text: &'a str, name: &str) -> &'a str {
+    let head = format!("declare class {name}");
+    let Some(start) = text.find(&head) else {
+        return "";
+    };
+    let body = &text[start..];
+    &body[..body.find("\n}").unwrap_or(body.len())]
 }
 
 fn compare(runtime: &Api, declared: &Api) -> Vec<String> {

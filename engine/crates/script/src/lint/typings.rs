@@ -159,8 +159,18 @@ impl Typings {
     /// members, class methods) or a bare name (global functions).
     pub fn members(&self) -> BTreeSet<String> {
         let mut all: BTreeSet<String> = self.globals.keys().cloned().collect();
-        for (owner, members) in self.namespaces.iter().chain(&self.classes) {
+        for (owner, members) in &self.namespaces {
             all.extend(members.keys().map(|m| format!("{owner}.{m}")));
+        }
+        // An instance's data properties (`state.input`) are its own, not
+        // the class's: only methods count.
+        for (owner, members) in &self.classes {
+            all.extend(
+                members
+                    .iter()
+                    .filter(|(_, m)| matches!(m, Member::Function(_)))
+                    .map(|(name, _)| format!("{owner}.{name}")),
+            );
         }
         for (owner, members) in &self.enums {
             all.extend(members.keys().map(|m| format!("{owner}.{m}")));

@@ -286,9 +286,9 @@ impl Reader {
         Ok(())
     }
 
-    /// Skips modifiers; says whether `static` was among them.
-    fn modifiers(&mut self) -> bool {
-        let mut is_static = false;
+    /// Skips modifiers; says whether `static` and `private` were among them.
+    fn modifiers(&mut self) -> (bool, bool) {
+        let (mut is_static, mut is_private) = (false, false);
         while let Tk::Ident(word) = self.peek() {
             let followed_by_name =
                 matches!(self.peek_at(1), Tk::Ident(_) | Tk::Str(_) | Tk::Punct("["));
@@ -296,9 +296,10 @@ impl Reader {
                 break;
             }
             is_static |= word == "static";
+            is_private |= word == "private";
             self.bump();
         }
-        is_static
+        (is_static, is_private)
     }
 
     fn class_body(&mut self, name: String) -> Result<()> {
@@ -308,7 +309,7 @@ impl Reader {
             if self.eat(";") {
                 continue;
             }
-            let is_static = self.modifiers();
+            let (is_static, is_private) = self.modifiers();
             let member = match self.peek().clone() {
                 Tk::Ident(m) | Tk::Str(m) => {
                     self.bump();
@@ -338,7 +339,15 @@ impl Reader {
                 }
                 continue;
             }
-            let Some(member) = member.filter(|m| m != "constructor") else {
+            if member.as_deref() == Some("constructor") {
+                // A public constructor makes the class a global a scenario
+                // calls with `new` (`new IVRState(...)`).
+                if let (false, Some(Err(sig))) = (is_private, entry) {
+                    add_overload(&mut self.out.globals, name.clone(), sig);
+                }
+                continue;
+            }
+            let Some(member) = member else {
                 continue;
             };
             match entry {
@@ -484,7 +493,7 @@ declare function top(cb: (...args: any[]) => void, ms?: number, ...args: any[]):
             [
                 "Cl.m",
                 "Cl.n",
-                "Cl.prop",
+                // `prop` is an instance's data, not a method of the class.
                 // A static is called as `Cl.s()`: read as a namespace function.
                 "Cl.s",
                 "En.A",
