@@ -89,7 +89,7 @@ pub async fn put_user(
         .store
         .put_user(&caller.id, &app.id, &name, change)
         .await?;
-    state.router.reload().await?;
+    state.router.put_user(&app.name, &user).await;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -150,7 +150,7 @@ pub async fn delete_user(
     if !state.store.delete_user(&caller.id, &app.id, &name).await? {
         return Err(ApiError::NotFound(format!("user {name:?}")));
     }
-    state.router.reload().await?;
+    state.router.remove_user(&caller.id, &app.name, &name).await;
     state.sessions.forget_user(UserKey {
         account: caller.id.clone(),
         application: app.name.clone(),
