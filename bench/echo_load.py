@@ -274,6 +274,20 @@ class SippRun:
                     pass
         return out
 
+    def rtts_ms_all(self) -> list[float]:
+        """Every response time SIPp measured (any rtd), in ms."""
+        p = self._file("rtt.csv")
+        if p is None:
+            return []
+        out = []
+        for row in csv.reader(p.read_text().splitlines()[1:], delimiter=";"):
+            if len(row) >= 2:
+                try:
+                    out.append(float(row[1]))
+                except ValueError:
+                    pass
+        return out
+
     def error_tail(self) -> str:
         p = self._file("errors.log")
         return p.read_text(errors="replace")[-1500:] if p else ""

@@ -143,9 +143,9 @@ impl StoreRouter {
     /// A user was deleted.
     pub async fn remove_user(&self, account: &str, app_name: &str, name: &str) {
         let _guard = self.reloading.lock().await;
-        self.users.write().retain(|(_, n), u| {
-            !(n == name && u.account == account && u.application == app_name)
-        });
+        self.users
+            .write()
+            .retain(|(_, n), u| !(n == name && u.account == account && u.application == app_name));
     }
 
     /// Rebuild the snapshot from the store.

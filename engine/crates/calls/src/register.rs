@@ -176,12 +176,18 @@ impl CallCore {
         AuthOutcome::Challenge { stale: false }
     }
 
-    /// Challenge values for `realm`: SHA-256 first, then MD5 (RFC 8760 §2.4:
-    /// in order of preference; a client takes the first it supports).
+    /// Challenge values for `realm`, MD5 and SHA-256, in the order of
+    /// `RegistrarConfig::prefer_sha256` (RFC 8760 §2.4: in order of
+    /// preference; a client takes the first it supports).
     pub(crate) fn challenges(&mut self, now: Instant, realm: &str, stale: bool) -> Vec<String> {
         let secs = self.nonce_clock(now);
         let nonce = self.nonces.issue(secs, realm);
-        [DigestAlgorithm::Sha256, DigestAlgorithm::Md5]
+        let order = if self.cfg.registrar.prefer_sha256 {
+            [DigestAlgorithm::Sha256, DigestAlgorithm::Md5]
+        } else {
+            [DigestAlgorithm::Md5, DigestAlgorithm::Sha256]
+        };
+        order
             .into_iter()
             .map(|alg| challenge(realm, &nonce, alg, stale))
             .collect()

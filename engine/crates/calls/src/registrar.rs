@@ -63,6 +63,10 @@ pub struct RegistrarConfig {
     pub nonce_ttl: Duration,
     /// The key nonces are made with (random per process).
     pub nonce_key: [u8; 32],
+    /// Offer SHA-256 before MD5. Clients should take the first challenge
+    /// they support (RFC 8760), but some (SIPp among them) take the first
+    /// one and give up when it is not MD5; so MD5 comes first by default.
+    pub prefer_sha256: bool,
 }
 
 impl Default for RegistrarConfig {
@@ -74,6 +78,7 @@ impl Default for RegistrarConfig {
             max_bindings_per_user: 10,
             nonce_ttl: Duration::from_secs(300),
             nonce_key: rand::random(),
+            prefer_sha256: false,
         }
     }
 }
