@@ -1165,7 +1165,12 @@ interface _RecorderEventMap {
 /** HTTP requests from scenarios. The engine performs them; the session never blocks. */
 declare namespace Net {
   /** Options of {@link httpRequestAsync} and {@link httpRequest}. */
-  interface HttpRequestOptions {
+  class HttpRequestOptions {
+    /**
+     * VoxEngine's options object: `new Net.HttpRequestOptions()` has `method` `GET`,
+     * empty `headers` and `timeout` 90; a plain object literal works as well.
+     */
+    constructor();
     /** HTTP method (`GET`, `POST`, `PUT`, ...), any case. Default `GET`. */
     method?: string;
     /**

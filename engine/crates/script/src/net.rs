@@ -69,7 +69,21 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, globals: &Object<'js>) -> rquickjs::R
         "httpRequest",
         Function::new(ctx.clone(), http_request)?.with_name("httpRequest")?,
     )?;
+    let options =
+        Function::new(ctx.clone(), http_request_options)?.with_name("HttpRequestOptions")?;
+    options.set_constructor(true);
+    net.set("HttpRequestOptions", options)?;
     globals.set("Net", net)
+}
+
+/// `new Net.HttpRequestOptions()`: an options object with VoxEngine's
+/// defaults, for scenarios that build their options that way.
+fn http_request_options(ctx: Ctx<'_>) -> rquickjs::Result<Object<'_>> {
+    let options = Object::new(ctx.clone())?;
+    options.set("method", "GET")?;
+    options.set("headers", Array::new(ctx.clone())?)?;
+    options.set("timeout", MAX_HTTP_TIMEOUT.as_secs() as i32)?;
+    Ok(options)
 }
 
 /// A short description of a response for the session log.

@@ -202,3 +202,36 @@ async fn a_request_in_flight_keeps_a_callless_session_past_the_idle_limit() {
         ["done -7", "no live calls for 0.05 s: ending the session"]
     );
 }
+
+#[tokio::test]
+async fn http_request_options_objects_carry_voxengine_defaults() {
+    let mut engine = FakeEngine::start(config());
+    let s = engine.spawn(
+        "options.js",
+        r#"
+        var options = new Net.HttpRequestOptions();
+        Logger.write(options.method + " " + options.headers.length + " " + options.timeout);
+        options.method = "PUT";
+        options.headers = ["X-A: 1"];
+        options.postData = "body";
+        Net.httpRequest("http://127.0.0.1:9/x", function () {}, options);
+        "#,
+        "",
+        None,
+    );
+    let SessionCommand::HttpRequest {
+        method,
+        headers,
+        body,
+        timeout,
+        ..
+    } = engine.next(s.id).await
+    else {
+        panic!("expected an HttpRequest");
+    };
+    assert_eq!(method, "PUT");
+    assert_eq!(headers, [("X-A".into(), "1".into())]);
+    assert_eq!(body.as_deref(), Some(&b"body"[..]));
+    assert_eq!(timeout, Duration::from_secs(90));
+    assert_eq!(messages(s.id, "log"), ["GET 0 90"]);
+}

@@ -237,7 +237,11 @@ fn parse_dts(text: &str) -> Declared {
         } else if depth == 1 {
             match &block {
                 Block::Namespace(ns) => {
-                    if let Some((name, _)) = line.strip_prefix("function ").and_then(ident) {
+                    let member = line
+                        .strip_prefix("function ")
+                        .or_else(|| line.strip_prefix("class "))
+                        .and_then(ident);
+                    if let Some((name, _)) = member {
                         api.namespaces.get_mut(ns).unwrap().insert(name.to_string());
                     }
                 }
