@@ -1400,6 +1400,160 @@ declare namespace IVR {
   function reset(): void;
 }
 
+/**
+ * VoxEngine's legacy voices, by language and gender: `call.say(text, Language.US_ENGLISH_FEMALE)`.
+ * Each maps onto the configured TTS engine's voice for that language (espeak-ng: `en-us` with
+ * a female or male variant); a language the engine lacks falls back to its default voice and
+ * the session log says so. The values are Dialtone voice descriptors.
+ */
+declare enum Language {
+  US_ENGLISH_FEMALE = "vox:en-US:female",
+  US_ENGLISH_MALE = "vox:en-US:male",
+  UK_ENGLISH_FEMALE = "vox:en-GB:female",
+  UK_ENGLISH_MALE = "vox:en-GB:male",
+  AU_ENGLISH_FEMALE = "vox:en-AU:female",
+  AU_ENGLISH_MALE = "vox:en-AU:male",
+  IN_ENGLISH_FEMALE = "vox:en-IN:female",
+  RU_RUSSIAN_FEMALE = "vox:ru-RU:female",
+  RU_RUSSIAN_MALE = "vox:ru-RU:male",
+  DE_GERMAN_FEMALE = "vox:de-DE:female",
+  DE_GERMAN_MALE = "vox:de-DE:male",
+  FR_FRENCH_FEMALE = "vox:fr-FR:female",
+  FR_FRENCH_MALE = "vox:fr-FR:male",
+  CA_FRENCH_FEMALE = "vox:fr-CA:female",
+  ES_SPANISH_FEMALE = "vox:es-ES:female",
+  ES_SPANISH_MALE = "vox:es-ES:male",
+  US_SPANISH_FEMALE = "vox:es-US:female",
+  US_SPANISH_MALE = "vox:es-US:male",
+  MX_SPANISH_FEMALE = "vox:es-MX:female",
+  IT_ITALIAN_FEMALE = "vox:it-IT:female",
+  IT_ITALIAN_MALE = "vox:it-IT:male",
+  BR_PORTUGUESE_FEMALE = "vox:pt-BR:female",
+  BR_PORTUGUESE_MALE = "vox:pt-BR:male",
+  PT_PORTUGUESE_FEMALE = "vox:pt-PT:female",
+  PT_PORTUGUESE_MALE = "vox:pt-PT:male",
+  NL_DUTCH_FEMALE = "vox:nl-NL:female",
+  NL_DUTCH_MALE = "vox:nl-NL:male",
+  PL_POLISH_FEMALE = "vox:pl-PL:female",
+  PL_POLISH_MALE = "vox:pl-PL:male",
+  SV_SWEDISH_FEMALE = "vox:sv-SE:female",
+  NO_NORWEGIAN_FEMALE = "vox:nb-NO:female",
+  DK_DANISH_FEMALE = "vox:da-DK:female",
+  DK_DANISH_MALE = "vox:da-DK:male",
+  FI_FINNISH_FEMALE = "vox:fi-FI:female",
+  TR_TURKISH_FEMALE = "vox:tr-TR:female",
+  CZ_CZECH_FEMALE = "vox:cs-CZ:female",
+  JP_JAPANESE_FEMALE = "vox:ja-JP:female",
+  JP_JAPANESE_MALE = "vox:ja-JP:male",
+  KR_KOREAN_FEMALE = "vox:ko-KR:female",
+  CN_CHINESE_FEMALE = "vox:zh-CN:female",
+  HK_CHINESE_FEMALE = "vox:zh-HK:female",
+  TW_CHINESE_FEMALE = "vox:zh-TW:female",
+  ARABIC_FEMALE = "vox:ar-SA:female",
+  ARABIC_MALE = "vox:ar-SA:male",
+  HI_HINDI_FEMALE = "vox:hi-IN:female",
+  UA_UKRAINIAN_FEMALE = "vox:uk-UA:female",
+}
+
+/**
+ * Voices by provider (VoxEngine's `VoiceList`), for `say` and `createTTSPlayer`. Dialtone has
+ * none of these providers' voices: each maps onto the configured TTS engine's voice for its
+ * language and gender, and the session log says which voice stood in. `Default` has every
+ * language of {@link Language}.
+ */
+declare namespace VoiceList {
+  /** Each language's voice, by gender (`en_US_Female`). */
+  const Default: {
+    readonly en_US_Female: string;
+    readonly en_US_Male: string;
+    readonly en_GB_Female: string;
+    readonly en_GB_Male: string;
+    readonly en_AU_Female: string;
+    readonly en_AU_Male: string;
+    readonly en_IN_Female: string;
+    readonly ru_RU_Female: string;
+    readonly ru_RU_Male: string;
+    readonly de_DE_Female: string;
+    readonly de_DE_Male: string;
+    readonly fr_FR_Female: string;
+    readonly fr_FR_Male: string;
+    readonly fr_CA_Female: string;
+    readonly es_ES_Female: string;
+    readonly es_ES_Male: string;
+    readonly es_US_Female: string;
+    readonly es_US_Male: string;
+    readonly es_MX_Female: string;
+    readonly it_IT_Female: string;
+    readonly it_IT_Male: string;
+    readonly pt_BR_Female: string;
+    readonly pt_BR_Male: string;
+    readonly pt_PT_Female: string;
+    readonly pt_PT_Male: string;
+    readonly nl_NL_Female: string;
+    readonly nl_NL_Male: string;
+    readonly pl_PL_Female: string;
+    readonly pl_PL_Male: string;
+    readonly sv_SE_Female: string;
+    readonly nb_NO_Female: string;
+    readonly da_DK_Female: string;
+    readonly da_DK_Male: string;
+    readonly fi_FI_Female: string;
+    readonly tr_TR_Female: string;
+    readonly cs_CZ_Female: string;
+    readonly ja_JP_Female: string;
+    readonly ja_JP_Male: string;
+    readonly ko_KR_Female: string;
+    readonly zh_CN_Female: string;
+    readonly zh_HK_Female: string;
+    readonly zh_TW_Female: string;
+    readonly ar_SA_Female: string;
+    readonly ar_SA_Male: string;
+    readonly hi_IN_Female: string;
+    readonly uk_UA_Female: string;
+  };
+  /** Amazon's voices by name, each standing in for its language and gender. */
+  const Amazon: {
+    readonly en_US_Joanna: string;
+    readonly en_US_Matthew: string;
+    readonly en_GB_Amy: string;
+    readonly en_GB_Brian: string;
+    readonly ru_RU_Tatyana: string;
+    readonly ru_RU_Maxim: string;
+    readonly de_DE_Marlene: string;
+    readonly de_DE_Hans: string;
+    readonly fr_FR_Celine: string;
+    readonly fr_FR_Mathieu: string;
+    readonly es_ES_Conchita: string;
+    readonly es_ES_Enrique: string;
+    readonly it_IT_Carla: string;
+    readonly it_IT_Giorgio: string;
+    readonly pt_BR_Camila: string;
+    readonly ja_JP_Mizuki: string;
+  };
+  /** Google's voices by name, each standing in for its language and gender. */
+  const Google: {
+    readonly en_US_Wavenet_A: string;
+    readonly en_US_Wavenet_C: string;
+    readonly en_US_Wavenet_F: string;
+    readonly en_GB_Wavenet_B: string;
+    readonly de_DE_Wavenet_A: string;
+    readonly ru_RU_Wavenet_A: string;
+  };
+  /** Microsoft's voices by name, each standing in for its language and gender. */
+  const Microsoft: {
+    readonly en_US_JennyNeural: string;
+    readonly en_US_GuyNeural: string;
+    readonly en_GB_SoniaNeural: string;
+    readonly de_DE_KatjaNeural: string;
+    readonly ru_RU_SvetlanaNeural: string;
+  };
+  /** Yandex's voices by name, each standing in for its language and gender. */
+  const Yandex: {
+    readonly ru_RU_alena: string;
+    readonly ru_RU_filipp: string;
+  };
+}
+
 /** A stored pair, as {@link ApplicationStorage} returns it. */
 interface StorageKey {
   key: string;

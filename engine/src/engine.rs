@@ -144,6 +144,7 @@ impl Engine {
                 memory_limit: cfg.memory_limit,
                 cpu_budget: cfg.cpu_budget,
                 idle_timeout: cfg.idle_timeout,
+                voices: Arc::new(voice_catalogue(&cfg.tts_engine)),
             },
             cmd_tx,
         )
@@ -304,4 +305,26 @@ fn set_udp_buffers(udp: &UdpSocket) {
     let sock = socket2::SockRef::from(udp);
     let _ = sock.set_recv_buffer_size(4 * 1024 * 1024);
     let _ = sock.set_send_buffer_size(4 * 1024 * 1024);
+}
+
+/// The voices of the configured TTS engine, for `Language` and `VoiceList`:
+/// espeak-ng's languages from its `--voices` listing; an HTTP service
+/// chooses itself.
+fn voice_catalogue(engine: &str) -> dialtone_core::voices::VoiceCatalogue {
+    use dialtone_core::voices::VoiceCatalogue;
+    if engine != "espeak" {
+        return VoiceCatalogue::PassThrough;
+    }
+    match std::process::Command::new("espeak-ng")
+        .arg("--voices")
+        .output()
+    {
+        Ok(out) if out.status.success() => {
+            VoiceCatalogue::espeak_from_listing(&String::from_utf8_lossy(&out.stdout))
+        }
+        other => {
+            tracing::warn!(result = ?other.map(|o| o.status), "cannot list espeak-ng's voices; Language and VoiceList voices go to it as they are");
+            VoiceCatalogue::PassThrough
+        }
+    }
 }

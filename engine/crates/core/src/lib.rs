@@ -5,6 +5,7 @@ pub mod ids;
 pub mod messages;
 mod scenario;
 pub mod storage;
+pub mod voices;
 
 pub use ids::{CallId, SessionId, UnitId};
 pub use scenario::Scenario;

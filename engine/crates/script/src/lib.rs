@@ -69,6 +69,7 @@ mod session;
 mod storage;
 mod timers;
 mod users;
+mod voices;
 mod voxengine;
 
 use std::time::Duration;
@@ -89,6 +90,8 @@ pub struct ScriptConfig {
     pub cpu_budget: Duration,
     /// A session with no live calls ends after this long.
     pub idle_timeout: Duration,
+    /// The TTS engine's voices, which `Language` and `VoiceList` map onto.
+    pub voices: std::sync::Arc<dialtone_core::voices::VoiceCatalogue>,
 }
 
 impl Default for ScriptConfig {
@@ -98,6 +101,7 @@ impl Default for ScriptConfig {
             memory_limit: 16 * 1024 * 1024,
             cpu_budget: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(60),
+            voices: Default::default(),
         }
     }
 }

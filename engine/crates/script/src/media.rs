@@ -196,6 +196,18 @@ pub(crate) fn tts_source<'js>(
             }
         }
     }
+    // `Language` and `VoiceList` voices map onto the engine's by language.
+    let voice = match voice {
+        Some(v) => {
+            let core = crate::registry::registry(ctx)?.core.clone();
+            let resolved = core.voices.resolve(&v);
+            if let Some(note) = resolved.note {
+                core.note(&format!("{what}: {note}"));
+            }
+            resolved.voice
+        }
+        None => None,
+    };
     Ok(PlayerSource::Tts {
         text,
         voice,

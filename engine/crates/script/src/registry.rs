@@ -41,6 +41,8 @@ pub(crate) struct SessionCore {
     conference_notes: RefCell<VecDeque<Note>>,
     /// `Logger.write` lines and bytes per second.
     log_budget: RefCell<crate::log_budget::LogBudget>,
+    /// What `Language` and `VoiceList` voices become for the TTS engine.
+    pub(crate) voices: std::sync::Arc<dialtone_core::voices::VoiceCatalogue>,
 }
 
 impl SessionCore {
@@ -49,8 +51,10 @@ impl SessionCore {
         file: String,
         commands: CommandSender,
         custom_data: String,
+        voices: std::sync::Arc<dialtone_core::voices::VoiceCatalogue>,
     ) -> Rc<SessionCore> {
         Rc::new(SessionCore {
+            voices,
             id,
             file,
             commands,

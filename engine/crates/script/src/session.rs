@@ -110,6 +110,7 @@ impl Session {
             spec.scenario.name.clone(),
             worker.commands.clone(),
             spec.custom_data.clone(),
+            cfg.voices.clone(),
         );
         let budget = CpuBudget::new(cfg.cpu_budget);
         let (runtime, memory) =
@@ -523,6 +524,7 @@ fn install(ctx: &Ctx<'_>, core: Rc<SessionCore>) -> rquickjs::Result<()> {
     globals::install(ctx, &globals)?;
     modules::install(ctx, &globals)?;
     crate::storage::install(ctx, &globals)?;
+    crate::voices::install(ctx, &globals)?;
     timers::install(ctx, &globals)
 }
 

@@ -240,6 +240,7 @@ fn parse_dts(text: &str) -> Declared {
                     let member = line
                         .strip_prefix("function ")
                         .or_else(|| line.strip_prefix("class "))
+                        .or_else(|| line.strip_prefix("const "))
                         .and_then(ident);
                     if let Some((name, _)) = member {
                         api.namespaces.get_mut(ns).unwrap().insert(name.to_string());

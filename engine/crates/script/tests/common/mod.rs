@@ -29,6 +29,7 @@ pub fn config() -> ScriptConfig {
         memory_limit: 16 * 1024 * 1024,
         cpu_budget: Duration::from_secs(1),
         idle_timeout: Duration::from_secs(60),
+        voices: Default::default(),
     }
 }
 
