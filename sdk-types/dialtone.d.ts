@@ -78,6 +78,37 @@ declare namespace VoxEngine {
   ): Call;
 
   /**
+   * Calls a phone number through the account's trunks (`PUT /v1/trunks/{name}`): the trunks
+   * whose prefixes match the number are tried by priority (then longest prefix), each with its
+   * credentials and its rewriting of the number; a 5xx, 408 or no answer moves the call to the
+   * next trunk. `Failed` 404 "No Trunk For Number" at once when none matches (and always in
+   * `dialtone run`, which has no trunks).
+   * @param number digits and `+*#`; spaces, dashes, dots and brackets are dropped.
+   * @param callerid the From user, unless the trunk imposes its own.
+   * @throws TypeError if `number` is not a phone number.
+   */
+  function callPSTN(number: string, callerid?: string, parameters?: CallPSTNParameters): Call;
+
+  /**
+   * Every inbound call of the session calls its destination number (through
+   * `numberTransform` when given) via the account's trunks, as {@link VoxEngine.callPSTN},
+   * joined to it as {@link VoxEngine.easyProcess} joins calls. Call it at the top level.
+   */
+  function forwardCallToPSTN(
+    numberTransform?: (number: string) => string,
+    onEstablishedCallback?: (call1: Call, call2: Call) => void,
+  ): void;
+
+  /**
+   * As {@link VoxEngine.forwardCallToPSTN} without a transform: the destination goes through
+   * the account's trunks (a trunk is a SIP peer). `video` is accepted and ignored.
+   */
+  function forwardCallToSIP(
+    onEstablishedCallback?: (call1: Call, call2: Call) => void,
+    video?: boolean,
+  ): void;
+
+  /**
    * Calls a user of this session's application: every phone the user has registered
    * (REGISTER with digest authentication, `dialtone serve`) rings at once; the first to
    * answer takes the call and the others get CANCEL. `Ringing` follows each phone's 180;
@@ -290,6 +321,13 @@ declare namespace VoxEngine {
     ttsOptions?: { rate?: number | string; [option: string]: any };
     /** Name of a configured TTS engine; the default engine when left out. */
     engine?: string;
+  }
+
+  /** Options of {@link VoxEngine.callPSTN}. */
+  interface CallPSTNParameters {
+    displayName?: string;
+    /** Extra `X-` headers of the INVITE. */
+    extraHeaders?: SIPHeaders;
   }
 
   /** Options of {@link VoxEngine.callUser}. */

@@ -229,6 +229,9 @@ def unsupported(spec: dict) -> str | None:
         if "rtp" in ev or "refer" in ev:
             return (f"event at {ev.get('at')}: the real caller cannot be made to "
                     f"{'stop its RTP' if 'rtp' in ev else 'send a REFER'} on cue")
+    if spec.get("trunks"):
+        return ("trunks ('trunks') would have to be configured in `dialtone serve` "
+                "(tests/test_trunks.py calls through real trunks)")
     if spec.get("storage"):
         return ("ApplicationStorage pairs ('storage') would have to be seeded in `dialtone serve`'s "
                 "database (tests/test_storage.py uses the store for real)")

@@ -18,6 +18,14 @@ pub trait InboundRouter: Send + Sync {
     fn registrar(&self) -> bool {
         false
     }
+    /// The trunks a `callPSTN` of `owner`'s session to `number` tries.
+    fn trunks(
+        &self,
+        _owner: Option<&RouteOwner>,
+        _number: &str,
+    ) -> Vec<dialtone_calls::TrunkRoute> {
+        Vec::new()
+    }
     /// Where an authenticated call from `user` goes.
     fn route_user(&self, _user: &UserAuth, _info: &InboundInfo<'_>) -> Route {
         Route::Reject {

@@ -14,6 +14,7 @@ mod openapi;
 mod recordings;
 mod rules;
 mod sessions;
+mod trunks;
 mod usage;
 mod users;
 
@@ -99,6 +100,13 @@ pub fn routes(state: ApiState) -> Router {
             put(users::put_user)
                 .get(users::get_user)
                 .delete(users::delete_user),
+        )
+        .route("/v1/trunks", get(trunks::list_trunks))
+        .route(
+            "/v1/trunks/{name}",
+            put(trunks::put_trunk)
+                .get(trunks::get_trunk)
+                .delete(trunks::delete_trunk),
         )
         .route("/v1/rules/match", post(rules::match_rule))
         .route(

@@ -36,6 +36,14 @@ impl Services for EngineServices {
         self.router.route_conference(owner, name)
     }
 
+    fn trunks(
+        &self,
+        owner: Option<&dialtone_calls::RouteOwner>,
+        number: &str,
+    ) -> Vec<dialtone_calls::TrunkRoute> {
+        self.router.trunks(owner, number)
+    }
+
     fn route_user(&self, user: &dialtone_calls::UserAuth, info: &InboundInfo<'_>) -> Route {
         self.router.route_user(user, info)
     }

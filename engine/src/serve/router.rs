@@ -59,6 +59,8 @@ pub struct Snapshot {
     /// Each application's own rules, by (account, application name): what
     /// a call from one of its users meets.
     pub app_rules: HashMap<(String, String), RuleSet>,
+    /// Each account's trunks, for `callPSTN`.
+    pub trunks: HashMap<String, Vec<dialtone_calls::TrunkConfig>>,
 }
 
 impl Snapshot {
@@ -232,6 +234,13 @@ impl StoreRouter {
             .into_iter()
             .map(|(account, rules)| Ok((account, RuleSet::compile(rules)?)))
             .collect::<Result<HashMap<_, _>, RuleError>>()?;
+        let mut trunks: HashMap<String, Vec<dialtone_calls::TrunkConfig>> = HashMap::new();
+        for t in self.store.all_trunks().await? {
+            trunks
+                .entry(t.account.clone())
+                .or_default()
+                .push(trunk_config(t));
+        }
         let app_rules = app_rules
             .into_iter()
             .map(|(key, rules)| Ok((key, RuleSet::compile(rules)?)))
@@ -245,9 +254,30 @@ impl StoreRouter {
             rule_names,
             user_domains,
             app_rules,
+            trunks,
         };
         *self.snapshot.write() = Arc::new(snapshot);
         Ok(())
+    }
+}
+
+/// A stored trunk as routing uses it.
+fn trunk_config(t: dialtone_store::StoredTrunk) -> dialtone_calls::TrunkConfig {
+    let auth = match (t.username, t.password) {
+        (Some(u), Some(p)) => Some((u, p)),
+        _ => None,
+    };
+    dialtone_calls::TrunkConfig {
+        name: t.name,
+        host: t.host,
+        port: t.port,
+        tcp: t.transport == "tcp",
+        auth,
+        prefixes: t.prefixes,
+        priority: t.priority,
+        strip: usize::try_from(t.strip).unwrap_or(0),
+        add_prefix: t.add_prefix,
+        caller_id: t.caller_id,
     }
 }
 
@@ -324,6 +354,17 @@ fn request_host(info: &InboundInfo<'_>) -> Option<String> {
 impl InboundRouter for StoreRouter {
     fn registrar(&self) -> bool {
         true
+    }
+
+    fn trunks(&self, owner: Option<&RouteOwner>, number: &str) -> Vec<dialtone_calls::TrunkRoute> {
+        let Some(owner) = owner else {
+            return Vec::new();
+        };
+        self.snapshot()
+            .trunks
+            .get(&owner.account)
+            .map(|trunks| dialtone_calls::select_trunks(trunks, number))
+            .unwrap_or_default()
     }
 
     /// The user's application's rules, whatever number is dialled: no claim

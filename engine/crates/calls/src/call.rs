@@ -104,6 +104,8 @@ pub(crate) struct Call {
     pub forks: Vec<LegId>,
     /// The most telling failure of the forks that failed so far.
     pub fork_failure: Option<(u16, String)>,
+    /// `callPSTN`: what was asked and the trunks still to try.
+    pub trunks: Option<Box<crate::trunks::TrunkPlan>>,
 }
 
 /// Why we sent a re-INVITE: the answer goes back to the scenario, or not.
@@ -160,6 +162,7 @@ impl Call {
             statistics: false,
             forks: Vec::new(),
             fork_failure: None,
+            trunks: None,
         }
     }
 

@@ -31,7 +31,7 @@ pub(crate) const FORK_LEGS: LegId = 1 << 61;
 pub const MAX_FORKS: usize = 16;
 
 /// The leg of fork `index` of `call`.
-fn fork_leg(call: CallId, index: usize) -> LegId {
+pub(crate) fn fork_leg(call: CallId, index: usize) -> LegId {
     if index == 0 {
         outbound_leg(call)
     } else {

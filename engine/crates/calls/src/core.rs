@@ -219,6 +219,7 @@ impl CallCore {
             }
             SessionCommand::CallSip(out) => self.call_sip(now, session, out),
             SessionCommand::CallUser(out) => self.call_user(now, session, out),
+            SessionCommand::CallPstn(out) => self.call_pstn(now, session, out),
             SessionCommand::CallConference(out) => self.call_conference(now, session, *out),
             SessionCommand::SendMedia { from, to } => self.send_media(session, from, to),
             SessionCommand::StopMedia { from, to } => self.stop_media(session, from, to),

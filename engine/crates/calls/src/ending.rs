@@ -106,6 +106,9 @@ impl CallCore {
         reason: String,
         headers: Vec<(String, String)>,
     ) {
+        if failed && self.trunk_failover(now, leg, code) {
+            return;
+        }
         let (code, reason) = if failed {
             match self.fork_failed(leg, code, reason) {
                 Some(last) => last,

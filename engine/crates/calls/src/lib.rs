@@ -56,6 +56,7 @@ pub mod setup_rate;
 pub mod target;
 mod timers;
 mod transfer;
+pub mod trunks;
 mod units;
 
 pub use crate::core::{CallCore, CoreConfig};
@@ -70,8 +71,9 @@ pub use io::{Direction, Fact, HttpJob, Job, JobResult, MediaCommand, Output, Ses
 pub use limits::{CallLimits, DEFAULT_MAX_FORWARDS};
 pub use messaging::MAX_BODY as MAX_MESSAGE_BODY;
 pub use registrar::{Binding, RegistrarConfig, UserKey};
-pub use services::{InboundInfo, Overload, Route, RouteOwner, Services, UserAuth};
+pub use services::{InboundInfo, Overload, Route, RouteOwner, Services, TrunkRoute, UserAuth};
 pub use sessions::{
     access_not_found, new_access_token, token_matches, LiveCall, LiveSession, StartRequest,
     StartedSession,
 };
+pub use trunks::{select_trunks, TrunkConfig};

@@ -111,7 +111,7 @@ impl CallCore {
 
     /// Dials `peer` if the egress policy lets a session reach it; else the
     /// call fails with 403 and nothing is sent.
-    fn dial_allowed(
+    pub(crate) fn dial_allowed(
         &mut self,
         now: Instant,
         id: CallId,

@@ -63,6 +63,31 @@ impl std::fmt::Debug for UserAuth {
     }
 }
 
+/// One trunk a number may go through, as the call core dials it. `Debug`
+/// hides the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TrunkRoute {
+    pub trunk: String,
+    /// `sip:NUMBER@HOST:PORT[;transport=tcp]`, the number already rewritten
+    /// (stripped, prefixed) for this trunk.
+    pub uri: String,
+    /// Digest credentials the provider challenges for.
+    pub auth: Option<(String, String)>,
+    /// The caller id the trunk requires, if it imposes one.
+    pub caller_id: Option<String>,
+}
+
+impl std::fmt::Debug for TrunkRoute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrunkRoute")
+            .field("trunk", &self.trunk)
+            .field("uri", &self.uri)
+            .field("auth", &self.auth.as_ref().map(|(u, _)| (u, "***")))
+            .field("caller_id", &self.caller_id)
+            .finish()
+    }
+}
+
 /// Which resource the engine is short of when it refuses new sessions to
 /// keep the ones already up whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +148,11 @@ pub trait Services: Send {
             code: 404,
             reason: "Not Found".into(),
         }
+    }
+    /// The trunks a call of `owner`'s sessions to `number` goes through, in
+    /// the order to try them.
+    fn trunks(&self, _owner: Option<&RouteOwner>, _number: &str) -> Vec<TrunkRoute> {
+        Vec::new()
     }
     /// Binds an RTP port for a call's `unit` on media worker `shard` and
     /// returns the port.

@@ -439,6 +439,10 @@ pub enum SessionCommand {
     /// to answer takes the call. Only `callerid`, `display_name` and
     /// `headers` are used.
     CallUser(Box<OutboundCall>),
+    /// `VoxEngine.callPSTN(number, ...)`: `to` is a number, dialled through
+    /// the session's account's trunks by prefix and priority, the next
+    /// trunk taking over on 5xx, 408 or no answer to the INVITE.
+    CallPstn(Box<OutboundCall>),
     /// `VoxEngine.callConference(id, ...)`: a call to the conference session
     /// `to` names (started by the account's rules if none runs). Only
     /// `callerid`, `display_name` and `headers` are used.

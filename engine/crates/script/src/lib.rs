@@ -62,6 +62,7 @@ mod media;
 mod modules;
 mod net;
 mod player;
+mod pstn;
 mod quickjs;
 mod recorder;
 mod registry;

@@ -175,47 +175,65 @@ fn call_user_direct<'js>(
     dial_user(&ctx, WHAT, user, options)
 }
 
+/// Where a `forwardCallTo…` helper sends each inbound call.
+#[derive(Clone)]
+pub(crate) enum ForwardTo<'js> {
+    /// The user the destination names.
+    User,
+    /// The destination number (through `numberTransform` if given) via the
+    /// account's trunks.
+    Pstn(Option<Function<'js>>),
+}
+
 /// What a `forwardCallTo…` helper does with each inbound call.
 #[derive(Clone)]
 pub(crate) struct Forward<'js> {
-    what: &'static str,
-    on_established: Option<Function<'js>>,
+    pub(crate) what: &'static str,
+    pub(crate) to: ForwardTo<'js>,
+    pub(crate) on_established: Option<Function<'js>>,
 }
 
 impl<'js> Trace<'js> for Forward<'js> {
     fn trace<'a>(&self, tracer: Tracer<'a, 'js>) {
         self.on_established.trace(tracer);
+        if let ForwardTo::Pstn(Some(f)) = &self.to {
+            f.trace(tracer);
+        }
     }
 }
 
-fn forward<'js>(
+/// An optional function argument (`undefined` and `null` are none).
+pub(crate) fn optional_function<'js>(
+    ctx: &Ctx<'js>,
+    what: &str,
+    name: &str,
+    value: Option<Value<'js>>,
+) -> rquickjs::Result<Option<Function<'js>>> {
+    match value.filter(|v| !v.is_undefined() && !v.is_null()) {
+        None => Ok(None),
+        Some(v) => match v.as_function() {
+            Some(f) => Ok(Some(f.clone())),
+            None => Err(Exception::throw_type(
+                ctx,
+                &format!("{what}: {name} must be a function, not {}", v.type_name()),
+            )),
+        },
+    }
+}
+
+pub(crate) fn forward<'js>(
     ctx: Ctx<'js>,
     what: &'static str,
+    to: ForwardTo<'js>,
     on_established: Opt<Value<'js>>,
 ) -> rquickjs::Result<()> {
-    let on_established = match on_established
-        .0
-        .filter(|v| !v.is_undefined() && !v.is_null())
-    {
-        None => None,
-        Some(v) => match v.as_function() {
-            Some(f) => Some(f.clone()),
-            None => {
-                return Err(Exception::throw_type(
-                    &ctx,
-                    &format!(
-                        "{what}: onEstablishedCallback must be a function, not {}",
-                        v.type_name()
-                    ),
-                ))
-            }
-        },
-    };
+    let on_established = optional_function(&ctx, what, "onEstablishedCallback", on_established.0)?;
     registry(&ctx)?.app_listeners.add(
         &ctx,
         names::CALL_ALERTING.to_string(),
         Listener::Forward(Forward {
             what,
+            to,
             on_established,
         }),
     )
@@ -229,7 +247,12 @@ fn forward_to_user<'js>(
     on_established: Opt<Value<'js>>,
     _video: Opt<Value<'js>>,
 ) -> rquickjs::Result<()> {
-    forward(ctx, "VoxEngine.forwardCallToUser()", on_established)
+    forward(
+        ctx,
+        "VoxEngine.forwardCallToUser()",
+        ForwardTo::User,
+        on_established,
+    )
 }
 
 /// `forwardCallToUserDirect(onEstablishedCallback?, video?)`: as
@@ -241,7 +264,7 @@ fn forward_to_user_direct<'js>(
 ) -> rquickjs::Result<()> {
     const WHAT: &str = "VoxEngine.forwardCallToUserDirect()";
     note_direct(&ctx, WHAT)?;
-    forward(ctx, WHAT, on_established)
+    forward(ctx, WHAT, ForwardTo::User, on_established)
 }
 
 /// Runs a forwarding listener for one `AppEvents.CallAlerting`.
@@ -255,12 +278,29 @@ pub(crate) fn run_forward<'js>(
     };
     let call: Value = event.get("call")?;
     let inbound = expect_call(ctx, forward.what, &call)?;
-    let user: String = event.get("destination")?;
-    let options = UserCallOptions {
-        callerid: event.get("callerid")?,
-        display_name: event.get("displayName")?,
-        headers: None,
+    let destination: String = event.get("destination")?;
+    let callerid: Option<String> = event.get("callerid")?;
+    let display_name: Option<String> = event.get("displayName")?;
+    let outbound = match &forward.to {
+        ForwardTo::User => {
+            let options = UserCallOptions {
+                callerid,
+                display_name,
+                headers: None,
+            };
+            dial_user(ctx, forward.what, destination, options)?
+        }
+        ForwardTo::Pstn(transform) => {
+            let number = match transform {
+                Some(f) => {
+                    let v: Value = f.call((destination,))?;
+                    crate::voxengine::optional_string(ctx, "the transformed number", Some(v))?
+                        .unwrap_or_default()
+                }
+                None => destination,
+            };
+            crate::pstn::dial_pstn(ctx, forward.what, number, callerid, display_name, None)?
+        }
     };
-    let outbound = dial_user(ctx, forward.what, user, options)?;
     easy_process_calls(ctx, inbound, outbound, forward.on_established.clone())
 }

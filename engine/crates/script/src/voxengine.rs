@@ -52,6 +52,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, globals: &Object<'js>) -> rquickjs::R
     crate::recorder::install(ctx, &vox)?;
     crate::conference::install(ctx, &vox)?;
     crate::users::install(ctx, &vox)?;
+    crate::pstn::install(ctx, &vox)?;
     globals.set("VoxEngine", vox)
 }
 

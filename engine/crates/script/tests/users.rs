@@ -102,3 +102,33 @@ async fn forward_call_to_user_calls_the_destination_and_bridges() {
         .iter()
         .any(|l| l == &format!("established {} {}", inbound.0, out.call.0)));
 }
+
+#[tokio::test]
+async fn forward_call_to_pstn_transforms_the_number() {
+    let mut engine = FakeEngine::start(config());
+    let inbound = CallId::next();
+    let s = engine.spawn(
+        "forward_pstn.js",
+        r#"
+        VoxEngine.forwardCallToPSTN(function (n) { return "1555" + n; });
+        "#,
+        "",
+        Some(alerting(inbound)),
+    );
+    let SessionCommand::CallPstn(out) = engine.next(s.id).await else {
+        panic!("expected CallPstn")
+    };
+    assert_eq!(out.to, format!("1555{}", incoming(inbound).destination));
+    let mut engine2 = FakeEngine::start(config());
+    let s2 = engine2.spawn(
+        "forward_sip.js",
+        "VoxEngine.forwardCallToSIP();\nVoxEngine.addEventListener(AppEvents.Started, function () { try { VoxEngine.callPSTN('bob@evil'); } catch (e) { Logger.write(e.name); } });",
+        "",
+        Some(alerting(CallId::next())),
+    );
+    let SessionCommand::CallPstn(out) = engine2.next(s2.id).await else {
+        panic!("expected CallPstn")
+    };
+    assert_eq!(out.to, "100");
+    assert_eq!(messages(s2.id, "log"), ["TypeError"]);
+}

@@ -44,6 +44,9 @@ pub struct Spec {
     /// `ApplicationStorage` pairs present when the session starts (30-day
     /// time to live).
     pub storage: BTreeMap<String, String>,
+    /// The account's trunks, for `callPSTN`: each dials
+    /// `sip:NUMBER@HOST:PORT`, which behaves as the callee of that URI.
+    pub trunks: Vec<dialtone_calls::TrunkConfig>,
     pub playback: Playback,
     /// Answers to `Net` requests, tried in order: exact URLs, then patterns.
     pub http: Vec<(UrlMatch, HttpReply)>,
@@ -236,6 +239,8 @@ struct RawSpec {
     #[serde(default)]
     storage: BTreeMap<String, String>,
     #[serde(default)]
+    trunks: Vec<RawTrunk>,
+    #[serde(default)]
     playback: BTreeMap<String, u64>,
     #[serde(default)]
     http: BTreeMap<String, RawHttp>,
@@ -245,6 +250,44 @@ struct RawSpec {
     ordered: bool,
     #[serde(default = "default_timeout")]
     timeout: u64,
+}
+
+/// A trunk in a spec: `{"name", "host", "port"?, "prefixes"?, "priority"?,
+/// "strip"?, "addPrefix"?, "callerId"?}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawTrunk {
+    name: String,
+    host: String,
+    #[serde(default)]
+    port: Option<u16>,
+    #[serde(default)]
+    prefixes: Vec<String>,
+    #[serde(default)]
+    priority: i64,
+    #[serde(default)]
+    strip: usize,
+    #[serde(default)]
+    add_prefix: String,
+    #[serde(default)]
+    caller_id: Option<String>,
+}
+
+impl RawTrunk {
+    fn into_config(self) -> dialtone_calls::TrunkConfig {
+        dialtone_calls::TrunkConfig {
+            name: self.name,
+            host: self.host,
+            port: self.port.unwrap_or(5060),
+            tcp: false,
+            auth: None,
+            prefixes: self.prefixes,
+            priority: self.priority,
+            strip: self.strip,
+            add_prefix: self.add_prefix,
+            caller_id: self.caller_id,
+        }
+    }
 }
 
 fn default_ordered() -> bool {
@@ -544,6 +587,7 @@ impl Spec {
             callees,
             users: raw.users,
             storage: raw.storage,
+            trunks: raw.trunks.into_iter().map(RawTrunk::into_config).collect(),
             playback,
             http,
             expect,

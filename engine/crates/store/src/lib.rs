@@ -22,6 +22,7 @@ mod history_backlog;
 mod quotas;
 mod rules;
 mod schema;
+mod trunks;
 mod users;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -44,6 +45,7 @@ pub use quotas::{
     Quotas, StoredUsage, DEFAULT_MAX_RULES, DEFAULT_MAX_SCENARIOS, DEFAULT_SCENARIO_VERSIONS,
 };
 pub use rules::{NewRule, StoredRule, MAX_CUSTOM_DATA};
+pub use trunks::{StoredTrunk, TrunkSpec, MAX_TRUNKS_PER_ACCOUNT};
 pub use users::{
     check_user_name, StoredUser, UserChange, DEFAULT_REALM, MAX_USERS_PER_ACCOUNT, MIN_PASSWORD_LEN,
 };

@@ -166,6 +166,26 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
             expire_at BIGINT NOT NULL,
             PRIMARY KEY (account_id, application, key))"],
     ),
+    // SIP trunks of each account (`trunks.rs`).
+    (
+        8,
+        &["CREATE TABLE IF NOT EXISTS trunks (
+            account_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            host TEXT NOT NULL,
+            port BIGINT NOT NULL,
+            transport TEXT NOT NULL,
+            username TEXT NOT NULL,
+            password TEXT NOT NULL,
+            prefixes TEXT NOT NULL,
+            priority BIGINT NOT NULL,
+            strip BIGINT NOT NULL,
+            add_prefix TEXT NOT NULL,
+            caller_id TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, name))"],
+    ),
 ];
 
 /// Arbitrary constant naming Dialtone's migration lock on PostgreSQL.

@@ -93,3 +93,56 @@ async fn storage_round_trip(store: &Store) {
 }
 
 on_both_backends!(users_round_trip, storage_round_trip);
+
+async fn trunks_round_trip(store: &Store) {
+    use dialtone_store::TrunkSpec;
+    let (account, _) = store.create_account("trunks").await.unwrap();
+    let spec = TrunkSpec {
+        host: "Carrier.Example.com".into(),
+        port: Some(5070),
+        transport: Some("tcp".into()),
+        username: Some("acct".into()),
+        password: Some("secret".into()),
+        prefixes: vec!["1".into(), "44".into()],
+        priority: 5,
+        strip: 0,
+        add_prefix: "+".into(),
+        caller_id: None,
+    };
+    let (trunk, created) = store
+        .put_trunk(&account.id, "carrier", spec.clone())
+        .await
+        .unwrap();
+    assert!(created && trunk.host == "carrier.example.com" && trunk.port == 5070);
+    // An update without a password keeps it.
+    let mut again = spec.clone();
+    again.password = None;
+    again.priority = 1;
+    let (trunk, created) = store
+        .put_trunk(&account.id, "carrier", again)
+        .await
+        .unwrap();
+    assert!(!created && trunk.password.as_deref() == Some("secret") && trunk.priority == 1);
+    assert!(!format!("{trunk:?}").contains("secret"));
+    assert_eq!(store.list_trunks(&account.id).await.unwrap().len(), 1);
+    assert!(store
+        .all_trunks()
+        .await
+        .unwrap()
+        .iter()
+        .any(|t| t.account == account.id));
+    let mut bad = spec;
+    bad.prefixes = vec!["1; DROP".into()];
+    assert!(store.put_trunk(&account.id, "bad", bad).await.is_err());
+    assert!(store.delete_trunk(&account.id, "carrier").await.unwrap());
+    assert!(store
+        .get_trunk(&account.id, "carrier")
+        .await
+        .unwrap()
+        .is_none());
+}
+
+mod trunk_backends {
+    use super::*;
+    on_both_backends!(trunks_round_trip);
+}

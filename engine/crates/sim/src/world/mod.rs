@@ -59,6 +59,7 @@ struct SimServices {
     scenario: Arc<Scenario>,
     custom_data: String,
     next_port: u16,
+    trunks: Vec<dialtone_calls::TrunkConfig>,
 }
 
 impl Services for SimServices {
@@ -68,6 +69,14 @@ impl Services for SimServices {
             custom_data: self.custom_data.clone(),
             owner: None,
         }
+    }
+
+    fn trunks(
+        &self,
+        _owner: Option<&dialtone_calls::RouteOwner>,
+        number: &str,
+    ) -> Vec<dialtone_calls::TrunkRoute> {
+        dialtone_calls::select_trunks(&self.trunks, number)
     }
 
     fn bind_rtp(&mut self, _unit: UnitId, _shard: usize) -> Result<u16, String> {
@@ -140,6 +149,7 @@ impl<'a> World<'a> {
                 scenario: scenario.clone(),
                 custom_data: spec.custom_data.clone(),
                 next_port: 20_000,
+                trunks: spec.trunks.clone(),
             }),
         );
         let start = Instant::now();
@@ -676,6 +686,10 @@ impl<'a> World<'a> {
             SessionCommand::CallSip(out) => {
                 self.labels.insert(out.call, out.to.clone());
                 Action::CallSip(out.to.clone())
+            }
+            SessionCommand::CallPstn(out) => {
+                self.labels.insert(out.call, format!("pstn:{}", out.to));
+                Action::CallPstn(out.to.clone())
             }
             SessionCommand::CallUser(out) => {
                 self.labels.insert(out.call, format!("user:{}", out.to));
