@@ -135,9 +135,10 @@ def test_svwar_invite_finds_only_the_number_that_answers_anyone(pbx):
 
 
 def test_svcrack_cracks_nothing(pbx):
-    """REGISTER (svcrack's default) is 405 whoever it names: there is no
-    challenge to answer. svcrack then waits out its 10 s socket timeout, so
-    the three numbers are tried at once."""
+    """REGISTER (svcrack's default) is challenged whoever it names (no user of
+    these exists, and an unknown user is challenged like a known one), and
+    every guessed password is refused 403: nothing is found. The three
+    numbers are tried at once."""
     users = (TRUNK_ONLY[0], CLAIMED_NO_RULE, PUBLIC)
     procs = {user: subprocess.Popen([TOOLS["svcrack"], *common_args(pbx), "-u", user,
                                      "-r", "1000-1020", "--maximumtime", "3", LOOPBACK],
@@ -154,7 +155,6 @@ def test_svcrack_cracks_nothing(pbx):
                 proc.kill()
                 proc.wait(5)
     for user, out in outs.items():
-        assert "405 Method Not Allowed" in out or "unknown response" in out, f"{user}: {out}"
         assert table_rows(out) == {}, f"{user}: {out}"
         assert "found nothing" in out, f"{user}: {out}"
 
@@ -202,6 +202,8 @@ def normalized(raw: bytes, user: str) -> str:
     text = re.sub(r"branch=[^;\s]+", "branch=B", text)
     text = re.sub(r"(?m)^Call-ID: .*$", "Call-ID: C", text)
     text = re.sub(r"rport=\d+", "rport=P", text)
+    # A digest nonce carries its second of issue.
+    text = re.sub(r'nonce="[^"]*"', 'nonce="N"', text)
     return re.sub(rf"{re.escape(LOOPBACK)}:\d+", f"{LOOPBACK}:P", text)
 
 
@@ -239,7 +241,7 @@ def test_known_and_unknown_numbers_get_the_same_answer(pbx, method):
     shapes = {shape for per_user in answers.values() for shape in per_user}
     assert len(shapes) == 1, "\n\n".join(f"{u}: {a}" for u, a in answers.items())
     expected_final = {"INVITE": "SIP/2.0 404 Not Found", "OPTIONS": "SIP/2.0 200 OK",
-                      "REGISTER": "SIP/2.0 405 Method Not Allowed"}[method]
+                      "REGISTER": "SIP/2.0 401 Unauthorized"}[method]
     assert next(iter(shapes))[-1].startswith(expected_final), shapes
 
 

@@ -81,6 +81,17 @@ pub async fn put_user(
     ApiJson(body): ApiJson<UserBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let app = find_app(&state, &caller.id, &app).await?;
+    if body.password.is_none()
+        && state
+            .store
+            .get_user(&caller.id, &app.id, &name)
+            .await?
+            .is_none()
+    {
+        return Err(ApiError::Invalid(
+            "password is required for a new user".to_owned(),
+        ));
+    }
     let change = UserChange {
         password: body.password,
         display_name: body.display_name,
