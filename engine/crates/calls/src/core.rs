@@ -70,6 +70,8 @@ pub struct CallCore {
     pub(crate) nonces: dialtone_sip::digest_server::Nonces,
     /// What nonce times count from.
     pub(crate) nonce_epoch: Option<Instant>,
+    /// Addresses that guess passwords.
+    pub(crate) auth_guard: crate::auth_guard::AuthGuard,
     out: VecDeque<Output>,
 }
 
@@ -93,6 +95,7 @@ impl CallCore {
             registrar: Default::default(),
             nonces,
             nonce_epoch: None,
+            auth_guard: Default::default(),
             out: VecDeque::new(),
         }
     }

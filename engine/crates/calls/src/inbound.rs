@@ -78,6 +78,7 @@ impl CallCore {
                     .collect();
                 let outcome = self.authenticate(
                     now,
+                    sip.source.ip(),
                     "INVITE",
                     &credentials,
                     &user.name,

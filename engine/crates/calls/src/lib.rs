@@ -30,6 +30,7 @@
 //! [`MediaEvent`]: dialtone_media::MediaEvent
 
 mod admission;
+mod auth_guard;
 mod bridge;
 mod call;
 mod call_user;
@@ -61,6 +62,7 @@ mod units;
 
 pub use crate::core::{CallCore, CoreConfig};
 pub use admission::AdmissionError;
+pub use auth_guard::MAX_FAILURES as MAX_AUTH_FAILURES;
 pub use call::Phase;
 pub use call_user::MAX_FORKS;
 pub use dialog::REINVITE_ANSWER_TIMEOUT;

@@ -48,6 +48,7 @@ impl CallCore {
             .map_or_else(|| domain.clone(), |r| r.realm.clone());
         match self.authenticate(
             now,
+            req.source.addr.ip(),
             "REGISTER",
             &req.authorization,
             &user,
@@ -137,15 +138,44 @@ impl CallCore {
 
     /// Checks `credentials` (Authorization or Proxy-Authorization values)
     /// of a `method` request from `user` in `realm`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn authenticate(
         &mut self,
         now: Instant,
+        source: std::net::IpAddr,
         method: &str,
         credentials: &[String],
         user: &str,
         record: Option<&UserAuth>,
         realm: &str,
     ) -> AuthOutcome {
+        let outcome = self.check_credentials(now, source, method, credentials, user, record, realm);
+        match outcome {
+            AuthOutcome::Forbidden => {
+                if self.auth_guard.failed(source, now) {
+                    tracing::warn!(%source, "too many wrong digest answers: refusing this address's for five minutes");
+                }
+            }
+            AuthOutcome::Authorized => self.auth_guard.succeeded(source),
+            AuthOutcome::Challenge { .. } => {}
+        }
+        outcome
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn check_credentials(
+        &mut self,
+        now: Instant,
+        source: std::net::IpAddr,
+        method: &str,
+        credentials: &[String],
+        user: &str,
+        record: Option<&UserAuth>,
+        realm: &str,
+    ) -> AuthOutcome {
+        if !credentials.is_empty() && self.auth_guard.blocked(source, now) {
+            return AuthOutcome::Forbidden;
+        }
         let secs = self.nonce_clock(now);
         let ttl = self.cfg.registrar.nonce_ttl.as_secs();
         for value in credentials {

@@ -336,3 +336,20 @@ fn a_users_invite_is_challenged_then_routed_by_its_application() {
     let owner = live[0].owner.clone().expect("an owner");
     assert_eq!(owner.application, "support");
 }
+
+#[test]
+fn an_address_that_keeps_guessing_is_refused_even_the_right_password() {
+    let mut p = Phone::new();
+    let contact = "Contact: <sip:alice@10.0.0.7:5062>\r\n";
+    let challenge = md5_challenge(&p.register("alice", contact));
+    for i in 0..dialtone_calls::MAX_AUTH_FAILURES {
+        let resp = p.answer(&challenge, &format!("guess-{i}"), contact);
+        assert_eq!(resp.code(), Some(403));
+    }
+    assert_eq!(p.answer(&challenge, PASSWORD, contact).code(), Some(403));
+    assert!(p.bindings().is_empty());
+    // Five minutes later (a new nonce: the old one is stale) it is heard again.
+    p.h.advance(Duration::from_secs(301));
+    let challenge = md5_challenge(&p.register("alice", contact));
+    assert_eq!(p.answer(&challenge, PASSWORD, contact).code(), Some(200));
+}

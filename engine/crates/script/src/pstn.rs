@@ -2,16 +2,13 @@
 //! `forwardCallToPSTN` / `forwardCallToSIP` helpers that forward every
 //! inbound call's destination number that way.
 
-use dialtone_core::messages::{OutboundCall, SessionCommand};
-use dialtone_core::CallId;
+use dialtone_core::messages::SessionCommand;
 use rquickjs::function::Opt;
 use rquickjs::{Class, Ctx, Exception, Function, Object, Value};
 
 use crate::call::Call;
-use crate::headers;
-use crate::registry::registry;
 use crate::users::{forward, optional_function, ForwardTo};
-use crate::voxengine::{optional_string, place_call};
+use crate::voxengine::{optional_string, place_outbound};
 
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, vox: &Object<'js>) -> rquickjs::Result<()> {
     let f = |name: &str, function: Function<'js>| -> rquickjs::Result<()> {
@@ -57,18 +54,15 @@ pub(crate) fn dial_pstn<'js>(
     headers: Option<Value<'js>>,
 ) -> rquickjs::Result<Class<'js, Call<'js>>> {
     let number = clean_number(ctx, what, &number)?;
-    let core = registry(ctx)?.core.clone();
-    let headers = headers::from_js(ctx, &core, what, headers.as_ref())?;
-    let out = OutboundCall {
-        call: CallId::next(),
-        to: number,
+    place_outbound(
+        ctx,
+        what,
+        number,
         callerid,
         display_name,
-        headers,
-        auth_user: None,
-        password: None,
-    };
-    place_call(ctx, what, out, SessionCommand::CallPstn)
+        headers.as_ref(),
+        SessionCommand::CallPstn,
+    )
 }
 
 /// `callPSTN(number, callerid, parameters?)`: `parameters` may give

@@ -6,18 +6,16 @@
 //! the call. "Direct" (peer-to-peer media in VoxEngine) is a hint here:
 //! media is always relayed, and the session log says so once.
 
-use dialtone_core::messages::{OutboundCall, SessionCommand};
-use dialtone_core::CallId;
+use dialtone_core::messages::SessionCommand;
 use rquickjs::class::{Trace, Tracer};
 use rquickjs::function::{Opt, Rest};
 use rquickjs::{Class, Ctx, Exception, Function, Object, Value};
 
 use crate::call::{expect_call, Call};
 use crate::events::names;
-use crate::headers;
 use crate::listeners::Listener;
 use crate::registry::registry;
-use crate::voxengine::{easy_process_calls, optional_string, place_call};
+use crate::voxengine::{easy_process_calls, optional_string, place_outbound};
 
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, vox: &Object<'js>) -> rquickjs::Result<()> {
     let f = |name: &str, function: Function<'js>| -> rquickjs::Result<()> {
@@ -90,18 +88,15 @@ fn dial_user<'js>(
     user: String,
     options: UserCallOptions<'js>,
 ) -> rquickjs::Result<Class<'js, Call<'js>>> {
-    let core = registry(ctx)?.core.clone();
-    let headers = headers::from_js(ctx, &core, what, options.headers.as_ref())?;
-    let out = OutboundCall {
-        call: CallId::next(),
-        to: user,
-        callerid: options.callerid,
-        display_name: options.display_name,
-        headers,
-        auth_user: None,
-        password: None,
-    };
-    place_call(ctx, what, out, SessionCommand::CallUser)
+    place_outbound(
+        ctx,
+        what,
+        user,
+        options.callerid,
+        options.display_name,
+        options.headers.as_ref(),
+        SessionCommand::CallUser,
+    )
 }
 
 /// `callUser(parameters)` with `parameters.username`, or the positional

@@ -152,6 +152,32 @@ fn call_sip<'js>(
     place_call(&ctx, WHAT, out, SessionCommand::CallSip)
 }
 
+/// An outbound call to `to` with the usual options, asked for with
+/// `command` (`CallUser`, `CallPstn`, `CallConference`): reads the headers
+/// (only `X-` ones go) and places the call.
+pub(crate) fn place_outbound<'js>(
+    ctx: &Ctx<'js>,
+    what: &str,
+    to: String,
+    callerid: Option<String>,
+    display_name: Option<String>,
+    headers: Option<&Value<'js>>,
+    command: fn(Box<OutboundCall>) -> SessionCommand,
+) -> rquickjs::Result<Class<'js, Call<'js>>> {
+    let core = registry(ctx)?.core.clone();
+    let headers = headers::from_js(ctx, &core, what, headers)?;
+    let out = OutboundCall {
+        call: CallId::next(),
+        to,
+        callerid,
+        display_name,
+        headers,
+        auth_user: None,
+        password: None,
+    };
+    place_call(ctx, what, out, command)
+}
+
 /// Creates the `Call` of an outbound call and asks the engine for it with
 /// `command` (`CallSip` or `CallConference`), within the session's limit.
 pub(crate) fn place_call<'js>(
@@ -206,18 +232,15 @@ fn call_conference<'js>(
     }
     let callerid = optional_string(&ctx, "callerid", callerid.0)?;
     let display_name = optional_string(&ctx, "displayName", display_name.0)?;
-    let core = registry(&ctx)?.core.clone();
-    let headers = headers::from_js(&ctx, &core, WHAT, headers.0.as_ref())?;
-    let out = OutboundCall {
-        call: CallId::next(),
-        to: conference,
+    place_outbound(
+        &ctx,
+        WHAT,
+        conference,
         callerid,
         display_name,
-        headers,
-        auth_user: None,
-        password: None,
-    };
-    place_call(&ctx, WHAT, out, SessionCommand::CallConference)
+        headers.0.as_ref(),
+        SessionCommand::CallConference,
+    )
 }
 
 /// `destroyConference(conference)`: as `conference.stop()`.
