@@ -7,7 +7,7 @@ use rquickjs::function::Opt;
 use rquickjs::{Class, Ctx, Exception, Function, Object, Value};
 
 use crate::call::Call;
-use crate::users::{forward, optional_function, ForwardTo};
+use crate::users::{forward, headers_option, optional_function, ForwardTo};
 use crate::voxengine::{optional_string, place_outbound};
 
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, vox: &Object<'js>) -> rquickjs::Result<()> {
@@ -80,13 +80,7 @@ fn call_pstn<'js>(
         Some(o) => {
             let display =
                 optional_string(&ctx, "displayName", Some(o.get::<_, Value>("displayName")?))?;
-            let extra: Value = o.get("extraHeaders")?;
-            let headers = if extra.is_undefined() || extra.is_null() {
-                o.get("headers")?
-            } else {
-                extra
-            };
-            (display, Some(headers))
+            (display, Some(headers_option(o)?))
         }
         None => (None, None),
     };

@@ -69,17 +69,21 @@ fn options_from_object<'js>(
     let field = |name: &str| -> rquickjs::Result<Option<String>> {
         optional_string(ctx, name, Some(o.get::<_, Value>(name)?))
     };
-    let extra: Value = o.get("extraHeaders")?;
-    let headers = if extra.is_undefined() || extra.is_null() {
-        o.get("headers")?
-    } else {
-        extra
-    };
     Ok(UserCallOptions {
         callerid: field("callerid")?,
         display_name: field("displayName")?,
-        headers: Some(headers),
+        headers: Some(headers_option(o)?),
     })
+}
+
+/// `extraHeaders` (VoxEngine's name), or `headers` as `callSIP` takes it.
+pub(crate) fn headers_option<'js>(o: &Object<'js>) -> rquickjs::Result<Value<'js>> {
+    let extra: Value = o.get("extraHeaders")?;
+    if extra.is_undefined() || extra.is_null() {
+        o.get("headers")
+    } else {
+        Ok(extra)
+    }
 }
 
 fn dial_user<'js>(
