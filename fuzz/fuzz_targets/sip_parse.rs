@@ -6,6 +6,7 @@
 #![no_main]
 
 use dialtone_sip::auth::Challenge;
+use dialtone_sip::digest_server::DigestAuthorization;
 use dialtone_sip::headers::split_list;
 use dialtone_sip::parse::parse_head_lenient;
 use dialtone_sip::uri::unescape;
@@ -100,6 +101,9 @@ fn check_value(text: &str) {
         round_trip_cseq(&cseq);
     }
     let _ = Challenge::parse(text);
+    if let Ok(auth) = DigestAuthorization::parse(text) {
+        let _ = auth.verify("REGISTER", "0123456789abcdef0123456789abcdef");
+    }
     let _ = unescape(text);
     for _ in split_list(text) {}
 }

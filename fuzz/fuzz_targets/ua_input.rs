@@ -137,6 +137,18 @@ impl Run {
                 UaOutput::Event(UaEvent::Incoming { leg, .. } | UaEvent::Replacing { leg, .. }) => {
                     self.legs.push(leg)
                 }
+                UaOutput::Event(UaEvent::Register { request, reply }) => {
+                    // A registrar's answers: a challenge, or 200 with the
+                    // contacts the request named.
+                    let code = if request.authorization.is_empty() { 401 } else { 200 };
+                    let cmd = UaCommand::Respond {
+                        reply,
+                        code,
+                        contacts: request.contacts.clone(),
+                        headers: vec![("WWW-Authenticate".into(), "Digest realm=\"r\", nonce=\"n\"".into())],
+                    };
+                    self.ua.handle_command(self.now, cmd);
+                }
                 UaOutput::Event(_) => {}
             }
         }
@@ -305,10 +317,12 @@ fn number(arg: &[u8]) -> u64 {
 fuzz_target!(|data: &[u8]| {
     let start = Instant::now();
     let mut run = Run {
-        ua: UaCore::new(UaConfig::new(
-            "127.0.0.1:5060".parse().unwrap(),
-            "dialtone-fuzz",
-        )),
+        ua: UaCore::new({
+            let mut cfg = UaConfig::new("127.0.0.1:5060".parse().unwrap(), "dialtone-fuzz");
+            // REGISTER is reported and answered like a registrar would.
+            cfg.registrar = true;
+            cfg
+        }),
         now: start,
         last: Last::default(),
         legs: Vec::new(),

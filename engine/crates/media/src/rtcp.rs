@@ -228,7 +228,7 @@ impl Stats {
                     self.peer_sr = Some((middle(ntp_ts), now));
                     &packet[28..]
                 }
-                PT_RR => &packet[8..],
+                PT_RR if packet.len() >= 8 => &packet[8..],
                 _ => continue,
             };
             for block in blocks.chunks_exact(24).take(count) {
