@@ -53,6 +53,7 @@ mod events;
 mod globals;
 mod headers;
 mod host;
+mod lazy;
 mod limits;
 pub mod lint;
 mod listeners;

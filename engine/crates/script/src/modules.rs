@@ -39,15 +39,19 @@ pub(crate) const MODULES: &[(&str, bool)] = &[
 ];
 
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, globals: &Object<'js>) -> rquickjs::Result<()> {
-    let modules = Object::new(ctx.clone())?;
-    for (name, _) in MODULES {
-        modules.set(*name, *name)?;
-    }
-    globals.set("Modules", modules)?;
+    crate::lazy::define(ctx, globals, "Modules", modules)?;
     globals.set(
         "require",
         Function::new(ctx.clone(), require)?.with_name("require")?,
     )
+}
+
+fn modules<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
+    let modules = Object::new(ctx.clone())?;
+    for (name, _) in MODULES {
+        modules.set(*name, *name)?;
+    }
+    Ok(modules.into_value())
 }
 
 /// `IVRState` and `IVR`, defined in a session on its first

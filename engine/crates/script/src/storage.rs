@@ -51,6 +51,10 @@ impl<'js> Pending<'js> {
 }
 
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, globals: &Object<'js>) -> rquickjs::Result<()> {
+    crate::lazy::define(ctx, globals, "ApplicationStorage", namespace)
+}
+
+fn namespace<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
     let storage = Object::new(ctx.clone())?;
     let f = |name: &str, function: Function<'js>| -> rquickjs::Result<()> {
         storage.set(name, function.with_name(name)?)
@@ -59,7 +63,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, globals: &Object<'js>) -> rquickjs::R
     f("put", Function::new(ctx.clone(), put)?)?;
     f("delete", Function::new(ctx.clone(), delete)?)?;
     f("keys", Function::new(ctx.clone(), keys)?)?;
-    globals.set("ApplicationStorage", storage)
+    Ok(storage.into_value())
 }
 
 fn string_arg(

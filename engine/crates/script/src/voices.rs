@@ -5,7 +5,7 @@
 //! (`dialtone_core::voices`); a voice the engine lacks falls back to its
 //! language's default, and the session log says so.
 
-use rquickjs::{Ctx, Object};
+use rquickjs::{Ctx, Object, Value};
 
 /// `Language` members: (name, BCP 47 tag, gender).
 pub(crate) const LANGUAGES: &[(&str, &str, &str)] = &[
@@ -95,11 +95,19 @@ fn member(tag: &str) -> String {
 }
 
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, globals: &Object<'js>) -> rquickjs::Result<()> {
+    crate::lazy::define(ctx, globals, "Language", language)?;
+    crate::lazy::define(ctx, globals, "VoiceList", voice_list)
+}
+
+fn language<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
     let language = Object::new(ctx.clone())?;
     for (name, tag, gender) in LANGUAGES {
         language.set(*name, format!("vox:{tag}:{gender}"))?;
     }
-    globals.set("Language", language)?;
+    Ok(language.into_value())
+}
+
+fn voice_list<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Value<'js>> {
     let list = Object::new(ctx.clone())?;
     // VoiceList.Default: every language of `Language`, by gender.
     let default = Object::new(ctx.clone())?;
@@ -125,5 +133,5 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, globals: &Object<'js>) -> rquickjs::R
         }
         list.set(provider, voices)?;
     }
-    globals.set("VoiceList", list)
+    Ok(list.into_value())
 }
