@@ -54,6 +54,14 @@ def test_two_phones_register_as_one_user_and_a_wrong_password_gets_403(registry,
     assert ev["code"] in (401, 403), wrong.describe_events()
     assert len(bindings(d, key)) == 2
 
+    # /metrics counts the answers and the bindings held.
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{d.http_port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    assert "dialtone_registrar_bindings 2" in text, text
+    assert 'dialtone_register_responses_total{code="200"}' in text
+    assert 'dialtone_register_responses_total{code="401"}' in text
+
     # Another account cannot see alice.
     status, other = call(d, "POST", "/v1/accounts", {"name": "other"})
     assert call(d, "GET", "/v1/applications/support/users/alice", key=other["apiKey"])[0] == 404

@@ -39,6 +39,10 @@ pub struct Metrics {
     http_requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     /// New sessions refused, by reason.
     sessions_refused: Mutex<BTreeMap<&'static str, u64>>,
+    /// REGISTER responses, by code.
+    registers: Mutex<BTreeMap<u16, u64>>,
+    /// Bindings the registrar holds (as of its last answer).
+    bindings: AtomicU64,
 }
 
 /// What is read from elsewhere at scrape time.
@@ -68,6 +72,12 @@ impl Metrics {
     /// sent or got, or the code its end was reported with).
     pub fn call_failed(&self, code: u16) {
         *self.calls_failed.lock().entry(code).or_default() += 1;
+    }
+
+    /// A REGISTER was answered with `code`; the registrar holds `bindings`.
+    pub fn register_answered(&self, code: u16, bindings: usize) {
+        *self.registers.lock().entry(code).or_default() += 1;
+        self.bindings.store(bindings as u64, Ordering::Relaxed);
     }
 
     /// A connected call ended.
@@ -167,6 +177,26 @@ impl Metrics {
                 "dialtone_script_errors_total",
                 &[("kind", kind)],
                 load(counter),
+            );
+        }
+
+        out.single(
+            "dialtone_registrar_bindings",
+            "Contacts the registrar holds for users' phones (as of its last REGISTER).",
+            Kind::Gauge,
+            load(&self.bindings),
+        );
+        out.family(
+            "dialtone_register_responses_total",
+            "REGISTER requests answered, by SIP code: 200 bound, 401 challenged, 403 wrong \
+             credentials, 423 expiry too brief, 400 malformed.",
+            Kind::Counter,
+        );
+        for (code, n) in self.registers.lock().iter() {
+            out.sample(
+                "dialtone_register_responses_total",
+                &[("code", &code.to_string())],
+                *n,
             );
         }
 

@@ -18,6 +18,9 @@ impl Sinks {
         match fact {
             Fact::CallAttempt(direction) => self.metrics.call_started(direction),
             Fact::InviteRefused { code } => self.metrics.call_failed(code),
+            Fact::RegisterAnswered { code, bindings } => {
+                self.metrics.register_answered(code, bindings)
+            }
             Fact::SessionRefused(why) => self.metrics.session_refused(&why),
             Fact::SessionStarted { session, owner } => {
                 self.metrics.session_started();

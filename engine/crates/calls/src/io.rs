@@ -302,6 +302,11 @@ pub enum Fact {
     InviteRefused {
         code: u16,
     },
+    /// A REGISTER answered with `code`; the registrar now holds `bindings`.
+    RegisterAnswered {
+        code: u16,
+        bindings: usize,
+    },
     /// A new session (an INVITE's or a REST request's) refused, and why.
     SessionRefused(AdmissionError),
     /// `owner` is `None` for sessions that belong to nobody (`dialtone run`).

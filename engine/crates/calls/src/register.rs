@@ -31,6 +31,8 @@ pub(crate) enum AuthOutcome {
 impl CallCore {
     pub(crate) fn on_register(&mut self, now: Instant, req: Box<RegisterRequest>, reply: Reply) {
         let respond = |core: &mut CallCore, code: u16, contacts: Vec<String>, headers| {
+            let bindings = core.registrar.len();
+            core.fact(crate::io::Fact::RegisterAnswered { code, bindings });
             core.ua(UaCommand::Respond {
                 reply: reply.clone(),
                 code,
