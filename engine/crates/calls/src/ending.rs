@@ -161,6 +161,8 @@ impl CallCore {
     /// Forgets a call: its units, its leg, its RTP endpoint. `end` is the
     /// code and reason it ended with, if it got a last event.
     pub(crate) fn release(&mut self, id: CallId, _now: Instant, end: Option<(u16, String)>) {
+        // Forks of a `callUser` still ringing end with it.
+        self.cancel_forks(id);
         let Some(call) = self.calls.remove(&id) else {
             return;
         };
@@ -173,13 +175,6 @@ impl CallCore {
         });
         self.release_call_units(&call);
         self.legs.remove(&call.leg);
-        for fork in &call.forks {
-            self.legs.remove(fork);
-            self.ua(UaCommand::Hangup {
-                leg: *fork,
-                headers: Vec::new(),
-            });
-        }
         self.resolving.remove(&id);
         if call.local_rtp.is_some() {
             self.media(MediaCommand::Release(call.unit()));
