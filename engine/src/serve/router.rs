@@ -127,15 +127,7 @@ impl StoreRouter {
             .get(&(user.account.clone(), app_name.to_string()))
             .cloned()
             .unwrap_or_default();
-        let auth = Arc::new(UserAuth {
-            account: user.account.clone(),
-            application: app_name.to_string(),
-            name: user.name.clone(),
-            display_name: user.display_name.clone(),
-            realm: user.realm.clone(),
-            ha1_md5: user.ha1_md5.clone(),
-            ha1_sha256: user.ha1_sha256.clone(),
-        });
+        let auth = user_auth(app_name, user.clone());
         let mut users = self.users.write();
         for domain in domains {
             users.insert((domain, user.name.clone()), auth.clone());
@@ -281,6 +273,19 @@ fn trunk_config(t: dialtone_store::StoredTrunk) -> dialtone_calls::TrunkConfig {
     }
 }
 
+/// A stored user as the registrar authenticates it.
+fn user_auth(app_name: &str, user: dialtone_store::StoredUser) -> Arc<UserAuth> {
+    Arc::new(UserAuth {
+        account: user.account,
+        application: app_name.to_string(),
+        name: user.name,
+        display_name: user.display_name,
+        realm: user.realm,
+        ha1_md5: user.ha1_md5,
+        ha1_sha256: user.ha1_sha256,
+    })
+}
+
 type UserIndex = (
     HashMap<(String, String), Arc<UserAuth>>,
     HashMap<(String, String), Vec<String>>,
@@ -300,7 +305,7 @@ fn users_by_domain(
             .or_default()
             .push(&claim.value);
     }
-    let mut app_domains: HashMap<String, (String, String, Vec<String>)> = HashMap::new();
+    let mut app_domains: HashMap<String, (String, Vec<String>)> = HashMap::new();
     let mut by_name = HashMap::new();
     for app in apps {
         let label = app.name.to_ascii_lowercase();
@@ -320,27 +325,17 @@ fn users_by_domain(
             Vec::new()
         };
         by_name.insert((app.account.clone(), app.name.clone()), list.clone());
-        app_domains.insert(
-            app.id.clone(),
-            (app.account.clone(), app.name.clone(), list),
-        );
+        app_domains.insert(app.id.clone(), (app.name.clone(), list));
     }
     let mut index = HashMap::new();
     for user in users {
-        let Some((account, app_name, list)) = app_domains.get(&user.application) else {
+        let Some((app_name, list)) = app_domains.get(&user.application) else {
             continue;
         };
-        let auth = Arc::new(UserAuth {
-            account: account.clone(),
-            application: app_name.clone(),
-            name: user.name.clone(),
-            display_name: user.display_name,
-            realm: user.realm,
-            ha1_md5: user.ha1_md5,
-            ha1_sha256: user.ha1_sha256,
-        });
+        let name = user.name.clone();
+        let auth = user_auth(app_name, user);
         for domain in list {
-            index.insert((domain.clone(), user.name.clone()), auth.clone());
+            index.insert((domain.clone(), name.clone()), auth.clone());
         }
     }
     (index, by_name)
