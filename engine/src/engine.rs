@@ -217,7 +217,8 @@ impl Engine {
         } else {
             format!("{}/v1/recordings", cfg.public_base(http_addr))
         };
-        let core = CallCore::new(
+        let registering = router.trunk_registrations();
+        let mut core = CallCore::new(
             CoreConfig {
                 media_ip,
                 media_workers: cfg.media_workers,
@@ -238,6 +239,7 @@ impl Engine {
                 recording_usage: cfg.recording_usage.clone(),
             }),
         );
+        core.set_trunk_registrations(std::time::Instant::now(), registering);
         let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
         let calls = CallDriver::new(
             core,

@@ -43,6 +43,10 @@ pub struct Metrics {
     registers: Mutex<BTreeMap<u16, u64>>,
     /// Bindings the registrar holds (as of its last answer).
     bindings: AtomicU64,
+    /// Answers to our trunks' REGISTERs, by code.
+    trunk_registers: Mutex<BTreeMap<u16, u64>>,
+    /// Registering trunks: registered, failed, registering.
+    trunk_states: Mutex<[u64; 3]>,
 }
 
 /// What is read from elsewhere at scrape time.
@@ -78,6 +82,16 @@ impl Metrics {
     pub fn register_answered(&self, code: u16, bindings: usize) {
         *self.registers.lock().entry(code).or_default() += 1;
         self.bindings.store(bindings as u64, Ordering::Relaxed);
+    }
+
+    /// A REGISTER of one of our trunks was answered with `code`.
+    pub fn trunk_register_answered(&self, code: u16) {
+        *self.trunk_registers.lock().entry(code).or_default() += 1;
+    }
+
+    /// Registering trunks by state.
+    pub fn set_trunk_registrations(&self, registered: usize, failed: usize, registering: usize) {
+        *self.trunk_states.lock() = [registered as u64, failed as u64, registering as u64];
     }
 
     /// A connected call ended.
@@ -195,6 +209,30 @@ impl Metrics {
         for (code, n) in self.registers.lock().iter() {
             out.sample(
                 "dialtone_register_responses_total",
+                &[("code", &code.to_string())],
+                *n,
+            );
+        }
+
+        out.family(
+            "dialtone_trunk_registrations",
+            "Trunks that register with their provider, by state: registered, failed (retrying \
+             after a back-off), registering.",
+            Kind::Gauge,
+        );
+        let states = *self.trunk_states.lock();
+        for (state, n) in ["registered", "failed", "registering"].iter().zip(states) {
+            out.sample("dialtone_trunk_registrations", &[("state", state)], n);
+        }
+        out.family(
+            "dialtone_trunk_register_responses_total",
+            "Final answers to our trunks' REGISTERs, by SIP code (408: no answer, 503: \
+             transport failed).",
+            Kind::Counter,
+        );
+        for (code, n) in self.trunk_registers.lock().iter() {
+            out.sample(
+                "dialtone_trunk_register_responses_total",
                 &[("code", &code.to_string())],
                 *n,
             );

@@ -18,6 +18,10 @@ pub trait InboundRouter: Send + Sync {
     fn registrar(&self) -> bool {
         false
     }
+    /// The trunks that register with their provider, at start.
+    fn trunk_registrations(&self) -> Vec<dialtone_calls::TrunkRegistrationConfig> {
+        Vec::new()
+    }
     /// The trunks a `callPSTN` of `owner`'s session to `number` tries.
     fn trunks(
         &self,

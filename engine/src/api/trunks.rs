@@ -1,12 +1,15 @@
 //! SIP trunks of the caller's account: where `VoxEngine.callPSTN` sends a
 //! number, by prefix and priority, failing over to the next trunk on 5xx,
-//! 408 or no answer. Passwords go in and never come out.
+//! 408 or no answer. Passwords go in and never come out. A trunk with
+//! `register` keeps itself registered with its provider; where that stands
+//! shows in its `registration`.
 
 use super::error::ApiError;
 use super::{ApiJson, ApiState, Caller};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use dialtone_calls::TrunkRegistrationStatus;
 use dialtone_store::{StoredTrunk, TrunkSpec};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -28,9 +31,27 @@ pub struct TrunkBody {
     #[serde(default)]
     add_prefix: String,
     caller_id: Option<String>,
+    #[serde(default)]
+    register: bool,
+    register_expires: Option<u32>,
 }
 
-fn trunk_json(t: &StoredTrunk) -> Value {
+fn registration_json(status: Option<&TrunkRegistrationStatus>) -> Value {
+    let Some(s) = status else {
+        return Value::Null;
+    };
+    json!({
+        "state": s.state.as_str(),
+        "code": s.code,
+        "reason": s.reason,
+        "expiresIn": s.expires_in.map(|d| d.as_secs()),
+        "nextAttemptIn": s.next_attempt_in.map(|d| d.as_secs()),
+        "failures": s.failures,
+    })
+}
+
+fn trunk_json(t: &StoredTrunk, statuses: &[TrunkRegistrationStatus]) -> Value {
+    let status = statuses.iter().find(|s| s.trunk == t.name);
     json!({
         "name": t.name,
         "host": t.host,
@@ -43,6 +64,13 @@ fn trunk_json(t: &StoredTrunk) -> Value {
         "strip": t.strip,
         "addPrefix": t.add_prefix,
         "callerId": t.caller_id,
+        "register": t.register_expires.is_some(),
+        "registerExpires": t.register_expires,
+        "registration": if t.register_expires.is_some() {
+            registration_json(status)
+        } else {
+            Value::Null
+        },
         "createdAt": t.created_at,
         "updatedAt": t.updated_at,
     })
@@ -65,15 +93,41 @@ pub async fn put_trunk(
         strip: body.strip,
         add_prefix: body.add_prefix,
         caller_id: body.caller_id,
+        register: body.register,
+        register_expires: body.register_expires,
     };
     let (trunk, created) = state.store.put_trunk(&caller.id, &name, spec).await?;
     state.router.reload().await?;
+    sync_registrations(&state);
+    let statuses = registrations(&state, &caller.id).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(trunk_json(&trunk))))
+    Ok((status, Json(trunk_json(&trunk, &statuses))))
+}
+
+/// Hands the trunks that register to the call core.
+fn sync_registrations(state: &ApiState) {
+    state
+        .router
+        .sync_registrations(|trunks| state.sessions.set_trunk_registrations(trunks));
+}
+
+async fn registrations(
+    state: &ApiState,
+    account: &str,
+) -> Result<Vec<TrunkRegistrationStatus>, ApiError> {
+    state
+        .sessions
+        .trunk_registrations(account.to_string())
+        .await
+        .map_err(|e| ApiError::Unavailable {
+            code: "shutting_down",
+            message: e.to_string(),
+            retry_after: 5,
+        })
 }
 
 pub async fn get_trunk(
@@ -86,7 +140,8 @@ pub async fn get_trunk(
         .get_trunk(&caller.id, &name)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("trunk {name:?}")))?;
-    Ok(Json(trunk_json(&trunk)))
+    let statuses = registrations(&state, &caller.id).await?;
+    Ok(Json(trunk_json(&trunk, &statuses)))
 }
 
 pub async fn list_trunks(
@@ -94,9 +149,9 @@ pub async fn list_trunks(
     Caller(caller): Caller,
 ) -> Result<Json<Value>, ApiError> {
     let trunks = state.store.list_trunks(&caller.id).await?;
-    Ok(Json(
-        json!({ "trunks": trunks.iter().map(trunk_json).collect::<Vec<_>>() }),
-    ))
+    let statuses = registrations(&state, &caller.id).await?;
+    let trunks: Vec<Value> = trunks.iter().map(|t| trunk_json(t, &statuses)).collect();
+    Ok(Json(json!({ "trunks": trunks })))
 }
 
 pub async fn delete_trunk(
@@ -108,5 +163,6 @@ pub async fn delete_trunk(
         return Err(ApiError::NotFound(format!("trunk {name:?}")));
     }
     state.router.reload().await?;
+    sync_registrations(&state);
     Ok(StatusCode::NO_CONTENT)
 }

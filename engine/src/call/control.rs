@@ -41,6 +41,13 @@ pub enum Control {
         application: Option<String>,
         reply: oneshot::Sender<Vec<(UserKey, Vec<Binding>)>>,
     },
+    /// The trunks to keep registered changed (all of them).
+    SetTrunkRegistrations(Vec<dialtone_calls::TrunkRegistrationConfig>),
+    /// Where `account`'s registering trunks stand.
+    TrunkRegistrations {
+        account: String,
+        reply: oneshot::Sender<Vec<dialtone_calls::TrunkRegistrationStatus>>,
+    },
     /// A user was deleted: its bindings go.
     ForgetUser { user: UserKey },
     /// An HTTP request to `accessURL`; the call layer answers 404 itself
@@ -120,6 +127,18 @@ impl SessionControl {
             reply,
         })
         .await
+    }
+
+    pub fn set_trunk_registrations(&self, trunks: Vec<dialtone_calls::TrunkRegistrationConfig>) {
+        let _ = self.tx.send(Control::SetTrunkRegistrations(trunks));
+    }
+
+    pub async fn trunk_registrations(
+        &self,
+        account: String,
+    ) -> Result<Vec<dialtone_calls::TrunkRegistrationStatus>, ControlError> {
+        self.ask(|reply| Control::TrunkRegistrations { account, reply })
+            .await
     }
 
     pub fn forget_user(&self, user: UserKey) {

@@ -21,6 +21,14 @@ impl Sinks {
             Fact::RegisterAnswered { code, bindings } => {
                 self.metrics.register_answered(code, bindings)
             }
+            Fact::TrunkRegisterAnswered { code } => self.metrics.trunk_register_answered(code),
+            Fact::TrunkRegistrations {
+                registered,
+                failed,
+                registering,
+            } => self
+                .metrics
+                .set_trunk_registrations(registered, failed, registering),
             Fact::SessionRefused(why) => self.metrics.session_refused(&why),
             Fact::SessionStarted { session, owner } => {
                 self.metrics.session_started();

@@ -24,11 +24,14 @@ impl Jobs {
         match job {
             Job::Resolve { call, host, port } => {
                 tokio::spawn(async move {
-                    let result = match tokio::net::lookup_host((host.as_str(), port)).await {
-                        Ok(mut addrs) => addrs.next().ok_or_else(|| format!("{host}: no address")),
-                        Err(e) => Err(format!("{host}: {e}")),
-                    };
+                    let result = resolve(&host, port).await;
                     let _ = results.send(JobResult::Resolved { call, result });
+                });
+            }
+            Job::ResolveTrunk { id, host, port } => {
+                tokio::spawn(async move {
+                    let result = resolve(&host, port).await;
+                    let _ = results.send(JobResult::TrunkResolved { id, result });
                 });
             }
             Job::Load { unit, source } => {
@@ -68,6 +71,14 @@ impl Jobs {
                 });
             }
         }
+    }
+}
+
+/// The first address `host` resolves to.
+async fn resolve(host: &str, port: u16) -> Result<std::net::SocketAddr, String> {
+    match tokio::net::lookup_host((host, port)).await {
+        Ok(mut addrs) => addrs.next().ok_or_else(|| format!("{host}: no address")),
+        Err(e) => Err(format!("{host}: {e}")),
     }
 }
 

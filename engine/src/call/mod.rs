@@ -155,6 +155,13 @@ impl CallDriver {
                 ));
             }
             Control::ForgetUser { user } => self.core.forget_user(&user),
+            Control::SetTrunkRegistrations(trunks) => self
+                .core
+                .set_trunk_registrations(std::time::Instant::now(), trunks),
+            Control::TrunkRegistrations { account, reply } => {
+                let now = std::time::Instant::now();
+                let _ = reply.send(self.core.trunk_registrations(now, Some(&account)));
+            }
             Control::Terminate {
                 session,
                 account,

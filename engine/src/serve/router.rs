@@ -61,6 +61,8 @@ pub struct Snapshot {
     pub app_rules: HashMap<(String, String), RuleSet>,
     /// Each account's trunks, for `callPSTN`.
     pub trunks: HashMap<String, Vec<dialtone_calls::TrunkConfig>>,
+    /// The trunks that register with their provider.
+    pub registering: Vec<dialtone_calls::TrunkRegistrationConfig>,
 }
 
 impl Snapshot {
@@ -104,6 +106,17 @@ impl StoreRouter {
             users: RwLock::new(HashMap::new()),
             reserved_domains: reserved.into_iter().collect(),
         }
+    }
+
+    /// Hands the trunks that register, as of the current snapshot, to
+    /// `sink`, under the snapshot's lock: two changes hand theirs over in
+    /// the order their snapshots were made.
+    pub fn sync_registrations(
+        &self,
+        sink: impl FnOnce(Vec<dialtone_calls::TrunkRegistrationConfig>),
+    ) {
+        let snapshot = self.snapshot.read();
+        sink(snapshot.registering.clone());
     }
 
     /// Whether `domain` (normalized) is one of the server's own.
@@ -227,7 +240,9 @@ impl StoreRouter {
             .map(|(account, rules)| Ok((account, RuleSet::compile(rules)?)))
             .collect::<Result<HashMap<_, _>, RuleError>>()?;
         let mut trunks: HashMap<String, Vec<dialtone_calls::TrunkConfig>> = HashMap::new();
+        let mut registering = Vec::new();
         for t in self.store.all_trunks().await? {
+            registering.extend(registration_config(&t));
             trunks
                 .entry(t.account.clone())
                 .or_default()
@@ -247,10 +262,32 @@ impl StoreRouter {
             user_domains,
             app_rules,
             trunks,
+            registering,
         };
         *self.snapshot.write() = Arc::new(snapshot);
         Ok(())
     }
+}
+
+/// What a stored trunk that registers keeps registered.
+fn registration_config(
+    t: &dialtone_store::StoredTrunk,
+) -> Option<dialtone_calls::TrunkRegistrationConfig> {
+    let expires = t.register_expires?;
+    let user = t.username.clone()?;
+    Some(dialtone_calls::TrunkRegistrationConfig {
+        account: t.account.clone(),
+        trunk: t.name.clone(),
+        host: t.host.clone(),
+        port: t.port,
+        tcp: t.transport == "tcp",
+        auth: t
+            .password
+            .clone()
+            .map(|p| dialtone_sip::auth::Credentials::new(user.clone(), p)),
+        user,
+        expires,
+    })
 }
 
 /// A stored trunk as routing uses it.
@@ -349,6 +386,10 @@ fn request_host(info: &InboundInfo<'_>) -> Option<String> {
 impl InboundRouter for StoreRouter {
     fn registrar(&self) -> bool {
         true
+    }
+
+    fn trunk_registrations(&self) -> Vec<dialtone_calls::TrunkRegistrationConfig> {
+        self.snapshot().registering.clone()
     }
 
     fn trunks(&self, owner: Option<&RouteOwner>, number: &str) -> Vec<dialtone_calls::TrunkRoute> {

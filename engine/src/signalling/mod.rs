@@ -154,6 +154,7 @@ impl Signalling {
                     shutting_down = true;
                     if changed {
                         self.calls.core.terminate_all("engine shutdown");
+                        self.calls.core.unregister_trunks();
                     }
                 }
             }

@@ -72,6 +72,8 @@ pub struct CallCore {
     pub(crate) nonce_epoch: Option<Instant>,
     /// Addresses that guess passwords.
     pub(crate) auth_guard: crate::auth_guard::AuthGuard,
+    /// Trunks kept registered with their providers.
+    pub(crate) trunk_regs: crate::trunk_registration::TrunkRegistrations,
     out: VecDeque<Output>,
 }
 
@@ -96,6 +98,7 @@ impl CallCore {
             nonces,
             nonce_epoch: None,
             auth_guard: Default::default(),
+            trunk_regs: Default::default(),
             out: VecDeque::new(),
         }
     }
@@ -107,6 +110,24 @@ impl CallCore {
         self.links.now = Some(now);
         match ev {
             UaEvent::Register { request, reply } => self.on_register(now, request, reply),
+            UaEvent::RegisterAnswered {
+                id,
+                code,
+                reason,
+                expires,
+                min_expires,
+                retry_after,
+            } => self.on_register_answered(
+                now,
+                id,
+                crate::trunk_registration::RegisterAnswer {
+                    code,
+                    reason,
+                    expires,
+                    min_expires,
+                    retry_after,
+                },
+            ),
             UaEvent::Incoming {
                 leg,
                 request_uri,
@@ -401,6 +422,7 @@ impl CallCore {
         self.links.now = Some(now);
         match result {
             JobResult::Resolved { call, result } => self.on_resolved(now, call, result),
+            JobResult::TrunkResolved { id, result } => self.on_trunk_resolved(now, id, result),
             JobResult::Loaded { unit, result } => self.on_loaded(unit, result),
             JobResult::Http {
                 session,
@@ -426,6 +448,9 @@ impl CallCore {
                 Timer::MaxDuration(call) => self.on_max_duration(now, call),
                 Timer::ReInviteAnswer(call) => self.on_reinvite_answer_timeout(call),
                 Timer::ReInviteRetry(call) => self.on_reinvite_retry(call),
+                Timer::TrunkRegistration(id, generation) => {
+                    self.on_registration_timer(now, id, generation)
+                }
             }
         }
     }
@@ -580,6 +605,6 @@ pub(crate) fn ua_leg(cmd: &UaCommand) -> Option<LegId> {
         | UaCommand::AnswerRefer { leg, .. }
         | UaCommand::Notify { leg, .. }
         | UaCommand::Dial { leg, .. } => *leg,
-        UaCommand::Respond { .. } => return None,
+        UaCommand::Respond { .. } | UaCommand::Register(_) => return None,
     })
 }

@@ -238,6 +238,12 @@ pub enum Job {
         host: String,
         port: u16,
     },
+    /// Resolve a registering trunk's registrar.
+    ResolveTrunk {
+        id: dialtone_sip::RegistrationId,
+        host: String,
+        port: u16,
+    },
     /// Load a player's audio: a URL or text to speech (never a tone source,
     /// which the core makes itself).
     Load { unit: UnitId, source: PlayerSource },
@@ -268,6 +274,10 @@ pub struct HttpJob {
 pub enum JobResult {
     Resolved {
         call: CallId,
+        result: Result<SocketAddr, String>,
+    },
+    TrunkResolved {
+        id: dialtone_sip::RegistrationId,
         result: Result<SocketAddr, String>,
     },
     Loaded {
@@ -306,6 +316,16 @@ pub enum Fact {
     RegisterAnswered {
         code: u16,
         bindings: usize,
+    },
+    /// A REGISTER of a trunk of ours was answered with `code`.
+    TrunkRegisterAnswered {
+        code: u16,
+    },
+    /// Registering trunks by state, after any change.
+    TrunkRegistrations {
+        registered: usize,
+        failed: usize,
+        registering: usize,
     },
     /// A new session (an INVITE's or a REST request's) refused, and why.
     SessionRefused(AdmissionError),

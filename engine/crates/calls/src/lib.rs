@@ -57,6 +57,7 @@ pub mod setup_rate;
 pub mod target;
 mod timers;
 mod transfer;
+mod trunk_registration;
 pub mod trunks;
 mod units;
 
@@ -78,4 +79,5 @@ pub use sessions::{
     access_not_found, new_access_token, token_matches, LiveCall, LiveSession, StartRequest,
     StartedSession,
 };
+pub use trunk_registration::{RegistrationState, TrunkRegistrationConfig, TrunkRegistrationStatus};
 pub use trunks::{select_trunks, TrunkConfig};

@@ -310,7 +310,8 @@ impl CallCore {
             | UaCommand::AnswerRefer { .. }
             | UaCommand::Notify { .. }
             | UaCommand::Dial { .. }
-            | UaCommand::Respond { .. } => {}
+            | UaCommand::Respond { .. }
+            | UaCommand::Register(_) => {}
         }
         self.links.looped.extend(looped);
     }

@@ -23,6 +23,9 @@ pub(crate) enum Timer {
     ReInviteAnswer(CallId),
     /// Our re-INVITE met glare; its back-off is over.
     ReInviteRetry(CallId),
+    /// A trunk's registration is due for a refresh or a retry (in this
+    /// generation).
+    TrunkRegistration(u64, u32),
 }
 
 #[derive(Default)]

@@ -54,8 +54,9 @@ pub use message::{reason_phrase, Method, SipMessage, StartLine};
 pub use name_addr::NameAddr;
 pub use parse::{parse_message, MAX_HEADERS, MAX_MESSAGE_SIZE};
 pub use ua::{
-    Body, ExtraHeaders, LegId, Peer, RegisterRequest, Reply, Transport, UaCommand, UaConfig,
-    UaCore, UaEvent, UaOutput, MAX_CONTACTS, MAX_MESSAGE_BODY, OUTBOUND_LEGS,
+    Body, ClientRegister, ExtraHeaders, LegId, Peer, RegisterRequest, RegistrationId, Reply,
+    Transport, UaCommand, UaConfig, UaCore, UaEvent, UaOutput, MAX_CONTACTS, MAX_MESSAGE_BODY,
+    OUTBOUND_LEGS,
 };
 pub use uri::{Scheme, SipUri};
 pub use via::{CSeq, Via};

@@ -45,7 +45,10 @@ pub use quotas::{
     Quotas, StoredUsage, DEFAULT_MAX_RULES, DEFAULT_MAX_SCENARIOS, DEFAULT_SCENARIO_VERSIONS,
 };
 pub use rules::{NewRule, StoredRule, MAX_CUSTOM_DATA};
-pub use trunks::{StoredTrunk, TrunkSpec, MAX_TRUNKS_PER_ACCOUNT};
+pub use trunks::{
+    StoredTrunk, TrunkSpec, DEFAULT_REGISTER_EXPIRES, MAX_REGISTER_EXPIRES, MAX_TRUNKS_PER_ACCOUNT,
+    MIN_REGISTER_EXPIRES,
+};
 pub use users::{
     check_user_name, StoredUser, UserChange, DEFAULT_REALM, MAX_USERS_PER_ACCOUNT, MIN_PASSWORD_LEN,
 };

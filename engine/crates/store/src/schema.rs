@@ -186,6 +186,11 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
             updated_at BIGINT NOT NULL,
             PRIMARY KEY (account_id, name))"],
     ),
+    // Outbound registration of a trunk: seconds asked for, 0 for none.
+    (
+        9,
+        &["ALTER TABLE trunks ADD COLUMN register_expires BIGINT NOT NULL DEFAULT 0"],
+    ),
 ];
 
 /// Arbitrary constant naming Dialtone's migration lock on PostgreSQL.

@@ -35,6 +35,8 @@ pub struct StoredTrunk {
     /// The caller id every call through it carries, when the provider
     /// requires one; `None` keeps the scenario's.
     pub caller_id: Option<String>,
+    /// Registers with the provider, asking for this many seconds.
+    pub register_expires: Option<u32>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -69,7 +71,19 @@ pub struct TrunkSpec {
     pub strip: i64,
     pub add_prefix: String,
     pub caller_id: Option<String>,
+    /// Keep the trunk registered with the provider (needs a username).
+    pub register: bool,
+    /// Seconds to ask for ([`MIN_REGISTER_EXPIRES`] to
+    /// [`MAX_REGISTER_EXPIRES`]; [`DEFAULT_REGISTER_EXPIRES`] when left out).
+    pub register_expires: Option<u32>,
 }
+
+/// Shortest registration a trunk may ask for.
+pub const MIN_REGISTER_EXPIRES: u32 = 60;
+/// Longest registration a trunk may ask for (a day).
+pub const MAX_REGISTER_EXPIRES: u32 = 86_400;
+/// What a registering trunk asks for when it does not say.
+pub const DEFAULT_REGISTER_EXPIRES: u32 = 3600;
 
 impl std::fmt::Debug for TrunkSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -143,6 +157,17 @@ fn check(name: &str, spec: &TrunkSpec) -> Result<(), StoreError> {
     if !(0..=32).contains(&spec.strip) {
         return Err(invalid("strip", "must be 0 to 32"));
     }
+    if let Some(e) = spec.register_expires {
+        if !(MIN_REGISTER_EXPIRES..=MAX_REGISTER_EXPIRES).contains(&e) {
+            return Err(invalid("registerExpires", "must be 60 to 86400 seconds"));
+        }
+    }
+    if spec.register && spec.username.as_deref().is_none_or(str::is_empty) {
+        return Err(invalid(
+            "register",
+            "a trunk registers as its username: set username",
+        ));
+    }
     Ok(())
 }
 
@@ -165,13 +190,17 @@ fn trunk_from_row(row: &AnyRow) -> Result<StoredTrunk, StoreError> {
         strip: row.try_get("strip")?,
         add_prefix: row.try_get("add_prefix")?,
         caller_id: opt(row.try_get("caller_id")?),
+        register_expires: u32::try_from(row.try_get::<i64, _>("register_expires")?)
+            .ok()
+            .filter(|e| *e > 0),
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
 }
 
 const COLUMNS: &str = "account_id, name, host, port, transport, username, password, prefixes, \
-                       priority, strip, add_prefix, caller_id, created_at, updated_at";
+                       priority, strip, add_prefix, caller_id, created_at, updated_at, \
+                       register_expires";
 
 impl Store {
     /// Creates or replaces trunk `name` of `account`; returns it and whether
@@ -228,6 +257,9 @@ impl Store {
             strip: spec.strip,
             add_prefix: spec.add_prefix.clone(),
             caller_id: spec.caller_id.clone().filter(|c| !c.is_empty()),
+            register_expires: spec
+                .register
+                .then(|| spec.register_expires.unwrap_or(DEFAULT_REGISTER_EXPIRES)),
             created_at: existing.as_ref().map_or(now, |t| t.created_at),
             updated_at: now,
         };
@@ -237,7 +269,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO trunks ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            "INSERT INTO trunks ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         )))
         .bind(&trunk.account)
         .bind(&trunk.name)
@@ -253,6 +285,7 @@ impl Store {
         .bind(trunk.caller_id.clone().unwrap_or_default())
         .bind(trunk.created_at)
         .bind(trunk.updated_at)
+        .bind(i64::from(trunk.register_expires.unwrap_or(0)))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

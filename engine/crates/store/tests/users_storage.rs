@@ -108,6 +108,8 @@ async fn trunks_round_trip(store: &Store) {
         strip: 0,
         add_prefix: "+".into(),
         caller_id: None,
+        register: false,
+        register_expires: None,
     };
     let (trunk, created) = store
         .put_trunk(&account.id, "carrier", spec.clone())
@@ -123,6 +125,41 @@ async fn trunks_round_trip(store: &Store) {
         .await
         .unwrap();
     assert!(!created && trunk.password.as_deref() == Some("secret") && trunk.priority == 1);
+    assert_eq!(trunk.register_expires, None);
+    // Registration: the default time, a chosen one, bounds, and a username
+    // to register as.
+    let mut registering = spec.clone();
+    registering.register = true;
+    let (trunk, _) = store
+        .put_trunk(&account.id, "carrier", registering.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        trunk.register_expires,
+        Some(dialtone_store::DEFAULT_REGISTER_EXPIRES)
+    );
+    registering.register_expires = Some(120);
+    store
+        .put_trunk(&account.id, "carrier", registering.clone())
+        .await
+        .unwrap();
+    let stored = store
+        .get_trunk(&account.id, "carrier")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.register_expires, Some(120));
+    for expires in [59, 86_401] {
+        let mut bad = registering.clone();
+        bad.register_expires = Some(expires);
+        assert!(store.put_trunk(&account.id, "carrier", bad).await.is_err());
+    }
+    let mut anonymous = registering.clone();
+    anonymous.username = None;
+    assert!(store
+        .put_trunk(&account.id, "carrier", anonymous)
+        .await
+        .is_err());
     assert!(!format!("{trunk:?}").contains("secret"));
     assert_eq!(store.list_trunks(&account.id).await.unwrap().len(), 1);
     assert!(store

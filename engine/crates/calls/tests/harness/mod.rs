@@ -580,6 +580,7 @@ pub fn ua_names(out: &[Output]) -> Vec<String> {
             UaCommand::Refer { .. } => "Refer".into(),
             UaCommand::ReferReplacing { .. } => "ReferReplacing".into(),
             UaCommand::Respond { code, .. } => format!("Respond {code}"),
+            UaCommand::Register(r) => format!("Register {} {}", r.id, r.expires),
         })
         .collect()
 }

@@ -444,6 +444,14 @@ impl<'a> World<'a> {
                 };
                 self.schedule(Duration::ZERO, Due::Job(result, None));
             }
+            Job::ResolveTrunk { id, port, .. } => {
+                let addr = SocketAddr::from((CALLEE_IP, port));
+                let result = JobResult::TrunkResolved {
+                    id,
+                    result: Ok(addr),
+                };
+                self.schedule(Duration::ZERO, Due::Job(result, None));
+            }
             Job::Load { unit, .. } => {
                 // No audio is decoded: the simulated media knows the length.
                 let clip = dialtone_media::PlayerMedia::Clip(Arc::from(Vec::new()));

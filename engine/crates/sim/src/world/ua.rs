@@ -282,6 +282,15 @@ impl SimUa {
             // No REGISTERs reach the simulated world: its phones are bound
             // directly.
             UaCommand::Respond { .. } => {}
+            // A simulated provider grants what a trunk asks for.
+            UaCommand::Register(register) => r.events.push(UaEvent::RegisterAnswered {
+                id: register.id,
+                code: 200,
+                reason: "OK".into(),
+                expires: Some(register.expires),
+                min_expires: None,
+                retry_after: None,
+            }),
             UaCommand::ReInvite { leg, body, .. } => {
                 let Some(end) = self.ends.get(&leg).filter(|e| e.state == State::Confirmed) else {
                     r.events.push(UaEvent::ReInviteAnswered {

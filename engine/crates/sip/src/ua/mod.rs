@@ -6,6 +6,7 @@
 //! one queue, and tables shrink back as calls end.
 
 mod build;
+mod client_register;
 mod in_dialog;
 mod inbound;
 mod leg;
@@ -24,8 +25,8 @@ pub use inbound::MAX_SERVER_TX_PER_SOURCE;
 pub use register::MAX_CONTACTS;
 pub use session_timer::{MIN_SE, OUR_SESSION_EXPIRES};
 pub use types::{
-    Body, ExtraHeaders, LegId, Peer, RegisterRequest, Reply, Transport, UaCommand, UaConfig,
-    UaEvent, UaOutput, OUTBOUND_LEGS,
+    Body, ClientRegister, ExtraHeaders, LegId, Peer, RegisterRequest, RegistrationId, Reply,
+    Transport, UaCommand, UaConfig, UaEvent, UaOutput, OUTBOUND_LEGS,
 };
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -65,6 +66,8 @@ pub struct UaCore {
     /// removed when the call ends or its clock moves, so nothing is left
     /// behind.
     sessions: BTreeSet<(Instant, LegId)>,
+    /// Our own registrations (trunks), between refreshes.
+    registrations: HashMap<RegistrationId, client_register::ClientRegistration>,
     out: VecDeque<UaOutput>,
 }
 
@@ -95,6 +98,7 @@ impl UaCore {
             txs: TxTable::default(),
             wakeups: TimerQueue::default(),
             sessions: BTreeSet::new(),
+            registrations: HashMap::new(),
             out: VecDeque::new(),
         }
     }
@@ -181,6 +185,7 @@ impl UaCore {
                 contacts,
                 headers,
             } => self.respond_register(reply, code, &contacts, headers, ""),
+            UaCommand::Register(register) => self.register(now, register),
         }
     }
 
@@ -412,6 +417,7 @@ impl UaCore {
             Owner::ReInvite(leg_id) => self.reinvite_failed(tx_id, leg_id, code, reason),
             Owner::Refresh(leg_id) => self.refresh_failed(now, leg_id, code),
             Owner::Refer(leg_id) => self.refer_answered(leg_id, code, reason),
+            Owner::Register(id) => self.register_failed(id, tx_id, code, reason),
             Owner::Bye(leg_id) => {
                 if self.legs.contains_key(&leg_id) {
                     self.remove_leg(now, leg_id);
@@ -542,10 +548,8 @@ impl UaCore {
         branch: String,
         to: Peer,
         owner: Owner,
-    ) {
-        let Some(method) = req.method().cloned() else {
-            return;
-        };
+    ) -> TxId {
+        let method = req.method().cloned().unwrap_or(Method::Options);
         let (tx, bytes) =
             ClientNonInviteTx::new(now, &req, to.transport.is_reliable(), self.timers);
         let id = self.txs.insert(
@@ -556,6 +560,7 @@ impl UaCore {
         );
         self.transmit(to, bytes);
         self.touch(id);
+        id
     }
 
     /// A new in-dialog request on `leg_id` with a fresh branch, and where it goes.

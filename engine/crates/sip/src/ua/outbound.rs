@@ -158,6 +158,7 @@ impl UaCore {
                 self.refer_answered(leg_id, code, &reason)
             }
             Some(Owner::Cancel(leg_id)) if code >= 300 => self.cancel_refused(now, leg_id),
+            Some(Owner::Register(reg)) if code >= 200 => self.on_register_response(now, reg, &msg),
             Some(Owner::Bye(leg_id)) if code >= 200 && self.legs.contains_key(&leg_id) => {
                 self.remove_leg(now, leg_id);
                 self.emit(UaEvent::Terminated {

@@ -103,6 +103,8 @@ pub(crate) enum Owner {
     Refer(LegId),
     Bye(LegId),
     Cancel(LegId),
+    /// Our REGISTER (a trunk's registration).
+    Register(super::RegistrationId),
 }
 
 #[derive(Debug)]

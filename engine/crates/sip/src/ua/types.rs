@@ -13,6 +13,29 @@ pub type LegId = u64;
 /// [`UaCore::new_leg_id`]: crate::UaCore::new_leg_id
 pub const OUTBOUND_LEGS: LegId = 1 << 63;
 
+/// One outbound registration (a trunk's REGISTER to its provider), numbered
+/// by the caller.
+pub type RegistrationId = u64;
+
+/// A REGISTER of ours (RFC 3261 §10.2). `Debug` hides the password.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientRegister {
+    pub id: RegistrationId,
+    /// Where it goes.
+    pub target: Peer,
+    /// The Request-URI: the registrar (`sip:provider.example`).
+    pub registrar_uri: String,
+    /// The address of record (From and To).
+    pub aor: String,
+    /// The user part of our Contact: requests for the binding come back
+    /// addressed to it.
+    pub contact_user: String,
+    /// Seconds asked for; 0 removes the binding.
+    pub expires: u32,
+    /// For the provider's digest challenges.
+    pub auth: Option<crate::auth::Credentials>,
+}
+
 /// Extra headers for a request or response we send, in order. Headers the core
 /// owns (Via, From, To, Call-ID, CSeq, Contact, Max-Forwards, Content-Type,
 /// Content-Length) and values containing line breaks are dropped.
@@ -207,6 +230,9 @@ pub enum UaCommand {
         contacts: Vec<String>,
         headers: ExtraHeaders,
     },
+    /// Our REGISTER (a refresh when the id is known: same Call-ID, next
+    /// CSeq). Exactly one `RegisterAnswered` follows.
+    Register(ClientRegister),
 }
 
 /// Where the answer to a reported out-of-dialog request goes, and what it
@@ -381,6 +407,7 @@ impl std::fmt::Debug for UaCommand {
                 .field("contacts", contacts)
                 .field("headers", headers)
                 .finish(),
+            UaCommand::Register(register) => f.debug_tuple("Register").field(register).finish(),
         }
     }
 }
@@ -393,6 +420,19 @@ pub enum UaEvent {
     Register {
         request: Box<RegisterRequest>,
         reply: Reply,
+    },
+    /// The outcome of our `Register`: the final response (after answering
+    /// digest challenges), 408 when none came, 503 when the transport
+    /// failed. `expires` is what a 2xx granted our contact.
+    RegisterAnswered {
+        id: RegistrationId,
+        code: u16,
+        reason: String,
+        expires: Option<u32>,
+        /// A 423's Min-Expires.
+        min_expires: Option<u32>,
+        /// Retry-After, in seconds.
+        retry_after: Option<u32>,
     },
     /// A new inbound INVITE; 100 Trying is already sent.
     Incoming {
