@@ -166,6 +166,29 @@ def in_dialog_scripts() -> list[bytes]:
     return scripts
 
 
+def register_scripts() -> list[bytes]:
+    """ua_input scripts for our own REGISTER (a trunk's): challenged,
+    answered with credentials, granted; refreshed; un-registered."""
+    def resp(status: str, extra: str = "") -> str:
+        return (f"SIP/2.0 {status}\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=$B\n"
+                "From: <sip:trunk@127.0.0.1:5070>;tag=$T\nTo: <sip:trunk@127.0.0.1:5070>;tag=p\n"
+                f"Call-ID: $C\nCSeq: $S REGISTER\n{extra}Content-Length: 0\n\n")
+    challenge = 'WWW-Authenticate: Digest realm="p", nonce="n1", qop="auth", algorithm=MD5\n'
+    steps = [
+        ("cG", None), ("u0", resp("401 Unauthorized", challenge)),
+        ("u0", resp("200 OK", "Contact: <sip:trunk@127.0.0.1:5060>;expires=60\n")),
+        ("cG", None), ("u0", resp("423 Interval Too Brief", "Min-Expires: 120\n")),
+        ("cG", None), ("u0", resp("503 Service Unavailable", "Retry-After: 5 (x)\n")),
+        ("cU", None), ("u0", resp("200 OK")), ("w40000", None),
+    ]
+    script = b""
+    for head, text in steps:
+        script += b"%%" + head.encode() + b"\n"
+        if text is not None:
+            script += text.replace("\n", "\r\n").encode() + b"\n"
+    return [script]
+
+
 def torture() -> list[bytes]:
     return [rfc4475.decode(p.read_text(encoding="utf-8"))
             for p in sorted((ROOT / "tests" / "sip" / "rfc4475").glob("*.sip"))]
@@ -269,7 +292,7 @@ def main() -> None:
     # The framer sees a stream: messages back to back, with keep-alives.
     for i, m in enumerate(messages):
         write("sip_framer", bytes([i % 4]) + bytes(range(7, 7 + i % 4)) + m + b"\r\n\r\n" + m)
-    for s in scripts + in_dialog_scripts():
+    for s in scripts + in_dialog_scripts() + register_scripts():
         write("ua_input", s)
     for i, m in enumerate(messages):
         write("ua_input", b"%%" + (b"u0" if i % 2 else b"t1") + b"\n" + m + b"\n%%cp\n%%ca\n%%w1000\n")

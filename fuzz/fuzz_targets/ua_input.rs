@@ -11,7 +11,8 @@
 //!               p 180, P 183 with SDP, r reject 486, h hang up, i INFO,
 //!               R re-INVITE 200, E re-INVITE 488, m MESSAGE, v our
 //!               re-INVITE, f our REFER, g our REFER replacing the first
-//!               leg, F REFER 202, n NOTIFY; d dials peer 0
+//!               leg, F REFER 202, n NOTIFY; d dials peer 0; G our
+//!               REGISTER to peer 0 (a trunk), U its un-REGISTER
 //! %%e2          a transport error towards peer 2
 //! ```
 //!
@@ -27,8 +28,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use dialtone_sip::auth::Credentials;
 use dialtone_sip::{
-    parse_message, Body, LegId, Peer, SipMessage, Transport, UaCommand, UaConfig, UaCore, UaEvent,
+    parse_message, Body, ClientRegister, LegId, Peer, SipMessage, Transport, UaCommand, UaConfig, UaCore, UaEvent,
     UaOutput,
 };
 use libfuzzer_sys::fuzz_target;
@@ -155,6 +157,21 @@ impl Run {
     }
 
     fn command(&mut self, op: u8) {
+        if let b'G' | b'U' = op {
+            // Our own REGISTER (a trunk's), then its un-REGISTER.
+            let register = ClientRegister {
+                id: 1,
+                target: peer(0, Transport::Udp),
+                registrar_uri: "sip:127.0.0.1:5070".into(),
+                aor: "sip:trunk@127.0.0.1:5070".into(),
+                contact_user: "trunk".into(),
+                expires: if op == b'G' { 600 } else { 0 },
+                auth: Some(Credentials::new("trunk", "secret")),
+            };
+            return self
+                .ua
+                .handle_command(self.now, UaCommand::Register(register));
+        }
         let Some(&leg) = self.legs.last() else {
             if op != b'd' {
                 return;
