@@ -32,8 +32,11 @@ pub(crate) struct IncomingSip {
 }
 
 impl CallCore {
-    pub(crate) fn on_incoming(&mut self, now: Instant, leg: LegId, sip: IncomingSip) {
+    pub(crate) fn on_incoming(&mut self, now: Instant, leg: LegId, mut sip: IncomingSip) {
         self.fact(Fact::CallAttempt(Direction::Inbound));
+        if let Some(did) = self.registered_trunk_did(&sip) {
+            sip.destination = did;
+        }
         if let Err(e) = self.admit_counted(now) {
             return self.refuse_unavailable(leg, &e);
         }

@@ -375,6 +375,24 @@ impl CallCore {
         }
     }
 
+    /// A call a provider sends to the Contact a trunk registered
+    /// (`sip:USER@us`) is for the number in its To (the DID), as with
+    /// providers that address calls to the registration: that number is
+    /// the destination routing sees. `None` for any other INVITE.
+    pub(crate) fn registered_trunk_did(&self, sip: &crate::inbound::IncomingSip) -> Option<String> {
+        let from_trunk = self.trunk_regs.entries.values().any(|e| {
+            e.state == RegistrationState::Registered
+                && e.cfg.user == sip.destination
+                && e.target.is_some_and(|t| t.addr.ip() == sip.source.ip())
+        });
+        if !from_trunk {
+            return None;
+        }
+        let to = dialtone_sip::SipUri::parse(&sip.to_uri).ok()?;
+        let did = dialtone_sip::uri::unescape(to.user_str()).into_owned();
+        (!did.is_empty() && did != sip.destination).then_some(did)
+    }
+
     fn registration_counts(&mut self) {
         let (registered, failed, registering) = self.trunk_regs.counts();
         self.fact(Fact::TrunkRegistrations {

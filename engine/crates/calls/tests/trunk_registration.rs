@@ -14,7 +14,7 @@ use dialtone_calls::{
 };
 use dialtone_sip::auth::Credentials;
 use dialtone_sip::digest_server::{self, DigestAlgorithm, DigestAuthorization};
-use dialtone_sip::{Peer, SipMessage, Transport, UaConfig, UaCore, UaOutput};
+use dialtone_sip::{Peer, SipMessage, Transport, UaConfig, UaCore, UaEvent, UaOutput};
 use harness::Harness;
 
 const PROVIDER: &str = "198.51.100.7:5060";
@@ -461,4 +461,53 @@ fn other_accounts_see_nothing() {
     w.set(vec![trunk("carrier", "198.51.100.7")]);
     assert_eq!(w.h.core.trunk_registrations(w.h.now, Some("other")), vec![]);
     assert!(!format!("{:?}", trunk("x", "h")).contains(PASSWORD));
+}
+
+#[test]
+fn a_call_the_provider_sends_to_the_registration_is_routed_by_its_did() {
+    let mut w = World::new(vec![Answer::Grant(600)]);
+    w.set(vec![trunk("carrier", "198.51.100.7")]);
+    let to_started = |w: &mut World, source: &str| {
+        let (leg, event) = w.h.invite_event(Some(harness::peer_offer()));
+        let UaEvent::Incoming {
+            headers,
+            body,
+            from_uri,
+            from_user,
+            from_display,
+            ..
+        } = event
+        else {
+            unreachable!()
+        };
+        let out = w.h.ua(UaEvent::Incoming {
+            leg,
+            source: Peer {
+                transport: Transport::Udp,
+                addr: source.parse().unwrap(),
+            },
+            request_uri: "sip:4471000@127.0.0.1:5080".into(),
+            destination: "4471000".into(),
+            from_uri,
+            from_user,
+            from_display,
+            to_uri: "sip:%2B15557770000@provider.test".into(),
+            headers,
+            body,
+        });
+        harness::facts(&out).into_iter().find_map(|f| match f {
+            Fact::CallStarted { to, .. } => Some(to),
+            _ => None,
+        })
+    };
+    assert_eq!(
+        to_started(&mut w, "198.51.100.7:5060").as_deref(),
+        Some("+15557770000"),
+        "from the provider: the DID in To"
+    );
+    assert_eq!(
+        to_started(&mut w, "203.0.113.9:5060").as_deref(),
+        Some("4471000"),
+        "from anyone else: the Request-URI as always"
+    );
 }
