@@ -1,5 +1,5 @@
 """Trunks that register with their provider, against SIPp as the provider's
-registrar (tests/sipp/peer_registrar_auth.xml: every REGISTER challenged,
+registrar (tests/sipp/peer_provider_auth.xml: every REGISTER challenged,
 SIPp's verifyauth checks the digest, 4 seconds granted). Dialtone answers
 the challenge, refreshes before the 4 s run out with one Call-ID, shows the
 state over REST and in /metrics, and un-REGISTERs when the trunk is
@@ -13,7 +13,9 @@ import urllib.request
 
 import harness
 from harness import wait_until
-from test_serve import call, start_serve
+from harness import SIPP_DIR
+from test_serve import SCRIPTS, call, claim, start_serve
+from test_trunks import PSTN, session_log
 
 
 def metrics(d) -> str:
@@ -26,8 +28,8 @@ def sample(text: str, name: str, labels: str) -> float:
     return float(m.group(1)) if m else 0.0
 
 
-def registrar(sipp, port: int, name: str):
-    run = sipp("peer_registrar_auth.xml", None, local_port=port, calls=1,
+def registrar(sipp, port: int, name: str, calls: int = 1):
+    run = sipp("peer_provider_auth.xml", None, local_port=port, calls=calls,
                timeout_s=60, name=name).start()
     harness.wait_bound(port, "udp")
     return run
@@ -41,13 +43,15 @@ def trunk(d, key: str, name: str, **changes):
 
 def test_a_trunk_registers_refreshes_and_unregisters_when_deleted(registry, sipp, tmp_path):
     port = harness.PORTS.sip_port()
-    provider = registrar(sipp, port, "registrar")
+    # Two SIPp calls: the registration, and the callPSTN through the trunk.
+    provider = registrar(sipp, port, "provider", calls=2)
     d = start_serve(registry, tmp_path, egress_allow="127.0.0.0/8")
     status, acct = call(d, "POST", "/v1/accounts", {"name": "acme"})
     key = acct["apiKey"]
     status, body = call(d, "PUT", "/v1/trunks/carrier",
                         {"host": "127.0.0.1", "port": port, "username": "trunkuser",
-                         "password": "trunkpass", "register": True, "registerExpires": 300},
+                         "password": "trunkpass", "register": True, "registerExpires": 300,
+                         "prefixes": ["1"]},
                         key=key)
     assert status == 201, body
     assert body["register"] is True and body["registerExpires"] == 300, body
@@ -76,7 +80,34 @@ def test_a_trunk_registers_refreshes_and_unregisters_when_deleted(registry, sipp
     status, other = call(d, "POST", "/v1/accounts", {"name": "other"})
     assert call(d, "GET", "/v1/trunks", key=other["apiKey"]) == (200, {"trunks": []})
 
-    # Deleted: un-REGISTER (Expires: 0), which ends SIPp's one call.
+    # callPSTN goes out through the same trunk, digest answered.
+    assert call(d, "PUT", "/v1/applications/pstn", key=key)[0] == 201
+    assert call(d, "PUT", "/v1/applications/pstn/scenarios/dial", PSTN,
+                "application/javascript", key)[0] == 201
+    status, started = call(d, "POST", "/v1/sessions",
+                           {"application": "pstn", "scenario": "dial", "customData": "15557654321"},
+                           key=key)
+    assert status == 201, started
+    log = session_log(d, key, started["id"])
+    assert "log: pstn: connected" in log, log
+
+    # The provider's call to the registered Contact (sip:trunkuser@us) is a
+    # call to the DID in its To, which the account claims.
+    assert call(d, "PUT", "/v1/applications/inbound", key=key)[0] == 201
+    assert call(d, "PUT", "/v1/applications/inbound/scenarios/echo",
+                (SCRIPTS / "echo.js").read_text(), "application/javascript", key)[0] == 201
+    status, rule = call(d, "POST", "/v1/applications/inbound/rules",
+                        {"name": "did", "pattern": "15557770000", "scenarios": ["echo"]}, key=key)
+    assert status == 201, rule
+    claim(d, key, number="15557770000")
+    mark = d.mark()
+    inbound = sipp(SIPP_DIR / "uac_to_registration.xml", d.sip_uri_host, service="trunkuser",
+                   calls=1, timeout_s=20, extra=["-key", "did", "15557770000"], name="inbound")
+    inbound.run()
+    inbound.assert_ok()
+    d.wait_for(r"echo: incoming call from .* to 15557770000", timeout=10, start=mark)
+
+    # Deleted: un-REGISTER (Expires: 0), which ends SIPp's registration call.
     assert call(d, "DELETE", "/v1/trunks/carrier", key=key)[0] == 204
     provider.wait(timeout=20)
     provider.assert_ok()
