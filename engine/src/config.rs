@@ -44,6 +44,9 @@ pub struct EngineConfig {
     /// source (one steady stream) may take over; until then packets from
     /// other sources are dropped and counted.
     pub rtp_relatch_after: Duration,
+    /// The registrar challenges with SHA-256 before MD5 (RFC 8760 order);
+    /// off by default, as some phones take only the first challenge.
+    pub digest_sha256_first: bool,
     /// The nice value the media worker threads ask for
     /// (`dialtone_media::priority`), [`DEFAULT_MEDIA_NICE`] by default.
     /// `None` (`0` in options): the process's.
@@ -104,6 +107,7 @@ impl EngineConfig {
             max_setups_per_second: Some(default_setup_rate()),
             rtp_timeout: Duration::from_secs(10),
             rtp_relatch_after: dialtone_media::DEFAULT_RELATCH_AFTER,
+            digest_sha256_first: false,
             media_nice: Some(DEFAULT_MEDIA_NICE),
             limits: dialtone_calls::CallLimits::default(),
             http: SocketAddr::from(([127, 0, 0, 1], 0)),

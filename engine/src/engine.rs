@@ -228,7 +228,10 @@ impl Engine {
                 recordings_url,
                 limits: cfg.limits.clone(),
                 access_base: format!("{}/access", cfg.public_base(http_addr)),
-                registrar: dialtone_calls::RegistrarConfig::default(),
+                registrar: dialtone_calls::RegistrarConfig {
+                    prefer_sha256: cfg.digest_sha256_first,
+                    ..Default::default()
+                },
             },
             Box::new(EngineServices {
                 router,

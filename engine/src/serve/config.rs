@@ -42,6 +42,7 @@ pub const KEYS: &[&str] = &[
     "tts_engine",
     "tts_url",
     "reserved_domains",
+    "digest_sha256_first",
     "egress_allow",
     "download_cache_mib",
     "tts_cache_mib",
@@ -359,6 +360,13 @@ impl ServeConfig {
         if let Some(d) = s.parse("rtp_relatch_after", parse_duration)? {
             engine.rtp_relatch_after = d;
         }
+        if let Some(first) = s.parse("digest_sha256_first", |v| match v.trim() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err("expected true or false".to_owned()),
+        })? {
+            engine.digest_sha256_first = first;
+        }
         engine.advertise = s.parse("advertise", |v| match v.parse::<std::net::IpAddr>() {
             Ok(ip) if ip.is_unspecified() => {
                 Err("must be an address peers can reach, not a wildcard".to_owned())
@@ -592,6 +600,28 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("DIALTONE_PUBLIC_URL"), "{err}");
+    }
+
+    #[test]
+    fn digest_sha256_first_from_file_or_env() {
+        let cfg = ServeConfig::load(&Overrides::default(), no_env).unwrap();
+        assert!(!cfg.engine.digest_sha256_first);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.toml");
+        std::fs::write(&path, "digest_sha256_first = true\n").unwrap();
+        let from_file = Overrides {
+            config: Some(path),
+            flags: vec![],
+        };
+        assert!(
+            ServeConfig::load(&from_file, no_env)
+                .unwrap()
+                .engine
+                .digest_sha256_first
+        );
+        let env = |k: &str| (k == "DIALTONE_DIGEST_SHA256_FIRST").then(|| "yes".to_owned());
+        let err = ServeConfig::load(&from_file, env).unwrap_err().to_string();
+        assert!(err.contains("digest_sha256_first"), "{err}");
     }
 
     #[test]
