@@ -118,6 +118,12 @@ include-method = "PUT"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 401, 403, 404, 409, 422]
 checks.negative_data_rejection.enabled = false
 
+# A queue an agent belongs to stays (409) until the agent leaves it.
+[[operations]]
+include-path = "/v1/queues/{name}"
+include-method = "DELETE"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 401, 403, 404, 409]
+
 # The session's script decides the answer; one that returns nothing gets an
 # empty 200 without a Content-Type. DELETE there is just another request.
 [[operations]]

@@ -6,6 +6,7 @@
 mod apps;
 mod auth;
 mod claims;
+mod contact_centre;
 mod custom_data;
 mod error;
 mod history;
@@ -100,6 +101,20 @@ pub fn routes(state: ApiState) -> Router {
             put(users::put_user)
                 .get(users::get_user)
                 .delete(users::delete_user),
+        )
+        .route("/v1/agents", get(contact_centre::list_agents))
+        .route(
+            "/v1/agents/{id}",
+            put(contact_centre::put_agent)
+                .get(contact_centre::get_agent)
+                .delete(contact_centre::delete_agent),
+        )
+        .route("/v1/queues", get(contact_centre::list_queues))
+        .route(
+            "/v1/queues/{name}",
+            put(contact_centre::put_queue)
+                .get(contact_centre::get_queue)
+                .delete(contact_centre::delete_queue),
         )
         .route("/v1/trunks", get(trunks::list_trunks))
         .route(

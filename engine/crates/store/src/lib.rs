@@ -16,6 +16,7 @@ mod accounts;
 mod app_storage;
 mod apps;
 mod claims;
+mod contact_centre;
 mod database_url;
 mod history;
 mod history_backlog;
@@ -33,6 +34,10 @@ use sqlx::{AnyPool, Executor};
 pub use accounts::{Account, AdminBootstrap, ApiKey, ApiKeyInfo};
 pub use apps::{Application, ScenarioInfo, ScenarioVersion, MAX_SCENARIO_BYTES};
 pub use claims::{StoredClaim, MAX_PATTERN_CLAIMS};
+pub use contact_centre::{
+    AgentRole, AgentSpec, QueueSpec, StoredAgent, StoredQueue, MAX_AGENTS_PER_ACCOUNT,
+    MAX_QUEUES_PER_ACCOUNT, MAX_SKILL_LEVEL,
+};
 pub use database_url::{redact_url, DatabaseUrl};
 pub use dialtone_routing::{ClaimError, ClaimKind};
 pub use history::{

@@ -191,6 +191,35 @@ const MIGRATIONS: &[(i64, &[&str])] = &[
         9,
         &["ALTER TABLE trunks ADD COLUMN register_expires BIGINT NOT NULL DEFAULT 0"],
     ),
+    // A contact centre's agents and queues (`contact_centre.rs`).
+    (
+        10,
+        &[
+            "CREATE TABLE IF NOT EXISTS queues (
+            account_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            skills TEXT NOT NULL,
+            max_waiting BIGINT NOT NULL,
+            ring_timeout BIGINT NOT NULL,
+            after_call_work BIGINT NOT NULL,
+            service_level BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, name))",
+            "CREATE TABLE IF NOT EXISTS agents (
+            account_id TEXT NOT NULL,
+            id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            application TEXT NOT NULL,
+            user_name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            skills TEXT NOT NULL,
+            queues TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (account_id, id))",
+        ],
+    ),
 ];
 
 /// Arbitrary constant naming Dialtone's migration lock on PostgreSQL.

@@ -183,3 +183,91 @@ mod trunk_backends {
     use super::*;
     on_both_backends!(trunks_round_trip);
 }
+
+async fn agents_and_queues_round_trip(store: &Store) {
+    use dialtone_store::{AgentRole, AgentSpec, QueueSpec, StoreError};
+    use std::collections::BTreeMap;
+    let (account, _) = store.create_account("centre").await.unwrap();
+    let (other, _) = store.create_account("other").await.unwrap();
+    let skills: BTreeMap<String, u8> = [("english".to_string(), 3)].into();
+    let queue = QueueSpec {
+        skills: skills.clone(),
+        max_waiting: None,
+        ring_timeout: Some(15),
+        after_call_work: None,
+        service_level: None,
+    };
+    let (q, created) = store
+        .put_queue(&account.id, "sales", queue.clone())
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(
+        (
+            q.max_waiting,
+            q.ring_timeout,
+            q.after_call_work,
+            q.service_level
+        ),
+        (100, 15, 10, 20)
+    );
+    let mut bad = queue.clone();
+    bad.ring_timeout = Some(5);
+    assert!(matches!(
+        store.put_queue(&account.id, "sales", bad).await,
+        Err(StoreError::Invalid {
+            field: "ringTimeout",
+            ..
+        })
+    ));
+    let agent = AgentSpec {
+        name: "Ann Agent".into(),
+        application: "centre".into(),
+        user: "ann".into(),
+        role: AgentRole::Agent,
+        skills: [("english".to_string(), 5), ("french".to_string(), 2)].into(),
+        queues: vec!["sales".into()],
+    };
+    let (a, created) = store
+        .put_agent(&account.id, "ann", agent.clone())
+        .await
+        .unwrap();
+    assert!(created && a.skills["english"] == 5 && a.queues == ["sales"]);
+    let (_, created) = store
+        .put_agent(&account.id, "ann", agent.clone())
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(
+        store
+            .get_agent(&account.id, "ann")
+            .await
+            .unwrap()
+            .unwrap()
+            .skills,
+        agent.skills
+    );
+    // Queues must exist in the same account; levels are 1 to 10.
+    let mut elsewhere = agent.clone();
+    elsewhere.queues = vec!["sales".into()];
+    assert!(store.put_agent(&other.id, "ann", elsewhere).await.is_err());
+    let mut high = agent.clone();
+    high.skills.insert("german".into(), 11);
+    assert!(store.put_agent(&account.id, "ann", high).await.is_err());
+    assert!(store.list_agents(&other.id).await.unwrap().is_empty());
+    // A queue an agent belongs to cannot go.
+    assert!(matches!(
+        store.delete_queue(&account.id, "sales").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.all_agents().await.unwrap().len(), 1);
+    assert_eq!(store.all_queues().await.unwrap().len(), 1);
+    assert!(store.delete_agent(&account.id, "ann").await.unwrap());
+    assert!(store.delete_queue(&account.id, "sales").await.unwrap());
+    assert!(store.list_queues(&account.id).await.unwrap().is_empty());
+}
+
+mod contact_centre_backends {
+    use super::*;
+    on_both_backends!(agents_and_queues_round_trip);
+}
