@@ -246,6 +246,18 @@ declare namespace VoxEngine {
   function createURLPlayer(url: string, parameters?: URLPlayerParameters | boolean): Player;
 
   /**
+   * Queues the caller for the agents of the session's account's queue `queueName`
+   * (`Modules.ACD`). The request waits by priority, then arrival; the longest idle ready agent
+   * with the queue's skills gets it, and its phone rings as a new call of this session
+   * ({@link ACDEvents.OperatorCallAttempt}, then {@link ACDEvents.OperatorReached}: bridge it
+   * with `VoxEngine.sendMediaBetween`). No agent logged in gives {@link ACDEvents.Offline}, a
+   * full queue {@link ACDEvents.QueueFull}.
+   * @param callerid The caller id agents' phones show.
+   * @throws RangeError if `priority` is not 1 to 100, or the session has 100 requests.
+   */
+  function enqueueACDRequest(queueName: string, callerid: string, parameters?: ACDEnqueueParameters): ACDRequest;
+
+  /**
    * Creates a player that speaks `text` through the configured TTS engine (espeak-ng by
    * default). Events as for {@link VoxEngine.createURLPlayer}; text over 1,500 characters,
    * or a TTS engine that is missing or fails, gives {@link PlayerEvents.PlaybackFinished}
@@ -1082,6 +1094,102 @@ declare class Player {
   toString(): string;
 }
 
+/** Options of {@link VoxEngine.enqueueACDRequest}. */
+interface ACDEnqueueParameters {
+  /** 1 (first) to 100; default 50. */
+  priority?: number;
+  /** Given to agents' desktops with the call (at most 64 KiB). */
+  customData?: string;
+  /** Extra (`X-`) headers on the call to the agent. */
+  headers?: { [name: string]: string };
+  /** VoxEngine's name for `headers`. */
+  extraHeaders?: { [name: string]: string };
+}
+
+/** A caller queued with {@link VoxEngine.enqueueACDRequest}. */
+declare class ACDRequest {
+  /** The request's id, unique in the session. */
+  id(): string;
+  /** Takes the request out of its queue; a phone ringing for it stops. */
+  cancel(): void;
+  /** Asks for {@link ACDEvents.Waiting}: the place in the queue and the estimated wait. */
+  getStatus(): void;
+  /** Adds a handler for one of this request's events. */
+  addEventListener<E extends keyof _ACDEventMap>(
+    event: E,
+    handler: (event: _ACDEventMap[E]) => any,
+  ): void;
+  /** Removes one handler, or every handler of `event` when `handler` is left out. */
+  removeEventListener<E extends keyof _ACDEventMap>(
+    event: E,
+    handler?: (event: _ACDEventMap[E]) => any,
+  ): void;
+  toString(): string;
+}
+
+/** Events of an {@link ACDRequest} (`require(Modules.ACD)`). */
+declare enum ACDEvents {
+  /** The request could not be handled (no such queue, the queue deleted, ...). */
+  Error = "ACD.Error",
+  /** No agent of the queue is logged in: the request is not queued. */
+  Offline = "ACD.Offline",
+  /** An agent's phone rings: `operatorCall` is a new call of this session. */
+  OperatorCallAttempt = "ACD.OperatorCallAttempt",
+  /** The agent did not take the call; the request goes back to its place for the next agent. */
+  OperatorFailed = "ACD.OperatorFailed",
+  /** The agent answered: `operatorCall` is connected. */
+  OperatorReached = "ACD.OperatorReached",
+  /** The queue is full: the request is not queued. */
+  QueueFull = "ACD.QueueFull",
+  /** The request waits in its queue. */
+  Queued = "ACD.Queued",
+  /** The answer to {@link ACDRequest.getStatus}. */
+  Waiting = "ACD.Waiting",
+}
+
+declare namespace ACDEvents {
+  interface _ACDEvent<N extends string> {
+    name: N;
+    /** The request the event is about. */
+    request: ACDRequest;
+  }
+  interface ErrorEvent extends _ACDEvent<"ACD.Error"> {
+    error: string;
+  }
+  type OfflineEvent = _ACDEvent<"ACD.Offline">;
+  interface OperatorCallAttemptEvent extends _ACDEvent<"ACD.OperatorCallAttempt"> {
+    operatorCall: Call;
+  }
+  interface OperatorFailedEvent extends _ACDEvent<"ACD.OperatorFailed"> {
+    /** The agent's user name. */
+    operatorUserName: string;
+    /** The agent phone's answer; 408 when it rang for the queue's ring time. */
+    statusCode: number;
+  }
+  interface OperatorReachedEvent extends _ACDEvent<"ACD.OperatorReached"> {
+    operatorCall: Call;
+  }
+  type QueueFullEvent = _ACDEvent<"ACD.QueueFull">;
+  type QueuedEvent = _ACDEvent<"ACD.Queued">;
+  interface WaitingEvent extends _ACDEvent<"ACD.Waiting"> {
+    /** The place in the queue (1: next; 0: an agent's phone rings for it). */
+    position: number;
+    /** Estimated wait, in minutes. */
+    ewt: number;
+  }
+}
+
+interface _ACDEventMap {
+  "ACD.Error": ACDEvents.ErrorEvent;
+  "ACD.Offline": ACDEvents.OfflineEvent;
+  "ACD.OperatorCallAttempt": ACDEvents.OperatorCallAttemptEvent;
+  "ACD.OperatorFailed": ACDEvents.OperatorFailedEvent;
+  "ACD.OperatorReached": ACDEvents.OperatorReachedEvent;
+  "ACD.QueueFull": ACDEvents.QueueFullEvent;
+  "ACD.Queued": ACDEvents.QueuedEvent;
+  "ACD.Waiting": ACDEvents.WaitingEvent;
+}
+
 /** Events of a {@link Player}. */
 declare enum PlayerEvents {
   /** Not emitted. */
@@ -1298,7 +1406,7 @@ declare function clearInterval(id?: number): void;
  * provide throws an `Error` naming the module at the line of the `require`.
  */
 declare enum Modules {
-  /** ACD v1 queues (VoxEngine recommends SmartQueue instead). Not provided: `require` throws an Error naming it. */
+  /** ACD queues: {@link VoxEngine.enqueueACDRequest}, {@link ACDEvents}. Loaded already: `require` does nothing. */
   ACD = "ACD",
   /** AI helpers (dialogflow and the like). Not provided: `require` throws an Error naming it. */
   AI = "AI",

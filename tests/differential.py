@@ -229,6 +229,9 @@ def unsupported(spec: dict) -> str | None:
         if "rtp" in ev or "refer" in ev:
             return (f"event at {ev.get('at')}: the real caller cannot be made to "
                     f"{'stop its RTP' if 'rtp' in ev else 'send a REFER'} on cue")
+    if spec.get("acd"):
+        return ("ACD queues and agents ('acd') would have to be configured in `dialtone serve` "
+                "and the agents' phones registered (tests/test_acd.py does that for real)")
     if spec.get("trunks"):
         return ("trunks ('trunks') would have to be configured in `dialtone serve` "
                 "(tests/test_trunks.py calls through real trunks)")

@@ -47,6 +47,8 @@ pub struct Metrics {
     trunk_registers: Mutex<BTreeMap<u16, u64>>,
     /// Registering trunks: registered, failed, registering.
     trunk_states: Mutex<[u64; 3]>,
+    /// Agent state changes, by the state entered.
+    agent_states: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 /// What is read from elsewhere at scrape time.
@@ -92,6 +94,11 @@ impl Metrics {
     /// Registering trunks by state.
     pub fn set_trunk_registrations(&self, registered: usize, failed: usize, registering: usize) {
         *self.trunk_states.lock() = [registered as u64, failed as u64, registering as u64];
+    }
+
+    /// An agent entered `state`.
+    pub fn agent_state(&self, state: &'static str) {
+        *self.agent_states.lock().entry(state).or_default() += 1;
     }
 
     /// A connected call ended.
@@ -234,6 +241,20 @@ impl Metrics {
             out.sample(
                 "dialtone_trunk_register_responses_total",
                 &[("code", &code.to_string())],
+                *n,
+            );
+        }
+
+        out.family(
+            "dialtone_agent_state_changes_total",
+            "Contact-centre agents entering a state (loggedOut, notReady, ready, reserved, \
+             talking, afterCallWork).",
+            Kind::Counter,
+        );
+        for (state, n) in self.agent_states.lock().iter() {
+            out.sample(
+                "dialtone_agent_state_changes_total",
+                &[("state", state)],
                 *n,
             );
         }

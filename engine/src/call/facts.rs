@@ -29,6 +29,7 @@ impl Sinks {
             } => self
                 .metrics
                 .set_trunk_registrations(registered, failed, registering),
+            Fact::AgentState { state, .. } => self.metrics.agent_state(state.as_str()),
             Fact::SessionRefused(why) => self.metrics.session_refused(&why),
             Fact::SessionStarted { session, owner } => {
                 self.metrics.session_started();

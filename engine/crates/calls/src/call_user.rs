@@ -61,9 +61,6 @@ fn rank(code: u16) -> u8 {
 
 impl CallCore {
     pub(crate) fn call_user(&mut self, now: Instant, session: SessionId, out: Box<OutboundCall>) {
-        let Some(id) = self.begin_outbound(now, session, &out) else {
-            return;
-        };
         let (account, application) = self
             .sessions
             .get(&session)
@@ -74,6 +71,21 @@ impl CallCore {
             account,
             application,
             user: out.to.clone(),
+        };
+        self.call_user_key(now, session, out, key);
+    }
+
+    /// A call of `session` to user `key` (of any application of the
+    /// session's account: an agent's phone).
+    pub(crate) fn call_user_key(
+        &mut self,
+        now: Instant,
+        session: SessionId,
+        out: Box<OutboundCall>,
+        key: UserKey,
+    ) {
+        let Some(id) = self.begin_outbound(now, session, &out) else {
+            return;
         };
         let mut bindings = self.registrar.bindings(&key, now);
         // The most recently registered phones first, when there are too many.

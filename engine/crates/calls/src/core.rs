@@ -74,6 +74,8 @@ pub struct CallCore {
     pub(crate) auth_guard: crate::auth_guard::AuthGuard,
     /// Trunks kept registered with their providers.
     pub(crate) trunk_regs: crate::trunk_registration::TrunkRegistrations,
+    /// Agents, queues and ACD requests.
+    pub(crate) acd: crate::acd::Acd,
     out: VecDeque<Output>,
 }
 
@@ -99,6 +101,7 @@ impl CallCore {
             nonce_epoch: None,
             auth_guard: Default::default(),
             trunk_regs: Default::default(),
+            acd: Default::default(),
             out: VecDeque::new(),
         }
     }
@@ -107,6 +110,12 @@ impl CallCore {
 
     /// An event of the user-agent core.
     pub fn handle_ua_event(&mut self, now: Instant, ev: UaEvent) {
+        self.handle_ua_event_inner(now, ev);
+        // What the calls to agents brought (answers, failures, ends).
+        self.acd_react(now);
+    }
+
+    fn handle_ua_event_inner(&mut self, now: Instant, ev: UaEvent) {
         self.links.now = Some(now);
         match ev {
             UaEvent::Register { request, reply } => self.on_register(now, request, reply),
@@ -224,6 +233,12 @@ impl CallCore {
     /// A command from `session`. Commands for calls or units the session
     /// does not own are ignored.
     pub fn handle_command(&mut self, now: Instant, session: SessionId, cmd: SessionCommand) {
+        self.handle_command_inner(now, session, cmd);
+        // What the calls to agents brought (answers, failures, ends).
+        self.acd_react(now);
+    }
+
+    fn handle_command_inner(&mut self, now: Instant, session: SessionId, cmd: SessionCommand) {
         self.links.now = Some(now);
         match cmd {
             SessionCommand::Answer { call, headers } => {
@@ -363,12 +378,24 @@ impl CallCore {
                 other,
                 headers,
             } => self.transfer_to_call(session, call, other, sanitize(headers)),
-            SessionCommand::Ended { reason } => self.session_ended(now, session, reason),
+            SessionCommand::Ended { reason } => {
+                self.acd_session_ended(now, session);
+                self.session_ended(now, session, reason)
+            }
+            SessionCommand::AcdEnqueue(req) => self.acd_enqueue(now, session, *req),
+            SessionCommand::AcdCancel { request } => self.acd_cancel(now, session, request),
+            SessionCommand::AcdStatus { request } => self.acd_status(now, session, request),
         }
     }
 
     /// An event of the media engine.
     pub fn handle_media_event(&mut self, now: Instant, ev: MediaEvent) {
+        self.handle_media_event_inner(now, ev);
+        // What the calls to agents brought (answers, failures, ends).
+        self.acd_react(now);
+    }
+
+    fn handle_media_event_inner(&mut self, now: Instant, ev: MediaEvent) {
         self.links.now = Some(now);
         match ev {
             MediaEvent::FirstAudioPacket(u) => {
@@ -419,6 +446,12 @@ impl CallCore {
 
     /// The result of a [`Job`](crate::Job).
     pub fn handle_job_result(&mut self, now: Instant, result: JobResult) {
+        self.handle_job_result_inner(now, result);
+        // What the calls to agents brought (answers, failures, ends).
+        self.acd_react(now);
+    }
+
+    fn handle_job_result_inner(&mut self, now: Instant, result: JobResult) {
         self.links.now = Some(now);
         match result {
             JobResult::Resolved { call, result } => self.on_resolved(now, call, result),
@@ -439,6 +472,12 @@ impl CallCore {
 
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.handle_timeout_inner(now);
+        // What the calls to agents brought (answers, failures, ends).
+        self.acd_react(now);
+    }
+
+    fn handle_timeout_inner(&mut self, now: Instant) {
         self.links.now = Some(now);
         while let Some(timer) = self.timers.pop_due(now) {
             match timer {
@@ -450,6 +489,10 @@ impl CallCore {
                 Timer::ReInviteRetry(call) => self.on_reinvite_retry(call),
                 Timer::TrunkRegistration(id, generation) => {
                     self.on_registration_timer(now, id, generation)
+                }
+                Timer::AcdRing(call) => self.on_acd_ring_timeout(now, call),
+                Timer::AfterCallWork(agent, generation) => {
+                    self.on_after_call_work_over(now, agent, generation)
                 }
             }
         }
@@ -524,6 +567,7 @@ impl CallCore {
     }
 
     pub(crate) fn emit(&mut self, session: SessionId, call: CallId, event: CallEvent) {
+        self.acd_observe(call, &event);
         self.event(session, SessionEvent::Call { call, event });
     }
 

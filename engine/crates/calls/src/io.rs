@@ -317,6 +317,13 @@ pub enum Fact {
         code: u16,
         bindings: usize,
     },
+    /// An agent's state changed.
+    AgentState {
+        account: String,
+        agent: String,
+        state: crate::AgentState,
+        reason: String,
+    },
     /// A REGISTER of a trunk of ours was answered with `code`.
     TrunkRegisterAnswered {
         code: u16,

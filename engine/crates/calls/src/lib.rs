@@ -29,6 +29,7 @@
 //! [`SessionCommand`]: dialtone_core::messages::SessionCommand
 //! [`MediaEvent`]: dialtone_media::MediaEvent
 
+mod acd;
 mod admission;
 mod auth_guard;
 mod bridge;
@@ -70,6 +71,9 @@ pub use dialog::REINVITE_ANSWER_TIMEOUT;
 /// How often `CallEvents.Statistics` reports a call's media.
 pub const STATISTICS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
+pub use acd::{
+    AgentCommand, AgentConfig, AgentError, AgentState, AgentStatus, QueueConfig, QueueStats,
+};
 pub use io::{Direction, Fact, HttpJob, Job, JobResult, MediaCommand, Output, SessionStart};
 pub use limits::{CallLimits, DEFAULT_MAX_FORWARDS};
 pub use messaging::MAX_BODY as MAX_MESSAGE_BODY;

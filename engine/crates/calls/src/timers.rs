@@ -26,6 +26,10 @@ pub(crate) enum Timer {
     /// A trunk's registration is due for a refresh or a retry (in this
     /// generation).
     TrunkRegistration(u64, u32),
+    /// An agent's phone has rung for the queue's ring time.
+    AcdRing(CallId),
+    /// An agent's after-call work is over (agent number, generation).
+    AfterCallWork(u64, u32),
 }
 
 #[derive(Default)]

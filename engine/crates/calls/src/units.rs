@@ -281,7 +281,7 @@ impl CallCore {
     }
 
     pub(crate) fn recorder_control(&mut self, session: SessionId, unit: UnitId, op: RecorderOp) {
-        if !self.units.get(&unit).is_some_and(|u| u.session == session) {
+        if self.units.get(&unit).is_none_or(|u| u.session != session) {
             return;
         }
         match op {

@@ -35,7 +35,7 @@ impl From<CallId> for UnitId {
 }
 
 /// One scenario session (one QuickJS runtime).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionId(pub uuid::Uuid);
 
 impl SessionId {

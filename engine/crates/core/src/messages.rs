@@ -31,6 +31,11 @@ pub enum SessionEvent {
         id: u64,
         result: Result<crate::storage::StorageReply, String>,
     },
+    /// Something happened to one of the session's ACD requests.
+    Acd {
+        request: u64,
+        event: crate::acd::AcdEvent,
+    },
 }
 
 /// An HTTP request made to a session's `accessURL`. The session answers
@@ -608,6 +613,18 @@ pub enum SessionCommand {
     Hold {
         call: CallId,
         hold: bool,
+    },
+    /// `VoxEngine.enqueueACDRequest`: queue a caller for the session's
+    /// account's agents; `SessionEvent::Acd` events follow.
+    AcdEnqueue(Box<crate::acd::AcdEnqueue>),
+    /// `ACDRequest.cancel()`: out of the queue; a call ringing an agent
+    /// for it is hung up.
+    AcdCancel {
+        request: u64,
+    },
+    /// `ACDRequest.getStatus()`: answered with `AcdEvent::Waiting`.
+    AcdStatus {
+        request: u64,
     },
     /// `ApplicationStorage`: run `op` on the session's application's store
     /// and answer with `SessionEvent::StorageResult` carrying the same `id`.

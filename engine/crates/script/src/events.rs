@@ -116,6 +116,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, globals: &Object<'js>) -> rquickjs::R
         ("PlayerEvents", crate::player::PLAYER_EVENTS),
         ("RecorderEvents", crate::recorder::RECORDER_EVENTS),
         ("ConferenceEvents", crate::conference::CONFERENCE_EVENTS),
+        ("ACDEvents", crate::acd::ACD_EVENTS),
     ] {
         let object = Object::new(ctx.clone())?;
         for (key, value) in table {

@@ -44,6 +44,7 @@
 //! [`SessionEvent`]: dialtone_core::messages::SessionEvent
 
 mod access;
+mod acd;
 mod bytecode;
 mod call;
 mod call_dialog;

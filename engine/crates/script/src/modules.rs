@@ -10,7 +10,7 @@ use rquickjs::{Ctx, Exception, Function, Object, Value};
 
 /// Every VoxEngine module name, and whether Dialtone provides it.
 pub(crate) const MODULES: &[(&str, bool)] = &[
-    ("ACD", false),
+    ("ACD", true),
     ("AI", false),
     ("AMD", false),
     ("ASR", false),

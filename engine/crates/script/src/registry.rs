@@ -187,6 +187,8 @@ pub(crate) struct Registry<'js> {
     pub(crate) storage: crate::storage::Pending<'js>,
     /// `require(Modules.IVR)` has defined `IVRState`.
     pub(crate) ivr_loaded: Cell<bool>,
+    /// ACD requests (`VoxEngine.enqueueACDRequest`).
+    pub(crate) acd: crate::acd::Requests<'js>,
     calls: RefCell<HashMap<CallId, Class<'js, Call<'js>>>>,
     players: RefCell<HashMap<UnitId, Class<'js, Player<'js>>>>,
     recorders: RefCell<HashMap<UnitId, Class<'js, Recorder<'js>>>>,
@@ -207,6 +209,7 @@ impl<'js> Registry<'js> {
             http: Requests::default(),
             storage: Default::default(),
             ivr_loaded: Cell::new(false),
+            acd: Default::default(),
             calls: RefCell::new(HashMap::new()),
             players: RefCell::new(HashMap::new()),
             recorders: RefCell::new(HashMap::new()),

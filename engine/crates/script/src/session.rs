@@ -280,6 +280,11 @@ impl Session {
                     crate::storage::dispatch(ctx, id, &result)
                 })
             }
+            SessionEvent::Acd { request, event } => {
+                self.log_event(&crate::acd::describe(request, &event));
+                let name = crate::acd::event_name(&event);
+                self.callback(name, |ctx| crate::acd::dispatch(ctx, request, &event))
+            }
             SessionEvent::Terminate { reason } => {
                 self.core
                     .note(&format!("the engine ends the session: {reason}"));

@@ -49,6 +49,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, globals: &Object<'js>) -> rquickjs::R
     f("terminate", Function::new(ctx.clone(), terminate)?)?;
     f("customData", Function::new(ctx.clone(), custom_data)?)?;
     crate::player::install(ctx, &vox)?;
+    crate::acd::install(ctx, &vox)?;
     crate::recorder::install(ctx, &vox)?;
     crate::conference::install(ctx, &vox)?;
     crate::users::install(ctx, &vox)?;

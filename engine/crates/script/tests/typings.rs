@@ -55,6 +55,7 @@ VoxEngine.addEventListener(AppEvents.CallAlerting, function (e) {
         Conference: conference,
         Endpoint: conference.add({ call: e.call }),
         IVRState: new IVRState("inventory", { type: "noinput" }),
+        ACDRequest: VoxEngine.enqueueACDRequest("inventory", "1"),
     };
     Object.keys(instances).forEach(function (cls) {
         methods(instances[cls]).forEach(function (m) { item("C " + cls + " " + m); });

@@ -47,6 +47,8 @@ pub struct Spec {
     /// The account's trunks, for `callPSTN`: each dials
     /// `sip:NUMBER@HOST:PORT`, which behaves as the callee of that URI.
     pub trunks: Vec<dialtone_calls::TrunkConfig>,
+    /// ACD queues and agents (agents' users are among `users`).
+    pub acd: Acd,
     pub playback: Playback,
     /// Answers to `Net` requests, tried in order: exact URLs, then patterns.
     pub http: Vec<(UrlMatch, HttpReply)>,
@@ -241,6 +243,8 @@ struct RawSpec {
     #[serde(default)]
     trunks: Vec<RawTrunk>,
     #[serde(default)]
+    acd: RawAcd,
+    #[serde(default)]
     playback: BTreeMap<String, u64>,
     #[serde(default)]
     http: BTreeMap<String, RawHttp>,
@@ -250,6 +254,110 @@ struct RawSpec {
     ordered: bool,
     #[serde(default = "default_timeout")]
     timeout: u64,
+}
+
+/// The contact centre of a spec: queues and agents by name.
+#[derive(Debug, Clone, Default)]
+pub struct Acd {
+    pub queues: Vec<dialtone_calls::QueueConfig>,
+    pub agents: Vec<dialtone_calls::AgentConfig>,
+    /// Agents logged in and ready when the session starts.
+    pub ready: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAcd {
+    #[serde(default)]
+    queues: BTreeMap<String, RawQueue>,
+    #[serde(default)]
+    agents: BTreeMap<String, RawAgent>,
+}
+
+/// `{"skills"?, "maxWaiting"?, "ringTimeout"? (ms), "afterCallWork"? (ms),
+/// "serviceLevel"? (ms)}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawQueue {
+    #[serde(default)]
+    skills: BTreeMap<String, u8>,
+    #[serde(default = "default_max_waiting")]
+    max_waiting: u32,
+    #[serde(default = "default_ring_timeout")]
+    ring_timeout: u64,
+    #[serde(default)]
+    after_call_work: u64,
+    #[serde(default = "default_service_level")]
+    service_level: u64,
+}
+
+fn default_max_waiting() -> u32 {
+    100
+}
+fn default_ring_timeout() -> u64 {
+    20_000
+}
+fn default_service_level() -> u64 {
+    20_000
+}
+
+/// `{"user", "skills"?, "queues", "ready"? (default true)}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgent {
+    user: String,
+    #[serde(default)]
+    skills: BTreeMap<String, u8>,
+    queues: Vec<String>,
+    #[serde(default = "default_ready")]
+    ready: bool,
+}
+
+fn default_ready() -> bool {
+    true
+}
+
+impl RawAcd {
+    fn into_acd(self) -> Acd {
+        let queues = self
+            .queues
+            .into_iter()
+            .map(|(name, q)| dialtone_calls::QueueConfig {
+                account: String::new(),
+                name,
+                skills: q.skills,
+                max_waiting: q.max_waiting,
+                ring_timeout: Duration::from_millis(q.ring_timeout),
+                after_call_work: Duration::from_millis(q.after_call_work),
+                service_level: Duration::from_millis(q.service_level),
+            })
+            .collect();
+        let ready = self
+            .agents
+            .iter()
+            .filter(|(_, a)| a.ready)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let agents = self
+            .agents
+            .into_iter()
+            .map(|(id, a)| dialtone_calls::AgentConfig {
+                account: String::new(),
+                name: id.clone(),
+                id,
+                application: String::new(),
+                user: a.user,
+                supervisor: false,
+                skills: a.skills,
+                queues: a.queues,
+            })
+            .collect();
+        Acd {
+            queues,
+            agents,
+            ready,
+        }
+    }
 }
 
 /// A trunk in a spec: `{"name", "host", "port"?, "prefixes"?, "priority"?,
@@ -588,6 +696,7 @@ impl Spec {
             users: raw.users,
             storage: raw.storage,
             trunks: raw.trunks.into_iter().map(RawTrunk::into_config).collect(),
+            acd: raw.acd.into_acd(),
             playback,
             http,
             expect,

@@ -211,6 +211,21 @@ impl<'a> World<'a> {
                     .bind(now, &key, contact, source, Duration::from_secs(3600));
             }
         }
+        // The spec's contact centre, of no account like its users, with
+        // its ready agents logged in.
+        let acd = self.spec.acd.clone();
+        if !acd.queues.is_empty() || !acd.agents.is_empty() {
+            self.core
+                .set_contact_centre(now, "", acd.agents, acd.queues);
+            for agent in &acd.ready {
+                for command in [
+                    dialtone_calls::AgentCommand::Login,
+                    dialtone_calls::AgentCommand::Ready,
+                ] {
+                    let _ = self.core.agent_command(now, "", agent, command);
+                }
+            }
+        }
         let started = match &self.spec.call {
             Some(call) => {
                 let invite = self.ua.incoming(call);
@@ -746,7 +761,10 @@ impl<'a> World<'a> {
                     None => Action::Record("recorder".into()),
                 }
             }
-            SessionCommand::Storage { .. } => return None,
+            SessionCommand::Storage { .. }
+            | SessionCommand::AcdEnqueue(_)
+            | SessionCommand::AcdCancel { .. }
+            | SessionCommand::AcdStatus { .. } => return None,
             SessionCommand::HttpRequest {
                 url, method, body, ..
             } => Action::Http {

@@ -1,0 +1,419 @@
+//! Agents' live states: what an agent (or a supervisor, or the engine)
+//! may change, and what calls change.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use dialtone_core::CallId;
+
+use super::{AgentConfig, AgentKey, QueueConfig, QueueLive, QueueStats};
+use crate::io::Fact;
+use crate::timers::Timer;
+use crate::CallCore;
+
+/// An agent's state (the seeds' agent states).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AgentState {
+    LoggedOut,
+    /// Logged in, taking no calls (with a reason code).
+    NotReady,
+    Ready,
+    /// Offered a call: its phone rings.
+    Reserved,
+    Talking,
+    /// Wrapping up after a call, for the queue's after-call work time.
+    AfterCallWork,
+}
+
+impl AgentState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentState::LoggedOut => "loggedOut",
+            AgentState::NotReady => "notReady",
+            AgentState::Ready => "ready",
+            AgentState::Reserved => "reserved",
+            AgentState::Talking => "talking",
+            AgentState::AfterCallWork => "afterCallWork",
+        }
+    }
+
+    pub const ALL: [AgentState; 6] = [
+        AgentState::LoggedOut,
+        AgentState::NotReady,
+        AgentState::Ready,
+        AgentState::Reserved,
+        AgentState::Talking,
+        AgentState::AfterCallWork,
+    ];
+}
+
+/// What may be asked of an agent (by its desktop, a supervisor, an
+/// integration).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AgentCommand {
+    /// Logged in, not ready.
+    Login,
+    Logout,
+    Ready,
+    NotReady {
+        reason: String,
+    },
+    CompleteAfterCallWork,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AgentError {
+    #[error("no agent {0:?}")]
+    NotFound(String),
+    /// The command does not apply in the agent's state (the seeds'
+    /// `invalidState`).
+    #[error("agent {agent:?} is {state}: cannot {command}")]
+    InvalidState {
+        agent: String,
+        state: &'static str,
+        command: &'static str,
+    },
+    #[error("a supervisor takes no calls")]
+    Supervisor,
+}
+
+/// An agent as REST and desktops see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentStatus {
+    pub account: String,
+    pub id: String,
+    pub name: String,
+    pub user: String,
+    pub supervisor: bool,
+    pub state: AgentState,
+    pub reason: String,
+    /// In this state for.
+    pub since: Duration,
+    pub call: Option<CallId>,
+    pub queues: Vec<String>,
+    /// Calls taken and missed since the agent logged in.
+    pub answered: u64,
+    pub missed: u64,
+}
+
+pub(crate) struct AgentLive {
+    pub cfg: AgentConfig,
+    pub num: u64,
+    pub state: AgentState,
+    pub reason: String,
+    pub since: Instant,
+    /// Ready since (longest idle goes first).
+    pub idle_since: Instant,
+    pub call: Option<CallId>,
+    /// After-call-work timers of older generations find nothing to do.
+    pub generation: u32,
+    pub answered: u64,
+    pub missed: u64,
+}
+
+impl CallCore {
+    /// `account`'s contact-centre configuration, all of it, whenever it
+    /// changes. Agents that stay keep their live state; new ones are
+    /// logged out. Other accounts' are untouched.
+    pub fn set_contact_centre(
+        &mut self,
+        now: Instant,
+        account: &str,
+        agents: Vec<AgentConfig>,
+        queues: Vec<QueueConfig>,
+    ) {
+        let mut old_queues: HashMap<AgentKey, QueueLive> = HashMap::new();
+        self.acd.queues.retain(|k, q| {
+            if k.0 == account {
+                old_queues.insert(k.clone(), std::mem::replace(q, QueueLive::placeholder()));
+                false
+            } else {
+                true
+            }
+        });
+        for cfg in queues.into_iter().filter(|q| q.account == account) {
+            let key = (cfg.account.clone(), cfg.name.clone());
+            let live = match old_queues.remove(&key) {
+                Some(mut q) => {
+                    q.cfg = cfg;
+                    q
+                }
+                None => QueueLive {
+                    cfg,
+                    waiting: Default::default(),
+                    answered: 0,
+                    abandoned: 0,
+                    answered_in_time: 0,
+                },
+            };
+            self.acd.queues.insert(key, live);
+        }
+        // Requests of a queue that is gone fail; their sessions are told.
+        for (_, q) in old_queues {
+            for (_, req) in q.waiting {
+                self.acd_request_done(req);
+                self.acd_event(
+                    req,
+                    dialtone_core::acd::AcdEvent::Error("the queue was deleted".into()),
+                );
+            }
+        }
+        let mut old: HashMap<AgentKey, AgentLive> = HashMap::new();
+        let keys: Vec<AgentKey> = self
+            .acd
+            .agents
+            .keys()
+            .filter(|k| k.0 == account)
+            .cloned()
+            .collect();
+        for k in keys {
+            if let Some(a) = self.acd.agents.remove(&k) {
+                old.insert(k, a);
+            }
+        }
+        for cfg in agents.into_iter().filter(|a| a.account == account) {
+            let key = (cfg.account.clone(), cfg.id.clone());
+            let live = match old.remove(&key) {
+                Some(mut a) => {
+                    a.cfg = cfg;
+                    a
+                }
+                None => {
+                    self.acd.next_num += 1;
+                    AgentLive {
+                        cfg,
+                        num: self.acd.next_num,
+                        state: AgentState::LoggedOut,
+                        reason: String::new(),
+                        since: now,
+                        idle_since: now,
+                        call: None,
+                        generation: 0,
+                        answered: 0,
+                        missed: 0,
+                    }
+                }
+            };
+            self.acd.agent_nums.insert(live.num, key.clone());
+            self.acd.agents.insert(key, live);
+        }
+        for (_, gone) in old {
+            self.acd.agent_nums.remove(&gone.num);
+        }
+        self.acd_dispatch(now);
+    }
+
+    /// A command for agent `id` of `account`; the agent's status after it.
+    pub fn agent_command(
+        &mut self,
+        now: Instant,
+        account: &str,
+        id: &str,
+        command: AgentCommand,
+    ) -> Result<AgentStatus, AgentError> {
+        let key = (account.to_string(), id.to_string());
+        let agent = self
+            .acd
+            .agents
+            .get(&key)
+            .ok_or_else(|| AgentError::NotFound(id.to_string()))?;
+        let state = agent.state;
+        let refuse = |command: &'static str| AgentError::InvalidState {
+            agent: id.to_string(),
+            state: state.as_str(),
+            command,
+        };
+        use AgentState::*;
+        let (next, reason) = match (&command, state) {
+            (AgentCommand::Login, LoggedOut) => (NotReady, "login".to_string()),
+            (AgentCommand::Login, _) => return Err(refuse("log in")),
+            (AgentCommand::Logout, Reserved | Talking) => return Err(refuse("log out")),
+            (AgentCommand::Logout, _) => (LoggedOut, "logout".to_string()),
+            (AgentCommand::Ready, NotReady | AfterCallWork | Ready) => {
+                if agent.cfg.supervisor {
+                    return Err(AgentError::Supervisor);
+                }
+                (Ready, String::new())
+            }
+            (AgentCommand::Ready, _) => return Err(refuse("become ready")),
+            (AgentCommand::NotReady { reason }, NotReady | Ready | AfterCallWork) => {
+                (NotReady, reason.clone())
+            }
+            (AgentCommand::NotReady { .. }, _) => return Err(refuse("become not ready")),
+            (AgentCommand::CompleteAfterCallWork, AfterCallWork) => (Ready, String::new()),
+            (AgentCommand::CompleteAfterCallWork, _) => {
+                return Err(refuse("complete after-call work"))
+            }
+        };
+        if command == AgentCommand::Login {
+            if let Some(a) = self.acd.agents.get_mut(&key) {
+                a.answered = 0;
+                a.missed = 0;
+            }
+        }
+        self.set_agent_state(now, &key, next, reason);
+        self.acd_dispatch(now);
+        self.acd
+            .agents
+            .get(&key)
+            .map(|a| status(a, now))
+            .ok_or_else(|| AgentError::NotFound(id.to_string()))
+    }
+
+    /// `account`'s agents, by id.
+    pub fn agent_statuses(&self, now: Instant, account: &str) -> Vec<AgentStatus> {
+        let mut out: Vec<AgentStatus> = self
+            .acd
+            .agents
+            .values()
+            .filter(|a| a.cfg.account == account)
+            .map(|a| status(a, now))
+            .collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out
+    }
+
+    /// `account`'s queues' figures, by name.
+    pub fn queue_stats(&self, now: Instant, account: &str) -> Vec<QueueStats> {
+        let mut out: Vec<QueueStats> = self
+            .acd
+            .queues
+            .values()
+            .filter(|q| q.cfg.account == account)
+            .map(|q| {
+                let mut agents: BTreeMap<&'static str, usize> = BTreeMap::new();
+                for a in self.acd.agents.values().filter(|a| {
+                    a.cfg.account == account
+                        && !a.cfg.supervisor
+                        && a.cfg.queues.contains(&q.cfg.name)
+                }) {
+                    *agents.entry(a.state.as_str()).or_default() += 1;
+                }
+                let offering = self
+                    .acd
+                    .requests
+                    .values()
+                    .filter(|r| {
+                        r.account == account && r.queue == q.cfg.name && r.offered.is_some()
+                    })
+                    .count();
+                let longest_wait = q
+                    .waiting
+                    .iter()
+                    .filter_map(|(_, key)| self.acd.requests.get(key))
+                    .map(|r| now.saturating_duration_since(r.enqueued_at))
+                    .max()
+                    .unwrap_or_default();
+                let finished = q.answered + q.abandoned;
+                QueueStats {
+                    account: account.to_string(),
+                    name: q.cfg.name.clone(),
+                    waiting: q.waiting.len(),
+                    offering,
+                    longest_wait,
+                    agents,
+                    answered: q.answered,
+                    abandoned: q.abandoned,
+                    answered_in_time: q.answered_in_time,
+                    service_level_pct: (finished > 0)
+                        .then(|| 100.0 * q.answered_in_time as f64 / finished as f64),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    /// Every agent state change goes through here: the fact for history
+    /// and metrics, the time it starts, the after-call-work timer.
+    pub(crate) fn set_agent_state(
+        &mut self,
+        now: Instant,
+        key: &AgentKey,
+        state: AgentState,
+        reason: String,
+    ) {
+        let after_call_work = match state {
+            AgentState::AfterCallWork => self
+                .acd
+                .agents
+                .get(key)
+                .and_then(|a| a.call)
+                .and_then(|c| self.acd.calls.get(&c))
+                .map(|c| c.after_call_work),
+            _ => None,
+        };
+        let Some(agent) = self.acd.agents.get_mut(key) else {
+            return;
+        };
+        agent.generation += 1;
+        if state == AgentState::Ready && agent.state != AgentState::Ready {
+            agent.idle_since = now;
+        }
+        agent.state = state;
+        agent.reason = reason.clone();
+        agent.since = now;
+        if matches!(
+            state,
+            AgentState::Ready | AgentState::NotReady | AgentState::LoggedOut
+        ) {
+            agent.call = None;
+        }
+        let (num, generation) = (agent.num, agent.generation);
+        tracing::debug!(account = %key.0, agent = %key.1, state = state.as_str(), %reason, "agent state");
+        self.fact(Fact::AgentState {
+            account: key.0.clone(),
+            agent: key.1.clone(),
+            state,
+            reason,
+        });
+        if let Some(acw) = after_call_work {
+            self.timers
+                .set(now + acw, Timer::AfterCallWork(num, generation));
+        }
+    }
+
+    /// An agent's after-call work is over (unless its state moved since).
+    pub(crate) fn on_after_call_work_over(&mut self, now: Instant, num: u64, generation: u32) {
+        let Some(key) = self.acd.agent_nums.get(&num).cloned() else {
+            return;
+        };
+        let due =
+            self.acd.agents.get(&key).is_some_and(|a| {
+                a.generation == generation && a.state == AgentState::AfterCallWork
+            });
+        if due {
+            self.set_agent_state(now, &key, AgentState::Ready, String::new());
+            self.acd_dispatch(now);
+        }
+    }
+}
+
+fn status(a: &AgentLive, now: Instant) -> AgentStatus {
+    AgentStatus {
+        account: a.cfg.account.clone(),
+        id: a.cfg.id.clone(),
+        name: a.cfg.name.clone(),
+        user: a.cfg.user.clone(),
+        supervisor: a.cfg.supervisor,
+        state: a.state,
+        reason: a.reason.clone(),
+        since: now.saturating_duration_since(a.since),
+        call: a.call,
+        queues: a.cfg.queues.clone(),
+        answered: a.answered,
+        missed: a.missed,
+    }
+}
+
+/// Whether `agent` may take `queue`'s calls: a member with every skill the
+/// queue needs at its level.
+pub(crate) fn serves(agent: &AgentConfig, queue: &QueueConfig) -> bool {
+    !agent.supervisor
+        && agent.account == queue.account
+        && agent.queues.contains(&queue.name)
+        && queue
+            .skills
+            .iter()
+            .all(|(skill, level)| agent.skills.get(skill).is_some_and(|l| l >= level))
+}

@@ -1,0 +1,466 @@
+//! The ACD on virtual time: longest-idle agent first, skills and
+//! priorities, atomic reservation, ring-no-answer putting the caller back
+//! at its place and the agent in not ready, after-call work, Offline,
+//! QueueFull, cancel and abandoned sessions, queue statistics.
+
+mod harness;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use dialtone_calls::{
+    AgentCommand, AgentConfig, AgentError, AgentState, Output, QueueConfig, RouteOwner,
+    StartRequest, UserKey,
+};
+use dialtone_core::acd::{AcdEnqueue, AcdEvent};
+use dialtone_core::messages::{SessionCommand, SessionEnd, SessionEvent};
+use dialtone_core::{CallId, SessionId};
+use dialtone_sip::{LegId, Peer, Transport, UaCommand, UaEvent};
+use harness::*;
+
+const ACCOUNT: &str = "acc";
+
+fn agent(id: &str, skills: &[(&str, u8)]) -> AgentConfig {
+    AgentConfig {
+        account: ACCOUNT.into(),
+        id: id.into(),
+        name: id.to_uppercase(),
+        application: "centre".into(),
+        user: format!("{id}-phone"),
+        supervisor: false,
+        skills: skills.iter().map(|(s, l)| (s.to_string(), *l)).collect(),
+        queues: vec!["sales".into()],
+    }
+}
+
+fn queue(skills: &[(&str, u8)]) -> QueueConfig {
+    QueueConfig {
+        account: ACCOUNT.into(),
+        name: "sales".into(),
+        skills: skills
+            .iter()
+            .map(|(s, l)| (s.to_string(), *l))
+            .collect::<BTreeMap<_, _>>(),
+        max_waiting: 3,
+        ring_timeout: Duration::from_secs(15),
+        after_call_work: Duration::from_secs(10),
+        service_level: Duration::from_secs(20),
+    }
+}
+
+struct Centre {
+    h: Harness,
+    /// Agent id → the phone's address (one binding each).
+    phones: Vec<(String, String)>,
+}
+
+impl Centre {
+    fn new(agents: Vec<AgentConfig>, q: QueueConfig) -> Centre {
+        let mut h = Harness::new(None);
+        let mut phones = Vec::new();
+        for (i, a) in agents.iter().enumerate() {
+            let key = UserKey {
+                account: ACCOUNT.into(),
+                application: a.application.clone(),
+                user: a.user.clone(),
+            };
+            let addr = format!("10.1.0.{}:5060", i + 1);
+            let now = h.now;
+            h.core.bind(
+                now,
+                &key,
+                &format!("sip:{}@10.1.0.{}", a.user, i + 1),
+                Peer {
+                    transport: Transport::Udp,
+                    addr: addr.parse().unwrap(),
+                },
+                Duration::from_secs(36_000),
+            );
+            phones.push((a.id.clone(), addr));
+        }
+        let now = h.now;
+        h.core.set_contact_centre(now, ACCOUNT, agents, vec![q]);
+        h.take();
+        Centre { h, phones }
+    }
+
+    fn session(&mut self) -> SessionId {
+        let started = self
+            .h
+            .core
+            .start_session(
+                self.h.now,
+                StartRequest {
+                    scenario: self.h.scenario.clone(),
+                    custom_data: String::new(),
+                    owner: Some(RouteOwner {
+                        account: ACCOUNT.into(),
+                        application: "ivr".into(),
+                        rule: None,
+                    }),
+                },
+            )
+            .expect("admitted");
+        self.h.take();
+        started.id
+    }
+
+    fn ready(&mut self, id: &str) -> Vec<Output> {
+        let now = self.h.now;
+        let _ = self
+            .h
+            .core
+            .agent_command(now, ACCOUNT, id, AgentCommand::Login);
+        self.h
+            .core
+            .agent_command(now, ACCOUNT, id, AgentCommand::Ready)
+            .expect("ready");
+        self.h.take()
+    }
+
+    fn state(&self, id: &str) -> AgentState {
+        self.h
+            .core
+            .agent_statuses(self.h.now, ACCOUNT)
+            .into_iter()
+            .find(|a| a.id == id)
+            .map(|a| a.state)
+            .expect("agent")
+    }
+
+    fn enqueue(&mut self, session: SessionId, request: u64, priority: u8) -> Vec<Output> {
+        self.h.cmd(
+            session,
+            SessionCommand::AcdEnqueue(Box::new(AcdEnqueue {
+                request,
+                queue: "sales".into(),
+                callerid: "15550001".into(),
+                priority,
+                custom_data: String::new(),
+                headers: vec![],
+            })),
+        )
+    }
+
+    /// Which agent (by phone address) a Dial in `out` rings, and its leg.
+    fn rung(&self, out: &[Output]) -> Vec<(String, LegId, dialtone_sip::Body)> {
+        ua_cmds(out)
+            .into_iter()
+            .filter_map(|c| match c {
+                UaCommand::Dial {
+                    leg, target, body, ..
+                } => {
+                    let addr = target.addr.to_string();
+                    let agent = self
+                        .phones
+                        .iter()
+                        .find(|(_, a)| *a == addr)
+                        .map(|(id, _)| id.clone())?;
+                    Some((agent, leg, body.expect("offer")))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn acd_events(out: &[Output]) -> Vec<(u64, AcdEvent)> {
+    events(out)
+        .into_iter()
+        .filter_map(|e| match e {
+            SessionEvent::Acd { request, event } => Some((request, event)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn answer(c: &mut Centre, leg: LegId, offer: &dialtone_sip::Body) -> Vec<Output> {
+    c.h.ua(UaEvent::Answered {
+        leg,
+        body: Some(answer_to(offer)),
+        headers: Vec::new(),
+    })
+}
+
+#[test]
+fn the_longest_idle_agent_takes_the_call_then_wraps_up() {
+    let mut c = Centre::new(vec![agent("ann", &[]), agent("bob", &[])], queue(&[]));
+    c.ready("bob");
+    c.h.now += Duration::from_secs(5);
+    c.ready("ann");
+    let s = c.session();
+    let out = c.enqueue(s, 1, 50);
+    let ev = acd_events(&out);
+    assert!(matches!(ev[0], (1, AcdEvent::Queued)), "{ev:?}");
+    let (call, agent) = match &ev[1] {
+        (
+            1,
+            AcdEvent::OperatorCallAttempt {
+                call,
+                agent,
+                callerid,
+                ..
+            },
+        ) => {
+            assert_eq!(callerid, "15550001");
+            (*call, agent.clone())
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(agent, "bob-phone", "bob has been ready longest");
+    let rung = c.rung(&out);
+    assert_eq!(rung.len(), 1);
+    assert_eq!(rung[0].0, "bob");
+    assert_eq!(c.state("bob"), AgentState::Reserved);
+    let out = answer(&mut c, rung[0].1, &rung[0].2);
+    assert!(acd_events(&out).iter().any(|(r, e)| *r == 1
+        && *e
+            == AcdEvent::OperatorReached {
+                call,
+                agent: "bob-phone".into()
+            }));
+    assert_eq!(c.state("bob"), AgentState::Talking);
+    // The agent's call ends: after-call work for the queue's 10 s.
+    c.h.ua(UaEvent::Terminated {
+        leg: rung[0].1,
+        by_remote: true,
+        code: 200,
+        reason: "BYE".into(),
+        headers: vec![],
+    });
+    assert_eq!(c.state("bob"), AgentState::AfterCallWork);
+    c.h.advance(Duration::from_secs(9));
+    assert_eq!(c.state("bob"), AgentState::AfterCallWork);
+    c.h.advance(Duration::from_secs(2));
+    assert_eq!(c.state("bob"), AgentState::Ready);
+    let stats = c.h.core.queue_stats(c.h.now, ACCOUNT);
+    assert_eq!((stats[0].answered, stats[0].abandoned), (1, 0));
+    assert_eq!(stats[0].service_level_pct, Some(100.0));
+}
+
+#[test]
+fn no_answer_puts_the_caller_back_at_its_place_and_the_agent_in_not_ready() {
+    let mut c = Centre::new(vec![agent("ann", &[]), agent("bob", &[])], queue(&[]));
+    c.ready("ann");
+    let s = c.session();
+    let first = c.enqueue(s, 1, 50);
+    let (ann_leg, _) = {
+        let r = c.rung(&first);
+        (r[0].1, r[0].2.clone())
+    };
+    c.h.ua(UaEvent::Provisional {
+        leg: ann_leg,
+        code: 180,
+        reason: "Ringing".into(),
+        body: None,
+        headers: vec![],
+    });
+    // A second caller arrives while ann's phone rings.
+    let s2 = c.session();
+    let out = c.enqueue(s2, 7, 50);
+    assert!(c.rung(&out).is_empty(), "no agent is offered two calls");
+    c.ready("bob");
+    // bob is free, but the first caller is still ringing ann: bob takes
+    // the second one.
+    // 15 s of ringing: CANCEL; the failure is a no-answer.
+    let out = c.h.advance(Duration::from_secs(15));
+    assert!(ua_cmds(&out)
+        .iter()
+        .any(|c| matches!(c, UaCommand::Hangup { leg, .. } if *leg == ann_leg)));
+    let out = c.h.ua(UaEvent::Failed {
+        leg: ann_leg,
+        code: 487,
+        reason: "Request Terminated".into(),
+        headers: vec![],
+    });
+    assert!(acd_events(&out).contains(&(
+        1,
+        AcdEvent::OperatorFailed {
+            agent: "ann-phone".into(),
+            code: 408
+        }
+    )));
+    assert_eq!(c.state("ann"), AgentState::NotReady);
+    let status =
+        c.h.core
+            .agent_statuses(c.h.now, ACCOUNT)
+            .into_iter()
+            .find(|a| a.id == "ann")
+            .unwrap();
+    assert_eq!((status.reason.as_str(), status.missed), ("no answer", 1));
+}
+
+#[test]
+fn requests_go_by_priority_then_arrival_to_agents_with_the_skills() {
+    let mut c = Centre::new(
+        vec![
+            agent("ann", &[("english", 2)]),
+            agent("bob", &[("english", 4)]),
+        ],
+        queue(&[("english", 3)]),
+    );
+    let _ =
+        c.h.core
+            .agent_command(c.h.now, ACCOUNT, "ann", AgentCommand::Login);
+    let _ =
+        c.h.core
+            .agent_command(c.h.now, ACCOUNT, "bob", AgentCommand::Login);
+    let s = c.session();
+    for (request, priority) in [(1, 50), (2, 50), (3, 10)] {
+        let out = c.enqueue(s, request, priority);
+        assert_eq!(acd_events(&out), vec![(request, AcdEvent::Queued)]);
+    }
+    // Full at 3 (the queue's maximum).
+    let out = c.enqueue(s, 4, 50);
+    assert_eq!(acd_events(&out), vec![(4, AcdEvent::QueueFull)]);
+    // ann lacks the level: nothing for her.
+    let out = c.ready("ann");
+    assert!(c.rung(&out).is_empty());
+    let out = c.ready("bob");
+    let ev = acd_events(&out);
+    assert!(
+        matches!(&ev[..], [(3, AcdEvent::OperatorCallAttempt { .. })]),
+        "the priority-10 request first: {ev:?}"
+    );
+    // Its place: request 1 is next, then 2.
+    let out = c.h.cmd(s, SessionCommand::AcdStatus { request: 2 });
+    assert!(matches!(
+        acd_events(&out)[..],
+        [(2, AcdEvent::Waiting { position: 2, .. })]
+    ));
+}
+
+#[test]
+fn offline_unknown_queue_and_supervisors() {
+    let mut boss = agent("boss", &[]);
+    boss.supervisor = true;
+    let mut c = Centre::new(vec![agent("ann", &[]), boss], queue(&[]));
+    let s = c.session();
+    let out = c.enqueue(s, 1, 50);
+    assert_eq!(
+        acd_events(&out),
+        vec![(1, AcdEvent::Offline)],
+        "nobody logged in"
+    );
+    let now = c.h.now;
+    let _ =
+        c.h.core
+            .agent_command(now, ACCOUNT, "boss", AgentCommand::Login);
+    assert_eq!(
+        c.h.core
+            .agent_command(now, ACCOUNT, "boss", AgentCommand::Ready),
+        Err(AgentError::Supervisor)
+    );
+    let out = c.enqueue(s, 2, 50);
+    assert_eq!(
+        acd_events(&out),
+        vec![(2, AcdEvent::Offline)],
+        "a supervisor takes no calls"
+    );
+    let out = c.h.cmd(
+        s,
+        SessionCommand::AcdEnqueue(Box::new(AcdEnqueue {
+            request: 3,
+            queue: "nowhere".into(),
+            callerid: String::new(),
+            priority: 50,
+            custom_data: String::new(),
+            headers: vec![],
+        })),
+    );
+    assert!(matches!(&acd_events(&out)[..], [(3, AcdEvent::Error(_))]));
+    // States refuse what does not apply.
+    assert!(matches!(
+        c.h.core
+            .agent_command(now, ACCOUNT, "ann", AgentCommand::CompleteAfterCallWork),
+        Err(AgentError::InvalidState { .. })
+    ));
+    assert!(matches!(
+        c.h.core
+            .agent_command(now, "other", "ann", AgentCommand::Login),
+        Err(AgentError::NotFound(_))
+    ));
+}
+
+#[test]
+fn cancel_and_ended_sessions_free_the_agent_and_count_as_abandoned() {
+    let mut c = Centre::new(vec![agent("ann", &[])], queue(&[]));
+    c.ready("ann");
+    let s = c.session();
+    let out = c.enqueue(s, 1, 50);
+    let leg = c.rung(&out)[0].1;
+    c.h.ua(UaEvent::Provisional {
+        leg,
+        code: 180,
+        reason: "Ringing".into(),
+        body: None,
+        headers: vec![],
+    });
+    let out = c.h.cmd(s, SessionCommand::AcdCancel { request: 1 });
+    assert!(ua_cmds(&out)
+        .iter()
+        .any(|cmd| matches!(cmd, UaCommand::Hangup { leg: l, .. } if *l == leg)));
+    assert_eq!(c.state("ann"), AgentState::Ready, "not penalized");
+    c.h.ua(UaEvent::Failed {
+        leg,
+        code: 487,
+        reason: "Request Terminated".into(),
+        headers: vec![],
+    });
+    assert_eq!(c.state("ann"), AgentState::Ready);
+    // A waiting caller whose session ends.
+    let now = c.h.now;
+    c.h.core
+        .agent_command(
+            now,
+            ACCOUNT,
+            "ann",
+            AgentCommand::NotReady {
+                reason: "lunch".into(),
+            },
+        )
+        .unwrap();
+    let s2 = c.session();
+    c.enqueue(s2, 1, 50);
+    c.h.end_session(s2, SessionEnd::Normal);
+    let stats = c.h.core.queue_stats(c.h.now, ACCOUNT);
+    assert_eq!(
+        (stats[0].waiting, stats[0].abandoned, stats[0].answered),
+        (0, 2, 0)
+    );
+    assert_eq!(stats[0].agents.get("notReady"), Some(&1));
+    assert_eq!(stats[0].service_level_pct, Some(0.0));
+}
+
+#[test]
+fn a_phone_that_is_not_registered_fails_at_once_and_the_next_agent_rings() {
+    let mut c = Centre::new(vec![agent("ann", &[]), agent("bob", &[])], queue(&[]));
+    let mut ghost = agent("cy", &[]);
+    ghost.user = "nobody".into();
+    let now = c.h.now;
+    c.h.core.set_contact_centre(
+        now,
+        ACCOUNT,
+        vec![agent("ann", &[]), agent("bob", &[]), ghost],
+        vec![queue(&[])],
+    );
+    c.ready("cy");
+    c.h.now += Duration::from_secs(1);
+    c.ready("ann");
+    let s = c.session();
+    let out = c.enqueue(s, 1, 50);
+    let ev = acd_events(&out);
+    assert!(
+        ev.contains(&(
+            1,
+            AcdEvent::OperatorFailed {
+                agent: "nobody".into(),
+                code: 480
+            }
+        )),
+        "{ev:?}"
+    );
+    assert_eq!(c.rung(&out)[0].0, "ann");
+    assert_eq!(c.state("cy"), AgentState::NotReady);
+    let _ = CallId::next();
+}
