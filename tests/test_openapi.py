@@ -124,6 +124,11 @@ include-path = "/v1/queues/{name}"
 include-method = "DELETE"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 401, 403, 404, 409]
 
+# An agent's state change may not apply in its state (409 invalid_state).
+[[operations]]
+include-path = "/v1/agents/{id}/state"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 401, 403, 404, 409]
+
 # The session's script decides the answer; one that returns nothing gets an
 # empty 200 without a Content-Type. DELETE there is just another request.
 [[operations]]

@@ -1,14 +1,19 @@
-//! A contact centre's configuration over REST: agents (`/v1/agents/{id}`)
-//! and queues (`/v1/queues/{name}`) of the caller's account.
+//! A contact centre over REST: agents (`/v1/agents/{id}`, with their live
+//! state, and `/v1/agents/{id}/state` to change it) and queues
+//! (`/v1/queues/{name}`, with their figures) of the caller's account.
+//! Every change of an account's agents or queues hands the whole of that
+//! account's configuration to the call core.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use super::error::ApiError;
 use super::{ApiJson, ApiState, Caller};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use dialtone_store::{AgentRole, AgentSpec, QueueSpec, StoredAgent, StoredQueue};
+use dialtone_calls::{AgentCommand, AgentError, AgentStatus, QueueStats};
+use dialtone_store::{AgentRole, AgentSpec, QueueSpec, Store, StoredAgent, StoredQueue};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -37,7 +42,139 @@ pub struct QueueBody {
     service_level: Option<u32>,
 }
 
-fn agent_json(a: &StoredAgent) -> Value {
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateBody {
+    state: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Serializes hand-overs of configuration, so that two changes reach the
+/// call core in the order they were stored.
+static SYNC: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn agent_config(a: StoredAgent) -> dialtone_calls::AgentConfig {
+    dialtone_calls::AgentConfig {
+        supervisor: a.role == AgentRole::Supervisor,
+        account: a.account,
+        id: a.id,
+        name: a.name,
+        application: a.application,
+        user: a.user,
+        skills: a.skills,
+        queues: a.queues,
+    }
+}
+
+fn queue_config(q: StoredQueue) -> dialtone_calls::QueueConfig {
+    let secs = |s: u32| Duration::from_secs(u64::from(s));
+    dialtone_calls::QueueConfig {
+        account: q.account,
+        name: q.name,
+        skills: q.skills,
+        max_waiting: q.max_waiting,
+        ring_timeout: secs(q.ring_timeout),
+        after_call_work: secs(q.after_call_work),
+        service_level: secs(q.service_level),
+    }
+}
+
+/// Hands `account`'s agents and queues to the call core.
+pub async fn sync_account(
+    store: &Store,
+    sessions: &crate::call::control::SessionControl,
+    account: &str,
+) -> Result<(), dialtone_store::StoreError> {
+    let _order = SYNC.lock().await;
+    let agents = store.list_agents(account).await?;
+    let queues = store.list_queues(account).await?;
+    sessions.set_contact_centre(
+        account.to_string(),
+        agents.into_iter().map(agent_config).collect(),
+        queues.into_iter().map(queue_config).collect(),
+    );
+    Ok(())
+}
+
+/// Every account's agents and queues, at start.
+pub async fn sync_all(
+    store: &Store,
+    sessions: &crate::call::control::SessionControl,
+) -> Result<(), dialtone_store::StoreError> {
+    let _order = SYNC.lock().await;
+    let mut by_account: BTreeMap<String, (Vec<_>, Vec<_>)> = BTreeMap::new();
+    for a in store.all_agents().await? {
+        by_account
+            .entry(a.account.clone())
+            .or_default()
+            .0
+            .push(agent_config(a));
+    }
+    for q in store.all_queues().await? {
+        by_account
+            .entry(q.account.clone())
+            .or_default()
+            .1
+            .push(queue_config(q));
+    }
+    for (account, (agents, queues)) in by_account {
+        sessions.set_contact_centre(account, agents, queues);
+    }
+    Ok(())
+}
+
+fn unavailable(e: crate::call::control::ControlError) -> ApiError {
+    ApiError::Unavailable {
+        code: "shutting_down",
+        message: e.to_string(),
+        retry_after: 5,
+    }
+}
+
+async fn live(
+    state: &ApiState,
+    account: &str,
+) -> Result<(Vec<AgentStatus>, Vec<QueueStats>), ApiError> {
+    state
+        .sessions
+        .contact_centre(account.to_string())
+        .await
+        .map_err(unavailable)
+}
+
+fn status_json(s: Option<&AgentStatus>) -> Value {
+    let Some(s) = s else {
+        return json!({"state": "loggedOut", "reason": "", "since": 0, "answered": 0, "missed": 0});
+    };
+    json!({
+        "state": s.state.as_str(),
+        "reason": s.reason,
+        "since": s.since.as_secs(),
+        "answered": s.answered,
+        "missed": s.missed,
+    })
+}
+
+fn stats_json(s: Option<&QueueStats>) -> Value {
+    let Some(s) = s else {
+        return json!({"waiting": 0, "offering": 0, "longestWait": 0, "agents": {},
+                      "answered": 0, "abandoned": 0, "answeredInTime": 0, "serviceLevel": null});
+    };
+    json!({
+        "waiting": s.waiting,
+        "offering": s.offering,
+        "longestWait": s.longest_wait.as_secs(),
+        "agents": s.agents,
+        "answered": s.answered,
+        "abandoned": s.abandoned,
+        "answeredInTime": s.answered_in_time,
+        "serviceLevel": s.service_level_pct,
+    })
+}
+
+fn agent_json(a: &StoredAgent, live: &[AgentStatus]) -> Value {
+    let status = live.iter().find(|s| s.id == a.id);
     json!({
         "id": a.id,
         "name": a.name,
@@ -46,12 +183,14 @@ fn agent_json(a: &StoredAgent) -> Value {
         "role": a.role.as_str(),
         "skills": a.skills,
         "queues": a.queues,
+        "status": status_json(status),
         "createdAt": a.created_at,
         "updatedAt": a.updated_at,
     })
 }
 
-fn queue_json(q: &StoredQueue) -> Value {
+fn queue_json(q: &StoredQueue, live: &[QueueStats]) -> Value {
+    let stats = live.iter().find(|s| s.name == q.name);
     json!({
         "name": q.name,
         "skills": q.skills,
@@ -59,6 +198,7 @@ fn queue_json(q: &StoredQueue) -> Value {
         "ringTimeout": q.ring_timeout,
         "afterCallWork": q.after_call_work,
         "serviceLevel": q.service_level,
+        "stats": stats_json(stats),
         "createdAt": q.created_at,
         "updatedAt": q.updated_at,
     })
@@ -92,7 +232,9 @@ pub async fn put_agent(
         queues: body.queues,
     };
     let (agent, created) = state.store.put_agent(&caller.id, &id, spec).await?;
-    Ok((created_or_ok(created), Json(agent_json(&agent))))
+    sync_account(&state.store, &state.sessions, &caller.id).await?;
+    let (agents, _) = live(&state, &caller.id).await?;
+    Ok((created_or_ok(created), Json(agent_json(&agent, &agents))))
 }
 
 pub async fn get_agent(
@@ -105,7 +247,8 @@ pub async fn get_agent(
         .get_agent(&caller.id, &id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("agent {id:?}")))?;
-    Ok(Json(agent_json(&agent)))
+    let (agents, _) = live(&state, &caller.id).await?;
+    Ok(Json(agent_json(&agent, &agents)))
 }
 
 pub async fn list_agents(
@@ -113,7 +256,8 @@ pub async fn list_agents(
     Caller(caller): Caller,
 ) -> Result<Json<Value>, ApiError> {
     let agents = state.store.list_agents(&caller.id).await?;
-    let agents: Vec<Value> = agents.iter().map(agent_json).collect();
+    let (live_agents, _) = live(&state, &caller.id).await?;
+    let agents: Vec<Value> = agents.iter().map(|a| agent_json(a, &live_agents)).collect();
     Ok(Json(json!({ "agents": agents })))
 }
 
@@ -125,6 +269,7 @@ pub async fn delete_agent(
     if !state.store.delete_agent(&caller.id, &id).await? {
         return Err(ApiError::NotFound(format!("agent {id:?}")));
     }
+    sync_account(&state.store, &state.sessions, &caller.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -142,7 +287,9 @@ pub async fn put_queue(
         service_level: body.service_level,
     };
     let (queue, created) = state.store.put_queue(&caller.id, &name, spec).await?;
-    Ok((created_or_ok(created), Json(queue_json(&queue))))
+    sync_account(&state.store, &state.sessions, &caller.id).await?;
+    let (_, queues) = live(&state, &caller.id).await?;
+    Ok((created_or_ok(created), Json(queue_json(&queue, &queues))))
 }
 
 pub async fn get_queue(
@@ -155,7 +302,8 @@ pub async fn get_queue(
         .get_queue(&caller.id, &name)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("queue {name:?}")))?;
-    Ok(Json(queue_json(&queue)))
+    let (_, queues) = live(&state, &caller.id).await?;
+    Ok(Json(queue_json(&queue, &queues)))
 }
 
 pub async fn list_queues(
@@ -163,7 +311,8 @@ pub async fn list_queues(
     Caller(caller): Caller,
 ) -> Result<Json<Value>, ApiError> {
     let queues = state.store.list_queues(&caller.id).await?;
-    let queues: Vec<Value> = queues.iter().map(queue_json).collect();
+    let (_, live_queues) = live(&state, &caller.id).await?;
+    let queues: Vec<Value> = queues.iter().map(|q| queue_json(q, &live_queues)).collect();
     Ok(Json(json!({ "queues": queues })))
 }
 
@@ -175,5 +324,57 @@ pub async fn delete_queue(
     if !state.store.delete_queue(&caller.id, &name).await? {
         return Err(ApiError::NotFound(format!("queue {name:?}")));
     }
+    sync_account(&state.store, &state.sessions, &caller.id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/agents/{id}/state`: log in or out, ready, not ready (with a
+/// reason), after-call work done; as a supervisor or an integration would.
+pub async fn set_agent_state(
+    State(state): State<ApiState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<StateBody>,
+) -> Result<Json<Value>, ApiError> {
+    if body.reason.chars().count() > 128 || body.reason.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest(
+            "reason: at most 128 characters without control characters".into(),
+        ));
+    }
+    let command = match body.state.as_str() {
+        "loggedIn" => AgentCommand::Login,
+        "loggedOut" => AgentCommand::Logout,
+        "ready" => AgentCommand::Ready,
+        "notReady" => AgentCommand::NotReady {
+            reason: body.reason,
+        },
+        "afterCallWorkDone" => AgentCommand::CompleteAfterCallWork,
+        _ => {
+            return Err(ApiError::BadRequest(
+                "state: must be loggedIn, loggedOut, ready, notReady or afterCallWorkDone".into(),
+            ))
+        }
+    };
+    let result = state
+        .sessions
+        .agent_command(caller.id.clone(), id.clone(), command)
+        .await
+        .map_err(unavailable)?;
+    match result {
+        Ok(status) => Ok(Json(
+            json!({ "id": id, "status": status_json(Some(&status)) }),
+        )),
+        Err(AgentError::NotFound(_)) => Err(ApiError::NotFound(format!("agent {id:?}"))),
+        // The seeds' `invalidState` and `notAllowed`.
+        Err(e @ AgentError::InvalidState { .. }) => Err(ApiError::Other {
+            status: StatusCode::CONFLICT,
+            code: "invalid_state",
+            message: e.to_string(),
+        }),
+        Err(e @ AgentError::Supervisor) => Err(ApiError::Other {
+            status: StatusCode::CONFLICT,
+            code: "not_allowed",
+            message: e.to_string(),
+        }),
+    }
 }

@@ -6,7 +6,7 @@
 mod apps;
 mod auth;
 mod claims;
-mod contact_centre;
+pub mod contact_centre;
 mod custom_data;
 mod error;
 mod history;
@@ -108,6 +108,10 @@ pub fn routes(state: ApiState) -> Router {
             put(contact_centre::put_agent)
                 .get(contact_centre::get_agent)
                 .delete(contact_centre::delete_agent),
+        )
+        .route(
+            "/v1/agents/{id}/state",
+            post(contact_centre::set_agent_state),
         )
         .route("/v1/queues", get(contact_centre::list_queues))
         .route(

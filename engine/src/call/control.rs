@@ -41,6 +41,27 @@ pub enum Control {
         application: Option<String>,
         reply: oneshot::Sender<Vec<(UserKey, Vec<Binding>)>>,
     },
+    /// `account`'s agents and queues changed (all of that account's).
+    SetContactCentre {
+        account: String,
+        agents: Vec<dialtone_calls::AgentConfig>,
+        queues: Vec<dialtone_calls::QueueConfig>,
+    },
+    /// A state change asked of an agent (REST, CTI).
+    AgentCommand {
+        account: String,
+        agent: String,
+        command: dialtone_calls::AgentCommand,
+        reply: oneshot::Sender<Result<dialtone_calls::AgentStatus, dialtone_calls::AgentError>>,
+    },
+    /// `account`'s agents' live states and queues' figures.
+    ContactCentre {
+        account: String,
+        reply: oneshot::Sender<(
+            Vec<dialtone_calls::AgentStatus>,
+            Vec<dialtone_calls::QueueStats>,
+        )>,
+    },
     /// The trunks to keep registered changed (all of them).
     SetTrunkRegistrations(Vec<dialtone_calls::TrunkRegistrationConfig>),
     /// Where `account`'s registering trunks stand.
@@ -127,6 +148,48 @@ impl SessionControl {
             reply,
         })
         .await
+    }
+
+    pub fn set_contact_centre(
+        &self,
+        account: String,
+        agents: Vec<dialtone_calls::AgentConfig>,
+        queues: Vec<dialtone_calls::QueueConfig>,
+    ) {
+        let _ = self.tx.send(Control::SetContactCentre {
+            account,
+            agents,
+            queues,
+        });
+    }
+
+    pub async fn agent_command(
+        &self,
+        account: String,
+        agent: String,
+        command: dialtone_calls::AgentCommand,
+    ) -> Result<Result<dialtone_calls::AgentStatus, dialtone_calls::AgentError>, ControlError> {
+        self.ask(|reply| Control::AgentCommand {
+            account,
+            agent,
+            command,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn contact_centre(
+        &self,
+        account: String,
+    ) -> Result<
+        (
+            Vec<dialtone_calls::AgentStatus>,
+            Vec<dialtone_calls::QueueStats>,
+        ),
+        ControlError,
+    > {
+        self.ask(|reply| Control::ContactCentre { account, reply })
+            .await
     }
 
     pub fn set_trunk_registrations(&self, trunks: Vec<dialtone_calls::TrunkRegistrationConfig>) {

@@ -155,6 +155,30 @@ impl CallDriver {
                 ));
             }
             Control::ForgetUser { user } => self.core.forget_user(&user),
+            Control::SetContactCentre {
+                account,
+                agents,
+                queues,
+            } => {
+                let now = std::time::Instant::now();
+                self.core.set_contact_centre(now, &account, agents, queues);
+            }
+            Control::AgentCommand {
+                account,
+                agent,
+                command,
+                reply,
+            } => {
+                let now = std::time::Instant::now();
+                let _ = reply.send(self.core.agent_command(now, &account, &agent, command));
+            }
+            Control::ContactCentre { account, reply } => {
+                let now = std::time::Instant::now();
+                let _ = reply.send((
+                    self.core.agent_statuses(now, &account),
+                    self.core.queue_stats(now, &account),
+                ));
+            }
             Control::SetTrunkRegistrations(trunks) => self
                 .core
                 .set_trunk_registrations(std::time::Instant::now(), trunks),

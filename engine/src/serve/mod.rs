@@ -132,7 +132,15 @@ async fn run(cfg: ServeConfig, log_target: SessionLogTarget) -> ExitCode {
     }
     let mut engine_cfg = cfg.engine.clone();
     engine_cfg.recording_usage = Some(recording_usage.clone());
+    let cc_store = store.clone();
     let routes = move |sessions: &SessionControl| {
+        // Every account's agents and queues reach the call core at start.
+        let (cc_store, cc_sessions) = (cc_store.clone(), sessions.clone());
+        tokio::spawn(async move {
+            if let Err(e) = api::contact_centre::sync_all(&cc_store, &cc_sessions).await {
+                tracing::error!(error = %e, "cannot load agents and queues");
+            }
+        });
         api::routes(ApiState {
             store: api_store,
             router: api_router,
