@@ -256,6 +256,7 @@ impl Engine {
                 http: net_http,
                 access_gate: control.gate().clone(),
                 storage,
+                cti: control.cti().clone(),
             },
         );
         let (tcp_tx, tcp_rx) = mpsc::unbounded_channel();

@@ -12,6 +12,7 @@ pub mod app_storage;
 pub mod call;
 pub mod cli;
 pub mod config;
+pub mod cti;
 pub mod engine;
 pub mod history;
 pub mod http;

@@ -102,6 +102,7 @@ pub fn routes(state: ApiState) -> Router {
                 .get(users::get_user)
                 .delete(users::delete_user),
         )
+        .route("/v1/cti", get(crate::cti::connect))
         .route("/v1/agents", get(contact_centre::list_agents))
         .route(
             "/v1/agents/{id}",

@@ -86,13 +86,20 @@ pub enum Control {
 pub struct SessionControl {
     tx: mpsc::UnboundedSender<Control>,
     gate: super::access_gate::AccessGate,
+    cti: crate::cti::hub::CtiHub,
 }
 
 impl SessionControl {
     pub fn new() -> (SessionControl, mpsc::UnboundedReceiver<Control>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let gate = super::access_gate::AccessGate::default();
-        (SessionControl { tx, gate }, rx)
+        let cti = crate::cti::hub::CtiHub::default();
+        (SessionControl { tx, gate, cti }, rx)
+    }
+
+    /// Desktop events, published by the call driver.
+    pub fn cti(&self) -> &crate::cti::hub::CtiHub {
+        &self.cti
     }
 
     /// The sessions with a live `accessURL`, for checks before a request

@@ -11,6 +11,8 @@ use crate::metrics::Metrics;
 pub struct Sinks {
     pub history: Arc<dyn HistorySink>,
     pub metrics: Arc<Metrics>,
+    /// Agents' desktops (the CTI WebSocket).
+    pub cti: crate::cti::hub::CtiHub,
 }
 
 impl Sinks {
@@ -29,7 +31,43 @@ impl Sinks {
             } => self
                 .metrics
                 .set_trunk_registrations(registered, failed, registering),
-            Fact::AgentState { state, .. } => self.metrics.agent_state(state.as_str()),
+            Fact::AgentState {
+                account,
+                agent,
+                queues,
+                state,
+                reason,
+            } => {
+                self.metrics.agent_state(state.as_str());
+                let body = serde_json::json!({
+                    "event": "agentState", "agent": agent, "state": state.as_str(),
+                    "reason": reason,
+                });
+                self.cti.publish(&account, Some(agent), queues, body);
+            }
+            Fact::AgentCall {
+                account,
+                agent,
+                queues,
+                call,
+                state,
+                queue,
+                callerid,
+            } => {
+                if state == "alerting" {
+                    let body = serde_json::json!({
+                        "event": "newInboundCall", "agent": agent, "call": call.to_string(),
+                        "queue": queue, "callerid": callerid,
+                    });
+                    self.cti
+                        .publish(&account, Some(agent.clone()), queues.clone(), body);
+                }
+                let body = serde_json::json!({
+                    "event": "dialogState", "agent": agent, "call": call.to_string(),
+                    "state": state, "queue": queue, "callerid": callerid,
+                });
+                self.cti.publish(&account, Some(agent), queues, body);
+            }
             Fact::SessionRefused(why) => self.metrics.session_refused(&why),
             Fact::SessionStarted { session, owner } => {
                 self.metrics.session_started();

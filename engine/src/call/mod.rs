@@ -46,6 +46,8 @@ pub struct DriverParts {
     pub access_gate: access_gate::AccessGate,
     /// Where `ApplicationStorage` keeps its pairs.
     pub storage: Arc<dyn crate::app_storage::AppStorage>,
+    /// Desktop events (agents' states and calls).
+    pub cti: crate::cti::hub::CtiHub,
 }
 
 pub struct CallDriver {
@@ -75,6 +77,7 @@ impl CallDriver {
             sinks: facts::Sinks {
                 history: parts.history,
                 metrics: parts.metrics,
+                cti: parts.cti,
             },
             access_gate: parts.access_gate,
         }

@@ -317,12 +317,24 @@ pub enum Fact {
         code: u16,
         bindings: usize,
     },
-    /// An agent's state changed.
+    /// An agent's state changed. `queues` are the agent's (who may see it).
     AgentState {
         account: String,
         agent: String,
+        queues: Vec<String>,
         state: crate::AgentState,
         reason: String,
+    },
+    /// A queue call to an agent changed: `alerting` (its phone rings),
+    /// `active`, `failed` (not taken), `dropped` (ended).
+    AgentCall {
+        account: String,
+        agent: String,
+        queues: Vec<String>,
+        call: CallId,
+        state: &'static str,
+        queue: String,
+        callerid: String,
     },
     /// A REGISTER of a trunk of ours was answered with `code`.
     TrunkRegisterAnswered {

@@ -360,10 +360,12 @@ impl CallCore {
             agent.call = None;
         }
         let (num, generation) = (agent.num, agent.generation);
+        let queues = agent.cfg.queues.clone();
         tracing::debug!(account = %key.0, agent = %key.1, state = state.as_str(), %reason, "agent state");
         self.fact(Fact::AgentState {
             account: key.0.clone(),
             agent: key.1.clone(),
+            queues,
             state,
             reason,
         });

@@ -241,8 +241,11 @@ impl CallCore {
                 connected: false,
                 timed_out: false,
                 after_call_work: acw,
+                queue: qkey.1.clone(),
+                callerid: callerid.clone(),
             },
         );
+        self.agent_call_fact(&agent, call, "alerting");
         // The session learns of the call before any of its events.
         self.acd_event(
             key,
@@ -319,6 +322,7 @@ impl CallCore {
         op.connected = true;
         let agent = op.agent.clone();
         let request = op.request.take();
+        self.agent_call_fact(&agent, call, "active");
         if let Some(a) = self.acd.agents.get_mut(&agent) {
             a.answered += 1;
         }
@@ -345,6 +349,9 @@ impl CallCore {
     }
 
     fn acd_failed(&mut self, now: Instant, call: CallId, code: u16) {
+        if let Some(agent) = self.acd.calls.get(&call).map(|op| op.agent.clone()) {
+            self.agent_call_fact(&agent, call, "failed");
+        }
         let Some(op) = self.acd.calls.remove(&call) else {
             return;
         };
@@ -392,6 +399,7 @@ impl CallCore {
             return;
         };
         let (agent, acw) = (op.agent.clone(), op.after_call_work);
+        self.agent_call_fact(&agent, call, "dropped");
         let talking = self.acd.agents.get(&agent).is_some_and(|a| {
             a.call == Some(call) && matches!(a.state, AgentState::Talking | AgentState::Reserved)
         });
@@ -404,6 +412,31 @@ impl CallCore {
         }
         self.acd.calls.remove(&call);
         self.acd_dispatch(now);
+    }
+}
+
+impl CallCore {
+    /// Tells history, metrics and desktops about a queue call to an agent.
+    fn agent_call_fact(&mut self, agent: &AgentKey, call: CallId, state: &'static str) {
+        let Some(a) = self.acd.agents.get(agent) else {
+            return;
+        };
+        let (queue, callerid) = self
+            .acd
+            .calls
+            .get(&call)
+            .map(|op| (op.queue.clone(), op.callerid.clone()))
+            .unwrap_or_default();
+        let fact = crate::io::Fact::AgentCall {
+            account: agent.0.clone(),
+            agent: agent.1.clone(),
+            queues: a.cfg.queues.clone(),
+            call,
+            state,
+            queue,
+            callerid,
+        };
+        self.fact(fact);
     }
 }
 

@@ -136,6 +136,8 @@ pub(crate) struct OperatorCall {
     /// The queue's ring time ran out: its failure is a no-answer.
     pub timed_out: bool,
     pub after_call_work: Duration,
+    pub queue: String,
+    pub callerid: String,
 }
 
 /// A call event the distribution reacts to, after the event is out.

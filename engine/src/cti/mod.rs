@@ -1,0 +1,376 @@
+//! The CTI WebSocket (`/v1/cti`): agent desktops, supervisors and
+//! integrations. JSON text frames both ways.
+//!
+//! The first message authenticates: an agent with its user's password
+//! (`{"id", "command": "login", "account", "agent", "password"}`, which also
+//! logs the agent in), a supervisor the same way, an integration with an
+//! API key (`{"id", "command": "authenticate", "apiKey"}`). Either may carry
+//! `lastSeq`: the events after it are sent again, then the current state
+//! (a desktop that reconnects misses nothing). Every command is answered
+//! with `{"type": "ack", "id", ...}` or `{"type": "error", "id",
+//! "errorType": "invalidState" | "notAllowed" | "generalError", "message"}`;
+//! events are `{"type": "event", "seq", "event": "agentState" |
+//! "newInboundCall" | "dialogState" | ..., ...}`.
+//!
+//! What a connection sees: an agent its own events; a supervisor those of
+//! the agents of its queues; an integration (API key) its whole account's.
+
+pub mod hub;
+
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use dialtone_calls::{AgentCommand, AgentError, AgentStatus};
+use dialtone_sip::digest_server::{ha1, DigestAlgorithm};
+use serde_json::{json, Value};
+
+use crate::api::ApiState;
+use hub::CtiEvent;
+
+/// Time to authenticate after connecting.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest message taken.
+const MAX_MESSAGE: usize = 64 * 1024;
+
+/// Who is connected.
+#[derive(Debug, Clone)]
+enum Identity {
+    Agent {
+        account: String,
+        id: String,
+        supervisor: bool,
+        queues: Vec<String>,
+    },
+    Integration {
+        account: String,
+    },
+}
+
+impl Identity {
+    fn account(&self) -> &str {
+        match self {
+            Identity::Agent { account, .. } | Identity::Integration { account } => account,
+        }
+    }
+
+    /// Whether this connection sees `event`.
+    fn sees(&self, event: &CtiEvent) -> bool {
+        match self {
+            Identity::Integration { .. } => true,
+            Identity::Agent {
+                id,
+                supervisor,
+                queues,
+                ..
+            } => {
+                event.agent.as_deref() == Some(id.as_str())
+                    || (*supervisor && event.queues.iter().any(|q| queues.contains(q)))
+            }
+        }
+    }
+
+    /// Whether this connection may act on `agent` (with `agent_queues`).
+    fn may_control(&self, agent: &str, agent_queues: &[String]) -> bool {
+        match self {
+            Identity::Integration { .. } => true,
+            Identity::Agent {
+                id,
+                supervisor,
+                queues,
+                ..
+            } => agent == id || (*supervisor && agent_queues.iter().any(|q| queues.contains(q))),
+        }
+    }
+}
+
+pub async fn connect(State(state): State<ApiState>, ws: WebSocketUpgrade) -> Response {
+    ws.max_message_size(MAX_MESSAGE)
+        .on_upgrade(move |socket| session(state, socket))
+}
+
+async fn send(socket: &mut WebSocket, value: Value) -> bool {
+    socket
+        .send(Message::Text(value.to_string().into()))
+        .await
+        .is_ok()
+}
+
+fn error(id: &Value, kind: &str, message: impl Into<String>) -> Value {
+    json!({"type": "error", "id": id, "errorType": kind, "message": message.into()})
+}
+
+fn ack(id: &Value, result: Value) -> Value {
+    let mut v = json!({"type": "ack", "id": id});
+    if let (Some(o), Value::Object(r)) = (v.as_object_mut(), result) {
+        o.extend(r);
+    }
+    v
+}
+
+/// The next command: a JSON object with a `command`, or `None` when the
+/// connection is gone.
+async fn next_command(socket: &mut WebSocket) -> Option<Result<Value, String>> {
+    loop {
+        match socket.recv().await? {
+            Ok(Message::Text(text)) => {
+                return Some(match serde_json::from_str::<Value>(&text) {
+                    Ok(v) if v.get("command").and_then(Value::as_str).is_some() => Ok(v),
+                    Ok(_) => Err("a command is a JSON object with a \"command\"".into()),
+                    Err(e) => Err(format!("not JSON: {e}")),
+                })
+            }
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+async fn session(state: ApiState, mut socket: WebSocket) {
+    let first = match tokio::time::timeout(AUTH_TIMEOUT, next_command(&mut socket)).await {
+        Ok(Some(Ok(v))) => v,
+        Ok(Some(Err(e))) => {
+            send(&mut socket, error(&Value::Null, "generalError", e)).await;
+            return;
+        }
+        _ => return,
+    };
+    let id = first.get("id").cloned().unwrap_or(Value::Null);
+    let identity = match authenticate(&state, &first).await {
+        Ok(identity) => identity,
+        Err((kind, message)) => {
+            send(&mut socket, error(&id, kind, message)).await;
+            return;
+        }
+    };
+    let account = identity.account().to_string();
+    let last_seq = first.get("lastSeq").and_then(Value::as_u64);
+    let hub = state.sessions.cti().clone();
+    // Subscribed before the login, whose state change is the first event.
+    let (mut events, missed, complete) = hub.subscribe(&account, last_seq);
+    if let Identity::Agent { id: agent, .. } = &identity {
+        // Logging in again (a reconnect) keeps the agent's state.
+        let _ = state
+            .sessions
+            .agent_command(account.clone(), agent.clone(), AgentCommand::Login)
+            .await;
+    }
+    let who = match &identity {
+        Identity::Agent { id, supervisor, .. } => {
+            json!({"agent": id, "role": if *supervisor { "supervisor" } else { "agent" }})
+        }
+        Identity::Integration { .. } => json!({"role": "integration"}),
+    };
+    let mut result = who;
+    if let Some(o) = result.as_object_mut() {
+        o.insert("lastSeq".into(), json!(hub.last_seq(&account)));
+        o.insert("resumed".into(), json!(last_seq.is_some() && complete));
+    }
+    if !send(&mut socket, ack(&id, result)).await {
+        return;
+    }
+    for event in missed.iter().filter(|e| identity.sees(e)) {
+        if !send(&mut socket, event_json(event)).await {
+            return;
+        }
+    }
+    // The current state (Sobot's regain-status): every visible agent.
+    if let Ok((agents, _)) = state.sessions.contact_centre(account.clone()).await {
+        for a in agents
+            .iter()
+            .filter(|a| identity.may_control(&a.id, &a.queues))
+        {
+            let body = json!({"type": "state", "event": "agentState", "agent": a.id,
+                              "state": a.state.as_str(), "reason": a.reason,
+                              "since": a.since.as_secs()});
+            if !send(&mut socket, body).await {
+                return;
+            }
+        }
+    }
+    loop {
+        tokio::select! {
+            command = next_command(&mut socket) => {
+                let reply = match command {
+                    None => break,
+                    Some(Err(e)) => error(&Value::Null, "generalError", e),
+                    Some(Ok(c)) => handle(&state, &identity, &c).await,
+                };
+                if !send(&mut socket, reply).await {
+                    break;
+                }
+            }
+            event = events.recv() => match event {
+                Ok(event) => {
+                    if identity.sees(&event) && !send(&mut socket, event_json(&event)).await {
+                        break;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    // Too slow: it reconnects with its lastSeq.
+                    let body = json!({"type": "error", "errorType": "generalError",
+                                      "message": "too far behind; reconnect with lastSeq"});
+                    send(&mut socket, body).await;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+fn event_json(event: &CtiEvent) -> Value {
+    let mut body = event.body.clone();
+    if let Some(o) = body.as_object_mut() {
+        o.insert("type".into(), json!("event"));
+        o.insert("seq".into(), json!(event.seq));
+    }
+    body
+}
+
+async fn authenticate(state: &ApiState, first: &Value) -> Result<Identity, (&'static str, String)> {
+    let text = |name: &str| first.get(name).and_then(Value::as_str).unwrap_or_default();
+    let refused = || ("notAllowed", "wrong credentials".to_string());
+    match text("command") {
+        "authenticate" => {
+            let account = state
+                .store
+                .account_by_api_key(text("apiKey"))
+                .await
+                .map_err(|e| ("generalError", e.to_string()))?
+                .ok_or_else(refused)?;
+            Ok(Identity::Integration {
+                account: account.id,
+            })
+        }
+        "login" => {
+            let (account, agent_id, password) = (text("account"), text("agent"), text("password"));
+            let agent = state
+                .store
+                .get_agent(account, agent_id)
+                .await
+                .map_err(|e| ("generalError", e.to_string()))?
+                .ok_or_else(refused)?;
+            let app = state
+                .store
+                .application_by_name(account, &agent.application)
+                .await
+                .map_err(|e| ("generalError", e.to_string()))?
+                .ok_or_else(refused)?;
+            let user = state
+                .store
+                .get_user(account, &app.id, &agent.user)
+                .await
+                .map_err(|e| ("generalError", e.to_string()))?
+                .ok_or_else(refused)?;
+            let given = ha1(DigestAlgorithm::Md5, &user.name, &user.realm, password);
+            if !constant_time_eq(given.as_bytes(), user.ha1_md5.as_bytes()) {
+                return Err(refused());
+            }
+            Ok(Identity::Agent {
+                account: account.to_string(),
+                id: agent.id,
+                supervisor: agent.role == dialtone_store::AgentRole::Supervisor,
+                queues: agent.queues,
+            })
+        }
+        other => Err((
+            "notAllowed",
+            format!("authenticate first (login or authenticate), not {other:?}"),
+        )),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// One command after authentication.
+async fn handle(state: &ApiState, identity: &Identity, c: &Value) -> Value {
+    let id = c.get("id").cloned().unwrap_or(Value::Null);
+    let account = identity.account().to_string();
+    let command = c.get("command").and_then(Value::as_str).unwrap_or_default();
+    let agents = match state.sessions.contact_centre(account.clone()).await {
+        Ok((agents, queues)) => {
+            match command {
+                "queryAgents" => {
+                    let list: Vec<Value> = agents
+                        .iter()
+                        .filter(|a| identity.may_control(&a.id, &a.queues))
+                        .map(agent_json)
+                        .collect();
+                    return ack(&id, json!({"agents": list}));
+                }
+                "queryQueues" => {
+                    let visible = |q: &str| match identity {
+                        Identity::Integration { .. } => true,
+                        Identity::Agent { queues, .. } => queues.iter().any(|x| x == q),
+                    };
+                    let list: Vec<Value> = queues
+                        .iter()
+                        .filter(|q| visible(&q.name))
+                        .map(|q| {
+                            json!({"queue": q.name, "waiting": q.waiting, "offering": q.offering,
+                                   "longestWait": q.longest_wait.as_secs(), "agents": q.agents,
+                                   "answered": q.answered, "abandoned": q.abandoned,
+                                   "serviceLevel": q.service_level_pct})
+                        })
+                        .collect();
+                    return ack(&id, json!({"queues": list}));
+                }
+                _ => {}
+            }
+            agents
+        }
+        Err(e) => return error(&id, "generalError", e.to_string()),
+    };
+    let agent_command = match command {
+        "ready" => AgentCommand::Ready,
+        "notReady" => AgentCommand::NotReady {
+            reason: c
+                .get("reason")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .chars()
+                .filter(|ch| !ch.is_control())
+                .take(128)
+                .collect(),
+        },
+        "logout" => AgentCommand::Logout,
+        "login" => AgentCommand::Login,
+        "completeAfterCallWork" => AgentCommand::CompleteAfterCallWork,
+        other => return error(&id, "generalError", format!("unknown command {other:?}")),
+    };
+    // The agent acted on: the connection's own, or the one named.
+    let target = match (c.get("agent").and_then(Value::as_str), identity) {
+        (Some(a), _) => a.to_string(),
+        (None, Identity::Agent { id, .. }) => id.clone(),
+        (None, Identity::Integration { .. }) => {
+            return error(&id, "generalError", "name the \"agent\" to act on")
+        }
+    };
+    let Some(target_status) = agents.iter().find(|a| a.id == target) else {
+        return error(&id, "generalError", format!("no agent {target:?}"));
+    };
+    if !identity.may_control(&target, &target_status.queues) {
+        return error(&id, "notAllowed", format!("agent {target:?} is not yours"));
+    }
+    match state
+        .sessions
+        .agent_command(account, target, agent_command)
+        .await
+    {
+        Ok(Ok(status)) => ack(&id, json!({"agent": agent_json(&status)})),
+        Ok(Err(e @ AgentError::InvalidState { .. })) => error(&id, "invalidState", e.to_string()),
+        Ok(Err(e @ AgentError::Supervisor)) => error(&id, "notAllowed", e.to_string()),
+        Ok(Err(e)) => error(&id, "generalError", e.to_string()),
+        Err(e) => error(&id, "generalError", e.to_string()),
+    }
+}
+
+fn agent_json(a: &AgentStatus) -> Value {
+    json!({"agent": a.id, "name": a.name, "state": a.state.as_str(), "reason": a.reason,
+           "since": a.since.as_secs(), "queues": a.queues, "answered": a.answered,
+           "missed": a.missed, "supervisor": a.supervisor})
+}

@@ -1,0 +1,179 @@
+"""The CTI WebSocket with a real WebSocket client (the `websockets`
+package): an agent logs in with its phone's password and changes state, an
+integration with an API key and a supervisor see the agent's events, each
+command is acknowledged or refused with the seeds' error types, a queue
+call brings newInboundCall and dialogState events, and a desktop that drops
+and reconnects with its last sequence number misses none."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from websockets.sync.client import connect
+
+from harness import wait_until
+from test_serve import SCRIPTS, call, claim, start_serve
+
+PASSWORD = "agent phone pw"
+
+
+class Desk:
+    """One CTI connection: commands answered in order, events collected."""
+
+    def __init__(self, d, first: dict):
+        self._connection = connect(f"ws://127.0.0.1:{d.http_port}/v1/cti", open_timeout=10)
+        self.ws = self._connection.__enter__()
+        self.events: list[dict] = []
+        self.states: list[dict] = []
+        self.next_id = 0
+        self.login = self.command(first)
+
+    def _read(self, timeout: float) -> dict | None:
+        try:
+            msg = json.loads(self.ws.recv(timeout=timeout))
+        except TimeoutError:
+            return None
+        if msg.get("type") == "event":
+            self.events.append(msg)
+        elif msg.get("type") == "state":
+            self.states.append(msg)
+        return msg
+
+    def command(self, body: dict, timeout: float = 10) -> dict:
+        self.next_id += 1
+        body = {"id": str(self.next_id), **body}
+        self.ws.send(json.dumps(body))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = self._read(deadline - time.monotonic())
+            if msg and msg.get("type") in ("ack", "error") and msg.get("id") == body["id"]:
+                return msg
+        raise AssertionError(f"no answer to {body}")
+
+    def wait_event(self, timeout: float = 15, **match) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            for e in self.events:
+                if all(e.get(k) == v for k, v in match.items()):
+                    return e
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no event {match}: {self.events}")
+            self._read(min(left, 0.5))
+
+    def wait_state(self, agent: str, timeout: float = 10) -> dict:
+        """The current-state message about `agent` sent after (re)login."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for s in self.states:
+                if s["agent"] == agent:
+                    return s
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no state of {agent}: {self.states}")
+            self._read(min(left, 0.5))
+
+    def last_seq(self) -> int:
+        return max((e["seq"] for e in self.events), default=self.login.get("lastSeq", 0))
+
+    def close(self) -> None:
+        self._connection.__exit__(None, None, None)
+
+
+def test_desktops_follow_agents_and_calls_and_resume_after_a_drop(registry, agent, tones, tmp_path):
+    d = start_serve(registry, tmp_path)
+    status, acct = call(d, "POST", "/v1/accounts", {"name": "centre"})
+    key, account = acct["apiKey"], acct["id"]
+    claim(d, key, domain="acme.test")
+    claim(d, key, number="support")
+    assert call(d, "PUT", "/v1/applications/centre", key=key)[0] == 201
+    for user in ("ann", "sup"):
+        assert call(d, "PUT", f"/v1/applications/centre/users/{user}",
+                    {"password": PASSWORD}, key=key)[0] == 201
+    assert call(d, "PUT", "/v1/applications/centre/scenarios/queue",
+                (SCRIPTS / "queue.js").read_text(), "application/javascript", key)[0] == 201
+    assert call(d, "POST", "/v1/applications/centre/rules",
+                {"name": "support", "pattern": "support", "scenarios": ["queue"]}, key=key)[0] == 201
+    assert call(d, "PUT", "/v1/queues/support", {"afterCallWork": 0}, key=key)[0] == 201
+    assert call(d, "PUT", "/v1/agents/ann", {"application": "centre", "user": "ann",
+                                             "queues": ["support"]}, key=key)[0] == 201
+    assert call(d, "PUT", "/v1/agents/sup", {"application": "centre", "user": "sup",
+                                             "role": "supervisor", "queues": ["support"]},
+                key=key)[0] == 201
+
+    # Wrong password, wrong key: refused.
+    bad = Desk(d, {"command": "login", "account": account, "agent": "ann", "password": "nope"})
+    assert bad.login["type"] == "error" and bad.login["errorType"] == "notAllowed", bad.login
+    bad.close()
+
+    integration = Desk(d, {"command": "authenticate", "apiKey": key})
+    assert integration.login["type"] == "ack" and integration.login["role"] == "integration"
+    sup = Desk(d, {"command": "login", "account": account, "agent": "sup", "password": PASSWORD})
+    assert sup.login["role"] == "supervisor", sup.login
+    ann = Desk(d, {"command": "login", "account": account, "agent": "ann", "password": PASSWORD})
+    assert ann.login["type"] == "ack" and ann.login["role"] == "agent", ann.login
+    ann.wait_event(event="agentState", agent="ann", state="notReady")
+
+    # The seeds' errors: invalidState, notAllowed, generalError.
+    r = ann.command({"command": "completeAfterCallWork"})
+    assert r["type"] == "error" and r["errorType"] == "invalidState", r
+    r = ann.command({"command": "ready", "agent": "sup"})
+    assert r["type"] == "error" and r["errorType"] == "notAllowed", r
+    r = ann.command({"command": "dance"})
+    assert r["type"] == "error" and r["errorType"] == "generalError", r
+    r = sup.command({"command": "ready"})
+    assert r["type"] == "error" and r["errorType"] == "notAllowed", r
+
+    r = ann.command({"command": "notReady", "reason": "coffee"})
+    assert r["type"] == "ack" and r["agent"]["state"] == "notReady" and r["agent"]["reason"] == "coffee"
+    # A supervisor makes the agent of its queue ready.
+    r = sup.command({"command": "ready", "agent": "ann"})
+    assert r["type"] == "ack" and r["agent"]["state"] == "ready", r
+    for desk in (ann, sup, integration):
+        desk.wait_event(event="agentState", agent="ann", state="ready")
+    r = integration.command({"command": "queryAgents"})
+    assert {a["agent"]: a["state"] for a in r["agents"]} == {"ann": "ready", "sup": "loggedOut"} \
+        or {a["agent"]: a["state"] for a in r["agents"]}["ann"] == "ready", r
+    r = ann.command({"command": "queryQueues"})
+    assert r["queues"][0]["queue"] == "support", r
+
+    # ann's phone registers; a customer calls the queue.
+    phone = agent("answer", name="ann-phone", register="sip:ann@centre.acme.test",
+                  registrar=f"sip:127.0.0.1:{d.sip_port}", password=PASSWORD,
+                  play=tones.wav(1200.0, rate=16000), max_time=60,
+                  mode_opts=["--answer-delay", "2"])
+    assert phone.wait_event("reg_state", timeout=10)["code"] == 200, phone.describe_events()
+    customer = agent("call", f"sip:support@{d.sip_uri_host}", name="customer",
+                     play=tones.wav(440.0), no_telephone_event=True, duration=4.0, max_time=60)
+    offered = ann.wait_event(event="newInboundCall", agent="ann")
+    assert offered["queue"] == "support", offered
+    ann.wait_event(event="dialogState", state="alerting", call=offered["call"])
+    # The desktop drops while the phone rings, and comes back.
+    seen = ann.last_seq()
+    ann.close()
+    phone.wait_event("confirmed", 15)
+    customer.wait_event("confirmed", 5)
+    sup.wait_event(event="dialogState", state="active", call=offered["call"])
+    ann = Desk(d, {"command": "login", "account": account, "agent": "ann",
+                   "password": PASSWORD, "lastSeq": seen})
+    assert ann.login["resumed"] is True, ann.login
+    # What happened meanwhile comes first, in order, then the current state.
+    active = ann.wait_event(event="dialogState", state="active", call=offered["call"])
+    talking = ann.wait_event(event="agentState", agent="ann", state="talking")
+    assert seen < talking["seq"] and active["seq"] > seen, (seen, talking, active)
+    assert ann.wait_state("ann")["state"] == "talking", ann.states
+    seqs = [e["seq"] for e in ann.events]
+    assert seqs == sorted(seqs) and len(seqs) == len(set(seqs)), seqs
+    # The call ends: dropped, and (no after-call work) ready again.
+    customer.wait_event("disconnected", 20)
+    ann.wait_event(event="dialogState", state="dropped", call=offered["call"])
+    ann.wait_event(event="agentState", agent="ann", state="ready", timeout=10)
+    # The integration saw every one of ann's events, numbered without gaps
+    # in its account.
+    integration.wait_event(event="dialogState", state="dropped", call=offered["call"])
+    all_seqs = [e["seq"] for e in integration.events]
+    assert all_seqs == list(range(all_seqs[0], all_seqs[0] + len(all_seqs))), all_seqs
+    for desk in (ann, sup, integration):
+        desk.close()
+    d.assert_alive()
