@@ -103,4 +103,11 @@ def test_a_queued_customer_reaches_the_next_agent_when_the_first_does_not_answer
     stats = queue["stats"]
     assert (stats["answered"], stats["abandoned"], stats["waiting"]) == (1, 0, 0), stats
     assert stats["agents"] == {"notReady": 1, "ready": 1}, stats
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{d.http_port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    for line in ('dialtone_acd_waiting 0', 'dialtone_acd_agents{state="ready"} 1',
+                 'dialtone_acd_agents{state="notReady"} 1',
+                 'dialtone_agent_state_changes_total{state="talking"} 1'):
+        assert f"\n{line}\n" in text, (line, text)
     d.assert_alive()

@@ -145,7 +145,7 @@ def test_desktops_follow_agents_and_calls_and_resume_after_a_drop(registry, agen
                   mode_opts=["--answer-delay", "2"])
     assert phone.wait_event("reg_state", timeout=10)["code"] == 200, phone.describe_events()
     customer = agent("call", f"sip:support@{d.sip_uri_host}", name="customer",
-                     play=tones.wav(440.0), no_telephone_event=True, duration=4.0, max_time=60)
+                     play=tones.wav(440.0), no_telephone_event=True, duration=30.0, max_time=60)
     offered = ann.wait_event(event="newInboundCall", agent="ann")
     assert offered["queue"] == "support", offered
     ann.wait_event(event="dialogState", state="alerting", call=offered["call"])
@@ -165,6 +165,20 @@ def test_desktops_follow_agents_and_calls_and_resume_after_a_drop(registry, agen
     assert ann.wait_state("ann")["state"] == "talking", ann.states
     seqs = [e["seq"] for e in ann.events]
     assert seqs == sorted(seqs) and len(seqs) == len(set(seqs)), seqs
+    # Call control from the desktop: hold (the phone sees the re-INVITE),
+    # retrieve, DTMF, then release ends the call.
+    r = ann.command({"command": "hold"})
+    assert r["type"] == "ack" and r["agent"]["state"] == "held", r
+    ann.wait_event(event="dialogState", state="held", call=offered["call"])
+    phone.wait_event("media", 10, status_name="REMOTE_HOLD")
+    r = ann.command({"command": "hold"})
+    assert r["type"] == "error" and r["errorType"] == "invalidState", r
+    r = ann.command({"command": "retrieve"})
+    assert r["type"] == "ack" and r["agent"]["state"] == "talking", r
+    r = ann.command({"command": "sendDtmf", "digits": "12#"})
+    assert r["type"] == "ack", r
+    r = ann.command({"command": "release"})
+    assert r["type"] == "ack", r
     # The call ends: dropped, and (no after-call work) ready again.
     customer.wait_event("disconnected", 20)
     ann.wait_event(event="dialogState", state="dropped", call=offered["call"])

@@ -49,6 +49,8 @@ pub struct Metrics {
     trunk_states: Mutex<[u64; 3]>,
     /// Agent state changes, by the state entered.
     agent_states: Mutex<BTreeMap<&'static str, u64>>,
+    /// Callers waiting in queues, and agents by state (as of the last change).
+    acd: Mutex<(u64, [u64; 7])>,
 }
 
 /// What is read from elsewhere at scrape time.
@@ -94,6 +96,11 @@ impl Metrics {
     /// Registering trunks by state.
     pub fn set_trunk_registrations(&self, registered: usize, failed: usize, registering: usize) {
         *self.trunk_states.lock() = [registered as u64, failed as u64, registering as u64];
+    }
+
+    /// Callers waiting and agents by state (`AgentState::ALL` order).
+    pub fn set_acd(&self, waiting: usize, agents: [usize; 7]) {
+        *self.acd.lock() = (waiting as u64, agents.map(|n| n as u64));
     }
 
     /// An agent entered `state`.
@@ -245,6 +252,21 @@ impl Metrics {
             );
         }
 
+        let (waiting, agents) = *self.acd.lock();
+        out.single(
+            "dialtone_acd_waiting",
+            "Callers waiting in ACD queues (not counting those whose agent's phone rings).",
+            Kind::Gauge,
+            waiting,
+        );
+        out.family(
+            "dialtone_acd_agents",
+            "Contact-centre agents by state.",
+            Kind::Gauge,
+        );
+        for (state, n) in dialtone_calls::AgentState::ALL.iter().zip(agents) {
+            out.sample("dialtone_acd_agents", &[("state", state.as_str())], n);
+        }
         out.family(
             "dialtone_agent_state_changes_total",
             "Contact-centre agents entering a state (loggedOut, notReady, ready, reserved, \

@@ -45,6 +45,7 @@ impl Sinks {
                 });
                 self.cti.publish(&account, Some(agent), queues, body);
             }
+            Fact::AcdGauges { waiting, agents } => self.metrics.set_acd(waiting, agents),
             Fact::AgentCall {
                 account,
                 agent,

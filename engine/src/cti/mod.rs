@@ -340,6 +340,20 @@ async fn handle(state: &ApiState, identity: &Identity, c: &Value) -> Value {
         "logout" => AgentCommand::Logout,
         "login" => AgentCommand::Login,
         "completeAfterCallWork" => AgentCommand::CompleteAfterCallWork,
+        // A ringing call is refused, a connected one ended.
+        "release" | "reject" => AgentCommand::Release,
+        "hold" => AgentCommand::Hold,
+        "retrieve" => AgentCommand::Retrieve,
+        "sendDtmf" => {
+            let digits = c.get("digits").and_then(Value::as_str).unwrap_or_default();
+            let valid = |ch: char| ch.is_ascii_digit() || "*#ABCDabcd".contains(ch);
+            if digits.is_empty() || digits.len() > 32 || !digits.chars().all(valid) {
+                return error(&id, "generalError", "digits: 1 to 32 of 0-9 * # A-D");
+            }
+            AgentCommand::SendDtmf {
+                digits: digits.to_string(),
+            }
+        }
         other => return error(&id, "generalError", format!("unknown command {other:?}")),
     };
     // The agent acted on: the connection's own, or the one named.

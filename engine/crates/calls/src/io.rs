@@ -336,6 +336,12 @@ pub enum Fact {
         queue: String,
         callerid: String,
     },
+    /// Callers waiting in every queue, and agents by state (in the order
+    /// of `AgentState::ALL`), after a change.
+    AcdGauges {
+        waiting: usize,
+        agents: [usize; 7],
+    },
     /// A REGISTER of a trunk of ours was answered with `code`.
     TrunkRegisterAnswered {
         code: u16,

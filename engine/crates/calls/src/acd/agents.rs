@@ -21,6 +21,8 @@ pub enum AgentState {
     /// Offered a call: its phone rings.
     Reserved,
     Talking,
+    /// Talking, with the customer on hold.
+    Held,
     /// Wrapping up after a call, for the queue's after-call work time.
     AfterCallWork,
 }
@@ -33,16 +35,18 @@ impl AgentState {
             AgentState::Ready => "ready",
             AgentState::Reserved => "reserved",
             AgentState::Talking => "talking",
+            AgentState::Held => "held",
             AgentState::AfterCallWork => "afterCallWork",
         }
     }
 
-    pub const ALL: [AgentState; 6] = [
+    pub const ALL: [AgentState; 7] = [
         AgentState::LoggedOut,
         AgentState::NotReady,
         AgentState::Ready,
         AgentState::Reserved,
         AgentState::Talking,
+        AgentState::Held,
         AgentState::AfterCallWork,
     ];
 }
@@ -59,6 +63,16 @@ pub enum AgentCommand {
         reason: String,
     },
     CompleteAfterCallWork,
+    /// Ends the agent's queue call: hangs up a connected one, refuses one
+    /// that rings (the caller goes to the next agent).
+    Release,
+    /// Puts the call on hold (the customer hears nothing from the agent).
+    Hold,
+    Retrieve,
+    /// DTMF on the agent's queue call.
+    SendDtmf {
+        digits: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -227,7 +241,17 @@ impl CallCore {
         let (next, reason) = match (&command, state) {
             (AgentCommand::Login, LoggedOut) => (NotReady, "login".to_string()),
             (AgentCommand::Login, _) => return Err(refuse("log in")),
-            (AgentCommand::Logout, Reserved | Talking) => return Err(refuse("log out")),
+            (AgentCommand::Release, Reserved | Talking | Held)
+            | (AgentCommand::Hold, Talking)
+            | (AgentCommand::Retrieve, Held)
+            | (AgentCommand::SendDtmf { .. }, Talking | Held) => {
+                return self.agent_call_command(now, &key, command);
+            }
+            (AgentCommand::Release, _) => return Err(refuse("release a call")),
+            (AgentCommand::Hold, _) => return Err(refuse("hold")),
+            (AgentCommand::Retrieve, _) => return Err(refuse("retrieve")),
+            (AgentCommand::SendDtmf { .. }, _) => return Err(refuse("send DTMF")),
+            (AgentCommand::Logout, Reserved | Talking | Held) => return Err(refuse("log out")),
             (AgentCommand::Logout, _) => (LoggedOut, "logout".to_string()),
             (AgentCommand::Ready, NotReady | AfterCallWork | Ready) => {
                 if agent.cfg.supervisor {
@@ -258,6 +282,42 @@ impl CallCore {
             .get(&key)
             .map(|a| status(a, now))
             .ok_or_else(|| AgentError::NotFound(id.to_string()))
+    }
+
+    /// A command on the agent's queue call (it belongs to the customer's
+    /// session: the agent acts on it as that session would).
+    fn agent_call_command(
+        &mut self,
+        now: Instant,
+        key: &AgentKey,
+        command: AgentCommand,
+    ) -> Result<AgentStatus, AgentError> {
+        let call = self.acd.agents.get(key).and_then(|a| a.call);
+        let session = call.and_then(|c| self.calls.get(&c).map(|x| x.session));
+        let (Some(call), Some(session)) = (call, session) else {
+            return Err(AgentError::NotFound(format!("{}'s call", key.1)));
+        };
+        match command {
+            AgentCommand::Release => self.hangup(now, session, call, Vec::new()),
+            AgentCommand::Hold | AgentCommand::Retrieve => {
+                let hold = command == AgentCommand::Hold;
+                self.hold(session, call, hold);
+                let (state, dialog) = if hold {
+                    (AgentState::Held, "held")
+                } else {
+                    (AgentState::Talking, "active")
+                };
+                self.set_agent_state(now, key, state, String::new());
+                self.agent_call_fact(key, call, dialog);
+            }
+            AgentCommand::SendDtmf { digits } => self.send_digits(now, session, call, &digits),
+            _ => {}
+        }
+        self.acd
+            .agents
+            .get(key)
+            .map(|a| status(a, now))
+            .ok_or_else(|| AgentError::NotFound(key.1.clone()))
     }
 
     /// `account`'s agents, by id.
@@ -347,6 +407,7 @@ impl CallCore {
             return;
         };
         agent.generation += 1;
+        self.acd.dirty = true;
         if state == AgentState::Ready && agent.state != AgentState::Ready {
             agent.idle_since = now;
         }

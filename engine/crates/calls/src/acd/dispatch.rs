@@ -67,6 +67,7 @@ impl CallCore {
         if let Some(q) = self.acd.queues.get_mut(&qkey) {
             q.waiting.insert((place, key));
         }
+        self.acd.dirty = true;
         self.acd_event(key, AcdEvent::Queued);
         self.acd_dispatch(now);
     }
@@ -144,6 +145,7 @@ impl CallCore {
             q.waiting.remove(&(req.place, (req.session, req.id)));
             q.abandoned += 1;
         }
+        self.acd.dirty = true;
         if let Some(call) = req.offered {
             if let Some(op) = self.acd.calls.get_mut(&call) {
                 op.request = None;
@@ -313,6 +315,16 @@ impl CallCore {
             }
         }
         self.acd.reacting = false;
+        if std::mem::take(&mut self.acd.dirty) {
+            let mut agents = [0usize; 7];
+            for a in self.acd.agents.values() {
+                if let Some(i) = AgentState::ALL.iter().position(|s| *s == a.state) {
+                    agents[i] += 1;
+                }
+            }
+            let waiting = self.acd.queues.values().map(|q| q.waiting.len()).sum();
+            self.fact(crate::io::Fact::AcdGauges { waiting, agents });
+        }
     }
 
     fn acd_connected(&mut self, now: Instant, call: CallId) {
@@ -401,7 +413,11 @@ impl CallCore {
         let (agent, acw) = (op.agent.clone(), op.after_call_work);
         self.agent_call_fact(&agent, call, "dropped");
         let talking = self.acd.agents.get(&agent).is_some_and(|a| {
-            a.call == Some(call) && matches!(a.state, AgentState::Talking | AgentState::Reserved)
+            a.call == Some(call)
+                && matches!(
+                    a.state,
+                    AgentState::Talking | AgentState::Held | AgentState::Reserved
+                )
         });
         if talking {
             if acw.is_zero() {
@@ -417,7 +433,7 @@ impl CallCore {
 
 impl CallCore {
     /// Tells history, metrics and desktops about a queue call to an agent.
-    fn agent_call_fact(&mut self, agent: &AgentKey, call: CallId, state: &'static str) {
+    pub(crate) fn agent_call_fact(&mut self, agent: &AgentKey, call: CallId, state: &'static str) {
         let Some(a) = self.acd.agents.get(agent) else {
             return;
         };

@@ -161,4 +161,6 @@ pub(crate) struct Acd {
     pub reactions: Vec<Reaction>,
     /// Reactions are being carried out (no nesting).
     pub reacting: bool,
+    /// Agents' states or queues changed since the gauges were last told.
+    pub dirty: bool,
 }
