@@ -188,6 +188,20 @@ def test_desktops_follow_agents_and_calls_and_resume_after_a_drop(registry, agen
     integration.wait_event(event="dialogState", state="dropped", call=offered["call"])
     all_seqs = [e["seq"] for e in integration.events]
     assert all_seqs == list(range(all_seqs[0], all_seqs[0] + len(all_seqs))), all_seqs
+    # An integration may give its key in the upgrade request instead, and
+    # resume from a number there.
+    with connect(f"ws://127.0.0.1:{d.http_port}/v1/cti?lastSeq={all_seqs[0] - 1}",
+                 additional_headers={"Authorization": f"Bearer {key}"}, open_timeout=10) as ws:
+        hello = json.loads(ws.recv(timeout=10))
+        assert hello["type"] == "ack" and hello["role"] == "integration", hello
+        replayed = json.loads(ws.recv(timeout=10))
+        assert replayed["type"] == "event" and replayed["seq"] == all_seqs[0], replayed
+    try:
+        with connect(f"ws://127.0.0.1:{d.http_port}/v1/cti",
+                     additional_headers={"Authorization": "Bearer wrong"}, open_timeout=10):
+            raise AssertionError("a wrong key was let in")
+    except Exception as e:  # noqa: BLE001 - the handshake's rejection
+        assert "401" in str(e), e
     for desk in (ann, sup, integration):
         desk.close()
     d.assert_alive()

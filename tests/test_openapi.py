@@ -124,6 +124,12 @@ include-path = "/v1/queues/{name}"
 include-method = "DELETE"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 401, 403, 404, 409]
 
+# The CTI endpoint is a WebSocket: a plain GET asks for no upgrade (400).
+[[operations]]
+include-path = "/v1/cti"
+checks.positive_data_acceptance.expected-statuses = [101, 400, 426]
+checks.ignored_auth.enabled = false
+
 # An agent's state change may not apply in its state (409 invalid_state).
 [[operations]]
 include-path = "/v1/agents/{id}/state"

@@ -25,7 +25,7 @@ impl FromRequestParts<ApiState> for Caller {
 }
 
 /// The key of `Authorization: Bearer KEY` (scheme case-insensitive).
-pub(super) fn bearer_key(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer_key(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -4,11 +4,11 @@
 //! another account's object look the same (404).
 
 mod apps;
-mod auth;
+pub(crate) mod auth;
 mod claims;
 pub mod contact_centre;
 mod custom_data;
-mod error;
+pub(crate) mod error;
 mod history;
 mod keys;
 mod openapi;

@@ -23,6 +23,8 @@ pub struct CtiEvent {
     pub agent: Option<String>,
     /// That agent's queues: supervisors of them see the event.
     pub queues: Vec<String>,
+    /// When it happened: milliseconds since the Unix epoch.
+    pub at_ms: i64,
     /// The event as sent, without its `seq`.
     pub body: Value,
 }
@@ -56,6 +58,7 @@ impl CtiHub {
             log.seq += 1;
             let event = Arc::new(CtiEvent {
                 seq: log.seq,
+                at_ms: dialtone_store::now_ms(),
                 agent,
                 queues,
                 body,

@@ -85,9 +85,35 @@ impl Identity {
     }
 }
 
-pub async fn connect(State(state): State<ApiState>, ws: WebSocketUpgrade) -> Response {
-    ws.max_message_size(MAX_MESSAGE)
-        .on_upgrade(move |socket| session(state, socket))
+/// The upgrade. An integration may authenticate in the request instead of
+/// the first message (`Authorization: Bearer KEY`, and `?lastSeq=N` to
+/// resume); a key that is wrong is refused before the upgrade (401).
+pub async fn connect(
+    State(state): State<ApiState>,
+    headers: axum::http::HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, crate::api::error::ApiError> {
+    let pre = match crate::api::auth::bearer_key(&headers) {
+        None => None,
+        Some(key) => {
+            let account = state
+                .store
+                .account_by_api_key(key)
+                .await?
+                .ok_or(crate::api::error::ApiError::Unauthorized)?;
+            let last_seq = query.get("lastSeq").and_then(|s| s.parse::<u64>().ok());
+            Some((
+                Identity::Integration {
+                    account: account.id,
+                },
+                last_seq,
+            ))
+        }
+    };
+    Ok(ws
+        .max_message_size(MAX_MESSAGE)
+        .on_upgrade(move |socket| session(state, socket, pre)))
 }
 
 async fn send(socket: &mut WebSocket, value: Value) -> bool {
@@ -127,25 +153,29 @@ async fn next_command(socket: &mut WebSocket) -> Option<Result<Value, String>> {
     }
 }
 
-async fn session(state: ApiState, mut socket: WebSocket) {
-    let first = match tokio::time::timeout(AUTH_TIMEOUT, next_command(&mut socket)).await {
-        Ok(Some(Ok(v))) => v,
-        Ok(Some(Err(e))) => {
-            send(&mut socket, error(&Value::Null, "generalError", e)).await;
-            return;
-        }
-        _ => return,
-    };
-    let id = first.get("id").cloned().unwrap_or(Value::Null);
-    let identity = match authenticate(&state, &first).await {
-        Ok(identity) => identity,
-        Err((kind, message)) => {
-            send(&mut socket, error(&id, kind, message)).await;
-            return;
+async fn session(state: ApiState, mut socket: WebSocket, pre: Option<(Identity, Option<u64>)>) {
+    let (identity, id, last_seq) = match pre {
+        Some((identity, last_seq)) => (identity, Value::Null, last_seq),
+        None => {
+            let first = match tokio::time::timeout(AUTH_TIMEOUT, next_command(&mut socket)).await {
+                Ok(Some(Ok(v))) => v,
+                Ok(Some(Err(e))) => {
+                    send(&mut socket, error(&Value::Null, "generalError", e)).await;
+                    return;
+                }
+                _ => return,
+            };
+            let id = first.get("id").cloned().unwrap_or(Value::Null);
+            match authenticate(&state, &first).await {
+                Ok(identity) => (identity, id, first.get("lastSeq").and_then(Value::as_u64)),
+                Err((kind, message)) => {
+                    send(&mut socket, error(&id, kind, message)).await;
+                    return;
+                }
+            }
         }
     };
     let account = identity.account().to_string();
-    let last_seq = first.get("lastSeq").and_then(Value::as_u64);
     let hub = state.sessions.cti().clone();
     // Subscribed before the login, whose state change is the first event.
     let (mut events, missed, complete) = hub.subscribe(&account, last_seq);
@@ -225,6 +255,7 @@ fn event_json(event: &CtiEvent) -> Value {
     if let Some(o) = body.as_object_mut() {
         o.insert("type".into(), json!("event"));
         o.insert("seq".into(), json!(event.seq));
+        o.insert("at".into(), json!(event.at_ms));
     }
     body
 }
