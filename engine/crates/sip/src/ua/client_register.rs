@@ -9,12 +9,9 @@ use std::time::Instant;
 use super::tx_table::{Owner, TxId};
 use super::types::{ClientRegister, RegistrationId, UaEvent};
 use super::UaCore;
-use crate::auth::{self, Challenge, Credentials, DigestInput};
 use crate::message::{Method, SipMessage};
 use crate::uri::SipUri;
 
-/// Challenges answered for one REGISTER before giving up.
-const MAX_AUTH_RETRIES: usize = 3;
 /// A Retry-After or Min-Expires above this (a day) is not believed.
 const MAX_SECONDS: u32 = 86_400;
 
@@ -195,47 +192,16 @@ impl UaCore {
         let Some(credentials) = reg.cmd.auth.clone() else {
             return false;
         };
-        let (challenge_name, answer_name) = if resp.code() == Some(401) {
-            ("WWW-Authenticate", "Authorization")
-        } else {
-            ("Proxy-Authenticate", "Proxy-Authorization")
-        };
-        let Some(challenge) = resp
-            .headers
-            .get_all(challenge_name)
-            .find_map(|v| Challenge::parse(v).ok())
+        let uri = reg.cmd.registrar_uri.clone();
+        let Some((answer_name, answer, nonce)) =
+            self.digest_answer(resp, &credentials, "REGISTER", &uri, &reg.answered_nonces)
         else {
             return false;
         };
-        let seen = reg.answered_nonces.contains(&challenge.nonce);
-        if (seen && !challenge.stale) || reg.answered_nonces.len() >= MAX_AUTH_RETRIES {
-            return false;
-        }
-        let answer = self.digest_answer(&credentials, &challenge, &reg.cmd.registrar_uri);
         reg.request.headers.remove(answer_name);
         reg.request.headers.push(answer_name, answer);
-        reg.answered_nonces.push(challenge.nonce);
+        reg.answered_nonces.push(nonce);
         true
-    }
-
-    fn digest_answer(
-        &mut self,
-        credentials: &Credentials,
-        challenge: &Challenge,
-        uri: &str,
-    ) -> String {
-        let cnonce = self.token();
-        auth::authorization(
-            challenge,
-            &DigestInput {
-                username: &credentials.username,
-                password: credentials.password(),
-                method: "REGISTER",
-                uri,
-                cnonce: &cnonce,
-                nc: 1,
-            },
-        )
     }
 
     fn registration_contact(&self, cmd: &ClientRegister) -> String {

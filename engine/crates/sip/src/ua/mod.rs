@@ -49,6 +49,9 @@ use leg::{Direction, Leg, LegState};
 use timer_queue::{TimerQueue, Wake};
 use tx_table::{Owner, Tx, TxId, TxKey, TxTable};
 
+/// Digest challenges answered for one request before giving up.
+const MAX_AUTH_RETRIES: usize = 3;
+
 pub struct UaCore {
     cfg: UaConfig,
     timers: TimerConfig,
@@ -308,6 +311,46 @@ impl UaCore {
         if !self.cfg.user_agent.is_empty() {
             msg.headers.push("User-Agent", self.cfg.user_agent.as_str());
         }
+    }
+
+    /// The answer to `resp`'s digest challenge (401 or 407) for `method` on
+    /// `uri`: the header to set, its value, and the nonce answered. `None`
+    /// when there is nothing (more) to answer: no challenge we can take, a
+    /// nonce already answered and not stale, or [`MAX_AUTH_RETRIES`] done.
+    fn digest_answer(
+        &mut self,
+        resp: &SipMessage,
+        credentials: &crate::auth::Credentials,
+        method: &str,
+        uri: &str,
+        answered: &[String],
+    ) -> Option<(&'static str, String, String)> {
+        let (challenge_name, answer_name) = if resp.code() == Some(401) {
+            ("WWW-Authenticate", "Authorization")
+        } else {
+            ("Proxy-Authenticate", "Proxy-Authorization")
+        };
+        let challenge = resp
+            .headers
+            .get_all(challenge_name)
+            .find_map(|v| crate::auth::Challenge::parse(v).ok())?;
+        let seen = answered.contains(&challenge.nonce);
+        if (seen && !challenge.stale) || answered.len() >= MAX_AUTH_RETRIES {
+            return None;
+        }
+        let cnonce = self.token();
+        let answer = crate::auth::authorization(
+            &challenge,
+            &crate::auth::DigestInput {
+                username: &credentials.username,
+                password: credentials.password(),
+                method,
+                uri,
+                cnonce: &cnonce,
+                nc: 1,
+            },
+        );
+        Some((answer_name, answer, challenge.nonce))
     }
 
     /// Runs one transaction input, sends what it produced and reschedules it.

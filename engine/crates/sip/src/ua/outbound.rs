@@ -9,7 +9,7 @@ use super::leg::{Direction, Leg, LegState};
 use super::timer_queue::Wake;
 use super::tx_table::{Owner, Tx, TxId, TxKey};
 use super::{route_peer, ExtraHeaders, LegId, UaCommand, UaCore, UaEvent};
-use crate::auth::{self, Challenge, Credentials, DigestInput};
+use crate::auth::Credentials;
 use crate::dialog::Dialog;
 use crate::message::{Method, SipMessage};
 use crate::transaction::{ClientInviteTx, ClientKey, TxStep};
@@ -376,46 +376,22 @@ impl UaCore {
     /// Resends the INVITE with digest credentials (CSeq+1, new branch). Each nonce
     /// is answered once, unless the server marks it stale.
     fn retry_with_auth(&mut self, now: Instant, leg_id: LegId, resp: &SipMessage) -> bool {
-        const MAX_RETRIES: usize = 3;
-        let (challenge_name, answer_name) = if resp.code() == Some(401) {
-            ("WWW-Authenticate", "Authorization")
-        } else {
-            ("Proxy-Authenticate", "Proxy-Authorization")
-        };
         let Some(leg) = self.legs.get(&leg_id) else {
             return false;
         };
         let (Some(credentials), None) = (leg.auth.clone(), leg.hangup.as_ref()) else {
             return false;
         };
-        let Some(challenge) = resp
-            .headers
-            .get_all(challenge_name)
-            .find_map(|v| Challenge::parse(v).ok())
-        else {
-            return false;
-        };
-        let seen = leg.answered_nonces.contains(&challenge.nonce);
-        if (seen && !challenge.stale) || leg.answered_nonces.len() >= MAX_RETRIES {
-            return false;
-        }
         let Some(Tx::ClientInvite(old)) = self.txs.get(leg.invite_tx).map(|e| &e.tx) else {
             return false;
         };
         let uri = old.request().request_uri().unwrap_or_default().to_string();
-        let cnonce = self.token();
-        let answer = auth::authorization(
-            &challenge,
-            &DigestInput {
-                username: &credentials.username,
-                password: credentials.password(),
-                method: "INVITE",
-                uri: &uri,
-                cnonce: &cnonce,
-                nc: 1,
-            },
-        );
-        let nonce = challenge.nonce;
+        let answered = leg.answered_nonces.clone();
+        let Some((answer_name, answer, nonce)) =
+            self.digest_answer(resp, &credentials, "INVITE", &uri, &answered)
+        else {
+            return false;
+        };
         self.resend_invite(now, leg_id, |invite| {
             invite.headers.remove(answer_name);
             invite.headers.push(answer_name, answer);
