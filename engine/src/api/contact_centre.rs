@@ -124,14 +124,6 @@ pub async fn sync_all(
     Ok(())
 }
 
-fn unavailable(e: crate::call::control::ControlError) -> ApiError {
-    ApiError::Unavailable {
-        code: "shutting_down",
-        message: e.to_string(),
-        retry_after: 5,
-    }
-}
-
 async fn live(
     state: &ApiState,
     account: &str,
@@ -140,7 +132,7 @@ async fn live(
         .sessions
         .contact_centre(account.to_string())
         .await
-        .map_err(unavailable)
+        .map_err(ApiError::control_gone)
 }
 
 fn status_json(s: Option<&AgentStatus>) -> Value {
@@ -359,7 +351,7 @@ pub async fn set_agent_state(
         .sessions
         .agent_command(caller.id.clone(), id.clone(), command)
         .await
-        .map_err(unavailable)?;
+        .map_err(ApiError::control_gone)?;
     match result {
         Ok(status) => Ok(Json(
             json!({ "id": id, "status": status_json(Some(&status)) }),

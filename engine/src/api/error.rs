@@ -65,6 +65,16 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// 503 `shutting_down`: the signalling task that answers about live
+    /// state (bindings, registrations, agents) is gone.
+    pub(crate) fn control_gone(e: crate::call::control::ControlError) -> ApiError {
+        ApiError::Unavailable {
+            code: "shutting_down",
+            message: e.to_string(),
+            retry_after: 5,
+        }
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),

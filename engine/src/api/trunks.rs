@@ -123,11 +123,7 @@ async fn registrations(
         .sessions
         .trunk_registrations(account.to_string())
         .await
-        .map_err(|e| ApiError::Unavailable {
-            code: "shutting_down",
-            message: e.to_string(),
-            retry_after: 5,
-        })
+        .map_err(ApiError::control_gone)
 }
 
 pub async fn get_trunk(

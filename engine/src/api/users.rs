@@ -67,11 +67,7 @@ async fn bindings_of(
         .sessions
         .bindings(account.to_string(), Some(app.to_string()))
         .await
-        .map_err(|e| ApiError::Unavailable {
-            code: "shutting_down",
-            message: e.to_string(),
-            retry_after: 5,
-        })
+        .map_err(ApiError::control_gone)
 }
 
 pub async fn put_user(

@@ -384,7 +384,7 @@ impl CallCore {
             }
             SessionCommand::AcdEnqueue(req) => self.acd_enqueue(now, session, *req),
             SessionCommand::AcdCancel { request } => self.acd_cancel(now, session, request),
-            SessionCommand::AcdStatus { request } => self.acd_status(now, session, request),
+            SessionCommand::AcdStatus { request } => self.acd_status(session, request),
         }
     }
 

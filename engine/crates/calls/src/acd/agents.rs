@@ -137,14 +137,18 @@ impl CallCore {
         queues: Vec<QueueConfig>,
     ) {
         let mut old_queues: HashMap<AgentKey, QueueLive> = HashMap::new();
-        self.acd.queues.retain(|k, q| {
-            if k.0 == account {
-                old_queues.insert(k.clone(), std::mem::replace(q, QueueLive::placeholder()));
-                false
-            } else {
-                true
+        let keys: Vec<AgentKey> = self
+            .acd
+            .queues
+            .keys()
+            .filter(|k| k.0 == account)
+            .cloned()
+            .collect();
+        for k in keys {
+            if let Some(q) = self.acd.queues.remove(&k) {
+                old_queues.insert(k, q);
             }
-        });
+        }
         for cfg in queues.into_iter().filter(|q| q.account == account) {
             let key = (cfg.account.clone(), cfg.name.clone());
             let live = match old_queues.remove(&key) {

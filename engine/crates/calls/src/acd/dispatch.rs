@@ -73,7 +73,7 @@ impl CallCore {
     }
 
     /// `ACDRequest.getStatus()`: its place and the wait to expect.
-    pub(crate) fn acd_status(&mut self, now: Instant, session: SessionId, request: u64) {
+    pub(crate) fn acd_status(&mut self, session: SessionId, request: u64) {
         let key = (session, request);
         let Some(req) = self.acd.requests.get(&key) else {
             return self.acd_event(key, AcdEvent::Error("the request is not queued".into()));
@@ -103,7 +103,6 @@ impl CallCore {
             .count()
             .max(1) as u32;
         let wait = DEFAULT_HANDLE_TIME.as_secs() as u32 * position / serving;
-        let _ = now;
         self.acd_event(
             key,
             AcdEvent::Waiting {

@@ -106,27 +106,6 @@ pub(crate) struct QueueLive {
     pub answered_in_time: u64,
 }
 
-impl QueueLive {
-    /// An empty stand-in, for moving a queue out of its table.
-    pub(crate) fn placeholder() -> QueueLive {
-        QueueLive {
-            cfg: QueueConfig {
-                account: String::new(),
-                name: String::new(),
-                skills: BTreeMap::new(),
-                max_waiting: 0,
-                ring_timeout: Duration::ZERO,
-                after_call_work: Duration::ZERO,
-                service_level: Duration::ZERO,
-            },
-            waiting: BTreeSet::new(),
-            answered: 0,
-            abandoned: 0,
-            answered_in_time: 0,
-        }
-    }
-}
-
 /// A call ringing (or connecting) an agent.
 pub(crate) struct OperatorCall {
     pub agent: AgentKey,
