@@ -89,22 +89,7 @@ impl Engine {
         history: Arc<dyn HistorySink>,
         storage: Arc<dyn crate::app_storage::AppStorage>,
     ) -> Result<Engine, EngineError> {
-        let udp = UdpSocket::bind(cfg.sip)
-            .await
-            .map_err(|source| EngineError::Listen {
-                addr: cfg.sip,
-                source,
-            })?;
-        let sip_addr = udp.local_addr().map_err(|source| EngineError::Listen {
-            addr: cfg.sip,
-            source,
-        })?;
-        let tcp = TcpListener::bind(sip_addr)
-            .await
-            .map_err(|source| EngineError::Listen {
-                addr: sip_addr,
-                source,
-            })?;
+        let (udp, tcp, sip_addr) = bind_sip(cfg.sip).await?;
         set_udp_buffers(&udp);
 
         let media_ip = cfg
@@ -331,6 +316,57 @@ fn voice_catalogue(engine: &str) -> dialtone_core::voices::VoiceCatalogue {
         other => {
             tracing::warn!(result = ?other.map(|o| o.status), "cannot list espeak-ng's voices; Language and VoiceList voices go to it as they are");
             VoiceCatalogue::PassThrough
+        }
+    }
+}
+
+/// Binds SIP's UDP socket and TCP listener on one port. With port 0 the
+/// kernel picks the UDP port, and the same TCP port may already be taken
+/// (an ephemeral client port, say): then another UDP port is tried.
+async fn bind_sip(
+    addr: std::net::SocketAddr,
+) -> Result<(UdpSocket, TcpListener, std::net::SocketAddr), EngineError> {
+    let listen = |addr, source| EngineError::Listen { addr, source };
+    let attempts = if addr.port() == 0 { 32 } else { 1 };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let udp = UdpSocket::bind(addr)
+            .await
+            .map_err(|source| listen(addr, source))?;
+        let sip_addr = udp.local_addr().map_err(|source| listen(addr, source))?;
+        match TcpListener::bind(sip_addr).await {
+            Ok(tcp) => return Ok((udp, tcp, sip_addr)),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && attempt < attempts => {
+                tracing::debug!(port = sip_addr.port(), "TCP port taken; another SIP port");
+            }
+            Err(source) => return Err(listen(sip_addr, source)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sip_binds_udp_and_tcp_on_one_port() {
+        for _ in 0..20 {
+            let (udp, tcp, addr) = bind_sip("127.0.0.1:0".parse().unwrap()).await.unwrap();
+            assert_eq!(udp.local_addr().unwrap(), addr);
+            assert_eq!(tcp.local_addr().unwrap(), addr);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_taken_tcp_port_is_an_error_when_the_port_was_given() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap();
+        // The UDP port of the same number is most likely free.
+        match bind_sip(addr).await {
+            Err(EngineError::Listen { addr: a, .. }) => assert_eq!(a, addr),
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("bound a taken TCP port"),
         }
     }
 }

@@ -74,7 +74,13 @@ impl Server {
         let (base, sip) = loop {
             let line = lines
                 .recv_timeout(Duration::from_secs(20))
-                .unwrap_or_else(|_| panic!("no listening line; saw {startup:?}"));
+                .unwrap_or_else(|_| {
+                    let status = child.try_wait().ok().flatten();
+                    let log = stderr
+                        .and_then(|path| std::fs::read_to_string(path).ok())
+                        .unwrap_or_default();
+                    panic!("no listening line; saw {startup:?}; exit {status:?}; stderr: {log}")
+                });
             startup.push(line.clone());
             if line.contains("listening") {
                 let field = |name: &str| {
