@@ -147,6 +147,9 @@ async fn a_memory_hog_is_stopped_and_other_sessions_are_fine() {
     let mut cfg = config();
     cfg.workers = 1;
     cfg.memory_limit = 8 * 1024 * 1024;
+    // The memory limit, not the CPU budget, must be what stops it, however
+    // slowly a loaded machine runs the loop.
+    cfg.cpu_budget = Duration::from_secs(8);
     let mut engine = FakeEngine::start(cfg);
     let hog = engine.spawn(
         "hog.js",
