@@ -52,7 +52,7 @@ REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(REPO / "tests"))
 import audio  # noqa: E402
-from echo_load import LOOPBACK, free_port, percentile, raise_nofile, rss_kib, stop  # noqa: E402
+from echo_load import LOOPBACK, cpu_seconds, free_port, percentile, raise_nofile, rss_kib, stop  # noqa: E402
 from register_load import Serve  # noqa: E402
 
 RESULTS = BENCH / "results"
@@ -164,6 +164,30 @@ class Desks:
         self.thread.join(30)
 
 
+def phone_trace(path: Path) -> dict[str, list[tuple[str, float]]]:
+    """The agent phones' SIPp message log, per agent: ("INVITE", arrival)
+    and ("BYE", departure), in ms since the epoch."""
+    out: dict[str, list[tuple[str, float]]] = {}
+    text = path.read_text(errors="replace") if path.exists() else ""
+    for block in text.split("----------------------------------------------- ")[1:]:
+        lines = block.split("\n")
+        stamp = dt.datetime.strptime(lines[0].strip(), "%Y-%m-%d %H:%M:%S.%f")
+        at = stamp.replace(tzinfo=dt.timezone.utc).timestamp() * 1000
+        direction = lines[1]
+        start = next((line for line in lines[2:] if line.strip()), "")
+        if "received" in direction and start.startswith("INVITE "):
+            header = "To:"
+        elif "sent" in direction and start.startswith("BYE "):
+            header = "From:"
+        else:
+            continue
+        value = next((line for line in lines if line.startswith(header)), "")
+        m = re.search(r"sip:([^@>;]+)@", value)
+        if m:
+            out.setdefault(m.group(1), []).append((start.split(" ", 1)[0], at))
+    return out
+
+
 def metric(d: Serve, name: str) -> float:
     with urllib.request.urlopen(f"http://{LOOPBACK}:{d.http_port}/metrics", timeout=10) as r:
         text = r.read().decode()
@@ -210,8 +234,8 @@ def main() -> int:
         uas = subprocess.Popen(
             [shutil.which("sipp") or "sipp", "-sf", str(BENCH / "sipp" / "uas_agent_phone.xml"),
              "-i", LOOPBACK, "-p", str(uas_port), "-mp", str(free_port()), "-cp",
-             str(free_port(both=False)), "-t", "u1", "-nostdin", "-trace_err",
-             "-key", "talk", str(args.talk_ms), "-max_recv_loops", "10000",
+             str(free_port(both=False)), "-t", "u1", "-nostdin", "-trace_err", "-trace_msg",
+             "-d", str(args.talk_ms), "-max_recv_loops", "10000",
              "-max_sched_loops", "10000"],
             cwd=str(work / "uas"), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT, start_new_session=True)
@@ -241,9 +265,11 @@ def main() -> int:
         time.sleep(2.0)
         rss_queued = rss_kib(d.proc.pid)
         t_ready = time.time() * 1000
+        cpu_ready = cpu_seconds(d.proc.pid)
         desks.ready()
         code = callers.wait(timeout=args.callers / args.agents * (args.talk_ms / 1000 + 5) + 120)
         t_done = time.time() * 1000
+        cpu_drain = cpu_seconds(d.proc.pid) - cpu_ready
         desks.finish()
         with desks.lock:
             events = list(desks.events)
@@ -270,6 +296,18 @@ def main() -> int:
                         arrival = next(a for n, x, a in events if n == name and x is e)
                         first_offer_from_command.append(arrival - ready_sent[name])
                     first = False
+        # At the phones: the agent's `ready` command to its first INVITE, and
+        # each hang-up (the phone's BYE, which makes the agent ready again)
+        # to the next INVITE.
+        trace = phone_trace(next((work / "uas").glob("*_messages.log"), work / "none"))
+        ready_to_invite, bye_to_invite = [], []
+        for name, msgs in trace.items():
+            msgs.sort(key=lambda m: m[1])
+            if msgs and msgs[0][0] == "INVITE" and name in ready_sent:
+                ready_to_invite.append(msgs[0][1] - ready_sent[name])
+            for (kind, at), (next_kind, next_at) in zip(msgs, msgs[1:]):
+                if kind == "BYE" and next_kind == "INVITE":
+                    bye_to_invite.append(next_at - at)
         span_s = (offers[-1] - offers[0]) / 1000 if len(offers) > 1 else 0
         result = {
             "agents": args.agents, "callers": args.callers, "talk_ms": args.talk_ms,
@@ -278,8 +316,14 @@ def main() -> int:
             "offers": len(offers),
             "calls_distributed_per_s": round(len(offers) / span_s, 1) if span_s else None,
             "drain_s": round((t_done - t_ready) / 1000, 1),
+            "cpu_pct_of_one_core_while_draining": round(100 * cpu_drain / max((t_done - t_ready) / 1000, 1e-3), 1),
             "ready_to_ring_ms_p50": percentile(ready_to_ring, 0.5),
             "ready_to_ring_ms_p99": percentile(ready_to_ring, 0.99),
+            "phone_ready_command_to_invite_ms_p50": percentile(ready_to_invite, 0.5),
+            "phone_ready_command_to_invite_ms_p99": percentile(ready_to_invite, 0.99),
+            "phone_hangup_to_next_invite_ms_p50": percentile(bye_to_invite, 0.5),
+            "phone_hangup_to_next_invite_ms_p99": percentile(bye_to_invite, 0.99),
+            "phone_hangups_followed_by_invite": len(bye_to_invite),
             "ready_command_to_offer_ms_p50": percentile(first_offer_from_command, 0.5),
             "ready_command_to_offer_ms_p99": percentile(first_offer_from_command, 0.99),
             "cti_events": len(fanout),
