@@ -3,7 +3,9 @@ package): an agent logs in with its phone's password and changes state, an
 integration with an API key and a supervisor see the agent's events, each
 command is acknowledged or refused with the seeds' error types, a queue
 call brings newInboundCall and dialogState events, and a desktop that drops
-and reconnects with its last sequence number misses none."""
+and reconnects with its last sequence number misses none. Mute is checked
+in what the customer hears: the agent's tone stops for as long as the
+agent is muted."""
 
 from __future__ import annotations
 
@@ -12,10 +14,12 @@ import time
 
 from websockets.sync.client import connect
 
+import audio
 from harness import wait_until
 from test_serve import SCRIPTS, call, claim, start_serve
 
 PASSWORD = "agent phone pw"
+MUTED_S = 3.0
 
 
 class Desk:
@@ -51,11 +55,11 @@ class Desk:
                 return msg
         raise AssertionError(f"no answer to {body}")
 
-    def wait_event(self, timeout: float = 15, **match) -> dict:
+    def wait_event(self, timeout: float = 15, after_seq: int = -1, **match) -> dict:
         deadline = time.monotonic() + timeout
         while True:
             for e in self.events:
-                if all(e.get(k) == v for k, v in match.items()):
+                if e.get("seq", 0) > after_seq and all(e.get(k) == v for k, v in match.items()):
                     return e
             left = deadline - time.monotonic()
             if left <= 0:
@@ -83,6 +87,7 @@ class Desk:
 
 def test_desktops_follow_agents_and_calls_and_resume_after_a_drop(registry, agent, tones, tmp_path):
     d = start_serve(registry, tmp_path)
+    heard_by_customer = tmp_path / "heard_by_customer.wav"
     status, acct = call(d, "POST", "/v1/accounts", {"name": "centre"})
     key, account = acct["apiKey"], acct["id"]
     claim(d, key, domain="acme.test")
@@ -145,7 +150,8 @@ def test_desktops_follow_agents_and_calls_and_resume_after_a_drop(registry, agen
                   mode_opts=["--answer-delay", "2"])
     assert phone.wait_event("reg_state", timeout=10)["code"] == 200, phone.describe_events()
     customer = agent("call", f"sip:support@{d.sip_uri_host}", name="customer",
-                     play=tones.wav(440.0), no_telephone_event=True, duration=30.0, max_time=60)
+                     play=tones.wav(440.0), record=heard_by_customer, no_telephone_event=True,
+                     duration=40.0, max_time=70)
     offered = ann.wait_event(event="newInboundCall", agent="ann")
     assert offered["queue"] == "support", offered
     ann.wait_event(event="dialogState", state="alerting", call=offered["call"])
@@ -177,10 +183,33 @@ def test_desktops_follow_agents_and_calls_and_resume_after_a_drop(registry, agen
     assert r["type"] == "ack" and r["agent"]["state"] == "talking", r
     r = ann.command({"command": "sendDtmf", "digits": "12#"})
     assert r["type"] == "ack", r
+    # Mute: the customer stops hearing the agent for MUTED_S, then hears
+    # it again. (The pauses shape the audio; every step waits on events.)
+    time.sleep(1.5)
+    r = ann.command({"command": "mute"})
+    assert r["type"] == "ack" and r["agent"]["state"] == "talking", r
+    muted = ann.wait_event(event="dialogState", call=offered["call"], mute=True)
+    assert muted["state"] == "active", muted
+    time.sleep(MUTED_S)
+    r = ann.command({"command": "unmute"})
+    assert r["type"] == "ack", r
+    ann.wait_event(event="dialogState", call=offered["call"], mute=False, state="active",
+                   after_seq=muted["seq"])
+    time.sleep(2.0)
     r = ann.command({"command": "release"})
     assert r["type"] == "ack", r
     # The call ends: dropped, and (no after-call work) ready again.
     customer.wait_event("disconnected", 20)
+    assert customer.wait_exit(10) == 0
+    # The agent's tone, a silence as long as the mute, the agent's tone.
+    samples, rate = audio.read_wav(heard_by_customer)
+    runs = audio.active_runs(samples, rate, threshold_dbfs=-35.0)
+    gaps = [(a + la, b - (a + la)) for (a, la), (b, _) in zip(runs, runs[1:])]
+    mute_gaps = [(at, gap) for at, gap in gaps if MUTED_S - 0.8 <= gap <= MUTED_S + 0.8]
+    assert len(mute_gaps) == 1, (runs, gaps)
+    at, gap = mute_gaps[0]
+    assert abs(audio.tone_between(heard_by_customer, at - 1.0, at - 0.1)[0] - 1200.0) < 40, runs
+    assert abs(audio.tone_between(heard_by_customer, at + gap + 0.1, at + gap + 1.0)[0] - 1200.0) < 40
     ann.wait_event(event="dialogState", state="dropped", call=offered["call"])
     ann.wait_event(event="agentState", agent="ann", state="ready", timeout=10)
     # The integration saw every one of ann's events, numbered without gaps

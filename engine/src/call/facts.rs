@@ -54,6 +54,7 @@ impl Sinks {
                 state,
                 queue,
                 callerid,
+                muted,
             } => {
                 if state == "alerting" {
                     let body = serde_json::json!({
@@ -65,7 +66,7 @@ impl Sinks {
                 }
                 let body = serde_json::json!({
                     "event": "dialogState", "agent": agent, "call": call.to_string(),
-                    "state": state, "queue": queue, "callerid": callerid,
+                    "state": state, "queue": queue, "callerid": callerid, "mute": muted,
                 });
                 self.cti.publish(&account, Some(agent), queues, body);
             }

@@ -34,6 +34,7 @@ pub fn apply(media: &MediaEngine, cmd: MediaCommand) -> Result<(), (UnitId, Stri
             .add_recorder(unit(u), shard, spec)
             .map_err(|e| (u, e.to_string()))?,
         MediaCommand::MuteRecorder { unit: u, muted } => media.mute_recorder(unit(u), muted),
+        MediaCommand::MuteEndpoint { unit: u, muted } => media.mute_endpoint(unit(u), muted),
         MediaCommand::ToneDetection { unit: u, enabled } => {
             media.set_tone_detection(unit(u), enabled)
         }

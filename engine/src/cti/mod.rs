@@ -375,6 +375,8 @@ async fn handle(state: &ApiState, identity: &Identity, c: &Value) -> Value {
         "release" | "reject" => AgentCommand::Release,
         "hold" => AgentCommand::Hold,
         "retrieve" => AgentCommand::Retrieve,
+        "mute" => AgentCommand::Mute,
+        "unmute" => AgentCommand::Unmute,
         "sendDtmf" => {
             let digits = c.get("digits").and_then(Value::as_str).unwrap_or_default();
             let valid = |ch: char| ch.is_ascii_digit() || "*#ABCDabcd".contains(ch);

@@ -124,6 +124,11 @@ pub enum MediaCommand {
         unit: UnitId,
         muted: bool,
     },
+    /// What a call's endpoint receives is heard by no one (muted) or again.
+    MuteEndpoint {
+        unit: UnitId,
+        muted: bool,
+    },
     /// DTMF detection on a call's endpoint.
     ToneDetection {
         unit: UnitId,
@@ -192,6 +197,9 @@ impl std::fmt::Debug for MediaCommand {
             }
             MediaCommand::MuteRecorder { unit, muted } => {
                 write!(f, "MuteRecorder({}, {muted})", unit.0)
+            }
+            MediaCommand::MuteEndpoint { unit, muted } => {
+                write!(f, "MuteEndpoint({}, {muted})", unit.0)
             }
             MediaCommand::ToneDetection { unit, enabled } => {
                 write!(f, "ToneDetection({}, {enabled})", unit.0)
@@ -335,6 +343,7 @@ pub enum Fact {
         state: &'static str,
         queue: String,
         callerid: String,
+        muted: bool,
     },
     /// Callers waiting in every queue, and agents by state (in the order
     /// of `AgentState::ALL`), after a change.

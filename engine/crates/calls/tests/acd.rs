@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use dialtone_calls::{
-    AgentCommand, AgentConfig, AgentError, AgentState, Output, QueueConfig, RouteOwner,
-    StartRequest, UserKey,
+    AgentCommand, AgentConfig, AgentError, AgentState, Fact, MediaCommand, Output, QueueConfig,
+    RouteOwner, StartRequest, UserKey,
 };
 use dialtone_core::acd::{AcdEnqueue, AcdEvent};
 use dialtone_core::messages::{SessionCommand, SessionEnd, SessionEvent};
@@ -463,4 +463,39 @@ fn a_phone_that_is_not_registered_fails_at_once_and_the_next_agent_rings() {
     assert_eq!(c.rung(&out)[0].0, "ann");
     assert_eq!(c.state("cy"), AgentState::NotReady);
     let _ = CallId::next();
+}
+
+#[test]
+fn a_talking_agent_mutes_and_unmutes_its_call() {
+    let mut c = Centre::new(vec![agent("ann", &[])], queue(&[]));
+    c.ready("ann");
+    let s = c.session();
+    let out = c.enqueue(s, 1, 50);
+    let rung = c.rung(&out);
+    let now = c.h.now;
+    // Ringing: nothing to mute yet.
+    assert!(matches!(
+        c.h.core
+            .agent_command(now, ACCOUNT, "ann", AgentCommand::Mute),
+        Err(AgentError::InvalidState { .. })
+    ));
+    answer(&mut c, rung[0].1, &rung[0].2);
+    for (command, muted) in [(AgentCommand::Mute, true), (AgentCommand::Unmute, false)] {
+        let now = c.h.now;
+        c.h.core
+            .agent_command(now, ACCOUNT, "ann", command)
+            .expect("talking");
+        let out = c.h.take();
+        assert!(
+            media_cmds(&out)
+                .iter()
+                .any(|m| matches!(m, MediaCommand::MuteEndpoint { muted: m, .. } if *m == muted)),
+            "{out:?}"
+        );
+        assert!(facts(&out).iter().any(|f| matches!(
+            f,
+            Fact::AgentCall { state: "active", muted: m, .. } if *m == muted
+        )));
+        assert_eq!(c.state("ann"), AgentState::Talking);
+    }
 }

@@ -88,6 +88,9 @@ pub struct Endpoint {
     jitter: JitterBuffer,
     sender: RtpSender,
     frame: TickFrame,
+    /// What it receives is heard by no one (an agent's mute): every
+    /// frame it gives is silence.
+    muted: bool,
     last_rx: Option<Instant>,
     heard_audio: bool,
     stopped: bool,
@@ -135,6 +138,7 @@ impl Endpoint {
             jitter: JitterBuffer::new(JitterConfig::default(), Codec::Pcmu.silence_byte()),
             sender: RtpSender::random(),
             frame: TickFrame::None,
+            muted: false,
             last_rx: None,
             heard_audio: false,
             stopped: false,
@@ -456,6 +460,19 @@ impl Endpoint {
             cap.sent = false;
         }
         self.detect_inband(events);
+        if self.muted && self.frame != TickFrame::None {
+            self.frame = TickFrame::Silence;
+        }
+    }
+
+    /// Mutes (or unmutes) what this call says: listeners, mixers and
+    /// recorders get silence from it. Its DTMF is still detected.
+    pub fn set_muted(&mut self, muted: bool) {
+        self.muted = muted;
+    }
+
+    pub fn muted(&self) -> bool {
+        self.muted
     }
 
     /// In-band DTMF, for peers that did not negotiate telephone-event. Ticks

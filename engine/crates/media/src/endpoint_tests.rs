@@ -388,3 +388,22 @@ fn stamped_packets_carry_our_own_identity() {
     assert_eq!(p.sequence(), seq.wrapping_add(1));
     assert_eq!(p.timestamp(), ts.wrapping_add(160));
 }
+
+#[test]
+fn a_muted_endpoint_gives_silence_and_unmuted_its_audio_again() {
+    let mut h = Harness::new(Some(Codec::Pcmu));
+    let mut pcm = [0i16; FRAME_SAMPLES];
+    let mut out = [0u8; FRAME_SAMPLES];
+    h.ep.set_muted(true);
+    h.packet(0, 40_000, &rtp(0, 1, &[0x11; 160]));
+    h.tick(100);
+    assert_eq!(h.ep.frame(), TickFrame::Silence);
+    assert!(h.ep.render(Codec::Pcmu, &mut out, &mut pcm));
+    assert_eq!(out, [Codec::Pcmu.silence_byte(); FRAME_SAMPLES]);
+    h.ep.set_muted(false);
+    h.packet(20, 40_000, &rtp(0, 2, &[0x22; 160]));
+    h.tick(120);
+    assert_eq!(h.ep.frame(), TickFrame::Received);
+    assert!(h.ep.render(Codec::Pcmu, &mut out, &mut pcm));
+    assert_eq!(out, [0x22; FRAME_SAMPLES]);
+}

@@ -146,6 +146,12 @@ impl MediaEngine {
 
     /// DTMF detection on an endpoint: `Tone` events from RFC 4733 when the
     /// peer negotiated telephone-event, else from in-band audio.
+    /// A call's received audio is heard as silence by everyone (or again
+    /// as it is).
+    pub fn mute_endpoint(&self, unit: UnitId, muted: bool) {
+        self.to_worker_of(unit, Command::MuteEndpoint { unit, muted });
+    }
+
     pub fn set_tone_detection(&self, unit: UnitId, enabled: bool) {
         self.to_worker_of(unit, Command::ToneDetection { unit, enabled });
     }

@@ -98,6 +98,10 @@ pub enum Command {
         unit: UnitId,
         enabled: bool,
     },
+    MuteEndpoint {
+        unit: UnitId,
+        muted: bool,
+    },
     SendDigits {
         unit: UnitId,
         digits: String,
@@ -324,6 +328,11 @@ impl Worker {
             Command::ToneDetection { unit, enabled } => {
                 if let Some(Unit::Endpoint(ep)) = self.unit_mut(unit) {
                     ep.set_tone_detection(enabled);
+                }
+            }
+            Command::MuteEndpoint { unit, muted } => {
+                if let Some(Unit::Endpoint(ep)) = self.unit_mut(unit) {
+                    ep.set_muted(muted);
                 }
             }
             Command::SendDigits { unit, digits } => {

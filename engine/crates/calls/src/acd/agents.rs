@@ -73,6 +73,9 @@ pub enum AgentCommand {
     SendDtmf {
         digits: String,
     },
+    /// The customer stops hearing the agent (the call stays up).
+    Mute,
+    Unmute,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -248,13 +251,16 @@ impl CallCore {
             (AgentCommand::Release, Reserved | Talking | Held)
             | (AgentCommand::Hold, Talking)
             | (AgentCommand::Retrieve, Held)
-            | (AgentCommand::SendDtmf { .. }, Talking | Held) => {
+            | (AgentCommand::SendDtmf { .. }, Talking | Held)
+            | (AgentCommand::Mute | AgentCommand::Unmute, Talking | Held) => {
                 return self.agent_call_command(now, &key, command);
             }
             (AgentCommand::Release, _) => return Err(refuse("release a call")),
             (AgentCommand::Hold, _) => return Err(refuse("hold")),
             (AgentCommand::Retrieve, _) => return Err(refuse("retrieve")),
             (AgentCommand::SendDtmf { .. }, _) => return Err(refuse("send DTMF")),
+            (AgentCommand::Mute, _) => return Err(refuse("mute")),
+            (AgentCommand::Unmute, _) => return Err(refuse("unmute")),
             (AgentCommand::Logout, Reserved | Talking | Held) => return Err(refuse("log out")),
             (AgentCommand::Logout, _) => (LoggedOut, "logout".to_string()),
             (AgentCommand::Ready, NotReady | AfterCallWork | Ready) => {
@@ -315,6 +321,20 @@ impl CallCore {
                 self.agent_call_fact(key, call, dialog);
             }
             AgentCommand::SendDtmf { digits } => self.send_digits(now, session, call, &digits),
+            AgentCommand::Mute | AgentCommand::Unmute => {
+                let muted = command == AgentCommand::Mute;
+                if let Some(unit) = self.calls.get(&call).map(|c| c.unit()) {
+                    self.media(crate::io::MediaCommand::MuteEndpoint { unit, muted });
+                }
+                if let Some(op) = self.acd.calls.get_mut(&call) {
+                    op.muted = muted;
+                }
+                let dialog = match self.acd.agents.get(key).map(|a| a.state) {
+                    Some(AgentState::Held) => "held",
+                    _ => "active",
+                };
+                self.agent_call_fact(key, call, dialog);
+            }
             _ => {}
         }
         self.acd

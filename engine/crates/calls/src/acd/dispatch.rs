@@ -244,6 +244,7 @@ impl CallCore {
                 after_call_work: acw,
                 queue: qkey.1.clone(),
                 callerid: callerid.clone(),
+                muted: false,
             },
         );
         self.agent_call_fact(&agent, call, "alerting");
@@ -436,11 +437,11 @@ impl CallCore {
         let Some(a) = self.acd.agents.get(agent) else {
             return;
         };
-        let (queue, callerid) = self
+        let (queue, callerid, muted) = self
             .acd
             .calls
             .get(&call)
-            .map(|op| (op.queue.clone(), op.callerid.clone()))
+            .map(|op| (op.queue.clone(), op.callerid.clone(), op.muted))
             .unwrap_or_default();
         let fact = crate::io::Fact::AgentCall {
             account: agent.0.clone(),
@@ -450,6 +451,7 @@ impl CallCore {
             state,
             queue,
             callerid,
+            muted,
         };
         self.fact(fact);
     }

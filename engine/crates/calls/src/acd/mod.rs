@@ -117,6 +117,8 @@ pub(crate) struct OperatorCall {
     pub after_call_work: Duration,
     pub queue: String,
     pub callerid: String,
+    /// The customer does not hear the agent.
+    pub muted: bool,
 }
 
 /// A call event the distribution reacts to, after the event is out.

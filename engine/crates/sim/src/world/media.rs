@@ -208,7 +208,7 @@ impl SimMedia {
                 self.recorders.insert(unit, now);
                 r.events.push(MediaEvent::RecorderStarted(media_unit(unit)));
             }
-            MediaCommand::MuteRecorder { .. } => {}
+            MediaCommand::MuteRecorder { .. } | MediaCommand::MuteEndpoint { .. } => {}
             MediaCommand::ToneDetection { unit, enabled } => {
                 self.endpoints.entry(unit).or_default().tones = enabled;
             }
