@@ -67,6 +67,7 @@ fn media_names(out: &[Output]) -> Vec<&'static str> {
             MediaCommand::AddMarker { .. } => "AddMarker",
             MediaCommand::AddRecorder { .. } => "AddRecorder",
             MediaCommand::MuteRecorder { .. } => "MuteRecorder",
+            MediaCommand::MuteEndpoint { .. } => "MuteEndpoint",
             MediaCommand::ToneDetection { .. } => "ToneDetection",
             MediaCommand::SendDigits { .. } => "SendDigits",
             MediaCommand::AddMixer { .. } => "AddMixer",
