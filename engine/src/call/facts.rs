@@ -70,6 +70,25 @@ impl Sinks {
                 });
                 self.cti.publish(&account, Some(agent), queues, body);
             }
+            Fact::Monitor {
+                account,
+                supervisor,
+                agent,
+                queues,
+                call,
+                agent_call,
+                mode,
+                state,
+            } => {
+                // The supervisor and the agent's queues' supervisors see it;
+                // the monitored agent does not.
+                let body = serde_json::json!({
+                    "event": "monitorState", "supervisor": supervisor, "agent": agent,
+                    "call": call.to_string(), "agentCall": agent_call.to_string(),
+                    "mode": mode, "state": state,
+                });
+                self.cti.publish(&account, Some(supervisor), queues, body);
+            }
             Fact::SessionRefused(why) => self.metrics.session_refused(&why),
             Fact::SessionStarted { session, owner } => {
                 self.metrics.session_started();

@@ -22,7 +22,7 @@ use std::time::Duration;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
-use dialtone_calls::{AgentCommand, AgentError, AgentStatus};
+use dialtone_calls::{AgentCommand, AgentError, AgentStatus, MonitorMode};
 use dialtone_sip::digest_server::{ha1, DigestAlgorithm};
 use serde_json::{json, Value};
 
@@ -377,6 +377,9 @@ async fn handle(state: &ApiState, identity: &Identity, c: &Value) -> Value {
         "retrieve" => AgentCommand::Retrieve,
         "mute" => AgentCommand::Mute,
         "unmute" => AgentCommand::Unmute,
+        "listen" | "whisper" | "barge" | "stopMonitor" => {
+            return monitor(state, identity, &agents, &id, command, c).await
+        }
         "sendDtmf" => {
             let digits = c.get("digits").and_then(Value::as_str).unwrap_or_default();
             let valid = |ch: char| ch.is_ascii_digit() || "*#ABCDabcd".contains(ch);
@@ -410,9 +413,65 @@ async fn handle(state: &ApiState, identity: &Identity, c: &Value) -> Value {
     {
         Ok(Ok(status)) => ack(&id, json!({"agent": agent_json(&status)})),
         Ok(Err(e @ AgentError::InvalidState { .. })) => error(&id, "invalidState", e.to_string()),
-        Ok(Err(e @ AgentError::Supervisor)) => error(&id, "notAllowed", e.to_string()),
+        Ok(Err(e @ (AgentError::Supervisor | AgentError::NotSupervisor))) => {
+            error(&id, "notAllowed", e.to_string())
+        }
         Ok(Err(e)) => error(&id, "generalError", e.to_string()),
         Err(e) => error(&id, "generalError", e.to_string()),
+    }
+}
+
+/// A supervisor's `listen`, `whisper`, `barge` (on `agent`'s call) or
+/// `stopMonitor`. The supervisor is the connection's agent, or the one an
+/// integration names in `supervisor`.
+async fn monitor(
+    state: &ApiState,
+    identity: &Identity,
+    agents: &[AgentStatus],
+    id: &Value,
+    command: &str,
+    c: &Value,
+) -> Value {
+    let supervisor = match (c.get("supervisor").and_then(Value::as_str), identity) {
+        (Some(s), Identity::Integration { .. }) => s.to_string(),
+        (_, Identity::Agent { id, .. }) => id.clone(),
+        (None, Identity::Integration { .. }) => {
+            return error(id, "generalError", "name the \"supervisor\" who monitors")
+        }
+    };
+    let agent_command = if command == "stopMonitor" {
+        AgentCommand::StopMonitor
+    } else {
+        let Some(watched) = c.get("agent").and_then(Value::as_str) else {
+            return error(id, "generalError", "name the \"agent\" whose call to join");
+        };
+        let Some(status) = agents.iter().find(|a| a.id == watched) else {
+            return error(id, "generalError", format!("no agent {watched:?}"));
+        };
+        if !identity.may_control(watched, &status.queues) {
+            return error(id, "notAllowed", format!("agent {watched:?} is not yours"));
+        }
+        let mode = match command {
+            "listen" => MonitorMode::Listen,
+            "whisper" => MonitorMode::Whisper,
+            _ => MonitorMode::Barge,
+        };
+        AgentCommand::Monitor {
+            agent: watched.to_string(),
+            mode,
+        }
+    };
+    let account = identity.account().to_string();
+    match state
+        .sessions
+        .agent_command(account, supervisor, agent_command)
+        .await
+    {
+        Ok(Ok(status)) => ack(id, json!({"agent": agent_json(&status)})),
+        Ok(Err(e @ AgentError::InvalidState { .. })) => error(id, "invalidState", e.to_string()),
+        Ok(Err(e @ AgentError::NotSupervisor)) => error(id, "notAllowed", e.to_string()),
+        Ok(Err(e)) => error(id, "generalError", e.to_string()),
+        Err(e) => error(id, "generalError", e.to_string()),
     }
 }
 

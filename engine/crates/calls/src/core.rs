@@ -568,6 +568,9 @@ impl CallCore {
 
     pub(crate) fn emit(&mut self, session: SessionId, call: CallId, event: CallEvent) {
         self.acd_observe(call, &event);
+        if self.is_monitor_call(call) {
+            return;
+        }
         self.event(session, SessionEvent::Call { call, event });
     }
 

@@ -345,6 +345,19 @@ pub enum Fact {
         callerid: String,
         muted: bool,
     },
+    /// A supervisor on an agent's call: `state` is `alerting` (its phone
+    /// rings), `active` (in the call, in `mode`) or `dropped`.
+    Monitor {
+        account: String,
+        supervisor: String,
+        agent: String,
+        /// The monitored agent's queues (their supervisors see it).
+        queues: Vec<String>,
+        call: CallId,
+        agent_call: CallId,
+        mode: &'static str,
+        state: &'static str,
+    },
     /// Callers waiting in every queue, and agents by state (in the order
     /// of `AgentState::ALL`), after a change.
     AcdGauges {

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use dialtone_calls::{
-    AgentCommand, AgentConfig, AgentError, AgentState, Fact, MediaCommand, Output, QueueConfig,
-    RouteOwner, StartRequest, UserKey,
+    AgentCommand, AgentConfig, AgentError, AgentState, Fact, MediaCommand, MonitorMode, Output,
+    QueueConfig, RouteOwner, StartRequest, UserKey,
 };
 use dialtone_core::acd::{AcdEnqueue, AcdEvent};
 use dialtone_core::messages::{SessionCommand, SessionEnd, SessionEvent};
@@ -498,4 +498,160 @@ fn a_talking_agent_mutes_and_unmutes_its_call() {
         )));
         assert_eq!(c.state("ann"), AgentState::Talking);
     }
+}
+
+/// The media commands of `out` that touch mixers or wiring, as text.
+fn wiring(out: &[Output]) -> Vec<String> {
+    media_cmds(out)
+        .into_iter()
+        .filter(|m| {
+            matches!(
+                m,
+                MediaCommand::AddMixer { .. }
+                    | MediaCommand::SetMember { .. }
+                    | MediaCommand::RemoveMember { .. }
+                    | MediaCommand::Connect { .. }
+                    | MediaCommand::Release(_)
+            )
+        })
+        .map(|m| format!("{m:?}"))
+        .collect()
+}
+
+fn monitor_states(out: &[Output]) -> Vec<(&'static str, &'static str)> {
+    facts(out)
+        .into_iter()
+        .filter_map(|f| match f {
+            Fact::Monitor { mode, state, .. } => Some((mode, state)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_supervisor_listens_whispers_and_barges_without_reinvites() {
+    let mut sup = agent("sup", &[]);
+    sup.supervisor = true;
+    let mut c = Centre::new(vec![agent("ann", &[]), sup], queue(&[]));
+    c.ready("ann");
+    let s = c.session();
+    let (customer, customer_leg) = c.h.outbound_connected(s);
+    let out = c.enqueue(s, 1, 50);
+    let rung = c.rung(&out);
+    answer(&mut c, rung[0].1, &rung[0].2);
+    let ann_call = c.h.core.agent_statuses(c.h.now, ACCOUNT)[0]
+        .call
+        .expect("ann's call");
+    let monitor = |mode| AgentCommand::Monitor {
+        agent: "ann".into(),
+        mode,
+    };
+    let now = c.h.now;
+    // Only a supervisor monitors, and only a call that is up.
+    assert_eq!(
+        c.h.core
+            .agent_command(now, ACCOUNT, "ann", monitor(MonitorMode::Listen)),
+        Err(AgentError::NotSupervisor)
+    );
+    c.h.core
+        .agent_command(now, ACCOUNT, "sup", monitor(MonitorMode::Listen))
+        .expect("listen");
+    let out = c.h.take();
+    assert_eq!(monitor_states(&out), [("listen", "alerting")]);
+    let dial = c.rung(&out);
+    assert_eq!(dial.len(), 1, "{out:?}");
+    assert_eq!(dial[0].0, "sup");
+    let out = answer(&mut c, dial[0].1, &dial[0].2);
+    assert_eq!(monitor_states(&out), [("listen", "active")]);
+    // The session hears nothing of the supervisor's call.
+    assert!(events(&out).is_empty(), "{out:?}");
+    let w = wiring(&out);
+    let (cu, an) = (customer.0, ann_call.0);
+    assert!(w[0].starts_with("AddMixer("), "{w:?}");
+    let mixer = w[0]
+        .trim_start_matches("AddMixer(")
+        .trim_end_matches(')')
+        .to_string();
+    let has = |w: &[String], text: String| assert!(w.contains(&text), "{text} in {w:?}");
+    has(
+        &w,
+        format!("SetMember({mixer} <- {an}, send true, forward false, deaf to 0)"),
+    );
+    has(
+        &w,
+        format!("SetMember({mixer} <- {cu}, send true, forward false, deaf to 0)"),
+    );
+    has(&w, format!("Connect({mixer} -> {cu})"));
+    has(&w, format!("Connect({mixer} -> {an})"));
+    let sup_call = w
+        .iter()
+        .find_map(|x| x.strip_prefix(&format!("RemoveMember({mixer} <- ")))
+        .map(|x| x.trim_end_matches(')').to_string())
+        .expect("listening: the supervisor is no member");
+    has(&w, format!("Connect({mixer} -> {sup_call})"));
+
+    // Whisper: the customer is deaf to the supervisor; barge: nobody is.
+    for (mode, deaf) in [(MonitorMode::Whisper, 1), (MonitorMode::Barge, 0)] {
+        let now = c.h.now;
+        c.h.core
+            .agent_command(now, ACCOUNT, "sup", monitor(mode))
+            .expect("switch");
+        let out = c.h.take();
+        assert!(ua_cmds(&out).is_empty(), "no re-INVITE: {out:?}");
+        let w = wiring(&out);
+        has(
+            &w,
+            format!("SetMember({mixer} <- {cu}, send true, forward false, deaf to {deaf})"),
+        );
+        has(
+            &w,
+            format!("SetMember({mixer} <- {sup_call}, send true, forward false, deaf to 0)"),
+        );
+        assert_eq!(monitor_states(&out), [(mode.as_str(), "active")]);
+    }
+
+    // The supervisor hangs up: the mixer goes, the two hear each other.
+    let out = c.h.ua(UaEvent::Terminated {
+        leg: dial[0].1,
+        by_remote: true,
+        code: 200,
+        reason: "BYE".into(),
+        headers: vec![],
+    });
+    assert!(events(&out).is_empty(), "{out:?}");
+    let w = wiring(&out);
+    has(&w, format!("Release({mixer})"));
+    has(&w, format!("Connect({an} -> {cu})"));
+    has(&w, format!("Connect({cu} -> {an})"));
+    assert_eq!(monitor_states(&out), [("barge", "dropped")]);
+    assert_eq!(c.state("ann"), AgentState::Talking);
+
+    // Again; this time the customer hangs up, and the supervisor's call ends.
+    let now = c.h.now;
+    c.h.core
+        .agent_command(now, ACCOUNT, "sup", monitor(MonitorMode::Listen))
+        .expect("listen");
+    let out = c.h.take();
+    let dial = c.rung(&out);
+    answer(&mut c, dial[0].1, &dial[0].2);
+    let out = c.h.ua(UaEvent::Terminated {
+        leg: customer_leg,
+        by_remote: true,
+        code: 200,
+        reason: "BYE".into(),
+        headers: vec![],
+    });
+    assert!(
+        ua_cmds(&out)
+            .iter()
+            .any(|u| matches!(u, UaCommand::Hangup { leg, .. } if *leg == dial[0].1)),
+        "{out:?}"
+    );
+    assert_eq!(monitor_states(&out), [("listen", "dropped")]);
+    let now = c.h.now;
+    assert!(matches!(
+        c.h.core
+            .agent_command(now, ACCOUNT, "sup", AgentCommand::StopMonitor),
+        Err(AgentError::InvalidState { .. })
+    ));
 }

@@ -76,6 +76,14 @@ pub enum AgentCommand {
     /// The customer stops hearing the agent (the call stays up).
     Mute,
     Unmute,
+    /// A supervisor's phone joins `agent`'s call in `mode`; on the call it
+    /// already monitors, the mode changes.
+    Monitor {
+        agent: String,
+        mode: super::MonitorMode,
+    },
+    /// The supervisor leaves the call it monitors.
+    StopMonitor,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -92,6 +100,8 @@ pub enum AgentError {
     },
     #[error("a supervisor takes no calls")]
     Supervisor,
+    #[error("only a supervisor monitors calls")]
+    NotSupervisor,
 }
 
 /// An agent as REST and desktops see it.
@@ -245,6 +255,24 @@ impl CallCore {
             command,
         };
         use AgentState::*;
+        match &command {
+            AgentCommand::Monitor { .. } | AgentCommand::StopMonitor if !agent.cfg.supervisor => {
+                return Err(AgentError::NotSupervisor)
+            }
+            AgentCommand::Monitor {
+                agent: watched,
+                mode,
+            } => {
+                let (watched, mode) = (watched.clone(), *mode);
+                self.supervise(now, &key, &watched, mode)?;
+                return self.agent_status(now, &key);
+            }
+            AgentCommand::StopMonitor => {
+                self.stop_supervising(now, &key)?;
+                return self.agent_status(now, &key);
+            }
+            _ => {}
+        }
         let (next, reason) = match (&command, state) {
             (AgentCommand::Login, LoggedOut) => (NotReady, "login".to_string()),
             (AgentCommand::Login, _) => return Err(refuse("log in")),
@@ -278,6 +306,9 @@ impl CallCore {
             (AgentCommand::CompleteAfterCallWork, _) => {
                 return Err(refuse("complete after-call work"))
             }
+            (AgentCommand::Monitor { .. } | AgentCommand::StopMonitor, _) => {
+                return self.agent_status(now, &key)
+            }
         };
         if command == AgentCommand::Login {
             if let Some(a) = self.acd.agents.get_mut(&key) {
@@ -292,6 +323,18 @@ impl CallCore {
             .get(&key)
             .map(|a| status(a, now))
             .ok_or_else(|| AgentError::NotFound(id.to_string()))
+    }
+
+    pub(crate) fn agent_status(
+        &self,
+        now: Instant,
+        key: &AgentKey,
+    ) -> Result<AgentStatus, AgentError> {
+        self.acd
+            .agents
+            .get(key)
+            .map(|a| status(a, now))
+            .ok_or_else(|| AgentError::NotFound(key.1.clone()))
     }
 
     /// A command on the agent's queue call (it belongs to the customer's

@@ -124,6 +124,7 @@ impl CallCore {
 
     /// A session ended: its requests are abandoned.
     pub(crate) fn acd_session_ended(&mut self, now: Instant, session: SessionId) {
+        self.monitors_session_ended(session);
         let keys: Vec<RequestKey> = self
             .acd
             .requests
@@ -285,6 +286,7 @@ impl CallCore {
 
     /// Notes a call event the distribution must react to.
     pub(crate) fn acd_observe(&mut self, call: CallId, event: &CallEvent) {
+        self.monitor_observe(call, event);
         if !self.acd.calls.contains_key(&call) {
             return;
         }
@@ -311,6 +313,8 @@ impl CallCore {
                     Reaction::Connected(call) => self.acd_connected(now, call),
                     Reaction::Failed(call, code) => self.acd_failed(now, call, code),
                     Reaction::Disconnected(call) => self.acd_disconnected(now, call),
+                    Reaction::MonitorConnected(call) => self.monitor_connected(call),
+                    Reaction::MonitorEnded(call) => self.monitor_call_ended(now, call),
                 }
             }
         }

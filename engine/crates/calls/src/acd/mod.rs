@@ -19,6 +19,7 @@
 
 mod agents;
 mod dispatch;
+mod monitor;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -27,6 +28,7 @@ use dialtone_core::messages::Headers;
 use dialtone_core::{CallId, SessionId};
 
 pub use agents::{AgentCommand, AgentError, AgentState, AgentStatus};
+pub use monitor::MonitorMode;
 
 /// An agent as the driver configures it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,6 +129,10 @@ pub(crate) enum Reaction {
     Connected(CallId),
     Failed(CallId, u16),
     Disconnected(CallId),
+    /// A supervisor's phone answered.
+    MonitorConnected(CallId),
+    /// A call that may take part in a monitor ended.
+    MonitorEnded(CallId),
 }
 
 #[derive(Default)]
@@ -138,6 +144,8 @@ pub(crate) struct Acd {
     pub queues: HashMap<AgentKey, QueueLive>,
     pub requests: HashMap<RequestKey, Request>,
     pub calls: HashMap<CallId, OperatorCall>,
+    /// Supervisors on agents' calls, by the supervisor's call.
+    pub monitors: HashMap<CallId, monitor::Monitor>,
     pub seq: u64,
     pub reactions: Vec<Reaction>,
     /// Reactions are being carried out (no nesting).
