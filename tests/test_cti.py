@@ -125,6 +125,10 @@ def test_desktops_follow_agents_and_calls_and_resume_after_a_drop(registry, agen
     assert r["type"] == "error" and r["errorType"] == "invalidState", r
     r = ann.command({"command": "ready", "agent": "sup"})
     assert r["type"] == "error" and r["errorType"] == "notAllowed", r
+    r = ann.command({"command": "delayAfterCallWork", "seconds": 30})
+    assert r["type"] == "error" and r["errorType"] == "invalidState", r
+    r = ann.command({"command": "delayAfterCallWork", "seconds": 0})
+    assert r["type"] == "error" and r["errorType"] == "generalError", r
     r = ann.command({"command": "dance"})
     assert r["type"] == "error" and r["errorType"] == "generalError", r
     r = sup.command({"command": "ready"})
@@ -190,6 +194,8 @@ def test_desktops_follow_agents_and_calls_and_resume_after_a_drop(registry, agen
     assert r["type"] == "ack" and r["agent"]["state"] == "talking", r
     muted = ann.wait_event(event="dialogState", call=offered["call"], mute=True)
     assert muted["state"] == "active", muted
+    calls = ann.command({"command": "queryCalls"})["calls"]
+    assert [(c["call"], c["state"], c["mute"]) for c in calls] == [(offered["call"], "active", True)]
     time.sleep(MUTED_S)
     r = ann.command({"command": "unmute"})
     assert r["type"] == "ack", r

@@ -86,6 +86,11 @@ def test_a_supervisor_listens_then_whispers(registry, agent, tones, tmp_path):
     sup.wait_event(event="monitorState", agent="ann", mode="listen", state="alerting")
     sup_phone.wait_event("confirmed", 10)
     active = sup.wait_event(event="monitorState", agent="ann", mode="listen", state="active")
+    calls = sup.command({"command": "queryCalls"})
+    assert [(c["agent"], c["call"], c["state"]) for c in calls["calls"]] == \
+        [("ann", offered["call"], "active")], calls
+    assert [(m["supervisor"], m["agent"], m["mode"], m["state"]) for m in calls["monitors"]] == \
+        [("sup", "ann", "listen", "active")], calls
     time.sleep(PHASE_S)  # shapes the audio; the checks read the recordings
     # Whisper: the same call, no re-INVITE.
     r = sup.command({"command": "whisper", "agent": "ann"})

@@ -22,7 +22,9 @@ use std::time::Duration;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
-use dialtone_calls::{AgentCommand, AgentError, AgentStatus, MonitorMode};
+use dialtone_calls::{
+    AgentCall, AgentCommand, AgentError, AgentStatus, MonitorMode, Monitoring, MAX_ACW_DELAY_S,
+};
 use dialtone_sip::digest_server::{ha1, DigestAlgorithm};
 use serde_json::{json, Value};
 
@@ -333,6 +335,22 @@ async fn handle(state: &ApiState, identity: &Identity, c: &Value) -> Value {
                         .collect();
                     return ack(&id, json!({"agents": list}));
                 }
+                "queryCalls" => {
+                    let visible = agents
+                        .iter()
+                        .filter(|a| identity.may_control(&a.id, &a.queues));
+                    let mut calls = Vec::new();
+                    let mut monitors = Vec::new();
+                    for a in visible {
+                        if let Some(c) = &a.call_info {
+                            calls.push(call_json(&a.id, c));
+                        }
+                        if let Some(m) = &a.monitoring {
+                            monitors.push(monitoring_json(&a.id, m));
+                        }
+                    }
+                    return ack(&id, json!({"calls": calls, "monitors": monitors}));
+                }
                 "queryQueues" => {
                     let visible = |q: &str| match identity {
                         Identity::Integration { .. } => true,
@@ -371,6 +389,19 @@ async fn handle(state: &ApiState, identity: &Identity, c: &Value) -> Value {
         "logout" => AgentCommand::Logout,
         "login" => AgentCommand::Login,
         "completeAfterCallWork" => AgentCommand::CompleteAfterCallWork,
+        "delayAfterCallWork" => {
+            let seconds = c.get("seconds").and_then(Value::as_u64).unwrap_or(0);
+            if seconds == 0 || seconds > u64::from(MAX_ACW_DELAY_S) {
+                return error(
+                    &id,
+                    "generalError",
+                    format!("seconds: 1 to {MAX_ACW_DELAY_S}"),
+                );
+            }
+            AgentCommand::DelayAfterCallWork {
+                seconds: seconds as u32,
+            }
+        }
         // A ringing call is refused, a connected one ended.
         "release" | "reject" => AgentCommand::Release,
         "hold" => AgentCommand::Hold,
@@ -478,5 +509,18 @@ async fn monitor(
 fn agent_json(a: &AgentStatus) -> Value {
     json!({"agent": a.id, "name": a.name, "state": a.state.as_str(), "reason": a.reason,
            "since": a.since.as_secs(), "queues": a.queues, "answered": a.answered,
-           "missed": a.missed, "supervisor": a.supervisor})
+           "missed": a.missed, "supervisor": a.supervisor,
+           "call": a.call_info.as_ref().map(|c| call_json(&a.id, c)),
+           "monitoring": a.monitoring.as_ref().map(|m| monitoring_json(&a.id, m))})
+}
+
+fn call_json(agent: &str, c: &AgentCall) -> Value {
+    json!({"agent": agent, "call": c.call.to_string(), "state": c.state, "queue": c.queue,
+           "callerid": c.callerid, "mute": c.muted})
+}
+
+fn monitoring_json(supervisor: &str, m: &Monitoring) -> Value {
+    json!({"supervisor": supervisor, "agent": m.agent, "call": m.call.to_string(),
+           "agentCall": m.agent_call.to_string(), "mode": m.mode.as_str(),
+           "state": if m.active { "active" } else { "alerting" }})
 }

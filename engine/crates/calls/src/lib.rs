@@ -72,8 +72,8 @@ pub use dialog::REINVITE_ANSWER_TIMEOUT;
 pub const STATISTICS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub use acd::{
-    AgentCommand, AgentConfig, AgentError, AgentState, AgentStatus, MonitorMode, QueueConfig,
-    QueueStats,
+    AgentCall, AgentCommand, AgentConfig, AgentError, AgentState, AgentStatus, MonitorMode,
+    Monitoring, QueueConfig, QueueStats, MAX_ACW_DELAY_S,
 };
 pub use io::{Direction, Fact, HttpJob, Job, JobResult, MediaCommand, Output, SessionStart};
 pub use limits::{CallLimits, DEFAULT_MAX_FORWARDS};

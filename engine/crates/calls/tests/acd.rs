@@ -655,3 +655,48 @@ fn a_supervisor_listens_whispers_and_barges_without_reinvites() {
         Err(AgentError::InvalidState { .. })
     ));
 }
+
+#[test]
+fn after_call_work_is_delayed_from_now_and_the_call_shows_in_the_status() {
+    let mut c = Centre::new(vec![agent("ann", &[])], queue(&[]));
+    c.ready("ann");
+    let s = c.session();
+    let out = c.enqueue(s, 1, 50);
+    let rung = c.rung(&out);
+    let status = |c: &Centre| c.h.core.agent_statuses(c.h.now, ACCOUNT)[0].clone();
+    assert_eq!(status(&c).call_info.expect("ringing").state, "alerting");
+    answer(&mut c, rung[0].1, &rung[0].2);
+    let now = c.h.now;
+    c.h.core
+        .agent_command(now, ACCOUNT, "ann", AgentCommand::Mute)
+        .expect("mute");
+    let info = status(&c).call_info.expect("talking");
+    assert_eq!(
+        (info.state, info.muted, info.queue.as_str()),
+        ("active", true, "sales")
+    );
+    let delay = AgentCommand::DelayAfterCallWork { seconds: 30 };
+    assert!(matches!(
+        c.h.core.agent_command(now, ACCOUNT, "ann", delay.clone()),
+        Err(AgentError::InvalidState { .. })
+    ));
+    c.h.ua(UaEvent::Terminated {
+        leg: rung[0].1,
+        by_remote: true,
+        code: 200,
+        reason: "BYE".into(),
+        headers: vec![],
+    });
+    assert_eq!(c.state("ann"), AgentState::AfterCallWork);
+    c.h.advance(Duration::from_secs(5));
+    let now = c.h.now;
+    c.h.core
+        .agent_command(now, ACCOUNT, "ann", delay)
+        .expect("in after-call work");
+    // The queue's 10 s pass: still wrapping up, until 30 s from the delay.
+    c.h.advance(Duration::from_secs(25));
+    assert_eq!(c.state("ann"), AgentState::AfterCallWork);
+    c.h.advance(Duration::from_secs(6));
+    assert_eq!(c.state("ann"), AgentState::Ready);
+    assert!(status(&c).call_info.is_none());
+}

@@ -11,6 +11,9 @@ use crate::io::Fact;
 use crate::timers::Timer;
 use crate::CallCore;
 
+/// The longest one `delayAfterCallWork` asks for, in seconds.
+pub const MAX_ACW_DELAY_S: u32 = 3600;
+
 /// An agent's state (the seeds' agent states).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AgentState {
@@ -84,6 +87,11 @@ pub enum AgentCommand {
     },
     /// The supervisor leaves the call it monitors.
     StopMonitor,
+    /// After-call work goes on for `seconds` more from now (Sobot's
+    /// `delayACW`), instead of the rest of the queue's time.
+    DelayAfterCallWork {
+        seconds: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -121,6 +129,33 @@ pub struct AgentStatus {
     /// Calls taken and missed since the agent logged in.
     pub answered: u64,
     pub missed: u64,
+    /// The queue call it has, if any.
+    pub call_info: Option<AgentCall>,
+    /// The call a supervisor monitors, if any.
+    pub monitoring: Option<Monitoring>,
+}
+
+/// An agent's queue call, as desktops see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentCall {
+    pub call: CallId,
+    /// `alerting`, `active` or `held`.
+    pub state: &'static str,
+    pub queue: String,
+    pub callerid: String,
+    pub muted: bool,
+}
+
+/// What a supervisor monitors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Monitoring {
+    /// The supervisor's call.
+    pub call: CallId,
+    pub agent: String,
+    pub agent_call: CallId,
+    pub mode: super::MonitorMode,
+    /// The supervisor's phone answered.
+    pub active: bool,
 }
 
 pub(crate) struct AgentLive {
@@ -306,6 +341,20 @@ impl CallCore {
             (AgentCommand::CompleteAfterCallWork, _) => {
                 return Err(refuse("complete after-call work"))
             }
+            (AgentCommand::DelayAfterCallWork { seconds }, AfterCallWork) => {
+                let delay = Duration::from_secs(u64::from((*seconds).clamp(1, MAX_ACW_DELAY_S)));
+                if let Some(a) = self.acd.agents.get_mut(&key) {
+                    // The running timer finds a newer generation and does nothing.
+                    a.generation += 1;
+                    let (num, generation) = (a.num, a.generation);
+                    self.timers
+                        .set(now + delay, Timer::AfterCallWork(num, generation));
+                }
+                return self.agent_status(now, &key);
+            }
+            (AgentCommand::DelayAfterCallWork { .. }, _) => {
+                return Err(refuse("delay after-call work"))
+            }
             (AgentCommand::Monitor { .. } | AgentCommand::StopMonitor, _) => {
                 return self.agent_status(now, &key)
             }
@@ -321,7 +370,7 @@ impl CallCore {
         self.acd
             .agents
             .get(&key)
-            .map(|a| status(a, now))
+            .map(|a| status(&self.acd, a, now))
             .ok_or_else(|| AgentError::NotFound(id.to_string()))
     }
 
@@ -333,7 +382,7 @@ impl CallCore {
         self.acd
             .agents
             .get(key)
-            .map(|a| status(a, now))
+            .map(|a| status(&self.acd, a, now))
             .ok_or_else(|| AgentError::NotFound(key.1.clone()))
     }
 
@@ -383,7 +432,7 @@ impl CallCore {
         self.acd
             .agents
             .get(key)
-            .map(|a| status(a, now))
+            .map(|a| status(&self.acd, a, now))
             .ok_or_else(|| AgentError::NotFound(key.1.clone()))
     }
 
@@ -394,7 +443,7 @@ impl CallCore {
             .agents
             .values()
             .filter(|a| a.cfg.account == account)
-            .map(|a| status(a, now))
+            .map(|a| status(&self.acd, a, now))
             .collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));
         out
@@ -519,8 +568,36 @@ impl CallCore {
     }
 }
 
-fn status(a: &AgentLive, now: Instant) -> AgentStatus {
+fn status(acd: &super::Acd, a: &AgentLive, now: Instant) -> AgentStatus {
+    let call_info = a.call.and_then(|call| {
+        let op = acd.calls.get(&call)?;
+        let state = match (op.connected, a.state) {
+            (false, _) => "alerting",
+            (true, AgentState::Held) => "held",
+            (true, _) => "active",
+        };
+        Some(AgentCall {
+            call,
+            state,
+            queue: op.queue.clone(),
+            callerid: op.callerid.clone(),
+            muted: op.muted,
+        })
+    });
+    let monitoring = acd
+        .monitors
+        .iter()
+        .find(|(_, m)| m.supervisor.0 == a.cfg.account && m.supervisor.1 == a.cfg.id)
+        .map(|(call, m)| Monitoring {
+            call: *call,
+            agent: m.agent.1.clone(),
+            agent_call: m.agent_call,
+            mode: m.mode,
+            active: m.mixer.is_some(),
+        });
     AgentStatus {
+        call_info,
+        monitoring,
         account: a.cfg.account.clone(),
         id: a.cfg.id.clone(),
         name: a.cfg.name.clone(),

@@ -27,7 +27,9 @@ use std::time::{Duration, Instant};
 use dialtone_core::messages::Headers;
 use dialtone_core::{CallId, SessionId};
 
-pub use agents::{AgentCommand, AgentError, AgentState, AgentStatus};
+pub use agents::{
+    AgentCall, AgentCommand, AgentError, AgentState, AgentStatus, Monitoring, MAX_ACW_DELAY_S,
+};
 pub use monitor::MonitorMode;
 
 /// An agent as the driver configures it.
