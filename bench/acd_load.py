@@ -18,7 +18,9 @@ to the agent who answers.
    being called (the `agentState ready` and `newInboundCall` events' server
    times, and the desktop's `ready` command to its `newInboundCall`), calls
    distributed per second, and the CTI fan-out latency (each event's arrival
-   at a desktop minus its server time), p50/p99 over every event.
+   minus its server time), p50/p99: at an integration's desktop in a process
+   of its own (the probe, which sees every event of the account), and at the
+   200 agent desktops (one asyncio loop: mostly the client's own latency).
 
 Nothing is built here: the binary is target/release/dialtone, or $DIALTONE_BIN.
 Everything runs on 127.0.0.1. Results: Markdown on stdout and in bench/results/.
@@ -110,6 +112,7 @@ class Desks:
         self.d, self.account, self.names = d, account, names
         self.events: list[tuple[str, dict, float]] = []  # (agent, event, arrival ms)
         self.ready_sent: dict[str, float] = {}
+        self.reconnects = 0
         self.lock = threading.Lock()
         self.loop = asyncio.new_event_loop()
         self.go_ready = None
@@ -120,35 +123,58 @@ class Desks:
         self.thread.start()
 
     async def desk(self, i: int, name: str, started: list[int]) -> None:
+        """One desktop. A desktop that falls too far behind is disconnected
+        by the server; like a real one, it reconnects with the last sequence
+        number it saw and gets what it missed."""
         import websockets
         url = f"ws://{LOOPBACK}:{self.d.http_port}/v1/cti"
-        async with websockets.connect(url, max_queue=None, open_timeout=30) as ws:
-            await ws.send(json.dumps({"id": "login", "command": "login", "account": self.account,
-                                      "agent": name, "password": password(i)}))
-            while True:
-                msg = json.loads(await ws.recv())
-                if msg.get("id") == "login":
-                    assert msg["type"] == "ack", msg
-                    break
-            started[0] += 1
-            if started[0] == len(self.names):
-                self.logged_in.set()
+        last_seq = None
+        logged_in = ready_sent = False
+        while not self.done.is_set():
+            try:
+                async with websockets.connect(url, max_queue=None, open_timeout=30) as ws:
+                    login = {"id": "login", "command": "login", "account": self.account,
+                             "agent": name, "password": password(i)}
+                    if last_seq is not None:
+                        login["lastSeq"] = last_seq
+                    await ws.send(json.dumps(login))
+                    while True:
+                        msg = json.loads(await ws.recv())
+                        if msg.get("id") == "login":
+                            assert msg["type"] == "ack", msg
+                            break
+                    if not logged_in:
+                        logged_in = True
+                        started[0] += 1
+                        if started[0] == len(self.names):
+                            self.logged_in.set()
 
-            async def reader():
-                async for raw in ws:
-                    now = time.time() * 1000
-                    msg = json.loads(raw)
-                    if msg.get("type") == "event":
+                    async def reader():
+                        nonlocal last_seq
+                        async for raw in ws:
+                            now = time.time() * 1000
+                            msg = json.loads(raw)
+                            if msg.get("type") == "event":
+                                last_seq = msg["seq"]
+                                with self.lock:
+                                    self.events.append((name, msg, now))
+
+                    task = asyncio.create_task(reader())
+                    if not ready_sent:
+                        await self.go_ready.wait()
                         with self.lock:
-                            self.events.append((name, msg, now))
-
-            task = asyncio.create_task(reader())
-            await self.go_ready.wait()
-            with self.lock:
-                self.ready_sent[name] = time.time() * 1000
-            await ws.send(json.dumps({"id": "ready", "command": "ready"}))
-            await self.done.wait()
-            task.cancel()
+                            self.ready_sent[name] = time.time() * 1000
+                        await ws.send(json.dumps({"id": "ready", "command": "ready"}))
+                        ready_sent = True
+                    done = asyncio.create_task(self.done.wait())
+                    await asyncio.wait({task, done}, return_when=asyncio.FIRST_COMPLETED)
+                    task.cancel()
+                    done.cancel()
+            except websockets.ConnectionClosed:
+                pass
+            if not self.done.is_set():
+                with self.lock:
+                    self.reconnects += 1
 
     async def main(self) -> None:
         self.go_ready = asyncio.Event()
@@ -195,17 +221,35 @@ def metric(d: Serve, name: str) -> float:
     return float(m.group(1)) if m else 0.0
 
 
+def probe(url: str, key: str, out: str) -> int:
+    """An integration's desktop in a process of its own (so the 200 agent
+    desktops' Python does not slow it): each event's sequence number, server
+    time and arrival, one line each, until killed."""
+    from websockets.sync.client import connect
+    with connect(url, additional_headers={"Authorization": f"Bearer {key}"},
+                 open_timeout=30, max_size=None) as ws, open(out, "w", buffering=1) as f:
+        for raw in ws:
+            now = time.time() * 1000
+            msg = json.loads(raw)
+            if msg.get("type") == "event":
+                f.write(f"{msg['seq']} {msg['at']} {now:.3f}\n")
+    return 0
+
+
 def main() -> int:
+    if len(sys.argv) == 5 and sys.argv[1] == "--probe":
+        return probe(*sys.argv[2:])
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--agents", type=int, default=200)
     ap.add_argument("--callers", type=int, default=1000)
     ap.add_argument("--rate", type=int, default=100, help="callers arriving per second")
     ap.add_argument("--talk-ms", type=int, default=2000)
+    ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, traces)")
     args = ap.parse_args()
     raise_nofile()
     work = Path(tempfile.mkdtemp(prefix="dialtone-acd-"))
     d = Serve(work)
-    uas = callers = None
+    uas = callers = prober = None
     desks = None
     try:
         created = d.call("POST", "/v1/accounts", {"name": "centre"})
@@ -235,10 +279,17 @@ def main() -> int:
             [shutil.which("sipp") or "sipp", "-sf", str(BENCH / "sipp" / "uas_agent_phone.xml"),
              "-i", LOOPBACK, "-p", str(uas_port), "-mp", str(free_port()), "-cp",
              str(free_port(both=False)), "-t", "u1", "-nostdin", "-trace_err", "-trace_msg",
+             "-buff_size", str(8 << 20),
              "-d", str(args.talk_ms), "-max_recv_loops", "10000",
              "-max_sched_loops", "10000"],
             cwd=str(work / "uas"), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT, start_new_session=True)
+        probe_file = work / "probe.txt"
+        prober = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--probe",
+             f"ws://{LOOPBACK}:{d.http_port}/v1/cti", d.key, str(probe_file)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+            start_new_session=True)
         desks = Desks(d, account, names)
         if not desks.logged_in.wait(60):
             raise RuntimeError("desktops did not all log in")
@@ -250,7 +301,7 @@ def main() -> int:
             [shutil.which("sipp") or "sipp", f"{LOOPBACK}:{d.sip_port}", "-sf",
              str(BENCH / "sipp" / "uac_queue_caller.xml"), "-s", "support", "-i", LOOPBACK,
              "-p", str(free_port()), "-mp", str(free_port()), "-cp", str(free_port(both=False)),
-             "-t", "u1", "-nostdin", "-m", str(args.callers), "-r", str(args.rate),
+             "-t", "u1", "-nostdin", "-buff_size", str(8 << 20), "-m", str(args.callers), "-r", str(args.rate),
              "-l", str(args.callers), "-trace_err", "-max_recv_loops", "10000",
              "-max_sched_loops", "10000", "-timeout", "900s"],
             cwd=str(work / "callers"), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -266,14 +317,34 @@ def main() -> int:
         rss_queued = rss_kib(d.proc.pid)
         t_ready = time.time() * 1000
         cpu_ready = cpu_seconds(d.proc.pid)
+        others = {"callers_sipp": callers.pid, "phones_sipp": uas.pid, "probe": prober.pid}
+        others_ready = {k: cpu_seconds(p) for k, p in others.items()}
+        desks_ready = sum(os.times()[:2])
         desks.ready()
         code = callers.wait(timeout=args.callers / args.agents * (args.talk_ms / 1000 + 5) + 120)
         t_done = time.time() * 1000
+        time.sleep(1.0)
+        stop(prober)
+        probed = [[float(x) for x in line.split()] for line in
+                  probe_file.read_text().splitlines() if len(line.split()) == 3]
+        probe_lag = [arrival - at for _, at, arrival in probed]
         cpu_drain = cpu_seconds(d.proc.pid) - cpu_ready
+        span = max((t_done - t_ready) / 1000, 1e-3)
+        load_pct = {k: round(100 * (cpu_seconds(p) - others_ready[k]) / span, 1)
+                    for k, p in others.items() if Path(f"/proc/{p}/stat").exists()}
+        load_pct["desks_python"] = round(100 * (sum(os.times()[:2]) - desks_ready) / span, 1)
         desks.finish()
         with desks.lock:
             events = list(desks.events)
             ready_sent = dict(desks.ready_sent)
+        # A replayed event (after a reconnect) counts once, at its first arrival.
+        seen_events = set()
+        unique = []
+        for name, e, arrival in events:
+            if (name, e["seq"]) not in seen_events:
+                seen_events.add((name, e["seq"]))
+                unique.append((name, e, arrival))
+        events = unique
         offers = sorted(e["at"] for _, e, _ in events if e["event"] == "newInboundCall")
         fanout = [arrival - e["at"] for _, e, arrival in events]
         # Per agent, in order: each `ready` followed by the next offer.
@@ -316,7 +387,8 @@ def main() -> int:
             "offers": len(offers),
             "calls_distributed_per_s": round(len(offers) / span_s, 1) if span_s else None,
             "drain_s": round((t_done - t_ready) / 1000, 1),
-            "cpu_pct_of_one_core_while_draining": round(100 * cpu_drain / max((t_done - t_ready) / 1000, 1e-3), 1),
+            "cpu_pct_of_one_core_while_draining": round(100 * cpu_drain / span, 1),
+            "load_generators_cpu_pct_while_draining": load_pct,
             "ready_to_ring_ms_p50": percentile(ready_to_ring, 0.5),
             "ready_to_ring_ms_p99": percentile(ready_to_ring, 0.99),
             "phone_ready_command_to_invite_ms_p50": percentile(ready_to_invite, 0.5),
@@ -327,6 +399,10 @@ def main() -> int:
             "ready_command_to_offer_ms_p50": percentile(first_offer_from_command, 0.5),
             "ready_command_to_offer_ms_p99": percentile(first_offer_from_command, 0.99),
             "cti_events": len(fanout),
+            "cti_reconnects": desks.reconnects,
+            "probe_events": len(probed),
+            "probe_fanout_ms_p50": percentile(probe_lag, 0.5),
+            "probe_fanout_ms_p99": percentile(probe_lag, 0.99),
             "cti_fanout_ms_p50": percentile(fanout, 0.5),
             "cti_fanout_ms_p99": percentile(fanout, 0.99),
         }
@@ -335,12 +411,16 @@ def main() -> int:
             desks.finish()
         stop(callers)
         stop(uas)
+        stop(prober)
         d.stop()
     RESULTS.mkdir(exist_ok=True)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     (RESULTS / f"acd_{stamp}.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=1))
-    shutil.rmtree(work, ignore_errors=True)
+    if args.keep:
+        print(f"kept {work}", file=sys.stderr)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     return 0 if result["offers"] >= args.callers and code == 0 else 1
 
 

@@ -29,7 +29,7 @@ use dialtone_sip::digest_server::{ha1, DigestAlgorithm};
 use serde_json::{json, Value};
 
 use crate::api::ApiState;
-use hub::CtiEvent;
+use hub::{CtiEvent, Viewer};
 
 /// Time to authenticate after connecting.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -57,19 +57,20 @@ impl Identity {
         }
     }
 
-    /// Whether this connection sees `event`.
-    fn sees(&self, event: &CtiEvent) -> bool {
+    /// What this connection sees.
+    fn viewer(&self) -> Viewer {
         match self {
-            Identity::Integration { .. } => true,
+            Identity::Integration { .. } => Viewer::Everything,
             Identity::Agent {
                 id,
                 supervisor,
                 queues,
                 ..
-            } => {
-                event.agent.as_deref() == Some(id.as_str())
-                    || (*supervisor && event.queues.iter().any(|q| queues.contains(q)))
-            }
+            } => Viewer::Agent {
+                id: id.clone(),
+                supervisor: *supervisor,
+                queues: queues.clone(),
+            },
         }
     }
 
@@ -180,7 +181,8 @@ async fn session(state: ApiState, mut socket: WebSocket, pre: Option<(Identity, 
     let account = identity.account().to_string();
     let hub = state.sessions.cti().clone();
     // Subscribed before the login, whose state change is the first event.
-    let (mut events, missed, complete) = hub.subscribe(&account, last_seq);
+    let viewer = identity.viewer();
+    let (mut events, missed, complete) = hub.subscribe(&account, last_seq, viewer.clone());
     if let Identity::Agent { id: agent, .. } = &identity {
         // Logging in again (a reconnect) keeps the agent's state.
         let _ = state
@@ -202,7 +204,7 @@ async fn session(state: ApiState, mut socket: WebSocket, pre: Option<(Identity, 
     if !send(&mut socket, ack(&id, result)).await {
         return;
     }
-    for event in missed.iter().filter(|e| identity.sees(e)) {
+    for event in missed.iter().filter(|e| viewer.sees(e)) {
         if !send(&mut socket, event_json(event)).await {
             return;
         }
@@ -234,19 +236,19 @@ async fn session(state: ApiState, mut socket: WebSocket, pre: Option<(Identity, 
                 }
             }
             event = events.recv() => match event {
-                Ok(event) => {
-                    if identity.sees(&event) && !send(&mut socket, event_json(&event)).await {
+                Some(event) => {
+                    if !send(&mut socket, event_json(&event)).await {
                         break;
                     }
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    // Too slow: it reconnects with its lastSeq.
+                None => {
+                    // Too slow (the hub let go of it): it reconnects with
+                    // its lastSeq.
                     let body = json!({"type": "error", "errorType": "generalError",
                                       "message": "too far behind; reconnect with lastSeq"});
                     send(&mut socket, body).await;
                     break;
                 }
-                Err(_) => break,
             }
         }
     }
@@ -324,7 +326,26 @@ async fn handle(state: &ApiState, identity: &Identity, c: &Value) -> Value {
     let id = c.get("id").cloned().unwrap_or(Value::Null);
     let account = identity.account().to_string();
     let command = c.get("command").and_then(Value::as_str).unwrap_or_default();
-    let agents = match state.sessions.contact_centre(account.clone()).await {
+    // An agent acting on itself needs no look at the others (a burst of
+    // desktops going ready costs one step each, not one per agent).
+    let own = match identity {
+        Identity::Agent { id: own, .. } => c
+            .get("agent")
+            .and_then(Value::as_str)
+            .is_none_or(|a| a == own),
+        Identity::Integration { .. } => false,
+    };
+    let needs_all = !own
+        || matches!(
+            command,
+            "queryAgents" | "queryQueues" | "queryCalls" | "listen" | "whisper" | "barge"
+        );
+    let fetched = if needs_all {
+        state.sessions.contact_centre(account.clone()).await
+    } else {
+        Ok((Vec::new(), Vec::new()))
+    };
+    let agents = match fetched {
         Ok((agents, queues)) => {
             match command {
                 "queryAgents" => {
@@ -431,11 +452,13 @@ async fn handle(state: &ApiState, identity: &Identity, c: &Value) -> Value {
             return error(&id, "generalError", "name the \"agent\" to act on")
         }
     };
-    let Some(target_status) = agents.iter().find(|a| a.id == target) else {
-        return error(&id, "generalError", format!("no agent {target:?}"));
-    };
-    if !identity.may_control(&target, &target_status.queues) {
-        return error(&id, "notAllowed", format!("agent {target:?} is not yours"));
+    if !own {
+        let Some(target_status) = agents.iter().find(|a| a.id == target) else {
+            return error(&id, "generalError", format!("no agent {target:?}"));
+        };
+        if !identity.may_control(&target, &target_status.queues) {
+            return error(&id, "notAllowed", format!("agent {target:?} is not yours"));
+        }
     }
     match state
         .sessions
