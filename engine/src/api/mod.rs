@@ -103,6 +103,7 @@ pub fn routes(state: ApiState) -> Router {
                 .delete(users::delete_user),
         )
         .route("/v1/cti", get(crate::cti::connect))
+        .route("/desk", get(crate::cti::desk_page))
         .route("/v1/agents", get(contact_centre::list_agents))
         .route(
             "/v1/agents/{id}",

@@ -88,6 +88,23 @@ impl Identity {
     }
 }
 
+/// The reference agent desktop: one page, no API key (it logs in over the
+/// CTI WebSocket like any desktop).
+pub async fn desk_page() -> impl axum::response::IntoResponse {
+    use axum::http::header;
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+                 connect-src 'self'; form-action 'none'; frame-ancestors 'none'",
+            ),
+        ],
+        include_str!("desk.html"),
+    )
+}
+
 /// The upgrade. An integration may authenticate in the request instead of
 /// the first message (`Authorization: Bearer KEY`, and `?lastSeq=N` to
 /// resume); a key that is wrong is refused before the upgrade (401).

@@ -1,0 +1,61 @@
+// A headless Debian chromium, driven by playwright-core, that takes one JSON
+// command per line on stdin and answers one JSON line on stdout:
+//   {"op": "goto", "url"}            {"op": "fill", "sel", "value"}
+//   {"op": "click", "sel"}           {"op": "waitText", "sel", "text", "timeout"}
+//   {"op": "text", "sel"}            {"op": "quit"}
+// Answers are {"ok": true, ...} or {"ok": false, "error"}. Every wait is
+// bounded by its timeout (ms, default 10000).
+import { chromium } from "playwright-core";
+import readline from "node:readline";
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu"],
+});
+const page = await browser.newPage();
+const errors = [];
+page.on("pageerror", (e) => errors.push(String(e)));
+
+async function run(c) {
+  const timeout = c.timeout ?? 10000;
+  switch (c.op) {
+    case "goto":
+      await page.goto(c.url, { timeout });
+      return {};
+    case "fill":
+      await page.fill(c.sel, c.value, { timeout });
+      return {};
+    case "click":
+      await page.click(c.sel, { timeout });
+      return {};
+    case "waitText":
+      await page.waitForFunction(
+        ([sel, text]) => [...document.querySelectorAll(sel)].some((e) => e.textContent.trim() === text),
+        [c.sel, c.text],
+        { timeout },
+      );
+      return {};
+    case "text":
+      return { text: await page.textContent(c.sel, { timeout }) };
+    case "quit":
+      return {};
+    default:
+      throw new Error("unknown op " + c.op);
+  }
+}
+
+const lines = readline.createInterface({ input: process.stdin });
+for await (const line of lines) {
+  let c;
+  try {
+    c = JSON.parse(line);
+    const result = await run(c);
+    process.stdout.write(JSON.stringify({ ok: true, pageErrors: errors, ...result }) + "\n");
+  } catch (e) {
+    process.stdout.write(JSON.stringify({ ok: false, error: String(e), pageErrors: errors }) + "\n");
+  }
+  if (c && c.op === "quit") break;
+}
+lines.close();
+await browser.close();
+process.exit(0);

@@ -1,0 +1,154 @@
+"""The reference agent desktop (`/desk`) in a real headless browser: Debian's
+chromium driven by playwright-core (npm, tests/browser). An agent logs in on
+the page and goes ready; a PJSIP customer calls the queue and the agent's
+PJSIP phone answers; the page shows the call, and its buttons hold (the phone
+sees the re-INVITE), retrieve, mute and release it. A supervisor's page lists
+the agent and its queue."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from test_cti import PASSWORD
+from test_serve import SCRIPTS, call, claim, start_serve
+
+BROWSER = Path(__file__).resolve().parent / "browser"
+
+
+class Page:
+    """One chromium page behind tests/browser/driver.mjs."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            ["node", str(BROWSER / "driver.mjs")], cwd=BROWSER, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def do(self, **command) -> dict:
+        assert self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write(json.dumps(command) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise AssertionError(f"browser driver gone: {self.proc.stderr.read() if self.proc.stderr else ''}")
+        answer = json.loads(line)
+        assert answer["ok"], (command, answer)
+        assert not answer["pageErrors"], answer["pageErrors"]
+        return answer
+
+    def wait_text(self, sel: str, text: str, timeout: int = 15000) -> None:
+        self.do(op="waitText", sel=sel, text=text, timeout=timeout)
+
+    def close(self) -> None:
+        try:
+            self.do(op="quit")
+            if self.proc.stdin:
+                self.proc.stdin.close()
+            self.proc.wait(10)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+@pytest.fixture
+def pages():
+    if not shutil.which("node") or not (BROWSER / "node_modules" / "playwright-core").exists():
+        pytest.fail("tests/browser needs `npm ci --prefix tests/browser` (tools/test does it)")
+    opened: list[Page] = []
+
+    def open_page() -> Page:
+        page = Page()
+        opened.append(page)
+        return page
+
+    yield open_page
+    for page in opened:
+        page.close()
+
+
+def log_in(page: Page, base: str, account: str, agent: str) -> None:
+    page.do(op="goto", url=f"{base}/desk")
+    page.do(op="fill", sel="#account", value=account)
+    page.do(op="fill", sel="#agent", value=agent)
+    page.do(op="fill", sel="#password", value=PASSWORD)
+    page.do(op="click", sel="#login-button")
+    page.wait_text("#me", agent)
+
+
+def test_an_agent_works_a_queue_call_from_the_desktop_page(registry, agent, tones, tmp_path, pages):
+    d = start_serve(registry, tmp_path)
+    _, acct = call(d, "POST", "/v1/accounts", {"name": "centre"})
+    key, account = acct["apiKey"], acct["id"]
+    claim(d, key, domain="acme.test")
+    claim(d, key, number="support")
+    assert call(d, "PUT", "/v1/applications/centre", key=key)[0] == 201
+    for user in ("ann", "sup"):
+        assert call(d, "PUT", f"/v1/applications/centre/users/{user}",
+                    {"password": PASSWORD}, key=key)[0] == 201
+    assert call(d, "PUT", "/v1/applications/centre/scenarios/queue",
+                (SCRIPTS / "queue.js").read_text(), "application/javascript", key)[0] == 201
+    assert call(d, "POST", "/v1/applications/centre/rules",
+                {"name": "support", "pattern": "support", "scenarios": ["queue"]}, key=key)[0] == 201
+    assert call(d, "PUT", "/v1/queues/support", {"afterCallWork": 0}, key=key)[0] == 201
+    assert call(d, "PUT", "/v1/agents/ann", {"application": "centre", "user": "ann",
+                                             "queues": ["support"]}, key=key)[0] == 201
+    assert call(d, "PUT", "/v1/agents/sup", {"application": "centre", "user": "sup",
+                                             "role": "supervisor", "queues": ["support"]},
+                key=key)[0] == 201
+    base = f"http://127.0.0.1:{d.http_port}"
+
+    desk = pages()
+    # A wrong password is refused on the page.
+    desk.do(op="goto", url=f"{base}/desk")
+    desk.do(op="fill", sel="#account", value=account)
+    desk.do(op="fill", sel="#agent", value="ann")
+    desk.do(op="fill", sel="#password", value="wrong")
+    desk.do(op="click", sel="#login-button")
+    desk.wait_text("#error", "wrong credentials")
+
+    log_in(desk, base, account, "ann")
+    desk.wait_text("#state", "notReady")
+    desk.do(op="click", sel="button[data-command=ready]")
+    desk.wait_text("#state", "ready")
+    desk.wait_text("#queues td", "support")
+
+    phone = agent("answer", name="ann-phone", register="sip:ann@centre.acme.test",
+                  registrar=f"sip:127.0.0.1:{d.sip_port}", password=PASSWORD,
+                  play=tones.wav(1200.0, rate=16000), max_time=60,
+                  mode_opts=["--answer-delay", "1"])
+    assert phone.wait_event("reg_state", timeout=10)["code"] == 200, phone.describe_events()
+    customer = agent("call", f"sip:support@{d.sip_uri_host}", name="customer",
+                     play=tones.wav(440.0), no_telephone_event=True, duration=40.0, max_time=70)
+    # The call shows on the page; the phone answers.
+    desk.wait_text("#calls .call-state", "active", timeout=20000)
+    desk.wait_text("#state", "talking")
+    phone.wait_event("confirmed", 5)
+
+    desk.do(op="click", sel="button[data-command=hold]")
+    desk.wait_text("#state", "held")
+    desk.wait_text("#calls .call-state", "held")
+    phone.wait_event("media", 10, status_name="REMOTE_HOLD")
+    desk.do(op="click", sel="button[data-command=retrieve]")
+    desk.wait_text("#state", "talking")
+    desk.do(op="click", sel="button[data-command=mute]")
+    desk.wait_text("#calls .call-mute", "muted")
+    desk.do(op="click", sel="button[data-command=unmute]")
+    desk.wait_text("#calls .call-mute", "")
+
+    # A supervisor's page sees the agent on the call.
+    sup = pages()
+    log_in(sup, base, account, "sup")
+    sup.wait_text("#role", "supervisor")
+    sup.do(op="click", sel="button[data-query=queryAgents]")
+    sup.wait_text("#agents td", "talking")
+
+    desk.do(op="click", sel="button[data-command=release]")
+    customer.wait_event("disconnected", 20)
+    desk.wait_text("#state", "ready")
+    assert desk.do(op="text", sel="#calls")["text"].strip() == ""
+    d.assert_alive()
