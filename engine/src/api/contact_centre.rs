@@ -363,7 +363,9 @@ pub async fn set_agent_state(
             code: "invalid_state",
             message: e.to_string(),
         }),
-        Err(e @ (AgentError::Supervisor | AgentError::NotSupervisor)) => Err(ApiError::Other {
+        Err(
+            e @ (AgentError::Supervisor | AgentError::NotSupervisor | AgentError::TransferNotTaken),
+        ) => Err(ApiError::Other {
             status: StatusCode::CONFLICT,
             code: "not_allowed",
             message: e.to_string(),

@@ -444,6 +444,17 @@ async fn handle(state: &ApiState, identity: &Identity, c: &Value) -> Value {
         "release" | "reject" => AgentCommand::Release,
         "hold" => AgentCommand::Hold,
         "retrieve" => AgentCommand::Retrieve,
+        "singleStepTransfer" => {
+            let to = c.get("to").and_then(Value::as_str).unwrap_or_default();
+            if to.is_empty() || to.len() > 256 || to.chars().any(|ch| ch.is_control()) {
+                return error(
+                    &id,
+                    "generalError",
+                    "to: 1 to 256 characters, no control ones",
+                );
+            }
+            AgentCommand::Transfer { to: to.to_string() }
+        }
         "mute" => AgentCommand::Mute,
         "unmute" => AgentCommand::Unmute,
         "listen" | "whisper" | "barge" | "stopMonitor" => {
@@ -484,9 +495,9 @@ async fn handle(state: &ApiState, identity: &Identity, c: &Value) -> Value {
     {
         Ok(Ok(status)) => ack(&id, json!({"agent": agent_json(&status)})),
         Ok(Err(e @ AgentError::InvalidState { .. })) => error(&id, "invalidState", e.to_string()),
-        Ok(Err(e @ (AgentError::Supervisor | AgentError::NotSupervisor))) => {
-            error(&id, "notAllowed", e.to_string())
-        }
+        Ok(Err(
+            e @ (AgentError::Supervisor | AgentError::NotSupervisor | AgentError::TransferNotTaken),
+        )) => error(&id, "notAllowed", e.to_string()),
         Ok(Err(e)) => error(&id, "generalError", e.to_string()),
         Err(e) => error(&id, "generalError", e.to_string()),
     }

@@ -700,3 +700,46 @@ fn after_call_work_is_delayed_from_now_and_the_call_shows_in_the_status() {
     assert_eq!(c.state("ann"), AgentState::Ready);
     assert!(status(&c).call_info.is_none());
 }
+
+#[test]
+fn a_transfer_from_the_desktop_reaches_the_scenario_as_a_refer_would() {
+    let mut c = Centre::new(vec![agent("ann", &[])], queue(&[]));
+    c.ready("ann");
+    let s = c.session();
+    let out = c.enqueue(s, 1, 50);
+    let rung = c.rung(&out);
+    answer(&mut c, rung[0].1, &rung[0].2);
+    let call = c.h.core.agent_statuses(c.h.now, ACCOUNT)[0]
+        .call
+        .expect("ann's call");
+    let transfer = AgentCommand::Transfer {
+        to: "queue:billing".into(),
+    };
+    let now = c.h.now;
+    // The scenario has not said it takes transfers of the call.
+    assert_eq!(
+        c.h.core
+            .agent_command(now, ACCOUNT, "ann", transfer.clone()),
+        Err(AgentError::TransferNotTaken)
+    );
+    c.h.cmd(
+        s,
+        SessionCommand::HandleBlindTransfer { call, enable: true },
+    );
+    c.h.core
+        .agent_command(now, ACCOUNT, "ann", transfer)
+        .expect("taken");
+    let out = c.h.take();
+    let got = events(&out);
+    assert!(
+        got.iter().any(|e| matches!(e,
+            SessionEvent::Call {
+                call: x,
+                event: dialtone_core::messages::CallEvent::BlindTransferRequested { transfer_to, headers, .. },
+            } if *x == call && transfer_to == "queue:billing"
+                && headers.iter().any(|(n, v)| n == "X-Agent" && v == "ann"))),
+        "{got:?}"
+    );
+    // No SIP: the agent's phone sent nothing to answer.
+    assert!(ua_cmds(&out).is_empty(), "{out:?}");
+}

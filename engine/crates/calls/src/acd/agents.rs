@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 use dialtone_core::CallId;
 
 use super::{AgentConfig, AgentKey, QueueConfig, QueueLive, QueueStats};
+use crate::call::Phase;
 use crate::io::Fact;
 use crate::timers::Timer;
 use crate::CallCore;
+use dialtone_core::messages::CallEvent;
 
 /// The longest one `delayAfterCallWork` asks for, in seconds.
 pub const MAX_ACW_DELAY_S: u32 = 3600;
@@ -87,6 +89,13 @@ pub enum AgentCommand {
     },
     /// The supervisor leaves the call it monitors.
     StopMonitor,
+    /// Single-step transfer of the agent's queue call to `to` (a number, a
+    /// SIP URI, `queue:NAME`…): the customer's scenario gets
+    /// `BlindTransferRequested` on the agent's call, as if the agent's phone
+    /// had sent a REFER, and carries it out.
+    Transfer {
+        to: String,
+    },
     /// After-call work goes on for `seconds` more from now (Sobot's
     /// `delayACW`), instead of the rest of the queue's time.
     DelayAfterCallWork {
@@ -110,6 +119,9 @@ pub enum AgentError {
     Supervisor,
     #[error("only a supervisor monitors calls")]
     NotSupervisor,
+    /// The customer's scenario does not take transfers of the call.
+    #[error("the scenario does not take transfers of this call (call.handleBlindTransfer)")]
+    TransferNotTaken,
 }
 
 /// An agent as REST and desktops see it.
@@ -315,7 +327,8 @@ impl CallCore {
             | (AgentCommand::Hold, Talking)
             | (AgentCommand::Retrieve, Held)
             | (AgentCommand::SendDtmf { .. }, Talking | Held)
-            | (AgentCommand::Mute | AgentCommand::Unmute, Talking | Held) => {
+            | (AgentCommand::Mute | AgentCommand::Unmute, Talking | Held)
+            | (AgentCommand::Transfer { .. }, Talking | Held) => {
                 return self.agent_call_command(now, &key, command);
             }
             (AgentCommand::Release, _) => return Err(refuse("release a call")),
@@ -323,6 +336,7 @@ impl CallCore {
             (AgentCommand::Retrieve, _) => return Err(refuse("retrieve")),
             (AgentCommand::SendDtmf { .. }, _) => return Err(refuse("send DTMF")),
             (AgentCommand::Mute, _) => return Err(refuse("mute")),
+            (AgentCommand::Transfer { .. }, _) => return Err(refuse("transfer")),
             (AgentCommand::Unmute, _) => return Err(refuse("unmute")),
             (AgentCommand::Logout, Reserved | Talking | Held) => return Err(refuse("log out")),
             (AgentCommand::Logout, _) => (LoggedOut, "logout".to_string()),
@@ -413,6 +427,24 @@ impl CallCore {
                 self.agent_call_fact(key, call, dialog);
             }
             AgentCommand::SendDtmf { digits } => self.send_digits(now, session, call, &digits),
+            AgentCommand::Transfer { to } => {
+                let taken = self
+                    .calls
+                    .get(&call)
+                    .is_some_and(|c| c.handle_blind_transfer && c.phase == Phase::Confirmed);
+                if !taken {
+                    return Err(AgentError::TransferNotTaken);
+                }
+                let event = CallEvent::BlindTransferRequested {
+                    transfer_to: to.clone(),
+                    refer_to: to,
+                    headers: vec![
+                        ("X-Transfer-Source".into(), "cti".into()),
+                        ("X-Agent".into(), key.1.clone()),
+                    ],
+                };
+                self.emit(session, call, event);
+            }
             AgentCommand::Mute | AgentCommand::Unmute => {
                 let muted = command == AgentCommand::Mute;
                 if let Some(unit) = self.calls.get(&call).map(|c| c.unit()) {

@@ -1,0 +1,82 @@
+"""Single-step transfer from the CTI desktop: the agent hands a PJSIP
+customer to another queue. The customer's scenario (scripts/queue.js) gets
+BlindTransferRequested on the agent's call, as if the agent's phone had sent
+a REFER, queues the customer for "billing", and bob's phone there takes the
+call: the customer then hears bob's tone."""
+
+from __future__ import annotations
+
+import time
+
+import audio
+from test_cti import PASSWORD, Desk
+from test_serve import SCRIPTS, call, claim, start_serve
+
+ANN_HZ, BOB_HZ = 1200.0, 700.0
+
+
+def test_an_agent_transfers_the_customer_to_another_queue(registry, agent, tones, tmp_path):
+    d = start_serve(registry, tmp_path)
+    _, acct = call(d, "POST", "/v1/accounts", {"name": "centre"})
+    key, account = acct["apiKey"], acct["id"]
+    claim(d, key, domain="acme.test")
+    claim(d, key, number="support")
+    assert call(d, "PUT", "/v1/applications/centre", key=key)[0] == 201
+    for user in ("ann", "bob"):
+        assert call(d, "PUT", f"/v1/applications/centre/users/{user}",
+                    {"password": PASSWORD}, key=key)[0] == 201
+    assert call(d, "PUT", "/v1/applications/centre/scenarios/queue",
+                (SCRIPTS / "queue.js").read_text(), "application/javascript", key)[0] == 201
+    assert call(d, "POST", "/v1/applications/centre/rules",
+                {"name": "support", "pattern": "support", "scenarios": ["queue"]}, key=key)[0] == 201
+    for queue in ("support", "billing"):
+        assert call(d, "PUT", f"/v1/queues/{queue}", {"afterCallWork": 0}, key=key)[0] == 201
+    for user, queue in (("ann", "support"), ("bob", "billing")):
+        assert call(d, "PUT", f"/v1/agents/{user}", {"application": "centre", "user": user,
+                                                     "queues": [queue]}, key=key)[0] == 201
+
+    registrar = f"sip:127.0.0.1:{d.sip_port}"
+    heard_by_customer = tmp_path / "heard_by_customer.wav"
+    phones = {}
+    for user, hz in (("ann", ANN_HZ), ("bob", BOB_HZ)):
+        phones[user] = agent("answer", name=f"{user}-phone", register=f"sip:{user}@centre.acme.test",
+                             registrar=registrar, password=PASSWORD,
+                             play=tones.wav(hz, rate=16000), max_time=60,
+                             mode_opts=["--answer-delay", "1"])
+    for phone in phones.values():
+        assert phone.wait_event("reg_state", timeout=10)["code"] == 200, phone.describe_events()
+    desks = {user: Desk(d, {"command": "login", "account": account, "agent": user,
+                            "password": PASSWORD}) for user in ("ann", "bob")}
+    for desk in desks.values():
+        assert desk.command({"command": "ready"})["type"] == "ack"
+    ann, bob = desks["ann"], desks["bob"]
+    # Nothing to transfer yet.
+    r = ann.command({"command": "singleStepTransfer", "to": "queue:billing"})
+    assert r["type"] == "error" and r["errorType"] == "invalidState", r
+
+    customer = agent("call", f"sip:support@{d.sip_uri_host}", name="customer",
+                     play=tones.wav(440.0), record=heard_by_customer, no_telephone_event=True,
+                     duration=40.0, max_time=70)
+    offered = ann.wait_event(event="newInboundCall", agent="ann")
+    ann.wait_event(event="dialogState", state="active", call=offered["call"])
+    mark = d.mark()
+    r = ann.command({"command": "singleStepTransfer", "to": "queue:billing"})
+    assert r["type"] == "ack", r
+    d.wait_for(r"queue: transfer to queue:billing", timeout=10, start=mark)
+    # ann is out of the call (ready again); bob's phone takes it.
+    phones["ann"].wait_event("disconnected", 10)
+    ann.wait_event(event="dialogState", state="dropped", call=offered["call"])
+    ann.wait_event(event="agentState", agent="ann", state="ready", after_seq=offered["seq"])
+    moved = bob.wait_event(event="newInboundCall", agent="bob", timeout=20)
+    assert moved["queue"] == "billing", moved
+    bob.wait_event(event="dialogState", state="active", call=moved["call"])
+    phones["bob"].wait_event("confirmed", 10)
+    time.sleep(2.0)  # shapes the audio: bob's tone to the customer
+    assert bob.command({"command": "release"})["type"] == "ack"
+    customer.wait_event("disconnected", 20)
+    assert customer.wait_exit(10) == 0
+    hz, level = audio.tone_at_end(heard_by_customer, 1.0, skip_end=0.3)
+    assert abs(hz - BOB_HZ) < 30, (hz, level)
+    for desk in desks.values():
+        desk.close()
+    d.assert_alive()
