@@ -5,13 +5,15 @@
 //
 // The agent may hand the caller on (a desktop's singleStepTransfer, or a
 // REFER from the agent's phone): to "queue:NAME" it waits again in that
-// queue, to a SIP URI or a number it is called there and bridged.
+// queue, to "agent:NAME" it waits for that agent, to a SIP URI or a number
+// it is called there and bridged.
 require(Modules.ACD);
 
 VoxEngine.addEventListener(AppEvents.CallAlerting, function (e) {
   var caller = e.call;
   var request = null;
   var agentCall = null;
+  var queueName = "support";
   Logger.write("queue: " + e.callerid + " calls support");
 
   var sorry = function () {
@@ -41,6 +43,10 @@ VoxEngine.addEventListener(AppEvents.CallAlerting, function (e) {
       enqueue(to.slice("queue:".length));
       return;
     }
+    if (to.indexOf("agent:") === 0) {
+      enqueue(queueName, to.slice("agent:".length));
+      return;
+    }
     var leg = to.indexOf("sip:") === 0
       ? VoxEngine.callSIP(to, { callerid: e.callerid })
       : VoxEngine.callPSTN(to, e.callerid);
@@ -54,8 +60,11 @@ VoxEngine.addEventListener(AppEvents.CallAlerting, function (e) {
     });
   };
 
-  var enqueue = function (queue) {
-    request = VoxEngine.enqueueACDRequest(queue, e.callerid, { priority: 10 });
+  var enqueue = function (queue, agent) {
+    queueName = queue;
+    var options = { priority: 10 };
+    if (agent) options.agent = agent;
+    request = VoxEngine.enqueueACDRequest(queue, e.callerid, options);
     request.addEventListener(ACDEvents.Queued, function () {
       Logger.write("queue: waiting");
       request.getStatus();

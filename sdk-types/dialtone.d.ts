@@ -1104,6 +1104,11 @@ interface ACDEnqueueParameters {
   headers?: { [name: string]: string };
   /** VoxEngine's name for `headers`. */
   extraHeaders?: { [name: string]: string };
+  /**
+   * Dialtone extension: only this agent (by id) takes the request, once
+   * ready, whether or not it serves the queue (a transfer to a named agent).
+   */
+  agent?: string;
 }
 
 /** A caller queued with {@link VoxEngine.enqueueACDRequest}. */

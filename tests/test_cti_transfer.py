@@ -2,7 +2,9 @@
 customer to another queue. The customer's scenario (scripts/queue.js) gets
 BlindTransferRequested on the agent's call, as if the agent's phone had sent
 a REFER, queues the customer for "billing", and bob's phone there takes the
-call: the customer then hears bob's tone."""
+call: the customer then hears bob's tone. bob hands the customer back to
+ann by name (`agent:ann`: a request only ann takes, though she does not
+serve "billing"), and the customer hears ann's tone again."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import time
 
 import audio
 from test_cti import PASSWORD, Desk
+from test_supervisor import seconds_of
 from test_serve import SCRIPTS, call, claim, start_serve
 
 ANN_HZ, BOB_HZ = 1200.0, 700.0
@@ -42,7 +45,7 @@ def test_an_agent_transfers_the_customer_to_another_queue(registry, agent, tones
         phones[user] = agent("answer", name=f"{user}-phone", register=f"sip:{user}@centre.acme.test",
                              registrar=registrar, password=PASSWORD,
                              play=tones.wav(hz, rate=16000), max_time=60,
-                             mode_opts=["--answer-delay", "1"])
+                             mode_opts=["--answer-delay", "1", "--calls", "2"])
     for phone in phones.values():
         assert phone.wait_event("reg_state", timeout=10)["code"] == 200, phone.describe_events()
     desks = {user: Desk(d, {"command": "login", "account": account, "agent": user,
@@ -72,11 +75,20 @@ def test_an_agent_transfers_the_customer_to_another_queue(registry, agent, tones
     bob.wait_event(event="dialogState", state="active", call=moved["call"])
     phones["bob"].wait_event("confirmed", 10)
     time.sleep(2.0)  # shapes the audio: bob's tone to the customer
-    assert bob.command({"command": "release"})["type"] == "ack"
+    # bob hands the customer back to ann, by name.
+    r = bob.command({"command": "singleStepTransfer", "to": "agent:ann"})
+    assert r["type"] == "ack", r
+    back = ann.wait_event(event="newInboundCall", agent="ann", after_seq=moved["seq"], timeout=20)
+    assert back["queue"] == "billing", back
+    ann.wait_event(event="dialogState", state="active", call=back["call"])
+    bob.wait_event(event="agentState", agent="bob", state="ready", after_seq=moved["seq"])
+    time.sleep(2.0)
+    assert ann.command({"command": "release"})["type"] == "ack"
     customer.wait_event("disconnected", 20)
     assert customer.wait_exit(10) == 0
     hz, level = audio.tone_at_end(heard_by_customer, 1.0, skip_end=0.3)
-    assert abs(hz - BOB_HZ) < 30, (hz, level)
+    assert abs(hz - ANN_HZ) < 30, (hz, level)
+    assert seconds_of(heard_by_customer, BOB_HZ) >= 1.5
     for desk in desks.values():
         desk.close()
     d.assert_alive()

@@ -138,6 +138,7 @@ impl Centre {
                 priority,
                 custom_data: String::new(),
                 headers: vec![],
+                agent: None,
             })),
         )
     }
@@ -366,6 +367,7 @@ fn offline_unknown_queue_and_supervisors() {
             priority: 50,
             custom_data: String::new(),
             headers: vec![],
+            agent: None,
         })),
     );
     assert!(matches!(&acd_events(&out)[..], [(3, AcdEvent::Error(_))]));
@@ -742,4 +744,58 @@ fn a_transfer_from_the_desktop_reaches_the_scenario_as_a_refer_would() {
     );
     // No SIP: the agent's phone sent nothing to answer.
     assert!(ua_cmds(&out).is_empty(), "{out:?}");
+}
+
+#[test]
+fn a_request_for_a_named_agent_waits_for_that_agent_only() {
+    // ann serves "sales"; bob serves another queue.
+    let mut bob = agent("bob", &[]);
+    bob.queues = vec!["billing".into()];
+    let mut c = Centre::new(vec![agent("ann", &[]), bob], queue(&[]));
+    let now = c.h.now;
+    for id in ["ann", "bob"] {
+        c.h.core
+            .agent_command(now, ACCOUNT, id, AgentCommand::Login)
+            .expect("login");
+    }
+    c.h.take();
+    let s = c.session();
+    // An ordinary request first: nobody ready for it.
+    c.enqueue(s, 1, 50);
+    let named = |request, agent: &str| {
+        SessionCommand::AcdEnqueue(Box::new(AcdEnqueue {
+            request,
+            queue: "sales".into(),
+            callerid: "15550002".into(),
+            priority: 50,
+            custom_data: String::new(),
+            headers: vec![],
+            agent: Some(agent.into()),
+        }))
+    };
+    // A named agent who is not logged in: Offline.
+    let out = c.h.cmd(s, named(9, "nobody"));
+    assert_eq!(acd_events(&out), vec![(9, AcdEvent::Offline)]);
+    let out = c.h.cmd(s, named(2, "bob"));
+    assert_eq!(acd_events(&out), vec![(2, AcdEvent::Queued)]);
+    // ann is ready: she takes the head, not bob's request.
+    let out = c.ready("ann");
+    let rung = c.rung(&out);
+    assert_eq!(
+        rung.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        ["ann"]
+    );
+    assert!(acd_events(&out)
+        .iter()
+        .all(|(r, e)| *r == 1 || !matches!(e, AcdEvent::OperatorCallAttempt { .. })));
+    // bob is ready: his request rings him, though he does not serve "sales".
+    let out = c.ready("bob");
+    let rung = c.rung(&out);
+    assert_eq!(
+        rung.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        ["bob"]
+    );
+    assert!(acd_events(&out)
+        .iter()
+        .any(|(r, e)| *r == 2 && matches!(e, AcdEvent::OperatorCallAttempt { .. })));
 }

@@ -18,6 +18,9 @@ pub struct AcdEnqueue {
     pub custom_data: String,
     /// Extra headers on the call to the agent (`X-` only).
     pub headers: Headers,
+    /// Only this agent takes it (a Dialtone extension: a transfer to a
+    /// named agent), when ready, whether or not it serves the queue.
+    pub agent: Option<String>,
 }
 
 /// The default priority of a request that gives none.

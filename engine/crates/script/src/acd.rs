@@ -124,7 +124,8 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, vox: &Object<'js>) -> rquickjs::Resul
     )
 }
 
-/// `enqueueACDRequest(queueName, callerid, {priority, customData, headers})`.
+/// `enqueueACDRequest(queueName, callerid, {priority, customData, headers,
+/// agent})`; `agent` (only that agent takes it) is a Dialtone extension.
 fn enqueue<'js>(
     ctx: Ctx<'js>,
     queue: Value<'js>,
@@ -138,7 +139,12 @@ fn enqueue<'js>(
     let mut priority = DEFAULT_PRIORITY;
     let mut custom_data = String::new();
     let mut headers_value = None;
+    let mut agent = None;
     if let Some(o) = params.0.as_ref().and_then(|v| v.as_object()) {
+        let a: Value = o.get("agent")?;
+        if !a.is_undefined() && !a.is_null() {
+            agent = Some(crate::media::text_arg(&ctx, WHAT, "agent", &a, 128)?);
+        }
         let p: Value = o.get("priority")?;
         if let Some(n) = p.as_number() {
             if !(1.0..=100.0).contains(&n) {
@@ -192,6 +198,7 @@ fn enqueue<'js>(
             priority,
             custom_data,
             headers,
+            agent,
         })),
     )?;
     Ok(request)

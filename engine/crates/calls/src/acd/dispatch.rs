@@ -37,11 +37,18 @@ impl CallCore {
             let why = format!("no queue {:?}", req.queue);
             return self.acd_event(key, AcdEvent::Error(why));
         };
-        let anyone = self
-            .acd
-            .agents
-            .values()
-            .any(|a| a.state != AgentState::LoggedOut && serves(&a.cfg, &queue.cfg));
+        let anyone = match &req.agent {
+            Some(id) => self
+                .acd
+                .agents
+                .get(&(account.clone(), id.clone()))
+                .is_some_and(|a| a.state != AgentState::LoggedOut && !a.cfg.supervisor),
+            None => self
+                .acd
+                .agents
+                .values()
+                .any(|a| a.state != AgentState::LoggedOut && serves(&a.cfg, &queue.cfg)),
+        };
         if !anyone {
             return self.acd_event(key, AcdEvent::Offline);
         }
@@ -62,8 +69,12 @@ impl CallCore {
                 place,
                 enqueued_at: now,
                 offered: None,
+                agent: req.agent.clone(),
             },
         );
+        if req.agent.is_some() {
+            self.acd.targeted += 1;
+        }
         if let Some(q) = self.acd.queues.get_mut(&qkey) {
             q.waiting.insert((place, key));
         }
@@ -116,7 +127,7 @@ impl CallCore {
     /// stops, and its agent is ready again.
     pub(crate) fn acd_cancel(&mut self, now: Instant, session: SessionId, request: u64) {
         let key = (session, request);
-        let Some(req) = self.acd.requests.remove(&key) else {
+        let Some(req) = self.acd.take_request(&key) else {
             return;
         };
         self.acd_abandoned(now, req);
@@ -133,7 +144,7 @@ impl CallCore {
             .copied()
             .collect();
         for key in keys {
-            if let Some(req) = self.acd.requests.remove(&key) {
+            if let Some(req) = self.acd.take_request(&key) {
                 self.acd_abandoned(now, req);
             }
         }
@@ -166,7 +177,7 @@ impl CallCore {
 
     /// Forgets a request that no longer waits (its queue is gone).
     pub(crate) fn acd_request_done(&mut self, key: RequestKey) {
-        self.acd.requests.remove(&key);
+        self.acd.take_request(&key);
     }
 
     pub(crate) fn acd_event(&mut self, (session, request): RequestKey, event: AcdEvent) {
@@ -181,21 +192,44 @@ impl CallCore {
         loop {
             let mut best: Option<(Place, RequestKey, AgentKey)> = None;
             for q in self.acd.queues.values() {
-                let Some(&(place, key)) = q.waiting.first() else {
-                    continue;
-                };
-                if best.as_ref().is_some_and(|(p, _, _)| *p <= place) {
-                    continue;
-                }
-                let agent = self
-                    .acd
-                    .agents
-                    .iter()
-                    .filter(|(_, a)| a.state == AgentState::Ready && serves(&a.cfg, &q.cfg))
-                    .min_by_key(|(k, a)| (a.idle_since, (*k).clone()))
-                    .map(|(k, _)| k.clone());
-                if let Some(agent) = agent {
-                    best = Some((place, key, agent));
+                // The queue's most urgent request that an agent can take
+                // now: its head, or (when requests for named agents wait)
+                // one of those further back.
+                let mut head_seen = false;
+                for &(place, key) in &q.waiting {
+                    if best.as_ref().is_some_and(|(p, _, _)| *p <= place) {
+                        break;
+                    }
+                    let named = self.acd.requests.get(&key).and_then(|r| r.agent.as_ref());
+                    let agent = match named {
+                        Some(id) => {
+                            let k = (q.cfg.account.clone(), id.clone());
+                            self.acd
+                                .agents
+                                .get(&k)
+                                .filter(|a| a.state == AgentState::Ready)
+                                .map(|_| k)
+                        }
+                        None if head_seen => continue,
+                        None => {
+                            head_seen = true;
+                            self.acd
+                                .agents
+                                .iter()
+                                .filter(|(_, a)| {
+                                    a.state == AgentState::Ready && serves(&a.cfg, &q.cfg)
+                                })
+                                .min_by_key(|(k, a)| (a.idle_since, (*k).clone()))
+                                .map(|(k, _)| k.clone())
+                        }
+                    };
+                    if let Some(agent) = agent {
+                        best = Some((place, key, agent));
+                        break;
+                    }
+                    if self.acd.targeted == 0 {
+                        break;
+                    }
                 }
             }
             let Some((place, key, agent)) = best else {
@@ -352,7 +386,7 @@ impl CallCore {
         let Some(key) = request else {
             return;
         };
-        if let Some(req) = self.acd.requests.remove(&key) {
+        if let Some(req) = self.acd.take_request(&key) {
             let qkey = (req.account.clone(), req.queue.clone());
             if let Some(q) = self.acd.queues.get_mut(&qkey) {
                 q.answered += 1;

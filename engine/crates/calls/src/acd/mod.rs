@@ -100,6 +100,8 @@ pub(crate) struct Request {
     pub enqueued_at: Instant,
     /// The call ringing an agent for it.
     pub offered: Option<CallId>,
+    /// Only this agent takes it.
+    pub agent: Option<String>,
 }
 
 pub(crate) struct QueueLive {
@@ -154,4 +156,18 @@ pub(crate) struct Acd {
     pub reacting: bool,
     /// Agents' states or queues changed since the gauges were last told.
     pub dirty: bool,
+    /// Requests for a named agent (while there are none, a queue's head is
+    /// all the distribution looks at).
+    pub targeted: usize,
+}
+
+impl Acd {
+    /// Forgets a request, keeping the count of named-agent ones.
+    pub(crate) fn take_request(&mut self, key: &RequestKey) -> Option<Request> {
+        let req = self.requests.remove(key)?;
+        if req.agent.is_some() {
+            self.targeted = self.targeted.saturating_sub(1);
+        }
+        Some(req)
+    }
 }
