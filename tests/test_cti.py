@@ -218,6 +218,11 @@ def test_desktops_follow_agents_and_calls_and_resume_after_a_drop(registry, agen
     assert abs(audio.tone_between(heard_by_customer, at + gap + 0.1, at + gap + 1.0)[0] - 1200.0) < 40
     ann.wait_event(event="dialogState", state="dropped", call=offered["call"])
     ann.wait_event(event="agentState", agent="ann", state="ready", timeout=10)
+    # Queue figures reach the queue's supervisor as they change (the call
+    # was answered), never an agent.
+    stats = sup.wait_event(event="queueStats", queue="support", answered=1, timeout=10)
+    assert stats["waiting"] == 0 and stats["abandoned"] == 0, stats
+    assert not [e for e in ann.events if e["event"] == "queueStats"], ann.events
     # The integration saw every one of ann's events, numbered without gaps
     # in its account.
     integration.wait_event(event="dialogState", state="dropped", call=offered["call"])

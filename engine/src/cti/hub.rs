@@ -146,6 +146,18 @@ impl CtiHub {
         })
     }
 
+    /// The accounts with a desktop connected.
+    pub fn watched_accounts(&self) -> Vec<String> {
+        let mut accounts = self.0.lock();
+        accounts
+            .iter_mut()
+            .filter_map(|(account, log)| {
+                log.subscribers.retain(|s| !s.tx.is_closed());
+                (!log.subscribers.is_empty()).then(|| account.clone())
+            })
+            .collect()
+    }
+
     /// The account's last event number.
     pub fn last_seq(&self, account: &str) -> u64 {
         self.with_log(account, |log| log.seq)

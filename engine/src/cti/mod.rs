@@ -16,6 +16,7 @@
 //! the agents of its queues; an integration (API key) its whole account's.
 
 pub mod hub;
+pub mod queue_stats;
 
 use std::time::Duration;
 

@@ -136,6 +136,7 @@ async fn run(cfg: ServeConfig, log_target: SessionLogTarget) -> ExitCode {
     let routes = move |sessions: &SessionControl| {
         // Every account's agents and queues reach the call core at start.
         let (cc_store, cc_sessions) = (cc_store.clone(), sessions.clone());
+        crate::cti::queue_stats::spawn(sessions.clone());
         tokio::spawn(async move {
             if let Err(e) = api::contact_centre::sync_all(&cc_store, &cc_sessions).await {
                 tracing::error!(error = %e, "cannot load agents and queues");
