@@ -22,6 +22,35 @@ PASSWORD = "agent phone pw"
 MUTED_S = 3.0
 
 
+def set_up_centre(d, agents: dict[str, list[str]], supervisors: dict[str, list[str]] | None = None,
+                  ) -> tuple[str, str]:
+    """An account with application "centre" (domain acme.test), the number
+    "support" running scripts/queue.js, a queue (no after-call work) for
+    every queue named, and an agent with a phone user (PASSWORD) for each of
+    `agents` and `supervisors` (id → queues). Returns (API key, account id)."""
+    _, acct = call(d, "POST", "/v1/accounts", {"name": "centre"})
+    key, account = acct["apiKey"], acct["id"]
+    claim(d, key, domain="acme.test")
+    claim(d, key, number="support")
+    assert call(d, "PUT", "/v1/applications/centre", key=key)[0] == 201
+    assert call(d, "PUT", "/v1/applications/centre/scenarios/queue",
+                (SCRIPTS / "queue.js").read_text(), "application/javascript", key)[0] == 201
+    assert call(d, "POST", "/v1/applications/centre/rules",
+                {"name": "support", "pattern": "support", "scenarios": ["queue"]}, key=key)[0] == 201
+    people = [(name, queues, "agent") for name, queues in agents.items()]
+    people += [(name, queues, "supervisor") for name, queues in (supervisors or {}).items()]
+    for queue in sorted({q for _, queues, _ in people for q in queues}):
+        assert call(d, "PUT", f"/v1/queues/{queue}", {"afterCallWork": 0}, key=key)[0] == 201
+    for name, queues, role in people:
+        assert call(d, "PUT", f"/v1/applications/centre/users/{name}",
+                    {"password": PASSWORD}, key=key)[0] == 201
+        status, body = call(d, "PUT", f"/v1/agents/{name}",
+                            {"application": "centre", "user": name, "role": role,
+                             "queues": queues}, key=key)
+        assert status == 201, body
+    return key, account
+
+
 class Desk:
     """One CTI connection: commands answered in order, events collected."""
 
@@ -88,24 +117,7 @@ class Desk:
 def test_desktops_follow_agents_and_calls_and_resume_after_a_drop(registry, agent, tones, tmp_path):
     d = start_serve(registry, tmp_path)
     heard_by_customer = tmp_path / "heard_by_customer.wav"
-    status, acct = call(d, "POST", "/v1/accounts", {"name": "centre"})
-    key, account = acct["apiKey"], acct["id"]
-    claim(d, key, domain="acme.test")
-    claim(d, key, number="support")
-    assert call(d, "PUT", "/v1/applications/centre", key=key)[0] == 201
-    for user in ("ann", "sup"):
-        assert call(d, "PUT", f"/v1/applications/centre/users/{user}",
-                    {"password": PASSWORD}, key=key)[0] == 201
-    assert call(d, "PUT", "/v1/applications/centre/scenarios/queue",
-                (SCRIPTS / "queue.js").read_text(), "application/javascript", key)[0] == 201
-    assert call(d, "POST", "/v1/applications/centre/rules",
-                {"name": "support", "pattern": "support", "scenarios": ["queue"]}, key=key)[0] == 201
-    assert call(d, "PUT", "/v1/queues/support", {"afterCallWork": 0}, key=key)[0] == 201
-    assert call(d, "PUT", "/v1/agents/ann", {"application": "centre", "user": "ann",
-                                             "queues": ["support"]}, key=key)[0] == 201
-    assert call(d, "PUT", "/v1/agents/sup", {"application": "centre", "user": "sup",
-                                             "role": "supervisor", "queues": ["support"]},
-                key=key)[0] == 201
+    key, account = set_up_centre(d, {"ann": ["support"]}, {"sup": ["support"]})
 
     # Wrong password, wrong key: refused.
     bad = Desk(d, {"command": "login", "account": account, "agent": "ann", "password": "nope"})

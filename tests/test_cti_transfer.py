@@ -11,32 +11,16 @@ from __future__ import annotations
 import time
 
 import audio
-from test_cti import PASSWORD, Desk
+from test_cti import PASSWORD, Desk, set_up_centre
 from test_supervisor import seconds_of
-from test_serve import SCRIPTS, call, claim, start_serve
+from test_serve import start_serve
 
 ANN_HZ, BOB_HZ = 1200.0, 700.0
 
 
 def test_an_agent_transfers_the_customer_to_another_queue(registry, agent, tones, tmp_path):
     d = start_serve(registry, tmp_path)
-    _, acct = call(d, "POST", "/v1/accounts", {"name": "centre"})
-    key, account = acct["apiKey"], acct["id"]
-    claim(d, key, domain="acme.test")
-    claim(d, key, number="support")
-    assert call(d, "PUT", "/v1/applications/centre", key=key)[0] == 201
-    for user in ("ann", "bob"):
-        assert call(d, "PUT", f"/v1/applications/centre/users/{user}",
-                    {"password": PASSWORD}, key=key)[0] == 201
-    assert call(d, "PUT", "/v1/applications/centre/scenarios/queue",
-                (SCRIPTS / "queue.js").read_text(), "application/javascript", key)[0] == 201
-    assert call(d, "POST", "/v1/applications/centre/rules",
-                {"name": "support", "pattern": "support", "scenarios": ["queue"]}, key=key)[0] == 201
-    for queue in ("support", "billing"):
-        assert call(d, "PUT", f"/v1/queues/{queue}", {"afterCallWork": 0}, key=key)[0] == 201
-    for user, queue in (("ann", "support"), ("bob", "billing")):
-        assert call(d, "PUT", f"/v1/agents/{user}", {"application": "centre", "user": user,
-                                                     "queues": [queue]}, key=key)[0] == 201
+    _, account = set_up_centre(d, {"ann": ["support"], "bob": ["billing"]})
 
     registrar = f"sip:127.0.0.1:{d.sip_port}"
     heard_by_customer = tmp_path / "heard_by_customer.wav"
@@ -61,7 +45,8 @@ def test_an_agent_transfers_the_customer_to_another_queue(registry, agent, tones
                      play=tones.wav(440.0), record=heard_by_customer, no_telephone_event=True,
                      duration=40.0, max_time=70)
     offered = ann.wait_event(event="newInboundCall", agent="ann")
-    ann.wait_event(event="dialogState", state="active", call=offered["call"])
+    # The scenario says it takes transfers of the call (handleBlindTransfer).
+    ann.wait_event(event="dialogState", state="active", call=offered["call"], transferable=True)
     mark = d.mark()
     r = ann.command({"command": "singleStepTransfer", "to": "queue:billing"})
     assert r["type"] == "ack", r
@@ -72,7 +57,7 @@ def test_an_agent_transfers_the_customer_to_another_queue(registry, agent, tones
     ann.wait_event(event="agentState", agent="ann", state="ready", after_seq=offered["seq"])
     moved = bob.wait_event(event="newInboundCall", agent="bob", timeout=20)
     assert moved["queue"] == "billing", moved
-    bob.wait_event(event="dialogState", state="active", call=moved["call"])
+    bob.wait_event(event="dialogState", state="active", call=moved["call"], transferable=True)
     phones["bob"].wait_event("confirmed", 10)
     time.sleep(2.0)  # shapes the audio: bob's tone to the customer
     # bob hands the customer back to ann, by name.

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from test_cti import PASSWORD
-from test_serve import SCRIPTS, call, claim, start_serve
+from test_cti import PASSWORD, set_up_centre
+from test_serve import start_serve
 
 BROWSER = Path(__file__).resolve().parent / "browser"
 
@@ -82,24 +82,7 @@ def log_in(page: Page, base: str, account: str, agent: str) -> None:
 
 def test_an_agent_works_a_queue_call_from_the_desktop_page(registry, agent, tones, tmp_path, pages):
     d = start_serve(registry, tmp_path)
-    _, acct = call(d, "POST", "/v1/accounts", {"name": "centre"})
-    key, account = acct["apiKey"], acct["id"]
-    claim(d, key, domain="acme.test")
-    claim(d, key, number="support")
-    assert call(d, "PUT", "/v1/applications/centre", key=key)[0] == 201
-    for user in ("ann", "sup"):
-        assert call(d, "PUT", f"/v1/applications/centre/users/{user}",
-                    {"password": PASSWORD}, key=key)[0] == 201
-    assert call(d, "PUT", "/v1/applications/centre/scenarios/queue",
-                (SCRIPTS / "queue.js").read_text(), "application/javascript", key)[0] == 201
-    assert call(d, "POST", "/v1/applications/centre/rules",
-                {"name": "support", "pattern": "support", "scenarios": ["queue"]}, key=key)[0] == 201
-    assert call(d, "PUT", "/v1/queues/support", {"afterCallWork": 0}, key=key)[0] == 201
-    assert call(d, "PUT", "/v1/agents/ann", {"application": "centre", "user": "ann",
-                                             "queues": ["support"]}, key=key)[0] == 201
-    assert call(d, "PUT", "/v1/agents/sup", {"application": "centre", "user": "sup",
-                                             "role": "supervisor", "queues": ["support"]},
-                key=key)[0] == 201
+    _, account = set_up_centre(d, {"ann": ["support"]}, {"sup": ["support"]})
     base = f"http://127.0.0.1:{d.http_port}"
 
     desk = pages()
@@ -139,6 +122,8 @@ def test_an_agent_works_a_queue_call_from_the_desktop_page(registry, agent, tone
     desk.wait_text("#calls .call-mute", "muted")
     desk.do(op="click", sel="button[data-command=unmute]")
     desk.wait_text("#calls .call-mute", "")
+    # The scenario takes transfers of the call (the Transfer button works).
+    desk.wait_text("#calls .call-transfer", "yes")
 
     # A supervisor's page sees the agent on the call.
     sup = pages()

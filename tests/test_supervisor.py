@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 
 import audio
-from test_cti import PASSWORD, Desk
-from test_serve import SCRIPTS, call, claim, start_serve
+from test_cti import PASSWORD, Desk, set_up_centre
+from test_serve import start_serve
 
 CUSTOMER_HZ, AGENT_HZ, SUPERVISOR_HZ = 440.0, 1200.0, 700.0
 PHASE_S = 3.0
@@ -33,24 +33,7 @@ def seconds_of(path, hz: float, share: float = 0.2, floor_dbfs: float = -40.0) -
 
 def test_a_supervisor_listens_then_whispers(registry, agent, tones, tmp_path):
     d = start_serve(registry, tmp_path)
-    _, acct = call(d, "POST", "/v1/accounts", {"name": "centre"})
-    key, account = acct["apiKey"], acct["id"]
-    claim(d, key, domain="acme.test")
-    claim(d, key, number="support")
-    assert call(d, "PUT", "/v1/applications/centre", key=key)[0] == 201
-    for user in ("ann", "sup"):
-        assert call(d, "PUT", f"/v1/applications/centre/users/{user}",
-                    {"password": PASSWORD}, key=key)[0] == 201
-    assert call(d, "PUT", "/v1/applications/centre/scenarios/queue",
-                (SCRIPTS / "queue.js").read_text(), "application/javascript", key)[0] == 201
-    assert call(d, "POST", "/v1/applications/centre/rules",
-                {"name": "support", "pattern": "support", "scenarios": ["queue"]}, key=key)[0] == 201
-    assert call(d, "PUT", "/v1/queues/support", {"afterCallWork": 0}, key=key)[0] == 201
-    assert call(d, "PUT", "/v1/agents/ann", {"application": "centre", "user": "ann",
-                                             "queues": ["support"]}, key=key)[0] == 201
-    assert call(d, "PUT", "/v1/agents/sup", {"application": "centre", "user": "sup",
-                                             "role": "supervisor", "queues": ["support"]},
-                key=key)[0] == 201
+    _, account = set_up_centre(d, {"ann": ["support"]}, {"sup": ["support"]})
 
     registrar = f"sip:127.0.0.1:{d.sip_port}"
     heard = {who: tmp_path / f"heard_by_{who}.wav" for who in ("customer", "ann", "sup")}

@@ -55,6 +55,7 @@ impl Sinks {
                 queue,
                 callerid,
                 muted,
+                transferable,
             } => {
                 if state == "alerting" {
                     let body = serde_json::json!({
@@ -67,6 +68,7 @@ impl Sinks {
                 let body = serde_json::json!({
                     "event": "dialogState", "agent": agent, "call": call.to_string(),
                     "state": state, "queue": queue, "callerid": callerid, "mute": muted,
+                    "transferable": transferable,
                 });
                 self.cti.publish(&account, Some(agent), queues, body);
             }

@@ -568,7 +568,7 @@ fn agent_json(a: &AgentStatus) -> Value {
 
 fn call_json(agent: &str, c: &AgentCall) -> Value {
     json!({"agent": agent, "call": c.call.to_string(), "state": c.state, "queue": c.queue,
-           "callerid": c.callerid, "mute": c.muted})
+           "callerid": c.callerid, "mute": c.muted, "transferable": c.transferable})
 }
 
 fn monitoring_json(supervisor: &str, m: &Monitoring) -> Value {

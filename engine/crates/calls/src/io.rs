@@ -344,6 +344,8 @@ pub enum Fact {
         queue: String,
         callerid: String,
         muted: bool,
+        /// The scenario takes transfers of the call (`singleStepTransfer`).
+        transferable: bool,
     },
     /// A supervisor on an agent's call: `state` is `alerting` (its phone
     /// rings), `active` (in the call, in `mode`) or `dropped`.

@@ -16,7 +16,11 @@ impl CallCore {
     /// `call.handleBlindTransfer(enable)`.
     pub(crate) fn handle_blind_transfer(&mut self, session: SessionId, id: CallId, enable: bool) {
         if let Some(call) = self.owned_mut(session, id) {
+            let changed = call.handle_blind_transfer != enable;
             call.handle_blind_transfer = enable;
+            if changed {
+                self.acd_transfer_handling(id, enable);
+            }
         }
     }
 

@@ -175,6 +175,28 @@ fn acd_events(out: &[Output]) -> Vec<(u64, AcdEvent)> {
         .collect()
 }
 
+/// The far end of `leg` hangs up.
+fn bye(c: &mut Centre, leg: LegId) -> Vec<Output> {
+    c.h.ua(UaEvent::Terminated {
+        leg,
+        by_remote: true,
+        code: 200,
+        reason: "BYE".into(),
+        headers: vec![],
+    })
+}
+
+/// ann (the only agent) ready, a request of a new session rung to her
+/// phone and answered: the session and her call's leg.
+fn ann_talking(c: &mut Centre) -> (SessionId, LegId) {
+    c.ready("ann");
+    let s = c.session();
+    let out = c.enqueue(s, 1, 50);
+    let rung = c.rung(&out);
+    answer(c, rung[0].1, &rung[0].2);
+    (s, rung[0].1)
+}
+
 fn answer(c: &mut Centre, leg: LegId, offer: &dialtone_sip::Body) -> Vec<Output> {
     c.h.ua(UaEvent::Answered {
         leg,
@@ -222,13 +244,7 @@ fn the_longest_idle_agent_takes_the_call_then_wraps_up() {
             }));
     assert_eq!(c.state("bob"), AgentState::Talking);
     // The agent's call ends: after-call work for the queue's 10 s.
-    c.h.ua(UaEvent::Terminated {
-        leg: rung[0].1,
-        by_remote: true,
-        code: 200,
-        reason: "BYE".into(),
-        headers: vec![],
-    });
+    bye(&mut c, rung[0].1);
     assert_eq!(c.state("bob"), AgentState::AfterCallWork);
     c.h.advance(Duration::from_secs(9));
     assert_eq!(c.state("bob"), AgentState::AfterCallWork);
@@ -613,13 +629,7 @@ fn a_supervisor_listens_whispers_and_barges_without_reinvites() {
     }
 
     // The supervisor hangs up: the mixer goes, the two hear each other.
-    let out = c.h.ua(UaEvent::Terminated {
-        leg: dial[0].1,
-        by_remote: true,
-        code: 200,
-        reason: "BYE".into(),
-        headers: vec![],
-    });
+    let out = bye(&mut c, dial[0].1);
     assert!(events(&out).is_empty(), "{out:?}");
     let w = wiring(&out);
     has(&w, format!("Release({mixer})"));
@@ -636,13 +646,7 @@ fn a_supervisor_listens_whispers_and_barges_without_reinvites() {
     let out = c.h.take();
     let dial = c.rung(&out);
     answer(&mut c, dial[0].1, &dial[0].2);
-    let out = c.h.ua(UaEvent::Terminated {
-        leg: customer_leg,
-        by_remote: true,
-        code: 200,
-        reason: "BYE".into(),
-        headers: vec![],
-    });
+    let out = bye(&mut c, customer_leg);
     assert!(
         ua_cmds(&out)
             .iter()
@@ -682,13 +686,7 @@ fn after_call_work_is_delayed_from_now_and_the_call_shows_in_the_status() {
         c.h.core.agent_command(now, ACCOUNT, "ann", delay.clone()),
         Err(AgentError::InvalidState { .. })
     ));
-    c.h.ua(UaEvent::Terminated {
-        leg: rung[0].1,
-        by_remote: true,
-        code: 200,
-        reason: "BYE".into(),
-        headers: vec![],
-    });
+    bye(&mut c, rung[0].1);
     assert_eq!(c.state("ann"), AgentState::AfterCallWork);
     c.h.advance(Duration::from_secs(5));
     let now = c.h.now;
@@ -706,11 +704,7 @@ fn after_call_work_is_delayed_from_now_and_the_call_shows_in_the_status() {
 #[test]
 fn a_transfer_from_the_desktop_reaches_the_scenario_as_a_refer_would() {
     let mut c = Centre::new(vec![agent("ann", &[])], queue(&[]));
-    c.ready("ann");
-    let s = c.session();
-    let out = c.enqueue(s, 1, 50);
-    let rung = c.rung(&out);
-    answer(&mut c, rung[0].1, &rung[0].2);
+    let (s, _) = ann_talking(&mut c);
     let call = c.h.core.agent_statuses(c.h.now, ACCOUNT)[0]
         .call
         .expect("ann's call");
@@ -724,10 +718,19 @@ fn a_transfer_from_the_desktop_reaches_the_scenario_as_a_refer_would() {
             .agent_command(now, ACCOUNT, "ann", transfer.clone()),
         Err(AgentError::TransferNotTaken)
     );
-    c.h.cmd(
+    let out = c.h.cmd(
         s,
         SessionCommand::HandleBlindTransfer { call, enable: true },
     );
+    // Desktops learn that the call can be transferred now.
+    assert!(facts(&out).iter().any(|f| matches!(
+        f,
+        Fact::AgentCall {
+            transferable: true,
+            state: "active",
+            ..
+        }
+    )));
     c.h.core
         .agent_command(now, ACCOUNT, "ann", transfer)
         .expect("taken");

@@ -156,6 +156,8 @@ pub struct AgentCall {
     pub queue: String,
     pub callerid: String,
     pub muted: bool,
+    /// The scenario takes transfers of it (`singleStepTransfer`).
+    pub transferable: bool,
 }
 
 /// What a supervisor monitors.
@@ -614,6 +616,7 @@ fn status(acd: &super::Acd, a: &AgentLive, now: Instant) -> AgentStatus {
             queue: op.queue.clone(),
             callerid: op.callerid.clone(),
             muted: op.muted,
+            transferable: op.transferable,
         })
     });
     let monitoring = acd

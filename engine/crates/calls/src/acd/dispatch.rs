@@ -280,6 +280,7 @@ impl CallCore {
                 queue: qkey.1.clone(),
                 callerid: callerid.clone(),
                 muted: false,
+                transferable: false,
             },
         );
         self.agent_call_fact(&agent, call, "alerting");
@@ -470,16 +471,41 @@ impl CallCore {
 }
 
 impl CallCore {
+    /// The scenario took (or stopped taking) transfers of `call`: desktops
+    /// of an agent on it learn it from `dialogState`.
+    pub(crate) fn acd_transfer_handling(&mut self, call: CallId, enable: bool) {
+        let Some(op) = self.acd.calls.get_mut(&call) else {
+            return;
+        };
+        op.transferable = enable;
+        if !op.connected {
+            return;
+        }
+        let agent = op.agent.clone();
+        let state = match self.acd.agents.get(&agent).map(|a| a.state) {
+            Some(AgentState::Held) => "held",
+            _ => "active",
+        };
+        self.agent_call_fact(&agent, call, state);
+    }
+
     /// Tells history, metrics and desktops about a queue call to an agent.
     pub(crate) fn agent_call_fact(&mut self, agent: &AgentKey, call: CallId, state: &'static str) {
         let Some(a) = self.acd.agents.get(agent) else {
             return;
         };
-        let (queue, callerid, muted) = self
+        let (queue, callerid, muted, transferable) = self
             .acd
             .calls
             .get(&call)
-            .map(|op| (op.queue.clone(), op.callerid.clone(), op.muted))
+            .map(|op| {
+                (
+                    op.queue.clone(),
+                    op.callerid.clone(),
+                    op.muted,
+                    op.transferable,
+                )
+            })
             .unwrap_or_default();
         let fact = crate::io::Fact::AgentCall {
             account: agent.0.clone(),
@@ -490,6 +516,7 @@ impl CallCore {
             queue,
             callerid,
             muted,
+            transferable,
         };
         self.fact(fact);
     }

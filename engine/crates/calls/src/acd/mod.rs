@@ -125,6 +125,8 @@ pub(crate) struct OperatorCall {
     pub callerid: String,
     /// The customer does not hear the agent.
     pub muted: bool,
+    /// The scenario takes transfers of the call.
+    pub transferable: bool,
 }
 
 /// A call event the distribution reacts to, after the event is out.

@@ -92,18 +92,7 @@ impl CallCore {
                 self.set_monitor_mode(call, mode);
                 return Ok(());
             }
-            Some(_) => {
-                let state = self
-                    .acd
-                    .agents
-                    .get(supervisor)
-                    .map_or(AgentState::LoggedOut, |a| a.state);
-                return Err(AgentError::InvalidState {
-                    agent: supervisor.1.clone(),
-                    state: state.as_str(),
-                    command: "monitor a second call",
-                });
-            }
+            Some(_) => return Err(self.supervisor_refusal(supervisor, "monitor a second call")),
             None => {}
         }
         let Some(session) = self.calls.get(&agent_call).map(|c| c.session) else {
@@ -170,21 +159,26 @@ impl CallCore {
             .find(|(_, m)| &m.supervisor == supervisor)
             .map(|(call, m)| (*call, m.session));
         let Some((call, session)) = found else {
-            let state = self
-                .acd
-                .agents
-                .get(supervisor)
-                .map_or(AgentState::LoggedOut, |a| a.state);
-            return Err(AgentError::InvalidState {
-                agent: supervisor.1.clone(),
-                state: state.as_str(),
-                command: "stop monitoring (monitors nothing)",
-            });
+            return Err(self.supervisor_refusal(supervisor, "stop monitoring (monitors nothing)"));
         };
         self.hangup(now, session, call, Vec::new());
         // A call still dialling may end without an event: finish here.
         self.end_monitor(call);
         Ok(())
+    }
+
+    /// `invalidState` for what `supervisor` asked.
+    fn supervisor_refusal(&self, supervisor: &AgentKey, command: &'static str) -> AgentError {
+        let state = self
+            .acd
+            .agents
+            .get(supervisor)
+            .map_or(AgentState::LoggedOut, |a| a.state);
+        AgentError::InvalidState {
+            agent: supervisor.1.clone(),
+            state: state.as_str(),
+            command,
+        }
     }
 
     /// Whether `call` takes part in a monitor; the supervisor's own calls
