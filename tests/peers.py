@@ -44,7 +44,10 @@ class Agent:
                  reg_expires: int | None = None):
         self.name = name
         self.workdir = Path(workdir)
-        rtp_lo, _ = PORTS.block(20)
+        # Given back when the agent is stopped: leaked small blocks would
+        # fragment the range until no server's block fits.
+        self._rtp_block: tuple[int, int] | None = PORTS.block(20)
+        rtp_lo = self._rtp_block[0]
         argv = [sys.executable, str(AGENT), "--port", str(port), "--transport", transport,
                 "--user", name, "--rtp-port", str(rtp_lo), "--rtp-port-range", "20",
                 "--max-time", str(max_time)]
@@ -150,6 +153,9 @@ class Agent:
 
     def stop(self) -> None:
         _stop_process(self.proc)
+        if self._rtp_block and self.proc.poll() is not None:
+            PORTS.release(self._rtp_block)
+            self._rtp_block = None
         self.pump.join(2.0)
         try:
             if self.proc.stdin is not None:
@@ -198,7 +204,8 @@ class Sipp:
         self.name = name
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.media_port = media_port or PORTS.block(4)[0]
+        self._media_block = None if media_port else PORTS.block(4)
+        self.media_port = media_port or self._media_block[0]
         self.control_port = PORTS.udp_port()
         self.timeout_s = timeout_s
         argv = [SIPP]
@@ -268,6 +275,9 @@ class Sipp:
             _stop_process(self.proc)
             self.returncode = self.proc.poll()
             self._finish()
+        if self._media_block and (self.proc is None or self.proc.poll() is not None):
+            PORTS.release(self._media_block)
+            self._media_block = None
 
     def trace_files(self, suffix: str) -> list[Path]:
         pid = self.proc.pid if self.proc else "*"
