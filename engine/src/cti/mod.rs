@@ -24,7 +24,8 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use dialtone_calls::{
-    AgentCall, AgentCommand, AgentError, AgentStatus, MonitorMode, Monitoring, MAX_ACW_DELAY_S,
+    AgentCall, AgentCommand, AgentError, AgentStatus, MonitorMode, Monitoring, QueueStats,
+    MAX_ACW_DELAY_S,
 };
 use dialtone_sip::digest_server::{ha1, DigestAlgorithm};
 use serde_json::{json, Value};
@@ -398,12 +399,7 @@ async fn handle(state: &ApiState, identity: &Identity, c: &Value) -> Value {
                     let list: Vec<Value> = queues
                         .iter()
                         .filter(|q| visible(&q.name))
-                        .map(|q| {
-                            json!({"queue": q.name, "waiting": q.waiting, "offering": q.offering,
-                                   "longestWait": q.longest_wait.as_secs(), "agents": q.agents,
-                                   "answered": q.answered, "abandoned": q.abandoned,
-                                   "serviceLevel": q.service_level_pct})
-                        })
+                        .map(queue_json)
                         .collect();
                     return ack(&id, json!({"queues": list}));
                 }
@@ -489,18 +485,26 @@ async fn handle(state: &ApiState, identity: &Identity, c: &Value) -> Value {
             return error(&id, "notAllowed", format!("agent {target:?} is not yours"));
         }
     }
-    match state
-        .sessions
-        .agent_command(account, target, agent_command)
-        .await
-    {
-        Ok(Ok(status)) => ack(&id, json!({"agent": agent_json(&status)})),
-        Ok(Err(e @ AgentError::InvalidState { .. })) => error(&id, "invalidState", e.to_string()),
+    run_agent_command(state, &id, account, target, agent_command).await
+}
+
+/// Runs `command` on `agent` in the call core: the ack with the agent's
+/// status, or the seeds' error type for the refusal.
+async fn run_agent_command(
+    state: &ApiState,
+    id: &Value,
+    account: String,
+    agent: String,
+    command: AgentCommand,
+) -> Value {
+    match state.sessions.agent_command(account, agent, command).await {
+        Ok(Ok(status)) => ack(id, json!({"agent": agent_json(&status)})),
+        Ok(Err(e @ AgentError::InvalidState { .. })) => error(id, "invalidState", e.to_string()),
         Ok(Err(
             e @ (AgentError::Supervisor | AgentError::NotSupervisor | AgentError::TransferNotTaken),
-        )) => error(&id, "notAllowed", e.to_string()),
-        Ok(Err(e)) => error(&id, "generalError", e.to_string()),
-        Err(e) => error(&id, "generalError", e.to_string()),
+        )) => error(id, "notAllowed", e.to_string()),
+        Ok(Err(e)) => error(id, "generalError", e.to_string()),
+        Err(e) => error(id, "generalError", e.to_string()),
     }
 }
 
@@ -545,17 +549,7 @@ async fn monitor(
         }
     };
     let account = identity.account().to_string();
-    match state
-        .sessions
-        .agent_command(account, supervisor, agent_command)
-        .await
-    {
-        Ok(Ok(status)) => ack(id, json!({"agent": agent_json(&status)})),
-        Ok(Err(e @ AgentError::InvalidState { .. })) => error(id, "invalidState", e.to_string()),
-        Ok(Err(e @ AgentError::NotSupervisor)) => error(id, "notAllowed", e.to_string()),
-        Ok(Err(e)) => error(id, "generalError", e.to_string()),
-        Err(e) => error(id, "generalError", e.to_string()),
-    }
+    run_agent_command(state, id, account, supervisor, agent_command).await
 }
 
 fn agent_json(a: &AgentStatus) -> Value {
@@ -564,6 +558,14 @@ fn agent_json(a: &AgentStatus) -> Value {
            "missed": a.missed, "supervisor": a.supervisor,
            "call": a.call_info.as_ref().map(|c| call_json(&a.id, c)),
            "monitoring": a.monitoring.as_ref().map(|m| monitoring_json(&a.id, m))})
+}
+
+/// A queue's figures, as `queryQueues` and `queueStats` give them.
+pub fn queue_json(q: &QueueStats) -> Value {
+    json!({"queue": q.name, "waiting": q.waiting, "offering": q.offering,
+           "longestWait": q.longest_wait.as_secs(), "agents": q.agents,
+           "answered": q.answered, "abandoned": q.abandoned,
+           "serviceLevel": q.service_level_pct})
 }
 
 fn call_json(agent: &str, c: &AgentCall) -> Value {

@@ -29,12 +29,10 @@ pub fn spawn(sessions: SessionControl) {
                     return;
                 };
                 for q in queues {
-                    let body = json!({
-                        "event": "queueStats", "queue": q.name, "waiting": q.waiting,
-                        "offering": q.offering, "longestWait": q.longest_wait.as_secs(),
-                        "agents": q.agents, "answered": q.answered, "abandoned": q.abandoned,
-                        "serviceLevel": q.service_level_pct,
-                    });
+                    let mut body = super::queue_json(&q);
+                    if let Some(o) = body.as_object_mut() {
+                        o.insert("event".into(), json!("queueStats"));
+                    }
                     let key = (account.clone(), q.name.clone());
                     if sent.get(&key) != Some(&body) {
                         sent.insert(key, body.clone());

@@ -304,25 +304,27 @@ impl CallCore {
             command,
         };
         use AgentState::*;
-        match &command {
-            AgentCommand::Monitor { .. } | AgentCommand::StopMonitor if !agent.cfg.supervisor => {
+        let (next, reason) = match (&command, state) {
+            (AgentCommand::Monitor { .. } | AgentCommand::StopMonitor, _)
+                if !agent.cfg.supervisor =>
+            {
                 return Err(AgentError::NotSupervisor)
             }
-            AgentCommand::Monitor {
-                agent: watched,
-                mode,
-            } => {
+            (
+                AgentCommand::Monitor {
+                    agent: watched,
+                    mode,
+                },
+                _,
+            ) => {
                 let (watched, mode) = (watched.clone(), *mode);
                 self.supervise(now, &key, &watched, mode)?;
                 return self.agent_status(now, &key);
             }
-            AgentCommand::StopMonitor => {
+            (AgentCommand::StopMonitor, _) => {
                 self.stop_supervising(now, &key)?;
                 return self.agent_status(now, &key);
             }
-            _ => {}
-        }
-        let (next, reason) = match (&command, state) {
             (AgentCommand::Login, LoggedOut) => (NotReady, "login".to_string()),
             (AgentCommand::Login, _) => return Err(refuse("log in")),
             (AgentCommand::Release, Reserved | Talking | Held)
@@ -371,9 +373,6 @@ impl CallCore {
             (AgentCommand::DelayAfterCallWork { .. }, _) => {
                 return Err(refuse("delay after-call work"))
             }
-            (AgentCommand::Monitor { .. } | AgentCommand::StopMonitor, _) => {
-                return self.agent_status(now, &key)
-            }
         };
         if command == AgentCommand::Login {
             if let Some(a) = self.acd.agents.get_mut(&key) {
@@ -383,11 +382,7 @@ impl CallCore {
         }
         self.set_agent_state(now, &key, next, reason);
         self.acd_dispatch(now);
-        self.acd
-            .agents
-            .get(&key)
-            .map(|a| status(&self.acd, a, now))
-            .ok_or_else(|| AgentError::NotFound(id.to_string()))
+        self.agent_status(now, &key)
     }
 
     pub(crate) fn agent_status(
@@ -455,19 +450,12 @@ impl CallCore {
                 if let Some(op) = self.acd.calls.get_mut(&call) {
                     op.muted = muted;
                 }
-                let dialog = match self.acd.agents.get(key).map(|a| a.state) {
-                    Some(AgentState::Held) => "held",
-                    _ => "active",
-                };
+                let dialog = self.agent_dialog_state(key);
                 self.agent_call_fact(key, call, dialog);
             }
             _ => {}
         }
-        self.acd
-            .agents
-            .get(key)
-            .map(|a| status(&self.acd, a, now))
-            .ok_or_else(|| AgentError::NotFound(key.1.clone()))
+        self.agent_status(now, key)
     }
 
     /// `account`'s agents, by id.
@@ -602,14 +590,20 @@ impl CallCore {
     }
 }
 
+/// The seeds' dialog state of an agent's queue call: ringing, then active or
+/// held with the agent.
+pub(crate) fn dialog_state(connected: bool, agent: AgentState) -> &'static str {
+    match (connected, agent) {
+        (false, _) => "alerting",
+        (true, AgentState::Held) => "held",
+        (true, _) => "active",
+    }
+}
+
 fn status(acd: &super::Acd, a: &AgentLive, now: Instant) -> AgentStatus {
     let call_info = a.call.and_then(|call| {
         let op = acd.calls.get(&call)?;
-        let state = match (op.connected, a.state) {
-            (false, _) => "alerting",
-            (true, AgentState::Held) => "held",
-            (true, _) => "active",
-        };
+        let state = dialog_state(op.connected, a.state);
         Some(AgentCall {
             call,
             state,
@@ -620,11 +614,9 @@ fn status(acd: &super::Acd, a: &AgentLive, now: Instant) -> AgentStatus {
         })
     });
     let monitoring = acd
-        .monitors
-        .iter()
-        .find(|(_, m)| m.supervisor.0 == a.cfg.account && m.supervisor.1 == a.cfg.id)
+        .monitor_of(&a.cfg.account, &a.cfg.id)
         .map(|(call, m)| Monitoring {
-            call: *call,
+            call,
             agent: m.agent.1.clone(),
             agent_call: m.agent_call,
             mode: m.mode,

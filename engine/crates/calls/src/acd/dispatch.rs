@@ -482,11 +482,18 @@ impl CallCore {
             return;
         }
         let agent = op.agent.clone();
-        let state = match self.acd.agents.get(&agent).map(|a| a.state) {
-            Some(AgentState::Held) => "held",
-            _ => "active",
-        };
+        let state = self.agent_dialog_state(&agent);
         self.agent_call_fact(&agent, call, state);
+    }
+
+    /// The dialog state of `agent`'s connected queue call.
+    pub(crate) fn agent_dialog_state(&self, agent: &AgentKey) -> &'static str {
+        let state = self
+            .acd
+            .agents
+            .get(agent)
+            .map_or(AgentState::Talking, |a| a.state);
+        super::agents::dialog_state(true, state)
     }
 
     /// Tells history, metrics and desktops about a queue call to an agent.

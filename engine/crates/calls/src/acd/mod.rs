@@ -164,6 +164,18 @@ pub(crate) struct Acd {
 }
 
 impl Acd {
+    /// The monitor of supervisor `id` of `account`, by the supervisor's call.
+    pub(crate) fn monitor_of(
+        &self,
+        account: &str,
+        id: &str,
+    ) -> Option<(CallId, &monitor::Monitor)> {
+        self.monitors
+            .iter()
+            .find(|(_, m)| m.supervisor.0 == account && m.supervisor.1 == id)
+            .map(|(call, m)| (*call, m))
+    }
+
     /// Forgets a request, keeping the count of named-agent ones.
     pub(crate) fn take_request(&mut self, key: &RequestKey) -> Option<Request> {
         let req = self.requests.remove(key)?;

@@ -83,10 +83,8 @@ impl CallCore {
         };
         let own = self
             .acd
-            .monitors
-            .iter()
-            .find(|(_, m)| &m.supervisor == supervisor)
-            .map(|(call, m)| (*call, m.agent_call));
+            .monitor_of(&supervisor.0, &supervisor.1)
+            .map(|(call, m)| (call, m.agent_call));
         match own {
             Some((call, on)) if on == agent_call => {
                 self.set_monitor_mode(call, mode);
@@ -154,10 +152,8 @@ impl CallCore {
     ) -> Result<(), AgentError> {
         let found = self
             .acd
-            .monitors
-            .iter()
-            .find(|(_, m)| &m.supervisor == supervisor)
-            .map(|(call, m)| (*call, m.session));
+            .monitor_of(&supervisor.0, &supervisor.1)
+            .map(|(call, m)| (call, m.session));
         let Some((call, session)) = found else {
             return Err(self.supervisor_refusal(supervisor, "stop monitoring (monitors nothing)"));
         };
@@ -301,25 +297,34 @@ impl CallCore {
     /// Forgets the monitor of supervisor call `call`: the mixer goes and
     /// the customer and the agent hear each other directly again.
     fn end_monitor(&mut self, call: CallId) {
-        let Some(m) = self.acd.monitors.remove(&call) else {
+        let Some(m) = self.drop_monitor(call) else {
             return;
         };
+        let both = self.calls.contains_key(&m.agent_call) && self.calls.contains_key(&m.customer);
+        if m.mixer.is_some() && both {
+            let (agent, customer) = (UnitId::from(m.agent_call), UnitId::from(m.customer));
+            self.media(MediaCommand::Connect {
+                from: agent,
+                to: customer,
+            });
+            self.media(MediaCommand::Connect {
+                from: customer,
+                to: agent,
+            });
+        }
+    }
+
+    /// Forgets the monitor of supervisor call `call` and releases its mixer;
+    /// desktops learn it is dropped.
+    fn drop_monitor(&mut self, call: CallId) -> Option<Monitor> {
+        let m = self.acd.monitors.remove(&call)?;
         if let Some(mixer) = m.mixer {
             self.units.remove(&mixer);
             self.media(MediaCommand::Release(mixer));
-            let (agent, customer) = (UnitId::from(m.agent_call), UnitId::from(m.customer));
-            if self.calls.contains_key(&m.agent_call) && self.calls.contains_key(&m.customer) {
-                self.media(MediaCommand::Connect {
-                    from: agent,
-                    to: customer,
-                });
-                self.media(MediaCommand::Connect {
-                    from: customer,
-                    to: agent,
-                });
-            }
         }
-        self.publish_monitor(&m, call, "dropped");
+        let fact = monitor_fact(&m, call, "dropped", &self.acd.agents);
+        self.fact(fact);
+        Some(m)
     }
 
     /// A session ended: its monitors are gone with its calls.
@@ -332,13 +337,7 @@ impl CallCore {
             .map(|(c, _)| *c)
             .collect();
         for call in calls {
-            if let Some(m) = self.acd.monitors.remove(&call) {
-                if let Some(mixer) = m.mixer {
-                    self.units.remove(&mixer);
-                    self.media(MediaCommand::Release(mixer));
-                }
-                self.publish_monitor(&m, call, "dropped");
-            }
+            self.drop_monitor(call);
         }
     }
 
@@ -346,11 +345,6 @@ impl CallCore {
         let Some(m) = self.acd.monitors.get(&call) else {
             return;
         };
-        let fact = monitor_fact(m, call, state, &self.acd.agents);
-        self.fact(fact);
-    }
-
-    fn publish_monitor(&mut self, m: &Monitor, call: CallId, state: &'static str) {
         let fact = monitor_fact(m, call, state, &self.acd.agents);
         self.fact(fact);
     }
