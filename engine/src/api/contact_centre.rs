@@ -358,11 +358,13 @@ pub async fn set_agent_state(
         )),
         Err(AgentError::NotFound(_)) => Err(ApiError::NotFound(format!("agent {id:?}"))),
         // The seeds' `invalidState` and `notAllowed`.
-        Err(e @ AgentError::InvalidState { .. }) => Err(ApiError::Other {
-            status: StatusCode::CONFLICT,
-            code: "invalid_state",
-            message: e.to_string(),
-        }),
+        Err(e @ (AgentError::InvalidState { .. } | AgentError::NoneReady(_))) => {
+            Err(ApiError::Other {
+                status: StatusCode::CONFLICT,
+                code: "invalid_state",
+                message: e.to_string(),
+            })
+        }
         Err(
             e @ (AgentError::Supervisor | AgentError::NotSupervisor | AgentError::TransferNotTaken),
         ) => Err(ApiError::Other {

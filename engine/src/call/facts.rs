@@ -91,6 +91,33 @@ impl Sinks {
                 });
                 self.cti.publish(&account, Some(supervisor), queues, body);
             }
+            Fact::Consult {
+                account,
+                agent,
+                queues,
+                consulted,
+                consulted_queues,
+                call,
+                agent_call,
+                to,
+                state,
+            } => {
+                // The consulting agent (and its supervisors) and the
+                // consulted agent (and its) each get it, with their role.
+                let body = |role: &str| {
+                    serde_json::json!({
+                        "event": "consultCall", "agent": agent, "role": role,
+                        "call": call.to_string(), "agentCall": agent_call.to_string(),
+                        "to": to, "consulted": consulted, "state": state,
+                    })
+                };
+                if let Some(b) = consulted.clone() {
+                    self.cti
+                        .publish(&account, Some(b), consulted_queues, body("consulted"));
+                }
+                self.cti
+                    .publish(&account, Some(agent.clone()), queues, body("consulting"));
+            }
             Fact::SessionRefused(why) => self.metrics.session_refused(&why),
             Fact::SessionStarted { session, owner } => {
                 self.metrics.session_started();

@@ -442,16 +442,28 @@ async fn handle(state: &ApiState, identity: &Identity, c: &Value) -> Value {
         "hold" => AgentCommand::Hold,
         "retrieve" => AgentCommand::Retrieve,
         "singleStepTransfer" => {
-            let to = c.get("to").and_then(Value::as_str).unwrap_or_default();
-            if to.is_empty() || to.len() > 256 || to.chars().any(|ch| ch.is_control()) {
+            let Some(to) = destination(c) else {
                 return error(
                     &id,
                     "generalError",
                     "to: 1 to 256 characters, no control ones",
                 );
-            }
-            AgentCommand::Transfer { to: to.to_string() }
+            };
+            AgentCommand::Transfer { to }
         }
+        "consult" => {
+            let Some(to) = destination(c) else {
+                return error(
+                    &id,
+                    "generalError",
+                    "to: 1 to 256 characters, no control ones",
+                );
+            };
+            AgentCommand::Consult { to }
+        }
+        "cancelConsult" => AgentCommand::CancelConsult,
+        "consultTransfer" => AgentCommand::ConsultTransfer,
+        "consultConference" => AgentCommand::ConsultConference,
         "mute" => AgentCommand::Mute,
         "unmute" => AgentCommand::Unmute,
         "listen" | "whisper" | "barge" | "stopMonitor" => {
@@ -488,6 +500,13 @@ async fn handle(state: &ApiState, identity: &Identity, c: &Value) -> Value {
     run_agent_command(state, &id, account, target, agent_command).await
 }
 
+/// A command's `to` (a transfer's or consult's destination), if usable.
+fn destination(c: &Value) -> Option<String> {
+    let to = c.get("to").and_then(Value::as_str)?;
+    let usable = !to.is_empty() && to.len() <= 256 && !to.chars().any(|ch| ch.is_control());
+    usable.then(|| to.to_string())
+}
+
 /// Runs `command` on `agent` in the call core: the ack with the agent's
 /// status, or the seeds' error type for the refusal.
 async fn run_agent_command(
@@ -499,7 +518,9 @@ async fn run_agent_command(
 ) -> Value {
     match state.sessions.agent_command(account, agent, command).await {
         Ok(Ok(status)) => ack(id, json!({"agent": agent_json(&status)})),
-        Ok(Err(e @ AgentError::InvalidState { .. })) => error(id, "invalidState", e.to_string()),
+        Ok(Err(e @ (AgentError::InvalidState { .. } | AgentError::NoneReady(_)))) => {
+            error(id, "invalidState", e.to_string())
+        }
         Ok(Err(
             e @ (AgentError::Supervisor | AgentError::NotSupervisor | AgentError::TransferNotTaken),
         )) => error(id, "notAllowed", e.to_string()),

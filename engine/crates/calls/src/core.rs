@@ -568,7 +568,7 @@ impl CallCore {
 
     pub(crate) fn emit(&mut self, session: SessionId, call: CallId, event: CallEvent) {
         self.acd_observe(call, &event);
-        if self.is_monitor_call(call) {
+        if self.is_hidden_call(call) {
             return;
         }
         self.event(session, SessionEvent::Call { call, event });

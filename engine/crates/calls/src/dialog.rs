@@ -250,7 +250,7 @@ impl CallCore {
     }
 
     /// Sends the call's re-INVITE with its media in the direction it wants.
-    fn send_own_reinvite(&mut self, id: CallId, headers: Headers) {
+    pub(crate) fn send_own_reinvite(&mut self, id: CallId, headers: Headers) {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };

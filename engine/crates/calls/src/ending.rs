@@ -121,9 +121,14 @@ impl CallCore {
         let Some(call) = self.call_of_leg(leg).and_then(|id| self.calls.get(&id)) else {
             return;
         };
-        let (id, duration) = (call.id, call.duration(now));
+        let (id, duration, by_peer) = (call.id, call.duration(now), call.phase == Phase::Confirmed);
         // The engine's own reason, when it ended the call itself.
         let reason = call.end_note.map_or(reason, str::to_string);
+        // An agent hanging up with a consulted party answered hands the
+        // customer over; the scenario's call goes on with that party.
+        if !failed && by_peer && self.consult_takes_over_ended_leg(now, id) {
+            return;
+        }
         let headers = custom_only(&headers);
         let last = if failed {
             CallEvent::Failed {

@@ -360,6 +360,22 @@ pub enum Fact {
         mode: &'static str,
         state: &'static str,
     },
+    /// An agent's consultation: `state` is `alerting`, `active`,
+    /// `conference`, `transferred`, `dropped` or `failed`.
+    Consult {
+        account: String,
+        agent: String,
+        queues: Vec<String>,
+        /// The consulted agent, if an agent (or a queue's) was consulted.
+        consulted: Option<String>,
+        consulted_queues: Vec<String>,
+        /// The consulted party's call.
+        call: CallId,
+        agent_call: CallId,
+        /// What the agent asked to consult.
+        to: String,
+        state: &'static str,
+    },
     /// Callers waiting in every queue, and agents by state (in the order
     /// of `AgentState::ALL`), after a change.
     AcdGauges {

@@ -802,3 +802,309 @@ fn a_request_for_a_named_agent_waits_for_that_agent_only() {
         .iter()
         .any(|(r, e)| *r == 2 && matches!(e, AcdEvent::OperatorCallAttempt { .. })));
 }
+
+fn consult_states(out: &[Output]) -> Vec<&'static str> {
+    facts(out)
+        .into_iter()
+        .filter_map(|f| match f {
+            Fact::Consult { state, .. } => Some(state),
+            _ => None,
+        })
+        .collect()
+}
+
+fn all_media(out: &[Output]) -> Vec<String> {
+    media_cmds(out).iter().map(|m| format!("{m:?}")).collect()
+}
+
+/// ann talks to a customer of session `s` (bridged by nobody: the test
+/// looks at the wiring the consult makes); bob is logged in, not ready.
+struct Consulting {
+    c: Centre,
+    s: SessionId,
+    customer: CallId,
+    ann_leg: LegId,
+    ann_call: CallId,
+}
+
+fn ann_talking_to_a_customer() -> Consulting {
+    let mut c = Centre::new(vec![agent("ann", &[]), agent("bob", &[])], queue(&[]));
+    let now = c.h.now;
+    c.h.core
+        .agent_command(now, ACCOUNT, "bob", AgentCommand::Login)
+        .expect("login");
+    c.ready("ann");
+    let s = c.session();
+    let (customer, _) = c.h.outbound_connected(s);
+    let out = c.enqueue(s, 1, 50);
+    let rung = c.rung(&out);
+    answer(&mut c, rung[0].1, &rung[0].2);
+    let ann_call = c.h.core.agent_statuses(c.h.now, ACCOUNT)[0]
+        .call
+        .expect("ann's call");
+    c.h.take();
+    Consulting {
+        c,
+        s,
+        customer,
+        ann_leg: rung[0].1,
+        ann_call,
+    }
+}
+
+#[test]
+fn a_consulted_agent_takes_over_the_call_on_consult_transfer() {
+    let Consulting {
+        mut c,
+        s,
+        customer,
+        ann_leg,
+        ann_call,
+    } = ann_talking_to_a_customer();
+    let now = c.h.now;
+    // Nothing to transfer or cancel yet.
+    assert!(matches!(
+        c.h.core
+            .agent_command(now, ACCOUNT, "ann", AgentCommand::ConsultTransfer),
+        Err(AgentError::InvalidState { .. })
+    ));
+    c.h.core
+        .agent_command(
+            now,
+            ACCOUNT,
+            "ann",
+            AgentCommand::Consult {
+                to: "agent:bob".into(),
+            },
+        )
+        .expect("consult");
+    let out = c.h.take();
+    assert_eq!(consult_states(&out), ["alerting"]);
+    assert_eq!(c.state("ann"), AgentState::Held);
+    assert_eq!(c.state("bob"), AgentState::Reserved);
+    let m = all_media(&out);
+    let player = m
+        .iter()
+        .find_map(|x| x.strip_prefix("AddPlayer("))
+        .and_then(|x| x.split(',').next())
+        .expect("hold music")
+        .to_string();
+    let (cu, an) = (customer.0, ann_call.0);
+    assert!(m.contains(&format!("Connect({player} -> {cu})")), "{m:?}");
+    assert!(m.contains(&format!("Disconnect({cu} -> {an})")), "{m:?}");
+    let dial = c.rung(&out);
+    assert_eq!(dial.len(), 1);
+    assert_eq!(dial[0].0, "bob");
+    // The scenario never hears of the consult call.
+    assert!(events(&out).is_empty(), "{out:?}");
+
+    let out = answer(&mut c, dial[0].1, &dial[0].2);
+    assert!(events(&out).is_empty(), "{out:?}");
+    assert_eq!(consult_states(&out), ["active"]);
+    assert_eq!(c.state("bob"), AgentState::Talking);
+    let m = all_media(&out);
+    let k = m
+        .iter()
+        .find_map(|x| {
+            x.strip_prefix("Connect(")
+                .and_then(|x| x.strip_suffix(&format!(" -> {an})")))
+        })
+        .expect("ann hears the consulted party")
+        .to_string();
+    assert!(m.contains(&format!("Connect({an} -> {k})")), "{m:?}");
+
+    let now = c.h.now;
+    let st =
+        c.h.core
+            .agent_command(now, ACCOUNT, "ann", AgentCommand::ConsultTransfer)
+            .expect("transfer");
+    assert_eq!(st.state, AgentState::AfterCallWork);
+    assert!(st.call.is_none());
+    let out = c.h.take();
+    assert_eq!(consult_states(&out), ["transferred"]);
+    // ann's phone gets BYE, bob's phone a re-INVITE to the call's port; the
+    // scenario sees nothing.
+    let ua = ua_cmds(&out);
+    assert!(
+        ua.iter()
+            .any(|u| matches!(u, UaCommand::Hangup { leg, .. } if *leg == ann_leg)),
+        "{ua:?}"
+    );
+    assert!(
+        ua.iter()
+            .any(|u| matches!(u, UaCommand::ReInvite { leg, .. } if *leg == dial[0].1)),
+        "{ua:?}"
+    );
+    assert!(events(&out).is_empty(), "{out:?}");
+    let m = all_media(&out);
+    for want in [
+        format!("Release({k})"),
+        format!("Release({player})"),
+        format!("Connect({an} -> {cu})"),
+        format!("Connect({cu} -> {an})"),
+    ] {
+        assert!(m.contains(&want), "{want} in {m:?}");
+    }
+    let bob =
+        c.h.core
+            .agent_statuses(c.h.now, ACCOUNT)
+            .into_iter()
+            .find(|a| a.id == "bob")
+            .expect("bob");
+    assert_eq!(bob.state, AgentState::Talking);
+    assert_eq!(bob.call, Some(ann_call), "the queue call is bob's now");
+    // bob's phone answers the re-INVITE, and later hangs up: the scenario's
+    // call ends then, and bob wraps up.
+    let reinvite_answer = c.h.ua(UaEvent::ReInviteAnswered {
+        leg: dial[0].1,
+        code: 200,
+        reason: "OK".into(),
+        body: Some(answer_to(&dial[0].2)),
+        headers: vec![],
+    });
+    assert!(events(&reinvite_answer).is_empty());
+    // ann's old leg ending is nobody's business now.
+    let out = bye(&mut c, ann_leg);
+    assert!(events(&out).is_empty(), "{out:?}");
+    let out = bye(&mut c, dial[0].1);
+    assert!(
+        call_events(&out, ann_call)
+            .iter()
+            .any(|e| e.starts_with("Disconnected")),
+        "{out:?}"
+    );
+    assert_eq!(c.state("bob"), AgentState::AfterCallWork);
+    let _ = s;
+}
+
+#[test]
+fn a_consult_is_cancelled_conferenced_and_left_by_the_agent() {
+    let Consulting {
+        mut c,
+        s: _,
+        customer,
+        ann_leg,
+        ann_call,
+    } = ann_talking_to_a_customer();
+    let consult = |c: &mut Centre| {
+        let now = c.h.now;
+        c.h.core
+            .agent_command(
+                now,
+                ACCOUNT,
+                "ann",
+                AgentCommand::Consult {
+                    to: "agent:bob".into(),
+                },
+            )
+            .expect("consult");
+        let out = c.h.take();
+        c.rung(&out).remove(0)
+    };
+    // Cancelled while it rings: bob's phone stops, bob is not ready again
+    // (as he was), ann talks to the customer.
+    let dial = consult(&mut c);
+    let now = c.h.now;
+    c.h.core
+        .agent_command(now, ACCOUNT, "ann", AgentCommand::CancelConsult)
+        .expect("cancel");
+    let out = c.h.take();
+    assert_eq!(consult_states(&out), ["dropped"]);
+    assert!(ua_cmds(&out)
+        .iter()
+        .any(|u| matches!(u, UaCommand::Hangup { leg, .. } if *leg == dial.1)));
+    assert_eq!(c.state("ann"), AgentState::Talking);
+    assert_eq!(c.state("bob"), AgentState::NotReady);
+    let (cu, an) = (customer.0, ann_call.0);
+    assert!(all_media(&out).contains(&format!("Connect({an} -> {cu})")));
+
+    // Again, answered, then a conference of three.
+    let dial = consult(&mut c);
+    answer(&mut c, dial.1, &dial.2);
+    let now = c.h.now;
+    c.h.core
+        .agent_command(now, ACCOUNT, "ann", AgentCommand::ConsultConference)
+        .expect("conference");
+    let out = c.h.take();
+    assert_eq!(consult_states(&out), ["conference"]);
+    assert_eq!(c.state("ann"), AgentState::Talking);
+    let w = wiring(&out);
+    assert!(w.iter().any(|x| x.starts_with("AddMixer(")), "{w:?}");
+    assert_eq!(w.iter().filter(|x| x.starts_with("SetMember(")).count(), 3);
+
+    // ann's phone hangs up: bob stays with the customer, the scenario sees
+    // no hang-up.
+    let out = bye(&mut c, ann_leg);
+    assert!(events(&out).is_empty(), "{out:?}");
+    assert_eq!(consult_states(&out), ["transferred"]);
+    assert!(ua_cmds(&out)
+        .iter()
+        .any(|u| matches!(u, UaCommand::ReInvite { leg, .. } if *leg == dial.1)));
+    assert_eq!(c.state("ann"), AgentState::AfterCallWork);
+    assert_eq!(c.state("bob"), AgentState::Talking);
+}
+
+#[test]
+fn a_consult_that_fails_leaves_the_customer_on_hold_until_retrieved() {
+    let Consulting {
+        mut c,
+        s: _,
+        customer,
+        ann_leg: _,
+        ann_call,
+    } = ann_talking_to_a_customer();
+    let now = c.h.now;
+    // A queue with nobody ready, a logged-out agent, oneself: refused.
+    for to in ["queue:sales", "agent:ann", "agent:nobody"] {
+        let r =
+            c.h.core
+                .agent_command(now, ACCOUNT, "ann", AgentCommand::Consult { to: to.into() });
+        assert!(r.is_err(), "{to}: {r:?}");
+    }
+    assert_eq!(
+        c.h.core.agent_command(
+            now,
+            ACCOUNT,
+            "ann",
+            AgentCommand::Consult {
+                to: "queue:sales".into()
+            }
+        ),
+        Err(AgentError::NoneReady("sales".into()))
+    );
+    c.h.core
+        .agent_command(
+            now,
+            ACCOUNT,
+            "ann",
+            AgentCommand::Consult {
+                to: "agent:bob".into(),
+            },
+        )
+        .expect("consult");
+    let out = c.h.take();
+    let dial = c.rung(&out).remove(0);
+    let out = c.h.ua(UaEvent::Failed {
+        leg: dial.1,
+        code: 486,
+        reason: "Busy Here".into(),
+        headers: vec![],
+    });
+    assert_eq!(consult_states(&out), ["failed"]);
+    assert!(events(&out).is_empty(), "{out:?}");
+    assert_eq!(c.state("ann"), AgentState::Held);
+    assert_eq!(c.state("bob"), AgentState::NotReady);
+    let now = c.h.now;
+    c.h.core
+        .agent_command(now, ACCOUNT, "ann", AgentCommand::Retrieve)
+        .expect("retrieve");
+    let out = c.h.take();
+    assert_eq!(c.state("ann"), AgentState::Talking);
+    let m = all_media(&out);
+    let (cu, an) = (customer.0, ann_call.0);
+    assert!(m.contains(&format!("Connect({an} -> {cu})")), "{m:?}");
+    assert!(
+        m.iter().any(|x| x.starts_with("Release(")),
+        "music stops: {m:?}"
+    );
+}

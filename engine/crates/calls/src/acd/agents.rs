@@ -96,6 +96,18 @@ pub enum AgentCommand {
     Transfer {
         to: String,
     },
+    /// The customer goes on hold (with music) and the agent's phone calls
+    /// `to`: `agent:ID`, `queue:NAME` (its longest idle ready agent),
+    /// `user:NAME`, a SIP URI, or a number (through the trunks).
+    Consult {
+        to: String,
+    },
+    /// The consulted party's call ends; the agent talks to the customer.
+    CancelConsult,
+    /// The consulted party (answered) takes the agent's place.
+    ConsultTransfer,
+    /// The customer, the agent and the consulted party talk together.
+    ConsultConference,
     /// After-call work goes on for `seconds` more from now (Sobot's
     /// `delayACW`), instead of the rest of the queue's time.
     DelayAfterCallWork {
@@ -122,6 +134,9 @@ pub enum AgentError {
     /// The customer's scenario does not take transfers of the call.
     #[error("the scenario does not take transfers of this call (call.handleBlindTransfer)")]
     TransferNotTaken,
+    /// A consult to a queue with no agent ready.
+    #[error("no agent of queue {0:?} is ready")]
+    NoneReady(String),
 }
 
 /// An agent as REST and desktops see it.
@@ -325,6 +340,31 @@ impl CallCore {
                 self.stop_supervising(now, &key)?;
                 return self.agent_status(now, &key);
             }
+            (AgentCommand::Consult { to }, Talking | Held) => {
+                let to = to.clone();
+                self.consult(now, &key, &to)?;
+                self.acd_dispatch(now);
+                return self.agent_status(now, &key);
+            }
+            (AgentCommand::Consult { .. }, _) => return Err(refuse("consult")),
+            (AgentCommand::CancelConsult, _) => {
+                self.cancel_consult(now, &key)?;
+                self.acd_dispatch(now);
+                return self.agent_status(now, &key);
+            }
+            (AgentCommand::ConsultTransfer, _) => {
+                self.consult_transfer(now, &key)?;
+                return self.agent_status(now, &key);
+            }
+            (AgentCommand::ConsultConference, _) => {
+                self.consult_conference(now, &key)?;
+                return self.agent_status(now, &key);
+            }
+            (AgentCommand::Hold | AgentCommand::Retrieve | AgentCommand::Transfer { .. }, _)
+                if self.is_consulting(&key) =>
+            {
+                return Err(refuse("do that during a consult"))
+            }
             (AgentCommand::Login, LoggedOut) => (NotReady, "login".to_string()),
             (AgentCommand::Login, _) => return Err(refuse("log in")),
             (AgentCommand::Release, Reserved | Talking | Held)
@@ -411,10 +451,19 @@ impl CallCore {
             return Err(AgentError::NotFound(format!("{}'s call", key.1)));
         };
         match command {
-            AgentCommand::Release => self.hangup(now, session, call, Vec::new()),
+            AgentCommand::Release => {
+                // With a consulted party answered, the agent leaves and the
+                // customer stays with it; a consult still ringing ends.
+                let handed_over = self.consult_transfer(now, key).is_ok();
+                if !handed_over {
+                    let _ = self.cancel_consult(now, key);
+                    self.hangup(now, session, call, Vec::new());
+                }
+            }
             AgentCommand::Hold | AgentCommand::Retrieve => {
                 let hold = command == AgentCommand::Hold;
                 self.hold(session, call, hold);
+                self.hold_customer(call, hold);
                 let (state, dialog) = if hold {
                     (AgentState::Held, "held")
                 } else {

@@ -136,6 +136,7 @@ impl CallCore {
     /// A session ended: its requests are abandoned.
     pub(crate) fn acd_session_ended(&mut self, now: Instant, session: SessionId) {
         self.monitors_session_ended(session);
+        self.consults_session_ended(now, session);
         let keys: Vec<RequestKey> = self
             .acd
             .requests
@@ -349,7 +350,11 @@ impl CallCore {
                     Reaction::Failed(call, code) => self.acd_failed(now, call, code),
                     Reaction::Disconnected(call) => self.acd_disconnected(now, call),
                     Reaction::MonitorConnected(call) => self.monitor_connected(call),
-                    Reaction::MonitorEnded(call) => self.monitor_call_ended(now, call),
+                    Reaction::ConsultConnected(call) => self.consult_connected(now, call),
+                    Reaction::PartyEnded(call, failed) => {
+                        self.monitor_call_ended(now, call);
+                        self.consult_party_ended(now, call, failed);
+                    }
                 }
             }
         }

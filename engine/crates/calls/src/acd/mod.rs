@@ -18,6 +18,7 @@
 //! were up are gone with the process (no agent stays reserved).
 
 mod agents;
+mod consult;
 mod dispatch;
 mod monitor;
 
@@ -137,8 +138,11 @@ pub(crate) enum Reaction {
     Disconnected(CallId),
     /// A supervisor's phone answered.
     MonitorConnected(CallId),
-    /// A call that may take part in a monitor ended.
-    MonitorEnded(CallId),
+    /// A consulted party answered.
+    ConsultConnected(CallId),
+    /// A call that may take part in a monitor, a consult or a hold ended
+    /// (`true`: it failed before it was answered).
+    PartyEnded(CallId, bool),
 }
 
 #[derive(Default)]
@@ -152,6 +156,10 @@ pub(crate) struct Acd {
     pub calls: HashMap<CallId, OperatorCall>,
     /// Supervisors on agents' calls, by the supervisor's call.
     pub monitors: HashMap<CallId, monitor::Monitor>,
+    /// Consultations, by the consulted party's call.
+    pub consults: HashMap<CallId, consult::Consult>,
+    /// Hold music playing to customers, by the agent's call.
+    pub holds: HashMap<CallId, consult::Hold>,
     pub seq: u64,
     pub reactions: Vec<Reaction>,
     /// Reactions are being carried out (no nesting).

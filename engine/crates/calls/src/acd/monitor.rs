@@ -17,7 +17,6 @@ use dialtone_core::messages::{CallEvent, OutboundCall};
 use dialtone_core::{CallId, SessionId, UnitId};
 
 use super::{AgentError, AgentKey, AgentState};
-use crate::call::Phase;
 use crate::io::{Fact, MediaCommand, Member};
 use crate::registrar::UserKey;
 use crate::units::{Kind, Unit};
@@ -97,17 +96,7 @@ impl CallCore {
             return Err(AgentError::NotFound(format!("{agent}'s call")));
         };
         let customer = self
-            .calls
-            .values()
-            .filter(|c| {
-                c.session == session
-                    && c.id != agent_call
-                    && c.phase == Phase::Confirmed
-                    && !self.acd.calls.contains_key(&c.id)
-                    && !self.acd.monitors.contains_key(&c.id)
-            })
-            .map(|c| c.id)
-            .min()
+            .customer_of(session, agent_call)
             .ok_or_else(|| refuse(AgentState::Talking, "be monitored without a customer"))?;
         let Some(sup) = self.acd.agents.get(supervisor) else {
             return Err(AgentError::NotFound(supervisor.1.clone()));
@@ -177,24 +166,21 @@ impl CallCore {
         }
     }
 
-    /// Whether `call` takes part in a monitor; the supervisor's own calls
-    /// are not the session's business.
-    pub(crate) fn is_monitor_call(&self, call: CallId) -> bool {
-        self.acd.monitors.contains_key(&call)
-    }
-
-    /// Notes what a call event means for monitors.
+    /// Notes what a call event means for monitors, consults and holds.
     pub(crate) fn monitor_observe(&mut self, call: CallId, event: &CallEvent) {
-        if self.acd.monitors.is_empty() {
+        let acd = &self.acd;
+        if acd.monitors.is_empty() && acd.consults.is_empty() && acd.holds.is_empty() {
             return;
         }
         let reaction = match event {
-            CallEvent::Connected { .. } if self.acd.monitors.contains_key(&call) => {
+            CallEvent::Connected { .. } if acd.monitors.contains_key(&call) => {
                 super::Reaction::MonitorConnected(call)
             }
-            CallEvent::Failed { .. } | CallEvent::Disconnected { .. } => {
-                super::Reaction::MonitorEnded(call)
+            CallEvent::Connected { .. } if acd.consults.contains_key(&call) => {
+                super::Reaction::ConsultConnected(call)
             }
+            CallEvent::Failed { .. } => super::Reaction::PartyEnded(call, true),
+            CallEvent::Disconnected { .. } => super::Reaction::PartyEnded(call, false),
             _ => return,
         };
         self.acd.reactions.push(reaction);
