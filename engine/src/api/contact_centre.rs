@@ -372,5 +372,9 @@ pub async fn set_agent_state(
             code: "not_allowed",
             message: e.to_string(),
         }),
+        // Not a state change's: the CTI's commands only.
+        Err(e @ (AgentError::Refused(_) | AgentError::BadTarget(_))) => {
+            Err(ApiError::BadRequest(e.to_string()))
+        }
     }
 }

@@ -118,6 +118,21 @@ impl Sinks {
                 self.cti
                     .publish(&account, Some(agent.clone()), queues, body("consulting"));
             }
+            Fact::OutboundDialing {
+                account,
+                agent,
+                queues,
+                call,
+                to,
+                state,
+                code,
+            } => {
+                let body = serde_json::json!({
+                    "event": "outboundDialing", "agent": agent, "call": call.to_string(),
+                    "to": to, "state": state, "code": code,
+                });
+                self.cti.publish(&account, Some(agent), queues, body);
+            }
             Fact::SessionRefused(why) => self.metrics.session_refused(&why),
             Fact::SessionStarted { session, owner } => {
                 self.metrics.session_started();

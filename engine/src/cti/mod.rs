@@ -461,6 +461,22 @@ async fn handle(state: &ApiState, identity: &Identity, c: &Value) -> Value {
             };
             AgentCommand::Consult { to }
         }
+        "makeCall" => {
+            let Some(to) = destination(c) else {
+                return error(
+                    &id,
+                    "generalError",
+                    "to: 1 to 256 characters, no control ones",
+                );
+            };
+            let callerid = match c.get("callerid").and_then(Value::as_str) {
+                Some(s) if s.is_empty() || s.len() > 64 || s.chars().any(|ch| ch.is_control()) => {
+                    return error(&id, "generalError", "callerid: 1 to 64 characters");
+                }
+                other => other.map(str::to_string),
+            };
+            AgentCommand::MakeCall { to, callerid }
+        }
         "cancelConsult" => AgentCommand::CancelConsult,
         "consultTransfer" => AgentCommand::ConsultTransfer,
         "consultConference" => AgentCommand::ConsultConference,
@@ -522,7 +538,10 @@ async fn run_agent_command(
             error(id, "invalidState", e.to_string())
         }
         Ok(Err(
-            e @ (AgentError::Supervisor | AgentError::NotSupervisor | AgentError::TransferNotTaken),
+            e @ (AgentError::Supervisor
+            | AgentError::NotSupervisor
+            | AgentError::TransferNotTaken
+            | AgentError::BadTarget(_)),
         )) => error(id, "notAllowed", e.to_string()),
         Ok(Err(e)) => error(id, "generalError", e.to_string()),
         Err(e) => error(id, "generalError", e.to_string()),

@@ -376,6 +376,18 @@ pub enum Fact {
         to: String,
         state: &'static str,
     },
+    /// An agent's own call (`makeCall`): `initiating` (its phone rings),
+    /// `initiated` (the far end is dialled), `active`, or `failed` with the
+    /// SIP code.
+    OutboundDialing {
+        account: String,
+        agent: String,
+        queues: Vec<String>,
+        call: CallId,
+        to: String,
+        state: &'static str,
+        code: Option<u16>,
+    },
     /// Callers waiting in every queue, and agents by state (in the order
     /// of `AgentState::ALL`), after a change.
     AcdGauges {

@@ -1108,3 +1108,156 @@ fn a_consult_that_fails_leaves_the_customer_on_hold_until_retrieved() {
         "music stops: {m:?}"
     );
 }
+
+fn outbound_states(out: &[Output]) -> Vec<(&'static str, Option<u16>)> {
+    facts(out)
+        .into_iter()
+        .filter_map(|f| match f {
+            Fact::OutboundDialing { state, code, .. } => Some((state, code)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn dialog_states(out: &[Output], agent: &str) -> Vec<&'static str> {
+    facts(out)
+        .into_iter()
+        .filter_map(|f| match f {
+            Fact::AgentCall {
+                agent: a, state, ..
+            } if a == agent => Some(state),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_agent_makes_a_call_its_phone_first_then_the_far_end() {
+    let mut c = Centre::new(vec![agent("ann", &[]), agent("bob", &[])], queue(&[]));
+    let now = c.h.now;
+    for id in ["ann", "bob"] {
+        c.h.core
+            .agent_command(now, ACCOUNT, id, AgentCommand::Login)
+            .expect("login");
+    }
+    c.h.core
+        .agent_command(
+            now,
+            ACCOUNT,
+            "ann",
+            AgentCommand::NotReady {
+                reason: "paperwork".into(),
+            },
+        )
+        .expect("not ready");
+    c.h.take();
+    let make = |to: &str| AgentCommand::MakeCall {
+        to: to.into(),
+        callerid: None,
+    };
+    assert!(matches!(
+        c.h.core
+            .agent_command(now, ACCOUNT, "ann", make("queue:sales")),
+        Err(AgentError::BadTarget(_))
+    ));
+    let st =
+        c.h.core
+            .agent_command(now, ACCOUNT, "ann", make("agent:bob"))
+            .expect("makeCall");
+    assert_eq!(st.state, AgentState::Reserved);
+    let out = c.h.take();
+    let started = starts(&out);
+    assert_eq!(started.len(), 1, "a session of its own");
+    let session = started[0].id;
+    assert_eq!(outbound_states(&out), [("initiating", None)]);
+    assert_eq!(dialog_states(&out, "ann"), ["initiating"]);
+    let ring = c.rung(&out);
+    assert_eq!(ring.len(), 1);
+    assert_eq!(ring[0].0, "ann", "the agent's phone rings first");
+    // A second call while this one is up: refused.
+    assert!(matches!(
+        c.h.core
+            .agent_command(now, ACCOUNT, "ann", make("agent:bob")),
+        Err(AgentError::InvalidState { .. })
+    ));
+    c.h.take();
+
+    let out = answer(&mut c, ring[0].1, &ring[0].2);
+    assert_eq!(outbound_states(&out), [("initiated", None)]);
+    assert_eq!(c.state("ann"), AgentState::Talking);
+    let far = c.rung(&out);
+    assert_eq!(far.len(), 1);
+    assert_eq!(far[0].0, "bob");
+    // The session's (empty) scenario hears of neither call.
+    assert!(events(&out).is_empty(), "{out:?}");
+
+    let out = answer(&mut c, far[0].1, &far[0].2);
+    assert_eq!(outbound_states(&out), [("active", None)]);
+    assert_eq!(dialog_states(&out, "ann"), ["active"]);
+    let ann_call = c.h.core.agent_statuses(c.h.now, ACCOUNT)[0]
+        .call
+        .expect("ann's call");
+    let m = all_media(&out);
+    assert!(
+        m.iter()
+            .any(|x| x.starts_with(&format!("Connect({} -> ", ann_call.0))),
+        "{m:?}"
+    );
+
+    // The far end hangs up: ann's phone gets BYE and the session ends.
+    let out = bye(&mut c, far[0].1);
+    assert!(ua_cmds(&out)
+        .iter()
+        .any(|u| matches!(u, UaCommand::Hangup { leg, .. } if *leg == ring[0].1)));
+    let out = bye(&mut c, ring[0].1);
+    assert_eq!(dialog_states(&out, "ann"), ["dropped"]);
+    assert!(events(&out)
+        .iter()
+        .any(|e| matches!(e, SessionEvent::Terminate { .. })));
+    let ann = c.h.core.agent_statuses(c.h.now, ACCOUNT)[0].clone();
+    assert_eq!(
+        (ann.state, ann.reason.as_str()),
+        (AgentState::NotReady, "paperwork"),
+        "back to what she was"
+    );
+    c.h.end_session(session, SessionEnd::Normal);
+    assert_clean(&c.h);
+}
+
+#[test]
+fn a_call_the_agent_does_not_pick_up_fails_and_ends_its_session() {
+    let mut c = Centre::new(vec![agent("ann", &[])], queue(&[]));
+    c.ready("ann");
+    let now = c.h.now;
+    c.h.core
+        .agent_command(
+            now,
+            ACCOUNT,
+            "ann",
+            AgentCommand::MakeCall {
+                to: "+15550002".into(),
+                callerid: Some("15550100".into()),
+            },
+        )
+        .expect("makeCall");
+    let out = c.h.take();
+    let session = starts(&out)[0].id;
+    let ring = c.rung(&out);
+    let out = c.h.advance(Duration::from_secs(31));
+    assert!(ua_cmds(&out)
+        .iter()
+        .any(|u| matches!(u, UaCommand::Hangup { leg, .. } if *leg == ring[0].1)));
+    let out = c.h.ua(UaEvent::Failed {
+        leg: ring[0].1,
+        code: 487,
+        reason: "Request Terminated".into(),
+        headers: vec![],
+    });
+    assert_eq!(outbound_states(&out), [("failed", Some(408))]);
+    assert!(events(&out)
+        .iter()
+        .any(|e| matches!(e, SessionEvent::Terminate { .. })));
+    assert_eq!(c.state("ann"), AgentState::Ready);
+    c.h.end_session(session, SessionEnd::Normal);
+    assert_clean(&c.h);
+}

@@ -108,6 +108,13 @@ pub enum AgentCommand {
     ConsultTransfer,
     /// The customer, the agent and the consulted party talk together.
     ConsultConference,
+    /// The agent's phone rings, and once it answers `to` is dialled (an
+    /// agent, a user, a SIP URI or a number), with `callerid` (the agent's
+    /// user by default).
+    MakeCall {
+        to: String,
+        callerid: Option<String>,
+    },
     /// After-call work goes on for `seconds` more from now (Sobot's
     /// `delayACW`), instead of the rest of the queue's time.
     DelayAfterCallWork {
@@ -134,6 +141,12 @@ pub enum AgentError {
     /// The customer's scenario does not take transfers of the call.
     #[error("the scenario does not take transfers of this call (call.handleBlindTransfer)")]
     TransferNotTaken,
+    /// A session for the call could not start (limits, overload).
+    #[error("the call was refused: {0}")]
+    Refused(String),
+    /// The destination cannot be called this way.
+    #[error("{0}")]
+    BadTarget(String),
     /// A consult to a queue with no agent ready.
     #[error("no agent of queue {0:?} is ready")]
     NoneReady(String),
@@ -338,6 +351,11 @@ impl CallCore {
             }
             (AgentCommand::StopMonitor, _) => {
                 self.stop_supervising(now, &key)?;
+                return self.agent_status(now, &key);
+            }
+            (AgentCommand::MakeCall { to, callerid }, _) => {
+                let (to, callerid) = (to.clone(), callerid.clone());
+                self.make_call(now, &key, &to, callerid)?;
                 return self.agent_status(now, &key);
             }
             (AgentCommand::Consult { to }, Talking | Held) => {

@@ -22,10 +22,10 @@ use dialtone_core::{CallId, SessionId, UnitId};
 use dialtone_sdp::Direction;
 
 use super::agents::serves;
+use super::dial::{parse_target, Target};
 use super::{AgentError, AgentKey, AgentState};
 use crate::call::{OwnReInvite, Phase};
 use crate::io::{Fact, MediaCommand, Member};
-use crate::registrar::UserKey;
 use crate::units::{Kind, Unit};
 use crate::CallCore;
 
@@ -55,30 +55,6 @@ pub(crate) struct Hold {
     pub session: SessionId,
 }
 
-/// Whom a consult calls.
-#[derive(Debug, PartialEq, Eq)]
-enum Target {
-    Agent(String),
-    Queue(String),
-    User(String),
-    Sip(String),
-    Number(String),
-}
-
-fn parse_target(to: &str) -> Target {
-    if let Some(id) = to.strip_prefix("agent:") {
-        Target::Agent(id.to_string())
-    } else if let Some(q) = to.strip_prefix("queue:") {
-        Target::Queue(q.to_string())
-    } else if let Some(u) = to.strip_prefix("user:") {
-        Target::User(u.to_string())
-    } else if to.starts_with("sip:") || to.starts_with("sips:") {
-        Target::Sip(to.to_string())
-    } else {
-        Target::Number(to.to_string())
-    }
-}
-
 impl CallCore {
     /// The customer of an agent's call: the session's other connected call
     /// that is no agent's, supervisor's or consulted party's.
@@ -90,16 +66,21 @@ impl CallCore {
                     && c.id != agent_call
                     && c.phase == Phase::Confirmed
                     && !self.acd.calls.contains_key(&c.id)
-                    && !self.is_hidden_call(c.id)
+                    && !self.acd.monitors.contains_key(&c.id)
+                    && !self.acd.consults.contains_key(&c.id)
             })
             .map(|c| c.id)
             .min()
     }
 
     /// Calls of a session that its scenario never sees (supervisors',
-    /// consulted parties').
+    /// consulted parties', both ends of an agent's own call).
     pub(crate) fn is_hidden_call(&self, call: CallId) -> bool {
-        self.acd.monitors.contains_key(&call) || self.acd.consults.contains_key(&call)
+        let acd = &self.acd;
+        acd.monitors.contains_key(&call)
+            || acd.consults.contains_key(&call)
+            || acd.far.contains_key(&call)
+            || acd.calls.get(&call).is_some_and(|op| op.outbound.is_some())
     }
 
     /// The consult agent `key` has up, by the consulted party's call.
@@ -235,36 +216,15 @@ impl CallCore {
             auth_user: None,
             password: None,
         });
-        match (parse_target(to), target) {
-            (_, Some((k, _, _))) => {
-                let reason = format!("consult from {}", key.1);
-                self.set_agent_state(now, &k, AgentState::Reserved, reason);
-                let Some(a) = self.acd.agents.get(&k) else {
-                    return Ok(());
-                };
-                let user = UserKey {
-                    account: a.cfg.account.clone(),
-                    application: a.cfg.application.clone(),
-                    user: a.cfg.user.clone(),
-                };
-                let out = Box::new(OutboundCall {
-                    to: user.user.clone(),
-                    ..*out
-                });
-                self.call_user_key(now, session, out, user);
-            }
-            (Target::User(name), None) => {
-                let user = UserKey {
-                    account: key.0.clone(),
-                    application: agent_app,
-                    user: name.clone(),
-                };
-                let out = Box::new(OutboundCall { to: name, ..*out });
-                self.call_user_key(now, session, out, user);
-            }
-            (Target::Sip(_), None) => self.call_sip(now, session, out),
-            (_, None) => self.call_pstn(now, session, out),
+        if let Some((k, _, _)) = &target {
+            let reason = format!("consult from {}", key.1);
+            self.set_agent_state(now, k, AgentState::Reserved, reason);
         }
+        let party = match target {
+            Some((k, _, _)) => Target::Agent(k.1),
+            None => parse_target(to),
+        };
+        self.dial_party(now, session, out, &party, &key.0, &agent_app);
         Ok(())
     }
 
@@ -481,6 +441,9 @@ impl CallCore {
                 if let Some(op) = self.acd.calls.get_mut(&c.agent_call) {
                     op.agent = b.clone();
                     op.muted = false;
+                    if let Some(plan) = op.outbound.as_mut() {
+                        plan.prior = (AgentState::Ready, String::new());
+                    }
                 }
                 if let Some(a) = self.acd.agents.get_mut(&b) {
                     a.call = Some(c.agent_call);
@@ -490,7 +453,16 @@ impl CallCore {
                 self.agent_call_fact(&b, c.agent_call, "active");
             }
             None => {
-                self.acd.calls.remove(&c.agent_call);
+                // No agent has the call now. An agent's own call has no
+                // scenario to end it: each end takes the other with it.
+                let plan = self
+                    .acd
+                    .calls
+                    .remove(&c.agent_call)
+                    .and_then(|op| op.outbound);
+                if let Some(far) = plan.and_then(|p| p.far.map(|f| (f, p.session))) {
+                    self.acd.far.insert(c.agent_call, far);
+                }
             }
         }
         self.acd_dispatch(now);
@@ -764,21 +736,6 @@ impl CallCore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn targets_are_told_apart_by_their_prefix() {
-        assert_eq!(parse_target("agent:bob"), Target::Agent("bob".into()));
-        assert_eq!(parse_target("queue:sales"), Target::Queue("sales".into()));
-        assert_eq!(parse_target("user:desk"), Target::User("desk".into()));
-        assert_eq!(
-            parse_target("sip:x@example.com"),
-            Target::Sip("sip:x@example.com".into())
-        );
-        assert_eq!(
-            parse_target("+15550001"),
-            Target::Number("+15550001".into())
-        );
-    }
 
     #[test]
     fn hold_music_is_a_valid_tone_script() {

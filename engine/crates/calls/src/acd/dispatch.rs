@@ -137,6 +137,7 @@ impl CallCore {
     pub(crate) fn acd_session_ended(&mut self, now: Instant, session: SessionId) {
         self.monitors_session_ended(session);
         self.consults_session_ended(now, session);
+        self.outbound_session_ended(now, session);
         let keys: Vec<RequestKey> = self
             .acd
             .requests
@@ -282,6 +283,7 @@ impl CallCore {
                 callerid: callerid.clone(),
                 muted: false,
                 transferable: false,
+                outbound: None,
             },
         );
         self.agent_call_fact(&agent, call, "alerting");
@@ -323,6 +325,16 @@ impl CallCore {
     /// Notes a call event the distribution must react to.
     pub(crate) fn acd_observe(&mut self, call: CallId, event: &CallEvent) {
         self.monitor_observe(call, event);
+        if self.acd.far.contains_key(&call) {
+            let reaction = match event {
+                CallEvent::Connected { .. } => Reaction::FarConnected(call),
+                CallEvent::Failed { code, .. } => Reaction::FarEnded(call, Some(*code)),
+                CallEvent::Disconnected { .. } => Reaction::FarEnded(call, None),
+                _ => return,
+            };
+            self.acd.reactions.push(reaction);
+            return;
+        }
         if !self.acd.calls.contains_key(&call) {
             return;
         }
@@ -351,6 +363,8 @@ impl CallCore {
                     Reaction::Disconnected(call) => self.acd_disconnected(now, call),
                     Reaction::MonitorConnected(call) => self.monitor_connected(call),
                     Reaction::ConsultConnected(call) => self.consult_connected(now, call),
+                    Reaction::FarConnected(call) => self.outbound_far_connected(call),
+                    Reaction::FarEnded(call, code) => self.outbound_far_ended(now, call, code),
                     Reaction::PartyEnded(call, failed) => {
                         self.monitor_call_ended(now, call);
                         self.consult_party_ended(now, call, failed);
@@ -375,6 +389,9 @@ impl CallCore {
         let Some(op) = self.acd.calls.get_mut(&call) else {
             return;
         };
+        if op.outbound.is_some() {
+            return self.outbound_agent_answered(now, call);
+        }
         op.connected = true;
         let agent = op.agent.clone();
         let request = op.request.take();
@@ -405,6 +422,10 @@ impl CallCore {
     }
 
     fn acd_failed(&mut self, now: Instant, call: CallId, code: u16) {
+        if let Some(op) = self.acd.calls.get(&call).filter(|op| op.outbound.is_some()) {
+            let code = if op.timed_out { 408 } else { code };
+            return self.outbound_agent_ended(now, call, Some(code));
+        }
         if let Some(agent) = self.acd.calls.get(&call).map(|op| op.agent.clone()) {
             self.agent_call_fact(&agent, call, "failed");
         }
@@ -454,6 +475,9 @@ impl CallCore {
         let Some(op) = self.acd.calls.get(&call) else {
             return;
         };
+        if op.outbound.is_some() {
+            return self.outbound_agent_ended(now, call, None);
+        }
         let (agent, acw) = (op.agent.clone(), op.after_call_work);
         self.agent_call_fact(&agent, call, "dropped");
         let talking = self.acd.agents.get(&agent).is_some_and(|a| {

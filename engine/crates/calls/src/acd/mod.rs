@@ -19,8 +19,10 @@
 
 mod agents;
 mod consult;
+mod dial;
 mod dispatch;
 mod monitor;
+mod outbound;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -128,6 +130,8 @@ pub(crate) struct OperatorCall {
     pub muted: bool,
     /// The scenario takes transfers of the call.
     pub transferable: bool,
+    /// The agent's own call (`makeCall`), not a queue's.
+    pub outbound: Option<Box<outbound::Outbound>>,
 }
 
 /// A call event the distribution reacts to, after the event is out.
@@ -140,6 +144,10 @@ pub(crate) enum Reaction {
     MonitorConnected(CallId),
     /// A consulted party answered.
     ConsultConnected(CallId),
+    /// The far end of an agent's own call answered.
+    FarConnected(CallId),
+    /// The far end of an agent's own call failed (with its code) or ended.
+    FarEnded(CallId, Option<u16>),
     /// A call that may take part in a monitor, a consult or a hold ended
     /// (`true`: it failed before it was answered).
     PartyEnded(CallId, bool),
@@ -158,6 +166,10 @@ pub(crate) struct Acd {
     pub monitors: HashMap<CallId, monitor::Monitor>,
     /// Consultations, by the consulted party's call.
     pub consults: HashMap<CallId, consult::Consult>,
+    /// The far ends of agents' own calls → the agent's call and their
+    /// session (and, once the agent has handed the call to a number or a
+    /// user, that party's call → the far end).
+    pub far: HashMap<CallId, (CallId, SessionId)>,
     /// Hold music playing to customers, by the agent's call.
     pub holds: HashMap<CallId, consult::Hold>,
     pub seq: u64,
