@@ -2,8 +2,9 @@
 chromium driven by playwright-core (npm, tests/browser). An agent logs in on
 the page and goes ready; a PJSIP customer calls the queue and the agent's
 PJSIP phone answers; the page shows the call, and its buttons hold (the phone
-sees the re-INVITE), retrieve, mute and release it. A supervisor's page lists
-the agent and its queue."""
+sees the re-INVITE), retrieve and mute it. A supervisor's page lists the agent
+and its queue. The agent consults a second agent from the page and completes
+the transfer; the second agent releases the call."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from test_cti import PASSWORD, set_up_centre
+from test_cti import PASSWORD, Desk, set_up_centre
 from test_serve import start_serve
 
 BROWSER = Path(__file__).resolve().parent / "browser"
@@ -82,7 +83,7 @@ def log_in(page: Page, base: str, account: str, agent: str) -> None:
 
 def test_an_agent_works_a_queue_call_from_the_desktop_page(registry, agent, tones, tmp_path, pages):
     d = start_serve(registry, tmp_path)
-    _, account = set_up_centre(d, {"ann": ["support"]}, {"sup": ["support"]})
+    _, account = set_up_centre(d, {"ann": ["support"], "bob": ["support"]}, {"sup": ["support"]})
     base = f"http://127.0.0.1:{d.http_port}"
 
     desk = pages()
@@ -132,8 +133,30 @@ def test_an_agent_works_a_queue_call_from_the_desktop_page(registry, agent, tone
     sup.do(op="click", sel="button[data-query=queryAgents]")
     sup.wait_text("#agents td", "talking")
 
-    desk.do(op="click", sel="button[data-command=release]")
-    customer.wait_event("disconnected", 20)
+    # A call of her own while on this one is refused, on the page.
+    desk.do(op="fill", sel="#transfer-to", value="user:sup")
+    desk.do(op="click", sel="#make-call")
+    desk.wait_text("#error", 'invalidState: agent "ann" is talking: cannot make a call')
+
+    # Consult bob (logged in on his own desktop, not ready), then hand over.
+    bob_phone = agent("answer", name="bob-phone", register="sip:bob@centre.acme.test",
+                      registrar=f"sip:127.0.0.1:{d.sip_port}", password=PASSWORD,
+                      play=tones.wav(900.0, rate=16000), max_time=60,
+                      mode_opts=["--answer-delay", "1"])
+    assert bob_phone.wait_event("reg_state", timeout=10)["code"] == 200
+    bob = Desk(d, {"command": "login", "account": account, "agent": "bob", "password": PASSWORD})
+    desk.do(op="fill", sel="#transfer-to", value="agent:bob")
+    desk.do(op="click", sel="#consult")
+    desk.wait_text("#calls .call-state", "held")
+    desk.wait_text("#consult-state", "agent:bob (active)")
+    bob_phone.wait_event("confirmed", 5)
+    desk.do(op="click", sel="button[data-command=consultTransfer]")
+    desk.wait_text("#consult-state", "agent:bob (transferred)")
     desk.wait_text("#state", "ready")
+    phone.wait_event("disconnected", 10)
     assert desk.do(op="text", sel="#calls")["text"].strip() == ""
+    bob.wait_event(event="dialogState", agent="bob", state="active")
+    assert bob.command({"command": "release"})["type"] == "ack"
+    customer.wait_event("disconnected", 20)
+    bob.close()
     d.assert_alive()
