@@ -423,6 +423,13 @@ class Agent:
             call.hangup_now(486)
             return
         op = pj.CallOpParam()
+        # --auto-answer: as a desk phone that allows it, an INVITE asking
+        # for it (Call-Info answer-after=0) is answered at once.
+        if self.args.auto_answer and "answer-after=0" in _header(prm.rdata.wholeMsg, "call-info"):
+            emit("auto_answer", call=call.index)
+            op.statusCode = 200
+            call.answer(op)
+            return
         reply = self.args.reply
         if reply >= 300:
             if self.args.answer_delay > 0:
@@ -639,11 +646,14 @@ def parse_args(argv):
     a.add_argument("--reply", type=int, default=200, help="final response: 200 answers, >=300 rejects")
     a.add_argument("--answer-delay", type=float, default=0.0, help="send 180 first, answer after S seconds")
     a.add_argument("--calls", type=int, default=1, help="exit after this many calls have ended")
+    a.add_argument("--auto-answer", action="store_true",
+                   help="answer at once an INVITE with Call-Info: ...;answer-after=0")
     args = p.parse_args(argv)
     if args.mode == "call":
         args.calls = 1
         args.reply = 200
         args.answer_delay = 0.0
+        args.auto_answer = False
     return args
 
 

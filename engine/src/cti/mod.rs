@@ -439,6 +439,7 @@ async fn handle(state: &ApiState, identity: &Identity, c: &Value) -> Value {
         }
         // A ringing call is refused, a connected one ended.
         "release" | "reject" => AgentCommand::Release,
+        "answer" => AgentCommand::Answer,
         "hold" => AgentCommand::Hold,
         "retrieve" => AgentCommand::Retrieve,
         "singleStepTransfer" => {

@@ -102,6 +102,8 @@ pub(crate) struct Call {
     pub statistics: bool,
     /// `callUser`: the other legs still ringing besides `leg`.
     pub forks: Vec<LegId>,
+    /// The index the next fork's leg would take (legs are never reused).
+    pub next_fork: usize,
     /// The most telling failure of the forks that failed so far.
     pub fork_failure: Option<(u16, String)>,
     /// `callPSTN`: what was asked and the trunks still to try.
@@ -161,6 +163,7 @@ impl Call {
             transferring: false,
             statistics: false,
             forks: Vec::new(),
+            next_fork: 0,
             fork_failure: None,
             trunks: None,
         }

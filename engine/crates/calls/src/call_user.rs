@@ -20,7 +20,7 @@ use crate::codes;
 use crate::ending::failed;
 use crate::headers::sanitize;
 use crate::outbound::{escape_user, host_for_uri, outbound_leg};
-use crate::registrar::UserKey;
+use crate::registrar::{Binding, UserKey};
 use crate::sdp::{local_media, sdp_body};
 use crate::CallCore;
 
@@ -37,6 +37,15 @@ pub(crate) fn fork_leg(call: CallId, index: usize) -> LegId {
     } else {
         OUTBOUND_LEGS | FORK_LEGS | (call.0 << 4) | index as u64
     }
+}
+
+/// How a `callUser` INVITE presents itself.
+pub(crate) struct Ring {
+    /// The user part of From (the caller ID).
+    pub from_user: String,
+    pub display: Option<String>,
+    /// Sent as they are (a script's are sanitized first).
+    pub headers: Vec<(String, String)>,
 }
 
 /// CANCEL's reason for the forks that lost (RFC 3326).
@@ -101,26 +110,48 @@ impl CallCore {
             self.finish(id, now, failed(codes::UNAVAILABLE, "No Media Port"));
             return;
         }
+        let user = out.callerid.filter(|u| !u.is_empty());
+        let display = out.display_name.filter(|d| !d.is_empty());
+        let ring = Ring {
+            from_user: user.unwrap_or_else(|| "dialtone".into()),
+            display,
+            headers: sanitize(out.headers),
+        };
+        self.ring_bindings(id, &bindings, ring, 0);
+    }
+
+    /// Rings `bindings` for call `id` (already dialling), as its forks from
+    /// index `first` on: the first becomes the call's leg when `first` is 0,
+    /// every other one a fork. Returns how many went out.
+    pub(crate) fn ring_bindings(
+        &mut self,
+        id: CallId,
+        bindings: &[Binding],
+        ring: Ring,
+        first: usize,
+    ) -> usize {
+        let Some(session) = self.calls.get(&id).map(|c| c.session) else {
+            return 0;
+        };
         let max_forwards = self
             .sessions
             .get(&session)
             .map_or(crate::DEFAULT_MAX_FORWARDS, |s| s.max_forwards);
         let media_ip = self.cfg.media_ip;
         let Some(call) = self.calls.get_mut(&id) else {
-            return;
+            return 0;
         };
         let offer = dialtone_sdp::make_offer(&local_media(call));
         call.phase = Phase::Dialing;
-        let user = out
-            .callerid
-            .as_deref()
-            .filter(|u| !u.is_empty())
-            .unwrap_or("dialtone");
-        let from_uri = format!("sip:{}@{}", escape_user(user), host_for_uri(media_ip));
-        let headers = sanitize(out.headers);
-        let display = out.display_name.filter(|d| !d.is_empty());
-        let mut dials = Vec::with_capacity(bindings.len());
-        for (index, binding) in bindings.iter().enumerate() {
+        let from_uri = format!(
+            "sip:{}@{}",
+            escape_user(&ring.from_user),
+            host_for_uri(media_ip)
+        );
+        let room = MAX_FORKS.saturating_sub(first);
+        let mut dials = Vec::with_capacity(bindings.len().min(room));
+        for (index, binding) in bindings.iter().take(room).enumerate() {
+            let index = first + index;
             let leg = fork_leg(id, index);
             if index > 0 {
                 call.forks.push(leg);
@@ -133,20 +164,23 @@ impl CallCore {
                 target: binding.source,
                 request_uri: binding.contact.clone(),
                 from_uri: from_uri.clone(),
-                from_display: display.clone(),
+                from_display: ring.display.clone(),
                 to_uri: binding.aor.clone(),
                 body: Some(sdp_body(offer.clone())),
-                headers: headers.clone(),
+                headers: ring.headers.clone(),
                 auth: None,
                 max_forwards,
             });
         }
+        call.next_fork = first + dials.len();
+        let sent = dials.len();
         for cmd in dials {
             if let Some(leg) = crate::core::ua_leg(&cmd) {
                 self.legs.insert(leg, id);
             }
             self.ua(cmd);
         }
+        sent
     }
 
     /// A fork of call `id` answered: it becomes the call's leg and every

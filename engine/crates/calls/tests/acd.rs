@@ -1261,3 +1261,65 @@ fn a_call_the_agent_does_not_pick_up_fails_and_ends_its_session() {
     c.h.end_session(session, SessionEnd::Normal);
     assert_clean(&c.h);
 }
+
+#[test]
+fn answer_from_the_desktop_asks_the_phone_to_answer_by_itself() {
+    let mut c = Centre::new(vec![agent("ann", &[])], queue(&[]));
+    let now = c.h.now;
+    c.h.core
+        .agent_command(now, ACCOUNT, "ann", AgentCommand::Login)
+        .expect("login");
+    assert!(matches!(
+        c.h.core
+            .agent_command(now, ACCOUNT, "ann", AgentCommand::Answer),
+        Err(AgentError::InvalidState { .. })
+    ));
+    c.ready("ann");
+    let s = c.session();
+    let out = c.enqueue(s, 1, 50);
+    let first = c.rung(&out).remove(0);
+    let call = c.h.core.agent_statuses(c.h.now, ACCOUNT)[0]
+        .call
+        .expect("ann's call");
+    let now = c.h.now;
+    c.h.core
+        .agent_command(now, ACCOUNT, "ann", AgentCommand::Answer)
+        .expect("answer");
+    let out = c.h.take();
+    let again = c.rung(&out);
+    assert_eq!(again.len(), 1, "{out:?}");
+    assert_ne!(again[0].1, first.1, "a new INVITE");
+    let headers = ua_cmds(&out)
+        .into_iter()
+        .find_map(|u| match u {
+            UaCommand::Dial { headers, .. } => Some(headers),
+            _ => None,
+        })
+        .expect("dial");
+    assert!(
+        headers
+            .iter()
+            .any(|(n, v)| n == "Call-Info" && v.ends_with(";answer-after=0")),
+        "{headers:?}"
+    );
+    assert!(ua_cmds(&out)
+        .iter()
+        .any(|u| matches!(u, UaCommand::Hangup { leg, .. } if *leg == first.1)));
+    // The old INVITE's end is nobody's business; the new one answers.
+    let out = c.h.ua(UaEvent::Failed {
+        leg: first.1,
+        code: 487,
+        reason: "Request Terminated".into(),
+        headers: vec![],
+    });
+    assert!(events(&out).is_empty(), "{out:?}");
+    assert_eq!(c.state("ann"), AgentState::Reserved);
+    let out = answer(&mut c, again[0].1, &again[0].2);
+    assert!(acd_events(&out).iter().any(|(r, e)| *r == 1
+        && *e
+            == AcdEvent::OperatorReached {
+                call,
+                agent: "ann-phone".into()
+            }));
+    assert_eq!(c.state("ann"), AgentState::Talking);
+}

@@ -96,6 +96,8 @@ pub enum AgentCommand {
     Transfer {
         to: String,
     },
+    /// The agent's ringing phone is asked to answer by itself.
+    Answer,
     /// The customer goes on hold (with music) and the agent's phone calls
     /// `to`: `agent:ID`, `queue:NAME` (its longest idle ready agent),
     /// `user:NAME`, a SIP URI, or a number (through the trunks).
@@ -353,6 +355,11 @@ impl CallCore {
                 self.stop_supervising(now, &key)?;
                 return self.agent_status(now, &key);
             }
+            (AgentCommand::Answer, Reserved) => {
+                self.answer_from_desk(now, &key)?;
+                return self.agent_status(now, &key);
+            }
+            (AgentCommand::Answer, _) => return Err(refuse("answer")),
             (AgentCommand::MakeCall { to, callerid }, _) => {
                 let (to, callerid) = (to.clone(), callerid.clone());
                 self.make_call(now, &key, &to, callerid)?;

@@ -18,6 +18,7 @@
 //! were up are gone with the process (no agent stays reserved).
 
 mod agents;
+mod answer;
 mod consult;
 mod dial;
 mod dispatch;
