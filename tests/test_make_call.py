@@ -73,3 +73,25 @@ def test_an_agent_calls_a_user_from_the_desktop(registry, agent, tones, tmp_path
     assert ann_hears >= TALK_S - 1.0 and carol_hears >= TALK_S - 1.0, (ann_hears, carol_hears)
     ann.close()
     d.assert_alive()
+
+
+def test_an_agent_cannot_dial_what_the_egress_policy_denies(registry, agent, tones, tmp_path):
+    """The far end of an agent's call goes through the same egress policy as
+    a scenario's callSIP: loopback (here, Dialtone's own SIP port) is denied."""
+    d = start_serve(registry, tmp_path)
+    _, account = set_up_centre(d, {"ann": ["support"]})
+    phone = agent("answer", name="ann-phone", register="sip:ann@centre.acme.test",
+                  registrar=f"sip:127.0.0.1:{d.sip_port}", password=PASSWORD, max_time=60,
+                  play=tones.wav(1200.0, rate=16000), mode_opts=["--answer-delay", "1"])
+    assert phone.wait_event("reg_state", timeout=10)["code"] == 200, phone.describe_events()
+    ann = Desk(d, {"command": "login", "account": account, "agent": "ann", "password": PASSWORD})
+    assert ann.command({"command": "ready"})["type"] == "ack"
+    r = ann.command({"command": "makeCall", "to": f"sip:support@127.0.0.1:{d.sip_port}"})
+    assert r["type"] == "ack", r
+    phone.wait_event("confirmed", 10)
+    failed = ann.wait_event(event="outboundDialing", state="failed")
+    assert 400 <= failed["code"] < 700, failed
+    phone.wait_event("disconnected", 10)
+    ann.wait_event(event="agentState", agent="ann", state="ready", after_seq=failed["seq"])
+    ann.close()
+    d.assert_alive()
