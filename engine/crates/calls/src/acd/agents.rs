@@ -450,6 +450,20 @@ impl CallCore {
         self.agent_status(now, &key)
     }
 
+    /// `invalidState`: what agent `key` asked does not fit its state.
+    pub(crate) fn refusal(&self, key: &AgentKey, command: &'static str) -> AgentError {
+        let state = self
+            .acd
+            .agents
+            .get(key)
+            .map_or(AgentState::LoggedOut, |a| a.state);
+        AgentError::InvalidState {
+            agent: key.1.clone(),
+            state: state.as_str(),
+            command,
+        }
+    }
+
     pub(crate) fn agent_status(
         &self,
         now: Instant,

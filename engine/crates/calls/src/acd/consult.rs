@@ -103,20 +103,8 @@ impl CallCore {
         key: &AgentKey,
         to: &str,
     ) -> Result<(), AgentError> {
-        let refuse = |this: &Self, command: &'static str| {
-            let state = this
-                .acd
-                .agents
-                .get(key)
-                .map_or(AgentState::LoggedOut, |a| a.state);
-            AgentError::InvalidState {
-                agent: key.1.clone(),
-                state: state.as_str(),
-                command,
-            }
-        };
         if self.is_consulting(key) {
-            return Err(refuse(self, "consult twice"));
+            return Err(self.refusal(key, "consult twice"));
         }
         let Some(agent) = self.acd.agents.get(key) else {
             return Err(AgentError::NotFound(key.1.clone()));
@@ -129,7 +117,7 @@ impl CallCore {
             return Err(AgentError::NotFound(format!("{}'s call", key.1)));
         };
         let Some(customer) = self.customer_of(session, agent_call) else {
-            return Err(refuse(self, "consult without a customer"));
+            return Err(self.refusal(key, "consult without a customer"));
         };
         let target = match parse_target(to) {
             Target::Agent(id) => {
@@ -236,7 +224,7 @@ impl CallCore {
         key: &AgentKey,
     ) -> Result<(), AgentError> {
         let Some(call) = self.consult_of(key) else {
-            return Err(self.not_consulting(key, "cancel a consult"));
+            return Err(self.refusal(key, "cancel a consult"));
         };
         let Some(c) = self.drop_consult(now, call, "dropped") else {
             return Ok(());
@@ -256,12 +244,12 @@ impl CallCore {
         let call = self
             .consult_of(key)
             .filter(|c| self.acd.consults.get(c).is_some_and(|c| c.connected))
-            .ok_or_else(|| self.not_consulting(key, "conference (no consult answered)"))?;
+            .ok_or_else(|| self.refusal(key, "conference (no consult answered)"))?;
         let Some(c) = self.acd.consults.get(&call) else {
             return Ok(());
         };
         if c.mixer.is_some() {
-            return Err(self.not_consulting(key, "conference twice"));
+            return Err(self.refusal(key, "conference twice"));
         }
         let (session, agent_call, customer) = (c.session, c.agent_call, c.customer);
         self.stop_hold_music(agent_call);
@@ -314,24 +302,11 @@ impl CallCore {
         let call = self
             .consult_of(key)
             .filter(|c| self.acd.consults.get(c).is_some_and(|c| c.connected))
-            .ok_or_else(|| self.not_consulting(key, "transfer (no consult answered)"))?;
+            .ok_or_else(|| self.refusal(key, "transfer (no consult answered)"))?;
         if !self.consult_takeover(now, call, false) {
-            return Err(self.not_consulting(key, "transfer (the consulted call is not up)"));
+            return Err(self.refusal(key, "transfer (the consulted call is not up)"));
         }
         Ok(())
-    }
-
-    fn not_consulting(&self, key: &AgentKey, command: &'static str) -> AgentError {
-        let state = self
-            .acd
-            .agents
-            .get(key)
-            .map_or(AgentState::LoggedOut, |a| a.state);
-        AgentError::InvalidState {
-            agent: key.1.clone(),
-            state: state.as_str(),
-            command,
-        }
     }
 
     /// The agent's leg of `agent_call` ended by itself: with an answered
@@ -516,25 +491,15 @@ impl CallCore {
             }
             return;
         }
-        let involved: Vec<CallId> = self
-            .acd
-            .consults
-            .iter()
-            .filter(|(_, c)| c.agent_call == call || c.customer == call)
-            .map(|(k, _)| *k)
-            .collect();
+        let involved = super::keys_where(&self.acd.consults, |_, c| {
+            c.agent_call == call || c.customer == call
+        });
         for k in involved {
             if let Some(c) = self.drop_consult(now, k, "dropped") {
                 self.hangup(now, c.session, k, Vec::new());
             }
         }
-        let holds: Vec<CallId> = self
-            .acd
-            .holds
-            .iter()
-            .filter(|(a, h)| **a == call || h.customer == call)
-            .map(|(a, _)| *a)
-            .collect();
+        let holds = super::keys_where(&self.acd.holds, |a, h| *a == call || h.customer == call);
         for a in holds {
             self.stop_hold_music(a);
         }
@@ -681,23 +646,11 @@ impl CallCore {
 
     /// A session ended: its consults and hold music are gone with it.
     pub(crate) fn consults_session_ended(&mut self, now: Instant, session: SessionId) {
-        let calls: Vec<CallId> = self
-            .acd
-            .consults
-            .iter()
-            .filter(|(_, c)| c.session == session)
-            .map(|(k, _)| *k)
-            .collect();
+        let calls = super::keys_where(&self.acd.consults, |_, c| c.session == session);
         for call in calls {
             self.drop_consult(now, call, "dropped");
         }
-        let holds: Vec<CallId> = self
-            .acd
-            .holds
-            .iter()
-            .filter(|(_, h)| h.session == session)
-            .map(|(a, _)| *a)
-            .collect();
+        let holds = super::keys_where(&self.acd.holds, |_, h| h.session == session);
         for a in holds {
             self.stop_hold_music(a);
         }

@@ -184,6 +184,15 @@ pub(crate) struct Acd {
     pub targeted: usize,
 }
 
+/// The keys of `map` whose values pass `keep` (to act on while changing
+/// the map).
+pub(crate) fn keys_where<K: Copy, V>(map: &HashMap<K, V>, keep: impl Fn(&K, &V) -> bool) -> Vec<K> {
+    map.iter()
+        .filter(|(k, v)| keep(k, v))
+        .map(|(k, _)| *k)
+        .collect()
+}
+
 impl Acd {
     /// The monitor of supervisor `id` of `account`, by the supervisor's call.
     pub(crate) fn monitor_of(

@@ -89,7 +89,7 @@ impl CallCore {
                 self.set_monitor_mode(call, mode);
                 return Ok(());
             }
-            Some(_) => return Err(self.supervisor_refusal(supervisor, "monitor a second call")),
+            Some(_) => return Err(self.refusal(supervisor, "monitor a second call")),
             None => {}
         }
         let Some(session) = self.calls.get(&agent_call).map(|c| c.session) else {
@@ -144,26 +144,12 @@ impl CallCore {
             .monitor_of(&supervisor.0, &supervisor.1)
             .map(|(call, m)| (call, m.session));
         let Some((call, session)) = found else {
-            return Err(self.supervisor_refusal(supervisor, "stop monitoring (monitors nothing)"));
+            return Err(self.refusal(supervisor, "stop monitoring (monitors nothing)"));
         };
         self.hangup(now, session, call, Vec::new());
         // A call still dialling may end without an event: finish here.
         self.end_monitor(call);
         Ok(())
-    }
-
-    /// `invalidState` for what `supervisor` asked.
-    fn supervisor_refusal(&self, supervisor: &AgentKey, command: &'static str) -> AgentError {
-        let state = self
-            .acd
-            .agents
-            .get(supervisor)
-            .map_or(AgentState::LoggedOut, |a| a.state);
-        AgentError::InvalidState {
-            agent: supervisor.1.clone(),
-            state: state.as_str(),
-            command,
-        }
     }
 
     /// Notes what a call event means for monitors, consults and holds.
@@ -315,13 +301,7 @@ impl CallCore {
 
     /// A session ended: its monitors are gone with its calls.
     pub(crate) fn monitors_session_ended(&mut self, session: SessionId) {
-        let calls: Vec<CallId> = self
-            .acd
-            .monitors
-            .iter()
-            .filter(|(_, m)| m.session == session)
-            .map(|(c, _)| *c)
-            .collect();
+        let calls = super::keys_where(&self.acd.monitors, |_, m| m.session == session);
         for call in calls {
             self.drop_monitor(call);
         }

@@ -257,13 +257,9 @@ impl CallCore {
 
     /// A session ended: the agent calls it carried are over.
     pub(crate) fn outbound_session_ended(&mut self, now: Instant, session: SessionId) {
-        let calls: Vec<CallId> = self
-            .acd
-            .calls
-            .iter()
-            .filter(|(_, op)| op.outbound.as_ref().is_some_and(|p| p.session == session))
-            .map(|(c, _)| *c)
-            .collect();
+        let calls = super::keys_where(&self.acd.calls, |_, op| {
+            op.outbound.as_ref().is_some_and(|p| p.session == session)
+        });
         for call in calls {
             self.outbound_agent_ended(now, call, None);
         }
