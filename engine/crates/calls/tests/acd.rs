@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use dialtone_calls::{
-    AgentCommand, AgentConfig, AgentError, AgentState, Fact, MediaCommand, MonitorMode, Output,
-    QueueConfig, RouteOwner, StartRequest, UserKey,
+    AgentCommand, AgentConfig, AgentError, AgentState, AgentStatus, Fact, MediaCommand,
+    MonitorMode, Output, QueueConfig, RouteOwner, StartRequest, UserKey,
 };
 use dialtone_core::acd::{AcdEnqueue, AcdEvent};
 use dialtone_core::messages::{SessionCommand, SessionEnd, SessionEvent};
@@ -103,6 +103,12 @@ impl Centre {
             .expect("admitted");
         self.h.take();
         started.id
+    }
+
+    /// A command for agent `id`, now.
+    fn act(&mut self, id: &str, command: AgentCommand) -> Result<AgentStatus, AgentError> {
+        let now = self.h.now;
+        self.h.core.agent_command(now, ACCOUNT, id, command)
     }
 
     fn ready(&mut self, id: &str) -> Vec<Output> {
@@ -829,10 +835,7 @@ struct Consulting {
 
 fn ann_talking_to_a_customer() -> Consulting {
     let mut c = Centre::new(vec![agent("ann", &[]), agent("bob", &[])], queue(&[]));
-    let now = c.h.now;
-    c.h.core
-        .agent_command(now, ACCOUNT, "bob", AgentCommand::Login)
-        .expect("login");
+    c.act("bob", AgentCommand::Login).expect("login");
     c.ready("ann");
     let s = c.session();
     let (customer, _) = c.h.outbound_connected(s);
@@ -864,8 +867,7 @@ fn a_consulted_agent_takes_over_the_call_on_consult_transfer() {
     let now = c.h.now;
     // Nothing to transfer or cancel yet.
     assert!(matches!(
-        c.h.core
-            .agent_command(now, ACCOUNT, "ann", AgentCommand::ConsultTransfer),
+        c.act("ann", AgentCommand::ConsultTransfer),
         Err(AgentError::InvalidState { .. })
     ));
     c.h.core
@@ -914,10 +916,9 @@ fn a_consulted_agent_takes_over_the_call_on_consult_transfer() {
     assert!(m.contains(&format!("Connect({an} -> {k})")), "{m:?}");
 
     let now = c.h.now;
-    let st =
-        c.h.core
-            .agent_command(now, ACCOUNT, "ann", AgentCommand::ConsultTransfer)
-            .expect("transfer");
+    let st = c
+        .act("ann", AgentCommand::ConsultTransfer)
+        .expect("transfer");
     assert_eq!(st.state, AgentState::AfterCallWork);
     assert!(st.call.is_none());
     let out = c.h.take();
@@ -987,27 +988,20 @@ fn a_consult_is_cancelled_conferenced_and_left_by_the_agent() {
         ann_call,
     } = ann_talking_to_a_customer();
     let consult = |c: &mut Centre| {
-        let now = c.h.now;
-        c.h.core
-            .agent_command(
-                now,
-                ACCOUNT,
-                "ann",
-                AgentCommand::Consult {
-                    to: "agent:bob".into(),
-                },
-            )
-            .expect("consult");
+        c.act(
+            "ann",
+            AgentCommand::Consult {
+                to: "agent:bob".into(),
+            },
+        )
+        .expect("consult");
         let out = c.h.take();
         c.rung(&out).remove(0)
     };
     // Cancelled while it rings: bob's phone stops, bob is not ready again
     // (as he was), ann talks to the customer.
     let dial = consult(&mut c);
-    let now = c.h.now;
-    c.h.core
-        .agent_command(now, ACCOUNT, "ann", AgentCommand::CancelConsult)
-        .expect("cancel");
+    c.act("ann", AgentCommand::CancelConsult).expect("cancel");
     let out = c.h.take();
     assert_eq!(consult_states(&out), ["dropped"]);
     assert!(ua_cmds(&out)
@@ -1021,9 +1015,7 @@ fn a_consult_is_cancelled_conferenced_and_left_by_the_agent() {
     // Again, answered, then a conference of three.
     let dial = consult(&mut c);
     answer(&mut c, dial.1, &dial.2);
-    let now = c.h.now;
-    c.h.core
-        .agent_command(now, ACCOUNT, "ann", AgentCommand::ConsultConference)
+    c.act("ann", AgentCommand::ConsultConference)
         .expect("conference");
     let out = c.h.take();
     assert_eq!(consult_states(&out), ["conference"]);
@@ -1056,9 +1048,7 @@ fn a_consult_that_fails_leaves_the_customer_on_hold_until_retrieved() {
     let now = c.h.now;
     // A queue with nobody ready, a logged-out agent, oneself: refused.
     for to in ["queue:sales", "agent:ann", "agent:nobody"] {
-        let r =
-            c.h.core
-                .agent_command(now, ACCOUNT, "ann", AgentCommand::Consult { to: to.into() });
+        let r = c.act("ann", AgentCommand::Consult { to: to.into() });
         assert!(r.is_err(), "{to}: {r:?}");
     }
     assert_eq!(
@@ -1094,10 +1084,7 @@ fn a_consult_that_fails_leaves_the_customer_on_hold_until_retrieved() {
     assert!(events(&out).is_empty(), "{out:?}");
     assert_eq!(c.state("ann"), AgentState::Held);
     assert_eq!(c.state("bob"), AgentState::NotReady);
-    let now = c.h.now;
-    c.h.core
-        .agent_command(now, ACCOUNT, "ann", AgentCommand::Retrieve)
-        .expect("retrieve");
+    c.act("ann", AgentCommand::Retrieve).expect("retrieve");
     let out = c.h.take();
     assert_eq!(c.state("ann"), AgentState::Talking);
     let m = all_media(&out);
@@ -1140,24 +1127,20 @@ fn an_agent_makes_a_call_its_phone_first_then_the_far_end() {
             .agent_command(now, ACCOUNT, id, AgentCommand::Login)
             .expect("login");
     }
-    c.h.core
-        .agent_command(
-            now,
-            ACCOUNT,
-            "ann",
-            AgentCommand::NotReady {
-                reason: "paperwork".into(),
-            },
-        )
-        .expect("not ready");
+    c.act(
+        "ann",
+        AgentCommand::NotReady {
+            reason: "paperwork".into(),
+        },
+    )
+    .expect("not ready");
     c.h.take();
     let make = |to: &str| AgentCommand::MakeCall {
         to: to.into(),
         callerid: None,
     };
     assert!(matches!(
-        c.h.core
-            .agent_command(now, ACCOUNT, "ann", make("queue:sales")),
+        c.act("ann", make("queue:sales")),
         Err(AgentError::BadTarget(_))
     ));
     let st =
@@ -1176,8 +1159,7 @@ fn an_agent_makes_a_call_its_phone_first_then_the_far_end() {
     assert_eq!(ring[0].0, "ann", "the agent's phone rings first");
     // A second call while this one is up: refused.
     assert!(matches!(
-        c.h.core
-            .agent_command(now, ACCOUNT, "ann", make("agent:bob")),
+        c.act("ann", make("agent:bob")),
         Err(AgentError::InvalidState { .. })
     ));
     c.h.take();
@@ -1265,13 +1247,9 @@ fn a_call_the_agent_does_not_pick_up_fails_and_ends_its_session() {
 #[test]
 fn answer_from_the_desktop_asks_the_phone_to_answer_by_itself() {
     let mut c = Centre::new(vec![agent("ann", &[])], queue(&[]));
-    let now = c.h.now;
-    c.h.core
-        .agent_command(now, ACCOUNT, "ann", AgentCommand::Login)
-        .expect("login");
+    c.act("ann", AgentCommand::Login).expect("login");
     assert!(matches!(
-        c.h.core
-            .agent_command(now, ACCOUNT, "ann", AgentCommand::Answer),
+        c.act("ann", AgentCommand::Answer),
         Err(AgentError::InvalidState { .. })
     ));
     c.ready("ann");
