@@ -915,7 +915,6 @@ fn a_consulted_agent_takes_over_the_call_on_consult_transfer() {
         .to_string();
     assert!(m.contains(&format!("Connect({an} -> {k})")), "{m:?}");
 
-    let now = c.h.now;
     let st = c
         .act("ann", AgentCommand::ConsultTransfer)
         .expect("transfer");
