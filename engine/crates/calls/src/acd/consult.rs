@@ -25,8 +25,7 @@ use super::agents::serves;
 use super::dial::{parse_target, Target};
 use super::{AgentError, AgentKey, AgentState};
 use crate::call::{OwnReInvite, Phase};
-use crate::io::{Fact, MediaCommand, Member};
-use crate::units::{Kind, Unit};
+use crate::io::{Fact, MediaCommand};
 use crate::CallCore;
 
 /// Played to a customer on hold: a slow arpeggio, quiet, looped.
@@ -90,6 +89,18 @@ impl CallCore {
             .iter()
             .find(|(_, c)| c.agent == *key)
             .map(|(call, _)| *call)
+    }
+
+    /// The consult of agent `key` whose party answered, or `invalidState`
+    /// for `command`.
+    fn answered_consult(
+        &self,
+        key: &AgentKey,
+        command: &'static str,
+    ) -> Result<CallId, AgentError> {
+        self.consult_of(key)
+            .filter(|c| self.acd.consults.get(c).is_some_and(|c| c.connected))
+            .ok_or_else(|| self.refusal(key, command))
     }
 
     pub(crate) fn is_consulting(&self, key: &AgentKey) -> bool {
@@ -241,10 +252,7 @@ impl CallCore {
         now: Instant,
         key: &AgentKey,
     ) -> Result<(), AgentError> {
-        let call = self
-            .consult_of(key)
-            .filter(|c| self.acd.consults.get(c).is_some_and(|c| c.connected))
-            .ok_or_else(|| self.refusal(key, "conference (no consult answered)"))?;
+        let call = self.answered_consult(key, "conference (no consult answered)")?;
         let Some(c) = self.acd.consults.get(&call) else {
             return Ok(());
         };
@@ -253,27 +261,12 @@ impl CallCore {
         }
         let (session, agent_call, customer) = (c.session, c.agent_call, c.customer);
         self.stop_hold_music(agent_call);
-        let mixer = UnitId(CallId::next().0);
-        self.units.insert(
-            mixer,
-            Unit {
-                session,
-                owner: None,
-                kind: Kind::Conference,
-            },
-        );
-        let shard = self.shard(session);
-        self.media(MediaCommand::AddMixer { unit: mixer, shard });
+        let mixer = self.acd_mixer(session);
         for call in [customer, agent_call, call] {
             let unit = UnitId::from(call);
             self.media(MediaCommand::SetMember {
                 mixer,
-                spec: Member {
-                    unit,
-                    send: true,
-                    forward: false,
-                    deaf_to: Vec::new(),
-                },
+                spec: super::monitor::member(unit, Vec::new()),
             });
             self.media(MediaCommand::Connect {
                 from: mixer,
@@ -299,10 +292,7 @@ impl CallCore {
         now: Instant,
         key: &AgentKey,
     ) -> Result<(), AgentError> {
-        let call = self
-            .consult_of(key)
-            .filter(|c| self.acd.consults.get(c).is_some_and(|c| c.connected))
-            .ok_or_else(|| self.refusal(key, "transfer (no consult answered)"))?;
+        let call = self.answered_consult(key, "transfer (no consult answered)")?;
         if !self.consult_takeover(now, call, false) {
             return Err(self.refusal(key, "transfer (the consulted call is not up)"));
         }

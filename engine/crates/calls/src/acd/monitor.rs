@@ -181,17 +181,7 @@ impl CallCore {
         if !self.calls.contains_key(&agent) || !self.calls.contains_key(&customer) {
             return;
         }
-        let mixer = UnitId(CallId::next().0);
-        self.units.insert(
-            mixer,
-            Unit {
-                session,
-                owner: None,
-                kind: Kind::Conference,
-            },
-        );
-        let shard = self.shard(session);
-        self.media(MediaCommand::AddMixer { unit: mixer, shard });
+        let mixer = self.acd_mixer(session);
         if let Some(m) = self.acd.monitors.get_mut(&call) {
             m.mixer = Some(mixer);
         }
@@ -206,6 +196,23 @@ impl CallCore {
             self.media(MediaCommand::Connect { from: mixer, to });
         }
         self.monitor_fact(call, "active");
+    }
+
+    /// A mixer of `session` for the contact centre's own use (monitors,
+    /// consult conferences), released with the session's units.
+    pub(crate) fn acd_mixer(&mut self, session: SessionId) -> UnitId {
+        let mixer = UnitId(CallId::next().0);
+        self.units.insert(
+            mixer,
+            Unit {
+                session,
+                owner: None,
+                kind: Kind::Conference,
+            },
+        );
+        let shard = self.shard(session);
+        self.media(MediaCommand::AddMixer { unit: mixer, shard });
+        mixer
     }
 
     /// Who hears the supervisor, per mode. The customer's membership
@@ -316,7 +323,7 @@ impl CallCore {
     }
 }
 
-fn member(unit: UnitId, deaf_to: Vec<UnitId>) -> Member {
+pub(super) fn member(unit: UnitId, deaf_to: Vec<UnitId>) -> Member {
     Member {
         unit,
         send: true,
