@@ -76,6 +76,11 @@ impl CallCore {
     /// consulted parties', both ends of an agent's own call).
     pub(crate) fn is_hidden_call(&self, call: CallId) -> bool {
         let acd = &self.acd;
+        let idle = acd.calls.is_empty() && acd.far.is_empty();
+        if idle && acd.monitors.is_empty() && acd.consults.is_empty() {
+            // No contact centre at work (the common case): nothing to hide.
+            return false;
+        }
         acd.monitors.contains_key(&call)
             || acd.consults.contains_key(&call)
             || acd.far.contains_key(&call)
