@@ -11,10 +11,10 @@ import time
 
 import audio
 from test_cti import PASSWORD, Desk, set_up_centre
-from test_serve import start_serve
+from test_serve import call, start_serve
 from test_supervisor import seconds_of
 
-CUSTOMER_HZ, ANN_HZ, BOB_HZ = 440.0, 1200.0, 900.0
+CUSTOMER_HZ, ANN_HZ, BOB_HZ, CARRIER_HZ = 440.0, 1200.0, 900.0, 700.0
 # The notes of the engine's hold music.
 HOLD_HZ = (392.0, 494.0, 587.0)
 PHASE_S = 3.0
@@ -139,5 +139,68 @@ def test_a_conference_of_three_left_by_the_first_agent(registry, agent, tones, t
     assert bob_hears[CUSTOMER_HZ] >= 2 * PHASE_S - 2.0, bob_hears
     assert bob_hears[ANN_HZ] >= PHASE_S - 1.0, bob_hears
     for desk in desks.values():
+        desk.close()
+    d.assert_alive()
+
+
+def test_consult_a_queue_then_a_number_through_a_trunk(registry, agent, tones, tmp_path):
+    """`queue:NAME` rings the queue's ready agent (cancelled here); a number
+    goes out through the account's trunk (a PJSIP phone standing in for the
+    carrier) and takes the customer over on consultTransfer."""
+    d = start_serve(registry, tmp_path, egress_allow="127.0.0.0/8")
+    key, account = set_up_centre(d, {"ann": ["support"], "bob": ["support"]})
+    registrar = f"sip:127.0.0.1:{d.sip_port}"
+    heard = tmp_path / "heard_by_customer.wav"
+    phones = {name: agent("answer", name=f"{name}-phone", register=f"sip:{name}@centre.acme.test",
+                          registrar=registrar, password=PASSWORD, max_time=60,
+                          play=tones.wav(hz, rate=16000), mode_opts=["--answer-delay", "1"])
+              for name, hz in (("ann", ANN_HZ), ("bob", BOB_HZ))}
+    carrier = agent("answer", name="carrier", play=tones.wav(CARRIER_HZ), max_time=60,
+                    control=True)
+    assert call(d, "PUT", "/v1/trunks/carrier",
+                {"host": "127.0.0.1", "port": carrier.port, "prefixes": ["1"]}, key=key)[0] == 201
+    for phone in phones.values():
+        assert phone.wait_event("reg_state", timeout=10)["code"] == 200, phone.describe_events()
+    ann = Desk(d, {"command": "login", "account": account, "agent": "ann", "password": PASSWORD})
+    bob = Desk(d, {"command": "login", "account": account, "agent": "bob", "password": PASSWORD})
+    assert ann.command({"command": "ready"})["type"] == "ack"
+    customer = agent("call", f"sip:support@{d.sip_uri_host}", name="customer",
+                     play=tones.wav(CUSTOMER_HZ), record=heard,
+                     no_telephone_event=True, duration=40.0, max_time=70)
+    offered = ann.wait_event(event="newInboundCall", agent="ann")
+    ann.wait_event(event="dialogState", state="active", call=offered["call"])
+    # Nobody else of the queue is ready yet.
+    r = ann.command({"command": "consult", "to": "queue:support"})
+    assert r["type"] == "error" and r["errorType"] == "invalidState", r
+    assert bob.command({"command": "ready"})["type"] == "ack"
+    r = ann.command({"command": "consult", "to": "queue:support"})
+    assert r["type"] == "ack", r
+    bob.wait_event(event="consultCall", role="consulted", state="alerting")
+    phones["bob"].wait_event("confirmed", 10)
+    ann.wait_event(event="consultCall", role="consulting", state="active")
+    r = ann.command({"command": "cancelConsult"})
+    assert r["type"] == "ack" and r["agent"]["state"] == "talking", r
+    phones["bob"].wait_event("disconnected", 10)
+    bob.wait_event(event="agentState", agent="bob", state="ready")
+
+    r = ann.command({"command": "consult", "to": "15550001"})
+    assert r["type"] == "ack", r
+    carrier.wait_event("confirmed", 10)
+    ann.wait_event(event="consultCall", role="consulting", to="15550001", state="active")
+    assert ann.command({"command": "consultTransfer"})["type"] == "ack"
+    ann.wait_event(event="consultCall", role="consulting", state="transferred")
+    phones["ann"].wait_event("disconnected", 10)
+    time.sleep(PHASE_S)  # shapes the audio; the check reads the recording
+    # The carrier's party hangs up: the scenario's call to it ends, and so
+    # does the customer's.
+    carrier.run("hangup")
+    customer.wait_event("disconnected", 20)
+    assert customer.wait_exit(10) == 0
+    for phone in phones.values():
+        phone.stop()
+    customer_hears = seconds_of(heard, CARRIER_HZ)
+    print("customer heard the carrier's party", customer_hears)
+    assert customer_hears >= PHASE_S - 1.0, customer_hears
+    for desk in (ann, bob):
         desk.close()
     d.assert_alive()
