@@ -829,6 +829,7 @@ struct Consulting {
     c: Centre,
     s: SessionId,
     customer: CallId,
+    customer_leg: LegId,
     ann_leg: LegId,
     ann_call: CallId,
 }
@@ -838,7 +839,7 @@ fn ann_talking_to_a_customer() -> Consulting {
     c.act("bob", AgentCommand::Login).expect("login");
     c.ready("ann");
     let s = c.session();
-    let (customer, _) = c.h.outbound_connected(s);
+    let (customer, customer_leg) = c.h.outbound_connected(s);
     let out = c.enqueue(s, 1, 50);
     let rung = c.rung(&out);
     answer(&mut c, rung[0].1, &rung[0].2);
@@ -850,6 +851,7 @@ fn ann_talking_to_a_customer() -> Consulting {
         c,
         s,
         customer,
+        customer_leg,
         ann_leg: rung[0].1,
         ann_call,
     }
@@ -863,6 +865,7 @@ fn a_consulted_agent_takes_over_the_call_on_consult_transfer() {
         customer,
         ann_leg,
         ann_call,
+        customer_leg: _,
     } = ann_talking_to_a_customer();
     let now = c.h.now;
     // Nothing to transfer or cancel yet.
@@ -985,6 +988,7 @@ fn a_consult_is_cancelled_conferenced_and_left_by_the_agent() {
         customer,
         ann_leg,
         ann_call,
+        customer_leg: _,
     } = ann_talking_to_a_customer();
     let consult = |c: &mut Centre| {
         c.act(
@@ -1043,6 +1047,7 @@ fn a_consult_that_fails_leaves_the_customer_on_hold_until_retrieved() {
         customer,
         ann_leg: _,
         ann_call,
+        customer_leg: _,
     } = ann_talking_to_a_customer();
     let now = c.h.now;
     // A queue with nobody ready, a logged-out agent, oneself: refused.
@@ -1299,4 +1304,63 @@ fn answer_from_the_desktop_asks_the_phone_to_answer_by_itself() {
                 agent: "ann-phone".into()
             }));
     assert_eq!(c.state("ann"), AgentState::Talking);
+}
+
+#[test]
+fn a_consult_ends_cleanly_when_the_customer_or_the_session_goes() {
+    let Consulting {
+        mut c,
+        s,
+        customer: _,
+        customer_leg,
+        ann_leg: _,
+        ann_call: _,
+    } = ann_talking_to_a_customer();
+    let consult = AgentCommand::Consult {
+        to: "agent:bob".into(),
+    };
+    c.act("ann", consult.clone()).expect("consult");
+    let out = c.h.take();
+    let dial = c.rung(&out).remove(0);
+    answer(&mut c, dial.1, &dial.2);
+    assert_eq!(c.state("bob"), AgentState::Talking);
+    // The customer hangs up while on hold: the consulted call ends, the
+    // music stops, bob is not ready again (as he was).
+    let out = bye(&mut c, customer_leg);
+    assert!(ua_cmds(&out)
+        .iter()
+        .any(|u| matches!(u, UaCommand::Hangup { leg, .. } if *leg == dial.1)));
+    assert_eq!(consult_states(&out), ["dropped"]);
+    assert!(all_media(&out).iter().any(|m| m.starts_with("Release(")));
+    assert_eq!(c.state("bob"), AgentState::NotReady);
+
+    // A consult still ringing when the session ends: bob is freed too.
+    let mut c2 = ann_talking_to_a_customer();
+    c2.c.act("ann", consult.clone()).expect("consult");
+    c2.c.h.take();
+    assert_eq!(c2.c.state("bob"), AgentState::Reserved);
+    let out = c2.c.h.end_session(c2.s, SessionEnd::Normal);
+    assert_eq!(consult_states(&out), ["dropped"]);
+    assert_eq!(c2.c.state("bob"), AgentState::NotReady);
+
+    // release while the consult rings: the consult and the call end.
+    let mut c3 = ann_talking_to_a_customer();
+    c3.c.act("ann", consult).expect("consult");
+    let out = c3.c.h.take();
+    let dial = c3.c.rung(&out).remove(0);
+    c3.c.act("ann", AgentCommand::Release).expect("release");
+    let out = c3.c.h.take();
+    let hung: Vec<LegId> = ua_cmds(&out)
+        .into_iter()
+        .filter_map(|u| match u {
+            UaCommand::Hangup { leg, .. } => Some(leg),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        hung.contains(&dial.1) && hung.contains(&c3.ann_leg),
+        "{hung:?}"
+    );
+    assert_eq!(consult_states(&out), ["dropped"]);
+    let _ = s;
 }
