@@ -132,6 +132,12 @@ checks.positive_data_acceptance.expected-statuses = [101, 400, 426]
 checks.ignored_auth.enabled = false
 checks.missing_required_header.enabled = false
 
+# SIP over WebSocket: a plain GET asks for no upgrade (400); SIP digest, not
+# an API key, authenticates what comes over it.
+[[operations]]
+include-path = "/sip"
+checks.positive_data_acceptance.expected-statuses = [101, 400, 426]
+
 # An agent's state change may not apply in its state (409 invalid_state).
 [[operations]]
 include-path = "/v1/agents/{id}/state"

@@ -156,7 +156,10 @@ impl Engine {
         let load = Arc::new(LoadWatch::new(cfg.memory_budget));
         crate::overload::spawn_monitor(load.clone(), media.clone());
         let (control, control_rx) = SessionControl::new();
-        let http_routes = http_routes(&control).merge(crate::access::routes(control.clone()));
+        let (tcp_tx, tcp_rx) = mpsc::unbounded_channel();
+        let http_routes = http_routes(&control)
+            .merge(crate::access::routes(control.clone()))
+            .merge(crate::signalling::ws::routes(tcp_tx.clone()));
         let exporter = Exporter::new(metrics.clone(), host.clone(), media.clone(), load.clone());
         let http_addr = crate::http::start(
             cfg.http,
@@ -244,7 +247,6 @@ impl Engine {
                 cti: control.cti().clone(),
             },
         );
-        let (tcp_tx, tcp_rx) = mpsc::unbounded_channel();
         crate::signalling::tcp::spawn_listener(tcp, tcp_tx.clone());
         let (shutdown, shutdown_rx) = watch::channel(false);
         let signalling = Signalling::new(ua, calls, Arc::new(udp), tcp_tx, load);

@@ -36,6 +36,7 @@ pub async fn start(
     let listener =
         crate::http_limits::BoundedListener::new(listener, crate::http_limits::MAX_CONNECTIONS);
     tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<crate::signalling::ws::PeerAddr>();
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "HTTP listener stopped");
         }

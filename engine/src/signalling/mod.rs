@@ -6,6 +6,7 @@
 
 mod framing;
 pub mod tcp;
+pub mod ws;
 
 use crate::call::control::Control;
 use crate::call::CallDriver;
@@ -48,6 +49,13 @@ enum Input {
     Shutdown(bool),
 }
 
+fn ws_peer(addr: SocketAddr) -> Peer {
+    Peer {
+        transport: Transport::Ws,
+        addr,
+    }
+}
+
 fn udp_peer(addr: SocketAddr) -> Peer {
     Peer {
         transport: Transport::Udp,
@@ -61,6 +69,8 @@ pub struct Signalling {
     udp: Arc<UdpSocket>,
     tcp_events_tx: mpsc::UnboundedSender<TcpEvent>,
     tcp_writers: HashMap<SocketAddr, tcp::Writer>,
+    /// SIP WebSocket connections, by the peer's address.
+    ws_writers: HashMap<SocketAddr, tcp::Writer>,
     load: Arc<LoadWatch>,
 }
 
@@ -78,6 +88,7 @@ impl Signalling {
             udp,
             tcp_events_tx,
             tcp_writers: HashMap::new(),
+            ws_writers: HashMap::new(),
             load,
         }
     }
@@ -195,6 +206,19 @@ impl Signalling {
                     },
                 );
             }
+            TcpEvent::WsOpened(peer, w) => {
+                self.ws_writers.insert(peer, w);
+            }
+            TcpEvent::WsMessage(peer, data) => {
+                self.ua.handle_input(Instant::now(), ws_peer(peer), &data)
+            }
+            TcpEvent::WsClosed(peer) => {
+                self.ws_writers.remove(&peer);
+                let now = Instant::now();
+                self.ua.handle_transport_error(now, ws_peer(peer));
+                // A browser's registrations live as long as its connection.
+                self.calls.core.connection_closed(now, ws_peer(peer));
+            }
         }
     }
 
@@ -243,6 +267,18 @@ impl Signalling {
                     }
                 }
             }
+            // Only down the peer's own connection: nothing to dial.
+            Transport::Ws => match self.ws_writers.get(&to.addr).map(|w| w.try_send(data)) {
+                Some(Ok(())) => {}
+                Some(Err(tokio::sync::mpsc::error::TrySendError::Full(_))) => {
+                    tracing::warn!(peer = %to.addr, "closing SIP WebSocket: peer not reading");
+                    self.ws_writers.remove(&to.addr);
+                }
+                Some(Err(_)) => {
+                    self.ws_writers.remove(&to.addr);
+                }
+                None => tracing::debug!(peer = %to.addr, "no SIP WebSocket to this peer"),
+            },
         }
     }
 }

@@ -77,6 +77,10 @@ pub enum TcpEvent {
     Opened(SocketAddr, Writer),
     Message(SocketAddr, Vec<u8>),
     Closed(SocketAddr),
+    /// The same for a SIP WebSocket (`ws`): one message per frame.
+    WsOpened(SocketAddr, Writer),
+    WsMessage(SocketAddr, Vec<u8>),
+    WsClosed(SocketAddr),
 }
 
 pub fn spawn_listener(listener: TcpListener, events: mpsc::UnboundedSender<TcpEvent>) {

@@ -250,6 +250,15 @@ impl CallCore {
         self.registrar.forget(key);
     }
 
+    /// A connection-bound peer is gone (a SIP WebSocket closed): the
+    /// bindings registered through it go with it, as RFC 7118 §5 has it.
+    pub fn connection_closed(&mut self, _now: Instant, peer: dialtone_sip::Peer) {
+        let dropped = self.registrar.drop_source(peer);
+        if dropped > 0 {
+            tracing::info!(peer = %peer.addr, dropped, "bindings of a closed connection removed");
+        }
+    }
+
     /// Bindings held (for `/metrics`).
     pub fn binding_count(&self) -> usize {
         self.registrar.len()

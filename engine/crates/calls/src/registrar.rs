@@ -240,6 +240,19 @@ impl Registrar {
         Ok(live)
     }
 
+    /// Drops every binding made from `source` (its connection closed);
+    /// how many went.
+    pub fn drop_source(&mut self, source: dialtone_sip::Peer) -> usize {
+        let mut dropped = 0;
+        self.users.retain(|_, list| {
+            let before = list.len();
+            list.retain(|b| b.source != source);
+            dropped += before - list.len();
+            !list.is_empty()
+        });
+        dropped
+    }
+
     /// Drops every binding whose time is up.
     pub fn expire(&mut self, now: Instant) {
         while let Some((at, key)) = self.expiries.first().cloned() {

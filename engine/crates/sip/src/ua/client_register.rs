@@ -205,10 +205,7 @@ impl UaCore {
     }
 
     fn registration_contact(&self, cmd: &ClientRegister) -> String {
-        let transport = match cmd.target.transport {
-            super::Transport::Udp => "",
-            super::Transport::Tcp => ";transport=tcp",
-        };
+        let transport = cmd.target.transport.uri_param();
         format!(
             "<sip:{}@{}:{}{transport}>",
             cmd.contact_user,

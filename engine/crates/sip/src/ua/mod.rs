@@ -287,10 +287,7 @@ impl UaCore {
     }
 
     fn contact(&self, transport: Transport) -> String {
-        let suffix = match transport {
-            Transport::Udp => "",
-            Transport::Tcp => ";transport=tcp",
-        };
+        let suffix = transport.uri_param();
         format!(
             "<sip:dialtone@{}:{}{suffix}>",
             self.local_host,
@@ -669,6 +666,8 @@ impl UaCore {
 /// the Request-URI, so a proxy in between routes correctly.
 fn route_peer(direction: Direction, peer: Peer, dialog: &Dialog) -> Peer {
     match (direction, peer.transport) {
+        // A WebSocket peer is reachable down its own connection only.
+        (_, Transport::Ws) => peer,
         (Direction::Inbound, Transport::Tcp) => peer,
         (Direction::Inbound, Transport::Udp) if dialog.route_set.is_empty() => peer,
         _ => dialog

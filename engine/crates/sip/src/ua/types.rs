@@ -45,17 +45,31 @@ pub type ExtraHeaders = Vec<(String, String)>;
 pub enum Transport {
     Udp,
     Tcp,
+    /// SIP over WebSocket (RFC 7118): one message per frame, on a
+    /// connection the peer opened to the HTTP listener. Requests to the peer
+    /// can only go down that connection.
+    Ws,
 }
 
 impl Transport {
     pub fn is_reliable(self) -> bool {
-        self == Transport::Tcp
+        self != Transport::Udp
     }
 
     pub fn via_name(self) -> &'static str {
         match self {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
+            Transport::Ws => "WS",
+        }
+    }
+
+    /// The `;transport=` URI parameter for a Contact on this transport.
+    pub fn uri_param(self) -> &'static str {
+        match self {
+            Transport::Udp => "",
+            Transport::Tcp => ";transport=tcp",
+            Transport::Ws => ";transport=ws",
         }
     }
 }
