@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import subprocess
+from pathlib import Path
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -17,6 +19,7 @@ from websockets.sync.client import connect
 
 from harness import wait_until
 from test_cti import PASSWORD, Desk, set_up_centre
+from test_desk import BROWSER, pages  # noqa: F401 (the fixture)
 from test_serve import call, start_serve
 
 
@@ -124,6 +127,73 @@ def test_a_websocket_phone_registers_and_is_called_down_its_connection(registry,
 
     # The connection closes: its binding goes with it.
     phone.close()
+    assert wait_until(lambda: binding_count(d, key, "ann") == 0, 10), binding_count(d, key, "ann")
+    customer.stop()
+    ann.close()
+    d.assert_alive()
+
+
+def jssip_bundle(tmp_path) -> Path:
+    """JsSIP (npm) bundled for the browser with esbuild (npm), as a page would
+    ship it."""
+    out = tmp_path / "jssip.js"
+    subprocess.run([str(BROWSER / "node_modules" / ".bin" / "esbuild"),
+                    str(BROWSER / "node_modules" / "jssip" / "lib" / "JsSIP.js"), "--bundle",
+                    "--format=iife", "--global-name=JsSIP", f"--outfile={out}",
+                    "--log-level=warning"], check=True, timeout=60)
+    return out
+
+
+def test_jssip_in_chromium_registers_and_is_offered_a_call(registry, agent, tones, tmp_path,
+                                                          pages):
+    """A browser SIP stack no one here wrote: JsSIP in headless chromium
+    registers over the WebSocket with digest, is rung as an agent's phone
+    (the INVITE reaches it; it refuses a plain-RTP offer until WebRTC media
+    exists) and unregisters."""
+    d = start_serve(registry, tmp_path)
+    key, account = set_up_centre(d, {"ann": ["support"]})
+    page = pages()
+    # A page of the server's own origin (a blank page is a public context,
+    # which chromium does not let reach a loopback address).
+    page.do(op="goto", url=f"http://127.0.0.1:{d.http_port}/metrics")
+    page.do(op="addScript", path=str(jssip_bundle(tmp_path)))
+    page.do(op="eval", js=f"""(() => {{
+        const status = (s) => {{ document.body.textContent = s; }};
+        const ua = new JsSIP.UA({{
+          sockets: [new JsSIP.WebSocketInterface('ws://127.0.0.1:{d.http_port}/sip')],
+          uri: 'sip:ann@centre.acme.test', password: '{PASSWORD}', register: true,
+        }});
+        ua.on('registered', () => status('registered'));
+        ua.on('unregistered', () => status('unregistered'));
+        ua.on('registrationFailed', (e) => status('failed ' + e.cause));
+        ua.on('newRTCSession', (e) => {{
+          window.offered = (window.offered || 0) + 1;
+          e.session.on('failed', (f) => {{ window.ended = f.cause; }});
+        }});
+        ua.start();
+        window.ua = ua;
+        return true;
+      }})()""")
+    try:
+        page.wait_text("body", "registered")
+    except AssertionError:
+        print("page:", page.do(op="eval", js="document.body.textContent")["value"][:300])
+        print("console:", "\n".join(page.do(op="console")["lines"][-40:]))
+        raise
+    status, user = call(d, "GET", "/v1/applications/centre/users/ann", key=key)
+    assert [b["contact"].endswith("transport=ws") for b in user["bindings"]] == [True], user
+
+    ann = Desk(d, {"command": "login", "account": account, "agent": "ann", "password": PASSWORD})
+    assert ann.command({"command": "ready"})["type"] == "ack"
+    customer = agent("call", f"sip:support@{d.sip_uri_host}", name="customer",
+                     play=tones.wav(440.0), no_telephone_event=True, duration=20.0, max_time=40)
+    ann.wait_event(event="newInboundCall", agent="ann")
+    # The browser refuses what it cannot play; the agent goes not ready.
+    ann.wait_event(event="agentState", agent="ann", state="notReady", timeout=20)
+    assert page.do(op="eval", js="window.offered || 0")["value"] == 1
+
+    page.do(op="eval", js="window.ua.unregister(); true")
+    page.wait_text("body", "unregistered")
     assert wait_until(lambda: binding_count(d, key, "ann") == 0, 10), binding_count(d, key, "ann")
     customer.stop()
     ann.close()

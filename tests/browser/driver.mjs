@@ -3,6 +3,8 @@
 //   {"op": "goto", "url"}            {"op": "fill", "sel", "value"}
 //   {"op": "click", "sel"}           {"op": "waitText", "sel", "text", "timeout"}
 //   {"op": "text", "sel"}            {"op": "quit"}
+//   {"op": "addScript", "path"}      {"op": "eval", "js"} (its value, awaited)
+//   {"op": "console"} (the page's console lines so far)
 // Answers are {"ok": true, ...} or {"ok": false, "error"}. Every wait is
 // bounded by its timeout (ms, default 10000).
 import { chromium } from "playwright-core";
@@ -15,6 +17,8 @@ const browser = await chromium.launch({
 const page = await browser.newPage();
 const errors = [];
 page.on("pageerror", (e) => errors.push(String(e)));
+const consoleLines = [];
+page.on("console", (m) => { if (consoleLines.length < 500) consoleLines.push(m.text()); });
 
 async function run(c) {
   const timeout = c.timeout ?? 10000;
@@ -37,6 +41,13 @@ async function run(c) {
       return {};
     case "text":
       return { text: await page.textContent(c.sel, { timeout }) };
+    case "addScript":
+      await page.addScriptTag({ path: c.path });
+      return {};
+    case "eval":
+      return { value: await page.evaluate(c.js) };
+    case "console":
+      return { lines: consoleLines };
     case "quit":
       return {};
     default:

@@ -153,6 +153,7 @@ impl CallCore {
                 leg,
                 crate::inbound::IncomingSip {
                     source: source.addr,
+                    transport: source.transport,
                     request_uri,
                     destination,
                     from_uri,

@@ -21,6 +21,7 @@ use crate::CallCore;
 /// What an INVITE carries that the call core uses.
 pub(crate) struct IncomingSip {
     pub source: SocketAddr,
+    pub transport: dialtone_sip::Transport,
     pub request_uri: String,
     pub destination: String,
     pub from_uri: String,
@@ -92,7 +93,7 @@ impl CallCore {
                     AuthOutcome::Authorized => self.services.route_user(&user, &info),
                     AuthOutcome::Challenge { stale } => {
                         let headers = self
-                            .challenges(now, &user.realm, stale)
+                            .challenges(now, &user.realm, stale, sip.transport)
                             .into_iter()
                             .map(|c| ("Proxy-Authenticate".to_string(), c))
                             .collect();

@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use dialtone_sip::digest_server::{challenge, DigestAlgorithm, DigestAuthorization, NonceState};
-use dialtone_sip::{NameAddr, RegisterRequest, Reply, UaCommand};
+use dialtone_sip::{NameAddr, RegisterRequest, Reply, Transport, UaCommand};
 
 use crate::registrar::{BindingError, ContactChange, Registration, UserKey};
 use crate::services::UserAuth;
@@ -60,7 +60,7 @@ impl CallCore {
             AuthOutcome::Authorized => {}
             AuthOutcome::Challenge { stale } => {
                 let headers = self
-                    .challenges(now, &realm, stale)
+                    .challenges(now, &realm, stale, req.source.transport)
                     .into_iter()
                     .map(|c| ("WWW-Authenticate".to_string(), c))
                     .collect();
@@ -210,18 +210,28 @@ impl CallCore {
 
     /// Challenge values for `realm`, MD5 and SHA-256, in the order of
     /// `RegistrarConfig::prefer_sha256` (RFC 8760 §2.4: in order of
-    /// preference; a client takes the first it supports).
-    pub(crate) fn challenges(&mut self, now: Instant, realm: &str, stale: bool) -> Vec<String> {
+    /// preference; a client takes the first it supports). A client over a
+    /// WebSocket gets MD5 only: browser SIP stacks know no other, and JsSIP
+    /// answers the last challenge it is given, whatever its algorithm.
+    pub(crate) fn challenges(
+        &mut self,
+        now: Instant,
+        realm: &str,
+        stale: bool,
+        transport: Transport,
+    ) -> Vec<String> {
         let secs = self.nonce_clock(now);
         let nonce = self.nonces.issue(secs, realm);
-        let order = if self.cfg.registrar.prefer_sha256 {
-            [DigestAlgorithm::Sha256, DigestAlgorithm::Md5]
-        } else {
-            [DigestAlgorithm::Md5, DigestAlgorithm::Sha256]
+        let order: &[DigestAlgorithm] = match transport {
+            Transport::Ws => &[DigestAlgorithm::Md5],
+            _ if self.cfg.registrar.prefer_sha256 => {
+                &[DigestAlgorithm::Sha256, DigestAlgorithm::Md5]
+            }
+            _ => &[DigestAlgorithm::Md5, DigestAlgorithm::Sha256],
         };
         order
-            .into_iter()
-            .map(|alg| challenge(realm, &nonce, alg, stale))
+            .iter()
+            .map(|alg| challenge(realm, &nonce, *alg, stale))
             .collect()
     }
 
