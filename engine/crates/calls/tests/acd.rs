@@ -867,22 +867,18 @@ fn a_consulted_agent_takes_over_the_call_on_consult_transfer() {
         ann_call,
         customer_leg: _,
     } = ann_talking_to_a_customer();
-    let now = c.h.now;
     // Nothing to transfer or cancel yet.
     assert!(matches!(
         c.act("ann", AgentCommand::ConsultTransfer),
         Err(AgentError::InvalidState { .. })
     ));
-    c.h.core
-        .agent_command(
-            now,
-            ACCOUNT,
-            "ann",
-            AgentCommand::Consult {
-                to: "agent:bob".into(),
-            },
-        )
-        .expect("consult");
+    c.act(
+        "ann",
+        AgentCommand::Consult {
+            to: "agent:bob".into(),
+        },
+    )
+    .expect("consult");
     let out = c.h.take();
     assert_eq!(consult_states(&out), ["alerting"]);
     assert_eq!(c.state("ann"), AgentState::Held);
@@ -1049,16 +1045,13 @@ fn a_consult_that_fails_leaves_the_customer_on_hold_until_retrieved() {
         ann_call,
         customer_leg: _,
     } = ann_talking_to_a_customer();
-    let now = c.h.now;
     // A queue with nobody ready, a logged-out agent, oneself: refused.
     for to in ["queue:sales", "agent:ann", "agent:nobody"] {
         let r = c.act("ann", AgentCommand::Consult { to: to.into() });
         assert!(r.is_err(), "{to}: {r:?}");
     }
     assert_eq!(
-        c.h.core.agent_command(
-            now,
-            ACCOUNT,
+        c.act(
             "ann",
             AgentCommand::Consult {
                 to: "queue:sales".into()
@@ -1066,16 +1059,13 @@ fn a_consult_that_fails_leaves_the_customer_on_hold_until_retrieved() {
         ),
         Err(AgentError::NoneReady("sales".into()))
     );
-    c.h.core
-        .agent_command(
-            now,
-            ACCOUNT,
-            "ann",
-            AgentCommand::Consult {
-                to: "agent:bob".into(),
-            },
-        )
-        .expect("consult");
+    c.act(
+        "ann",
+        AgentCommand::Consult {
+            to: "agent:bob".into(),
+        },
+    )
+    .expect("consult");
     let out = c.h.take();
     let dial = c.rung(&out).remove(0);
     let out = c.h.ua(UaEvent::Failed {
@@ -1214,18 +1204,14 @@ fn an_agent_makes_a_call_its_phone_first_then_the_far_end() {
 fn a_call_the_agent_does_not_pick_up_fails_and_ends_its_session() {
     let mut c = Centre::new(vec![agent("ann", &[])], queue(&[]));
     c.ready("ann");
-    let now = c.h.now;
-    c.h.core
-        .agent_command(
-            now,
-            ACCOUNT,
-            "ann",
-            AgentCommand::MakeCall {
-                to: "+15550002".into(),
-                callerid: Some("15550100".into()),
-            },
-        )
-        .expect("makeCall");
+    c.act(
+        "ann",
+        AgentCommand::MakeCall {
+            to: "+15550002".into(),
+            callerid: Some("15550100".into()),
+        },
+    )
+    .expect("makeCall");
     let out = c.h.take();
     let session = starts(&out)[0].id;
     let ring = c.rung(&out);
@@ -1263,10 +1249,7 @@ fn answer_from_the_desktop_asks_the_phone_to_answer_by_itself() {
     let call = c.h.core.agent_statuses(c.h.now, ACCOUNT)[0]
         .call
         .expect("ann's call");
-    let now = c.h.now;
-    c.h.core
-        .agent_command(now, ACCOUNT, "ann", AgentCommand::Answer)
-        .expect("answer");
+    c.act("ann", AgentCommand::Answer).expect("answer");
     let out = c.h.take();
     let again = c.rung(&out);
     assert_eq!(again.len(), 1, "{out:?}");
