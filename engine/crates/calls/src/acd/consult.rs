@@ -381,14 +381,7 @@ impl CallCore {
         }
         self.send_own_reinvite(c.agent_call, Vec::new());
         let (agent_unit, customer) = (UnitId::from(c.agent_call), UnitId::from(c.customer));
-        self.media(MediaCommand::Connect {
-            from: agent_unit,
-            to: customer,
-        });
-        self.media(MediaCommand::Connect {
-            from: customer,
-            to: agent_unit,
-        });
+        self.wire_both(agent_unit, customer);
         // The first agent is done with the call; a consulted agent has it.
         self.agent_call_fact(&c.agent, c.agent_call, "dropped");
         let acw = self
@@ -447,14 +440,7 @@ impl CallCore {
         c.connected = true;
         let (agent_unit, target) = (UnitId::from(c.agent_call), c.target.clone());
         let unit = UnitId::from(call);
-        self.media(MediaCommand::Connect {
-            from: unit,
-            to: agent_unit,
-        });
-        self.media(MediaCommand::Connect {
-            from: agent_unit,
-            to: unit,
-        });
+        self.wire_both(unit, agent_unit);
         if let Some((b, _, _)) = target {
             let reason = self
                 .acd
@@ -544,8 +530,7 @@ impl CallCore {
                 self.media(MediaCommand::Connect { from: mixer, to: c });
             }
             None => {
-                self.media(MediaCommand::Connect { from: a, to: c });
-                self.media(MediaCommand::Connect { from: c, to: a });
+                self.wire_both(a, c);
             }
         }
     }

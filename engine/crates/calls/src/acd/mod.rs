@@ -193,6 +193,15 @@ pub(crate) fn keys_where<K: Copy, V>(map: &HashMap<K, V>, keep: impl Fn(&K, &V) 
         .collect()
 }
 
+impl crate::CallCore {
+    /// `a` hears `b` and `b` hears `a`.
+    pub(crate) fn wire_both(&mut self, a: dialtone_core::UnitId, b: dialtone_core::UnitId) {
+        use crate::io::MediaCommand::Connect;
+        self.media(Connect { from: a, to: b });
+        self.media(Connect { from: b, to: a });
+    }
+}
+
 impl Acd {
     /// The monitor of supervisor `id` of `account`, by the supervisor's call.
     pub(crate) fn monitor_of(

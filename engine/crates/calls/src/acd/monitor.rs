@@ -282,14 +282,7 @@ impl CallCore {
         let both = self.calls.contains_key(&m.agent_call) && self.calls.contains_key(&m.customer);
         if m.mixer.is_some() && both {
             let (agent, customer) = (UnitId::from(m.agent_call), UnitId::from(m.customer));
-            self.media(MediaCommand::Connect {
-                from: agent,
-                to: customer,
-            });
-            self.media(MediaCommand::Connect {
-                from: customer,
-                to: agent,
-            });
+            self.wire_both(agent, customer);
         }
     }
 

@@ -18,7 +18,7 @@ use dialtone_core::{CallId, Scenario, SessionId, UnitId};
 
 use super::dial::{parse_target, Target};
 use super::{AgentError, AgentKey, AgentState, OperatorCall};
-use crate::io::{Fact, MediaCommand};
+use crate::io::Fact;
 use crate::registrar::UserKey;
 use crate::services::RouteOwner;
 use crate::sessions::StartRequest;
@@ -191,8 +191,7 @@ impl CallCore {
             return;
         };
         let (a, f) = (UnitId::from(call), UnitId::from(far));
-        self.media(MediaCommand::Connect { from: a, to: f });
-        self.media(MediaCommand::Connect { from: f, to: a });
+        self.wire_both(a, f);
         self.outbound_fact(call, "active", None);
         let state = self.agent_dialog_state(&agent);
         self.agent_call_fact(&agent, call, state);
