@@ -556,16 +556,13 @@ fn monitor_states(out: &[Output]) -> Vec<(&'static str, &'static str)> {
 fn a_supervisor_listens_whispers_and_barges_without_reinvites() {
     let mut sup = agent("sup", &[]);
     sup.supervisor = true;
-    let mut c = Centre::new(vec![agent("ann", &[]), sup], queue(&[]));
-    c.ready("ann");
-    let s = c.session();
-    let (customer, customer_leg) = c.h.outbound_connected(s);
-    let out = c.enqueue(s, 1, 50);
-    let rung = c.rung(&out);
-    answer(&mut c, rung[0].1, &rung[0].2);
-    let ann_call = c.h.core.agent_statuses(c.h.now, ACCOUNT)[0]
-        .call
-        .expect("ann's call");
+    let Consulting {
+        mut c,
+        customer,
+        customer_leg,
+        ann_call,
+        ..
+    } = ann_talking_beside(sup);
     let monitor = |mode| AgentCommand::Monitor {
         agent: "ann".into(),
         mode,
@@ -835,8 +832,15 @@ struct Consulting {
 }
 
 fn ann_talking_to_a_customer() -> Consulting {
-    let mut c = Centre::new(vec![agent("ann", &[]), agent("bob", &[])], queue(&[]));
-    c.act("bob", AgentCommand::Login).expect("login");
+    let mut c = ann_talking_beside(agent("bob", &[]));
+    c.c.act("bob", AgentCommand::Login).expect("login");
+    c
+}
+
+/// ann (ready) takes a queue call of a new session whose customer is
+/// connected; `other` is configured beside her, logged out.
+fn ann_talking_beside(other: AgentConfig) -> Consulting {
+    let mut c = Centre::new(vec![agent("ann", &[]), other], queue(&[]));
     c.ready("ann");
     let s = c.session();
     let (customer, customer_leg) = c.h.outbound_connected(s);
