@@ -640,13 +640,7 @@ impl CallCore {
         let Some(c) = self.acd.consults.get(&call) else {
             return;
         };
-        let queues = |k: &AgentKey| {
-            self.acd
-                .agents
-                .get(k)
-                .map(|a| a.cfg.queues.clone())
-                .unwrap_or_default()
-        };
+        let queues = |k: &AgentKey| self.acd.queues_of(k);
         let fact = Fact::Consult {
             account: c.agent.0.clone(),
             agent: c.agent.1.clone(),

@@ -203,6 +203,14 @@ impl crate::CallCore {
 }
 
 impl Acd {
+    /// The queues of agent `key` (whose supervisors see its events).
+    pub(crate) fn queues_of(&self, key: &AgentKey) -> Vec<String> {
+        self.agents
+            .get(key)
+            .map(|a| a.cfg.queues.clone())
+            .unwrap_or_default()
+    }
+
     /// The monitor of supervisor `id` of `account`, by the supervisor's call.
     pub(crate) fn monitor_of(
         &self,

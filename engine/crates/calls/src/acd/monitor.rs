@@ -294,7 +294,7 @@ impl CallCore {
             self.units.remove(&mixer);
             self.media(MediaCommand::Release(mixer));
         }
-        let fact = monitor_fact(&m, call, "dropped", &self.acd.agents);
+        let fact = monitor_fact(&m, call, "dropped", &self.acd);
         self.fact(fact);
         Some(m)
     }
@@ -311,7 +311,7 @@ impl CallCore {
         let Some(m) = self.acd.monitors.get(&call) else {
             return;
         };
-        let fact = monitor_fact(m, call, state, &self.acd.agents);
+        let fact = monitor_fact(m, call, state, &self.acd);
         self.fact(fact);
     }
 }
@@ -325,20 +325,12 @@ pub(super) fn member(unit: UnitId, deaf_to: Vec<UnitId>) -> Member {
     }
 }
 
-fn monitor_fact(
-    m: &Monitor,
-    call: CallId,
-    state: &'static str,
-    agents: &std::collections::HashMap<AgentKey, super::agents::AgentLive>,
-) -> Fact {
+fn monitor_fact(m: &Monitor, call: CallId, state: &'static str, acd: &super::Acd) -> Fact {
     Fact::Monitor {
         account: m.supervisor.0.clone(),
         supervisor: m.supervisor.1.clone(),
         agent: m.agent.1.clone(),
-        queues: agents
-            .get(&m.agent)
-            .map(|a| a.cfg.queues.clone())
-            .unwrap_or_default(),
+        queues: acd.queues_of(&m.agent),
         call,
         agent_call: m.agent_call,
         mode: m.mode.as_str(),

@@ -271,29 +271,15 @@ impl CallCore {
         let Some(plan) = op.outbound.as_deref() else {
             return;
         };
-        let fact = outbound_fact(&self.acd.agents, &op.agent, call, plan, state, code);
+        let fact = Fact::OutboundDialing {
+            account: op.agent.0.clone(),
+            agent: op.agent.1.clone(),
+            queues: self.acd.queues_of(&op.agent),
+            call,
+            to: plan.to.clone(),
+            state,
+            code,
+        };
         self.fact(fact);
-    }
-}
-
-fn outbound_fact(
-    agents: &std::collections::HashMap<AgentKey, super::agents::AgentLive>,
-    agent: &AgentKey,
-    call: CallId,
-    plan: &Outbound,
-    state: &'static str,
-    code: Option<u16>,
-) -> Fact {
-    Fact::OutboundDialing {
-        account: agent.0.clone(),
-        agent: agent.1.clone(),
-        queues: agents
-            .get(agent)
-            .map(|a| a.cfg.queues.clone())
-            .unwrap_or_default(),
-        call,
-        to: plan.to.clone(),
-        state,
-        code,
     }
 }
