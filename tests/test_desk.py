@@ -9,6 +9,7 @@ the transfer; the second agent releases the call."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -24,10 +25,13 @@ BROWSER = Path(__file__).resolve().parent / "browser"
 class Page:
     """One chromium page behind tests/browser/driver.mjs."""
 
-    def __init__(self):
+    def __init__(self, fake_audio: Path | None = None):
+        env = dict(os.environ)
+        if fake_audio is not None:
+            env["DIALTONE_FAKE_AUDIO"] = str(fake_audio)
         self.proc = subprocess.Popen(
             ["node", str(BROWSER / "driver.mjs")], cwd=BROWSER, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
     def do(self, **command) -> dict:
         assert self.proc.stdin and self.proc.stdout
@@ -62,8 +66,8 @@ def pages():
         pytest.fail("tests/browser needs `npm ci --prefix tests/browser` (tools/test does it)")
     opened: list[Page] = []
 
-    def open_page() -> Page:
-        page = Page()
+    def open_page(fake_audio: Path | None = None) -> Page:
+        page = Page(fake_audio)
         opened.append(page)
         return page
 

@@ -12,8 +12,24 @@ import readline from "node:readline";
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu"],
+  args: ["--no-sandbox", "--disable-gpu", ...fakeAudio()],
 });
+
+// DIALTONE_FAKE_AUDIO=path.wav: the page's microphone plays that file (in a
+// loop) and media permissions are granted without asking; WebRTC candidates
+// keep their loopback addresses.
+function fakeAudio() {
+  const file = process.env.DIALTONE_FAKE_AUDIO;
+  if (!file) return [];
+  return [
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    `--use-file-for-fake-audio-capture=${file}`,
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--disable-background-networking",
+  ];
+}
 const page = await browser.newPage();
 const errors = [];
 page.on("pageerror", (e) => errors.push(String(e)));

@@ -59,6 +59,35 @@ impl Services for EngineServices {
             .map_err(|e| e.to_string())
     }
 
+    fn webrtc_answer(
+        &mut self,
+        unit: UnitId,
+        local: SocketAddr,
+        offer: &str,
+    ) -> Result<String, String> {
+        self.media
+            .webrtc_answer(dialtone_media::UnitId(unit.0), local, offer)
+            .map_err(|e| e.to_string())
+    }
+
+    fn webrtc_offer(
+        &mut self,
+        unit: UnitId,
+        local: SocketAddr,
+        sends: bool,
+        receives: bool,
+    ) -> Result<String, String> {
+        self.media
+            .webrtc_offer(dialtone_media::UnitId(unit.0), local, sends, receives)
+            .map_err(|e| e.to_string())
+    }
+
+    fn webrtc_accept_answer(&mut self, unit: UnitId, answer: &str) -> Result<(), String> {
+        self.media
+            .webrtc_accept_answer(dialtone_media::UnitId(unit.0), answer)
+            .map_err(|e| e.to_string())
+    }
+
     fn congested(&self, account: Option<&str>) -> bool {
         self.history.congested(account)
     }

@@ -51,6 +51,9 @@ pub(crate) struct Call {
     pub remote_offer: Option<String>,
     /// Local RTP address (advertised IP, bound port), once media is allocated.
     pub local_rtp: Option<SocketAddr>,
+    /// The leg speaks WebRTC (ICE, DTLS-SRTP, Opus): its SDP is written by
+    /// the media layer's WebRTC stack.
+    pub webrtc: bool,
     pub negotiated: Option<Negotiated>,
     /// SDP o= session id and version we use for this leg.
     pub sdp_session: u64,
@@ -138,6 +141,7 @@ impl Call {
             },
             remote_offer: None,
             local_rtp: None,
+            webrtc: false,
             negotiated: None,
             sdp_session: u64::from(rand::random::<u32>()),
             sdp_version: 1,

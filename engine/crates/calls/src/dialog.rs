@@ -16,7 +16,7 @@ use dialtone_sip::{Body, LegId, UaCommand};
 
 use crate::call::{OwnReInvite, Phase};
 use crate::headers::custom_only;
-use crate::sdp::{is_sdp, local_media, sdp_body, sdp_error_status, sdp_text};
+use crate::sdp::{is_sdp, sdp_body, sdp_text};
 use crate::timers::Timer;
 use crate::CallCore;
 
@@ -88,23 +88,28 @@ impl CallCore {
         };
         call.sdp_version += 1;
         let (leg, session, wish) = (call.leg, call.session, call.wish);
-        let local = local_media(call);
         let (code, answer) = match offer {
-            Some(offer) => match dialtone_sdp::answer_offer_directed(&offer, &local, wish) {
+            Some(offer) => match self.answer_sdp(id, &offer, wish) {
                 Ok((answer, n)) => {
                     let held = !n.direction.sends();
                     self.apply_negotiated(id, n);
                     self.set_held_by_peer(session, id, held);
                     (200, Some(answer))
                 }
-                Err(e) => {
-                    tracing::info!(call = %id, error = %e, "re-INVITE offer refused");
-                    (sdp_error_status(&e).0, None)
+                Err((code, reason)) => {
+                    tracing::info!(call = %id, code, reason, "re-INVITE offer refused");
+                    (code, None)
                 }
             },
             // An offerless re-INVITE: offer what we have (the answer in the
             // ACK changes nothing on our side).
-            None => (200, Some(dialtone_sdp::make_offer_directed(&local, wish))),
+            None => match self.offer_sdp(id, wish) {
+                Ok(offer) => (200, Some(offer)),
+                Err(e) => {
+                    tracing::info!(call = %id, error = %e, "no offer for an offerless re-INVITE");
+                    (488, None)
+                }
+            },
         };
         self.answer_reinvite(leg, code, answer.map(sdp_body), headers);
     }
@@ -260,8 +265,17 @@ impl CallCore {
             return;
         }
         call.sdp_version += 1;
-        let offer = dialtone_sdp::make_offer_directed(&local_media(call), call.wish);
-        let leg = call.leg;
+        let (leg, wish) = (call.leg, call.wish);
+        let offer = match self.offer_sdp(id, wish) {
+            Ok(offer) => offer,
+            Err(e) => {
+                tracing::info!(call = %id, error = %e, "no offer for our re-INVITE; not sent");
+                if let Some(call) = self.calls.get_mut(&id) {
+                    call.our_reinvite = None;
+                }
+                return;
+            }
+        };
         self.ua(UaCommand::ReInvite {
             leg,
             body: Some(sdp_body(offer)),
@@ -305,13 +319,9 @@ impl CallCore {
         }
         call.our_reinvite = None;
         let reoffer = std::mem::take(&mut call.reoffer);
-        let local = local_media(call);
         if (200..300).contains(&code) {
             let answer = sdp_text(body);
-            match answer
-                .as_deref()
-                .map(|a| dialtone_sdp::accept_answer(a, &local))
-            {
+            match answer.as_deref().map(|a| self.accept_answer_sdp(id, a)) {
                 Some(Ok(n)) => self.apply_negotiated(id, n),
                 Some(Err(e)) => {
                     tracing::info!(call = %id, error = %e, "answer to our re-INVITE unusable")

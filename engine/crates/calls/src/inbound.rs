@@ -55,7 +55,13 @@ impl CallCore {
         };
         if let Some(offer) = &offer {
             // Refuse what we could never answer before a session is spent on it.
-            if let Err(e) = dialtone_sdp::answer_offer(offer, &self.probe_media()) {
+            // A browser's offer is answered by the WebRTC stack at answer time.
+            let probe = if dialtone_sdp::is_webrtc(offer) {
+                Ok(())
+            } else {
+                dialtone_sdp::answer_offer(offer, &self.probe_media()).map(|_| ())
+            };
+            if let Err(e) = probe {
                 let (code, reason) = sdp_error_status(&e);
                 tracing::info!(leg, source = %sip.source, error = %e, "INVITE offer refused");
                 return self.refuse(leg, code, reason);
@@ -211,22 +217,22 @@ impl CallCore {
         let Some(call) = self.calls.get(&id) else {
             return;
         };
-        let local = local_media(call);
         let body = match (call.early_answer.clone(), call.remote_offer.clone()) {
             (Some(answer), _) => answer,
-            (None, Some(offer)) => match dialtone_sdp::answer_offer(&offer, &local) {
-                Ok((answer, n)) => {
-                    self.apply_negotiated(id, n);
-                    answer
+            (None, Some(offer)) => {
+                match self.answer_sdp(id, &offer, dialtone_sdp::Direction::SendRecv) {
+                    Ok((answer, n)) => {
+                        self.apply_negotiated(id, n);
+                        answer
+                    }
+                    Err((code, reason)) => {
+                        self.refuse_call(now, id, code, Some(reason), Vec::new());
+                        return;
+                    }
                 }
-                Err(e) => {
-                    let (code, reason) = sdp_error_status(&e);
-                    self.refuse_call(now, id, code, Some(reason), Vec::new());
-                    return;
-                }
-            },
+            }
             // A late offer: ours goes in the 200, the answer comes in the ACK.
-            (None, None) => dialtone_sdp::make_offer(&local),
+            (None, None) => dialtone_sdp::make_offer(&local_media(call)),
         };
         if let Some(call) = self.calls.get_mut(&id) {
             call.phase = Phase::Answering;
@@ -289,10 +295,7 @@ impl CallCore {
             tracing::error!(call = %id, error = %e, "no media port for early media");
             return;
         }
-        let Some(call) = self.calls.get(&id) else {
-            return;
-        };
-        match dialtone_sdp::answer_offer(&offer, &local_media(call)) {
+        match self.answer_sdp(id, &offer, dialtone_sdp::Direction::SendRecv) {
             Ok((answer, n)) => {
                 self.apply_negotiated(id, n);
                 if let Some(call) = self.calls.get_mut(&id) {
@@ -307,7 +310,7 @@ impl CallCore {
                 self.set_state(id, CallState::Progressing);
                 self.audio_started(id, Vec::new());
             }
-            Err(e) => tracing::warn!(call = %id, error = %e, "early media refused"),
+            Err((code, _)) => tracing::warn!(call = %id, code, "early media refused"),
         }
     }
 

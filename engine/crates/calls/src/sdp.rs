@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use dialtone_core::CallId;
 use dialtone_media::RtpParams;
-use dialtone_sdp::{LocalMedia, Negotiated, SdpError};
+use dialtone_sdp::{Direction, LocalMedia, Negotiated, SdpError};
 use dialtone_sip::Body;
 
 use crate::call::Call;
@@ -87,6 +87,77 @@ impl CallCore {
             });
         }
         Ok(())
+    }
+
+    /// Our answer to `offer` for call `id` (its port bound), at most in
+    /// `wish`: through the WebRTC stack for a browser's offer, else G.711
+    /// RTP. `Err` carries the SIP status and reason to refuse it with.
+    pub(crate) fn answer_sdp(
+        &mut self,
+        id: CallId,
+        offer: &str,
+        wish: Direction,
+    ) -> Result<(String, Negotiated), (u16, &'static str)> {
+        let Some(call) = self.calls.get(&id) else {
+            return Err((481, crate::codes::reason(481)));
+        };
+        if !dialtone_sdp::is_webrtc(offer) {
+            return dialtone_sdp::answer_offer_directed(offer, &local_media(call), wish)
+                .map_err(|e| sdp_error_status(&e));
+        }
+        let (unit, local) = (call.unit(), call.local_rtp);
+        let refused = (488, crate::codes::reason(488));
+        let Some(local) = local else {
+            return Err(refused);
+        };
+        let mut n = dialtone_sdp::webrtc_negotiated(offer).ok_or(refused)?;
+        let answer = self
+            .services
+            .webrtc_answer(unit, local, offer)
+            .map_err(|e| {
+                tracing::info!(call = %id, error = %e, "WebRTC offer refused");
+                refused
+            })?;
+        n.direction = Direction::from_flags(
+            n.direction.sends() && wish.sends(),
+            n.direction.receives() && wish.receives(),
+        );
+        if let Some(call) = self.calls.get_mut(&id) {
+            call.webrtc = true;
+        }
+        Ok((answer, n))
+    }
+
+    /// Our offer for call `id` in the direction `wish`.
+    pub(crate) fn offer_sdp(&mut self, id: CallId, wish: Direction) -> Result<String, String> {
+        let Some(call) = self.calls.get(&id) else {
+            return Err("the call is gone".into());
+        };
+        if !call.webrtc {
+            return Ok(dialtone_sdp::make_offer_directed(&local_media(call), wish));
+        }
+        let (unit, local) = (call.unit(), call.local_rtp);
+        let local = local.ok_or("no media port")?;
+        self.services
+            .webrtc_offer(unit, local, wish.sends(), wish.receives())
+    }
+
+    /// Reads the peer's answer to our offer for call `id`.
+    pub(crate) fn accept_answer_sdp(
+        &mut self,
+        id: CallId,
+        answer: &str,
+    ) -> Result<Negotiated, String> {
+        let Some(call) = self.calls.get(&id) else {
+            return Err("the call is gone".into());
+        };
+        if !call.webrtc {
+            return dialtone_sdp::accept_answer(answer, &local_media(call))
+                .map_err(|e| e.to_string());
+        }
+        let unit = call.unit();
+        self.services.webrtc_accept_answer(unit, answer)?;
+        dialtone_sdp::webrtc_negotiated(answer).ok_or_else(|| "not a WebRTC answer".into())
     }
 
     /// Points the call's RTP at what was negotiated.

@@ -157,6 +157,31 @@ pub trait Services: Send {
     /// Binds an RTP port for a call's `unit` on media worker `shard` and
     /// returns the port.
     fn bind_rtp(&mut self, unit: UnitId, shard: usize) -> Result<u16, String>;
+    /// Answers a browser's (WebRTC) offer for a call's `unit`, whose port is
+    /// bound and advertised at `local`: ICE, DTLS-SRTP and Opus are the media
+    /// layer's. `Err` says why not; the call core refuses the offer (488).
+    fn webrtc_answer(
+        &mut self,
+        _unit: UnitId,
+        _local: SocketAddr,
+        _offer: &str,
+    ) -> Result<String, String> {
+        Err("WebRTC legs are not available here".into())
+    }
+    /// Our WebRTC offer for a call's `unit` in the direction given.
+    fn webrtc_offer(
+        &mut self,
+        _unit: UnitId,
+        _local: SocketAddr,
+        _sends: bool,
+        _receives: bool,
+    ) -> Result<String, String> {
+        Err("WebRTC legs are not available here".into())
+    }
+    /// A browser's answer to our last WebRTC offer for `unit`.
+    fn webrtc_accept_answer(&mut self, _unit: UnitId, _answer: &str) -> Result<(), String> {
+        Err("WebRTC legs are not available here".into())
+    }
     /// True while history cannot keep up with `account`'s records (`None`:
     /// with anyone's): its new sessions are refused (503) rather than have
     /// their records dropped, and accounts that do not cause the backlog go

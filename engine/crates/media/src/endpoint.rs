@@ -100,7 +100,13 @@ pub struct Endpoint {
     event_ts: u32,
     capture: Option<Box<Capture>>,
     stats: Option<Box<StatsState>>,
+    /// A WebRTC leg: every datagram goes through this connection.
+    webrtc: Option<crate::webrtc::SharedConn>,
 }
+
+/// The SSRC a WebRTC leg's decoded frames are filed under in the jitter
+/// buffer (the connection already sorted out the peer's streams).
+const WEBRTC_SSRC: u32 = 0x5745_4252;
 
 /// Statistics of a call that asked for them, and its RTCP socket.
 struct StatsState {
@@ -147,7 +153,17 @@ impl Endpoint {
             event_ts: 0,
             capture: None,
             stats: None,
+            webrtc: None,
         }
+    }
+
+    /// Makes this endpoint a WebRTC leg.
+    pub fn attach_webrtc(&mut self, conn: crate::webrtc::SharedConn) {
+        self.webrtc = Some(conn);
+    }
+
+    pub fn is_webrtc(&self) -> bool {
+        self.webrtc.is_some()
     }
 
     /// Starts (`Some(interval)`) or stops measuring the call: a
@@ -313,6 +329,10 @@ impl Endpoint {
         c: &mut Counters,
         events: &mut Vec<MediaEvent>,
     ) {
+        if self.webrtc.is_some() {
+            self.receive_webrtc(buf, now, c, events);
+            return;
+        }
         for _ in 0..MAX_READS_PER_TICK {
             match self.socket.recv_from(buf) {
                 Ok((n, from)) => {
@@ -329,6 +349,64 @@ impl Endpoint {
                     tracing::trace!(unit = self.unit.0, error = %e, "RTP receive error");
                     break;
                 }
+            }
+        }
+    }
+
+    /// A WebRTC leg's tick of input: its datagrams and timers through the
+    /// connection, what the connection wants sent out, and the frames it
+    /// decoded into the jitter buffer.
+    fn receive_webrtc(
+        &mut self,
+        buf: &mut [u8],
+        now: Instant,
+        c: &mut Counters,
+        events: &mut Vec<MediaEvent>,
+    ) {
+        let Some(shared) = self.webrtc.as_ref() else {
+            return;
+        };
+        let mut conn = shared.lock();
+        for _ in 0..MAX_READS_PER_TICK {
+            match self.socket.recv_from(buf) {
+                Ok((n, from)) => {
+                    c.packets_in += 1;
+                    if !conn.receive(now, from, buf.get(..n).unwrap_or(&[])) {
+                        c.dropped += 1;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    tracing::trace!(unit = self.unit.0, error = %e, "WebRTC receive error");
+                    break;
+                }
+            }
+        }
+        conn.tick(now);
+        conn.flush(&self.socket, c);
+        let mut got = false;
+        while let Some((ts, frame)) = conn.pop_frame() {
+            got = true;
+            let seq = (ts / FRAME_SAMPLES as u32) as u16;
+            let outcome = self.jitter.push(WEBRTC_SSRC, seq, ts, &frame, false, now);
+            if matches!(
+                outcome,
+                PushOutcome::Duplicate | PushOutcome::Late | PushOutcome::Invalid
+            ) {
+                c.dropped += 1;
+            }
+        }
+        drop(conn);
+        if got {
+            self.last_rx = Some(now);
+            if self.stopped {
+                self.stopped = false;
+                events.push(MediaEvent::RtpResumed(self.unit));
+            }
+            if !self.heard_audio {
+                self.heard_audio = true;
+                events.push(MediaEvent::FirstAudioPacket(self.unit));
             }
         }
     }
@@ -667,6 +745,10 @@ impl Endpoint {
     }
 
     pub fn send(&mut self, tick: u64, packet: &mut [u8; PACKET_LEN], c: &mut Counters) {
+        if self.webrtc.is_some() {
+            self.send_webrtc(tick, packet, c);
+            return;
+        }
         let Some(to) = self.stamp_packet(tick, packet) else {
             return;
         };
@@ -691,6 +773,33 @@ impl Endpoint {
                 tracing::trace!(unit = self.unit.0, %to, error = %e, "RTP send failed");
             }
         }
+    }
+}
+
+impl Endpoint {
+    /// A WebRTC leg sends this tick's frame (G.711 in `packet`'s payload)
+    /// through its connection, as Opus or G.711, whichever the peer took.
+    fn send_webrtc(&mut self, tick: u64, packet: &mut [u8; PACKET_LEN], c: &mut Counters) {
+        let Some(params) = self.params.filter(|p| p.send) else {
+            return;
+        };
+        let Some(payload) = packet.get(RTP_HEADER_LEN..) else {
+            return;
+        };
+        let mut pcm = [0i16; FRAME_SAMPLES];
+        params.codec.decode(payload, &mut pcm);
+        if let Some(cap) = self.capture.as_mut() {
+            cap.pcm = pcm;
+            cap.sent = true;
+        }
+        let Some(shared) = self.webrtc.as_ref() else {
+            return;
+        };
+        let mut conn = shared.lock();
+        if conn.send_pcm(Instant::now(), tick, &pcm) {
+            c.packets_out += 1;
+        }
+        conn.flush(&self.socket, c);
     }
 }
 

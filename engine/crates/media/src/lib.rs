@@ -40,6 +40,7 @@ mod stamp;
 pub mod tones;
 mod units;
 pub mod wav;
+pub mod webrtc;
 mod worker;
 
 use std::collections::HashMap;
@@ -179,6 +180,8 @@ pub enum MediaError {
     UnknownUnit(UnitId),
     #[error("media unit {0:?} has no telephone-event payload type")]
     NoTelephoneEvent(UnitId),
+    #[error("WebRTC: {0}")]
+    WebRtc(String),
     #[error("cannot send digits: {0}")]
     Digits(#[from] dtmf::DtmfError),
 }
@@ -241,6 +244,7 @@ struct Shared {
     /// Recording ids: a unit id may be reused, a writer file id never is.
     next_recording: std::sync::atomic::AtomicU64,
     relatch_after: Duration,
+    webrtc: webrtc::Registry,
 }
 
 #[derive(Clone)]
@@ -321,6 +325,7 @@ impl MediaEngine {
                 writer_thread: Mutex::new(Some(writer_thread)),
                 next_recording: std::sync::atomic::AtomicU64::new(1),
                 relatch_after: cfg.relatch_after,
+                webrtc: webrtc::Registry::default(),
             }),
         })
     }
@@ -407,6 +412,7 @@ impl MediaEngine {
         let mut control = self.shared.control.lock();
         let orphans = control.graph.remove(unit);
         let placement = control.placed.remove(&unit);
+        self.shared.webrtc.remove(unit);
         if let Some(p) = placement {
             self.send(p.worker, Command::Remove { unit });
         }

@@ -74,6 +74,11 @@ pub enum Command {
         unit: UnitId,
         params: RtpParams,
     },
+    /// The endpoint is a WebRTC leg: its datagrams go through `conn`.
+    AttachWebRtc {
+        unit: UnitId,
+        conn: crate::webrtc::SharedConn,
+    },
     Remove {
         unit: UnitId,
     },
@@ -308,6 +313,11 @@ impl Worker {
                 Some(Unit::Link(_)) => {}
                 _ => tracing::warn!(unit = unit.0, "set_remote for an unknown media unit"),
             },
+            Command::AttachWebRtc { unit, conn } => {
+                if let Some(Unit::Endpoint(ep)) = self.unit_mut(unit) {
+                    ep.attach_webrtc(conn);
+                }
+            }
             Command::Remove { unit } => self.remove(unit),
             Command::SetInput { to, from } => self.set_input(to, from),
             Command::PausePlayer { unit, paused } => {

@@ -11,6 +11,7 @@
 mod description;
 mod negotiate;
 mod payload;
+mod webrtc;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -20,6 +21,7 @@ pub use negotiate::{
     stated_direction, TELEPHONE_EVENT_PT,
 };
 pub use payload::{static_payload, RtpMap};
+pub use webrtc::{is_webrtc, webrtc_direction, webrtc_negotiated};
 
 /// An audio codec the media layer can encode and decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

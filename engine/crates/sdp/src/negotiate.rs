@@ -122,7 +122,10 @@ pub fn answer_offer_directed(
 /// of the other leg. `None` when it does not parse or has no audio.
 pub fn stated_direction(sdp: &str) -> Option<Direction> {
     let description = SessionDescription::parse(sdp).ok()?;
-    let media = description.media.iter().find(|m| is_audio_avp(m))?;
+    let Some(media) = description.media.iter().find(|m| is_audio_avp(m)) else {
+        // A browser's description: ICE, not `c=`, says where media goes.
+        return crate::webrtc_direction(sdp);
+    };
     let mut direction = description.direction_for(media);
     if audio_connection(&description, media).is_ok_and(|c| c.is_hold()) {
         direction = Direction::from_flags(direction.sends(), false);

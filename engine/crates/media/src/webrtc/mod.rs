@@ -1,0 +1,134 @@
+//! WebRTC legs: ICE-lite, DTLS-SRTP, rtcp-mux and Opus through str0m.
+//!
+//! A WebRTC leg is an ordinary endpoint (its own UDP port from the range, on
+//! its session's worker) with a [`WebRtcConn`] attached: the worker hands it
+//! every datagram of the port and takes G.711 frames from it, so the graph,
+//! mixers, recorders and links treat it like any other call. The signalling
+//! side reaches the same connection through [`MediaEngine`]'s `webrtc_*`
+//! calls to answer or make SDP, synchronously, as an RTP port is bound.
+
+mod conn;
+mod opus_codec;
+pub mod stats;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use parking_lot::Mutex;
+use str0m::config::DtlsCert;
+
+pub use conn::{WebRtcConn, WebRtcError};
+pub use opus_codec::{Opus, OpusError};
+
+use crate::worker::Command;
+use crate::{MediaEngine, MediaError, UnitId};
+
+/// A connection as the endpoint and the signalling side share it.
+pub type SharedConn = Arc<Mutex<WebRtcConn>>;
+
+/// The engine's WebRTC connections by unit, and its DTLS certificate (made
+/// once, on first use: every leg presents the same fingerprint).
+#[derive(Default)]
+pub(crate) struct Registry {
+    conns: Mutex<HashMap<UnitId, SharedConn>>,
+    cert: OnceLock<Option<DtlsCert>>,
+}
+
+impl Registry {
+    fn cert(&self) -> Option<DtlsCert> {
+        self.cert
+            .get_or_init(|| {
+                let provider = str0m::crypto::from_feature_flags();
+                provider.dtls_provider.generate_certificate()
+            })
+            .clone()
+    }
+
+    pub(crate) fn remove(&self, unit: UnitId) {
+        self.conns.lock().remove(&unit);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.conns.lock().len()
+    }
+}
+
+impl MediaEngine {
+    /// The unit's WebRTC connection, made (and attached to its endpoint)
+    /// on first use. `local` is the endpoint's advertised address.
+    fn webrtc_conn(&self, unit: UnitId, local: SocketAddr) -> Result<SharedConn, MediaError> {
+        let registry = &self.shared.webrtc;
+        if let Some(conn) = registry.conns.lock().get(&unit) {
+            return Ok(conn.clone());
+        }
+        let cert = registry
+            .cert()
+            .ok_or_else(|| MediaError::WebRtc(WebRtcError::Certificate.to_string()))?;
+        let conn = WebRtcConn::new(unit, local, cert, Instant::now())
+            .map_err(|e| MediaError::WebRtc(e.to_string()))?;
+        let conn = Arc::new(Mutex::new(conn));
+        let worker = self
+            .shared
+            .control
+            .lock()
+            .placed
+            .get(&unit)
+            .map(|p| p.worker)
+            .ok_or(MediaError::UnknownUnit(unit))?;
+        self.send(
+            worker,
+            Command::AttachWebRtc {
+                unit,
+                conn: conn.clone(),
+            },
+        );
+        registry.conns.lock().insert(unit, conn.clone());
+        Ok(conn)
+    }
+
+    /// Answers a browser's offer for `unit` (allocated, advertised at `local`).
+    pub fn webrtc_answer(
+        &self,
+        unit: UnitId,
+        local: SocketAddr,
+        offer: &str,
+    ) -> Result<String, MediaError> {
+        let conn = self.webrtc_conn(unit, local)?;
+        let answer = conn.lock().accept_offer(offer, Instant::now());
+        answer.map_err(|e| MediaError::WebRtc(e.to_string()))
+    }
+
+    /// Our offer to a browser for `unit`, in the direction given.
+    pub fn webrtc_offer(
+        &self,
+        unit: UnitId,
+        local: SocketAddr,
+        sends: bool,
+        receives: bool,
+    ) -> Result<String, MediaError> {
+        let conn = self.webrtc_conn(unit, local)?;
+        let offer = conn.lock().make_offer(sends, receives, Instant::now());
+        offer.map_err(|e| MediaError::WebRtc(e.to_string()))
+    }
+
+    /// The browser's answer to our last offer for `unit`.
+    pub fn webrtc_accept_answer(&self, unit: UnitId, answer: &str) -> Result<(), MediaError> {
+        let conn = self
+            .shared
+            .webrtc
+            .conns
+            .lock()
+            .get(&unit)
+            .cloned()
+            .ok_or(MediaError::UnknownUnit(unit))?;
+        let r = conn.lock().accept_answer(answer, Instant::now());
+        r.map_err(|e| MediaError::WebRtc(e.to_string()))
+    }
+
+    /// WebRTC connections alive now.
+    pub fn webrtc_legs(&self) -> usize {
+        self.shared.webrtc.len()
+    }
+}

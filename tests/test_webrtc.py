@@ -1,0 +1,138 @@
+"""WebRTC legs (ICE-lite, DTLS-SRTP, Opus) with a browser no one here wrote:
+JsSIP in Debian's headless chromium, whose fake microphone plays a tone
+file. The browser calls Dialtone over SIP-over-WebSocket; the scenario
+(scripts/forward.js) calls a PJSIP phone over plain SIP/RTP (G.711) and
+bridges the two. Each side must hear the other's tone: the browser's ears
+are a WebAudio analyser on the remote track, the phone's a recording."""
+
+from __future__ import annotations
+
+import pytest
+
+import audio
+from conftest import FORWARD
+from harness import LOOPBACK
+from test_desk import pages  # noqa: F401 (the fixture)
+from test_sip_websocket import jssip_bundle
+
+BROWSER_HZ = 440.0
+PHONE_HZ = 1200.0
+
+# What the page runs: a JsSIP UA that does not register, and helpers that
+# tell the dominant frequency of what the browser hears.
+PAGE_JS = """
+window.heardHz = () => {
+  const a = window.analyser;
+  if (!a) return 0;
+  const bins = new Float32Array(a.frequencyBinCount);
+  a.getFloatFrequencyData(bins);
+  let best = 0, at = 0;
+  for (let i = 2; i < bins.length; i++) if (bins[i] > bins[best] || best < 2) { best = i; }
+  at = best * a.context.sampleRate / a.fftSize;
+  return bins[best] > -80 ? at : 0;
+};
+window.listen = (stream) => {
+  const el = document.createElement('audio');
+  el.srcObject = stream; el.muted = true; el.autoplay = true;
+  document.body.appendChild(el);
+  const ctx = new AudioContext();
+  const src = ctx.createMediaStreamSource(stream);
+  const an = ctx.createAnalyser(); an.fftSize = 8192;
+  src.connect(an);
+  window.analyser = an;
+};
+window.startUa = (wsUrl) => {
+  const ua = new JsSIP.UA({
+    sockets: [new JsSIP.WebSocketInterface(wsUrl)],
+    uri: 'sip:browser@webrtc.invalid', register: false,
+  });
+  ua.start();
+  window.ua = ua;
+};
+window.dial = (target) => {
+  window.events = [];
+  const s = window.ua.call(target, {
+    mediaConstraints: { audio: true, video: false },
+    pcConfig: { iceServers: [] },
+  });
+  window.session = s;
+  s.connection.addEventListener('track', (e) => window.listen(e.streams[0] || new MediaStream([e.track])));
+  for (const name of ['progress', 'accepted', 'confirmed', 'ended', 'failed', 'hold', 'unhold']) {
+    s.on(name, (e) => window.events.push(name + (e && e.cause ? ':' + e.cause : '')));
+  }
+  s.connection.addEventListener('connectionstatechange', () =>
+    window.events.push('pc:' + s.connection.connectionState));
+  return true;
+};
+"""
+
+
+def wait_js(page, js: str, timeout_s: float = 15.0) -> object:
+    """Evaluates `js` in the page until it is truthy (bounded)."""
+    value = page.do(op="eval", timeout=int(timeout_s * 1000) + 2000, js=f"""(async () => {{
+        const end = Date.now() + {int(timeout_s * 1000)};
+        while (Date.now() < end) {{
+          const v = ({js});
+          if (v) return v;
+          await new Promise(r => setTimeout(r, 50));
+        }}
+        return null;
+      }})()""")["value"]
+    if not value:
+        print("events:", page.do(op="eval", js="JSON.stringify(window.events || [])")["value"])
+        print("console:", "\n".join(page.do(op="console")["lines"][-30:]))
+    assert value, f"page never satisfied: {js}"
+    return value
+
+
+def heard(page, seconds: float = 2.0) -> list[float]:
+    """The browser's dominant frequency, sampled every 100 ms."""
+    return page.do(op="eval", timeout=int(seconds * 1000) + 5000, js=f"""(async () => {{
+        const out = [];
+        for (let i = 0; i < {int(seconds * 10)}; i++) {{
+          out.push(window.heardHz());
+          await new Promise(r => setTimeout(r, 100));
+        }}
+        return out;
+      }})()""")["value"]
+
+
+def near(values: list[float], hz: float, share: float = 0.6, tol: float = 0.06) -> bool:
+    return sum(1 for v in values if abs(v - hz) <= tol * hz) >= share * len(values)
+
+
+def open_browser(pages, tones, d, tmp_path):  # noqa: F811
+    page = pages(fake_audio=tones.wav(BROWSER_HZ, seconds=30.0, rate=48000))
+    # Chromium lets a page of the server's own origin reach loopback.
+    page.do(op="goto", url=f"http://{LOOPBACK}:{d.http_port}/metrics")
+    page.do(op="addScript", path=str(jssip_bundle(tmp_path)))
+    page.do(op="eval", js=PAGE_JS + "; true")
+    page.do(op="eval", js=f"window.startUa('ws://{LOOPBACK}:{d.http_port}/sip'); true")
+    return page
+
+
+def test_browser_calls_a_sip_phone_through_dialtone_each_hears_the_other(
+        media_dialtone, agent, tones, tmp_path, pages):  # noqa: F811
+    heard_by_phone = tmp_path / "heard_by_phone.wav"
+    phone = agent("answer", name="phone", play=tones.wav(PHONE_HZ, rate=16000),
+                  record=heard_by_phone, max_time=60)
+    d = media_dialtone(FORWARD, custom_data=f"sip:phone@{LOOPBACK}:{phone.port}")
+    page = open_browser(pages, tones, d, tmp_path)
+    page.do(op="eval", js=f"window.dial('sip:forward@{LOOPBACK}:{d.sip_port}')")
+    wait_js(page, "window.events.includes('confirmed') && window.events.includes('pc:connected')")
+    phone.wait_event("confirmed", 10)
+
+    # The browser hears the phone's tone (Opus from Dialtone, G.711 from the phone).
+    wait_js(page, f"Math.abs(window.heardHz() - {PHONE_HZ}) < {PHONE_HZ * 0.06}", 10)
+    samples = heard(page, 2.0)
+    assert near(samples, PHONE_HZ), samples
+
+    page.do(op="eval", js="window.session.terminate(); true")
+    wait_js(page, "window.events.some(e => e.startsWith('ended'))", 10)
+    ended = phone.wait_event("disconnected", 10)
+    assert ended["connected"], ended
+    assert phone.wait_exit(10) == 0
+    # The phone heard the browser's microphone.
+    a = audio.assert_tone(heard_by_phone, BROWSER_HZ)
+    print(f"browser heard {samples}\nphone heard {a}")
+    d.assert_alive()
