@@ -12,7 +12,10 @@ import readline from "node:readline";
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu"],
+  // A fake microphone, allowed without asking: the softphone page
+  // (tests/test_phone.py) calls getUserMedia before its INVITE.
+  args: ["--no-sandbox", "--disable-gpu", "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream"],
 });
 const page = await browser.newPage();
 const errors = [];
