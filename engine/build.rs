@@ -12,7 +12,8 @@ use std::process::Command;
 
 fn main() {
     println!("cargo:rustc-check-cfg=cfg(dialtone_phone)");
-    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let manifest =
+        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let web = manifest.join("..").join("web").join("phone");
     // The whole folder: its sources, package-lock.json, and node_modules
     // appearing or changing after an `npm ci`.
@@ -21,7 +22,11 @@ fn main() {
     }
     println!("cargo:rerun-if-changed={}", web.display());
 
-    let esbuild = web.join("node_modules").join("esbuild").join("bin").join("esbuild");
+    let esbuild = web
+        .join("node_modules")
+        .join("esbuild")
+        .join("bin")
+        .join("esbuild");
     if !esbuild.exists() {
         println!(
             "cargo:warning=the softphone (/phone) is not bundled: run npm ci --prefix web/phone before building"
