@@ -3,7 +3,8 @@ bundled into the binary at build time), in headless chromium: a user signs
 in on the page's form and registers over the same origin's `/sip`
 WebSocket (its binding shows in the REST API), dials a number with the
 page's buttons and the call reaches the user's application's scenario,
-which refuses it busy; the page reports why. Unregistering removes the
+which refuses it busy; the page reports why. A scenario's call to the user
+rings on the page, whose Hang up refuses it. Unregistering removes the
 binding."""
 
 from __future__ import annotations
@@ -27,6 +28,21 @@ VoxEngine.addEventListener(AppEvents.CallAlerting, function (e) {
   e.call.reject(486);
 });
 """
+# Started over REST: calls ann's phones and logs how the call ends.
+RING = """
+VoxEngine.addEventListener(AppEvents.Started, function () {
+  var call = VoxEngine.callUser({username: "ann", callerid: "5551234"});
+  call.addEventListener(CallEvents.Failed, function (e) {
+    Logger.write("ring: failed " + e.code);
+    VoxEngine.terminate();
+  });
+  call.addEventListener(CallEvents.Connected, function () {
+    Logger.write("ring: connected");
+    call.hangup();
+  });
+  call.addEventListener(CallEvents.Disconnected, function () { VoxEngine.terminate(); });
+});
+"""
 
 
 def set_up_office(d) -> str:
@@ -41,6 +57,8 @@ def set_up_office(d) -> str:
     status, rule = call(d, "POST", "/v1/applications/office/rules",
                         {"name": "desks", "pattern": r"1\d{3}", "scenarios": ["busy"]}, key=key)
     assert status == 201, rule
+    assert call(d, "PUT", "/v1/applications/office/scenarios/ring", RING,
+                "application/javascript", key)[0] == 201
     assert call(d, "PUT", "/v1/applications/office/users/ann", {"password": PASSWORD},
                 key=key)[0] == 201
     return key
@@ -96,6 +114,21 @@ def test_the_phone_page_registers_and_its_call_reaches_the_scenario(registry, tm
     page.wait_text("#call-state", "failed", timeout=20000)
     state = page.do(op="eval", js="window.phone.state()")["value"]
     assert state["registration"] == "registered", state
+
+    # A scenario calls ann: the page rings with the caller's number, and its
+    # Hang up button refuses the call, which the scenario sees fail.
+    mark_in = d.mark()
+    status, started = call(d, "POST", "/v1/sessions",
+                           {"application": "office", "scenario": "ring"}, key=key)
+    assert status == 201, started
+    page.do(op="waitFor", js="window.phone.state().call === 'incoming'", timeout=15000)
+    ringing = page.do(op="eval", js="window.phone.state()")["value"]
+    assert "5551234" in ringing["peer"], ringing
+    page.do(op="click", sel="#hangup")
+    page.wait_text("#call-state", "failed")
+    refused = page.do(op="eval", js="window.phone.state()")["value"]
+    assert refused["cause"] == "Rejected", refused
+    d.wait_for(r"ring: failed 480", timeout=10, start=mark_in)
 
     # Unregisters: the binding is gone.
     page.do(op="eval", js="window.phone.unregister(); true")

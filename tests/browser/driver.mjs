@@ -5,6 +5,7 @@
 //   {"op": "text", "sel"}            {"op": "quit"}
 //   {"op": "addScript", "path"}      {"op": "eval", "js"} (its value, awaited)
 //   {"op": "console"} (the page's console lines so far)
+//   {"op": "waitFor", "js", "timeout"} (until the expression is truthy)
 // Answers are {"ok": true, ...} or {"ok": false, "error"}. Every wait is
 // bounded by its timeout (ms, default 10000).
 import { chromium } from "playwright-core";
@@ -49,6 +50,16 @@ async function run(c) {
       return {};
     case "eval":
       return { value: await page.evaluate(c.js) };
+    case "waitFor": {
+      // Polled with evaluate: waitForFunction compiles the expression in the
+      // page, which a Content-Security-Policy without 'unsafe-eval' forbids.
+      const deadline = Date.now() + timeout;
+      while (!(await page.evaluate(c.js))) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${c.js}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return {};
+    }
     case "console":
       return { lines: consoleLines };
     case "quit":
