@@ -34,6 +34,7 @@ function show() {
     $(id).disabled = !(live && state.call === "connected");
   }
   $("call").disabled = live || state.registration !== "registered";
+  $("unregister").disabled = state.registration !== "registered";
 }
 
 function set(changes) {
@@ -188,6 +189,7 @@ function act(fn) {
 $("register-form").addEventListener("submit", act(() => {
   phone.register($("user").value, $("password").value, $("domain").value);
 }));
+$("unregister").addEventListener("click", act(() => phone.unregister()));
 $("call").addEventListener("click", act(() => phone.call($("target").value)));
 $("answer").addEventListener("click", act(() => phone.answer()));
 $("hangup").addEventListener("click", act(() => phone.hangup()));
