@@ -159,7 +159,8 @@ impl Engine {
         let (tcp_tx, tcp_rx) = mpsc::unbounded_channel();
         let http_routes = http_routes(&control)
             .merge(crate::access::routes(control.clone()))
-            .merge(crate::signalling::ws::routes(tcp_tx.clone()));
+            .merge(crate::signalling::ws::routes(tcp_tx.clone()))
+            .merge(crate::phone::routes());
         let exporter = Exporter::new(metrics.clone(), host.clone(), media.clone(), load.clone());
         let http_addr = crate::http::start(
             cfg.http,

@@ -21,6 +21,7 @@ pub mod logging;
 pub mod memory;
 pub mod metrics;
 pub mod overload;
+pub mod phone;
 pub mod recording_usage;
 pub mod routing;
 pub mod serve;

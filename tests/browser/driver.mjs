@@ -5,6 +5,7 @@
 //   {"op": "text", "sel"}            {"op": "quit"}
 //   {"op": "addScript", "path"}      {"op": "eval", "js"} (its value, awaited)
 //   {"op": "console"} (the page's console lines so far)
+//   {"op": "waitFor", "js", "timeout"} (until the expression is truthy)
 // Answers are {"ok": true, ...} or {"ok": false, "error"}. Every wait is
 // bounded by its timeout (ms, default 10000).
 import { chromium } from "playwright-core";
@@ -15,15 +16,15 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-gpu", ...fakeAudio()],
 });
 
-// DIALTONE_FAKE_AUDIO=path.wav: the page's microphone plays that file (in a
-// loop) and media permissions are granted without asking; WebRTC candidates
-// keep their loopback addresses.
+// A fake microphone, allowed without asking (pages call getUserMedia before
+// their INVITE). DIALTONE_FAKE_AUDIO=path.wav: it plays that file in a loop,
+// and WebRTC candidates keep their loopback addresses.
 function fakeAudio() {
+  const always = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"];
   const file = process.env.DIALTONE_FAKE_AUDIO;
-  if (!file) return [];
+  if (!file) return always;
   return [
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
+    ...always,
     `--use-file-for-fake-audio-capture=${file}`,
     "--autoplay-policy=no-user-gesture-required",
     "--disable-features=WebRtcHideLocalIpsWithMdns",
@@ -62,6 +63,16 @@ async function run(c) {
       return {};
     case "eval":
       return { value: await page.evaluate(c.js) };
+    case "waitFor": {
+      // Polled with evaluate: waitForFunction compiles the expression in the
+      // page, which a Content-Security-Policy without 'unsafe-eval' forbids.
+      const deadline = Date.now() + timeout;
+      while (!(await page.evaluate(c.js))) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${c.js}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return {};
+    }
     case "console":
       return { lines: consoleLines };
     case "quit":
