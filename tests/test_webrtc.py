@@ -13,6 +13,7 @@ import audio
 from conftest import FORWARD
 from harness import LOOPBACK
 from test_desk import pages  # noqa: F401 (the fixture)
+from test_serve import call, claim, start_serve
 from test_sip_websocket import jssip_bundle
 
 BROWSER_HZ = 440.0
@@ -45,6 +46,29 @@ window.startUa = (wsUrl) => {
   const ua = new JsSIP.UA({
     sockets: [new JsSIP.WebSocketInterface(wsUrl)],
     uri: 'sip:browser@webrtc.invalid', register: false,
+  });
+  ua.start();
+  window.ua = ua;
+};
+window.hook = (s) => {
+  window.events = [];
+  for (const name of ['progress', 'accepted', 'confirmed', 'ended', 'failed', 'hold', 'unhold']) {
+    s.on(name, (e) => window.events.push(name + (e && e.cause ? ':' + e.cause : '')));
+  }
+};
+window.startPhone = (wsUrl, uri, password) => {
+  const ua = new JsSIP.UA({
+    sockets: [new JsSIP.WebSocketInterface(wsUrl)], uri, password, register: true,
+  });
+  ua.on('registered', () => { window.registered = true; });
+  ua.on('newRTCSession', (e) => {
+    if (e.originator !== 'remote') return;
+    const s = e.session;
+    window.session = s;
+    window.hook(s);
+    s.on('peerconnection', (p) => p.peerconnection.addEventListener('track',
+      (ev) => window.listen(ev.streams[0] || new MediaStream([ev.track]))));
+    s.answer({ mediaConstraints: { audio: true, video: false }, pcConfig: { iceServers: [] } });
   });
   ua.start();
   window.ua = ua;
@@ -133,6 +157,90 @@ def test_browser_calls_a_sip_phone_through_dialtone_each_hears_the_other(
     assert ended["connected"], ended
     assert phone.wait_exit(10) == 0
     # The phone heard the browser's microphone.
+    a = audio.assert_tone(heard_by_phone, BROWSER_HZ)
+    print(f"browser heard {samples}\nphone heard {a}")
+    d.assert_alive()
+
+
+PASSWORD = "webrtc-secret-1"
+# A caller is put through to ann's phones (callUser); what happens to the
+# browser's leg is logged.
+TO_ANN = """
+VoxEngine.addEventListener(AppEvents.CallAlerting, function (e) {
+  var out = VoxEngine.callUser({username: "ann", callerid: e.callerid});
+  out.handleTones(true);
+  out.addEventListener(CallEvents.OnHold, function () { Logger.write("ann: on hold"); });
+  out.addEventListener(CallEvents.OffHold, function () { Logger.write("ann: off hold"); });
+  out.addEventListener(CallEvents.ToneReceived, function (t) { Logger.write("ann: tone " + t.tone); });
+  out.addEventListener(CallEvents.Connected, function () {
+    e.call.answer();
+    VoxEngine.sendMediaBetween(e.call, out);
+  });
+  out.addEventListener(CallEvents.Failed, function (f) { e.call.reject(f.code); });
+  out.addEventListener(CallEvents.Disconnected, function () { e.call.hangup(); VoxEngine.terminate(); });
+  e.call.addEventListener(CallEvents.Disconnected, function () { out.hangup(); VoxEngine.terminate(); });
+});
+"""
+
+
+def set_up_office(d) -> str:
+    _, acct = call(d, "POST", "/v1/accounts", {"name": "office"})
+    key = acct["apiKey"]
+    claim(d, key, domain="acme.test")
+    claim(d, key, number="2000")
+    assert call(d, "PUT", "/v1/applications/office", key=key)[0] == 201
+    assert call(d, "PUT", "/v1/applications/office/scenarios/to-ann", TO_ANN,
+                "application/javascript", key)[0] == 201
+    status, rule = call(d, "POST", "/v1/applications/office/rules",
+                        {"name": "ann", "pattern": "2000", "scenarios": ["to-ann"]}, key=key)
+    assert status == 201, rule
+    assert call(d, "PUT", "/v1/applications/office/users/ann", {"password": PASSWORD},
+                key=key)[0] == 201
+    return key
+
+
+def test_a_sip_phone_calls_a_registered_browser_hold_and_dtmf_from_the_browser(
+        registry, agent, tones, tmp_path, pages):  # noqa: F811
+    d = start_serve(registry, tmp_path)
+    set_up_office(d)
+    page = pages(fake_audio=tones.wav(BROWSER_HZ, seconds=30.0, rate=48000))
+    page.do(op="goto", url=f"http://{LOOPBACK}:{d.http_port}/metrics")
+    page.do(op="addScript", path=str(jssip_bundle(tmp_path)))
+    page.do(op="eval", js=PAGE_JS + "; true")
+    page.do(op="eval", js=f"window.startPhone('ws://{LOOPBACK}:{d.http_port}/sip', "
+                          f"'sip:ann@office.acme.test', '{PASSWORD}'); true")
+    wait_js(page, "window.registered")
+
+    heard_by_phone = tmp_path / "heard_by_phone.wav"
+    phone = agent("call", f"sip:2000@{d.sip_uri_host}", name="phone",
+                  play=tones.wav(PHONE_HZ, rate=16000), record=heard_by_phone,
+                  no_telephone_event=True, duration=14.0, max_time=60)
+    phone.wait_event("confirmed", 20)
+    wait_js(page, "window.events.includes('confirmed')")
+    wait_js(page, f"Math.abs(window.heardHz() - {PHONE_HZ}) < {PHONE_HZ * 0.06}", 10)
+    samples = heard(page, 1.5)
+    assert near(samples, PHONE_HZ), samples
+
+    # Hold from the browser: a re-INVITE (sendonly) the call core answers;
+    # the scenario hears OnHold, then OffHold.
+    mark = d.mark()
+    page.do(op="eval", js="window.session.hold(); true")
+    wait_js(page, "window.events.includes('hold')")
+    d.wait_for(r"ann: on hold", timeout=10, start=mark)
+    page.do(op="eval", js="window.session.unhold(); true")
+    wait_js(page, "window.events.includes('unhold')")
+    d.wait_for(r"ann: off hold", timeout=10, start=mark)
+    # Audio both ways again after the hold.
+    wait_js(page, f"Math.abs(window.heardHz() - {PHONE_HZ}) < {PHONE_HZ * 0.06}", 10)
+
+    # DTMF from the browser (JsSIP sends SIP INFO): ToneReceived.
+    page.do(op="eval", js="window.session.sendDTMF('5'); true")
+    d.wait_for(r"ann: tone 5", timeout=10, start=mark)
+
+    ended = phone.wait_event("disconnected", 30)
+    assert ended["connected"], ended
+    wait_js(page, "window.events.some(e => e.startsWith('ended'))", 10)
+    assert phone.wait_exit(10) == 0
     a = audio.assert_tone(heard_by_phone, BROWSER_HZ)
     print(f"browser heard {samples}\nphone heard {a}")
     d.assert_alive()

@@ -82,6 +82,10 @@ impl Services for EngineServices {
             .map_err(|e| e.to_string())
     }
 
+    fn webrtc_release(&mut self, unit: UnitId) {
+        self.media.webrtc_release(dialtone_media::UnitId(unit.0));
+    }
+
     fn webrtc_accept_answer(&mut self, unit: UnitId, answer: &str) -> Result<(), String> {
         self.media
             .webrtc_accept_answer(dialtone_media::UnitId(unit.0), answer)

@@ -54,6 +54,9 @@ pub(crate) struct Call {
     /// The leg speaks WebRTC (ICE, DTLS-SRTP, Opus): its SDP is written by
     /// the media layer's WebRTC stack.
     pub webrtc: bool,
+    /// Our WebRTC offer to browser bindings while the call rings them (it
+    /// is sent again, unchanged, to forks rung later).
+    pub webrtc_offer: Option<String>,
     pub negotiated: Option<Negotiated>,
     /// SDP o= session id and version we use for this leg.
     pub sdp_session: u64,
@@ -142,6 +145,7 @@ impl Call {
             remote_offer: None,
             local_rtp: None,
             webrtc: false,
+            webrtc_offer: None,
             negotiated: None,
             sdp_session: u64::from(rand::random::<u32>()),
             sdp_version: 1,

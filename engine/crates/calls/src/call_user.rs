@@ -138,6 +138,12 @@ impl CallCore {
             .get(&session)
             .map_or(crate::DEFAULT_MAX_FORWARDS, |s| s.max_forwards);
         let media_ip = self.cfg.media_ip;
+        let browsers = bindings.iter().any(Binding::is_webrtc);
+        let webrtc_offer = if browsers {
+            self.webrtc_ring_offer(id)
+        } else {
+            None
+        };
         let Some(call) = self.calls.get_mut(&id) else {
             return 0;
         };
@@ -150,7 +156,15 @@ impl CallCore {
         );
         let room = MAX_FORKS.saturating_sub(first);
         let mut dials = Vec::with_capacity(bindings.len().min(room));
-        for (index, binding) in bindings.iter().take(room).enumerate() {
+        // A browser gets the WebRTC offer, any other phone the G.711 one.
+        let ringable = bindings
+            .iter()
+            .filter_map(|b| match (&webrtc_offer, b.is_webrtc()) {
+                (Some(webrtc), true) => Some((b, webrtc)),
+                (None, true) => None,
+                (_, false) => Some((b, &offer)),
+            });
+        for (index, (binding, offer)) in ringable.take(room).enumerate() {
             let index = first + index;
             let leg = fork_leg(id, index);
             if index > 0 {
@@ -181,6 +195,28 @@ impl CallCore {
             self.ua(cmd);
         }
         sent
+    }
+
+    /// The WebRTC offer call `id` rings browsers with: made once, then
+    /// reused for every fork. `None` when the WebRTC stack refused.
+    fn webrtc_ring_offer(&mut self, id: CallId) -> Option<String> {
+        let call = self.calls.get(&id)?;
+        if let Some(offer) = &call.webrtc_offer {
+            return Some(offer.clone());
+        }
+        let (unit, local) = (call.unit(), call.local_rtp?);
+        match self.services.webrtc_offer(unit, local, true, true) {
+            Ok(offer) => {
+                if let Some(call) = self.calls.get_mut(&id) {
+                    call.webrtc_offer = Some(offer.clone());
+                }
+                Some(offer)
+            }
+            Err(e) => {
+                tracing::info!(call = %id, error = %e, "no WebRTC offer: browser phones not rung");
+                None
+            }
+        }
     }
 
     /// A fork of call `id` answered: it becomes the call's leg and every

@@ -195,7 +195,7 @@ impl CallCore {
         let mut early = false;
         if let Some(sdp) = sdp_text(body) {
             if call.negotiated.is_none() {
-                match dialtone_sdp::accept_answer(&sdp, &local_media(call)) {
+                match self.accept_answer_sdp(id, &sdp) {
                     Ok(n) => {
                         self.apply_negotiated(id, n);
                         early = true;
@@ -236,12 +236,12 @@ impl CallCore {
         let headers = custom_only(&headers);
         let usable = match sdp_text(body) {
             // A 200 may carry a different answer than the 183 did; the 200 wins.
-            Some(sdp) => match dialtone_sdp::accept_answer(&sdp, &local_media(call)) {
+            Some(sdp) => match self.accept_answer_sdp(id, &sdp) {
                 Ok(n) => {
                     self.apply_negotiated(id, n);
                     true
                 }
-                Err(e) if call.negotiated.is_none() => {
+                Err(e) if self.calls.get(&id).is_some_and(|c| c.negotiated.is_none()) => {
                     tracing::warn!(call = %id, error = %e, "answer SDP unusable; hanging up");
                     false
                 }

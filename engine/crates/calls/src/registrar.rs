@@ -38,6 +38,18 @@ pub struct Binding {
     pub aor: String,
 }
 
+impl Binding {
+    /// A browser's binding: registered over a WebSocket, or its Contact
+    /// says it does ICE (`+sip.ice`, RFC 5768) or WebSocket transport.
+    /// Calls to it get a WebRTC offer.
+    pub fn is_webrtc(&self) -> bool {
+        let contact = self.contact.to_ascii_lowercase();
+        self.source.transport == dialtone_sip::Transport::Ws
+            || contact.contains(";transport=ws")
+            || contact.contains("+sip.ice")
+    }
+}
+
 /// Who sent a REGISTER, and in which dialog of registrations.
 #[derive(Debug, Clone)]
 pub struct Registration<'a> {

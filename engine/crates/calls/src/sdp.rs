@@ -148,14 +148,27 @@ impl CallCore {
         id: CallId,
         answer: &str,
     ) -> Result<Negotiated, String> {
-        let Some(call) = self.calls.get(&id) else {
+        let Some(call) = self.calls.get_mut(&id) else {
             return Err("the call is gone".into());
         };
-        if !call.webrtc {
+        let unit = call.unit();
+        if !dialtone_sdp::is_webrtc(answer) {
+            if call.webrtc || call.webrtc_offer.is_some() {
+                // A phone answered a call that also rang browsers: the
+                // leg's WebRTC connection goes, its port speaks plain RTP.
+                call.webrtc = false;
+                call.webrtc_offer = None;
+                self.services.webrtc_release(unit);
+            }
+            let call = self.calls.get(&id).ok_or("the call is gone")?;
             return dialtone_sdp::accept_answer(answer, &local_media(call))
                 .map_err(|e| e.to_string());
         }
-        let unit = call.unit();
+        if !call.webrtc && call.webrtc_offer.is_none() {
+            return Err("a WebRTC answer to a plain offer".into());
+        }
+        call.webrtc = true;
+        call.webrtc_offer = None;
         self.services.webrtc_accept_answer(unit, answer)?;
         dialtone_sdp::webrtc_negotiated(answer).ok_or_else(|| "not a WebRTC answer".into())
     }

@@ -178,6 +178,9 @@ pub trait Services: Send {
     ) -> Result<String, String> {
         Err("WebRTC legs are not available here".into())
     }
+    /// The call's `unit` is no WebRTC leg after all (a phone, not a
+    /// browser, answered): its port goes back to plain RTP.
+    fn webrtc_release(&mut self, _unit: UnitId) {}
     /// A browser's answer to our last WebRTC offer for `unit`.
     fn webrtc_accept_answer(&mut self, _unit: UnitId, _answer: &str) -> Result<(), String> {
         Err("WebRTC legs are not available here".into())

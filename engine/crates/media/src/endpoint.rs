@@ -162,6 +162,10 @@ impl Endpoint {
         self.webrtc = Some(conn);
     }
 
+    pub fn detach_webrtc(&mut self) {
+        self.webrtc = None;
+    }
+
     pub fn is_webrtc(&self) -> bool {
         self.webrtc.is_some()
     }

@@ -79,6 +79,10 @@ pub enum Command {
         unit: UnitId,
         conn: crate::webrtc::SharedConn,
     },
+    /// The endpoint speaks plain RTP again.
+    DetachWebRtc {
+        unit: UnitId,
+    },
     Remove {
         unit: UnitId,
     },
@@ -316,6 +320,11 @@ impl Worker {
             Command::AttachWebRtc { unit, conn } => {
                 if let Some(Unit::Endpoint(ep)) = self.unit_mut(unit) {
                     ep.attach_webrtc(conn);
+                }
+            }
+            Command::DetachWebRtc { unit } => {
+                if let Some(Unit::Endpoint(ep)) = self.unit_mut(unit) {
+                    ep.detach_webrtc();
                 }
             }
             Command::Remove { unit } => self.remove(unit),

@@ -127,6 +127,21 @@ impl MediaEngine {
         r.map_err(|e| MediaError::WebRtc(e.to_string()))
     }
 
+    /// `unit` is no WebRTC leg after all: its endpoint goes back to plain RTP.
+    pub fn webrtc_release(&self, unit: UnitId) {
+        self.shared.webrtc.remove(unit);
+        let worker = self
+            .shared
+            .control
+            .lock()
+            .placed
+            .get(&unit)
+            .map(|p| p.worker);
+        if let Some(worker) = worker {
+            self.send(worker, Command::DetachWebRtc { unit });
+        }
+    }
+
     /// WebRTC connections alive now.
     pub fn webrtc_legs(&self) -> usize {
         self.shared.webrtc.len()
