@@ -470,6 +470,7 @@ fn render_media(out: &mut Exposition, m: &MediaStats) {
             .map_or_else(|| "inf".to_string(), u64::to_string);
         out.sample(name, &[("le_us", &bound)], *count);
     }
+    render_webrtc(out);
     let name = "dialtone_media_ticks_by_lateness_total";
     out.family(
         name,
@@ -484,6 +485,43 @@ fn render_media(out: &mut Exposition, m: &MediaStats) {
             .map_or_else(|| "inf".to_string(), u64::to_string);
         out.sample(name, &[("le_us", &bound)], *count);
     }
+}
+
+fn render_webrtc(out: &mut Exposition) {
+    let (legs, failed) = dialtone_media::webrtc::stats::legs();
+    out.single(
+        "dialtone_webrtc_legs",
+        "WebRTC (ICE, DTLS-SRTP) connections of calls open now.",
+        Kind::Gauge,
+        legs,
+    );
+    out.single(
+        "dialtone_webrtc_failed_total",
+        "WebRTC connections that failed (DTLS or SRTP error).",
+        Kind::Counter,
+        failed,
+    );
+    let (buckets, sum_ms) = dialtone_media::webrtc::stats::handshakes();
+    let name = "dialtone_webrtc_connect_total";
+    out.family(
+        name,
+        "WebRTC legs connected, by the time from the peer's first datagram to DTLS-SRTP \
+         keys (ICE check and DTLS handshake): at most le_ms milliseconds (le_ms=\"inf\": \
+         longer). Not cumulative.",
+        Kind::Counter,
+    );
+    for (i, count) in buckets.iter().enumerate() {
+        let bound = dialtone_media::webrtc::stats::HANDSHAKE_BUCKETS_MS
+            .get(i)
+            .map_or_else(|| "inf".to_string(), u64::to_string);
+        out.sample(name, &[("le_ms", &bound)], *count);
+    }
+    out.single(
+        "dialtone_webrtc_connect_milliseconds_total",
+        "Sum of the connect times of dialtone_webrtc_connect_total.",
+        Kind::Counter,
+        sum_ms,
+    );
 }
 
 /// One audio cache's figures, as scraped.

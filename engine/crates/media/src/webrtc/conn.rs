@@ -93,6 +93,7 @@ impl WebRtcConn {
             .enable_pcma(true, false)
             .build(now);
         rtc.add_local_candidate(candidate);
+        super::stats::leg_opened();
         Ok(WebRtcConn {
             unit,
             rtc,
@@ -302,6 +303,7 @@ impl WebRtcConn {
                 Ok(Output::Event(e)) => self.on_event(e, now),
                 Err(e) => {
                     tracing::warn!(unit = self.unit.0, error = %e, "WebRTC connection failed");
+                    super::stats::leg_failed();
                     self.failed = true;
                     self.next_timeout = now + Duration::from_secs(3600);
                     break;
@@ -389,6 +391,12 @@ impl WebRtcConn {
             }
             _ => {}
         }
+    }
+}
+
+impl Drop for WebRtcConn {
+    fn drop(&mut self) {
+        super::stats::leg_closed();
     }
 }
 

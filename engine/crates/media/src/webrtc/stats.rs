@@ -10,6 +10,25 @@ pub const HANDSHAKE_BUCKETS_MS: [u64; 10] = [5, 10, 25, 50, 100, 250, 500, 1000,
 static BUCKETS: [AtomicU64; HANDSHAKE_BUCKETS_MS.len() + 1] =
     [const { AtomicU64::new(0) }; HANDSHAKE_BUCKETS_MS.len() + 1];
 static SUM_MS: AtomicU64 = AtomicU64::new(0);
+static LEGS: AtomicU64 = AtomicU64::new(0);
+static FAILED: AtomicU64 = AtomicU64::new(0);
+
+pub(crate) fn leg_opened() {
+    LEGS.fetch_add(1, Ordering::Relaxed);
+}
+
+pub(crate) fn leg_closed() {
+    let _ = LEGS.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+}
+
+pub(crate) fn leg_failed() {
+    FAILED.fetch_add(1, Ordering::Relaxed);
+}
+
+/// WebRTC connections alive now, and how many failed (DTLS or SRTP error).
+pub fn legs() -> (u64, u64) {
+    (LEGS.load(Ordering::Relaxed), FAILED.load(Ordering::Relaxed))
+}
 
 pub(crate) fn record_handshake(took: Duration) {
     let ms = took.as_millis() as u64;
