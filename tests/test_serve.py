@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 import tempfile
 import urllib.error
 import urllib.request
@@ -42,13 +43,20 @@ def call(d: ServeDialtone, method: str, path: str, body=None, ctype: str = "appl
     data = None
     if body is not None:
         data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-    req = urllib.request.Request(f"http://{LOOPBACK}:{d.http_port}{path}", data=data,
+    scheme = "https" if getattr(d, "tls", False) else "http"
+    req = urllib.request.Request(f"{scheme}://{LOOPBACK}:{d.http_port}{path}", data=data,
                                  method=method)
     req.add_header("Authorization", f"Bearer {key}")
     if data is not None:
         req.add_header("Content-Type", ctype)
+    context = None
+    if scheme == "https":
+        # The tests' self-signed certificate.
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with urllib.request.urlopen(req, timeout=10, context=context) as resp:
             text = resp.read().decode()
             return resp.status, json.loads(text) if text else {}
     except urllib.error.HTTPError as e:
@@ -63,14 +71,19 @@ def claim(d: ServeDialtone, key: str, **what: str) -> dict:
     return body
 
 
-def start_serve(registry, tmp_path, egress_allow: str | None = None) -> ServeDialtone:
+def start_serve(registry, tmp_path, egress_allow: str | None = None,
+                tls: tuple[Path, Path] | None = None) -> ServeDialtone:
     """``egress_allow``: what scenarios may reach beyond the Internet
     (``DIALTONE_EGRESS_ALLOW``); serve denies loopback by default, and the
-    test peers live there."""
+    test peers live there. ``tls``: (certificate, key) PEM files, for HTTPS
+    on the HTTP listener."""
     env = {"DIALTONE_ADMIN_KEY": ADMIN_KEY}
     if egress_allow is not None:
         env["DIALTONE_EGRESS_ALLOW"] = egress_allow
+    if tls is not None:
+        env["DIALTONE_HTTP_TLS_CERT"], env["DIALTONE_HTTP_TLS_KEY"] = str(tls[0]), str(tls[1])
     d = ServeDialtone(tmp_path / "data", env=env, log_path=tmp_path / "serve.log")
+    d.tls = tls is not None
     registry.add(d)
     return d.start()
 

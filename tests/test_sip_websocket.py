@@ -8,9 +8,13 @@ disconnected."""
 from __future__ import annotations
 
 import hashlib
+import http.client
 import re
 import secrets
+import ssl
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -31,8 +35,9 @@ class WsPhone:
     """A minimal SIP user agent on one WebSocket: sends requests, reads
     messages, answers requests it is sent."""
 
-    def __init__(self, url: str):
-        self._connection = connect(url, subprotocols=["sip"], open_timeout=10)
+    def __init__(self, url: str, ssl_context: ssl.SSLContext | None = None):
+        self._connection = connect(url, subprotocols=["sip"], open_timeout=10,
+                                   ssl=ssl_context)
         self.ws = self._connection.__enter__()
         assert self.ws.subprotocol == "sip"
         self.host = f"{secrets.token_hex(4)}.invalid"
@@ -197,4 +202,39 @@ def test_jssip_in_chromium_registers_and_is_offered_a_call(registry, agent, tone
     assert wait_until(lambda: binding_count(d, key, "ann") == 0, 10), binding_count(d, key, "ann")
     customer.stop()
     ann.close()
+    d.assert_alive()
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (openssl, PEM)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
+def test_secure_websocket_when_tls_is_configured(registry, tmp_path):
+    """With a certificate, the HTTP listener speaks HTTPS only: the REST
+    API, `/phone` and SIP over secure WebSocket (`wss://`), on which a phone
+    registers with digest; plain HTTP on that port gets nothing."""
+    cert, key = self_signed(tmp_path)
+    d = start_serve(registry, tmp_path, tls=(cert, key))
+    key_, _ = set_up_centre(d, {"ann": ["support"]})
+    trust = ssl.create_default_context(cafile=str(cert))
+    trust.check_hostname = False
+    with urllib.request.urlopen(f"https://127.0.0.1:{d.http_port}/phone", timeout=10,
+                                context=trust) as resp:
+        assert resp.status == 200
+    # Plain HTTP on the TLS port: no answer.
+    with pytest.raises((urllib.error.URLError, http.client.HTTPException, OSError)):
+        urllib.request.urlopen(f"http://127.0.0.1:{d.http_port}/metrics", timeout=5)
+
+    phone = WsPhone(f"wss://127.0.0.1:{d.http_port}/sip", ssl_context=trust)
+    ok = phone.register("ann", "centre.acme.test", PASSWORD)
+    assert ok.startswith("SIP/2.0 200"), ok
+    assert binding_count(d, key_, "ann") == 1
+    phone.close()
+    assert wait_until(lambda: binding_count(d, key_, "ann") == 0, 10), binding_count(d, key_, "ann")
     d.assert_alive()

@@ -60,6 +60,9 @@ pub struct EngineConfig {
     /// name); accessURLs and recording URLs start with it. `None`:
     /// `http://` and the bound address.
     pub public_url: Option<PublicUrl>,
+    /// HTTPS on the HTTP listener (and `wss://` for SIP over WebSocket):
+    /// its certificate chain and key. `None`: plain HTTP.
+    pub http_tls: Option<crate::http_tls::TlsFiles>,
     /// Recordings and the download cache live here.
     pub data_dir: PathBuf,
     /// Relative playback paths and `file://` URLs must be inside it.
@@ -112,6 +115,7 @@ impl EngineConfig {
             limits: dialtone_calls::CallLimits::default(),
             http: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_url: None,
+            http_tls: None,
             data_dir: PathBuf::from("dialtone-data"),
             media_dir: None,
             tts_engine: "espeak".into(),
@@ -132,6 +136,7 @@ impl EngineConfig {
     pub fn public_base(&self, http_addr: SocketAddr) -> String {
         match &self.public_url {
             Some(url) => url.as_str().to_owned(),
+            None if self.http_tls.is_some() => format!("https://{http_addr}"),
             None => format!("http://{http_addr}"),
         }
     }

@@ -43,6 +43,8 @@ pub enum EngineError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("HTTPS: {0}")]
+    Tls(#[from] crate::http_tls::TlsError),
     #[error("cannot set up audio loading: {0}")]
     Audio(String),
     #[error("cannot set up HTTP requests: {0}")]
@@ -162,8 +164,13 @@ impl Engine {
             .merge(crate::signalling::ws::routes(tcp_tx.clone()))
             .merge(crate::phone::routes());
         let exporter = Exporter::new(metrics.clone(), host.clone(), media.clone(), load.clone());
+        let tls = match &cfg.http_tls {
+            Some(files) => Some(crate::http_tls::server_config(files)?),
+            None => None,
+        };
         let http_addr = crate::http::start(
             cfg.http,
+            tls,
             cfg.public_recordings.then_some(recordings_dir.as_path()),
             http_routes,
             exporter.clone(),

@@ -23,6 +23,7 @@ use tower_http::services::ServeDir;
 /// from `metrics`, in the background; returns the bound address.
 pub async fn start(
     addr: SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
     public_recordings: Option<&Path>,
     extra: Router,
     metrics: Exporter,
@@ -35,12 +36,22 @@ pub async fn start(
     ));
     let listener =
         crate::http_limits::BoundedListener::new(listener, crate::http_limits::MAX_CONNECTIONS);
-    tokio::spawn(async move {
-        let app = app.into_make_service_with_connect_info::<crate::signalling::ws::PeerAddr>();
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "HTTP listener stopped");
+    let app = app.into_make_service_with_connect_info::<crate::signalling::ws::PeerAddr>();
+    match tls {
+        None => tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "HTTP listener stopped");
+            }
+        }),
+        Some(config) => {
+            let listener = crate::http_tls::TlsListener::new(listener, config);
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!(error = %e, "HTTPS listener stopped");
+                }
+            })
         }
-    });
+    };
     Ok(bound)
 }
 

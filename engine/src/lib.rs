@@ -17,6 +17,7 @@ pub mod engine;
 pub mod history;
 pub mod http;
 pub mod http_limits;
+pub mod http_tls;
 pub mod logging;
 pub mod memory;
 pub mod metrics;

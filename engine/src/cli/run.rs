@@ -89,6 +89,13 @@ pub struct RunArgs {
     /// recording URLs and accessURLs start with it (default http://HTTP-ADDRESS).
     #[arg(long)]
     pub public_url: Option<PublicUrl>,
+    /// PEM certificate chain: the HTTP listener speaks HTTPS (and wss://
+    /// for SIP over WebSocket). Needs --http-tls-key.
+    #[arg(long, requires = "http_tls_key")]
+    pub http_tls_cert: Option<PathBuf>,
+    /// PEM private key of --http-tls-cert.
+    #[arg(long, requires = "http_tls_cert")]
+    pub http_tls_key: Option<PathBuf>,
     /// Where recordings and the download cache are kept.
     #[arg(long, default_value = "dialtone-data")]
     pub data_dir: PathBuf,
@@ -184,6 +191,12 @@ pub fn main(args: RunArgs) -> ExitCode {
     }
     cfg.http = args.http;
     cfg.public_url = args.public_url.clone();
+    if let (Some(cert), Some(key)) = (&args.http_tls_cert, &args.http_tls_key) {
+        cfg.http_tls = Some(crate::http_tls::TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        });
+    }
     cfg.data_dir = args.data_dir.clone();
     cfg.media_dir = args.media_dir.clone();
     cfg.tts_engine = args.tts_engine.clone();

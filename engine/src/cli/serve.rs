@@ -39,6 +39,13 @@ pub struct ServeArgs {
     /// accessURLs and recording URLs start with it (default http://HTTP-ADDRESS).
     #[arg(long)]
     pub public_url: Option<String>,
+    /// PEM certificate chain: the HTTP listener speaks HTTPS (and wss://
+    /// for SIP over WebSocket). Needs --http-tls-key.
+    #[arg(long)]
+    pub http_tls_cert: Option<String>,
+    /// PEM private key of --http-tls-cert.
+    #[arg(long)]
+    pub http_tls_key: Option<String>,
     /// Session log format on stdout: text or json.
     #[arg(long)]
     pub log_format: Option<String>,
@@ -59,6 +66,8 @@ impl ServeArgs {
             ("rtp_relatch_after", &self.rtp_relatch_after),
             ("advertise", &self.advertise),
             ("public_url", &self.public_url),
+            ("http_tls_cert", &self.http_tls_cert),
+            ("http_tls_key", &self.http_tls_key),
             ("log_format", &self.log_format),
             ("shutdown_timeout", &self.shutdown_timeout),
         ]

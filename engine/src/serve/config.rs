@@ -23,6 +23,8 @@ pub const KEYS: &[&str] = &[
     "rtp_relatch_after",
     "advertise",
     "public_url",
+    "http_tls_cert",
+    "http_tls_key",
     "log_format",
     "shutdown_timeout",
     "idle_timeout",
@@ -324,6 +326,8 @@ impl ServeConfig {
                     "log_format" => "log-format",
                     "shutdown_timeout" => "shutdown-timeout",
                     "public_url" => "public-url",
+                    "http_tls_cert" => "http-tls-cert",
+                    "http_tls_key" => "http-tls-key",
                     other => other,
                 };
                 settings
@@ -345,6 +349,32 @@ impl ServeConfig {
             .parse("http", parse_addr)?
             .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
         engine.public_url = s.parse("public_url", |v| v.parse::<PublicUrl>())?;
+        let path = |v: &str| {
+            if v.trim().is_empty() {
+                Err("must not be empty".to_owned())
+            } else {
+                Ok(PathBuf::from(v))
+            }
+        };
+        engine.http_tls = match (
+            s.parse("http_tls_cert", path)?,
+            s.parse("http_tls_key", path)?,
+        ) {
+            (Some(cert), Some(key)) => Some(crate::http_tls::TlsFiles { cert, key }),
+            (None, None) => None,
+            (cert, _) => {
+                let (key, given) = match cert {
+                    Some(c) => ("http_tls_cert", c.display().to_string()),
+                    None => ("http_tls_key", String::new()),
+                };
+                return Err(ConfigError::Invalid {
+                    key,
+                    value: given,
+                    origin: "the settings".into(),
+                    reason: "http_tls_cert and http_tls_key go together".into(),
+                });
+            }
+        };
         if let Some(dir) = s.parse("data_dir", |v| {
             if v.trim().is_empty() {
                 Err("must not be empty".to_owned())

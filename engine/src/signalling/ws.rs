@@ -45,6 +45,16 @@ impl
     }
 }
 
+impl
+    axum::extract::connect_info::Connected<
+        axum::serve::IncomingStream<'_, crate::http_tls::TlsListener>,
+    > for PeerAddr
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, crate::http_tls::TlsListener>) -> Self {
+        PeerAddr(*stream.remote_addr())
+    }
+}
+
 #[derive(Clone)]
 struct WsState {
     events: mpsc::UnboundedSender<TcpEvent>,
