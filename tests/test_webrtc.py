@@ -10,8 +10,9 @@ from __future__ import annotations
 import pytest
 
 import audio
-from conftest import FORWARD
-from harness import LOOPBACK
+from conftest import FORWARD, RECORD_BRIDGE
+from harness import LOOPBACK, SCRIPTS
+from mediakit import event_rx, fetch, record_url
 from test_desk import pages  # noqa: F401 (the fixture)
 from test_serve import call, claim, start_serve
 from test_sip_websocket import jssip_bundle
@@ -31,6 +32,14 @@ window.heardHz = () => {
   for (let i = 2; i < bins.length; i++) if (bins[i] > bins[best] || best < 2) { best = i; }
   at = best * a.context.sampleRate / a.fftSize;
   return bins[best] > -80 ? at : 0;
+};
+window.levelAt = (hz) => {
+  const a = window.analyser;
+  if (!a) return -200;
+  const bins = new Float32Array(a.frequencyBinCount);
+  a.getFloatFrequencyData(bins);
+  const i = Math.round(hz * a.fftSize / a.context.sampleRate);
+  return Math.max(bins[i - 1], bins[i], bins[i + 1]);
 };
 window.listen = (stream) => {
   const el = document.createElement('audio');
@@ -243,4 +252,79 @@ def test_a_sip_phone_calls_a_registered_browser_hold_and_dtmf_from_the_browser(
     assert phone.wait_exit(10) == 0
     a = audio.assert_tone(heard_by_phone, BROWSER_HZ)
     print(f"browser heard {samples}\nphone heard {a}")
+    d.assert_alive()
+
+
+def levels(page, freqs: tuple[float, ...], seconds: float = 1.5) -> dict[float, float]:
+    """The browser's median level (dB) at each frequency, sampled every 100 ms."""
+    got = page.do(op="eval", timeout=int(seconds * 1000) + 5000, js=f"""(async () => {{
+        const out = [];
+        for (let i = 0; i < {int(seconds * 10)}; i++) {{
+          out.push({list(freqs)}.map(window.levelAt));
+          await new Promise(r => setTimeout(r, 100));
+        }}
+        return out;
+      }})()""")["value"]
+    return {hz: sorted(row[k] for row in got)[len(got) // 2] for k, hz in enumerate(freqs)}
+
+
+def test_a_browser_in_a_conference_hears_the_others_and_not_itself(
+        media_dialtone, agent, tones, tmp_path, pages):  # noqa: F811
+    """scripts/conference.js with the browser as its caller and two PJSIP
+    parties: the mixer gives the browser both others and not its own voice,
+    and each phone hears the browser."""
+    a_hz, b_hz = 1200.0, 700.0
+    recs = {k: tmp_path / f"heard_by_{k}.wav" for k in "ab"}
+    a = agent("answer", name="a", play=tones.wav(a_hz, rate=16000), record=recs["a"],
+              codec="PCMU", max_time=60)
+    b = agent("answer", name="b", play=tones.wav(b_hz, rate=16000), record=recs["b"],
+              codec="PCMU", max_time=60)
+    d = media_dialtone(SCRIPTS / "conference.js",
+                       custom_data=f"sip:a@{LOOPBACK}:{a.port},sip:b@{LOOPBACK}:{b.port}")
+    page = open_browser(pages, tones, d, tmp_path)
+    page.do(op="eval", js=f"window.dial('sip:800@{LOOPBACK}:{d.sip_port}')")
+    wait_js(page, "window.events.includes('confirmed') && window.events.includes('pc:connected')")
+    d.wait_for(r"conference: BOTH endpoint added, 3 in", 15)
+    wait_js(page, f"window.levelAt({a_hz}) > -60 && window.levelAt({b_hz}) > -60", 10)
+    got = levels(page, (a_hz, b_hz, BROWSER_HZ))
+    print(f"browser levels: {got}")
+    assert got[a_hz] > -60 and got[b_hz] > -60, got
+    # Its own voice is not sent back: well below the others.
+    assert got[BROWSER_HZ] < min(got[a_hz], got[b_hz]) - 25, got
+    page.do(op="eval", js="window.session.terminate(); true")
+    for p in (a, b):
+        p.wait_event("disconnected", 10)
+    d.wait_for(r"conference: stopped", 10)
+    for k, hz in (("a", b_hz), ("b", a_hz)):
+        samples, rate = audio.read_wav(recs[k])
+        lv = audio.band_levels(samples[rate:], rate, (BROWSER_HZ, hz))
+        assert lv[BROWSER_HZ] > 0.05 and lv[hz] > 0.05, (k, lv)
+    d.assert_alive()
+
+
+def test_a_browser_call_is_recorded_in_stereo(media_dialtone, agent, tones, tmp_path,
+                                              pages):  # noqa: F811
+    """scripts/record_bridge.js records the browser's call: left is what the
+    browser sends, right what it hears."""
+    phone = agent("answer", name="phone", play=tones.wav(PHONE_HZ, rate=16000), max_time=60)
+    d = media_dialtone(RECORD_BRIDGE, custom_data=f"sip:phone@{LOOPBACK}:{phone.port}")
+    page = open_browser(pages, tones, d, tmp_path)
+    page.do(op="eval", js=f"window.dial('sip:rec@{LOOPBACK}:{d.sip_port}')")
+    wait_js(page, "window.events.includes('confirmed') && window.events.includes('pc:connected')")
+    url = record_url(d, "Call.RecordStarted", timeout=15)
+    wait_js(page, f"Math.abs(window.heardHz() - {PHONE_HZ}) < {PHONE_HZ * 0.06}", 10)
+    heard(page, 2.0)
+    page.do(op="eval", js="window.session.terminate(); true")
+    phone.wait_event("disconnected", 10)
+    d.wait_for(rf"{event_rx('Call.RecordStopped')}|{event_rx('Application.Terminated')}",
+               timeout=15)
+    got = fetch(url, tmp_path / "stereo.wav")
+    data, rate = audio.read_wav_channels(got)
+    assert data.shape[1] == 2, data.shape
+    body = slice(int(0.5 * rate), max(int(0.5 * rate) + 1, len(data) - int(0.2 * rate)))
+    lv = audio.band_levels(data[body, 0], rate, (BROWSER_HZ, PHONE_HZ))
+    rv = audio.band_levels(data[body, 1], rate, (BROWSER_HZ, PHONE_HZ))
+    print(f"left {lv} right {rv}")
+    assert lv[BROWSER_HZ] > 0.3 and lv[BROWSER_HZ] > 10 * lv[PHONE_HZ], lv
+    assert rv[PHONE_HZ] > 0.3 and rv[PHONE_HZ] > 10 * rv[BROWSER_HZ], rv
     d.assert_alive()
