@@ -295,6 +295,7 @@ def test_a_browser_in_a_conference_hears_the_others_and_not_itself(
     for p in (a, b):
         p.wait_event("disconnected", 10)
     d.wait_for(r"conference: stopped", 10)
+    assert a.wait_exit(10) == 0 and b.wait_exit(10) == 0
     for k, hz in (("a", b_hz), ("b", a_hz)):
         samples, rate = audio.read_wav(recs[k])
         lv = audio.band_levels(samples[rate:], rate, (BROWSER_HZ, hz))

@@ -419,6 +419,9 @@ impl CallCore {
             MediaEvent::RecorderError { unit, error } => {
                 self.recorder_failed(UnitId(unit.0), error)
             }
+            MediaEvent::TransportFailed { unit, reason } => {
+                self.on_transport_failed(now, CallId(unit.0), &reason)
+            }
             MediaEvent::Statistics { unit, stats } => {
                 let s = dialtone_core::messages::CallStatistics {
                     packets_sent: stats.packets_sent,

@@ -57,7 +57,7 @@ impl CallCore {
             // Refuse what we could never answer before a session is spent on it.
             // A browser's offer is answered by the WebRTC stack at answer time.
             let probe = if dialtone_sdp::is_webrtc(offer) {
-                Ok(())
+                dialtone_sdp::check_webrtc_offer(offer)
             } else {
                 dialtone_sdp::answer_offer(offer, &self.probe_media()).map(|_| ())
             };

@@ -47,6 +47,7 @@ pub(crate) enum EngineEnd {
     NoAnswer,
     RtpTimeout,
     MaxDuration,
+    MediaFailed,
 }
 
 impl EngineEnd {
@@ -55,6 +56,7 @@ impl EngineEnd {
             EngineEnd::NoAnswer => "No Answer",
             EngineEnd::RtpTimeout => "RTP Timeout",
             EngineEnd::MaxDuration => "Maximum Call Duration",
+            EngineEnd::MediaFailed => "Media Connection Failed",
         }
     }
 
@@ -62,6 +64,7 @@ impl EngineEnd {
         let cause = match self {
             EngineEnd::NoAnswer | EngineEnd::RtpTimeout => 408,
             EngineEnd::MaxDuration => 200,
+            EngineEnd::MediaFailed => 488,
         };
         (
             "Reason".to_string(),
@@ -158,6 +161,16 @@ impl CallCore {
         if silent {
             tracing::info!(call = %id, "no RTP from the peer: hanging up");
             self.end_by_engine(now, id, EngineEnd::RtpTimeout);
+        }
+    }
+
+    /// A WebRTC leg's DTLS-SRTP failed (its certificate does not match the
+    /// fingerprint of its SDP, or the handshake broke): no audio will ever
+    /// flow, so the call ends now rather than at the RTP timeout.
+    pub(crate) fn on_transport_failed(&mut self, now: Instant, id: CallId, reason: &str) {
+        if self.calls.contains_key(&id) {
+            tracing::info!(call = %id, reason, "media connection failed: hanging up");
+            self.end_by_engine(now, id, EngineEnd::MediaFailed);
         }
     }
 

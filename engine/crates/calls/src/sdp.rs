@@ -105,11 +105,15 @@ impl CallCore {
             return dialtone_sdp::answer_offer_directed(offer, &local_media(call), wish)
                 .map_err(|e| sdp_error_status(&e));
         }
-        let (unit, local) = (call.unit(), call.local_rtp);
+        let (unit, local, was_webrtc) = (call.unit(), call.local_rtp, call.webrtc);
         let refused = (488, crate::codes::reason(488));
         let Some(local) = local else {
             return Err(refused);
         };
+        if let Err(e) = dialtone_sdp::check_webrtc_offer(offer) {
+            tracing::info!(call = %id, error = %e, "WebRTC offer refused");
+            return Err(sdp_error_status(&e));
+        }
         let mut n = dialtone_sdp::webrtc_negotiated(offer).ok_or(refused)?;
         let answer = self
             .services
@@ -118,6 +122,14 @@ impl CallCore {
                 tracing::info!(call = %id, error = %e, "WebRTC offer refused");
                 refused
             })?;
+        if dialtone_sdp::webrtc_negotiated(&answer).is_none() {
+            // The stack took the offer but could not accept its audio.
+            tracing::info!(call = %id, "WebRTC answer rejects the audio: offer refused");
+            if !was_webrtc {
+                self.services.webrtc_release(unit);
+            }
+            return Err(refused);
+        }
         n.direction = Direction::from_flags(
             n.direction.sends() && wish.sends(),
             n.direction.receives() && wish.receives(),

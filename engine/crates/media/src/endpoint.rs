@@ -389,6 +389,12 @@ impl Endpoint {
         }
         conn.tick(now);
         conn.flush(&self.socket, c);
+        if let Some(reason) = conn.take_failure() {
+            events.push(MediaEvent::TransportFailed {
+                unit: self.unit,
+                reason,
+            });
+        }
         let mut got = false;
         while let Some((ts, frame)) = conn.pop_frame() {
             got = true;

@@ -160,6 +160,13 @@ pub enum MediaEvent {
         unit: UnitId,
         error: String,
     },
+    /// A WebRTC leg's connection failed for good (DTLS: a certificate that
+    /// does not match the fingerprint, a broken handshake): no audio can
+    /// flow on it any more.
+    TransportFailed {
+        unit: UnitId,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Error)]

@@ -21,7 +21,7 @@ pub use negotiate::{
     stated_direction, TELEPHONE_EVENT_PT,
 };
 pub use payload::{static_payload, RtpMap};
-pub use webrtc::{is_webrtc, webrtc_direction, webrtc_negotiated};
+pub use webrtc::{check_webrtc_offer, is_webrtc, webrtc_direction, webrtc_negotiated};
 
 /// An audio codec the media layer can encode and decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -173,6 +173,9 @@ pub enum SdpError {
     /// The answer set the port of our audio stream to 0.
     #[error("the answer rejected the audio stream")]
     AudioRejected,
+    /// A WebRTC description without what ICE and DTLS-SRTP need.
+    #[error("unusable WebRTC description: {0}")]
+    BadWebRtc(&'static str),
 }
 
 impl SdpError {
@@ -180,7 +183,10 @@ impl SdpError {
     pub fn sip_status(&self) -> u16 {
         match self {
             SdpError::Parse(_) => 400,
-            SdpError::NoCommonCodec | SdpError::NoAudio | SdpError::AudioRejected => 488,
+            SdpError::NoCommonCodec
+            | SdpError::NoAudio
+            | SdpError::AudioRejected
+            | SdpError::BadWebRtc(_) => 488,
         }
     }
 }

@@ -6,7 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use crate::description::MediaDescription;
-use crate::{Codec, Direction, Negotiated, SessionDescription};
+use crate::{Codec, Direction, Negotiated, SdpError, SessionDescription};
 
 /// A secure RTP profile as browsers offer it (`UDP/TLS/RTP/SAVPF`,
 /// `RTP/SAVPF`, `UDP/TLS/RTP/SAVP`).
@@ -37,6 +37,72 @@ pub fn is_webrtc(sdp: &str) -> bool {
     SessionDescription::parse(sdp)
         .ok()
         .is_some_and(|d| webrtc_audio(&d).is_some())
+}
+
+/// Hash functions of `a=fingerprint` a certificate can be checked with.
+const FINGERPRINT_HASHES: [&str; 5] = ["sha-1", "sha-224", "sha-256", "sha-384", "sha-512"];
+
+/// Whether a browser's offer can be answered: ICE credentials of the sizes
+/// RFC 8839 §5.4 requires, a fingerprint in a hash we can check (RFC 8122),
+/// and Opus or G.711 among its formats. Anything less is refused (488)
+/// before a session is spent on it, rather than answered with a stream no
+/// audio could ever cross.
+pub fn check_webrtc_offer(sdp: &str) -> Result<(), SdpError> {
+    let description = SessionDescription::parse(sdp)?;
+    let media = webrtc_audio(&description).ok_or(SdpError::NoAudio)?;
+    let value = |name: &str| {
+        media
+            .attributes_named(name)
+            .next()
+            .map(str::to_owned)
+            .or_else(|| {
+                description
+                    .attributes
+                    .iter()
+                    .find(|a| a.name == name)
+                    .and_then(|a| a.value.clone())
+            })
+            .unwrap_or_default()
+    };
+    let ice_char = |c: char| c.is_ascii_alphanumeric() || c == '+' || c == '/';
+    let ufrag = value("ice-ufrag");
+    let pwd = value("ice-pwd");
+    if !(4..=256).contains(&ufrag.trim().len()) || !ufrag.trim().chars().all(ice_char) {
+        return Err(SdpError::BadWebRtc("ice-ufrag must be 4 to 256 ice-chars"));
+    }
+    if !(22..=256).contains(&pwd.trim().len()) || !pwd.trim().chars().all(ice_char) {
+        return Err(SdpError::BadWebRtc("ice-pwd must be 22 to 256 ice-chars"));
+    }
+    let fingerprint = value("fingerprint");
+    let mut parts = fingerprint.split_whitespace();
+    let (hash, hex) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let hex_ok = !hex.is_empty()
+        && hex
+            .split(':')
+            .all(|b| b.len() == 2 && b.chars().all(|c| c.is_ascii_hexdigit()));
+    if !FINGERPRINT_HASHES
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(hash))
+        || !hex_ok
+    {
+        return Err(SdpError::BadWebRtc(
+            "a=fingerprint must be a SHA hash in hex pairs",
+        ));
+    }
+    let usable = media
+        .payload_types()
+        .into_iter()
+        .any(|pt| match media.encoding(pt) {
+            Some(map) => {
+                (map.encoding.eq_ignore_ascii_case("opus") && map.clock_rate == 48000)
+                    || Codec::from_rtpmap(&map).is_some()
+            }
+            None => pt == 0 || pt == 8,
+        });
+    if !usable {
+        return Err(SdpError::NoCommonCodec);
+    }
+    Ok(())
 }
 
 /// The outcome of a WebRTC exchange as the call core keeps it: the audio's
@@ -90,6 +156,33 @@ a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:126 telephone-event/800
             Some(Direction::SendRecv)
         );
         assert_eq!(webrtc_direction(&sendrecv), Some(Direction::SendRecv));
+    }
+
+    #[test]
+    fn offers_without_what_webrtc_needs_are_refused() {
+        assert_eq!(check_webrtc_offer(BROWSER_OFFER), Ok(()));
+        let only_pcma = BROWSER_OFFER.replace("111 0 8 126", "8");
+        assert_eq!(check_webrtc_offer(&only_pcma), Ok(()));
+        let g722 = BROWSER_OFFER
+            .replace("111 0 8 126", "9")
+            .replace("a=rtpmap:111 opus/48000/2", "a=rtpmap:9 G722/8000");
+        assert_eq!(check_webrtc_offer(&g722), Err(SdpError::NoCommonCodec));
+        let short_pwd = BROWSER_OFFER.replace("0123456789012345678901", "x");
+        assert!(matches!(
+            check_webrtc_offer(&short_pwd),
+            Err(SdpError::BadWebRtc(_))
+        ));
+        let md9 = BROWSER_OFFER.replace("sha-256 11:22", "md9 11:22");
+        assert!(matches!(
+            check_webrtc_offer(&md9),
+            Err(SdpError::BadWebRtc(_))
+        ));
+        let garbage = BROWSER_OFFER.replace("sha-256 11:22", "sha-256 zz:22");
+        assert!(matches!(
+            check_webrtc_offer(&garbage),
+            Err(SdpError::BadWebRtc(_))
+        ));
+        assert_eq!(SdpError::BadWebRtc("x").sip_status(), 488);
     }
 
     #[test]

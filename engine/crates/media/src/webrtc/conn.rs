@@ -72,6 +72,8 @@ pub struct WebRtcConn {
     first_rx: Option<Instant>,
     connected: bool,
     failed: bool,
+    /// Why it failed, until the endpoint reports it.
+    failure: Option<String>,
     outbox: Vec<(SocketAddr, Vec<u8>)>,
     inbound: VecDeque<(u32, EncodedFrame)>,
 }
@@ -107,6 +109,7 @@ impl WebRtcConn {
             first_rx: None,
             connected: false,
             failed: false,
+            failure: None,
             outbox: Vec::new(),
             inbound: VecDeque::new(),
         })
@@ -284,6 +287,11 @@ impl WebRtcConn {
         self.inbound.pop_front()
     }
 
+    /// Why the connection failed, once (the endpoint reports it).
+    pub fn take_failure(&mut self) -> Option<String> {
+        self.failure.take()
+    }
+
     pub fn is_connected(&self) -> bool {
         self.connected
     }
@@ -304,6 +312,7 @@ impl WebRtcConn {
                 Err(e) => {
                     tracing::warn!(unit = self.unit.0, error = %e, "WebRTC connection failed");
                     super::stats::leg_failed();
+                    self.failure = Some(e.to_string());
                     self.failed = true;
                     self.next_timeout = now + Duration::from_secs(3600);
                     break;
