@@ -282,6 +282,12 @@ impl WebRtcConn {
         }
     }
 
+    /// What str0m queued, for tests that carry it themselves.
+    #[cfg(test)]
+    pub(crate) fn take_outbox(&mut self) -> Vec<(SocketAddr, Vec<u8>)> {
+        std::mem::take(&mut self.outbox)
+    }
+
     /// The oldest decoded 20 ms frame: its 8 kHz timestamp and µ-law codes.
     pub fn pop_frame(&mut self) -> Option<(u32, EncodedFrame)> {
         self.inbound.pop_front()
@@ -415,3 +421,7 @@ fn queue(inbound: &mut VecDeque<(u32, EncodedFrame)>, ts: u32, frame: EncodedFra
     }
     inbound.push_back((ts, frame));
 }
+
+#[cfg(test)]
+#[path = "conn_tests.rs"]
+mod tests;
