@@ -185,7 +185,7 @@ fn call(net: Network, seconds: u64, seed: u64) -> Outcome {
             ours.receive(now, peer_addr, &data);
         }
         ours.tick(now);
-        if now.duration_since(start).as_millis() % 20 == 0 {
+        if now.duration_since(start).as_millis().is_multiple_of(20) {
             tick += 1;
             ours.send_pcm(now, tick, &tone(tick, 1000.0));
             if peer_connected {
