@@ -329,3 +329,40 @@ def test_a_browser_call_is_recorded_in_stereo(media_dialtone, agent, tones, tmp_
     assert lv[BROWSER_HZ] > 0.3 and lv[BROWSER_HZ] > 10 * lv[PHONE_HZ], lv
     assert rv[PHONE_HZ] > 0.3 and rv[PHONE_HZ] > 10 * rv[BROWSER_HZ], rv
     d.assert_alive()
+
+
+def test_two_browsers_bridged_stay_wideband(registry, tones, tmp_path, pages):  # noqa: F811
+    """A browser calls a number whose scenario rings a second browser (a
+    registered user) and bridges them: Opus passes from one to the other
+    untouched, so a 6 kHz tone (which no 8 kHz G.711 path can carry) is
+    heard by the far browser."""
+    wide_hz = 6000.0
+    d = start_serve(registry, tmp_path)
+    set_up_office(d)
+    callee = pages(fake_audio=tones.wav(BROWSER_HZ, seconds=30.0, rate=48000))
+    callee.do(op="goto", url=f"http://{LOOPBACK}:{d.http_port}/metrics")
+    callee.do(op="addScript", path=str(jssip_bundle(tmp_path)))
+    callee.do(op="eval", js=PAGE_JS + "; true")
+    callee.do(op="eval", js=f"window.startPhone('ws://{LOOPBACK}:{d.http_port}/sip', "
+                            f"'sip:ann@office.acme.test', '{PASSWORD}'); true")
+    wait_js(callee, "window.registered")
+
+    caller = pages(fake_audio=tones.wav(wide_hz, seconds=30.0, rate=48000))
+    caller.do(op="goto", url=f"http://{LOOPBACK}:{d.http_port}/metrics")
+    caller.do(op="addScript", path=str(tmp_path / "jssip.js"))
+    caller.do(op="eval", js=PAGE_JS + "; true")
+    caller.do(op="eval", js=f"window.startUa('ws://{LOOPBACK}:{d.http_port}/sip'); true")
+    caller.do(op="eval", js=f"window.dial('sip:2000@{d.sip_uri_host}')")
+    wait_js(caller, "window.events.includes('confirmed') && window.events.includes('pc:connected')")
+    wait_js(callee, "window.events.includes('confirmed')")
+
+    wait_js(callee, f"Math.abs(window.heardHz() - {wide_hz}) < {wide_hz * 0.03}", 10)
+    far = heard(callee, 1.5)
+    assert near(far, wide_hz, tol=0.03), far
+    wait_js(caller, f"Math.abs(window.heardHz() - {BROWSER_HZ}) < {BROWSER_HZ * 0.06}", 10)
+    back = heard(caller, 1.5)
+    assert near(back, BROWSER_HZ), back
+    print(f"callee heard {far[:5]}..., caller heard {back[:5]}...")
+    caller.do(op="eval", js="window.session.terminate(); true")
+    wait_js(callee, "window.events.some(e => e.startsWith('ended'))", 10)
+    d.assert_alive()

@@ -102,6 +102,11 @@ pub struct Endpoint {
     stats: Option<Box<StatsState>>,
     /// A WebRTC leg: every datagram goes through this connection.
     webrtc: Option<crate::webrtc::SharedConn>,
+    /// A WebRTC leg's Opus packets of this tick, as they arrived.
+    opus_in: Vec<crate::webrtc::OpusPacket>,
+    /// Its peer sends Opus now; it sends Opus to its peer.
+    receives_opus: bool,
+    sends_opus: bool,
 }
 
 /// The SSRC a WebRTC leg's decoded frames are filed under in the jitter
@@ -154,6 +159,9 @@ impl Endpoint {
             capture: None,
             stats: None,
             webrtc: None,
+            opus_in: Vec::new(),
+            receives_opus: false,
+            sends_opus: false,
         }
     }
 
@@ -164,6 +172,38 @@ impl Endpoint {
 
     pub fn detach_webrtc(&mut self) {
         self.webrtc = None;
+        self.opus_in.clear();
+        self.receives_opus = false;
+        self.sends_opus = false;
+    }
+
+    /// This tick's Opus packets of a WebRTC leg whose peer sends Opus, for
+    /// a browser that hears it to take untouched. `None` when there is no
+    /// such stream or what it says must not be heard (muted).
+    pub fn opus_packets(&self) -> Option<&[crate::webrtc::OpusPacket]> {
+        (self.receives_opus && !self.muted).then_some(self.opus_in.as_slice())
+    }
+
+    /// A WebRTC leg that sends Opus and can take another leg's packets as
+    /// they are: nothing taps what it sends (a recorder needs the audio).
+    pub fn takes_opus(&self) -> bool {
+        self.sends_opus && self.capture.is_none() && self.params.is_some_and(|p| p.send)
+    }
+
+    /// Sends another WebRTC leg's Opus packets to this one's peer.
+    pub fn send_opus_packets(
+        &mut self,
+        tick: u64,
+        packets: &[crate::webrtc::OpusPacket],
+        c: &mut Counters,
+    ) {
+        let Some(shared) = self.webrtc.as_ref() else {
+            return;
+        };
+        let mut conn = shared.lock();
+        let sent = conn.send_opus_packets(Instant::now(), tick, packets);
+        c.packets_out += sent as u64;
+        conn.flush(&self.socket, c);
     }
 
     pub fn is_webrtc(&self) -> bool {
@@ -389,6 +429,9 @@ impl Endpoint {
         }
         conn.tick(now);
         conn.flush(&self.socket, c);
+        conn.take_opus_packets(&mut self.opus_in);
+        self.receives_opus = conn.receives_opus(now);
+        self.sends_opus = conn.sends_opus();
         if let Some(reason) = conn.take_failure() {
             events.push(MediaEvent::TransportFailed {
                 unit: self.unit,

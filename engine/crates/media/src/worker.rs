@@ -193,6 +193,8 @@ pub struct Worker {
     packet: [u8; PACKET_LEN],
     event_packet: [u8; EVENT_PACKET_LEN],
     pcm: PcmFrame,
+    /// A source's Opus packets on their way to a browser hearing it.
+    opus_scratch: Vec<crate::webrtc::OpusPacket>,
     writer: WriterHandle,
     /// This tick's mixing time so far.
     mix_time: Duration,
@@ -233,6 +235,7 @@ impl Worker {
             packet: [0; PACKET_LEN],
             event_packet: [0; EVENT_PACKET_LEN],
             pcm: [0; FRAME_SAMPLES],
+            opus_scratch: Vec::new(),
             writer,
             mix_time: Duration::ZERO,
             mix_ticks: 0,
@@ -626,6 +629,9 @@ impl Worker {
                 }
                 _ => continue,
             };
+            if self.pass_opus(i, src, tick) {
+                continue;
+            }
             let Some(payload) = payload_of(&mut self.packet) else {
                 continue;
             };
@@ -664,6 +670,41 @@ impl Worker {
                 ep.send(tick, &mut self.packet, &mut self.counters);
             }
         }
+    }
+
+    /// A browser hearing a browser: the Opus packets of the source (slot
+    /// `src`) go out of the endpoint in slot `i` as they came, so the
+    /// audio stays wideband and is never transcoded. False when either end
+    /// is not such a WebRTC leg; the frame then goes through PCM as usual.
+    fn pass_opus(&mut self, i: usize, src: usize, tick: u64) -> bool {
+        let takes = matches!(
+            self.slots.get(i).and_then(Option::as_ref),
+            Some(Slot { unit: Unit::Endpoint(ep), .. }) if ep.takes_opus()
+        );
+        if !takes {
+            return false;
+        }
+        match self.slots.get(src).and_then(Option::as_ref) {
+            Some(Slot {
+                unit: Unit::Endpoint(source),
+                ..
+            }) => match source.opus_packets() {
+                Some(packets) => {
+                    self.opus_scratch.clear();
+                    self.opus_scratch.extend_from_slice(packets);
+                }
+                None => return false,
+            },
+            _ => return false,
+        }
+        if let Some(Slot {
+            unit: Unit::Endpoint(ep),
+            ..
+        }) = self.slots.get_mut(i).and_then(Option::as_mut)
+        {
+            ep.send_opus_packets(tick, &self.opus_scratch, &mut self.counters);
+        }
+        true
     }
 
     /// The link end in slot `i` takes this tick's frame of its input (slot

@@ -76,7 +76,23 @@ pub struct WebRtcConn {
     failure: Option<String>,
     outbox: Vec<(SocketAddr, Vec<u8>)>,
     inbound: VecDeque<(u32, EncodedFrame)>,
+    /// Opus packets as they arrived (48 kHz media time), for a browser
+    /// that hears this one: they pass through untouched, wideband.
+    raw: Vec<OpusPacket>,
+    /// When Opus last arrived.
+    opus_seen: Option<Instant>,
+    /// Passed-through packets' offset onto our RTP clock, and the tick it
+    /// was last used in.
+    pass_offset: Option<(i64, u64)>,
 }
+
+/// One Opus packet from a peer: its media time at 48 kHz and its bytes.
+pub type OpusPacket = (u64, std::sync::Arc<[u8]>);
+
+/// Opus packets kept per tick for passing through (a 20 ms stream brings one).
+const MAX_RAW: usize = 8;
+/// A peer that sent Opus this recently still counts as sending Opus.
+const OPUS_FRESH: Duration = Duration::from_millis(200);
 
 impl WebRtcConn {
     pub fn new(
@@ -112,6 +128,9 @@ impl WebRtcConn {
             failure: None,
             outbox: Vec::new(),
             inbound: VecDeque::new(),
+            raw: Vec::new(),
+            opus_seen: None,
+            pass_offset: None,
         })
     }
 
@@ -253,6 +272,59 @@ impl WebRtcConn {
         true
     }
 
+    /// Sends Opus packets of another leg as they are (a browser hearing a
+    /// browser: no transcoding, the audio stays wideband), re-stamped onto
+    /// this leg's RTP clock. Returns how many went out.
+    pub fn send_opus_packets(&mut self, now: Instant, tick: u64, packets: &[OpusPacket]) -> usize {
+        if !self.connected || self.failed || packets.is_empty() {
+            return 0;
+        }
+        let Some((pt, Wire::Opus)) = self.wire.or_else(|| self.choose_wire()) else {
+            return 0;
+        };
+        self.wire = Some((pt, Wire::Opus));
+        let Some(mid) = self.mid else {
+            return 0;
+        };
+        let mut sent = 0;
+        for (src_time, data) in packets {
+            // A stream passed through after a pause is aligned with our
+            // clock again; within one, the source's spacing is kept.
+            let offset = match self.pass_offset {
+                Some((offset, last)) if tick <= last + 5 => offset,
+                _ => (tick * OPUS_FRAME_TICKS) as i64 - *src_time as i64,
+            };
+            self.pass_offset = Some((offset, tick));
+            let at = (*src_time as i64).saturating_add(offset).max(0) as u64;
+            let Some(writer) = self.rtc.writer(mid) else {
+                break;
+            };
+            let time = MediaTime::new(at, Frequency::FORTY_EIGHT_KHZ);
+            if writer.write(pt, now, time, data.clone()).is_ok() {
+                sent += 1;
+            }
+            self.drain(now);
+        }
+        sent
+    }
+
+    /// This leg sends Opus, and can take packets passed through.
+    pub fn sends_opus(&self) -> bool {
+        self.connected && !self.failed && matches!(self.wire, Some((_, Wire::Opus)))
+    }
+
+    /// The peer is sending Opus now.
+    pub fn receives_opus(&self, now: Instant) -> bool {
+        self.opus_seen
+            .is_some_and(|t| now.saturating_duration_since(t) < OPUS_FRESH)
+    }
+
+    /// Moves the Opus packets that arrived since the last call into `out`.
+    pub fn take_opus_packets(&mut self, out: &mut Vec<OpusPacket>) {
+        out.clear();
+        out.append(&mut self.raw);
+    }
+
     /// Opus if the peer took it, else a G.711 law.
     fn choose_wire(&mut self) -> Option<(Pt, Wire)> {
         let mid = self.mid?;
@@ -375,6 +447,12 @@ impl WebRtcConn {
                         return;
                     }
                 };
+                self.opus_seen = Some(data.network_time);
+                if self.raw.len() >= MAX_RAW {
+                    self.raw.remove(0);
+                }
+                let at = data.time.rebase(Frequency::FORTY_EIGHT_KHZ).numer();
+                self.raw.push((at, data.data));
                 let pcm = self.decoded.get(..n).unwrap_or(&[]);
                 for (k, chunk) in pcm.chunks_exact(FRAME_SAMPLES).enumerate() {
                     let mut frame = [0u8; FRAME_SAMPLES];

@@ -19,7 +19,7 @@ use std::time::Instant;
 use parking_lot::Mutex;
 use str0m::config::DtlsCert;
 
-pub use conn::{WebRtcConn, WebRtcError};
+pub use conn::{OpusPacket, WebRtcConn, WebRtcError};
 pub use opus_codec::{Opus, OpusError};
 
 use crate::worker::Command;
