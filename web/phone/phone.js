@@ -30,9 +30,13 @@ function show() {
   const live = session !== null;
   $("answer").disabled = !(live && state.call === "incoming");
   $("hangup").disabled = !live;
-  for (const id of ["hold", "unhold", "transfer"]) {
-    $(id).disabled = !(live && state.call === "connected");
-  }
+  const talking = live && state.call === "connected";
+  // Our own hold (the other side may hold us too: that shows as "on hold").
+  const holding = talking && session.isOnHold().local;
+  $("hold").disabled = !talking || holding;
+  $("unhold").disabled = !holding;
+  $("transfer").disabled = !talking;
+  for (const key of document.querySelectorAll("#keypad button")) key.disabled = !talking;
   $("call").disabled = live || state.registration !== "registered";
   $("unregister").disabled = state.registration !== "registered";
 }
@@ -76,10 +80,17 @@ function follow(s) {
   });
   s.on("accepted", () => set({ call: "connected", cause: "" }));
   s.on("confirmed", () => set({ call: "connected" }));
-  s.on("hold", () => set({ held: true }));
-  s.on("unhold", () => set({ held: false }));
+  // Either side's hold: "held" while any is on.
+  const heldNow = () => {
+    const h = s.isOnHold();
+    set({ held: h.local || h.remote });
+  };
+  s.on("hold", heldNow);
+  s.on("unhold", heldNow);
   const over = (call) => (e) => {
-    if (session === s) session = null;
+    if (session !== s) return;
+    session = null;
+    $("remote-audio").srcObject = null;
     set({ call, held: false, cause: e.cause || "" });
   };
   s.on("ended", over("ended"));
@@ -147,10 +158,11 @@ const phone = {
     needSession().terminate();
   },
   hold() {
-    needSession().hold();
+    // JsSIP says false, and does nothing, while a re-INVITE is under way.
+    if (needSession().hold() === false) throw new Error("cannot hold now");
   },
   unhold() {
-    needSession().unhold();
+    if (needSession().unhold() === false) throw new Error("cannot unhold now");
   },
   dtmf(digits) {
     needSession().sendDTMF(String(digits));
@@ -169,6 +181,11 @@ const phone = {
   },
   state() {
     return { ...state };
+  },
+  /// What the page plays: the remote party's audio (a MediaStream), or null
+  /// before the call has any.
+  remoteStream() {
+    return $("remote-audio").srcObject || null;
   },
 };
 
