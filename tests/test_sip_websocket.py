@@ -153,8 +153,9 @@ def test_jssip_in_chromium_registers_and_is_offered_a_call(registry, agent, tone
                                                           pages):
     """A browser SIP stack no one here wrote: JsSIP in headless chromium
     registers over the WebSocket with digest, is rung as an agent's phone
-    (the INVITE reaches it; it refuses a plain-RTP offer until WebRTC media
-    exists) and unregisters."""
+    (the INVITE reaches it; the page does not answer, so the agent goes not
+    ready as for any phone that rings out) and unregisters. Answered calls
+    with audio are tests/test_webrtc.py's."""
     d = start_serve(registry, tmp_path)
     key, account = set_up_centre(d, {"ann": ["support"]})
     page = pages()
@@ -193,7 +194,7 @@ def test_jssip_in_chromium_registers_and_is_offered_a_call(registry, agent, tone
     customer = agent("call", f"sip:support@{d.sip_uri_host}", name="customer",
                      play=tones.wav(440.0), no_telephone_event=True, duration=20.0, max_time=40)
     ann.wait_event(event="newInboundCall", agent="ann")
-    # The browser refuses what it cannot play; the agent goes not ready.
+    # Nobody answers in the browser; the agent goes not ready.
     ann.wait_event(event="agentState", agent="ann", state="notReady", timeout=20)
     assert page.do(op="eval", js="window.offered || 0")["value"] == 1
 

@@ -366,3 +366,40 @@ def test_two_browsers_bridged_stay_wideband(registry, tones, tmp_path, pages):  
     caller.do(op="eval", js="window.session.terminate(); true")
     wait_js(callee, "window.events.some(e => e.startsWith('ended'))", 10)
     d.assert_alive()
+
+
+def test_a_browser_is_an_agents_phone(registry, agent, tones, tmp_path, pages):  # noqa: F811
+    """The contact centre with a browser for the agent's phone: a queue call
+    rings the agent's registered JsSIP, which answers; the desktop (CTI) sees
+    the agent talking, and customer and agent hear each other."""
+    from test_cti import PASSWORD as AGENT_PASSWORD, Desk, set_up_centre
+
+    d = start_serve(registry, tmp_path)
+    _, account = set_up_centre(d, {"ann": ["support"]})
+    page = pages(fake_audio=tones.wav(BROWSER_HZ, seconds=30.0, rate=48000))
+    page.do(op="goto", url=f"http://{LOOPBACK}:{d.http_port}/metrics")
+    page.do(op="addScript", path=str(jssip_bundle(tmp_path)))
+    page.do(op="eval", js=PAGE_JS + "; true")
+    page.do(op="eval", js=f"window.startPhone('ws://{LOOPBACK}:{d.http_port}/sip', "
+                          f"'sip:ann@centre.acme.test', '{AGENT_PASSWORD}'); true")
+    wait_js(page, "window.registered")
+    ann = Desk(d, {"command": "login", "account": account, "agent": "ann",
+                   "password": AGENT_PASSWORD})
+    assert ann.command({"command": "ready"})["type"] == "ack"
+
+    heard_by_customer = tmp_path / "heard_by_customer.wav"
+    customer = agent("call", f"sip:support@{d.sip_uri_host}", name="customer",
+                     play=tones.wav(PHONE_HZ), record=heard_by_customer,
+                     no_telephone_event=True, duration=8.0, max_time=40)
+    ann.wait_event(event="agentState", agent="ann", state="talking", timeout=20)
+    wait_js(page, "window.events.includes('confirmed')")
+    wait_js(page, f"Math.abs(window.heardHz() - {PHONE_HZ}) < {PHONE_HZ * 0.06}", 10)
+    samples = heard(page, 1.5)
+    assert near(samples, PHONE_HZ), samples
+    customer.wait_event("disconnected", 20)
+    wait_js(page, "window.events.some(e => e.startsWith('ended'))", 10)
+    assert customer.wait_exit(10) == 0
+    a = audio.assert_tone(heard_by_customer, BROWSER_HZ)
+    print(f"agent's browser heard {samples[:3]}..., customer heard {a}")
+    ann.close()
+    d.assert_alive()
