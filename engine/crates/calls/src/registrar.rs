@@ -116,6 +116,11 @@ pub(crate) struct Registrar {
     users: HashMap<UserKey, Vec<Binding>>,
     /// (expiry, user) for every binding, to drop the expired ones in order.
     expiries: BTreeSet<(Instant, UserKey)>,
+    /// The users with bindings made over each WebSocket connection,
+    /// so a closing connection drops its bindings without a scan of every
+    /// user. An entry may name a user that no longer has such a binding;
+    /// it is only a place to look.
+    by_connection: HashMap<dialtone_sip::Peer, BTreeSet<UserKey>>,
 }
 
 impl Registrar {
@@ -245,6 +250,12 @@ impl Registrar {
             }
             self.expiries.insert((expires_at, key.clone()));
         }
+        if source.transport == dialtone_sip::Transport::Ws && !list.is_empty() {
+            self.by_connection
+                .entry(source)
+                .or_default()
+                .insert(key.clone());
+        }
         let live = list.clone();
         if list.is_empty() {
             self.users.remove(key);
@@ -256,12 +267,30 @@ impl Registrar {
     /// how many went.
     pub fn drop_source(&mut self, source: dialtone_sip::Peer) -> usize {
         let mut dropped = 0;
-        self.users.retain(|_, list| {
+        for key in self.by_connection.remove(&source).unwrap_or_default() {
+            let Some(list) = self.users.get_mut(&key) else {
+                continue;
+            };
             let before = list.len();
-            list.retain(|b| b.source != source);
+            let mut gone = Vec::new();
+            list.retain(|b| {
+                let goes = b.source == source;
+                if goes {
+                    gone.push(b.expires_at);
+                }
+                !goes
+            });
+            // An expiry another binding of the user shares stays.
+            for at in gone {
+                if list.iter().all(|b| b.expires_at != at) {
+                    self.expiries.remove(&(at, key.clone()));
+                }
+            }
             dropped += before - list.len();
-            !list.is_empty()
-        });
+            if list.is_empty() {
+                self.users.remove(&key);
+            }
+        }
         dropped
     }
 
@@ -349,6 +378,53 @@ mod tests {
             contact: contact.into(),
             expires: Duration::from_secs(secs),
         }
+    }
+
+    #[test]
+    fn a_closed_websocket_takes_its_bindings_and_no_others() {
+        let mut r = Registrar::default();
+        let t0 = Instant::now();
+        let ws = Peer {
+            transport: Transport::Ws,
+            addr: ([127, 0, 0, 1], 40000).into(),
+        };
+        let bob = UserKey {
+            user: "bob".into(),
+            ..key()
+        };
+        let browser = "sip:x@b.invalid;transport=ws";
+        r.apply(
+            t0,
+            &key(),
+            Some(vec![change(browser, 60)]),
+            &reg(ws, "w1", 1),
+            10,
+        )
+        .unwrap();
+        r.apply(
+            t0,
+            &key(),
+            Some(vec![change("sip:alice@10.0.0.1", 60)]),
+            &reg(peer(1), "u1", 1),
+            10,
+        )
+        .unwrap();
+        r.apply(
+            t0,
+            &bob,
+            Some(vec![change("sip:y@b.invalid;transport=ws", 60)]),
+            &reg(ws, "w2", 1),
+            10,
+        )
+        .unwrap();
+        assert_eq!(r.len(), 3);
+        assert_eq!(r.drop_source(ws), 2);
+        assert_eq!(r.bindings(&key(), t0).len(), 1);
+        assert!(r.bindings(&bob, t0).is_empty());
+        // Their expiries went with them: only alice's UDP phone expires.
+        assert_eq!(r.expiries.len(), 1);
+        // A second close of the same connection finds nothing.
+        assert_eq!(r.drop_source(ws), 0);
     }
 
     #[test]
