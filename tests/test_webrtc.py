@@ -134,13 +134,30 @@ def near(values: list[float], hz: float, share: float = 0.6, tol: float = 0.06) 
     return sum(1 for v in values if abs(v - hz) <= tol * hz) >= share * len(values)
 
 
-def open_browser(pages, tones, d, tmp_path):  # noqa: F811
-    page = pages(fake_audio=tones.wav(BROWSER_HZ, seconds=30.0, rate=48000))
-    # Chromium lets a page of the server's own origin reach loopback.
+def browser(pages, tones, d, tmp_path, hz: float = BROWSER_HZ):  # noqa: F811
+    """A chromium page of the server's origin (which may reach loopback) whose
+    microphone plays `hz`, with JsSIP and PAGE_JS loaded."""
+    page = pages(fake_audio=tones.wav(hz, seconds=30.0, rate=48000))
     page.do(op="goto", url=f"http://{LOOPBACK}:{d.http_port}/metrics")
-    page.do(op="addScript", path=str(jssip_bundle(tmp_path)))
+    bundle = tmp_path / "jssip.js"
+    page.do(op="addScript", path=str(bundle if bundle.exists() else jssip_bundle(tmp_path)))
     page.do(op="eval", js=PAGE_JS + "; true")
+    return page
+
+
+def open_browser(pages, tones, d, tmp_path, hz: float = BROWSER_HZ):  # noqa: F811
+    """A browser with a JsSIP UA that does not register (it only calls)."""
+    page = browser(pages, tones, d, tmp_path, hz)
     page.do(op="eval", js=f"window.startUa('ws://{LOOPBACK}:{d.http_port}/sip'); true")
+    return page
+
+
+def registered_browser(pages, tones, d, tmp_path, aor: str, password: str):  # noqa: F811
+    """A browser registered as the user `aor`, answering every call."""
+    page = browser(pages, tones, d, tmp_path)
+    page.do(op="eval", js=f"window.startPhone('ws://{LOOPBACK}:{d.http_port}/sip', "
+                          f"'{aor}', '{password}'); true")
+    wait_js(page, "window.registered")
     return page
 
 
@@ -212,13 +229,7 @@ def test_a_sip_phone_calls_a_registered_browser_hold_and_dtmf_from_the_browser(
         registry, agent, tones, tmp_path, pages):  # noqa: F811
     d = start_serve(registry, tmp_path)
     set_up_office(d)
-    page = pages(fake_audio=tones.wav(BROWSER_HZ, seconds=30.0, rate=48000))
-    page.do(op="goto", url=f"http://{LOOPBACK}:{d.http_port}/metrics")
-    page.do(op="addScript", path=str(jssip_bundle(tmp_path)))
-    page.do(op="eval", js=PAGE_JS + "; true")
-    page.do(op="eval", js=f"window.startPhone('ws://{LOOPBACK}:{d.http_port}/sip', "
-                          f"'sip:ann@office.acme.test', '{PASSWORD}'); true")
-    wait_js(page, "window.registered")
+    page = registered_browser(pages, tones, d, tmp_path, "sip:ann@office.acme.test", PASSWORD)
 
     heard_by_phone = tmp_path / "heard_by_phone.wav"
     phone = agent("call", f"sip:2000@{d.sip_uri_host}", name="phone",
@@ -339,19 +350,9 @@ def test_two_browsers_bridged_stay_wideband(registry, tones, tmp_path, pages):  
     wide_hz = 6000.0
     d = start_serve(registry, tmp_path)
     set_up_office(d)
-    callee = pages(fake_audio=tones.wav(BROWSER_HZ, seconds=30.0, rate=48000))
-    callee.do(op="goto", url=f"http://{LOOPBACK}:{d.http_port}/metrics")
-    callee.do(op="addScript", path=str(jssip_bundle(tmp_path)))
-    callee.do(op="eval", js=PAGE_JS + "; true")
-    callee.do(op="eval", js=f"window.startPhone('ws://{LOOPBACK}:{d.http_port}/sip', "
-                            f"'sip:ann@office.acme.test', '{PASSWORD}'); true")
-    wait_js(callee, "window.registered")
-
-    caller = pages(fake_audio=tones.wav(wide_hz, seconds=30.0, rate=48000))
-    caller.do(op="goto", url=f"http://{LOOPBACK}:{d.http_port}/metrics")
-    caller.do(op="addScript", path=str(tmp_path / "jssip.js"))
-    caller.do(op="eval", js=PAGE_JS + "; true")
-    caller.do(op="eval", js=f"window.startUa('ws://{LOOPBACK}:{d.http_port}/sip'); true")
+    callee = registered_browser(pages, tones, d, tmp_path, "sip:ann@office.acme.test",
+                                PASSWORD)
+    caller = open_browser(pages, tones, d, tmp_path, wide_hz)
     caller.do(op="eval", js=f"window.dial('sip:2000@{d.sip_uri_host}')")
     wait_js(caller, "window.events.includes('confirmed') && window.events.includes('pc:connected')")
     wait_js(callee, "window.events.includes('confirmed')")
@@ -376,13 +377,8 @@ def test_a_browser_is_an_agents_phone(registry, agent, tones, tmp_path, pages): 
 
     d = start_serve(registry, tmp_path)
     _, account = set_up_centre(d, {"ann": ["support"]})
-    page = pages(fake_audio=tones.wav(BROWSER_HZ, seconds=30.0, rate=48000))
-    page.do(op="goto", url=f"http://{LOOPBACK}:{d.http_port}/metrics")
-    page.do(op="addScript", path=str(jssip_bundle(tmp_path)))
-    page.do(op="eval", js=PAGE_JS + "; true")
-    page.do(op="eval", js=f"window.startPhone('ws://{LOOPBACK}:{d.http_port}/sip', "
-                          f"'sip:ann@centre.acme.test', '{AGENT_PASSWORD}'); true")
-    wait_js(page, "window.registered")
+    page = registered_browser(pages, tones, d, tmp_path, "sip:ann@centre.acme.test",
+                              AGENT_PASSWORD)
     ann = Desk(d, {"command": "login", "account": account, "agent": "ann",
                    "password": AGENT_PASSWORD})
     assert ann.command({"command": "ready"})["type"] == "ack"

@@ -69,14 +69,7 @@ impl MediaEngine {
         let conn = WebRtcConn::new(unit, local, cert, Instant::now())
             .map_err(|e| MediaError::WebRtc(e.to_string()))?;
         let conn = Arc::new(Mutex::new(conn));
-        let worker = self
-            .shared
-            .control
-            .lock()
-            .placed
-            .get(&unit)
-            .map(|p| p.worker)
-            .ok_or(MediaError::UnknownUnit(unit))?;
+        let worker = self.worker_of(unit).ok_or(MediaError::UnknownUnit(unit))?;
         self.send(
             worker,
             Command::AttachWebRtc {
@@ -130,16 +123,19 @@ impl MediaEngine {
     /// `unit` is no WebRTC leg after all: its endpoint goes back to plain RTP.
     pub fn webrtc_release(&self, unit: UnitId) {
         self.shared.webrtc.remove(unit);
-        let worker = self
-            .shared
+        if let Some(worker) = self.worker_of(unit) {
+            self.send(worker, Command::DetachWebRtc { unit });
+        }
+    }
+
+    /// The media worker `unit` is placed on.
+    fn worker_of(&self, unit: UnitId) -> Option<usize> {
+        self.shared
             .control
             .lock()
             .placed
             .get(&unit)
-            .map(|p| p.worker);
-        if let Some(worker) = worker {
-            self.send(worker, Command::DetachWebRtc { unit });
-        }
+            .map(|p| p.worker)
     }
 
     /// WebRTC connections alive now.
