@@ -132,26 +132,31 @@ fn call(net: Network, seconds: u64, seed: u64) -> Outcome {
         .expect("certificate");
     let mut ours = WebRtcConn::new(UnitId(1), ours_addr, cert, start).expect("conn");
 
-    let mut peer = Rtc::builder()
+    let mut rtc = Rtc::builder()
         .clear_codecs()
         .enable_opus(true, false)
         .build(start);
-    peer.add_local_candidate(Candidate::host(peer_addr, "udp").expect("candidate"));
-    let mut api = peer.sdp_api();
+    rtc.add_local_candidate(Candidate::host(peer_addr, "udp").expect("candidate"));
+    let mut api = rtc.sdp_api();
     let mid: Mid = api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
     let (offer, pending) = api.apply().expect("offer");
     let answer = ours
         .accept_offer(&offer.to_sdp_string(), start)
         .expect("answer");
     assert!(answer.contains("a=ice-lite"), "{answer}");
-    peer.sdp_api()
+    rtc.sdp_api()
         .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).expect("parse"))
         .expect("accept");
 
     let mut to_ours = Wire::new(net, seed);
     let mut to_peer = Wire::new(net, seed + 1);
     let mut peer_opus = Opus::new().expect("opus");
-    let (mut peer_connected, mut peer_frames, mut peer_sent) = (false, 0usize, 0u64);
+    let mut peer = Peer {
+        rtc,
+        connected: false,
+        frames: 0,
+    };
+    let mut peer_sent = 0u64;
     let mut ours_pcm: Vec<i16> = Vec::new();
     let mut ours_frames = 0usize;
     let mut connected_after = None;
@@ -160,26 +165,14 @@ fn call(net: Network, seconds: u64, seed: u64) -> Outcome {
     let end = start + Duration::from_secs(seconds);
     while now < end {
         // The peer: its timers, what it wants sent, what it decoded.
-        let _ = peer.handle_input(Input::Timeout(now));
+        let _ = peer.rtc.handle_input(Input::Timeout(now));
         for data in to_peer.due(now) {
             if let Ok(r) = Receive::new(Protocol::Udp, ours_addr, peer_addr, &data) {
-                let _ = peer.handle_input(Input::Receive(now, r));
+                let _ = peer.rtc.handle_input(Input::Receive(now, r));
             }
-            drain_peer(
-                &mut peer,
-                now,
-                &mut to_ours,
-                &mut peer_connected,
-                &mut peer_frames,
-            );
+            peer.drain(now, &mut to_ours);
         }
-        drain_peer(
-            &mut peer,
-            now,
-            &mut to_ours,
-            &mut peer_connected,
-            &mut peer_frames,
-        );
+        peer.drain(now, &mut to_ours);
         // Our leg, as the media worker drives it.
         for data in to_ours.due(now) {
             ours.receive(now, peer_addr, &data);
@@ -188,8 +181,8 @@ fn call(net: Network, seconds: u64, seed: u64) -> Outcome {
         if now.duration_since(start).as_millis().is_multiple_of(20) {
             tick += 1;
             ours.send_pcm(now, tick, &tone(tick, 1000.0));
-            if peer_connected {
-                if let Some(w) = peer.writer(mid) {
+            if peer.connected {
+                if let Some(w) = peer.rtc.writer(mid) {
                     let pt = w.payload_params().next().map(|p| p.pt());
                     let pcm = tone(peer_sent, 600.0);
                     if let (Some(pt), Ok(data)) = (pt, peer_opus.encode(&pcm)) {
@@ -198,13 +191,7 @@ fn call(net: Network, seconds: u64, seed: u64) -> Outcome {
                         peer_sent += 1;
                     }
                 }
-                drain_peer(
-                    &mut peer,
-                    now,
-                    &mut to_ours,
-                    &mut peer_connected,
-                    &mut peer_frames,
-                );
+                peer.drain(now, &mut to_ours);
             }
         }
         for (to, data) in ours.take_outbox() {
@@ -217,7 +204,7 @@ fn call(net: Network, seconds: u64, seed: u64) -> Outcome {
             Codec::Pcmu.decode_frame(&frame, &mut pcm);
             ours_pcm.extend_from_slice(&pcm);
         }
-        if connected_after.is_none() && peer_connected && ours.is_connected() {
+        if connected_after.is_none() && peer.connected && ours.is_connected() {
             connected_after = Some(now.duration_since(start));
         }
         now += STEP;
@@ -227,24 +214,28 @@ fn call(net: Network, seconds: u64, seed: u64) -> Outcome {
         connected_after,
         ours_frames,
         ours_hz: dominant(ours_pcm.get(tail..).unwrap_or(&[])),
-        peer_frames,
+        peer_frames: peer.frames,
     }
 }
 
-fn drain_peer(
-    peer: &mut Rtc,
-    now: Instant,
-    wire: &mut Wire,
-    connected: &mut bool,
-    frames: &mut usize,
-) {
-    loop {
-        match peer.poll_output() {
-            Ok(Output::Timeout(_)) | Err(_) => break,
-            Ok(Output::Transmit(t)) => wire.send(now, t.contents.into()),
-            Ok(Output::Event(Event::Connected)) => *connected = true,
-            Ok(Output::Event(Event::MediaData(_))) => *frames += 1,
-            Ok(Output::Event(_)) => {}
+/// The far end: a full-ICE str0m peer and what it saw.
+struct Peer {
+    rtc: Rtc,
+    connected: bool,
+    frames: usize,
+}
+
+impl Peer {
+    /// Everything the peer has to say after an input.
+    fn drain(&mut self, now: Instant, wire: &mut Wire) {
+        loop {
+            match self.rtc.poll_output() {
+                Ok(Output::Timeout(_)) | Err(_) => break,
+                Ok(Output::Transmit(t)) => wire.send(now, t.contents.into()),
+                Ok(Output::Event(Event::Connected)) => self.connected = true,
+                Ok(Output::Event(Event::MediaData(_))) => self.frames += 1,
+                Ok(Output::Event(_)) => {}
+            }
         }
     }
 }
