@@ -188,6 +188,8 @@ def test_jssip_in_chromium_registers_and_is_offered_a_call(registry, agent, tone
         raise
     status, user = call(d, "GET", "/v1/applications/centre/users/ann", key=key)
     assert [b["contact"].endswith("transport=ws") for b in user["bindings"]] == [True], user
+    # A browser's binding: calls to it get a WebRTC offer.
+    assert [(b["transport"], b["webrtc"]) for b in user["bindings"]] == [("WS", True)], user
 
     ann = Desk(d, {"command": "login", "account": account, "agent": "ann", "password": PASSWORD})
     assert ann.command({"command": "ready"})["type"] == "ack"

@@ -26,6 +26,7 @@ fn binding_json(b: &Binding, now: Instant) -> Value {
         "contact": b.contact,
         "source": b.source.addr.to_string(),
         "transport": b.source.transport.via_name(),
+        "webrtc": b.is_webrtc(),
         "expiresIn": b.expires_at.saturating_duration_since(now).as_secs(),
         "userAgent": b.user_agent,
         "registeredFor": now.saturating_duration_since(b.since).as_secs(),
