@@ -399,3 +399,67 @@ def test_a_browser_is_an_agents_phone(registry, agent, tones, tmp_path, pages): 
     print(f"agent's browser heard {samples[:3]}..., customer heard {a}")
     ann.close()
     d.assert_alive()
+
+
+WIDE_CONFERENCE = """
+VoxEngine.addEventListener(AppEvents.CallAlerting, function (e) {
+  var conf = VoxEngine.createConference();
+  var legs = [];
+  e.call.addEventListener(CallEvents.Connected, function () {
+    VoxEngine.sendMediaBetween(e.call, conf);
+    legs.push(VoxEngine.callUser({username: "ann", callerid: e.callerid}));
+    legs.push(VoxEngine.callSIP("PHONE", {callerid: e.callerid}));
+    legs.forEach(function (leg) {
+      leg.addEventListener(CallEvents.Connected, function () {
+        conf.add({call: leg, mode: "MIX", direction: "BOTH"});
+        Logger.write("wide: " + conf.getList().length + " in");
+      });
+    });
+  });
+  e.call.addEventListener(CallEvents.Disconnected, function () {
+    legs.forEach(function (leg) { leg.hangup(); });
+    VoxEngine.terminate();
+  });
+  e.call.answer();
+});
+"""
+
+
+def test_browsers_in_a_conference_hear_each_other_in_wideband(registry, agent, tones, tmp_path,
+                                                              pages):  # noqa: F811
+    """Two browsers and a SIP phone in one conference: the browsers' mix is
+    made at 16 kHz, so a 6 kHz tone of one browser reaches the other (no
+    8 kHz mix could carry it), while the phone hears the G.711 mix."""
+    wide_hz = 6000.0
+    heard_by_phone = tmp_path / "heard_by_phone.wav"
+    phone = agent("answer", name="phone", play=tones.wav(PHONE_HZ, rate=16000),
+                  record=heard_by_phone, max_time=60)
+    d = start_serve(registry, tmp_path, egress_allow="127.0.0.1")
+    key = set_up_office(d)
+    scenario = WIDE_CONFERENCE.replace("PHONE", f"sip:phone@{LOOPBACK}:{phone.port}")
+    assert call(d, "PUT", "/v1/applications/office/scenarios/to-ann", scenario,
+                "application/javascript", key)[0] == 201
+    ann = registered_browser(pages, tones, d, tmp_path, "sip:ann@office.acme.test", PASSWORD)
+    caller = open_browser(pages, tones, d, tmp_path, wide_hz)
+    caller.do(op="eval", js=f"window.dial('sip:2000@{d.sip_uri_host}')")
+    wait_js(caller, "window.events.includes('confirmed') && window.events.includes('pc:connected')")
+    d.wait_for(r"wide: 3 in", timeout=15)
+
+    wait_js(ann, f"window.levelAt({wide_hz}) > -60 && window.levelAt({PHONE_HZ}) > -60", 10)
+    got = levels(ann, (wide_hz, PHONE_HZ, BROWSER_HZ))
+    print(f"ann hears {got}")
+    assert got[wide_hz] > -60 and got[PHONE_HZ] > -60, got
+    assert got[BROWSER_HZ] < min(got[wide_hz], got[PHONE_HZ]) - 25, got
+    wait_js(caller, f"window.levelAt({BROWSER_HZ}) > -60", 10)
+    back = levels(caller, (BROWSER_HZ, PHONE_HZ, wide_hz))
+    print(f"the caller hears {back}")
+    assert back[BROWSER_HZ] > -60 and back[PHONE_HZ] > -60, back
+    assert back[wide_hz] < min(back[BROWSER_HZ], back[PHONE_HZ]) - 25, back
+
+    caller.do(op="eval", js="window.session.terminate(); true")
+    phone.wait_event("disconnected", 10)
+    assert phone.wait_exit(10) == 0
+    samples, rate = audio.read_wav(heard_by_phone)
+    lv = audio.band_levels(samples[rate:], rate, (BROWSER_HZ, PHONE_HZ))
+    assert lv[BROWSER_HZ] > 0.05, lv
+    d.assert_alive()

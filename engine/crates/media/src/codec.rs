@@ -7,6 +7,23 @@ pub const FRAME_SAMPLES: usize = 160;
 
 /// One 20 ms frame of linear PCM.
 pub type PcmFrame = [i16; FRAME_SAMPLES];
+/// Samples in one 20 ms frame at 16 kHz: the wideband conference lane.
+pub const WIDE_SAMPLES: usize = 2 * FRAME_SAMPLES;
+/// One 20 ms frame of 16 kHz linear PCM.
+pub type WidePcm = [i16; WIDE_SAMPLES];
+
+/// An 8 kHz frame at 16 kHz, by linear interpolation (what a narrowband
+/// member adds to a wideband mix: it has nothing above 4 kHz to lose).
+pub fn upsample(pcm: &PcmFrame, out: &mut WidePcm) {
+    for (i, pair) in out.chunks_exact_mut(2).enumerate() {
+        let a = pcm.get(i).copied().unwrap_or(0);
+        let b = pcm.get(i + 1).copied().unwrap_or(a);
+        if let [x, y] = pair {
+            *x = a;
+            *y = ((i32::from(a) + i32::from(b)) / 2) as i16;
+        }
+    }
+}
 /// One 20 ms frame of G.711 codes (one byte per sample).
 pub type EncodedFrame = [u8; FRAME_SAMPLES];
 

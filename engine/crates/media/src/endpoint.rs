@@ -107,6 +107,8 @@ pub struct Endpoint {
     /// Its peer sends Opus now; it sends Opus to its peer.
     receives_opus: bool,
     sends_opus: bool,
+    /// This tick's 16 kHz frame of a WebRTC leg in a wideband conference.
+    wide_in: Option<Box<crate::codec::WidePcm>>,
 }
 
 /// The SSRC a WebRTC leg's decoded frames are filed under in the jitter
@@ -162,6 +164,7 @@ impl Endpoint {
             opus_in: Vec::new(),
             receives_opus: false,
             sends_opus: false,
+            wide_in: None,
         }
     }
 
@@ -188,6 +191,32 @@ impl Endpoint {
     /// they are: nothing taps what it sends (a recorder needs the audio).
     pub fn takes_opus(&self) -> bool {
         self.sends_opus && self.capture.is_none() && self.params.is_some_and(|p| p.send)
+    }
+
+    /// A WebRTC leg in a conference that mixes in wideband: its connection
+    /// keeps a 16 kHz side.
+    pub fn want_wide(&self) {
+        if let Some(shared) = self.webrtc.as_ref() {
+            shared.lock().want_wide(Instant::now());
+        }
+    }
+
+    /// This tick's 16 kHz frame from the peer (`None` when there is none,
+    /// or it is muted).
+    pub fn wide_pcm(&self) -> Option<&crate::codec::WidePcm> {
+        self.wide_in.as_deref().filter(|_| !self.muted)
+    }
+
+    /// Sends a 16 kHz frame (a wideband mix) to the peer as Opus.
+    pub fn send_wide(&mut self, tick: u64, pcm: &crate::codec::WidePcm, c: &mut Counters) {
+        let Some(shared) = self.webrtc.as_ref() else {
+            return;
+        };
+        let mut conn = shared.lock();
+        if conn.send_wide(Instant::now(), tick, pcm) {
+            c.packets_out += 1;
+        }
+        conn.flush(&self.socket, c);
     }
 
     /// Sends another WebRTC leg's Opus packets to this one's peer.
@@ -430,6 +459,11 @@ impl Endpoint {
         conn.tick(now);
         conn.flush(&self.socket, c);
         conn.take_opus_packets(&mut self.opus_in);
+        match (conn.pop_wide(now), self.wide_in.as_mut()) {
+            (Some(frame), Some(slot)) => **slot = frame,
+            (Some(frame), None) => self.wide_in = Some(Box::new(frame)),
+            (None, _) => self.wide_in = None,
+        }
         self.receives_opus = conn.receives_opus(now);
         self.sends_opus = conn.sends_opus();
         if let Some(reason) = conn.take_failure() {

@@ -16,15 +16,18 @@
 //!   and the full mix is encoded once per codec and shared;
 //! - a member in FORWARD mode: the loudest other speaker it hears, unmixed.
 //!
-//! Mixing is in 32-bit sums of 16-bit PCM at the conference rate (8 kHz:
-//! the rate of every G.711 leg; a wideband leg will be resampled to the
-//! conference rate at its codec, so the mixer itself only sees frames of
-//! [`FRAME_SAMPLES`]). Sums go through a soft limiter ([`soft_limit`])
-//! instead of being clipped.
+//! Mixing is in 32-bit sums of 16-bit PCM at the conference rate: 8 kHz,
+//! the rate of every G.711 leg, in frames of [`FRAME_SAMPLES`]; and, while
+//! a member is a wideband leg (a browser sending Opus), a second lane at
+//! 16 kHz ([`WIDE_SAMPLES`]) that such members hear instead, into which the
+//! narrowband members' frames are upsampled. Sums go through a soft limiter
+//! ([`soft_limit`]) instead of being clipped.
 
 use std::collections::HashMap;
 
-use crate::codec::{Codec, EncodedFrame, EncodedOnce, PcmFrame, FRAME_SAMPLES};
+use crate::codec::{
+    Codec, EncodedFrame, EncodedOnce, PcmFrame, WidePcm, FRAME_SAMPLES, WIDE_SAMPLES,
+};
 use crate::UnitId;
 
 /// Peak amplitude at or below which a member's frame counts as silence
@@ -72,22 +75,122 @@ struct Member {
 }
 
 /// One speaker's frame this tick.
-struct Spoken {
+struct Spoken<const N: usize> {
     unit: UnitId,
-    pcm: PcmFrame,
+    pcm: [i16; N],
     /// Sum of absolute sample values: loudness for FORWARD mode.
     energy: u64,
+}
+
+/// One rate of mixing: this tick's speakers, their sum and the limited full
+/// mix, in frames of `N` samples (160 at 8 kHz; 320 at 16 kHz for members
+/// that are wideband).
+struct Lane<const N: usize> {
+    /// This tick's speakers; the frames' buffers are kept between ticks.
+    spoken: Vec<Spoken<N>>,
+    speakers: usize,
+    sum: [i32; N],
+    full: [i16; N],
+}
+
+impl<const N: usize> Lane<N> {
+    fn new() -> Lane<N> {
+        Lane {
+            spoken: Vec::new(),
+            speakers: 0,
+            sum: [0; N],
+            full: [0; N],
+        }
+    }
+
+    fn begin(&mut self) {
+        self.speakers = 0;
+        self.sum.fill(0);
+    }
+
+    fn contribute(&mut self, unit: UnitId, pcm: &[i16; N]) {
+        let mut peak = 0i16;
+        let mut energy = 0u64;
+        for s in pcm {
+            let a = s.saturating_abs();
+            peak = peak.max(a);
+            energy += a as u64;
+        }
+        if peak <= SPEECH_FLOOR {
+            return;
+        }
+        for (acc, s) in self.sum.iter_mut().zip(pcm) {
+            *acc += i32::from(*s);
+        }
+        if self.speakers == self.spoken.len() {
+            self.spoken.push(Spoken {
+                unit,
+                pcm: *pcm,
+                energy,
+            });
+        } else if let Some(slot) = self.spoken.get_mut(self.speakers) {
+            slot.unit = unit;
+            slot.pcm = *pcm;
+            slot.energy = energy;
+        }
+        self.speakers += 1;
+    }
+
+    fn finish(&mut self) {
+        for (out, s) in self.full.iter_mut().zip(&self.sum) {
+            *out = soft_limit(*s);
+        }
+    }
+
+    fn spoken(&self) -> &[Spoken<N>] {
+        self.spoken.get(..self.speakers).unwrap_or(&[])
+    }
+
+    /// Fills `pcm` with what the member `dst` (of `spec`, `None` for a
+    /// listener that is no member) hears and returns true, or returns false
+    /// when that is the full mix (shared, not written).
+    fn mix_for(&self, dst: UnitId, spec: Option<&MemberSpec>, pcm: &mut [i16; N]) -> bool {
+        let Some(spec) = spec else {
+            return false;
+        };
+        let hears = |u: UnitId| u != dst && !spec.deaf_to.contains(&u);
+        if spec.forward {
+            let loudest = self
+                .spoken()
+                .iter()
+                .filter(|s| hears(s.unit))
+                .max_by_key(|s| s.energy);
+            match loudest {
+                Some(s) => pcm.copy_from_slice(&s.pcm),
+                None => pcm.fill(0),
+            }
+            return true;
+        }
+        if !self.spoken().iter().any(|s| !hears(s.unit)) {
+            return false;
+        }
+        let mut sum = self.sum;
+        for s in self.spoken().iter().filter(|s| !hears(s.unit)) {
+            for (acc, x) in sum.iter_mut().zip(&s.pcm) {
+                *acc -= i32::from(*x);
+            }
+        }
+        for (o, s) in pcm.iter_mut().zip(&sum) {
+            *o = soft_limit(*s);
+        }
+        true
+    }
 }
 
 pub struct Mixer {
     unit: UnitId,
     members: Vec<Member>,
     index: HashMap<UnitId, usize>,
-    /// This tick's speakers; the frames' buffers are kept between ticks.
-    spoken: Vec<Spoken>,
-    speakers: usize,
-    sum: [i32; FRAME_SAMPLES],
-    full: PcmFrame,
+    narrow: Lane<FRAME_SAMPLES>,
+    /// The 16 kHz mix, while a member is a wideband (WebRTC Opus) leg:
+    /// what such members hear keeps their bandwidth; narrowband members'
+    /// frames are upsampled into it.
+    wide: Option<Box<Lane<WIDE_SAMPLES>>>,
     /// The full mix encoded, per codec, once asked for this tick.
     encoded: EncodedOnce,
     /// How many renders this tick reused the shared encoding (for tests and
@@ -102,10 +205,8 @@ impl Mixer {
             unit,
             members: Vec::new(),
             index: HashMap::new(),
-            spoken: Vec::new(),
-            speakers: 0,
-            sum: [0; FRAME_SAMPLES],
-            full: [0; FRAME_SAMPLES],
+            narrow: Lane::new(),
+            wide: None,
             encoded: EncodedOnce::default(),
             shared_renders: 0,
             own_renders: 0,
@@ -149,6 +250,11 @@ impl Mixer {
         self.members.len()
     }
 
+    /// The unit of member `k`, whether it sends or only listens.
+    pub fn member_at(&self, k: usize) -> Option<UnitId> {
+        self.members.get(k).map(|m| m.spec.unit)
+    }
+
     /// The unit of sending member `k` (`None` past the end or when it only listens).
     pub fn sender_at(&self, k: usize) -> Option<UnitId> {
         self.members
@@ -157,57 +263,52 @@ impl Mixer {
             .map(|m| m.spec.unit)
     }
 
-    /// Starts a tick: no speakers yet.
-    pub fn begin_tick(&mut self) {
-        self.speakers = 0;
-        self.sum.fill(0);
+    /// Starts a tick: no speakers yet. `wide`: some member hears in
+    /// wideband this tick, so the 16 kHz mix is made too.
+    pub fn begin_tick(&mut self, wide: bool) {
+        self.narrow.begin();
         self.encoded.clear();
+        match (wide, self.wide.as_mut()) {
+            (true, Some(lane)) => lane.begin(),
+            (true, None) => self.wide = Some(Box::new(Lane::new())),
+            (false, _) => self.wide = None,
+        }
     }
 
     /// A sending member's frame this tick. Silence is left out.
     pub fn contribute(&mut self, unit: UnitId, pcm: &PcmFrame) {
-        let mut peak = 0i16;
-        let mut energy = 0u64;
-        for s in pcm {
-            let a = s.saturating_abs();
-            peak = peak.max(a);
-            energy += a as u64;
+        self.narrow.contribute(unit, pcm);
+    }
+
+    /// A sending member's 16 kHz frame this tick, while the wideband mix is
+    /// made.
+    pub fn contribute_wide(&mut self, unit: UnitId, pcm: &WidePcm) {
+        if let Some(lane) = self.wide.as_mut() {
+            lane.contribute(unit, pcm);
         }
-        if peak <= SPEECH_FLOOR {
-            return;
-        }
-        for (acc, s) in self.sum.iter_mut().zip(pcm) {
-            *acc += i32::from(*s);
-        }
-        if self.speakers == self.spoken.len() {
-            self.spoken.push(Spoken {
-                unit,
-                pcm: *pcm,
-                energy,
-            });
-        } else if let Some(slot) = self.spoken.get_mut(self.speakers) {
-            slot.unit = unit;
-            slot.pcm = *pcm;
-            slot.energy = energy;
-        }
-        self.speakers += 1;
+    }
+
+    /// The wideband mix is made this tick.
+    pub fn is_wide(&self) -> bool {
+        self.wide.is_some()
     }
 
     /// Ends the tick's contributions: the full mix is limited once.
     pub fn finish_tick(&mut self) {
-        for (out, s) in self.full.iter_mut().zip(&self.sum) {
-            *out = soft_limit(*s);
+        self.narrow.finish();
+        if let Some(lane) = self.wide.as_mut() {
+            lane.finish();
         }
     }
 
     /// Who spoke this tick (frames above the floor).
     pub fn speakers(&self) -> usize {
-        self.speakers
+        self.narrow.speakers
     }
 
     /// The full mix of this tick, for a recorder that hears the conference.
     pub fn full_pcm(&self) -> &PcmFrame {
-        &self.full
+        &self.narrow.full
     }
 
     /// (renders that reused the shared encoding, renders mixed on their own).
@@ -215,8 +316,11 @@ impl Mixer {
         (self.shared_renders, self.own_renders)
     }
 
-    fn spoken(&self) -> &[Spoken] {
-        self.spoken.get(..self.speakers).unwrap_or(&[])
+    fn spec_of(&self, dst: UnitId) -> Option<&MemberSpec> {
+        self.index
+            .get(&dst)
+            .and_then(|&i| self.members.get(i))
+            .map(|m| &m.spec)
     }
 
     /// What `dst` hears this tick, encoded as `codec` into `out`; `pcm` is
@@ -229,7 +333,7 @@ impl Mixer {
         out: &mut EncodedFrame,
         pcm: &mut PcmFrame,
     ) -> bool {
-        if self.mix_for(dst, pcm) {
+        if self.narrow.mix_for(dst, self.spec_of(dst), pcm) {
             codec.encode_frame(pcm, out);
             self.own_renders += 1;
         } else {
@@ -241,55 +345,36 @@ impl Mixer {
     /// What `dst` hears this tick as PCM (for a unit that is no RTP
     /// endpoint: the half of a call between sessions).
     pub fn render_pcm(&mut self, dst: UnitId, pcm: &mut PcmFrame) {
-        if self.mix_for(dst, pcm) {
+        if self.narrow.mix_for(dst, self.spec_of(dst), pcm) {
             self.own_renders += 1;
         } else {
-            pcm.copy_from_slice(&self.full);
+            pcm.copy_from_slice(&self.narrow.full);
             self.shared_renders += 1;
         }
     }
 
-    /// Fills `pcm` with what `dst` hears and returns true, or returns false
-    /// when that is the full mix (shared, not written).
-    fn mix_for(&self, dst: UnitId, pcm: &mut PcmFrame) -> bool {
-        let member = self
+    /// What the wideband member `dst` hears this tick at 16 kHz; false
+    /// when no wideband mix is made this tick.
+    pub fn render_wide(&mut self, dst: UnitId, pcm: &mut WidePcm) -> bool {
+        let spec = self
             .index
             .get(&dst)
             .and_then(|&i| self.members.get(i))
             .map(|m| &m.spec);
-        let Some(spec) = member else {
+        let Some(lane) = self.wide.as_ref() else {
             return false;
         };
-        let hears = |u: UnitId| u != dst && !spec.deaf_to.contains(&u);
-        if spec.forward {
-            let loudest = self
-                .spoken()
-                .iter()
-                .filter(|s| hears(s.unit))
-                .max_by_key(|s| s.energy);
-            match loudest {
-                Some(s) => pcm.copy_from_slice(&s.pcm),
-                None => pcm.fill(0),
-            }
-            return true;
-        }
-        if !self.spoken().iter().any(|s| !hears(s.unit)) {
-            return false;
-        }
-        let mut sum = self.sum;
-        for s in self.spoken().iter().filter(|s| !hears(s.unit)) {
-            for (acc, x) in sum.iter_mut().zip(&s.pcm) {
-                *acc -= i32::from(*x);
-            }
-        }
-        for (o, s) in pcm.iter_mut().zip(&sum) {
-            *o = soft_limit(*s);
+        if lane.mix_for(dst, spec, pcm) {
+            self.own_renders += 1;
+        } else {
+            pcm.copy_from_slice(&lane.full);
+            self.shared_renders += 1;
         }
         true
     }
 
     fn render_full(&mut self, codec: Codec, out: &mut EncodedFrame) {
-        let (full, silent) = (&self.full, self.speakers == 0);
+        let (full, silent) = (&self.narrow.full, self.narrow.speakers == 0);
         self.encoded.copy_into(codec, out, |enc| {
             if silent {
                 enc.fill(codec.silence_byte());

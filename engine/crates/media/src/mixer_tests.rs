@@ -40,7 +40,7 @@ fn close(got: i32, want: i32) -> bool {
 }
 
 fn tick(m: &mut Mixer, frames: &[(UnitId, i16)]) {
-    m.begin_tick();
+    m.begin_tick(false);
     for (u, v) in frames {
         m.contribute(*u, &level(*v));
     }
@@ -191,4 +191,47 @@ fn members_come_and_go() {
         close(heard(&mut m, A), 7000),
         "A is no member now: the full mix"
     );
+}
+
+#[test]
+fn a_wideband_lane_mixes_at_16_khz_beside_the_narrow_one() {
+    let mut m = Mixer::new(UnitId(100));
+    for u in [A, B, C] {
+        m.set_member(member(u));
+    }
+    let wide = |v: i16| {
+        let mut f = [0i16; WIDE_SAMPLES];
+        for (i, s) in f.iter_mut().enumerate() {
+            *s = if i % 2 == 0 { v } else { -v };
+        }
+        f
+    };
+    m.begin_tick(true);
+    assert!(m.is_wide());
+    // A and B are wideband, C narrowband (upsampled into the wide lane).
+    for (u, v) in [(A, 1000), (B, 2000), (C, 4000)] {
+        m.contribute(u, &level(v));
+        let mut w = [0i16; WIDE_SAMPLES];
+        if u == C {
+            crate::codec::upsample(&level(v), &mut w);
+        } else {
+            w = wide(v);
+        }
+        m.contribute_wide(u, &w);
+    }
+    m.finish_tick();
+    let mut out = [0i16; WIDE_SAMPLES];
+    assert!(m.render_wide(A, &mut out));
+    // A hears B's square wave at full width; C's upsampled wave is flat-topped
+    // pairs (4000, 0): the first sample carries both, the second only B.
+    assert_eq!(out[0], 2000 + 4000);
+    assert_eq!(out[1], -2000);
+    assert!(m.render_wide(B, &mut out));
+    assert_eq!(out[0], 1000 + 4000);
+    // The narrow lane is unchanged by it: C hears A and B.
+    assert!(close(heard(&mut m, C), 3000));
+    // Without a wideband member the lane goes.
+    m.begin_tick(false);
+    assert!(!m.is_wide());
+    assert!(!m.render_wide(A, &mut out));
 }

@@ -195,6 +195,8 @@ pub struct Worker {
     pcm: PcmFrame,
     /// A source's Opus packets on their way to a browser hearing it.
     opus_scratch: Vec<crate::webrtc::OpusPacket>,
+    /// A 16 kHz frame on its way into or out of a wideband mix.
+    wide_pcm: crate::codec::WidePcm,
     writer: WriterHandle,
     /// This tick's mixing time so far.
     mix_time: Duration,
@@ -236,6 +238,7 @@ impl Worker {
             event_packet: [0; EVENT_PACKET_LEN],
             pcm: [0; FRAME_SAMPLES],
             opus_scratch: Vec::new(),
+            wide_pcm: [0; crate::codec::WIDE_SAMPLES],
             writer,
             mix_time: Duration::ZERO,
             mix_ticks: 0,
@@ -560,14 +563,42 @@ impl Worker {
                 continue;
             };
             if let Unit::Mixer(mixer) = &mut slot.unit {
-                mixer.begin_tick();
+                // A member that is a browser sending Opus hears a 16 kHz
+                // mix; its connection keeps its audio at 16 kHz meanwhile.
+                let mut wide = false;
+                for n in 0..mixer.member_count() {
+                    let unit = mixer
+                        .member_at(n)
+                        .and_then(|m| self.by_unit.get(&m).copied());
+                    if let Some(Unit::Endpoint(ep)) = unit_at(&self.slots, unit) {
+                        if ep.takes_opus() {
+                            ep.want_wide();
+                            wide = true;
+                        }
+                    }
+                }
+                mixer.begin_tick(wide);
                 for n in 0..mixer.member_count() {
                     let Some(member) = mixer.sender_at(n) else {
                         continue;
                     };
                     let unit = unit_at(&self.slots, self.by_unit.get(&member).copied());
-                    if let Some(pcm) = source_pcm(unit, &mut self.mix_pcm) {
-                        mixer.contribute(member, pcm);
+                    let Some(pcm) = source_pcm(unit, &mut self.mix_pcm) else {
+                        continue;
+                    };
+                    mixer.contribute(member, pcm);
+                    if wide {
+                        match unit {
+                            Some(Unit::Endpoint(ep)) if ep.wide_pcm().is_some() => {
+                                if let Some(w) = ep.wide_pcm() {
+                                    mixer.contribute_wide(member, w);
+                                }
+                            }
+                            _ => {
+                                crate::codec::upsample(pcm, &mut self.wide_pcm);
+                                mixer.contribute_wide(member, &self.wide_pcm);
+                            }
+                        }
                     }
                 }
                 mixer.finish_tick();
@@ -629,7 +660,7 @@ impl Worker {
                 }
                 _ => continue,
             };
-            if self.pass_opus(i, src, tick) {
+            if self.pass_opus(i, src, tick) || self.pass_wide(i, src, tick) {
                 continue;
             }
             let Some(payload) = payload_of(&mut self.packet) else {
@@ -703,6 +734,42 @@ impl Worker {
         }) = self.slots.get_mut(i).and_then(Option::as_mut)
         {
             ep.send_opus_packets(tick, &self.opus_scratch, &mut self.counters);
+        }
+        true
+    }
+
+    /// A browser in a conference that mixes in wideband: it hears the 16 kHz
+    /// mix of its mixer (slot `src`), encoded as such. False when either is
+    /// not so; the narrowband mix then goes out as usual.
+    fn pass_wide(&mut self, i: usize, src: usize, tick: u64) -> bool {
+        let dst = match self.slots.get(i).and_then(Option::as_ref) {
+            Some(Slot {
+                unit: Unit::Endpoint(ep),
+                ..
+            }) if ep.takes_opus() => ep.unit(),
+            _ => return false,
+        };
+        let rendered = match self.slots.get_mut(src).and_then(Option::as_mut) {
+            Some(Slot {
+                unit: Unit::Mixer(mixer),
+                ..
+            }) if mixer.is_wide() => {
+                let started = Instant::now();
+                let r = mixer.render_wide(dst, &mut self.wide_pcm);
+                self.mix_time += started.elapsed();
+                r
+            }
+            _ => false,
+        };
+        if !rendered {
+            return false;
+        }
+        if let Some(Slot {
+            unit: Unit::Endpoint(ep),
+            ..
+        }) = self.slots.get_mut(i).and_then(Option::as_mut)
+        {
+            ep.send_wide(tick, &self.wide_pcm, &mut self.counters);
         }
         true
     }

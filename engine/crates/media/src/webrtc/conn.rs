@@ -22,8 +22,8 @@ use str0m::media::{Direction, Frequency, MediaData, MediaKind, MediaTime, Mid, P
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
-use super::opus_codec::{Opus, MAX_DECODED, OPUS_FRAME_TICKS};
-use crate::codec::{Codec, EncodedFrame, PcmFrame, FRAME_SAMPLES};
+use super::opus_codec::{Opus, WideOpus, MAX_DECODED, OPUS_FRAME_TICKS};
+use crate::codec::{Codec, EncodedFrame, PcmFrame, WidePcm, FRAME_SAMPLES, WIDE_SAMPLES};
 use crate::endpoint::Counters;
 use crate::UnitId;
 
@@ -84,7 +84,27 @@ pub struct WebRtcConn {
     /// Passed-through packets' offset onto our RTP clock, and the tick it
     /// was last used in.
     pass_offset: Option<(i64, u64)>,
+    /// 16 kHz audio, while the leg is in a conference that mixes in
+    /// wideband (dropped a second after it last was).
+    wide: Option<Box<Wide>>,
 }
+
+/// A leg's wideband side: its Opus at 16 kHz and the frames decoded so.
+struct Wide {
+    opus: WideOpus,
+    /// Decoded 20 ms frames waiting for the mix; playing starts once
+    /// `WIDE_PRIME` are there, so arrival jitter does not starve it.
+    frames: VecDeque<WidePcm>,
+    playing: bool,
+    wanted: Instant,
+    decoded: Box<[i16; 2 * MAX_DECODED]>,
+}
+
+/// Frames a wideband side holds before it plays (60 ms), and at most.
+const WIDE_PRIME: usize = 3;
+const WIDE_MAX: usize = 12;
+/// A wideband side not asked for this long goes.
+const WIDE_IDLE: Duration = Duration::from_secs(1);
 
 /// One Opus packet from a peer: its media time at 48 kHz and its bytes.
 pub type OpusPacket = (u64, std::sync::Arc<[u8]>);
@@ -131,6 +151,7 @@ impl WebRtcConn {
             raw: Vec::new(),
             opus_seen: None,
             pass_offset: None,
+            wide: None,
         })
     }
 
@@ -308,6 +329,70 @@ impl WebRtcConn {
         sent
     }
 
+    /// The leg is in a conference mixing in wideband: its Opus is decoded at
+    /// 16 kHz as well, for the wideband mix.
+    pub fn want_wide(&mut self, now: Instant) {
+        match self.wide.as_mut() {
+            Some(w) => w.wanted = now,
+            None => match WideOpus::new() {
+                Ok(opus) => {
+                    self.wide = Some(Box::new(Wide {
+                        opus,
+                        frames: VecDeque::new(),
+                        playing: false,
+                        wanted: now,
+                        decoded: Box::new([0; 2 * MAX_DECODED]),
+                    }))
+                }
+                Err(e) => tracing::debug!(unit = self.unit.0, error = %e, "no wideband Opus"),
+            },
+        }
+    }
+
+    /// This tick's 16 kHz frame from the peer, once enough are buffered.
+    pub fn pop_wide(&mut self, now: Instant) -> Option<WidePcm> {
+        let w = self.wide.as_mut()?;
+        if now.saturating_duration_since(w.wanted) > WIDE_IDLE {
+            self.wide = None;
+            return None;
+        }
+        if !w.playing && w.frames.len() < WIDE_PRIME {
+            return None;
+        }
+        let frame = w.frames.pop_front();
+        w.playing = frame.is_some();
+        frame
+    }
+
+    /// Sends one 20 ms frame of 16 kHz audio as Opus.
+    pub fn send_wide(&mut self, now: Instant, tick: u64, pcm: &WidePcm) -> bool {
+        if !self.sends_opus() {
+            return false;
+        }
+        let (Some((pt, _)), Some(mid)) = (self.wire, self.mid) else {
+            return false;
+        };
+        let Some(w) = self.wide.as_mut() else {
+            return false;
+        };
+        let data = match w.opus.encode(pcm) {
+            Ok(bytes) => bytes.to_vec(),
+            Err(e) => {
+                tracing::debug!(unit = self.unit.0, error = %e, "wideband Opus encode failed");
+                return false;
+            }
+        };
+        let Some(writer) = self.rtc.writer(mid) else {
+            return false;
+        };
+        let time = MediaTime::new(tick * OPUS_FRAME_TICKS, Frequency::FORTY_EIGHT_KHZ);
+        if writer.write(pt, now, time, data).is_err() {
+            return false;
+        }
+        self.drain(now);
+        true
+    }
+
     /// This leg sends Opus, and can take packets passed through.
     pub fn sends_opus(&self) -> bool {
         self.connected && !self.failed && matches!(self.wire, Some((_, Wire::Opus)))
@@ -448,6 +533,18 @@ impl WebRtcConn {
                     }
                 };
                 self.opus_seen = Some(data.network_time);
+                if let Some(w) = self.wide.as_mut() {
+                    if let Ok(n) = w.opus.decode(&data.data, &mut w.decoded[..]) {
+                        for chunk in w.decoded.get(..n).unwrap_or(&[]).chunks_exact(WIDE_SAMPLES) {
+                            let mut frame = [0i16; WIDE_SAMPLES];
+                            frame.copy_from_slice(chunk);
+                            if w.frames.len() >= WIDE_MAX {
+                                w.frames.pop_front();
+                            }
+                            w.frames.push_back(frame);
+                        }
+                    }
+                }
                 if self.raw.len() >= MAX_RAW {
                     self.raw.remove(0);
                 }

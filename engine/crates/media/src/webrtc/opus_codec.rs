@@ -3,9 +3,9 @@
 //! browser encoded at (Opus decodes to any of its rates). On the wire Opus
 //! always counts 48 kHz (RFC 7587), so a frame advances the RTP clock by 960.
 
-use crate::codec::PcmFrame;
 #[cfg(test)]
 use crate::codec::FRAME_SAMPLES;
+use crate::codec::{PcmFrame, WidePcm};
 
 /// RTP clock ticks of one 20 ms frame at Opus's 48 kHz.
 pub const OPUS_FRAME_TICKS: u64 = 960;
@@ -23,6 +23,52 @@ const MAX_PACKET: usize = 1275;
 #[derive(Debug, thiserror::Error)]
 #[error("opus: {0}")]
 pub struct OpusError(String);
+
+/// A leg's Opus encoder and decoder at 16 kHz, while it is in a
+/// conference that mixes in wideband.
+pub struct WideOpus {
+    encoder: Option<opus::Encoder>,
+    decoder: opus::Decoder,
+    packet: Vec<u8>,
+}
+
+impl WideOpus {
+    pub fn new() -> Result<WideOpus, OpusError> {
+        let decoder = opus::Decoder::new(16000, opus::Channels::Mono)
+            .map_err(|e| OpusError(e.to_string()))?;
+        Ok(WideOpus {
+            encoder: None,
+            decoder,
+            packet: vec![0; MAX_PACKET],
+        })
+    }
+
+    /// Encodes one 20 ms frame of 16 kHz audio.
+    pub fn encode(&mut self, pcm: &WidePcm) -> Result<&[u8], OpusError> {
+        let encoder = match self.encoder.as_mut() {
+            Some(e) => e,
+            None => {
+                let mut e =
+                    opus::Encoder::new(16000, opus::Channels::Mono, opus::Application::Voip)
+                        .map_err(|e| OpusError(e.to_string()))?;
+                let _ = e.set_inband_fec(true);
+                let _ = e.set_complexity(ENCODER_COMPLEXITY);
+                self.encoder.insert(e)
+            }
+        };
+        let n = encoder
+            .encode(pcm, &mut self.packet)
+            .map_err(|e| OpusError(e.to_string()))?;
+        Ok(self.packet.get(..n).unwrap_or(&[]))
+    }
+
+    /// Decodes one packet at 16 kHz into `out`; returns the samples written.
+    pub fn decode(&mut self, packet: &[u8], out: &mut [i16]) -> Result<usize, OpusError> {
+        self.decoder
+            .decode(packet, out, false)
+            .map_err(|e| OpusError(e.to_string()))
+    }
+}
 
 /// One leg's Opus encoder and decoder.
 pub struct Opus {
