@@ -41,7 +41,7 @@ struct Args {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: webrtc-load --target IP:PORT [--user webrtc] [--calls 200] [--rate 20] [--hold 30] \
+        "usage: webrtc-load --codec-cost | webrtc-load --target IP:PORT [--user webrtc] [--calls 200] [--rate 20] [--hold 30] \
          [--legs-per-thread 50] [--decode-every 1] [--tone-hz 400] [--timeout SECONDS]"
     );
     std::process::exit(2)
@@ -449,7 +449,62 @@ fn hist_percentile(h: &[u64], p: f64) -> Option<usize> {
     Some(h.len() - 1)
 }
 
+/// `webrtc-load --codec-cost`: what one leg's audio costs in libopus with
+/// the settings of dialtone's WebRTC endpoint (8 kHz mono, VoIP, in-band
+/// FEC; 20 ms frames of a tone), per complexity: encode and decode µs per
+/// frame and % of one core per leg (50 frames a second each way).
+fn codec_cost() {
+    let frames = 5000;
+    let pcm: Vec<Vec<i16>> = (0..50)
+        .map(|f| {
+            (0..160)
+                .map(|i| {
+                    let t = (f * 160 + i) as f64 / 8000.0;
+                    (9830.0 * (2.0 * std::f64::consts::PI * 400.0 * t).sin()) as i16
+                })
+                .collect()
+        })
+        .collect();
+    let mut out = vec![0u8; 1500];
+    let mut dec_out = vec![0i16; 960];
+    println!("[");
+    for (k, complexity) in [None, Some(10), Some(5), Some(3), Some(1)].into_iter().enumerate() {
+        let Ok(mut enc) = opus::Encoder::new(8000, opus::Channels::Mono, opus::Application::Voip) else { return };
+        let _ = enc.set_inband_fec(true);
+        if let Some(c) = complexity {
+            let _ = enc.set_complexity(c);
+        }
+        let effective = enc.get_complexity().unwrap_or(-1);
+        let Ok(mut dec) = opus::Decoder::new(8000, opus::Channels::Mono) else { return };
+        let mut packets = Vec::new();
+        let t = Instant::now();
+        for f in 0..frames {
+            let n = enc.encode(&pcm[f % 50], &mut out).unwrap_or(0);
+            if f < 50 {
+                packets.push(out[..n].to_vec());
+            }
+        }
+        let enc_us = t.elapsed().as_secs_f64() * 1e6 / frames as f64;
+        let t = Instant::now();
+        for f in 0..frames {
+            let _ = dec.decode(&packets[f % 50], &mut dec_out, false);
+        }
+        let dec_us = t.elapsed().as_secs_f64() * 1e6 / frames as f64;
+        let pct = (enc_us + dec_us) * 50.0 / 1e6 * 100.0;
+        let label = complexity.map(|c| c.to_string()).unwrap_or_else(|| "default".into());
+        println!(
+            "  {{\"complexity\": \"{label}\", \"effective\": {effective}, \"encode_us\": {enc_us:.1}, \"decode_us\": {dec_us:.1}, \"pct_of_core_per_leg\": {pct:.3}}}{}",
+            if k < 4 { "," } else { "" }
+        );
+    }
+    println!("]");
+}
+
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--codec-cost") {
+        codec_cost();
+        return;
+    }
     let args = parse_args();
     let frames = match media::make_frames(args.tone_hz) {
         Ok(f) => Arc::new(f),
