@@ -174,9 +174,9 @@ class Bench(DialtoneUnderTest):
             client = subprocess.Popen(
                 [str(CLIENT), "--target", f"{LOOPBACK}:{self.port}", "--calls", str(n),
                  "--rate", str(a.rate), "--hold", f"{hold:.1f}",
-                 "--legs-per-thread", str(a.legs_per_thread)],
+                 "--legs-per-thread", str(a.legs_per_thread), "--codecs", a.codecs],
                 stdin=subprocess.DEVNULL, stdout=fout, stderr=ferr, start_new_session=True)
-        row: dict = {"legs": n, "rate": a.rate, "hold_s": hold}
+        row: dict = {"legs": n, "rate": a.rate, "hold_s": hold, "codecs": a.codecs}
         try:
             deadline = time.monotonic() + ramp + 30
             while time.monotonic() < deadline and client.poll() is None:
@@ -285,7 +285,8 @@ class Bench(DialtoneUnderTest):
                  f"- host: {os.cpu_count()} cores, {os.uname().release}, nofile {self.nofile}",
                  f"- idle: RSS {idle.get('rss_kib', 0):.0f} KiB, CPU {idle.get('cpu_pct', 0):.2f} %, "
                  f"{idle.get('threads', 0)} threads",
-                 f"- set-up rate {self.args.rate}/s, window {self.args.window:.0f} s", "",
+                 f"- set-up rate {self.args.rate}/s, window {self.args.window:.0f} s, "
+                 f"client offers {'Opus, PCMU, PCMA' if self.args.codecs == 'opus' else 'PCMU, PCMA only'}", "",
                  "| legs | up | ok | failed | CPU % (1 core) | CPU % per call | RSS MiB | KiB per call "
                  "| RSS after MiB | handshake p50 / p99 ms (client) | server connect p99 bucket "
                  "| received / sent | tone frames | SIPp CPU % | client CPU % | others CPU % | refused (503) |",
@@ -339,6 +340,8 @@ def main() -> None:
     p.add_argument("--window", type=float, default=20.0, help="steady-state sampling window, seconds")
     p.add_argument("--settle", type=float, default=3.0, help="seconds to let things settle")
     p.add_argument("--legs-per-thread", type=int, default=50, help="client: legs per media thread")
+    p.add_argument("--codecs", choices=("opus", "g711"), default="opus",
+                   help="g711: the client offers no Opus (DTLS-SRTP without transcoding, for comparison)")
     p.add_argument("--keep-work", action="store_true", help="keep the logs and the client's output")
     Bench(p.parse_args()).run()
 

@@ -37,12 +37,15 @@ struct Args {
     decode_every: usize,
     tone_hz: f64,
     timeout: f64,
+    /// Offer only G.711 (PCMU, PCMA): DTLS-SRTP without Opus, to see what
+    /// the Opus transcoding costs.
+    g711_only: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: webrtc-load --codec-cost | webrtc-load --target IP:PORT [--user webrtc] [--calls 200] [--rate 20] [--hold 30] \
-         [--legs-per-thread 50] [--decode-every 1] [--tone-hz 400] [--timeout SECONDS]"
+         [--legs-per-thread 50] [--decode-every 1] [--tone-hz 400] [--timeout SECONDS] [--codecs opus|g711]"
     );
     std::process::exit(2)
 }
@@ -58,6 +61,7 @@ fn parse_args() -> Args {
         decode_every: 1,
         tone_hz: 400.0,
         timeout: 0.0,
+        g711_only: false,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -73,6 +77,13 @@ fn parse_args() -> Args {
             "--decode-every" => a.decode_every = v.parse().unwrap_or_else(|_| usage()),
             "--tone-hz" => a.tone_hz = v.parse().unwrap_or_else(|_| usage()),
             "--timeout" => a.timeout = v.parse().unwrap_or_else(|_| usage()),
+            "--codecs" => {
+                a.g711_only = match v.as_str() {
+                    "opus" => false,
+                    "g711" => true,
+                    _ => usage(),
+                }
+            }
             _ => usage(),
         }
         i += 2;
@@ -176,7 +187,7 @@ impl Client {
         };
         let idx = self.calls.len();
         self.by_call_id.insert(call_id, idx);
-        match make_leg(id, id % self.args.decode_every.max(1) == 0) {
+        match make_leg(id, id % self.args.decode_every.max(1) == 0, self.args.g711_only) {
             Ok((leg, pending, offer)) => {
                 call.pending = Some((leg, pending));
                 call.request = sip::invite(&call_sip(&call), self.local, &self.args.user, self.args.target, &offer);
@@ -390,14 +401,14 @@ fn call_sip(c: &Call) -> sip::Dialog<'_> {
 
 /// The leg's media socket and Rtc (full ICE, controlling: it makes the offer)
 /// and the SDP offer for the INVITE.
-fn make_leg(id: usize, decode: bool) -> Result<(Leg, SdpPendingOffer, String), String> {
+fn make_leg(id: usize, decode: bool, g711_only: bool) -> Result<(Leg, SdpPendingOffer, String), String> {
     let sock = UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
     sock.set_nonblocking(true).map_err(|e| format!("nonblocking: {e}"))?;
     let local = sock.local_addr().map_err(|e| format!("local_addr: {e}"))?;
     let now = Instant::now();
     let mut rtc = Rtc::builder()
         .clear_codecs()
-        .enable_opus(true, false)
+        .enable_opus(!g711_only, false)
         .enable_pcmu(true, false)
         .enable_pcma(true, false)
         .build(now);
