@@ -271,6 +271,9 @@ class Bench(DialtoneUnderTest):
                 except AttributeError:
                     pass
         self.report()
+        bad = [x["legs"] for x in self.results["points"] if x.get("webrtc_failed")]
+        if bad:
+            print(f"CHECK FAILED: dialtone_webrtc_failed_total rose at {bad} legs", file=sys.stderr)
         if not self.args.keep_work:
             shutil.rmtree(self.work, ignore_errors=True)
         else:
@@ -343,7 +346,10 @@ def main() -> None:
     p.add_argument("--codecs", choices=("opus", "g711"), default="opus",
                    help="g711: the client offers no Opus (DTLS-SRTP without transcoding, for comparison)")
     p.add_argument("--keep-work", action="store_true", help="keep the logs and the client's output")
-    Bench(p.parse_args()).run()
+    bench = Bench(p.parse_args())
+    bench.run()
+    if any(x.get("webrtc_failed") for x in bench.results["points"]):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

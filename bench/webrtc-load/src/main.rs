@@ -667,6 +667,7 @@ fn summary(client: &Client, lateness: &[u64], wall: f64, all_up_at: Option<f64>)
     println!("  \"ok\": {ok},");
     println!("  \"failed\": {failed},");
     println!("  \"failures\": {},", json_map(&client.failures));
+    println!("  \"legs_failed_in_media\": {},", reports.iter().filter(|r| r.failed.is_some()).count());
     println!("  \"rate\": {},", client.args.rate);
     println!("  \"hold_s\": {},", client.args.hold);
     println!("  \"media_threads\": {},", n.div_ceil(client.args.legs_per_thread).max(1));
