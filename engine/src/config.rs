@@ -51,6 +51,8 @@ pub struct EngineConfig {
     /// (`dialtone_media::priority`), [`DEFAULT_MEDIA_NICE`] by default.
     /// `None` (`0` in options): the process's.
     pub media_nice: Option<i32>,
+    /// Complexity of WebRTC legs' Opus encoders (0–10).
+    pub opus_complexity: i32,
     /// How long calls may go on in each way they can get stuck: no answer,
     /// no RTP, too long.
     pub limits: dialtone_calls::CallLimits,
@@ -112,6 +114,7 @@ impl EngineConfig {
             rtp_relatch_after: dialtone_media::DEFAULT_RELATCH_AFTER,
             digest_sha256_first: false,
             media_nice: Some(DEFAULT_MEDIA_NICE),
+            opus_complexity: dialtone_media::webrtc::DEFAULT_OPUS_COMPLEXITY,
             limits: dialtone_calls::CallLimits::default(),
             http: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_url: None,

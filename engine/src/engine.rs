@@ -112,6 +112,7 @@ impl Engine {
             );
         }
         let (media_tx, media_rx) = mpsc::unbounded_channel();
+        dialtone_media::webrtc::set_opus_complexity(cfg.opus_complexity);
         let media = MediaEngine::start(
             MediaConfig {
                 workers: cfg.media_workers,

@@ -79,6 +79,10 @@ pub struct RunArgs {
     /// 0: the process's priority).
     #[arg(long, allow_hyphen_values = true, value_parser = clap::value_parser!(i32).range(-20..=19))]
     pub media_nice: Option<i32>,
+    /// Complexity of the Opus encoders of WebRTC legs, 0..10 (default 1):
+    /// higher encodes a little better for several times the CPU.
+    #[arg(long, value_parser = clap::value_parser!(i32).range(0..=10))]
+    pub opus_complexity: Option<i32>,
     /// JS worker threads (default: one per core).
     #[arg(long)]
     pub script_workers: Option<usize>,
@@ -180,6 +184,9 @@ pub fn main(args: RunArgs) -> ExitCode {
     };
     cfg.cpu_budget = args.cpu_budget;
     cfg.memory_limit = args.memory_limit_mib.max(1) * 1024 * 1024;
+    if let Some(n) = args.opus_complexity {
+        cfg.opus_complexity = n;
+    }
     if let Some(n) = args.media_nice {
         cfg.media_nice = (n != 0).then_some(n);
     }

@@ -39,6 +39,7 @@ pub const KEYS: &[&str] = &[
     "max_call_duration",
     "media_workers",
     "media_nice",
+    "opus_complexity",
     "script_workers",
     "media_dir",
     "tts_engine",
@@ -454,6 +455,15 @@ impl ServeConfig {
                 .ok_or_else(|| "expected a nice value, -20 to 19 (0: the process's)".to_owned())
         })? {
             engine.media_nice = (n != 0).then_some(n);
+        }
+        if let Some(n) = s.parse("opus_complexity", |v| {
+            v.trim()
+                .parse::<i32>()
+                .ok()
+                .filter(|n| (0..=10).contains(n))
+                .ok_or_else(|| "expected an Opus complexity, 0 to 10".to_owned())
+        })? {
+            engine.opus_complexity = n;
         }
         if let Some(n) = s.parse("media_workers", parse_count)? {
             engine.media_workers = n;

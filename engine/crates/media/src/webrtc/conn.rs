@@ -20,6 +20,7 @@ use str0m::config::DtlsCert;
 use str0m::format::Codec as WireCodec;
 use str0m::media::{Direction, Frequency, MediaData, MediaKind, MediaTime, Mid, Pt};
 use str0m::net::{Protocol, Receive};
+use str0m::rtp::Extension;
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
 use super::opus_codec::{Opus, WideOpus, MAX_DECODED, OPUS_FRAME_TICKS};
@@ -122,9 +123,15 @@ impl WebRtcConn {
         now: Instant,
     ) -> Result<WebRtcConn, WebRtcError> {
         let candidate = Candidate::host(local, "udp").map_err(|_| WebRtcError::Candidate(local))?;
+        // Audio needs no bandwidth estimation: without transport-wide
+        // sequence numbers and send times, browsers send no TWCC feedback
+        // to process 20 times a second.
         let mut rtc = Rtc::builder()
             .set_ice_lite(true)
             .set_dtls_cert(cert)
+            .clear_extension_map()
+            .set_extension(1, Extension::AudioLevel)
+            .set_extension(4, Extension::RtpMid)
             .clear_codecs()
             .enable_opus(true, false)
             .enable_pcmu(true, false)

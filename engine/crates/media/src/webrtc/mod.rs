@@ -20,7 +20,10 @@ use parking_lot::Mutex;
 use str0m::config::DtlsCert;
 
 pub use conn::{OpusPacket, WebRtcConn, WebRtcError};
-pub use opus_codec::{Opus, OpusError};
+pub use opus_codec::{
+    set_complexity as set_opus_complexity, Opus, OpusError,
+    DEFAULT_COMPLEXITY as DEFAULT_OPUS_COMPLEXITY,
+};
 
 use crate::worker::Command;
 use crate::{MediaEngine, MediaError, UnitId};

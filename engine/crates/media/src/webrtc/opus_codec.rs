@@ -5,17 +5,31 @@
 
 #[cfg(test)]
 use crate::codec::FRAME_SAMPLES;
+use std::sync::atomic::{AtomicI32, Ordering};
+
 use crate::codec::{PcmFrame, WidePcm};
 
 /// RTP clock ticks of one 20 ms frame at Opus's 48 kHz.
 pub const OPUS_FRAME_TICKS: u64 = 960;
 /// The most samples one Opus packet decodes to at 8 kHz (120 ms).
 pub const MAX_DECODED: usize = 960;
-/// The encoder's complexity (0–10, libopus defaults to 9). What it encodes
-/// is 8 kHz audio that mostly came from G.711; at 5 a 20 ms frame costs
-/// half the time of 9 on this project's bench machine (38 against 79 µs),
-/// which is most of a WebRTC leg's CPU (docs/PERFORMANCE.md).
-const ENCODER_COMPLEXITY: i32 = 5;
+/// The encoders' complexity (0–10; libopus defaults to 9), set once at
+/// start (`--opus-complexity`). Encoding is most of a WebRTC leg's CPU:
+/// a 20 ms frame of 8 kHz audio took 79 µs at 9, 41 at 5 and 18 at 1 on
+/// this project's bench machine (docs/PERFORMANCE.md). What is encoded is
+/// mostly audio that came from G.711, so the default is 1.
+static ENCODER_COMPLEXITY: AtomicI32 = AtomicI32::new(DEFAULT_COMPLEXITY);
+pub const DEFAULT_COMPLEXITY: i32 = 1;
+
+/// Sets the Opus encoders' complexity (clamped to 0–10) for legs made from
+/// now on.
+pub fn set_complexity(complexity: i32) {
+    ENCODER_COMPLEXITY.store(complexity.clamp(0, 10), Ordering::Relaxed);
+}
+
+fn complexity() -> i32 {
+    ENCODER_COMPLEXITY.load(Ordering::Relaxed)
+}
 /// Bytes one encoded 20 ms frame may take (RFC 6716 caps a frame at 1275).
 const MAX_PACKET: usize = 1275;
 
@@ -52,7 +66,7 @@ impl WideOpus {
                     opus::Encoder::new(16000, opus::Channels::Mono, opus::Application::Voip)
                         .map_err(|e| OpusError(e.to_string()))?;
                 let _ = e.set_inband_fec(true);
-                let _ = e.set_complexity(ENCODER_COMPLEXITY);
+                let _ = e.set_complexity(complexity());
                 self.encoder.insert(e)
             }
         };
@@ -83,7 +97,7 @@ impl Opus {
             .map_err(|e| OpusError(e.to_string()))?;
         // In-band FEC lets the browser rebuild a lost packet from the next.
         let _ = encoder.set_inband_fec(true);
-        let _ = encoder.set_complexity(ENCODER_COMPLEXITY);
+        let _ = encoder.set_complexity(complexity());
         let decoder =
             opus::Decoder::new(8000, opus::Channels::Mono).map_err(|e| OpusError(e.to_string()))?;
         Ok(Opus {
