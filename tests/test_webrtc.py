@@ -463,3 +463,38 @@ def test_browsers_in_a_conference_hear_each_other_in_wideband(registry, agent, t
     lv = audio.band_levels(samples[rate:], rate, (BROWSER_HZ, PHONE_HZ))
     assert lv[BROWSER_HZ] > 0.05, lv
     d.assert_alive()
+
+
+HOLDS_THE_BROWSER = """
+VoxEngine.addEventListener(AppEvents.CallAlerting, function (e) {
+  var call = e.call;
+  call.addEventListener(CallEvents.Connected, function () {
+    VoxEngine.sendMediaBetween(call, call);
+    setTimeout(function () { Logger.write("holder: hold"); call.hold(); }, 1000);
+    setTimeout(function () { Logger.write("holder: unhold"); call.unhold(); }, 3000);
+  });
+  call.addEventListener(CallEvents.Disconnected, function () { VoxEngine.terminate(); });
+  call.answer();
+});
+"""
+
+
+def test_the_scenario_holds_and_retrieves_a_browser(media_dialtone, tones, tmp_path,
+                                                    pages):  # noqa: F811
+    """`call.hold()` on a browser's call: Dialtone's re-INVITE (a WebRTC
+    offer, sendonly) is taken by the browser, which says it is held; after
+    `unhold()` the echo is heard again."""
+    script = tmp_path / "holder.js"
+    script.write_text(HOLDS_THE_BROWSER)
+    d = media_dialtone(script)
+    page = open_browser(pages, tones, d, tmp_path)
+    page.do(op="eval", js=f"window.dial('sip:hold@{LOOPBACK}:{d.sip_port}')")
+    wait_js(page, "window.events.includes('confirmed') && window.events.includes('pc:connected')")
+    wait_js(page, f"Math.abs(window.heardHz() - {BROWSER_HZ}) < {BROWSER_HZ * 0.06}", 10)
+    wait_js(page, "window.events.includes('hold')", 10)
+    d.wait_for(r"holder: hold", timeout=5)
+    wait_js(page, "window.events.includes('unhold')", 10)
+    # The echo comes back once retrieved.
+    wait_js(page, f"Math.abs(window.heardHz() - {BROWSER_HZ}) < {BROWSER_HZ * 0.06}", 10)
+    page.do(op="eval", js="window.session.terminate(); true")
+    d.assert_alive()
