@@ -219,6 +219,36 @@ def sdp_seeds(sip_messages: list[bytes]) -> list[bytes]:
 
 # --- RTP -------------------------------------------------------------------
 
+def webrtc_seeds() -> list[bytes]:
+    """Browser-style offers (Chrome's shape, aiortc's, Firefox's setup and
+    codec lists) and a few near misses."""
+    base = ("v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+            "a=group:BUNDLE 0\r\na=extmap-allow-mixed\r\na=msid-semantic: WMS s1\r\n"
+            "m=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126\r\nc=IN IP4 0.0.0.0\r\n"
+            "a=rtcp:9 IN IP4 0.0.0.0\r\n"
+            "a=candidate:1 1 udp 2122260223 127.0.0.1 54321 typ host generation 0\r\n"
+            "a=ice-ufrag:Ab3d\r\na=ice-pwd:0123456789abcdefABCDEF01\r\na=ice-options:trickle\r\n"
+            "a=fingerprint:sha-256 " + ":".join(f"{b:02X}" for b in range(32)) + "\r\n"
+            "a=setup:actpass\r\na=mid:0\r\n"
+            "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"
+            "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+            "a=sendrecv\r\na=msid:s1 t1\r\na=rtcp-mux\r\na=rtcp-rsize\r\n"
+            "a=rtpmap:111 opus/48000/2\r\na=rtcp-fb:111 transport-cc\r\n"
+            "a=fmtp:111 minptime=10;useinbandfec=1\r\na=rtpmap:63 red/48000/2\r\n"
+            "a=fmtp:63 111/111\r\na=rtpmap:9 G722/8000\r\na=rtpmap:0 PCMU/8000\r\n"
+            "a=rtpmap:8 PCMA/8000\r\na=rtpmap:13 CN/8000\r\na=rtpmap:110 telephone-event/48000\r\n"
+            "a=rtpmap:126 telephone-event/8000\r\na=ssrc:1001 cname:x\r\na=ssrc:1001 msid:s1 t1\r\n")
+    out = [base,
+           base.replace("a=setup:actpass", "a=setup:passive"),
+           base.replace("a=sendrecv", "a=sendonly"),
+           base.replace("111 63 9 0 8 13 110 126", "0 8"),
+           base.replace("sha-256", "sha-1"),
+           base + "m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=rtpmap:96 VP8/90000\r\n",
+           base.replace("a=ice-pwd:0123456789abcdefABCDEF01", "a=ice-pwd:short"),
+           base.replace("UDP/TLS/RTP/SAVPF", "RTP/AVP")]
+    return [s.encode() for s in out]
+
+
 def rtp(pt: int, seq: int, ts: int, payload: bytes, marker=False, csrcs=(),
         ext: bytes | None = None, pad=0) -> bytes:
     first = 0x80 | len(csrcs) | (0x10 if ext is not None else 0) | (0x20 if pad else 0)
@@ -298,6 +328,8 @@ def main() -> None:
         write("ua_input", b"%%" + (b"u0" if i % 2 else b"t1") + b"\n" + m + b"\n%%cp\n%%ca\n%%w1000\n")
     for i, sdp in enumerate(sdp_seeds(messages)):
         write("sdp", bytes([i % 4]) + sdp)
+    for s in webrtc_seeds():
+        write("webrtc_sdp", s)
     for s in rtp_seeds():
         write("rtp", s)
     for spec in sorted((ROOT / "scripts").glob("*.spec.json")):

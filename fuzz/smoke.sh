@@ -10,7 +10,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
 total=${FUZZ_SMOKE_SECONDS:-60}
-targets=(sip_parse sip_framer ua_input sdp rtp spec_json audio_decode)
+targets=(sip_parse sip_framer ua_input sdp rtp spec_json audio_decode webrtc_sdp)
 per=$((total / ${#targets[@]}))
 ((per > 0)) || per=1
 

@@ -31,24 +31,35 @@ use crate::{MediaEngine, MediaError, UnitId};
 /// A connection as the endpoint and the signalling side share it.
 pub type SharedConn = Arc<Mutex<WebRtcConn>>;
 
-/// The engine's WebRTC connections by unit, and its DTLS certificate (made
-/// once, on first use: every leg presents the same fingerprint).
+/// The process's DTLS certificate, made once on first use: every leg
+/// presents the same fingerprint (a key generation per call would cost
+/// more than the rest of its set-up).
+fn cert() -> Option<DtlsCert> {
+    static CERT: OnceLock<Option<DtlsCert>> = OnceLock::new();
+    CERT.get_or_init(|| {
+        let provider = str0m::crypto::from_feature_flags();
+        provider.dtls_provider.generate_certificate()
+    })
+    .clone()
+}
+
+/// What a leg does with a browser's offer, on a throwaway connection: the
+/// answer, or why there is none. For fuzzing the WebRTC stack's SDP with
+/// what passes `dialtone_sdp::check_webrtc_offer`.
+pub fn answer_offer(offer: &str) -> Result<String, WebRtcError> {
+    let cert = cert().ok_or(WebRtcError::Certificate)?;
+    let local = SocketAddr::from(([127, 0, 0, 1], 40000));
+    let mut conn = WebRtcConn::new(UnitId(0), local, cert, Instant::now())?;
+    conn.accept_offer(offer, Instant::now())
+}
+
+/// The engine's WebRTC connections by unit.
 #[derive(Default)]
 pub(crate) struct Registry {
     conns: Mutex<HashMap<UnitId, SharedConn>>,
-    cert: OnceLock<Option<DtlsCert>>,
 }
 
 impl Registry {
-    fn cert(&self) -> Option<DtlsCert> {
-        self.cert
-            .get_or_init(|| {
-                let provider = str0m::crypto::from_feature_flags();
-                provider.dtls_provider.generate_certificate()
-            })
-            .clone()
-    }
-
     pub(crate) fn remove(&self, unit: UnitId) {
         self.conns.lock().remove(&unit);
     }
@@ -66,9 +77,8 @@ impl MediaEngine {
         if let Some(conn) = registry.conns.lock().get(&unit) {
             return Ok(conn.clone());
         }
-        let cert = registry
-            .cert()
-            .ok_or_else(|| MediaError::WebRtc(WebRtcError::Certificate.to_string()))?;
+        let cert =
+            cert().ok_or_else(|| MediaError::WebRtc(WebRtcError::Certificate.to_string()))?;
         let conn = WebRtcConn::new(unit, local, cert, Instant::now())
             .map_err(|e| MediaError::WebRtc(e.to_string()))?;
         let conn = Arc::new(Mutex::new(conn));
