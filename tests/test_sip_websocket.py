@@ -158,6 +158,8 @@ def test_jssip_in_chromium_registers_and_is_offered_a_call(registry, agent, tone
     with audio are tests/test_webrtc.py's."""
     d = start_serve(registry, tmp_path)
     key, account = set_up_centre(d, {"ann": ["support"]})
+    assert call(d, "PUT", "/v1/queues/support", {"afterCallWork": 0, "ringTimeout": 10},
+                key=key)[0] in (200, 201)
     page = pages()
     # A page of the server's own origin (a blank page is a public context,
     # which chromium does not let reach a loopback address).
@@ -195,9 +197,13 @@ def test_jssip_in_chromium_registers_and_is_offered_a_call(registry, agent, tone
     assert ann.command({"command": "ready"})["type"] == "ack"
     customer = agent("call", f"sip:support@{d.sip_uri_host}", name="customer",
                      play=tones.wav(440.0), no_telephone_event=True, duration=20.0, max_time=40)
-    ann.wait_event(event="newInboundCall", agent="ann")
-    # Nobody answers in the browser; the agent goes not ready.
-    ann.wait_event(event="agentState", agent="ann", state="notReady", timeout=20)
+    rung = ann.wait_event(event="newInboundCall", agent="ann")
+    # The INVITE reaches the browser down its own WebSocket.
+    page.do(op="waitFor", js="(window.offered || 0) >= 1", timeout=15000)
+    # Nobody answers in the browser: after the queue's ring time (10 s) the
+    # agent goes not ready.
+    ann.wait_event(event="agentState", agent="ann", state="notReady", after_seq=rung["seq"],
+                   timeout=30)
     assert page.do(op="eval", js="window.offered || 0")["value"] == 1
 
     page.do(op="eval", js="window.ua.unregister(); true")
