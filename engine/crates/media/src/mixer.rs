@@ -356,11 +356,7 @@ impl Mixer {
     /// What the wideband member `dst` hears this tick at 16 kHz; false
     /// when no wideband mix is made this tick.
     pub fn render_wide(&mut self, dst: UnitId, pcm: &mut WidePcm) -> bool {
-        let spec = self
-            .index
-            .get(&dst)
-            .and_then(|&i| self.members.get(i))
-            .map(|m| &m.spec);
+        let spec = self.spec_of(dst);
         let Some(lane) = self.wide.as_ref() else {
             return false;
         };

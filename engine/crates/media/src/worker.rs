@@ -588,13 +588,14 @@ impl Worker {
                     };
                     mixer.contribute(member, pcm);
                     if wide {
-                        match unit {
-                            Some(Unit::Endpoint(ep)) if ep.wide_pcm().is_some() => {
-                                if let Some(w) = ep.wide_pcm() {
-                                    mixer.contribute_wide(member, w);
-                                }
-                            }
-                            _ => {
+                        // A browser's own 16 kHz audio, else the 8 kHz frame upsampled.
+                        let own = match unit {
+                            Some(Unit::Endpoint(ep)) => ep.wide_pcm(),
+                            _ => None,
+                        };
+                        match own {
+                            Some(w) => mixer.contribute_wide(member, w),
+                            None => {
                                 crate::codec::upsample(pcm, &mut self.wide_pcm);
                                 mixer.contribute_wide(member, &self.wide_pcm);
                             }

@@ -255,16 +255,13 @@ impl WebRtcConn {
         self.wire = Some((pt, wire));
         let (time, data): (MediaTime, Vec<u8>) = match wire {
             Wire::Opus => {
-                let opus = match self.opus.as_mut() {
-                    Some(o) => o,
-                    None => match Opus::new() {
-                        Ok(o) => self.opus.insert(Box::new(o)),
-                        Err(e) => {
-                            tracing::warn!(unit = self.unit.0, error = %e, "no Opus encoder");
-                            self.failed = true;
-                            return false;
-                        }
-                    },
+                let opus = match opus_of(&mut self.opus) {
+                    Ok(o) => o,
+                    Err(e) => {
+                        tracing::warn!(unit = self.unit.0, error = %e, "no Opus encoder");
+                        self.failed = true;
+                        return false;
+                    }
                 };
                 match opus.encode(pcm) {
                     Ok(bytes) => (
@@ -525,12 +522,8 @@ impl WebRtcConn {
         let start = data.time.rebase(Frequency::EIGHT_KHZ).numer() as u32;
         match data.params.spec().codec {
             WireCodec::Opus => {
-                let opus = match self.opus.as_mut() {
-                    Some(o) => o,
-                    None => match Opus::new() {
-                        Ok(o) => self.opus.insert(Box::new(o)),
-                        Err(_) => return,
-                    },
+                let Ok(opus) = opus_of(&mut self.opus) else {
+                    return;
                 };
                 let n = match opus.decode(&data.data, &mut self.decoded) {
                     Ok(n) => n,
@@ -595,6 +588,16 @@ impl Drop for WebRtcConn {
     fn drop(&mut self) {
         super::stats::leg_closed();
     }
+}
+
+/// The leg's Opus codec, made on first use (by whichever comes first: the
+/// first frame to send or the first packet to decode).
+fn opus_of(slot: &mut Option<Box<Opus>>) -> Result<&mut Opus, super::OpusError> {
+    let opus = match slot.take() {
+        Some(o) => o,
+        None => Box::new(Opus::new()?),
+    };
+    Ok(slot.insert(opus))
 }
 
 fn queue(inbound: &mut VecDeque<(u32, EncodedFrame)>, ts: u32, frame: EncodedFrame) {
