@@ -461,6 +461,19 @@ class SimUnavailable(AssertionError):
     pass
 
 
+def by_session(entries: list[dict]) -> list[dict]:
+    """The simulator's lines session by session: the spec's session first (its lines
+    have no ``session``), then each other session (a conference session) in the order
+    it first appears. How the sessions' lines interleave depends on timing in the real
+    world, so both halves are compared this way."""
+    order: list = []
+    for e in entries:
+        if e.get("session") not in order:
+            order.append(e.get("session"))
+    order.sort(key=lambda s: s is not None)  # stable: the spec's session first
+    return [e for s in order for e in entries if e.get("session") == s]
+
+
 def sim_run(script: Path, binary: Path | None = None) -> RawRun:
     """``dialtone test SCRIPT --spec SPEC --format json`` (contract: one JSON object
     with ``passed``, ``events`` and ``logs``, each ``[{"at_ms", "text"}]``)."""
@@ -473,8 +486,8 @@ def sim_run(script: Path, binary: Path | None = None) -> RawRun:
         raise SimUnavailable(f"$ {' '.join(argv)}\ndid not finish within {SIM_TIMEOUT_S:.0f} s") from None
     try:
         doc = json.loads(proc.stdout)
-        events = [e["text"] for e in doc["events"]]
-        logs = [e["text"] for e in doc["logs"]]
+        events = [e["text"] for e in by_session(doc["events"])]
+        logs = [e["text"] for e in by_session(doc["logs"])]
         errors = [e["text"] if isinstance(e, dict) else str(e) for e in doc.get("errors", [])]
     except (ValueError, KeyError, TypeError) as exc:
         raise SimUnavailable(
@@ -1055,14 +1068,18 @@ def real_run(script: Path, workdir: Path, binary: Path | None = None,
 
 def _collect(d: Dialtone, run: RawRun) -> None:
     lines = parse_session_lines(d.lines)
-    sessions = sorted({s for _, s, _, _ in lines})
+    # Session by session, in the order they started (the caller's first), as
+    # `by_session` orders the simulator's.
+    sessions: list[str] = []
+    for _, session, _, _ in lines:
+        if session not in sessions:
+            sessions.append(session)
     if len(sessions) > 1:
-        run.notes.append(f"more than one session in the log: {sessions}; using the first")
-    first = lines[0][1] if lines else None
-    for _, session, kind, text in lines:
-        if session != first:
-            continue
-        {"event": run.events, "log": run.logs, "error": run.errors}.get(kind, []).append(text)
+        run.notes.append(f"{len(sessions)} sessions in the log, compared one after the other")
+    for wanted in sessions:
+        for _, session, kind, text in lines:
+            if session == wanted:
+                {"event": run.events, "log": run.logs, "error": run.errors}.get(kind, []).append(text)
     run.notes.append("dialtone log:\n" + harness.tail(d.lines, 80))
 
 

@@ -53,19 +53,32 @@ impl Report {
         let mut logs = Vec::new();
         for entry in &self.timeline {
             let at_ms = ms(entry.at);
+            // Lines of a session other than the spec's (a conference
+            // session) say which.
+            let line = |text: &str| {
+                let mut value = json!({ "at_ms": at_ms, "text": text });
+                if let (Some(name), Some(map)) = (&entry.session, value.as_object_mut()) {
+                    map.insert("session".into(), json!(name));
+                }
+                value
+            };
             let (kind, text) = match &entry.what {
-                Happened::Action(Action::Log(line)) => {
-                    logs.push(json!({ "at_ms": at_ms, "text": line }));
-                    ("action", format!("log {line:?}"))
+                Happened::Action(Action::Log(text)) => {
+                    logs.push(line(text));
+                    ("action", format!("log {text:?}"))
                 }
                 Happened::Action(action) => ("action", action.to_string()),
                 Happened::World(what) => ("world", what.clone()),
                 Happened::Event(text) => {
-                    events.push(json!({ "at_ms": at_ms, "text": text }));
+                    events.push(line(text));
                     ("event", text.clone())
                 }
             };
-            timeline.push(json!({ "at_ms": at_ms, "kind": kind, "text": text }));
+            let mut value = line(&text);
+            if let Some(map) = value.as_object_mut() {
+                map.insert("kind".into(), json!(kind));
+            }
+            timeline.push(value);
         }
         json!({
             "passed": self.passed(),

@@ -1,5 +1,6 @@
-//! One ordered stream of what a session does: its commands and its
-//! `Logger.write` lines, in the order it did them.
+//! One ordered stream of what the sessions do: their commands and their
+//! `Logger.write` lines, in the order they did them, each with the session
+//! it came from.
 //!
 //! Commands arrive on a channel, log lines through `tracing` (target
 //! `dialtone::session`) synchronously while the script runs. When a log line
@@ -23,11 +24,12 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::Layer;
 
 pub(crate) enum Item {
-    Command(SessionCommand),
-    Log(String),
-    Error(String),
+    Command(SessionId, SessionCommand),
+    /// A `Logger.write` line: the session (as its log names it) and the text.
+    Log(String, String),
+    Error(String, String),
     /// An event the session dispatched, as it logs it.
-    Event(String),
+    Event(String, String),
     /// The `accessURL` request with this id was answered or dropped.
     Answer(u64),
 }
@@ -42,8 +44,8 @@ struct Queue {
 
 impl Queue {
     fn move_pending_commands(&mut self) {
-        while let Ok((_, command)) = self.commands.try_recv() {
-            self.ordered.push_back(Item::Command(command));
+        while let Ok((session, command)) = self.commands.try_recv() {
+            self.ordered.push_back(Item::Command(session, command));
         }
     }
 }
@@ -80,7 +82,7 @@ impl Inbox {
             if next.is_pending() {
                 queue.reader = Some(cx.waker().clone());
             }
-            next.map(|next| next.map(|(_, command)| Item::Command(command)))
+            next.map(|next| next.map(|(session, command)| Item::Command(session, command)))
         })
         .await
     }
@@ -94,15 +96,14 @@ impl Inbox {
         }
     }
 
-    /// Whether the session has reported its end (`SessionCommand::Ended`)
-    /// and the reader has not taken it yet.
-    pub(crate) fn end_is_queued(&self) -> bool {
+    /// Whether `session` has reported its end (`SessionCommand::Ended`) and
+    /// the reader has not taken it yet.
+    pub(crate) fn end_is_queued(&self, session: SessionId) -> bool {
         let mut queue = self.lock();
         queue.move_pending_commands();
-        queue
-            .ordered
-            .iter()
-            .any(|item| matches!(item, Item::Command(SessionCommand::Ended { .. })))
+        queue.ordered.iter().any(|item| {
+            matches!(item, Item::Command(id, SessionCommand::Ended { .. }) if *id == session)
+        })
     }
 
     /// A waker that queues `Item::Answer(id)` when woken: give it to the
@@ -143,6 +144,7 @@ pub(crate) struct LogTap {
 
 #[derive(Default)]
 struct LogFields {
+    session: Option<String>,
     kind: Option<String>,
     message: Option<String>,
 }
@@ -150,6 +152,7 @@ struct LogFields {
 impl Visit for LogFields {
     fn record_str(&mut self, field: &Field, value: &str) {
         match field.name() {
+            "session" => self.session = Some(value.to_string()),
             "kind" => self.kind = Some(value.to_string()),
             "message" => self.message = Some(value.to_string()),
             _ => {}
@@ -158,6 +161,7 @@ impl Visit for LogFields {
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         match field.name() {
+            "session" => self.session = Some(format!("{value:?}").trim_matches('"').to_string()),
             "kind" => self.kind = Some(format!("{value:?}").trim_matches('"').to_string()),
             "message" => self.message = Some(format!("{value:?}")),
             _ => {}
@@ -173,10 +177,11 @@ impl<S: Subscriber> Layer<S> for LogTap {
         let mut fields = LogFields::default();
         event.record(&mut fields);
         let text = fields.message.unwrap_or_default();
+        let session = fields.session.unwrap_or_default();
         match fields.kind.as_deref() {
-            Some("log") => self.inbox.push(Item::Log(text)),
-            Some("error") => self.inbox.push(Item::Error(text)),
-            Some("event") => self.inbox.push(Item::Event(text)),
+            Some("log") => self.inbox.push(Item::Log(session, text)),
+            Some("error") => self.inbox.push(Item::Error(session, text)),
+            Some("event") => self.inbox.push(Item::Event(session, text)),
             _ => {}
         }
     }

@@ -57,6 +57,17 @@ fn session_config() -> ScriptConfig {
     }
 }
 
+/// What the session host needs of a session the call core started.
+fn session_spec(start: dialtone_calls::SessionStart) -> SessionSpec {
+    SessionSpec {
+        id: start.id,
+        scenario: start.scenario,
+        custom_data: start.custom_data,
+        first_event: start.first_event,
+        access_url: start.access_url,
+    }
+}
+
 /// Runs `scenario` against `spec` on a virtual clock, on this thread.
 pub fn run(scenario: Scenario, spec: &Spec) -> Result<Report, SimError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -73,21 +84,27 @@ pub fn run(scenario: Scenario, spec: &Spec) -> Result<Report, SimError> {
     let wall = std::time::Instant::now();
     let (timeline, timed_out, virtual_time) =
         tracing::subscriber::with_default(subscriber, || {
-            runtime.block_on(async {
+            tokio::task::LocalSet::new().block_on(&runtime, async {
                 let started = tokio::time::Instant::now();
                 let mut world = world::World::new(spec, scenario, event_tx, inbox.clone());
+                // Sessions the call core starts on its own (conference
+                // sessions) run beside the first, on this thread.
+                let commands = command_tx.clone();
+                world.set_spawner(Box::new(move |start| {
+                    let (events, event_rx) = mpsc::unbounded_channel();
+                    tokio::task::spawn_local(run_session_local(
+                        session_config(),
+                        commands.clone(),
+                        session_spec(start),
+                        event_rx,
+                    ));
+                    events
+                }));
                 let start = world
                     .start()
                     .map_err(|e| SimError::Refused(e.to_string()))?;
-                let session = SessionSpec {
-                    id: start.id,
-                    scenario: start.scenario,
-                    custom_data: start.custom_data,
-                    first_event: start.first_event,
-                    access_url: start.access_url,
-                };
                 tokio::join!(
-                    run_session_local(session_config(), command_tx, session, event_rx),
+                    run_session_local(session_config(), command_tx, session_spec(start), event_rx),
                     world.run(),
                 );
                 let virtual_time = world.ended_at.unwrap_or_else(|| started.elapsed());

@@ -10,6 +10,9 @@ use crate::expect::{Action, Expectation};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub at: Duration,
+    /// The session it happened in, when it is not the spec's own (a
+    /// conference session, by its conference id).
+    pub session: Option<String>,
     pub what: Happened,
 }
 
@@ -256,14 +259,17 @@ impl Report {
         };
         missing(&mut out, 0);
         for (index, entry) in self.timeline.iter().enumerate() {
+            let at = seconds(entry.at);
+            let from = match &entry.session {
+                Some(name) => format!("[{name}] "),
+                None => String::new(),
+            };
             let _ = match &entry.what {
                 Happened::Action(action) => {
-                    writeln!(out, "    {} {}  {action}", mark(index), seconds(entry.at))
+                    writeln!(out, "    {} {at}  {from}{action}", mark(index))
                 }
-                Happened::World(what) => writeln!(out, "      {}  ({what})", seconds(entry.at)),
-                Happened::Event(text) => {
-                    writeln!(out, "    {} {}  > {text}", mark(index), seconds(entry.at))
-                }
+                Happened::World(what) => writeln!(out, "      {at}  {from}({what})"),
+                Happened::Event(text) => writeln!(out, "    {} {at}  {from}> {text}", mark(index)),
             };
             missing(&mut out, index + 1);
         }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{inline, spec};
-use dialtone_sim::run;
+use dialtone_sim::{run, Action, Happened};
 
 #[test]
 fn a_call_that_ended_cannot_join_and_the_conference_says_so() {
@@ -63,4 +63,104 @@ fn endpoints_events_and_whom_they_hear() {
     );
     let report = run(inline(source), &spec).expect("runs");
     assert!(report.passed(), "{}", report.render());
+}
+
+/// The scenario of a meet-me across sessions, as VoxEngine builds one: a
+/// caller's session reaches the conference session "room" with
+/// `callConference`; the same scenario runs the room.
+const MEET: &str = r#"
+    var conf = null;
+    VoxEngine.addEventListener(AppEvents.CallAlerting, function (e) {
+      if (e.destination === "room") {
+        if (e.callerid === "mallory") { e.call.reject(486); return; }
+        if (!conf) {
+          conf = VoxEngine.createConference({ id: "room" });
+          conf.addEventListener(ConferenceEvents.EndpointAdded, function () {
+            Logger.write("room has " + conf.getList().length);
+          });
+          conf.addEventListener(ConferenceEvents.EndpointRemoved, function () {
+            Logger.write("room has " + conf.getList().length + " left");
+            if (conf.getList().length === 0 && e.callerid !== "stays") VoxEngine.terminate();
+          });
+        }
+        e.call.answer();
+        VoxEngine.sendMediaBetween(e.call, conf);
+        return;
+      }
+      var caller = e.call;
+      caller.answer();
+      caller.addEventListener(CallEvents.Connected, function () {
+        var leg = VoxEngine.callConference("room", e.callerid);
+        leg.addEventListener(CallEvents.Connected, function () {
+          VoxEngine.sendMediaBetween(caller, leg);
+          Logger.write(e.callerid + " joined");
+        });
+        leg.addEventListener(CallEvents.Failed, function (ev) {
+          Logger.write("room failed " + ev.code);
+          caller.hangup();
+        });
+        leg.addEventListener(CallEvents.Disconnected, function () { caller.hangup(); });
+        caller.addEventListener(CallEvents.Disconnected, function () {
+          leg.hangup();
+          VoxEngine.terminate();
+        });
+      });
+    });
+"#;
+
+#[test]
+fn call_conference_starts_the_conference_session_beside_the_first() {
+    let spec = spec(
+        r#"{ "call": { "from": "alice", "to": "1000" },
+             "events": [ { "at": 3000, "hangup": true } ],
+             "expect": [ {"answered": true}, {"log": "room has 1"}, {"log": "alice joined"},
+                         {"terminated": true}, {"log": "room has 0 left"}, {"terminated": true} ] }"#,
+    );
+    let report = run(inline(MEET), &spec).expect("runs");
+    assert!(report.passed(), "{}", report.render());
+    assert!(!report.timed_out, "{}", report.render());
+    // The room's lines say they are the room's; the caller's do not.
+    let session_of = |line: &str| {
+        report
+            .timeline
+            .iter()
+            .find(|e| matches!(&e.what, Happened::Action(Action::Log(l)) if l == line))
+            .map(|e| e.session.clone())
+    };
+    assert_eq!(session_of("room has 1"), Some(Some("room".to_string())));
+    assert_eq!(session_of("alice joined"), Some(None));
+    let ended: Vec<Option<String>> = report
+        .timeline
+        .iter()
+        .filter(|e| matches!(e.what, Happened::Action(Action::Terminated)))
+        .map(|e| e.session.clone())
+        .collect();
+    assert_eq!(ended, vec![None, Some("room".to_string())]);
+    // The caller hung up at 3 s; the room ended right after it.
+    assert!(report.virtual_time < std::time::Duration::from_secs(4));
+}
+
+#[test]
+fn a_room_that_rejects_fails_the_callers_leg_with_its_code() {
+    let spec = spec(
+        r#"{ "call": { "from": "mallory", "to": "1000" },
+             "expect": [ {"answered": true}, {"log": "room failed 486"}, {"hangup": true},
+                         {"terminated": true} ] }"#,
+    );
+    let report = run(inline(MEET), &spec).expect("runs");
+    assert!(report.passed(), "{}", report.render());
+}
+
+#[test]
+fn the_timeout_ends_every_session() {
+    // The room of "stays" never ends by itself.
+    let spec = spec(
+        r#"{ "call": { "from": "stays", "to": "1000" }, "timeout": 20000,
+             "events": [ { "at": 2000, "hangup": true } ],
+             "expect": [ {"log": "stays joined"}, {"terminated": true}, {"log": "room has 0 left"},
+                         {"terminated": true} ] }"#,
+    );
+    let report = run(inline(MEET), &spec).expect("runs");
+    assert!(report.passed(), "{}", report.render());
+    assert!(report.timed_out, "{}", report.render());
 }

@@ -80,7 +80,7 @@ impl World<'_> {
         };
         match answer.try_recv() {
             Ok(response) => self.answered(Some(response)),
-            Err(TryRecvError::Closed) if !self.inbox.end_is_queued() => {
+            Err(TryRecvError::Closed) if !self.inbox.end_is_queued(self.session) => {
                 // The session lives on: the promise its handler returned can
                 // never settle (nothing holds its resolve functions).
                 self.note("no answer: the session dropped the request".into());

@@ -1,9 +1,14 @@
-//! The simulated world around one session: the engine's call core, driven
-//! here instead of by the signalling task, with simulated far ends
+//! The simulated world around the spec's session: the engine's call core,
+//! driven here instead of by the signalling task, with simulated far ends
 //! ([`ua::SimUa`]) and media ([`media::SimMedia`]) on virtual time. What
 //! the session is told is decided by the same call core as in production;
 //! this module only plays the outside world at the spec's times and writes
 //! down what happened.
+//!
+//! Sessions the call core starts on its own (a conference session that
+//! `VoxEngine.callConference` reaches, run by the same scenario as with
+//! `dialtone run`) run beside the first one, through the same call core;
+//! their lines in the timeline carry their name.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -54,7 +59,20 @@ enum Due {
     Job(JobResult, Option<String>),
 }
 
-/// The call core's questions, answered for the one simulated session.
+/// Starts a session the call core started on its own, and returns the
+/// sender of its events.
+pub(crate) type Spawner = Box<dyn FnMut(SessionStart) -> EventSender>;
+
+/// A session of the simulation.
+struct Live {
+    /// How the timeline names it: `None` for the spec's own session, the
+    /// conference id for a conference session.
+    name: Option<String>,
+    /// Its events; `None` once it has ended.
+    events: Option<EventSender>,
+}
+
+/// The call core's questions, answered for the simulated sessions.
 struct SimServices {
     scenario: Arc<Scenario>,
     custom_data: String,
@@ -62,13 +80,25 @@ struct SimServices {
     trunks: Vec<dialtone_calls::TrunkConfig>,
 }
 
-impl Services for SimServices {
-    fn route(&self, _info: &InboundInfo<'_>) -> Route {
+impl SimServices {
+    fn the_scenario(&self) -> Route {
         Route::Session {
             scenario: self.scenario.clone(),
             custom_data: self.custom_data.clone(),
             owner: None,
         }
+    }
+}
+
+impl Services for SimServices {
+    fn route(&self, _info: &InboundInfo<'_>) -> Route {
+        self.the_scenario()
+    }
+
+    /// As with `dialtone run`: the one scenario runs conference sessions
+    /// too, and tells them apart by `destination` (the conference id).
+    fn route_conference(&self, _owner: Option<&dialtone_calls::RouteOwner>, _name: &str) -> Route {
+        self.the_scenario()
     }
 
     fn trunks(
@@ -101,9 +131,16 @@ pub(crate) struct World<'a> {
     core: CallCore,
     ua: ua::SimUa,
     media: media::SimMedia,
+    /// The spec's session.
     session: SessionId,
     access_token: String,
-    events: Option<EventSender>,
+    /// Every session started so far, the spec's first.
+    sessions: HashMap<SessionId, Live>,
+    /// The spec's session's events, until it has an id.
+    first_events: Option<EventSender>,
+    /// Starts the sessions the call core starts on its own; without one
+    /// they are refused.
+    spawner: Option<Spawner>,
     agenda: Vec<(Instant, u64, Due)>,
     seq: u64,
     /// How the timeline names calls: `caller`, or the URI `callSIP` was given.
@@ -162,7 +199,9 @@ impl<'a> World<'a> {
             media: media::SimMedia::default(),
             session: SessionId::new(),
             access_token: String::new(),
-            events: Some(events),
+            sessions: HashMap::new(),
+            first_events: Some(events),
+            spawner: None,
             agenda: Vec::new(),
             seq: 0,
             labels: HashMap::new(),
@@ -258,6 +297,13 @@ impl<'a> World<'a> {
         let start = start.ok_or_else(|| Refused("no session was started".into()))?;
         debug_assert!(started.is_none_or(|s| s.id == start.id));
         self.session = start.id;
+        self.sessions.insert(
+            start.id,
+            Live {
+                name: None,
+                events: self.first_events.take(),
+            },
+        );
         self.access_token = start
             .access_url
             .rsplit('/')
@@ -287,10 +333,10 @@ impl<'a> World<'a> {
             tokio::select! {
                 biased;
                 item = inbox.next(), if !over => match item {
-                    Some(Item::Command(command)) => self.command(command),
-                    Some(Item::Log(line)) => self.act(Action::Log(line)),
-                    Some(Item::Error(text)) => self.act(Action::Error(text)),
-                    Some(Item::Event(text)) => self.push(Happened::Event(text)),
+                    Some(Item::Command(session, command)) => self.command(session, command),
+                    Some(Item::Log(session, line)) => self.push_from(&session, Happened::Action(Action::Log(line))),
+                    Some(Item::Error(session, text)) => self.push_from(&session, Happened::Action(Action::Error(text))),
+                    Some(Item::Event(session, text)) => self.push_from(&session, Happened::Event(text)),
                     Some(Item::Answer(id)) => self.answer_ready(id),
                     None => break,
                 },
@@ -298,15 +344,26 @@ impl<'a> World<'a> {
                     let now = Instant::now();
                     if !over && now >= deadline {
                         if self.timed_out {
-                            // The session ignored Terminate: closing its
+                            // A session that ignored Terminate: closing its
                             // event channel ends it, and its `Ended` follows.
-                            self.events = None;
+                            for live in self.sessions.values_mut() {
+                                live.events = None;
+                            }
                             deadline = now + Duration::from_secs(86_400);
                         } else {
                             self.timed_out = true;
                             self.agenda.retain(|(_, _, due)| matches!(due, Due::Job(..)));
                             self.note("timeout: the engine ends the session".into());
-                            self.core.terminate_session(self.session, None, "test timeout");
+                            let mut live: Vec<SessionId> = self
+                                .sessions
+                                .iter()
+                                .filter(|(_, l)| l.events.is_some())
+                                .map(|(id, _)| *id)
+                                .collect();
+                            live.sort_unstable();
+                            for id in live {
+                                self.core.terminate_session(id, None, "test timeout");
+                            }
                             self.drain();
                             deadline = now + GRACE;
                         }
@@ -339,8 +396,28 @@ impl<'a> World<'a> {
     }
 
     fn push(&mut self, what: Happened) {
+        self.push_as(None, what);
+    }
+
+    fn push_as(&mut self, session: Option<String>, what: Happened) {
         let at = self.elapsed();
-        self.timeline.push(Entry { at, what });
+        self.timeline.push(Entry { at, session, what });
+    }
+
+    /// What a session's log line said, under the session's name (`id` as
+    /// its log writes it).
+    fn push_from(&mut self, id: &str, what: Happened) {
+        let name = self
+            .sessions
+            .iter()
+            .find(|(sid, _)| sid.to_string() == id)
+            .and_then(|(_, live)| live.name.clone());
+        self.push_as(name, what);
+    }
+
+    /// The name of session `id` in the timeline (`None`: the spec's).
+    fn name_of(&self, id: SessionId) -> Option<String> {
+        self.sessions.get(&id).and_then(|live| live.name.clone())
     }
 
     fn act(&mut self, action: Action) {
@@ -408,15 +485,14 @@ impl<'a> World<'a> {
                     self.ua_reaction(reaction);
                 }
                 Output::Media(cmd) => self.media_command(now, cmd),
-                Output::Event { event, .. } => {
-                    if let Some(events) = &self.events {
+                Output::Event { session, event } => {
+                    let live = self.sessions.get(&session);
+                    if let Some(events) = live.and_then(|l| l.events.as_ref()) {
                         // A session that has ended drops its receiver.
                         let _ = events.send(event);
                     }
                 }
-                Output::Start(start) => {
-                    self.note(format!("a second session is not simulated ({})", start.id))
-                }
+                Output::Start(start) => self.spawn(start),
                 Output::Ended(_) | Output::Fact(_) => {}
                 Output::Job(job) => self.job(job),
             }
@@ -686,16 +762,49 @@ impl<'a> World<'a> {
         }
     }
 
-    /// A command from the session: written down as the action it is, then
+    /// A session the call core started on its own (a conference session):
+    /// it runs beside the others, named by its first call's destination.
+    fn spawn(&mut self, start: SessionStart) {
+        let Some(spawner) = self.spawner.as_mut() else {
+            self.note(format!("a second session is not simulated ({})", start.id));
+            return;
+        };
+        let name = match &start.first_event {
+            Some(SessionEvent::CallAlerting(incoming)) => {
+                let name = incoming.destination.clone();
+                self.labels.insert(incoming.call, format!("{name} caller"));
+                name
+            }
+            _ => format!("session {}", self.sessions.len() + 1),
+        };
+        let id = start.id;
+        let events = spawner(start);
+        self.note(format!("session {name:?} starts"));
+        self.sessions.insert(
+            id,
+            Live {
+                name: Some(name),
+                events: Some(events),
+            },
+        );
+    }
+
+    /// Lets the call core start sessions of its own through `spawner`.
+    pub(crate) fn set_spawner(&mut self, spawner: Spawner) {
+        self.spawner = Some(spawner);
+    }
+
+    /// A command from a session: written down as the action it is, then
     /// given to the call core.
-    fn command(&mut self, command: SessionCommand) {
+    fn command(&mut self, session: SessionId, command: SessionCommand) {
+        let name = self.name_of(session);
         if let SessionCommand::Ended { reason } = &command {
-            self.ended(reason.clone());
+            self.ended(session, reason.clone());
         } else if let Some(action) = self.action_of(&command) {
-            self.act(action);
+            self.push_as(name, Happened::Action(action));
         }
         let now = self.now();
-        self.core.handle_command(now, self.session, command);
+        self.core.handle_command(now, session, command);
         self.drain();
     }
 
@@ -831,25 +940,34 @@ impl<'a> World<'a> {
         }
     }
 
-    fn ended(&mut self, reason: SessionEnd) {
+    fn ended(&mut self, session: SessionId, reason: SessionEnd) {
+        let name = self.name_of(session);
         match reason {
             SessionEnd::Normal => {}
             SessionEnd::ScriptError(text) | SessionEnd::CompileError(text) => {
                 // The session log already carries the error line; add the
                 // reason only when it says something new.
-                let logged = self.timeline.iter().any(
-                    |e| matches!(&e.what, Happened::Action(Action::Error(t)) if t.contains(&text)),
-                );
+                let logged = self.timeline.iter().any(|e| {
+                    e.session == name
+                        && matches!(&e.what, Happened::Action(Action::Error(t)) if t.contains(&text))
+                });
                 if !logged {
-                    self.act(Action::Error(text));
+                    self.push_as(name.clone(), Happened::Action(Action::Error(text)));
                 }
             }
         }
-        self.act(Action::Terminated);
+        self.push_as(name, Happened::Action(Action::Terminated));
+        // Nothing reaches the session any more.
+        if let Some(live) = self.sessions.get_mut(&session) {
+            live.events = None;
+        }
+        if self.sessions.values().any(|live| live.events.is_some()) {
+            // The world goes on for the sessions still running.
+            return;
+        }
         self.ended_at = Some(self.elapsed());
-        // Nothing reaches the session any more; only requests to its
-        // `accessURL` still happen, to be told it is gone.
-        self.events = None;
+        // Only requests to the spec's session's `accessURL` still happen,
+        // to be told it is gone.
         let spec = self.spec;
         self.agenda.retain(|(_, _, due)| match due {
             Due::Spec(index) => matches!(spec.events[*index].action, WorldAction::Request(_)),
