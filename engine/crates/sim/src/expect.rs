@@ -186,6 +186,12 @@ pub enum Expectation {
     /// Nothing matching the inner expectation happens: between the
     /// expectations around it when the spec is ordered, at all otherwise.
     Not(Box<Expectation>),
+    /// The inner expectation, met in the named session only (a conference
+    /// session, by its conference id).
+    In {
+        session: String,
+        inner: Box<Expectation>,
+    },
 }
 
 /// What an `http` expectation checks of a `Net` request; `None` is anything.
@@ -297,6 +303,7 @@ impl fmt::Display for Expectation {
             Expectation::Terminated => write!(f, "terminated"),
             Expectation::Event(text) => write!(f, "event {text}"),
             Expectation::Not(inner) => write!(f, "not {inner}"),
+            Expectation::In { session, inner } => write!(f, "{inner} in {session}"),
         }
     }
 }
@@ -391,12 +398,41 @@ fn want_http(value: &Value) -> Result<Expectation, String> {
 }
 
 impl Expectation {
-    /// Parses one `{"kind": value}` object.
+    /// Parses one `{"kind": value}` object, or `{"kind": value, "session":
+    /// "name"}` for what happens in that session only.
     pub(crate) fn parse(value: &Value) -> Result<Expectation, String> {
-        let object = match value {
-            Value::Object(object) if object.len() == 1 => object,
-            _ => return Err("each expectation is an object with one key".into()),
-        };
+        if let Value::Object(object) = value {
+            if object.len() == 2 {
+                if let Some(session) = object.get("session") {
+                    let Some(session) = session.as_str().filter(|s| !s.is_empty()) else {
+                        return Err("\"session\" takes a session's name (its conference id)".into());
+                    };
+                    let rest: serde_json::Map<String, Value> = object
+                        .iter()
+                        .filter(|(k, _)| k.as_str() != "session")
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    return match Expectation::parse(&Value::Object(rest))? {
+                        Expectation::Not(_) => Err(
+                            "put \"session\" inside the \"not\": {\"not\": {…, \"session\": …}}"
+                                .into(),
+                        ),
+                        inner => Ok(Expectation::In {
+                            session: session.to_string(),
+                            inner: Box::new(inner),
+                        }),
+                    };
+                }
+            }
+        }
+        let object =
+            match value {
+                Value::Object(object) if object.len() == 1 => object,
+                _ => return Err(
+                    "each expectation is an object with one key (and \"session\" if it names one)"
+                        .into(),
+                ),
+            };
         let Some((key, value)) = object.iter().next() else {
             return Err("each expectation is an object with one key".into());
         };
@@ -441,11 +477,23 @@ impl Expectation {
     }
 
     /// Whether this (positive) expectation matches a timeline entry.
-    pub fn matches_entry(&self, what: &crate::report::Happened) -> bool {
+    pub fn matches_entry(&self, entry: &crate::report::Entry) -> bool {
         use crate::report::Happened;
-        match (self, what) {
+        match (self, &entry.what) {
+            (Expectation::In { session, inner }, _) => {
+                entry.session.as_deref() == Some(session.as_str()) && inner.matches_entry(entry)
+            }
             (Expectation::Event(want), Happened::Event(text)) => want.matches(text),
             (_, Happened::Action(action)) => self.matches(action),
+            _ => false,
+        }
+    }
+
+    /// Whether this expects a script error (in any session or a named one).
+    pub fn is_error(&self) -> bool {
+        match self {
+            Expectation::Error(_) => true,
+            Expectation::In { inner, .. } => inner.is_error(),
             _ => false,
         }
     }

@@ -59,7 +59,7 @@ fn find(
 ) -> Option<usize> {
     range
         .into_iter()
-        .find(|&i| !taken[i] && expectation.matches_entry(&timeline[i].what))
+        .find(|&i| !taken[i] && expectation.matches_entry(&timeline[i]))
 }
 
 /// Matches expectations against the timeline.
@@ -135,9 +135,10 @@ impl Report {
         self.errors()
             .into_iter()
             .filter(|i| {
-                !self.outcomes.iter().any(|o| {
-                    o.matched == Some(*i) && matches!(o.expectation, Expectation::Error(_))
-                })
+                !self
+                    .outcomes
+                    .iter()
+                    .any(|o| o.matched == Some(*i) && o.expectation.is_error())
             })
             .collect()
     }

@@ -164,3 +164,51 @@ fn the_timeout_ends_every_session() {
     assert!(report.passed(), "{}", report.render());
     assert!(report.timed_out, "{}", report.render());
 }
+
+#[test]
+fn an_expectation_can_name_the_session_it_is_met_in() {
+    let spec = spec(
+        r#"{ "call": { "from": "alice", "to": "1000" },
+             "events": [ { "at": 3000, "hangup": true } ],
+             "expect": [ {"answered": true, "session": "room"}, {"log": "room has 1", "session": "room"},
+                         {"not": {"log": "alice joined", "session": "room"}},
+                         {"terminated": true, "session": "room"} ] }"#,
+    );
+    let report = run(inline(MEET), &spec).expect("runs");
+    assert!(report.passed(), "{}", report.render());
+    // The caller's session logged "alice joined": not the room.
+    let wrong = spec_text(r#"[ {"log": "alice joined", "session": "room"} ]"#);
+    let report = run(inline(MEET), &wrong).expect("runs");
+    assert!(!report.passed(), "{}", report.render());
+    assert!(
+        report
+            .render()
+            .contains("FAIL  log \"alice joined\" in room"),
+        "{}",
+        report.render()
+    );
+}
+
+#[test]
+fn a_session_key_must_name_a_session_and_sit_inside_a_not() {
+    for (expect, says) in [
+        (r#"{"log": "x", "session": ""}"#, "\"session\" takes"),
+        (r#"{"log": "x", "session": 3}"#, "\"session\" takes"),
+        (
+            r#"{"not": {"log": "x"}, "session": "room"}"#,
+            "inside the \"not\"",
+        ),
+        (r#"{"log": "x", "hangup": true}"#, "one key"),
+    ] {
+        let text = format!(r#"{{ "call": {{}}, "expect": [ {expect} ] }}"#);
+        let err = dialtone_sim::Spec::from_json(&text).expect_err(expect);
+        assert!(err.to_string().contains(says), "{expect}: {err}");
+    }
+}
+
+/// A spec for `MEET` with alice calling 1000, hanging up at 3 s, and `expect`.
+fn spec_text(expect: &str) -> dialtone_sim::Spec {
+    spec(&format!(
+        r#"{{ "call": {{ "from": "alice", "to": "1000" }}, "events": [ {{ "at": 3000, "hangup": true }} ], "expect": {expect} }}"#
+    ))
+}
