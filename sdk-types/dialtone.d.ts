@@ -14,7 +14,7 @@ type CallState = "ALERTING" | "PROGRESSING" | "CONNECTED" | "TERMINATED";
  * Anything in the media graph: calls, players and recorders. Each unit has at most one
  * audio input. Calls give and take audio, players only give it, recorders only take it.
  */
-type VoxMediaUnit = Call | Player | Recorder;
+type VoxMediaUnit = Call | Player | SequencePlayer | Recorder;
 
 /** A unit that can take an audio input: a call or a recorder. */
 type VoxMediaSink = Call | Recorder | Conference;
@@ -276,6 +276,42 @@ declare namespace VoxEngine {
     script: string,
     parameters?: ToneScriptPlayerParameters | boolean,
   ): Player;
+
+  /**
+   * Creates a player of segments played one after another with no gap: each a text to
+   * speak (as {@link VoxEngine.createTTSPlayer}) or a URL or media path (as
+   * {@link VoxEngine.createURLPlayer}). All are fetched and synthesised first, side by
+   * side; then {@link SequencePlayerEvents.PlaybackReady}, and playback starts.
+   * Events as for a player, named `SequencePlayer.*`; a segment that cannot be had ends
+   * it with {@link SequencePlayerEvents.PlaybackFinished} whose `error` names the segment
+   * (`"segment 1: …"`). At most 100 segments, an hour in all.
+   * @throws TypeError for a segment with neither or both of `text` and `url`.
+   * @throws RangeError for no segments or more than 100.
+   */
+  function createSequencePlayer(parameters: SequencePlayerParameters): SequencePlayer;
+
+  /** Options of {@link VoxEngine.createSequencePlayer}. */
+  interface SequencePlayerParameters {
+    /** The segments, in the order they play. */
+    segments: SequencePlayerSegment[];
+  }
+
+  /** A segment of a {@link SequencePlayer}. */
+  type SequencePlayerSegment = TTSPlayerSegment | URLPlayerSegment;
+
+  /** A segment to speak. */
+  interface TTSPlayerSegment {
+    text: string;
+    /** As for {@link VoxEngine.createTTSPlayer}. */
+    parameters?: TTSPlayerParameters;
+  }
+
+  /** A segment to play from a URL or the media directory. */
+  interface URLPlayerSegment {
+    url: string;
+    /** Accepted for VoxEngine's shape; `loop` does not apply to a segment. */
+    parameters?: URLPlayerParameters;
+  }
 
   /**
    * Creates a recorder: it records whatever is sent to it with `call.sendMediaTo(recorder)`
@@ -1092,6 +1128,99 @@ declare class Player {
     handler?: (event: _PlayerEventMap[E]) => any,
   ): void;
   toString(): string;
+}
+
+/**
+ * A player of segments, from {@link VoxEngine.createSequencePlayer}: a {@link Player}
+ * whose events are {@link SequencePlayerEvents} and whose markers are placed in a segment.
+ */
+declare class SequencePlayer {
+  /** The player's id. */
+  id(): string;
+  /** Makes this player the audio input of a call or recorder, replacing its input. */
+  sendMediaTo(targetMediaUnit: VoxMediaSink): void;
+  /** Stops `targetMediaUnit` playing this player, if this player is its input. */
+  stopMediaTo(targetMediaUnit: VoxMediaSink): void;
+  /** Pauses playback; {@link SequencePlayer.resume} continues it. */
+  pause(): void;
+  /** Resumes a paused playback. */
+  resume(): void;
+  /** Stops for good: {@link SequencePlayerEvents.Stopped} follows. Later calls do nothing. */
+  stop(): void;
+  /**
+   * Raises {@link SequencePlayerEvents.PlaybackMarkerReached} (with this `offset`) when
+   * playback reaches `offset` ms from the start of `segment` (from its end when
+   * negative, no further back than its start). A positive offset past the segment's end
+   * is never reached. `segment` is one of the objects given to
+   * {@link VoxEngine.createSequencePlayer} or (a Dialtone extension) its index. At most
+   * 100 markers.
+   * @throws TypeError when `segment` is not one of this player's segments.
+   */
+  addMarker(offset: number, segment: VoxEngine.SequencePlayerSegment | number): void;
+  /** Adds a handler for one of this player's events. */
+  addEventListener<E extends keyof _SequencePlayerEventMap>(
+    event: E,
+    handler: (event: _SequencePlayerEventMap[E]) => any,
+  ): void;
+  /** Removes one handler, or every handler of `event` when `handler` is left out. */
+  removeEventListener<E extends keyof _SequencePlayerEventMap>(
+    event: E,
+    handler?: (event: _SequencePlayerEventMap[E]) => any,
+  ): void;
+  toString(): string;
+}
+
+/** Events of a {@link SequencePlayer}. */
+declare enum SequencePlayerEvents {
+  /** The player was created; dispatched before any other event of the session. */
+  Created = "SequencePlayer.Created",
+  /** A segment could not be had, or playing failed. */
+  Error = "SequencePlayer.Error",
+  /** The last segment reached its end, or playback failed (`error`). */
+  PlaybackFinished = "SequencePlayer.PlaybackFinished",
+  /** A marker set with {@link SequencePlayer.addMarker} was reached. */
+  PlaybackMarkerReached = "SequencePlayer.PlaybackMarkerReached",
+  /** Every segment is loaded (downloaded, decoded or synthesised). */
+  PlaybackReady = "SequencePlayer.PlaybackReady",
+  /** The first segment started; `duration` in seconds is all of them. */
+  Started = "SequencePlayer.Started",
+  /** The player was stopped. */
+  Stopped = "SequencePlayer.Stopped",
+}
+
+declare namespace SequencePlayerEvents {
+  interface _SequencePlayerEvent<N extends string> {
+    name: N;
+    /** The player that raised the event. */
+    sequencePlayer: SequencePlayer;
+  }
+  type CreatedEvent = _SequencePlayerEvent<"SequencePlayer.Created">;
+  interface ErrorEvent extends _SequencePlayerEvent<"SequencePlayer.Error"> {
+    error: string;
+  }
+  interface PlaybackFinishedEvent extends _SequencePlayerEvent<"SequencePlayer.PlaybackFinished"> {
+    error?: string;
+  }
+  interface PlaybackMarkerReachedEvent
+    extends _SequencePlayerEvent<"SequencePlayer.PlaybackMarkerReached"> {
+    /** The marker's offset as given to addMarker, in ms. */
+    offset: number;
+  }
+  type PlaybackReadyEvent = _SequencePlayerEvent<"SequencePlayer.PlaybackReady">;
+  interface StartedEvent extends _SequencePlayerEvent<"SequencePlayer.Started"> {
+    duration: number;
+  }
+  type StoppedEvent = _SequencePlayerEvent<"SequencePlayer.Stopped">;
+}
+
+interface _SequencePlayerEventMap {
+  "SequencePlayer.Created": SequencePlayerEvents.CreatedEvent;
+  "SequencePlayer.Error": SequencePlayerEvents.ErrorEvent;
+  "SequencePlayer.PlaybackFinished": SequencePlayerEvents.PlaybackFinishedEvent;
+  "SequencePlayer.PlaybackMarkerReached": SequencePlayerEvents.PlaybackMarkerReachedEvent;
+  "SequencePlayer.PlaybackReady": SequencePlayerEvents.PlaybackReadyEvent;
+  "SequencePlayer.Started": SequencePlayerEvents.StartedEvent;
+  "SequencePlayer.Stopped": SequencePlayerEvents.StoppedEvent;
 }
 
 /** Options of {@link VoxEngine.enqueueACDRequest}. */

@@ -189,6 +189,8 @@ LOG_MASKS: dict[str, list[tuple[str, str]]] = {
     # capped delay after RecordStarted. Both the log and the POSTed report carry it.
     "voicemail": [(r"\((\d+(?:\.\d+)?) s\)", "(<s> s)"),
                   (r'"duration":\d+(?:\.\d+)?', '"duration":<s>')],
+    # The sequence's length: the spec's segment lengths, the real speech's.
+    "sequence": [(r"^sequence: \d+(?:\.\d+)? s$", "sequence: <s> s")],
 }
 
 #: Engine ids a script writes into its log lines (``inbound.id()``): the regex's

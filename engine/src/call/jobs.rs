@@ -34,6 +34,16 @@ impl Jobs {
                     let _ = results.send(JobResult::TrunkResolved { id, result });
                 });
             }
+            Job::Load {
+                unit,
+                source: PlayerSource::Sequence(segments),
+            } => {
+                let audio = self.audio.clone();
+                tokio::spawn(async move {
+                    let result = load_sequence(&audio, segments).await;
+                    let _ = results.send(JobResult::LoadedSequence { unit, result });
+                });
+            }
             Job::Load { unit, source } => {
                 let audio = self.audio.clone();
                 tokio::spawn(async move {
@@ -102,5 +112,41 @@ async fn load(audio: &AudioLibrary, source: PlayerSource) -> Result<dialtone_med
         PlayerSource::ToneScript(_) | PlayerSource::ProgressTone(_) => {
             Err("tones are made by the call core, not loaded".into())
         }
+        PlayerSource::Sequence(_) => Err("a sequence cannot hold a sequence".into()),
     }
+}
+
+/// The longest sequence joined into one clip: an hour at 8 kHz, as for one file.
+const MAX_SEQUENCE_SAMPLES: usize = 8_000 * 3_600;
+
+/// A sequence player's segments, fetched and synthesized side by side and
+/// joined in order; the first that fails fails the player, naming it.
+async fn load_sequence(
+    audio: &AudioLibrary,
+    segments: Vec<PlayerSource>,
+) -> Result<(dialtone_media::Clip, Vec<u64>), String> {
+    let tasks: Vec<_> = segments
+        .into_iter()
+        .map(|segment| {
+            let audio = audio.clone();
+            tokio::spawn(async move { load(&audio, segment).await })
+        })
+        .collect();
+    let mut joined: Vec<i16> = Vec::new();
+    let mut samples = Vec::with_capacity(tasks.len());
+    for (index, task) in tasks.into_iter().enumerate() {
+        let clip = match task.await {
+            Ok(Ok(clip)) => clip,
+            Ok(Err(error)) => return Err(format!("segment {index}: {error}")),
+            Err(error) => return Err(format!("segment {index}: {error}")),
+        };
+        if joined.len() + clip.len() > MAX_SEQUENCE_SAMPLES {
+            return Err(format!(
+                "segment {index}: the sequence is longer than an hour"
+            ));
+        }
+        joined.extend_from_slice(&clip);
+        samples.push(clip.len() as u64);
+    }
+    Ok((joined.into(), samples))
 }

@@ -461,6 +461,7 @@ impl CallCore {
             JobResult::Resolved { call, result } => self.on_resolved(now, call, result),
             JobResult::TrunkResolved { id, result } => self.on_trunk_resolved(now, id, result),
             JobResult::Loaded { unit, result } => self.on_loaded(unit, result),
+            JobResult::LoadedSequence { unit, result } => self.on_sequence_loaded(unit, result),
             JobResult::Http {
                 session,
                 id,

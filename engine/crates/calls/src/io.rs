@@ -292,6 +292,13 @@ pub enum JobResult {
         unit: UnitId,
         result: Result<PlayerMedia, String>,
     },
+    /// A sequence player's segments, loaded in order and joined into one
+    /// clip; `samples` is each segment's length (8 kHz samples), so markers
+    /// can be placed in a segment.
+    LoadedSequence {
+        unit: UnitId,
+        result: Result<(dialtone_media::Clip, Vec<u64>), String>,
+    },
     Http {
         session: SessionId,
         id: u64,

@@ -35,6 +35,11 @@ pub(crate) enum Kind {
     Player {
         looped: bool,
         pending: Option<Vec<PlayerOp>>,
+        /// A sequence player's segment lengths (8 kHz samples), once loaded.
+        segments: Vec<u64>,
+        /// Its segment markers: where the media was told to mark (ms into
+        /// the whole clip) and the offset the script gave, to report.
+        segment_markers: Vec<(i64, i64)>,
     },
     Recorder {
         url: String,
@@ -72,6 +77,8 @@ impl CallCore {
                 kind: Kind::Player {
                     looped,
                     pending: Some(Vec::new()),
+                    segments: Vec::new(),
+                    segment_markers: Vec::new(),
                 },
             },
         );
@@ -88,9 +95,9 @@ impl CallCore {
                     .ok_or_else(|| format!("no progress tone for country {country:?}"));
                 self.on_loaded(unit, media);
             }
-            source @ (PlayerSource::Url(_) | PlayerSource::Tts { .. }) => {
-                self.output(Output::Job(Job::Load { unit, source }))
-            }
+            source @ (PlayerSource::Url(_)
+            | PlayerSource::Tts { .. }
+            | PlayerSource::Sequence(_)) => self.output(Output::Job(Job::Load { unit, source })),
         }
     }
 
@@ -101,7 +108,10 @@ impl CallCore {
             return;
         };
         let (session, owner) = (u.session, u.owner);
-        let Kind::Player { looped, pending } = &mut u.kind else {
+        let Kind::Player {
+            looped, pending, ..
+        } = &mut u.kind
+        else {
             return;
         };
         let (looped, pending) = (*looped, pending.take().unwrap_or_default());
@@ -129,6 +139,25 @@ impl CallCore {
             }
             None => self.player_event(session, unit, PlayerEvent::PlaybackReady),
         }
+    }
+
+    /// A sequence player's segments are loaded (joined into one clip).
+    pub(crate) fn on_sequence_loaded(
+        &mut self,
+        unit: UnitId,
+        result: Result<(dialtone_media::Clip, Vec<u64>), String>,
+    ) {
+        let media = result.map(|(clip, samples)| {
+            if let Some(Unit {
+                kind: Kind::Player { segments, .. },
+                ..
+            }) = self.units.get_mut(&unit)
+            {
+                *segments = samples;
+            }
+            PlayerMedia::Clip(clip)
+        });
+        self.on_loaded(unit, media);
     }
 
     /// A player could not load or start: its playback ends with the error.
@@ -182,6 +211,29 @@ impl CallCore {
             }),
             PlayerOp::AddMarker(offset_ms) => {
                 self.media(MediaCommand::AddMarker { unit, offset_ms })
+            }
+            PlayerOp::AddSegmentMarker { segment, offset_ms } => {
+                let Some(Unit {
+                    kind:
+                        Kind::Player {
+                            segments,
+                            segment_markers,
+                            ..
+                        },
+                    ..
+                }) = self.units.get_mut(&unit)
+                else {
+                    return;
+                };
+                // Past the end of its segment, or of a segment there is not: never reached.
+                let Some(at) = segment_offset(segments, segment, offset_ms) else {
+                    return;
+                };
+                segment_markers.push((at, offset_ms));
+                self.media(MediaCommand::AddMarker {
+                    unit,
+                    offset_ms: at,
+                });
             }
             PlayerOp::Stop => {
                 self.drop_unit(unit);
@@ -339,10 +391,21 @@ impl CallCore {
     }
 
     pub(crate) fn on_player_marker(&mut self, unit: UnitId, offset_ms: i64) {
-        if let Some(session) = self.units.get(&unit).map(|u| u.session) {
-            let event = PlayerEvent::MarkerReached { offset: offset_ms };
-            self.player_event(session, unit, event);
+        let Some(u) = self.units.get_mut(&unit) else {
+            return;
+        };
+        let session = u.session;
+        // A segment marker reports the offset the script gave.
+        let mut offset = offset_ms;
+        if let Kind::Player {
+            segment_markers, ..
+        } = &mut u.kind
+        {
+            if let Some(i) = segment_markers.iter().position(|(at, _)| *at == offset_ms) {
+                offset = segment_markers.remove(i).1;
+            }
         }
+        self.player_event(session, unit, PlayerEvent::MarkerReached { offset });
     }
 
     pub(crate) fn on_recorder_started(&mut self, unit: UnitId) {
@@ -429,5 +492,46 @@ impl CallCore {
 
     fn player_event(&mut self, session: SessionId, unit: UnitId, event: PlayerEvent) {
         self.event(session, SessionEvent::Player { unit, event });
+    }
+}
+
+/// Where a marker `offset_ms` into segment `segment` falls in the whole
+/// clip, in ms from its start: a negative offset counts back from the
+/// segment's end (no further than its start); one past its end, or a
+/// segment there is not, is never reached.
+fn segment_offset(segments: &[u64], segment: u32, offset_ms: i64) -> Option<i64> {
+    let index = usize::try_from(segment).ok()?;
+    let samples = *segments.get(index)?;
+    let before: u64 = segments.get(..index)?.iter().sum();
+    // 8 samples a millisecond.
+    let ms = |samples: u64| i64::try_from(samples / 8).unwrap_or(i64::MAX);
+    let (start, length) = (ms(before), ms(samples));
+    let within = if offset_ms >= 0 {
+        (offset_ms <= length).then_some(offset_ms)?
+    } else {
+        length.saturating_add(offset_ms).max(0)
+    };
+    Some(start.saturating_add(within))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::segment_offset;
+
+    #[test]
+    fn segment_markers_fall_inside_their_segment() {
+        // 1 s, 2 s and 0.5 s at 8 kHz.
+        let segments = [8_000, 16_000, 4_000];
+        assert_eq!(segment_offset(&segments, 0, 0), Some(0));
+        assert_eq!(segment_offset(&segments, 0, 250), Some(250));
+        assert_eq!(segment_offset(&segments, 1, 0), Some(1_000));
+        assert_eq!(segment_offset(&segments, 1, -500), Some(2_500));
+        assert_eq!(segment_offset(&segments, 2, 500), Some(3_500));
+        // Further back than its start: the start.
+        assert_eq!(segment_offset(&segments, 2, -9_000), Some(3_000));
+        // Past its end, or no such segment: never.
+        assert_eq!(segment_offset(&segments, 0, 1_001), None);
+        assert_eq!(segment_offset(&segments, 3, 0), None);
+        assert_eq!(segment_offset(&[], 0, 0), None);
     }
 }

@@ -271,6 +271,98 @@ fn controls_sent_while_loading_wait_for_the_player() {
 }
 
 #[test]
+fn a_sequence_player_is_loaded_whole_and_marks_inside_its_segments() {
+    let mut h = Harness::default();
+    let session = h.session();
+    let segments = vec![
+        url("http://x/a.wav"),
+        PlayerSource::Tts {
+            text: "hello".into(),
+            voice: None,
+            rate: None,
+            engine: None,
+        },
+    ];
+    let (unit, out) = play(&mut h, session, None, PlayerSource::Sequence(segments));
+    assert!(matches!(
+        &jobs(&out)[0],
+        Job::Load { unit: u, source: PlayerSource::Sequence(s) } if *u == unit && s.len() == 2
+    ));
+    // Sent while loading: placed once the segments' lengths are known.
+    for (segment, offset_ms) in [(1, 250), (1, -100), (0, 5_000), (7, 0)] {
+        let op = PlayerOp::AddSegmentMarker { segment, offset_ms };
+        assert!(h
+            .cmd(session, SessionCommand::PlayerControl { unit, op })
+            .is_empty());
+    }
+    // 1.5 s and 1 s at 8 kHz.
+    let out = h.job(JobResult::LoadedSequence {
+        unit,
+        result: Ok((
+            std::sync::Arc::from(vec![0i16; 20_000]),
+            vec![12_000, 8_000],
+        )),
+    });
+    let media = media_cmds(&out);
+    assert!(matches!(media[0], MediaCommand::AddPlayer { .. }));
+    let marks: Vec<i64> = media
+        .iter()
+        .filter_map(|m| match m {
+            MediaCommand::AddMarker { offset_ms, .. } => Some(*offset_ms),
+            _ => None,
+        })
+        .collect();
+    // Past the first segment's end, and a segment there is not: never.
+    assert_eq!(marks, [1_750, 2_400]);
+    assert_eq!(player_events(&out, unit), [PlayerEvent::PlaybackReady]);
+    // The media reports where it marked; the script hears its own offsets.
+    let out = h.media(MediaEvent::PlayerMarker {
+        unit: mu(unit),
+        offset_ms: 2_400,
+    });
+    assert_eq!(
+        player_events(&out, unit),
+        [PlayerEvent::MarkerReached { offset: -100 }]
+    );
+    let out = h.media(MediaEvent::PlayerMarker {
+        unit: mu(unit),
+        offset_ms: 1_750,
+    });
+    assert_eq!(
+        player_events(&out, unit),
+        [PlayerEvent::MarkerReached { offset: 250 }]
+    );
+}
+
+#[test]
+fn a_sequence_that_cannot_be_loaded_fails_as_a_player() {
+    let mut h = Harness::default();
+    let session = h.session();
+    let (unit, _) = play(
+        &mut h,
+        session,
+        None,
+        PlayerSource::Sequence(vec![url("http://x/404.wav")]),
+    );
+    let out = h.job(JobResult::LoadedSequence {
+        unit,
+        result: Err("segment 0: HTTP 404".into()),
+    });
+    assert_eq!(
+        player_events(&out, unit),
+        [
+            PlayerEvent::Error {
+                error: "segment 0: HTTP 404".into()
+            },
+            PlayerEvent::PlaybackFinished {
+                error: Some("segment 0: HTTP 404".into())
+            }
+        ]
+    );
+    assert_eq!(h.core.live_units(), 0);
+}
+
+#[test]
 fn stop_while_loading_stops_at_once() {
     let mut h = Harness::default();
     let session = h.session();

@@ -220,6 +220,9 @@ pub enum PlayerSource {
     ToneScript(String),
     /// A country's ringback/progress tone (`"US"`, `"RU"`).
     ProgressTone(String),
+    /// `VoxEngine.createSequencePlayer`: URL and TTS segments played one
+    /// after another as one clip.
+    Sequence(Vec<PlayerSource>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,6 +232,12 @@ pub enum PlayerOp {
     Stop,
     /// Raise `MarkerReached` when playback reaches this offset (ms; negative = from the end).
     AddMarker(i64),
+    /// A sequence player's marker `offset_ms` into its segment `segment`
+    /// (negative = from that segment's end); `MarkerReached` says `offset_ms`.
+    AddSegmentMarker {
+        segment: u32,
+        offset_ms: i64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

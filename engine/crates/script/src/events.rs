@@ -114,6 +114,10 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, globals: &Object<'js>) -> rquickjs::R
         ("AppEvents", APP_EVENTS),
         ("CallEvents", CALL_EVENTS),
         ("PlayerEvents", crate::player::PLAYER_EVENTS),
+        (
+            "SequencePlayerEvents",
+            crate::player::SEQUENCE_PLAYER_EVENTS,
+        ),
         ("RecorderEvents", crate::recorder::RECORDER_EVENTS),
         ("ConferenceEvents", crate::conference::CONFERENCE_EVENTS),
         ("ACDEvents", crate::acd::ACD_EVENTS),

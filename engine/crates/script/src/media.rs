@@ -118,7 +118,7 @@ pub(crate) fn text_arg<'js>(
     Ok(text)
 }
 
-fn is_set(value: &Value<'_>) -> bool {
+pub(crate) fn is_set(value: &Value<'_>) -> bool {
     !value.is_undefined() && !value.is_null()
 }
 

@@ -1,5 +1,8 @@
 //! `Player` (a standalone player unit), `PlayerEvents`, and
-//! `VoxEngine.createURLPlayer`, `createTTSPlayer`, `createToneScriptPlayer`.
+//! `VoxEngine.createURLPlayer`, `createTTSPlayer`, `createToneScriptPlayer`;
+//! `SequencePlayer`, `SequencePlayerEvents` and
+//! `VoxEngine.createSequencePlayer`, whose URL and TTS segments play one
+//! after another (the engine joins them into one clip).
 //!
 //! A player is created with one `CreatePlayer` command without an owner; one
 //! player can feed many units. The engine sends no `Created`: the host
@@ -29,6 +32,30 @@ pub(crate) mod names {
     pub(crate) const ERROR: &str = "Player.Error";
 }
 
+/// `SequencePlayerEvents` names.
+pub(crate) mod sequence_names {
+    pub(crate) const CREATED: &str = "SequencePlayer.Created";
+    pub(crate) const PLAYBACK_READY: &str = "SequencePlayer.PlaybackReady";
+    pub(crate) const STARTED: &str = "SequencePlayer.Started";
+    pub(crate) const STOPPED: &str = "SequencePlayer.Stopped";
+    pub(crate) const PLAYBACK_FINISHED: &str = "SequencePlayer.PlaybackFinished";
+    pub(crate) const MARKER_REACHED: &str = "SequencePlayer.PlaybackMarkerReached";
+    pub(crate) const ERROR: &str = "SequencePlayer.Error";
+}
+
+pub(crate) const SEQUENCE_PLAYER_EVENTS: &[(&str, &str)] = &[
+    ("Created", sequence_names::CREATED),
+    ("Error", sequence_names::ERROR),
+    ("PlaybackFinished", sequence_names::PLAYBACK_FINISHED),
+    ("PlaybackMarkerReached", sequence_names::MARKER_REACHED),
+    ("PlaybackReady", sequence_names::PLAYBACK_READY),
+    ("Started", sequence_names::STARTED),
+    ("Stopped", sequence_names::STOPPED),
+];
+
+/// Segments one sequence player may have.
+const MAX_SEGMENTS: usize = 100;
+
 /// Every documented constant, emitted or not, so VoxEngine scripts load.
 pub(crate) const PLAYER_EVENTS: &[(&str, &str)] = &[
     (
@@ -55,6 +82,9 @@ pub(crate) struct Player<'js> {
     stopped: Cell<bool>,
     markers: Cell<usize>,
     listeners: Listeners<'js>,
+    /// A sequence player's segment objects, as the script gave them (a
+    /// marker names its segment by one of them); `None` for other players.
+    segments: Option<Vec<Value<'js>>>,
 }
 
 // SAFETY: `Changed` is the same type with only the `'js` lifetime replaced.
@@ -65,6 +95,9 @@ unsafe impl<'js> JsLifetime<'js> for Player<'js> {
 impl<'js> Trace<'js> for Player<'js> {
     fn trace<'a>(&self, tracer: Tracer<'a, 'js>) {
         self.listeners.trace(tracer);
+        for segment in self.segments.iter().flatten() {
+            segment.trace(tracer);
+        }
     }
 }
 
@@ -77,11 +110,47 @@ impl<'js> Player<'js> {
         &self.listeners
     }
 
+    fn is_sequence(&self) -> bool {
+        self.segments.is_some()
+    }
+
+    /// What scripts call it in messages.
+    fn noun(&self) -> &'static str {
+        if self.is_sequence() {
+            "sequencePlayer"
+        } else {
+            "player"
+        }
+    }
+
+    /// The index of the segment `segment` names: one of the objects given
+    /// to `createSequencePlayer`, or its index.
+    fn segment_index(&self, ctx: &Ctx<'js>, segment: Option<&Value<'js>>) -> rquickjs::Result<u32> {
+        let segments = self.segments.as_deref().unwrap_or_default();
+        let found = match segment {
+            Some(v) if v.is_number() => v
+                .as_number()
+                .filter(|n| n.fract() == 0.0 && *n >= 0.0 && (*n as usize) < segments.len())
+                .map(|n| n as usize),
+            Some(v) => segments.iter().position(|s| s == v),
+            None => None,
+        };
+        match found.and_then(|i| u32::try_from(i).ok()) {
+            Some(index) => Ok(index),
+            None => Err(Exception::throw_type(
+                ctx,
+                "sequencePlayer.addMarker(): the segment must be one of the segments given to \
+                 createSequencePlayer (or its index)",
+            )),
+        }
+    }
+
     fn control(&self, ctx: &Ctx<'js>, what: &str, op: PlayerOp) -> rquickjs::Result<()> {
         if self.stopped.get() {
             self.core.note(&format!(
-                "player.{what}(): player {} was stopped",
-                self.unit.0
+                "{noun}.{what}(): player {} was stopped",
+                self.unit.0,
+                noun = self.noun()
             ));
             return Ok(());
         }
@@ -159,15 +228,22 @@ impl<'js> Player<'js> {
         Ok(())
     }
 
-    /// A marker `offset` ms from the start (from the end when negative).
-    pub fn add_marker(&self, ctx: Ctx<'js>, offset: Value<'js>) -> rquickjs::Result<()> {
+    /// A marker `offset` ms from the start (from the end when negative); a
+    /// sequence player's from the start (end) of the `segment` it names.
+    pub fn add_marker(
+        &self,
+        ctx: Ctx<'js>,
+        offset: Value<'js>,
+        segment: Opt<Value<'js>>,
+    ) -> rquickjs::Result<()> {
+        let noun = self.noun();
         let ms = match offset.as_number() {
             Some(n) if n.is_finite() && n.abs() < 1e12 => n.round() as i64,
             _ => {
                 return Err(Exception::throw_type(
                     &ctx,
                     &format!(
-                        "player.addMarker(): the offset must be a number of milliseconds, not {}",
+                        "{noun}.addMarker(): the offset must be a number of milliseconds, not {}",
                         offset.type_name()
                     ),
                 ))
@@ -176,11 +252,19 @@ impl<'js> Player<'js> {
         if self.markers.get() >= MAX_MARKERS {
             return Err(Exception::throw_range(
                 &ctx,
-                &format!("player.addMarker(): more than {MAX_MARKERS} markers"),
+                &format!("{noun}.addMarker(): more than {MAX_MARKERS} markers"),
             ));
         }
+        let op = if self.is_sequence() {
+            PlayerOp::AddSegmentMarker {
+                segment: self.segment_index(&ctx, segment.0.as_ref())?,
+                offset_ms: ms,
+            }
+        } else {
+            PlayerOp::AddMarker(ms)
+        };
         self.markers.set(self.markers.get() + 1);
-        self.control(&ctx, "addMarker", PlayerOp::AddMarker(ms))
+        self.control(&ctx, "addMarker", op)
     }
 
     pub fn add_event_listener(
@@ -189,7 +273,8 @@ impl<'js> Player<'js> {
         event: Value<'js>,
         callback: Value<'js>,
     ) -> rquickjs::Result<()> {
-        self.listeners.add_script(&ctx, "player", &event, &callback)
+        self.listeners
+            .add_script(&ctx, self.noun(), &event, &callback)
     }
 
     pub fn remove_event_listener(
@@ -199,12 +284,16 @@ impl<'js> Player<'js> {
         callback: Opt<Value<'js>>,
     ) -> rquickjs::Result<()> {
         self.listeners
-            .remove_script(&ctx, "player", &event, callback.0.as_ref())
+            .remove_script(&ctx, self.noun(), &event, callback.0.as_ref())
     }
 
     #[qjs(rename = "toString")]
     pub fn describe(&self) -> String {
-        format!("Player(id={})", self.unit.0)
+        if self.is_sequence() {
+            format!("SequencePlayer(id={})", self.unit.0)
+        } else {
+            format!("Player(id={})", self.unit.0)
+        }
     }
 }
 
@@ -223,6 +312,10 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, vox: &Object<'js>) -> rquickjs::Resul
     f(
         "createToneScriptPlayer",
         Function::new(ctx.clone(), create_tone_script_player)?,
+    )?;
+    f(
+        "createSequencePlayer",
+        Function::new(ctx.clone(), create_sequence_player)?,
     )
 }
 
@@ -232,6 +325,16 @@ fn create<'js>(
     what: &str,
     source: PlayerSource,
     looped: bool,
+) -> rquickjs::Result<Class<'js, Player<'js>>> {
+    create_with(ctx, what, source, looped, None)
+}
+
+fn create_with<'js>(
+    ctx: &Ctx<'js>,
+    what: &str,
+    source: PlayerSource,
+    looped: bool,
+    segments: Option<Vec<Value<'js>>>,
 ) -> rquickjs::Result<Class<'js, Player<'js>>> {
     registry(ctx)?.check_media_units(ctx, what)?;
     let core = registry(ctx)?.core.clone();
@@ -253,11 +356,74 @@ fn create<'js>(
             stopped: Cell::new(false),
             markers: Cell::new(0),
             listeners: Listeners::default(),
+            segments,
         },
     )?;
     registry(ctx)?.add_player(unit, player.clone());
+    if player.borrow().is_sequence() {
+        core.mark_sequence_player(unit);
+    }
     core.queue_player_created(unit);
     Ok(player)
+}
+
+/// `createSequencePlayer({segments})`: each segment `{text, parameters?}`
+/// (as `createTTSPlayer`'s) or `{url, parameters?}` (a URL player's; its
+/// `loop` is not for a segment).
+fn create_sequence_player<'js>(
+    ctx: Ctx<'js>,
+    parameters: Opt<Value<'js>>,
+) -> rquickjs::Result<Class<'js, Player<'js>>> {
+    const WHAT: &str = "VoxEngine.createSequencePlayer()";
+    let type_error = |message: &str| Exception::throw_type(&ctx, &format!("{WHAT}: {message}"));
+    let Some(parameters) = parameters.0.as_ref().and_then(Value::as_object) else {
+        return Err(type_error("takes {segments: [...]}"));
+    };
+    let list: Value = parameters.get("segments")?;
+    let Some(list) = list.as_array() else {
+        return Err(type_error("segments must be an array"));
+    };
+    if list.is_empty() || list.len() > MAX_SEGMENTS {
+        return Err(Exception::throw_range(
+            &ctx,
+            &format!("{WHAT}: 1 to {MAX_SEGMENTS} segments, not {}", list.len()),
+        ));
+    }
+    let mut sources = Vec::with_capacity(list.len());
+    let mut objects = Vec::with_capacity(list.len());
+    for (index, segment) in list.iter::<Value>().enumerate() {
+        let segment = segment?;
+        let Some(object) = segment.as_object() else {
+            return Err(type_error(&format!(
+                "segment {index} must be {{text}} or {{url}}, not {}",
+                segment.type_name()
+            )));
+        };
+        let text: Value = object.get("text")?;
+        let url: Value = object.get("url")?;
+        let options: Value = object.get("parameters")?;
+        let what = format!("{WHAT} segment {index}");
+        let source = match (media::is_set(&text), media::is_set(&url)) {
+            (true, false) => media::tts_source(&ctx, &what, &text, Some(&options))?,
+            (false, true) => {
+                PlayerSource::Url(text_arg(&ctx, &what, "the URL", &url, MAX_SOURCE_TEXT)?)
+            }
+            _ => {
+                return Err(type_error(&format!(
+                    "segment {index} must have either text or url"
+                )))
+            }
+        };
+        sources.push(source);
+        objects.push(segment);
+    }
+    create_with(
+        &ctx,
+        WHAT,
+        PlayerSource::Sequence(sources),
+        false,
+        Some(objects),
+    )
 }
 
 /// `createURLPlayer(url, parameters?)`; `parameters` is `{loop}` or the
@@ -303,14 +469,21 @@ fn create_tone_script_player<'js>(
     create(&ctx, WHAT, PlayerSource::ToneScript(script), looped)
 }
 
-pub(crate) fn event_name_of(event: &PlayerEvent) -> &'static str {
-    match event {
-        PlayerEvent::PlaybackReady => names::PLAYBACK_READY,
-        PlayerEvent::Started { .. } => names::STARTED,
-        PlayerEvent::Stopped => names::STOPPED,
-        PlayerEvent::PlaybackFinished { .. } => names::PLAYBACK_FINISHED,
-        PlayerEvent::MarkerReached { .. } => names::MARKER_REACHED,
-        PlayerEvent::Error { .. } => names::ERROR,
+/// The event's name: `Player.*`, or `SequencePlayer.*` for a sequence player.
+pub(crate) fn event_name_of(event: &PlayerEvent, sequence: bool) -> &'static str {
+    match (event, sequence) {
+        (PlayerEvent::PlaybackReady, false) => names::PLAYBACK_READY,
+        (PlayerEvent::Started { .. }, false) => names::STARTED,
+        (PlayerEvent::Stopped, false) => names::STOPPED,
+        (PlayerEvent::PlaybackFinished { .. }, false) => names::PLAYBACK_FINISHED,
+        (PlayerEvent::MarkerReached { .. }, false) => names::MARKER_REACHED,
+        (PlayerEvent::Error { .. }, false) => names::ERROR,
+        (PlayerEvent::PlaybackReady, true) => sequence_names::PLAYBACK_READY,
+        (PlayerEvent::Started { .. }, true) => sequence_names::STARTED,
+        (PlayerEvent::Stopped, true) => sequence_names::STOPPED,
+        (PlayerEvent::PlaybackFinished { .. }, true) => sequence_names::PLAYBACK_FINISHED,
+        (PlayerEvent::MarkerReached { .. }, true) => sequence_names::MARKER_REACHED,
+        (PlayerEvent::Error { .. }, true) => sequence_names::ERROR,
     }
 }
 
@@ -335,7 +508,7 @@ pub(crate) fn dispatch<'js>(
     }
     let object = Object::new(ctx.clone())?;
     object.set("name", name)?;
-    object.set("player", player.clone())?;
+    object.set(player.borrow().noun(), player.clone())?;
     match event {
         Some(PlayerEvent::Started { duration }) => {
             object.set("duration", duration.as_secs_f64())?
@@ -354,8 +527,8 @@ pub(crate) fn dispatch<'js>(
 }
 
 /// The session-log text of a player event.
-pub(crate) fn describe_event(unit: UnitId, event: &PlayerEvent) -> String {
-    let name = event_name_of(event);
+pub(crate) fn describe_event(unit: UnitId, event: &PlayerEvent, sequence: bool) -> String {
+    let name = event_name_of(event, sequence);
     match event {
         PlayerEvent::Started { duration } => {
             format!(

@@ -37,6 +37,9 @@ pub(crate) struct SessionCore {
     sent_this_callback: Cell<u32>,
     /// Players whose `Created` the host still has to dispatch.
     created_players: RefCell<VecDeque<UnitId>>,
+    /// Players made by `createSequencePlayer`: their events are
+    /// `SequencePlayerEvents`.
+    sequence_players: RefCell<std::collections::HashSet<UnitId>>,
     /// Conference events the host still has to dispatch.
     conference_notes: RefCell<VecDeque<Note>>,
     /// `Logger.write` lines and bytes per second.
@@ -64,6 +67,7 @@ impl SessionCore {
             terminate: Cell::new(false),
             sent_this_callback: Cell::new(0),
             created_players: RefCell::new(VecDeque::new()),
+            sequence_players: RefCell::new(std::collections::HashSet::new()),
             conference_notes: RefCell::new(VecDeque::new()),
             log_budget: RefCell::new(crate::log_budget::LogBudget::new(
                 tokio::time::Instant::now().into_std(),
@@ -130,6 +134,15 @@ impl SessionCore {
 
     pub(crate) fn take_player_created(&self) -> Option<UnitId> {
         self.created_players.borrow_mut().pop_front()
+    }
+
+    pub(crate) fn mark_sequence_player(&self, unit: UnitId) {
+        self.sequence_players.borrow_mut().insert(unit);
+    }
+
+    /// Whether `unit` is a sequence player (its events are `SequencePlayer.*`).
+    pub(crate) fn is_sequence_player(&self, unit: UnitId) -> bool {
+        self.sequence_players.borrow().contains(&unit)
     }
 
     pub(crate) fn queue_conference_note(&self, note: Note) {

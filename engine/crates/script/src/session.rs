@@ -247,8 +247,9 @@ impl Session {
             SessionEvent::CallAlerting(incoming) => self.dispatch_alerting(&incoming),
             SessionEvent::Call { call, event } => self.dispatch_call_event(call, &event),
             SessionEvent::Player { unit, event } => {
-                self.log_event(&player::describe_event(unit, &event));
-                let name = player::event_name_of(&event);
+                let sequence = self.core.is_sequence_player(unit);
+                self.log_event(&player::describe_event(unit, &event, sequence));
+                let name = player::event_name_of(&event, sequence);
                 self.callback(name, |ctx| player::dispatch(ctx, unit, name, Some(&event)))
             }
             SessionEvent::Recorder { unit, event } => {
@@ -305,7 +306,11 @@ impl Session {
             self.callback(note.name, |ctx| conference::dispatch(ctx, &note))?;
             return Ok(true);
         };
-        let name = player::names::CREATED;
+        let name = if self.core.is_sequence_player(unit) {
+            player::sequence_names::CREATED
+        } else {
+            player::names::CREATED
+        };
         self.log_event(&format!("{name} player={}", unit.0));
         self.callback(name, |ctx| player::dispatch(ctx, unit, name, None))?;
         Ok(true)

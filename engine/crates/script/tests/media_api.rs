@@ -343,6 +343,102 @@ async fn players_send_commands_and_get_created_first() {
 }
 
 #[tokio::test]
+async fn sequence_players_send_their_segments_and_name_their_events() {
+    let mut engine = FakeEngine::start(config());
+    let (s, call) = answered(
+        &mut engine,
+        r#"
+        var outro = { text: "Bye", parameters: { language: "de" } };
+        var p = VoxEngine.createSequencePlayer({ segments: [{ url: "intro.wav" }, outro] });
+        [SequencePlayerEvents.Created, SequencePlayerEvents.Started,
+         SequencePlayerEvents.PlaybackMarkerReached, SequencePlayerEvents.PlaybackFinished]
+            .forEach(function (n) {
+                p.addEventListener(n, function (e) {
+                    var parts = [e.name, e.sequencePlayer === p, "player" in e];
+                    ["duration", "offset"].forEach(function (k) {
+                        if (k in e) parts.push(k + "=" + e[k]);
+                    });
+                    Logger.write(parts.join(" "));
+                    if (e.name === SequencePlayerEvents.PlaybackFinished) call.hangup();
+                });
+            });
+        p.addMarker(-300, outro);
+        p.addMarker(100, 0);
+        ["x", 2, { text: "Bye" }, undefined].forEach(function (bad) {
+            try { p.addMarker(0, bad); } catch (e) { Logger.write(e.name); }
+        });
+        [{}, { segments: [] }, { segments: [{ text: "a", url: "b" }] }, { segments: [5] }]
+            .forEach(function (bad) {
+                try { VoxEngine.createSequencePlayer(bad); } catch (e) { Logger.write(e.name); }
+            });
+        p.sendMediaTo(call);
+        Logger.write(String(p));
+        "#,
+    )
+    .await;
+    let SessionCommand::CreatePlayer {
+        unit,
+        source: PlayerSource::Sequence(segments),
+        looped: false,
+        owner: None,
+    } = engine.next(s.id).await
+    else {
+        panic!("expected a sequence player")
+    };
+    assert_eq!(segments[0], PlayerSource::Url("intro.wav".into()));
+    assert!(matches!(&segments[1],
+        PlayerSource::Tts { text, voice, .. } if text == "Bye" && voice.as_deref() == Some("de")));
+    for op in [
+        PlayerOp::AddSegmentMarker {
+            segment: 1,
+            offset_ms: -300,
+        },
+        PlayerOp::AddSegmentMarker {
+            segment: 0,
+            offset_ms: 100,
+        },
+    ] {
+        assert!(matches!(engine.next(s.id).await,
+            SessionCommand::PlayerControl { unit: u, op: o } if u == unit && o == op));
+    }
+    assert!(matches!(
+        engine.next(s.id).await,
+        SessionCommand::SendMedia { from, to } if from == unit && to == UnitId::from(call)
+    ));
+    for event in [
+        PlayerEvent::Started {
+            duration: Duration::from_millis(2500),
+        },
+        PlayerEvent::MarkerReached { offset: -300 },
+        PlayerEvent::PlaybackFinished { error: None },
+    ] {
+        s.send(SessionEvent::Player { unit, event });
+    }
+    assert!(matches!(
+        engine.next(s.id).await,
+        SessionCommand::Hangup { .. }
+    ));
+    let logs = messages(s.id, "log");
+    let mut want: Vec<String> = vec!["TypeError".into(); 4];
+    want.extend(["TypeError", "RangeError", "TypeError", "TypeError"].map(String::from));
+    want.extend([
+        format!("SequencePlayer(id={})", unit.0),
+        "SequencePlayer.Created true false".into(),
+        "SequencePlayer.Started true false duration=2.5".into(),
+        "SequencePlayer.PlaybackMarkerReached true false offset=-300".into(),
+        "SequencePlayer.PlaybackFinished true false".into(),
+    ]);
+    assert_eq!(logs, want);
+    let events = messages(s.id, "event");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.starts_with("SequencePlayer.Started player=")),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
 async fn recorders_take_media_and_report_events() {
     let mut engine = FakeEngine::start(config());
     let (s, call) = answered(

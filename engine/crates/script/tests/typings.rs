@@ -51,6 +51,7 @@ VoxEngine.addEventListener(AppEvents.CallAlerting, function (e) {
     var instances = {
         Call: e.call,
         Player: VoxEngine.createURLPlayer("http://example.com/a.wav"),
+        SequencePlayer: VoxEngine.createSequencePlayer({ segments: [{ url: "http://example.com/a.wav" }] }),
         Recorder: VoxEngine.createRecorder(),
         Conference: conference,
         Endpoint: conference.add({ call: e.call }),
@@ -409,7 +410,14 @@ fn check_features(
 async fn runtime_typings_and_features_agree() {
     let runtime = runtime_api().await;
     // The inventory itself must have found the API, or every comparison passes vacuously.
-    for class in ["Call", "Player", "Recorder", "Conference", "Endpoint"] {
+    for class in [
+        "Call",
+        "Player",
+        "SequencePlayer",
+        "Recorder",
+        "Conference",
+        "Endpoint",
+    ] {
         assert!(
             runtime.classes.get(class).is_some_and(|m| m.contains("id")),
             "no {class} methods found: {runtime:?}"

@@ -543,6 +543,24 @@ impl<'a> World<'a> {
                 };
                 self.schedule(Duration::ZERO, Due::Job(result, None));
             }
+            Job::Load {
+                unit,
+                source: PlayerSource::Sequence(segments),
+            } => {
+                // Each segment as long as the spec says; no audio is decoded.
+                let samples = segments
+                    .iter()
+                    .map(|segment| {
+                        let length = self.spec.playback.duration_of(&segment_key(segment));
+                        u64::try_from(length.as_millis()).unwrap_or(u64::MAX / 8) * 8
+                    })
+                    .collect();
+                let result = JobResult::LoadedSequence {
+                    unit,
+                    result: Ok((Arc::from(Vec::new()), samples)),
+                };
+                self.schedule(Duration::ZERO, Due::Job(result, None));
+            }
             Job::Load { unit, .. } => {
                 // No audio is decoded: the simulated media knows the length.
                 let clip = dialtone_media::PlayerMedia::Clip(Arc::from(Vec::new()));
@@ -800,12 +818,48 @@ impl<'a> World<'a> {
         let name = self.name_of(session);
         if let SessionCommand::Ended { reason } = &command {
             self.ended(session, reason.clone());
-        } else if let Some(action) = self.action_of(&command) {
-            self.push_as(name, Happened::Action(action));
+        } else {
+            for action in self.actions_of(&command) {
+                self.push_as(name.clone(), Happened::Action(action));
+            }
         }
         let now = self.now();
         self.core.handle_command(now, session, command);
         self.drain();
+    }
+
+    /// What the timeline shows of a command: one action, none, or one per
+    /// segment of a sequence player.
+    fn actions_of(&mut self, command: &SessionCommand) -> Vec<Action> {
+        let SessionCommand::CreatePlayer {
+            unit,
+            source: PlayerSource::Sequence(segments),
+            ..
+        } = command
+        else {
+            return self.action_of(command).into_iter().collect();
+        };
+        let playback = &self.spec.playback;
+        let length = segments
+            .iter()
+            .map(|segment| playback.duration_of(&segment_key(segment)))
+            .sum();
+        self.media.player_source(
+            *unit,
+            media::Source {
+                key: String::new(),
+                natural: Some(Some(length)),
+            },
+        );
+        self.unit_labels.insert(*unit, format!("player#{}", unit.0));
+        segments
+            .iter()
+            .filter_map(|segment| match segment {
+                PlayerSource::Url(url) => Some(Action::Play(url.clone())),
+                PlayerSource::Tts { text, .. } => Some(Action::Say(text.clone())),
+                _ => None,
+            })
+            .collect()
     }
 
     fn action_of(&mut self, command: &SessionCommand) -> Option<Action> {
@@ -854,6 +908,8 @@ impl<'a> World<'a> {
                         Some(None),
                         Action::ProgressTone(country.clone()),
                     ),
+                    // Written down by `actions_of`.
+                    PlayerSource::Sequence(_) => return None,
                 };
                 self.media
                     .player_source(*unit, media::Source { key, natural });
@@ -973,5 +1029,15 @@ impl<'a> World<'a> {
             Due::Spec(index) => matches!(spec.events[*index].action, WorldAction::Request(_)),
             _ => false,
         });
+    }
+}
+
+/// The spec's `playback` key of a sequence player's segment: its URL or text.
+fn segment_key(segment: &PlayerSource) -> String {
+    match segment {
+        PlayerSource::Url(url) => url.clone(),
+        PlayerSource::Tts { text, .. } => text.clone(),
+        PlayerSource::ToneScript(text) | PlayerSource::ProgressTone(text) => text.clone(),
+        PlayerSource::Sequence(_) => String::new(),
     }
 }
