@@ -119,17 +119,27 @@ async fn load(audio: &AudioLibrary, source: PlayerSource) -> Result<dialtone_med
 /// The longest sequence joined into one clip: an hour at 8 kHz, as for one file.
 const MAX_SEQUENCE_SAMPLES: usize = 8_000 * 3_600;
 
+/// Segments of one sequence fetched or synthesized at once: a script's
+/// hundred segments are not a hundred downloads or TTS processes.
+const SEQUENCE_LOADS_AT_ONCE: usize = 4;
+
 /// A sequence player's segments, fetched and synthesized side by side and
 /// joined in order; the first that fails fails the player, naming it.
 async fn load_sequence(
     audio: &AudioLibrary,
     segments: Vec<PlayerSource>,
 ) -> Result<(dialtone_media::Clip, Vec<u64>), String> {
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(SEQUENCE_LOADS_AT_ONCE));
     let tasks: Vec<_> = segments
         .into_iter()
         .map(|segment| {
             let audio = audio.clone();
-            tokio::spawn(async move { load(&audio, segment).await })
+            let permits = permits.clone();
+            tokio::spawn(async move {
+                // Never closed, so a permit always comes.
+                let _permit = permits.acquire_owned().await;
+                load(&audio, segment).await
+            })
         })
         .collect();
     let mut joined: Vec<i16> = Vec::new();
