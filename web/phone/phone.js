@@ -157,12 +157,15 @@ const phone = {
   hangup() {
     needSession().terminate();
   },
-  hold() {
-    // JsSIP says false, and does nothing, while a re-INVITE is under way.
-    if (needSession().hold() === false) throw new Error("cannot hold now");
+  async hold() {
+    const s = needSession();
+    await readyToReOffer(s);
+    if (s.hold() === false) throw new Error("cannot hold now");
   },
-  unhold() {
-    if (needSession().unhold() === false) throw new Error("cannot unhold now");
+  async unhold() {
+    const s = needSession();
+    await readyToReOffer(s);
+    if (s.unhold() === false) throw new Error("cannot unhold now");
   },
   dtmf(digits) {
     needSession().sendDTMF(String(digits));
@@ -191,15 +194,23 @@ const phone = {
 
 window.phone = phone;
 
+/// Waits (2 s at most) until the call may make a new offer: JsSIP says
+/// false to hold and unhold, and does nothing, while a re-INVITE or an
+/// UPDATE is still under way (a hold clicked right after an unhold).
+async function readyToReOffer(s) {
+  for (let i = 0; i < 40 && !s.isReadyToReOffer(); i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /// Runs a button's action; what goes wrong lands on the status line.
 function act(fn) {
   return (event) => {
     event.preventDefault();
-    try {
-      fn();
-    } catch (e) {
-      set({ cause: e.message });
-    }
+    // Sync or async, what goes wrong is shown.
+    Promise.resolve()
+      .then(fn)
+      .catch((e) => set({ cause: e.message }));
   };
 }
 
