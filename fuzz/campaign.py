@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 FUZZ = Path(__file__).resolve().parent
-TARGETS = ["sip_parse", "sip_framer", "ua_input", "sdp", "rtp", "spec_json", "audio_decode"]
+TARGETS = ["sip_parse", "sip_framer", "ua_input", "sdp", "rtp", "spec_json", "audio_decode", "webrtc_sdp"]
 BIN = FUZZ / "target" / "x86_64-unknown-linux-gnu" / "release"
 TICK = os.sysconf("SC_CLK_TCK")
 TABLE = FUZZ / "target" / "campaign.tsv"
