@@ -14,23 +14,12 @@ import numpy as np
 import audio
 from conftest import SCRIPTS
 from mediakit import TtsServer
+from test_tts import _call  # a PJSIP caller the scenario must hang up on
 
 SEQUENCE = SCRIPTS / "sequence.js"
 SPEECH_HZ, CHIME_HZ = 700.0, 1200.0
 SPEECH_S, CHIME_S = 0.8, 1.0
-CLIENT_LIMIT_S = 20.0
 FRAME_S = 0.02
-
-
-def _call(d, agent, tmp_path):
-    rec = tmp_path / "heard.wav"
-    a = agent("call", d.uri("700"), name="a", record=rec, codec="PCMU",
-              duration=CLIENT_LIMIT_S, max_time=CLIENT_LIMIT_S + 20)
-    ended = a.wait_event("disconnected", CLIENT_LIMIT_S - 2)
-    assert ended["connected"], ended
-    assert a.find_event("hangup") is None, "the client hung up: the scenario never did"
-    assert a.wait_exit(10) == 0
-    return rec
 
 
 def _runs(rec) -> list[tuple[float, float, float]]:
@@ -69,7 +58,7 @@ def test_segments_play_in_order_back_to_back_with_their_markers(media_dialtone, 
     with TtsServer(speech.read_bytes()) as srv:
         d = media_dialtone(SEQUENCE, media_dir=media, tts_url=srv.url("/tts"), tts_engine="http",
                            custom_data="chime.wav")
-        rec = _call(d, agent, tmp_path)
+        rec = _call(d, agent, tmp_path, "700")
         texts = sorted(p["body"].get("text", "") for p in srv.posts())
     assert texts == ["Goodbye.", "Thanks for calling Dialtone."], texts
 
@@ -101,7 +90,7 @@ def test_a_segment_that_cannot_be_had_fails_the_sequence_naming_it(media_dialton
     with TtsServer(speech.read_bytes()) as srv:
         d = media_dialtone(SEQUENCE, media_dir=media, tts_url=srv.url("/tts"), tts_engine="http",
                            custom_data="missing.wav")
-        _call(d, agent, tmp_path)
+        _call(d, agent, tmp_path, "700")
     d.wait_for(r"sequence failed: segment 1: ", timeout=1)
     assert "sequence: marker" not in d.log_text(), d.log_text()
     d.assert_alive()
