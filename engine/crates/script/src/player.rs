@@ -21,36 +21,68 @@ use crate::listeners::{Listener, Listeners};
 use crate::media::{self, loop_option, media_sink, text_arg, MAX_SOURCE_TEXT};
 use crate::registry::{registry, SessionCore};
 
-/// `PlayerEvents` names (VoxEngine's string values).
-pub(crate) mod names {
-    pub(crate) const CREATED: &str = "Player.Created";
-    pub(crate) const PLAYBACK_READY: &str = "Player.PlaybackReady";
-    pub(crate) const STARTED: &str = "Player.Started";
-    pub(crate) const STOPPED: &str = "Player.Stopped";
-    pub(crate) const PLAYBACK_FINISHED: &str = "Player.PlaybackFinished";
-    pub(crate) const MARKER_REACHED: &str = "Player.PlaybackMarkerReached";
-    pub(crate) const ERROR: &str = "Player.Error";
+/// The event names of one kind of player (VoxEngine's string values):
+/// `Player.*`, or `SequencePlayer.*` for a sequence player.
+pub(crate) struct Names {
+    pub(crate) created: &'static str,
+    playback_ready: &'static str,
+    started: &'static str,
+    stopped: &'static str,
+    playback_finished: &'static str,
+    marker_reached: &'static str,
+    error: &'static str,
 }
 
-/// `SequencePlayerEvents` names.
-pub(crate) mod sequence_names {
-    pub(crate) const CREATED: &str = "SequencePlayer.Created";
-    pub(crate) const PLAYBACK_READY: &str = "SequencePlayer.PlaybackReady";
-    pub(crate) const STARTED: &str = "SequencePlayer.Started";
-    pub(crate) const STOPPED: &str = "SequencePlayer.Stopped";
-    pub(crate) const PLAYBACK_FINISHED: &str = "SequencePlayer.PlaybackFinished";
-    pub(crate) const MARKER_REACHED: &str = "SequencePlayer.PlaybackMarkerReached";
-    pub(crate) const ERROR: &str = "SequencePlayer.Error";
+const PLAYER: Names = Names {
+    created: "Player.Created",
+    playback_ready: "Player.PlaybackReady",
+    started: "Player.Started",
+    stopped: "Player.Stopped",
+    playback_finished: "Player.PlaybackFinished",
+    marker_reached: "Player.PlaybackMarkerReached",
+    error: "Player.Error",
+};
+
+const SEQUENCE_PLAYER: Names = Names {
+    created: "SequencePlayer.Created",
+    playback_ready: "SequencePlayer.PlaybackReady",
+    started: "SequencePlayer.Started",
+    stopped: "SequencePlayer.Stopped",
+    playback_finished: "SequencePlayer.PlaybackFinished",
+    marker_reached: "SequencePlayer.PlaybackMarkerReached",
+    error: "SequencePlayer.Error",
+};
+
+impl Names {
+    /// A sequence player's names, or another player's.
+    pub(crate) fn of(sequence: bool) -> &'static Names {
+        if sequence {
+            &SEQUENCE_PLAYER
+        } else {
+            &PLAYER
+        }
+    }
+
+    fn event(&self, event: &PlayerEvent) -> &'static str {
+        match event {
+            PlayerEvent::PlaybackReady => self.playback_ready,
+            PlayerEvent::Started { .. } => self.started,
+            PlayerEvent::Stopped => self.stopped,
+            PlayerEvent::PlaybackFinished { .. } => self.playback_finished,
+            PlayerEvent::MarkerReached { .. } => self.marker_reached,
+            PlayerEvent::Error { .. } => self.error,
+        }
+    }
 }
 
 pub(crate) const SEQUENCE_PLAYER_EVENTS: &[(&str, &str)] = &[
-    ("Created", sequence_names::CREATED),
-    ("Error", sequence_names::ERROR),
-    ("PlaybackFinished", sequence_names::PLAYBACK_FINISHED),
-    ("PlaybackMarkerReached", sequence_names::MARKER_REACHED),
-    ("PlaybackReady", sequence_names::PLAYBACK_READY),
-    ("Started", sequence_names::STARTED),
-    ("Stopped", sequence_names::STOPPED),
+    ("Created", SEQUENCE_PLAYER.created),
+    ("Error", SEQUENCE_PLAYER.error),
+    ("PlaybackFinished", SEQUENCE_PLAYER.playback_finished),
+    ("PlaybackMarkerReached", SEQUENCE_PLAYER.marker_reached),
+    ("PlaybackReady", SEQUENCE_PLAYER.playback_ready),
+    ("Started", SEQUENCE_PLAYER.started),
+    ("Stopped", SEQUENCE_PLAYER.stopped),
 ];
 
 /// Segments one sequence player may have.
@@ -62,14 +94,14 @@ pub(crate) const PLAYER_EVENTS: &[(&str, &str)] = &[
         "AudioChunksPlaybackFinished",
         "Player.AudioChunksPlaybackFinished",
     ),
-    ("Created", names::CREATED),
-    ("Error", names::ERROR),
+    ("Created", PLAYER.created),
+    ("Error", PLAYER.error),
     ("PlaybackBuffering", "Player.PlaybackBuffering"),
-    ("PlaybackFinished", names::PLAYBACK_FINISHED),
-    ("PlaybackMarkerReached", names::MARKER_REACHED),
-    ("PlaybackReady", names::PLAYBACK_READY),
-    ("Started", names::STARTED),
-    ("Stopped", names::STOPPED),
+    ("PlaybackFinished", PLAYER.playback_finished),
+    ("PlaybackMarkerReached", PLAYER.marker_reached),
+    ("PlaybackReady", PLAYER.playback_ready),
+    ("Started", PLAYER.started),
+    ("Stopped", PLAYER.stopped),
 ];
 
 /// Markers one player may hold; each becomes engine state.
@@ -471,20 +503,7 @@ fn create_tone_script_player<'js>(
 
 /// The event's name: `Player.*`, or `SequencePlayer.*` for a sequence player.
 pub(crate) fn event_name_of(event: &PlayerEvent, sequence: bool) -> &'static str {
-    match (event, sequence) {
-        (PlayerEvent::PlaybackReady, false) => names::PLAYBACK_READY,
-        (PlayerEvent::Started { .. }, false) => names::STARTED,
-        (PlayerEvent::Stopped, false) => names::STOPPED,
-        (PlayerEvent::PlaybackFinished { .. }, false) => names::PLAYBACK_FINISHED,
-        (PlayerEvent::MarkerReached { .. }, false) => names::MARKER_REACHED,
-        (PlayerEvent::Error { .. }, false) => names::ERROR,
-        (PlayerEvent::PlaybackReady, true) => sequence_names::PLAYBACK_READY,
-        (PlayerEvent::Started { .. }, true) => sequence_names::STARTED,
-        (PlayerEvent::Stopped, true) => sequence_names::STOPPED,
-        (PlayerEvent::PlaybackFinished { .. }, true) => sequence_names::PLAYBACK_FINISHED,
-        (PlayerEvent::MarkerReached { .. }, true) => sequence_names::MARKER_REACHED,
-        (PlayerEvent::Error { .. }, true) => sequence_names::ERROR,
-    }
+    Names::of(sequence).event(event)
 }
 
 /// Runs the listeners of `name` on the player `unit` with `{name, player, ...}`.

@@ -306,11 +306,7 @@ impl Session {
             self.callback(note.name, |ctx| conference::dispatch(ctx, &note))?;
             return Ok(true);
         };
-        let name = if self.core.is_sequence_player(unit) {
-            player::sequence_names::CREATED
-        } else {
-            player::names::CREATED
-        };
+        let name = player::Names::of(self.core.is_sequence_player(unit)).created;
         self.log_event(&format!("{name} player={}", unit.0));
         self.callback(name, |ctx| player::dispatch(ctx, unit, name, None))?;
         Ok(true)
