@@ -25,11 +25,12 @@ use tracing_subscriber::Layer;
 
 pub(crate) enum Item {
     Command(SessionId, SessionCommand),
-    /// A `Logger.write` line: the session (as its log names it) and the text.
-    Log(String, String),
-    Error(String, String),
+    /// A `Logger.write` line: the session (when its log line names one it
+    /// can be read as) and the text.
+    Log(Option<SessionId>, String),
+    Error(Option<SessionId>, String),
     /// An event the session dispatched, as it logs it.
-    Event(String, String),
+    Event(Option<SessionId>, String),
     /// The `accessURL` request with this id was answered or dropped.
     Answer(u64),
 }
@@ -177,7 +178,7 @@ impl<S: Subscriber> Layer<S> for LogTap {
         let mut fields = LogFields::default();
         event.record(&mut fields);
         let text = fields.message.unwrap_or_default();
-        let session = fields.session.unwrap_or_default();
+        let session = fields.session.and_then(|id| id.parse().ok());
         match fields.kind.as_deref() {
             Some("log") => self.inbox.push(Item::Log(session, text)),
             Some("error") => self.inbox.push(Item::Error(session, text)),

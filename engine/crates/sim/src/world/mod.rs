@@ -334,9 +334,9 @@ impl<'a> World<'a> {
                 biased;
                 item = inbox.next(), if !over => match item {
                     Some(Item::Command(session, command)) => self.command(session, command),
-                    Some(Item::Log(session, line)) => self.push_from(&session, Happened::Action(Action::Log(line))),
-                    Some(Item::Error(session, text)) => self.push_from(&session, Happened::Action(Action::Error(text))),
-                    Some(Item::Event(session, text)) => self.push_from(&session, Happened::Event(text)),
+                    Some(Item::Log(session, line)) => self.push_from(session, Happened::Action(Action::Log(line))),
+                    Some(Item::Error(session, text)) => self.push_from(session, Happened::Action(Action::Error(text))),
+                    Some(Item::Event(session, text)) => self.push_from(session, Happened::Event(text)),
                     Some(Item::Answer(id)) => self.answer_ready(id),
                     None => break,
                 },
@@ -404,14 +404,9 @@ impl<'a> World<'a> {
         self.timeline.push(Entry { at, session, what });
     }
 
-    /// What a session's log line said, under the session's name (`id` as
-    /// its log writes it).
-    fn push_from(&mut self, id: &str, what: Happened) {
-        let name = self
-            .sessions
-            .iter()
-            .find(|(sid, _)| sid.to_string() == id)
-            .and_then(|(_, live)| live.name.clone());
+    /// What a session's log line said, under the session's name.
+    fn push_from(&mut self, session: Option<SessionId>, what: Happened) {
+        let name = session.and_then(|id| self.name_of(id));
         self.push_as(name, what);
     }
 
@@ -548,12 +543,10 @@ impl<'a> World<'a> {
                 source: PlayerSource::Sequence(segments),
             } => {
                 // Each segment as long as the spec says; no audio is decoded.
-                let samples = segments
-                    .iter()
-                    .map(|segment| {
-                        let length = self.spec.playback.duration_of(&segment_key(segment));
-                        u64::try_from(length.as_millis()).unwrap_or(u64::MAX / 8) * 8
-                    })
+                let samples = self
+                    .segment_lengths(&segments)
+                    .into_iter()
+                    .map(|length| u64::try_from(length.as_millis()).unwrap_or(u64::MAX / 8) * 8)
                     .collect();
                 let result = JobResult::LoadedSequence {
                     unit,
@@ -831,34 +824,38 @@ impl<'a> World<'a> {
     /// What the timeline shows of a command: one action, none, or one per
     /// segment of a sequence player.
     fn actions_of(&mut self, command: &SessionCommand) -> Vec<Action> {
-        let SessionCommand::CreatePlayer {
-            unit,
-            source: PlayerSource::Sequence(segments),
-            ..
-        } = command
-        else {
+        let SessionCommand::CreatePlayer { unit, source, .. } = command else {
             return self.action_of(command).into_iter().collect();
         };
-        let playback = &self.spec.playback;
-        let length = segments
-            .iter()
-            .map(|segment| playback.duration_of(&segment_key(segment)))
-            .sum();
-        self.media.player_source(
-            *unit,
-            media::Source {
-                key: String::new(),
-                natural: Some(Some(length)),
-            },
-        );
+        // How long it plays: the spec's length, else the media's own.
+        let (key, natural) = match source {
+            PlayerSource::ToneScript(script) => (
+                playback_key(source),
+                dialtone_media::tones::ToneScript::parse(script)
+                    .ok()
+                    .map(|s| s.duration()),
+            ),
+            // Progress tones repeat until stopped.
+            PlayerSource::ProgressTone(_) => (playback_key(source), Some(None)),
+            // Its segments one after another.
+            PlayerSource::Sequence(segments) => (
+                String::new(),
+                Some(Some(self.segment_lengths(segments).iter().sum())),
+            ),
+            PlayerSource::Url(_) | PlayerSource::Tts { .. } => (playback_key(source), None),
+        };
+        self.media
+            .player_source(*unit, media::Source { key, natural });
         self.unit_labels.insert(*unit, format!("player#{}", unit.0));
+        played(source)
+    }
+
+    /// How long each segment of a sequence plays: the spec's length for its
+    /// URL or text.
+    fn segment_lengths(&self, segments: &[PlayerSource]) -> Vec<Duration> {
         segments
             .iter()
-            .filter_map(|segment| match segment {
-                PlayerSource::Url(url) => Some(Action::Play(url.clone())),
-                PlayerSource::Tts { text, .. } => Some(Action::Say(text.clone())),
-                _ => None,
-            })
+            .map(|segment| self.spec.playback.duration_of(&playback_key(segment)))
             .collect()
     }
 
@@ -890,32 +887,8 @@ impl<'a> World<'a> {
                 from: self.unit_label(*from),
                 to: self.unit_label(*to),
             },
-            SessionCommand::CreatePlayer { unit, source, .. } => {
-                let (key, natural, action) = match source {
-                    PlayerSource::Url(url) => (url.clone(), None, Action::Play(url.clone())),
-                    PlayerSource::Tts { text, .. } => {
-                        (text.clone(), None, Action::Say(text.clone()))
-                    }
-                    PlayerSource::ToneScript(script) => {
-                        let natural = dialtone_media::tones::ToneScript::parse(script)
-                            .ok()
-                            .map(|s| s.duration());
-                        (script.clone(), natural, Action::ToneScript(script.clone()))
-                    }
-                    // Progress tones repeat until stopped.
-                    PlayerSource::ProgressTone(country) => (
-                        country.clone(),
-                        Some(None),
-                        Action::ProgressTone(country.clone()),
-                    ),
-                    // Written down by `actions_of`.
-                    PlayerSource::Sequence(_) => return None,
-                };
-                self.media
-                    .player_source(*unit, media::Source { key, natural });
-                self.unit_labels.insert(*unit, format!("player#{}", unit.0));
-                action
-            }
+            // Written down by `actions_of`.
+            SessionCommand::CreatePlayer { .. } => return None,
             SessionCommand::StopPlayback { .. } => Action::StopPlayback,
             SessionCommand::SendDigits { digits, .. } => Action::Digits(digits.clone()),
             SessionCommand::CreateRecorder { unit, call, .. } => {
@@ -1032,12 +1005,26 @@ impl<'a> World<'a> {
     }
 }
 
-/// The spec's `playback` key of a sequence player's segment: its URL or text.
-fn segment_key(segment: &PlayerSource) -> String {
-    match segment {
-        PlayerSource::Url(url) => url.clone(),
-        PlayerSource::Tts { text, .. } => text.clone(),
-        PlayerSource::ToneScript(text) | PlayerSource::ProgressTone(text) => text.clone(),
+/// The spec's `playback` key of what a player plays: its URL, text, tone
+/// script or country (a sequence has none: each segment has its own).
+fn playback_key(source: &PlayerSource) -> String {
+    match source {
+        PlayerSource::Url(text)
+        | PlayerSource::Tts { text, .. }
+        | PlayerSource::ToneScript(text)
+        | PlayerSource::ProgressTone(text) => text.clone(),
         PlayerSource::Sequence(_) => String::new(),
+    }
+}
+
+/// What the timeline shows of a player: what it plays, or says (a
+/// sequence: each segment in order).
+fn played(source: &PlayerSource) -> Vec<Action> {
+    match source {
+        PlayerSource::Url(url) => vec![Action::Play(url.clone())],
+        PlayerSource::Tts { text, .. } => vec![Action::Say(text.clone())],
+        PlayerSource::ToneScript(script) => vec![Action::ToneScript(script.clone())],
+        PlayerSource::ProgressTone(country) => vec![Action::ProgressTone(country.clone())],
+        PlayerSource::Sequence(segments) => segments.iter().flat_map(played).collect(),
     }
 }
